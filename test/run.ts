@@ -1,0 +1,77 @@
+/**
+ * Test runner: every `*.test.ts` under test/ runs in its own tsx process, so a
+ * suite that binds ports or opens databases cannot leak into the next one.
+ * uvu sets a non-zero exit code when a suite fails; this runner collects them.
+ *
+ *   npm test                 all suites
+ *   npm test -- sip rtp      only suites whose path contains "sip" or "rtp"
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const filters = process.argv.slice(2);
+const perFileTimeoutMs = Number(process.env.SMARTALEX_TEST_TIMEOUT_MS ?? 240_000);
+const concurrency = Number(process.env.SMARTALEX_TEST_JOBS ?? 2);
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...findTests(full));
+    else if (name.endsWith('.test.ts')) out.push(full);
+  }
+  return out.sort();
+}
+
+const files = findTests(join(root, 'test')).filter(
+  (f) => filters.length === 0 || filters.some((p) => relative(root, f).includes(p)),
+);
+
+interface Outcome { file: string; code: number | null; ms: number; output: string }
+
+function runOne(file: string): Promise<Outcome> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      cwd: root,
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => {
+      output += `\n[runner] timed out after ${perFileTimeoutMs} ms\n`;
+      child.kill('SIGKILL');
+    }, perFileTimeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ file: relative(root, file), code, ms: Date.now() - started, output });
+    });
+  });
+}
+
+const queue = [...files];
+const outcomes: Outcome[] = [];
+async function worker(): Promise<void> {
+  for (let file = queue.shift(); file; file = queue.shift()) {
+    const outcome = await runOne(file);
+    outcomes.push(outcome);
+    const mark = outcome.code === 0 ? 'ok  ' : 'FAIL';
+    process.stdout.write(`${mark} ${outcome.file} (${outcome.ms} ms)\n`);
+    if (outcome.code !== 0 || process.env.SMARTALEX_TEST_VERBOSE) process.stdout.write(outcome.output + '\n');
+    else {
+      // Loud notices (a suite that could not run a part) are shown even on success.
+      for (const line of outcome.output.split('\n')) if (line.includes('NOT RUN')) process.stdout.write(`     ${line}\n`);
+    }
+  }
+}
+await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+
+const failed = outcomes.filter((o) => o.code !== 0);
+process.stdout.write(`\n${outcomes.length - failed.length}/${outcomes.length} test files passed\n`);
+if (files.length === 0) { process.stdout.write('no test files matched\n'); process.exit(1); }
+process.exit(failed.length ? 1 : 0);
