@@ -1,0 +1,167 @@
+/**
+ * Operator commands: migrate, tenants, agents, numbers. Secrets (an API key, a
+ * digest password) are printed once or read from standard input, never logged.
+ */
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { Command } from 'commander';
+import {
+  addNumber, audit, createAgent, createTenant, getAgent, isUuid, issueApiKey, listAgents, listNumbers, type AgentMode, type Database,
+} from '../../storage/index.ts';
+import type { Config } from '../config.ts';
+import { openConfiguredDatabase } from '../database-setup.ts';
+
+type ConfigLoader = () => Config;
+const OPERATOR = 'operator:cli';
+
+async function withDb<T>(loadConfig: ConfigLoader, work: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openConfiguredDatabase(loadConfig());
+  try {
+    return await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
+function tenantOption(value: string): string {
+  if (!isUuid(value)) throw new Error(`--tenant must be a tenant id (UUID), got "${value}"`);
+  return value;
+}
+
+/** A CIDR or a bare address (taken as a single host). */
+export function normaliseCidr(value: string): string {
+  const [address, bits, extra] = value.split('/');
+  const family = isIP(address ?? '');
+  if (!family || extra !== undefined) throw new Error(`not an IP address or CIDR: "${value}"`);
+  const max = family === 4 ? 32 : 128;
+  const prefix = bits === undefined ? max : Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`bad prefix length in "${value}"`);
+  return `${address}/${prefix}`;
+}
+
+/** HA1 for SIP digest (RFC 2617 / RFC 8760): the only form in which a digest password is stored. */
+export function digestHa1(algorithm: 'md5' | 'sha256', username: string, realm: string, password: string): string {
+  return createHash(algorithm).update(`${username}:${realm}:${password}`).digest('hex');
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function registerAdminCommands(program: Command, loadConfig: ConfigLoader): void {
+  program
+    .command('migrate')
+    .description('apply the checked-in database migrations (idempotent)')
+    .action(async () => {
+      await withDb(loadConfig, async (db) => {
+        process.stdout.write(`migrations applied (${db.kind})\n`);
+      });
+    });
+
+  const tenant = program.command('tenant').description('manage tenants');
+  tenant
+    .command('create')
+    .description('create a tenant; prints its id and, once, an owner API key')
+    .requiredOption('--name <name>', 'tenant name')
+    .option('--plan <plan>', 'professional (30-day retention), dental (90) or real-estate (365)', 'professional')
+    .option('--json', 'print JSON')
+    .action(async (opts: { name: string; plan: string; json?: boolean }) => {
+      await withDb(loadConfig, async (db) => {
+        const row = await createTenant(db, { name: opts.name, plan: opts.plan });
+        const key = await issueApiKey(db, row.id, { name: 'owner', role: 'owner' });
+        await audit(db, row.id, { actor: OPERATOR, action: 'tenant.created', target: row.id });
+        if (opts.json) process.stdout.write(JSON.stringify({ tenantId: row.id, apiKey: key.key }) + '\n');
+        else process.stdout.write(`tenant ${row.id}\nowner API key (shown once, store it now): ${key.key}\n`);
+      });
+    });
+
+  const agent = program.command('agent').description('manage agents');
+  agent
+    .command('create')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
+    .requiredOption('--name <name>', 'agent name')
+    .option('--mode <mode>', 'conversation, echo or greeting', 'conversation')
+    .option('--greeting <text>', 'greeting (the AI disclosure is always spoken before it)', '')
+    .option('--prompt <text>', 'system prompt', '')
+    .option('--voice <voice>', 'TTS voice', 'default')
+    .option('--no-recording', 'do not record this agent\'s calls')
+    .option('--retention-days <days>', 'recording retention for this agent (overrides the tenant plan)')
+    .option('--transfer-to <uri>', 'where transfer_call sends the caller (SIP URI or number)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant: string; name: string; mode: string; greeting: string; prompt: string; voice: string; recording: boolean; retentionDays?: string; transferTo?: string; json?: boolean }) => {
+      if (!['conversation', 'echo', 'greeting'].includes(opts.mode)) throw new Error('--mode must be conversation, echo or greeting');
+      const retentionDays = opts.retentionDays === undefined ? null : Number(opts.retentionDays);
+      if (retentionDays !== null && (!Number.isInteger(retentionDays) || retentionDays < 1)) throw new Error('--retention-days must be a positive whole number of days');
+      await withDb(loadConfig, async (db) => {
+        const row = await createAgent(db, opts.tenant, {
+          name: opts.name, mode: opts.mode as AgentMode, greeting: opts.greeting, prompt: opts.prompt, voice: opts.voice,
+          recordingEnabled: opts.recording, retentionDays, transferTarget: opts.transferTo ?? null,
+        });
+        await audit(db, opts.tenant, { actor: OPERATOR, action: 'agent.created', target: row.id });
+        process.stdout.write(opts.json ? JSON.stringify({ agentId: row.id, name: row.name }) + '\n' : `agent ${row.id} (${row.name})\n`);
+      });
+    });
+  agent
+    .command('list')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant: string; json?: boolean }) => {
+      await withDb(loadConfig, async (db) => {
+        const list = await listAgents(db, opts.tenant);
+        if (opts.json) process.stdout.write(JSON.stringify(list.map((a) => ({ id: a.id, name: a.name, mode: a.mode, recording: a.recordingEnabled }))) + '\n');
+        else for (const a of list) process.stdout.write(`${a.id}  ${a.name}  ${a.mode}${a.recordingEnabled ? '  recording' : ''}\n`);
+      });
+    });
+
+  const number = program.command('number').description('manage called numbers');
+  number
+    .command('add')
+    .description('route a called number or extension to an agent')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
+    .requiredOption('--number <number>', 'called number or extension (Request-URI user part)')
+    .requiredOption('--agent <agent>', 'agent name or id')
+    .option('--allow <cidr>', 'carrier source address or CIDR allowed to call (repeatable)', collect, [])
+    .option('--digest-user <name>', 'require or accept SIP digest auth with this username')
+    .option('--digest-password-stdin', 'read the digest password from standard input')
+    .option('--digest-realm <realm>', 'digest realm', 'smartalex')
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant: string; number: string; agent: string; allow: string[]; digestUser?: string; digestPasswordStdin?: boolean; digestRealm: string; json?: boolean }) => {
+      if (!/^[A-Za-z0-9+*#._-]{1,64}$/.test(opts.number)) throw new Error('--number must be 1-64 characters of digits, letters, + * # . _ -');
+      const allowedCidrs = opts.allow.map(normaliseCidr);
+      if (Boolean(opts.digestUser) !== Boolean(opts.digestPasswordStdin)) throw new Error('digest auth needs both --digest-user and --digest-password-stdin');
+      if (allowedCidrs.length === 0 && !opts.digestUser) throw new Error('give --allow <cidr> and/or digest credentials, or no carrier can call this number');
+      let digest: { username: string; realm: string; ha1Md5: string; ha1Sha256: string } | undefined;
+      if (opts.digestUser) {
+        const password = await readStdin();
+        if (password.length < 8) throw new Error('digest password must be at least 8 characters');
+        digest = {
+          username: opts.digestUser, realm: opts.digestRealm,
+          ha1Md5: digestHa1('md5', opts.digestUser, opts.digestRealm, password),
+          ha1Sha256: digestHa1('sha256', opts.digestUser, opts.digestRealm, password),
+        };
+      }
+      await withDb(loadConfig, async (db) => {
+        const found = await getAgent(db, opts.tenant, opts.agent);
+        if (!found) throw new Error(`no agent "${opts.agent}" in this tenant`);
+        const row = await addNumber(db, opts.tenant, { number: opts.number, agentId: found.id, allowedCidrs, ...(digest ? { digest } : {}) });
+        await audit(db, opts.tenant, { actor: OPERATOR, action: 'number.added', target: row.number });
+        process.stdout.write(opts.json ? JSON.stringify({ numberId: row.id, number: row.number, agentId: found.id }) + '\n' : `number ${row.number} -> agent ${found.name}\n`);
+      });
+    });
+  number
+    .command('list')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant: string; json?: boolean }) => {
+      await withDb(loadConfig, async (db) => {
+        const list = await listNumbers(db, opts.tenant);
+        const view = list.map((n) => ({ number: n.number, agentId: n.agentId, allowedCidrs: n.allowedCidrs, digest: Boolean(n.digestUsername) }));
+        if (opts.json) process.stdout.write(JSON.stringify(view) + '\n');
+        else for (const n of view) process.stdout.write(`${n.number}  agent ${n.agentId}  allow ${n.allowedCidrs.join(',') || '-'}${n.digest ? '  digest' : ''}\n`);
+      });
+    });
+}

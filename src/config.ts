@@ -1,0 +1,103 @@
+/**
+ * Configuration: environment variables, optionally layered over a JSON file
+ * named by SMARTALEX_CONFIG (same keys; the environment wins). Validated once
+ * at start-up with zod; a bad setting stops the process with one line naming
+ * the setting and what is expected.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+const optionalText = z.string().min(1).optional();
+
+const schema = z.object({
+  SMARTALEX_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  SMARTALEX_HTTP_PORT: port.default(8080),
+  SMARTALEX_SIP_HOST: z.string().min(1).default('0.0.0.0'),
+  SMARTALEX_SIP_PORT: port.default(5060),
+  /** Address written into SDP and Contact when the bind address is a wildcard. */
+  SMARTALEX_PUBLIC_ADDRESS: optionalText,
+  SMARTALEX_SIP_TLS_PORT: port.default(5061),
+  SMARTALEX_SIP_TLS_CERT: optionalText,
+  SMARTALEX_SIP_TLS_KEY: optionalText,
+  SMARTALEX_RTP_PORT_MIN: port.default(10000),
+  SMARTALEX_RTP_PORT_MAX: port.default(20000),
+  /** A call whose RTP stops for this long is ended with BYE. */
+  SMARTALEX_RTP_TIMEOUT_S: z.coerce.number().positive().default(30),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  /** Optional separate login for the runtime role; otherwise the owner login switches role per transaction. */
+  SMARTALEX_APP_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  SMARTALEX_DB_APP_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres role name').default('smartalex_app'),
+  SMARTALEX_DATA_DIR: z.string().min(1).default('./data'),
+  /** 32 bytes, base64 or hex. Without it the embedded default keeps a 0600 key file in the data directory. */
+  SMARTALEX_MASTER_KEY: optionalText,
+  SMARTALEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SMARTALEX_DEMO: bool.default(true),
+  DEEPGRAM_API_KEY: optionalText,
+  DEEPGRAM_BASE_URL: optionalText,
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: optionalText,
+  SMARTALEX_LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Secret settings: never printed, never logged. */
+export const SECRET_SETTINGS = ['DATABASE_URL', 'SMARTALEX_APP_DATABASE_URL', 'SMARTALEX_MASTER_KEY', 'DEEPGRAM_API_KEY', 'OPENAI_API_KEY'] as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let fromFile: Record<string, unknown> = {};
+  if (env.SMARTALEX_CONFIG) {
+    const path = resolve(env.SMARTALEX_CONFIG);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      throw new ConfigError(`SMARTALEX_CONFIG: cannot read config file ${path}`);
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      fromFile = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : String(v)]));
+    } catch {
+      throw new ConfigError(`SMARTALEX_CONFIG: ${path} must be a JSON object of settings, e.g. {"SMARTALEX_HTTP_PORT": 8080}`);
+    }
+  }
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  const result = schema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = String(issue.path[0] ?? 'config');
+    const secret = (SECRET_SETTINGS as readonly string[]).includes(key);
+    const got = secret || merged[key] === undefined ? '' : ` (got ${JSON.stringify(merged[key])})`;
+    throw new ConfigError(`${key}: ${describeIssue(issue)}${got}`);
+  }
+  const config = result.data;
+  if (config.SMARTALEX_RTP_PORT_MIN >= config.SMARTALEX_RTP_PORT_MAX) {
+    throw new ConfigError('SMARTALEX_RTP_PORT_MIN: must be below SMARTALEX_RTP_PORT_MAX');
+  }
+  if (Boolean(config.SMARTALEX_SIP_TLS_CERT) !== Boolean(config.SMARTALEX_SIP_TLS_KEY)) {
+    throw new ConfigError('SMARTALEX_SIP_TLS_CERT: TLS needs both SMARTALEX_SIP_TLS_CERT and SMARTALEX_SIP_TLS_KEY');
+  }
+  return config;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_value') return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'too_small' || issue.code === 'too_big') {
+    return issue.message.replace(/^Too (small|big): expected \w+ to (have|be) /i, 'must be ');
+  }
+  if (issue.code === 'invalid_type') return `must be ${issue.expected === 'number' ? 'a number' : `a ${issue.expected}`}`;
+  if (issue.code === 'invalid_format') return `must be ${issue.message.replace(/^Invalid string: must match pattern .*$/, 'well-formed')}`;
+  return issue.message;
+}

@@ -1,0 +1,99 @@
+/**
+ * Opening the database: a Postgres server through postgres.js when a URL is
+ * given, else embedded PGlite (real Postgres compiled to WASM) in the data
+ * directory. Two faces:
+ *  - `owner`: runs migrations and role provisioning, nothing else;
+ *  - `app`: what the application uses. Every application transaction switches
+ *    to the runtime role (SET LOCAL ROLE), which owns no table and cannot bypass
+ *    RLS, so isolation holds whichever login opened the connection.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import postgres from 'postgres';
+import * as schema from './schema.ts';
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/** A transaction handle, as given to `withTenant` callbacks. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export interface DatabaseOptions {
+  /** postgres:// URL of the owner login (migrations). Without it: PGlite in `dataDir`. */
+  url?: string;
+  /** Optional postgres:// URL of the runtime role's own login. */
+  appUrl?: string;
+  dataDir: string;
+  appRole: string;
+  /** PGlite only: keep the database in memory (tests). */
+  inMemory?: boolean;
+}
+
+export interface Database {
+  readonly kind: 'pglite' | 'postgres';
+  readonly appRole: string;
+  /** Owner connection: migrations and role provisioning only. */
+  readonly owner: Db;
+  /** Application connection: use through withTenant / directory helpers. */
+  readonly app: Db;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(options.appRole)) throw new Error(`invalid app role name: ${options.appRole}`);
+  if (options.url) return openPostgres(options.url, options.appUrl, options.appRole);
+  return openPglite(options);
+}
+
+async function openPglite(options: DatabaseOptions): Promise<Database> {
+  let client: PGlite;
+  if (options.inMemory) client = new PGlite();
+  else {
+    const dir = join(options.dataDir, 'pglite');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    client = new PGlite(dir);
+  }
+  await client.waitReady;
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  return {
+    kind: 'pglite',
+    appRole: options.appRole,
+    owner: db,
+    app: db,
+    ping: () => ping(db),
+    close: async () => { if (!client.closed) await client.close(); },
+  };
+}
+
+async function openPostgres(url: string, appUrl: string | undefined, appRole: string): Promise<Database> {
+  const quiet = { onnotice: () => {} };
+  const ownerClient = postgres(url, { max: 2, ...quiet });
+  const appClient = appUrl ? postgres(appUrl, { max: 10, ...quiet }) : ownerClient;
+  const owner = drizzlePostgres(ownerClient, { schema }) as unknown as Db;
+  const app = appUrl ? (drizzlePostgres(appClient, { schema }) as unknown as Db) : owner;
+  return {
+    kind: 'postgres',
+    appRole,
+    owner,
+    app,
+    ping: () => ping(app),
+    close: async () => {
+      await ownerClient.end({ timeout: 5 });
+      if (appClient !== ownerClient) await appClient.end({ timeout: 5 });
+    },
+  };
+}
+
+async function ping(db: Db): Promise<boolean> {
+  try {
+    await db.execute(sql`select 1`);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,8 @@
+/** The storage layer's public face: the only place that holds SQL. */
+export { openDatabase, type Database, type DatabaseOptions, type Tx } from './database.ts';
+export { migrate, rows, MIGRATIONS_FOLDER } from './migrate.ts';
+export { withTenant, withoutTenant, isUuid, TenantScopeError } from './tenant-scope.ts';
+export * from './repos/tenants.ts';
+export * from './repos/agents.ts';
+export * from './repos/audit.ts';
+export * as schema from './schema.ts';

@@ -1,0 +1,226 @@
+/**
+ * The database schema (drizzle-orm). Every table holding a tenant's data has a
+ * `tenant_id` column, forced row-level security and a tenant policy; those live
+ * in the checked-in migrations (storage/migrations/0001_rls.sql), and
+ * test/storage/catalog.test.ts fails if a new tenant table lacks them.
+ *
+ * Secrets are never stored in plain text: API keys as SHA-256 hashes with a
+ * visible prefix, passwords as scrypt hashes, SIP digest credentials as HA1
+ * hashes, trunk passwords sealed by the key ring.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint, bigserial, boolean, customType, index, integer, jsonb, pgEnum, pgTable, text, timestamp, unique, uuid,
+} from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => Buffer.from(value),
+});
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const tenantRef = () => uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' });
+
+export const userRole = pgEnum('user_role', ['owner', 'admin', 'manager', 'viewer']);
+export const callDirection = pgEnum('call_direction', ['inbound', 'outbound']);
+export const agentMode = pgEnum('agent_mode', ['conversation', 'echo', 'greeting']);
+
+export const tenants = pgTable('tenants', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull(),
+  plan: text('plan').notNull().default('professional'),
+  /** Default recording retention; the seeds' plans: 30, 90 or 365 days. */
+  retentionDays: integer('retention_days').notNull().default(30),
+  maxConcurrentCalls: integer('max_concurrent_calls').notNull().default(20),
+  createdAt: createdAt(),
+});
+
+export const users = pgTable('users', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  email: text('email').notNull(),
+  role: userRole('role').notNull(),
+  passwordHash: text('password_hash'),
+  totpEnabled: boolean('totp_enabled').notNull().default(false),
+  createdAt: createdAt(),
+}, (t) => [unique('users_tenant_email').on(t.tenantId, t.email)]);
+
+export const apiKeys = pgTable('api_keys', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  name: text('name').notNull(),
+  /** Shown to the user to tell keys apart; not secret. */
+  prefix: text('prefix').notNull().unique(),
+  /** SHA-256 of the whole key (keys are 256-bit random, so a fast hash is enough). */
+  keyHash: text('key_hash').notNull(),
+  role: userRole('role').notNull(),
+  createdAt: createdAt(),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});
+
+export const agents = pgTable('agents', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  name: text('name').notNull(),
+  mode: agentMode('mode').notNull().default('conversation'),
+  prompt: text('prompt').notNull().default(''),
+  greeting: text('greeting').notNull().default(''),
+  voice: text('voice').notNull().default('default'),
+  /** Provider choice and options per stage: { stt: {...}, llm: {...}, tts: {...}, vad: {...} }. */
+  providerSettings: jsonb('provider_settings').notNull().default({}),
+  recordingEnabled: boolean('recording_enabled').notNull().default(true),
+  /** Overrides the tenant's retention when set. */
+  retentionDays: integer('retention_days'),
+  transferTarget: text('transfer_target'),
+  createdAt: createdAt(),
+}, (t) => [unique('agents_tenant_name').on(t.tenantId, t.name)]);
+
+export const carrierTrunks = pgTable('carrier_trunks', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  name: text('name').notNull(),
+  /** Where outbound calls go, e.g. sip:carrier.example:5060. */
+  outboundUri: text('outbound_uri'),
+  username: text('username'),
+  /** Outbound digest password, sealed by the key ring (never plain text). */
+  passwordSealed: bytea('password_sealed'),
+  allowedCidrs: text('allowed_cidrs').array().notNull().default(sql`'{}'::text[]`),
+  createdAt: createdAt(),
+});
+
+export const numbers = pgTable('numbers', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  /** Called number or extension, as it arrives in the Request-URI user part. Unique across tenants. */
+  number: text('number').notNull().unique(),
+  agentId: uuid('agent_id').notNull().references(() => agents.id, { onDelete: 'cascade' }),
+  trunkId: uuid('trunk_id').references(() => carrierTrunks.id, { onDelete: 'set null' }),
+  /** Carrier source addresses allowed to call this number without digest auth. */
+  allowedCidrs: text('allowed_cidrs').array().notNull().default(sql`'{}'::text[]`),
+  digestUsername: text('digest_username'),
+  digestRealm: text('digest_realm'),
+  /** HA1 = H(username:realm:password) for MD5 and SHA-256 (RFC 8760); the password itself is never stored. */
+  digestHa1Md5: text('digest_ha1_md5'),
+  digestHa1Sha256: text('digest_ha1_sha256'),
+  createdAt: createdAt(),
+});
+
+export const calls = pgTable('calls', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  agentId: uuid('agent_id').references(() => agents.id, { onDelete: 'set null' }),
+  numberId: uuid('number_id').references(() => numbers.id, { onDelete: 'set null' }),
+  direction: callDirection('direction').notNull(),
+  fromUri: text('from_uri').notNull(),
+  toUri: text('to_uri').notNull(),
+  sipCallId: text('sip_call_id').notNull(),
+  state: text('state').notNull(),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  answeredAt: timestamp('answered_at', { withTimezone: true }),
+  endedAt: timestamp('ended_at', { withTimezone: true }),
+  endReason: text('end_reason'),
+  /** What failed, when something did (provider name and stage, never call content). */
+  failure: text('failure'),
+  /** Per-turn latency summary (DESIGN.md vocabulary). */
+  latency: jsonb('latency'),
+}, (t) => [index('calls_tenant_started').on(t.tenantId, t.startedAt)]);
+
+export const callEvents = pgTable('call_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  tenantId: tenantRef(),
+  callId: uuid('call_id').notNull().references(() => calls.id, { onDelete: 'cascade' }),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  type: text('type').notNull(),
+  data: jsonb('data').notNull().default({}),
+}, (t) => [index('call_events_call').on(t.callId)]);
+
+export const transcriptTurns = pgTable('transcript_turns', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  tenantId: tenantRef(),
+  callId: uuid('call_id').notNull().references(() => calls.id, { onDelete: 'cascade' }),
+  seq: integer('seq').notNull(),
+  speaker: text('speaker').notNull(),
+  /** Redacted text only: raw transcripts are never persisted. */
+  redactedText: text('redacted_text').notNull(),
+  entities: jsonb('entities').notNull().default([]),
+  latency: jsonb('latency'),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('transcript_turns_call').on(t.callId, t.seq)]);
+
+export const recordings = pgTable('recordings', {
+  id: uuid('id').primaryKey(),
+  tenantId: tenantRef(),
+  callId: uuid('call_id').references(() => calls.id, { onDelete: 'cascade' }),
+  objectKey: text('object_key').notNull(),
+  keyId: text('key_id').notNull(),
+  sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull().default(0),
+  sha256: text('sha256'),
+  durationMs: integer('duration_ms'),
+  cutShort: boolean('cut_short').notNull().default(false),
+  retainUntil: timestamp('retain_until', { withTimezone: true }).notNull(),
+  createdAt: createdAt(),
+}, (t) => [index('recordings_retain_until').on(t.retainUntil)]);
+
+export const contacts = pgTable('contacts', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  name: text('name'),
+  phone: text('phone').notNull(),
+  email: text('email'),
+  createdAt: createdAt(),
+});
+
+export const doNotCall = pgTable('do_not_call', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  phone: text('phone').notNull(),
+  reason: text('reason'),
+  createdAt: createdAt(),
+}, (t) => [unique('do_not_call_tenant_phone').on(t.tenantId, t.phone)]);
+
+export const consents = pgTable('consents', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  contactId: uuid('contact_id').references(() => contacts.id, { onDelete: 'cascade' }),
+  phone: text('phone').notNull(),
+  kind: text('kind').notNull(),
+  source: text('source'),
+  grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});
+
+export const auditLog = pgTable('audit_log', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  tenantId: tenantRef(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  /** Who: "apikey:<prefix>", "user:<id>", "operator:cli", "system:<component>". */
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  target: text('target'),
+  detail: jsonb('detail').notNull().default({}),
+  sourceIp: text('source_ip'),
+}, (t) => [index('audit_log_tenant_at').on(t.tenantId, t.at)]);
+
+/** Tenant keys wrapped by the master key; destroying one crypto-shreds the tenant's recordings. */
+export const tenantKeys = pgTable('tenant_keys', {
+  tenantId: uuid('tenant_id').primaryKey().references(() => tenants.id, { onDelete: 'cascade' }),
+  keyId: text('key_id').notNull(),
+  version: integer('version').notNull().default(1),
+  wrappedKey: bytea('wrapped_key'),
+  masterKeyId: text('master_key_id').notNull(),
+  createdAt: createdAt(),
+  destroyedAt: timestamp('destroyed_at', { withTimezone: true }),
+});
+
+/**
+ * Security events that belong to no tenant (a banned source, a scanner, a call to
+ * a number that may not exist). Written by the application, never readable by it.
+ */
+export const securityEvents = pgTable('security_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  type: text('type').notNull(),
+  sourceIp: text('source_ip'),
+  detail: jsonb('detail').notNull().default({}),
+});

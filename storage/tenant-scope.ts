@@ -1,0 +1,35 @@
+/**
+ * The one way the application reaches tenant data (DESIGN.md: "Tenant context
+ * is explicit"). Opens a transaction, switches to the runtime role, and sets
+ * app.tenant_id transaction-locally with set_config(..., true), so the setting
+ * cannot leak to the next user of a pooled connection.
+ */
+import { sql } from 'drizzle-orm';
+import type { Database, Tx } from './database.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class TenantScopeError extends Error {
+  override name = 'TenantScopeError';
+}
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+export async function withTenant<T>(db: Database, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+  if (!isUuid(tenantId)) throw new TenantScopeError('tenant id must be a UUID');
+  return db.app.transaction(async (tx) => {
+    await tx.execute(sql`SET LOCAL ROLE ${sql.identifier(db.appRole)}`);
+    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+    return work(tx);
+  });
+}
+
+/** Runtime-role work with no tenant set: the directory functions and security events only. */
+export async function withoutTenant<T>(db: Database, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.app.transaction(async (tx) => {
+    await tx.execute(sql`SET LOCAL ROLE ${sql.identifier(db.appRole)}`);
+    return work(tx);
+  });
+}

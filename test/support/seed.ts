@@ -1,0 +1,28 @@
+/** One row in every tenant table for a new tenant, inserted through the tenant scope. */
+import { randomUUID } from 'node:crypto';
+import {
+  addNumber, audit, createAgent, createTenant, issueApiKey, withTenant, type Database, schema,
+} from '../../storage/index.ts';
+
+export async function seedTenant(db: Database, name: string, number: string): Promise<{ tenantId: string; agentId: string; callId: string }> {
+  const tenant = await createTenant(db, { name });
+  const agent = await createAgent(db, tenant.id, { name: `${name}-agent`, mode: 'echo' });
+  await addNumber(db, tenant.id, { number, agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
+  await issueApiKey(db, tenant.id, { name: 'k', role: 'owner' });
+  await audit(db, tenant.id, { actor: 'test', action: 'seeded' });
+  const callId = await withTenant(db, tenant.id, async (tx) => {
+    const tenantId = tenant.id;
+    await tx.insert(schema.users).values({ tenantId, email: `${name}@example.com`, role: 'owner' });
+    await tx.insert(schema.carrierTrunks).values({ tenantId, name: 'trunk', allowedCidrs: ['10.0.0.0/8'] });
+    const [call] = await tx.insert(schema.calls).values({ tenantId, agentId: agent.id, direction: 'inbound', fromUri: 'sip:a@x', toUri: `sip:${number}@y`, sipCallId: randomUUID(), state: 'ended' }).returning();
+    await tx.insert(schema.callEvents).values({ tenantId, callId: call!.id, type: 'answered' });
+    await tx.insert(schema.transcriptTurns).values({ tenantId, callId: call!.id, seq: 1, speaker: 'caller', redactedText: 'my card is [CARD]' });
+    await tx.insert(schema.recordings).values({ id: randomUUID(), tenantId, callId: call!.id, objectKey: 'k', keyId: 'kid', retainUntil: new Date(Date.now() + 86400e3) });
+    const [contact] = await tx.insert(schema.contacts).values({ tenantId, phone: '+15550100' }).returning();
+    await tx.insert(schema.doNotCall).values({ tenantId, phone: '+15550101' });
+    await tx.insert(schema.consents).values({ tenantId, contactId: contact!.id, phone: '+15550100', kind: 'outbound-calls' });
+    await tx.insert(schema.tenantKeys).values({ tenantId, keyId: 'tk1', wrappedKey: Buffer.from('wrapped'), masterKeyId: 'm1' });
+    return call!.id;
+  });
+  return { tenantId: tenant.id, agentId: agent.id, callId };
+}
