@@ -1,0 +1,338 @@
+/**
+ * SIP transport layer (RFC 3261 section 18, RFC 3581): UDP, TCP and optional
+ * TLS listeners on one bind address.
+ *
+ * Incoming: datagrams and framed stream messages are parsed; the top Via of a
+ * request gets `received`/`rport` filled in; an optional guard drops or answers
+ * requests first; invalid requests get a 400 (or 505/513) when enough parsed,
+ * everything else invalid is dropped and counted. Outgoing: requests go to a
+ * target (TCP/TLS connections are reused), responses are routed by the top
+ * Via (18.2.2): the connection the request came on, else received/rport, else
+ * sent-by. Idle TCP connections are closed.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { formatVia, parseVia } from './header-values.ts';
+import type { SipGuard } from './guard.ts';
+import { createResponseTo, type SipMessage, type SipRequest, type SipResponse } from './message.ts';
+import { parseMessage } from './parser.ts';
+import { serializeMessage } from './serializer.ts';
+import { StreamFramer } from './stream-framer.ts';
+
+export type TransportName = 'UDP' | 'TCP' | 'TLS';
+
+/** Where a message came from (or where one goes). */
+export interface SipPeer {
+  transport: TransportName;
+  address: string;
+  port: number;
+  /** Stream connection the message arrived on, when any. */
+  connectionId?: number;
+}
+
+export interface SipTransportOptions {
+  /** Bind address; default 127.0.0.1. */
+  host?: string;
+  /** UDP port (0 = ephemeral); null disables UDP. Default 0. */
+  udpPort?: number | null;
+  /** TCP port (0 = ephemeral); null disables TCP. Default 0. */
+  tcpPort?: number | null;
+  /** TLS listener when cert and key are given. */
+  tls?: { port?: number; cert: string | Buffer; key: string | Buffer; rejectUnauthorized?: boolean };
+  /** Address written into Via/Contact (defaults to host, or 127.0.0.1 when host is 0.0.0.0). */
+  advertisedAddress?: string;
+  maxMessageSize?: number;
+  /** Idle stream connections are closed after this long. Default 60 s. */
+  tcpIdleMs?: number;
+  /** Open stream connections at most. Default 1000. */
+  maxConnections?: number;
+  /** Request guard (flood, scanners, Max-Forwards) applied before messages are emitted. */
+  guard?: SipGuard;
+}
+
+export interface TransportStats {
+  received: number;
+  parsed: number;
+  /** Drop counts by reason: unparseable, invalid-response, banned, rate, scanner, framing, send-failed... */
+  dropped: Record<string, number>;
+  /** Error responses (400, 505, 513) the transport sent for requests it could not accept. */
+  responded400: number;
+  guardRejected: number;
+}
+
+interface Connection {
+  id: number;
+  socket: Socket | TLSSocket;
+  transport: 'TCP' | 'TLS';
+  key: string;
+  framer: StreamFramer;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+export interface SipTransportEvents {
+  message: [message: SipMessage, source: SipPeer];
+  error: [error: Error];
+}
+
+export class SipTransport extends EventEmitter<SipTransportEvents> {
+  readonly stats: TransportStats = { received: 0, parsed: 0, dropped: {}, responded400: 0, guardRejected: 0 };
+  readonly ports: { udp?: number; tcp?: number; tls?: number } = {};
+  readonly advertisedAddress: string;
+  private udp: UdpSocket | undefined;
+  private tcpServer: Server | undefined;
+  private tlsServer: Server | undefined;
+  private readonly connections = new Map<number, Connection>();
+  private readonly connectionsByKey = new Map<string, Connection>();
+  private nextConnectionId = 1;
+  private closed = false;
+
+  private constructor(private readonly options: SipTransportOptions) {
+    super();
+    const host = options.host ?? '127.0.0.1';
+    this.advertisedAddress = options.advertisedAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  }
+
+  /** Binds the listeners; resolves once every one is listening. */
+  static async listen(options: SipTransportOptions = {}): Promise<SipTransport> {
+    const t = new SipTransport(options);
+    await t.bind();
+    return t;
+  }
+
+  private async bind(): Promise<void> {
+    const host = this.options.host ?? '127.0.0.1';
+    if (this.options.udpPort !== null) {
+      const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+      this.udp = udp;
+      udp.on('message', (data, rinfo) => this.onDatagram(data, rinfo.address, rinfo.port));
+      udp.on('error', (err) => this.emit('error', err));
+      await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(this.options.udpPort ?? 0, host, () => { udp.off('error', reject); resolve(); }); });
+      this.ports.udp = udp.address().port;
+    }
+    if (this.options.tcpPort !== null) {
+      const server = createServer((socket) => this.adopt(socket, 'TCP'));
+      this.tcpServer = server;
+      this.ports.tcp = await listenServer(server, this.options.tcpPort ?? 0, host);
+    }
+    if (this.options.tls) {
+      const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, (socket) => this.adopt(socket, 'TLS'));
+      this.tlsServer = server;
+      this.ports.tls = await listenServer(server, this.options.tls.port ?? 0, host);
+    }
+  }
+
+  /** The port this transport listens on for a given transport name. */
+  localPort(transport: TransportName): number {
+    const p = transport === 'UDP' ? this.ports.udp : transport === 'TCP' ? this.ports.tcp : this.ports.tls;
+    if (p === undefined) throw new Error(`${transport} is not enabled`);
+    return p;
+  }
+
+  /** A Via value for a request we send (with rport, RFC 3581). */
+  viaFor(transport: TransportName, branch: string): string {
+    return `SIP/2.0/${transport} ${this.advertisedAddress}:${this.localPort(transport)};branch=${branch};rport`;
+  }
+
+  private drop(reason: string): void {
+    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
+  }
+
+  // ------------------------------------------------------------ incoming
+
+  private onDatagram(data: Buffer, address: string, port: number): void {
+    this.stats.received++;
+    if (this.options.guard?.isBanned(address)) return this.drop('banned');
+    // RFC 5626 keep-alive over UDP: a bare CRLF (or CRLFCRLF) datagram.
+    if (data.length <= 4 && data.every((b) => b === 0x0d || b === 0x0a)) return;
+    this.handleBytes(data, { transport: 'UDP', address, port }, true);
+  }
+
+  private adopt(socket: Socket | TLSSocket, transport: 'TCP' | 'TLS'): Connection | undefined {
+    if (this.closed || this.connections.size >= (this.options.maxConnections ?? 1000)) {
+      socket.destroy();
+      this.drop('connection-limit');
+      return undefined;
+    }
+    const id = this.nextConnectionId++;
+    const key = `${transport}:${socket.remoteAddress}:${socket.remotePort}`;
+    const conn: Connection = { id, socket, transport, key, framer: new StreamFramer({ maxMessageSize: this.options.maxMessageSize ?? 64 * 1024 }), idleTimer: undefined };
+    this.connections.set(id, conn);
+    this.connectionsByKey.set(key, conn);
+    this.touch(conn);
+    socket.on('data', (chunk: Buffer) => this.onStreamData(conn, chunk));
+    socket.on('error', () => { /* closed below */ });
+    socket.on('close', () => this.forget(conn));
+    return conn;
+  }
+
+  private touch(conn: Connection): void {
+    if (conn.idleTimer) clearTimeout(conn.idleTimer);
+    conn.idleTimer = setTimeout(() => conn.socket.destroy(), this.options.tcpIdleMs ?? 60_000);
+    conn.idleTimer.unref();
+  }
+
+  private forget(conn: Connection): void {
+    if (conn.idleTimer) clearTimeout(conn.idleTimer);
+    this.connections.delete(conn.id);
+    if (this.connectionsByKey.get(conn.key) === conn) this.connectionsByKey.delete(conn.key);
+  }
+
+  private onStreamData(conn: Connection, chunk: Buffer): void {
+    this.touch(conn);
+    const address = conn.socket.remoteAddress ?? '';
+    if (this.options.guard?.isBanned(address)) { this.drop('banned'); conn.socket.destroy(); return; }
+    for (const ev of conn.framer.push(chunk)) {
+      if (ev.type === 'keepalive') { if (!ev.pong) conn.socket.write('\r\n'); continue; }
+      if (ev.type === 'error') {
+        this.stats.received++;
+        this.drop('framing');
+        conn.socket.destroy();
+        return;
+      }
+      this.stats.received++;
+      this.handleBytes(ev.data, { transport: conn.transport, address, port: conn.socket.remotePort ?? 0, connectionId: conn.id }, false);
+    }
+  }
+
+  private handleBytes(data: Buffer, source: SipPeer, datagram: boolean): void {
+    const result = parseMessage(data, { datagram, ...(this.options.maxMessageSize ? { maxMessageSize: this.options.maxMessageSize } : {}) });
+    if (!result.ok) {
+      const partial = result.partial;
+      if (result.canRespond && partial?.kind === 'request' && partial.method !== 'ACK') {
+        stampVia(partial, source);
+        const status = result.status ?? 400;
+        const reason = status === 400 ? `Bad Request (${result.reason})`.replace(/[\r\n]/g, ' ').slice(0, 120) : undefined;
+        this.stats.responded400++;
+        void this.sendResponse(createResponseTo(partial, status, reason), source).catch(() => this.drop('send-failed'));
+      } else this.drop(partial?.kind === 'response' ? 'invalid-response' : 'unparseable');
+      return;
+    }
+    this.stats.parsed++;
+    const message = result.message;
+    if (message.kind === 'request') {
+      stampVia(message, source);
+      const guard = this.options.guard;
+      if (guard) {
+        const verdict = guard.check(message, source.address);
+        if (verdict.action === 'drop') return this.drop(verdict.reason);
+        if (verdict.action === 'reject') {
+          this.stats.guardRejected++;
+          if (message.method !== 'ACK') void this.sendResponse(createResponseTo(message, verdict.status, verdict.reason), source).catch(() => this.drop('send-failed'));
+          return;
+        }
+      }
+    }
+    this.emit('message', message, source);
+  }
+
+  // ------------------------------------------------------------ outgoing
+
+  /** Sends a message to a peer. Stream transports reuse a connection to the same address:port or open one. */
+  async send(message: SipMessage, target: SipPeer): Promise<void> {
+    const data = serializeMessage(message);
+    if (target.transport === 'UDP') {
+      const udp = this.udp;
+      if (!udp) throw new Error('UDP is not enabled');
+      await new Promise<void>((resolve, reject) => udp.send(data, target.port, target.address, (err) => (err ? reject(err) : resolve())));
+      return;
+    }
+    const conn = (target.connectionId !== undefined ? this.connections.get(target.connectionId) : undefined) ??
+      this.connectionsByKey.get(`${target.transport}:${target.address}:${target.port}`) ??
+      (await this.connect(target.transport, target.address, target.port));
+    this.touch(conn);
+    await new Promise<void>((resolve, reject) => conn.socket.write(data, (err) => (err ? reject(err) : resolve())));
+  }
+
+  private connect(transport: 'TCP' | 'TLS', address: string, port: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = transport === 'TCP'
+        ? createConnection({ host: address, port })
+        : tlsConnect({ host: address, port, rejectUnauthorized: this.options.tls?.rejectUnauthorized ?? true });
+      const onError = (err: Error) => reject(err);
+      socket.once('error', onError);
+      socket.once(transport === 'TCP' ? 'connect' : 'secureConnect', () => {
+        socket.off('error', onError);
+        const conn = this.adopt(socket, transport);
+        if (!conn) reject(new Error('connection limit reached'));
+        else {
+          // Key the connection by the address we dialled so later requests reuse it.
+          const key = `${transport}:${address}:${port}`;
+          conn.key = key;
+          this.connectionsByKey.set(key, conn);
+          resolve(conn);
+        }
+      });
+    });
+  }
+
+  /**
+   * Sends a response, routed by its top Via (RFC 3261 18.2.2, RFC 3581):
+   * stream -> the connection the request came on (or a new one to
+   * received:rport); UDP -> received (or sent-by) at rport (or sent-by port).
+   */
+  async sendResponse(response: SipResponse, requestSource?: SipPeer): Promise<void> {
+    const top = response.headers.getList('via')[0];
+    const via = top ? parseVia(top) : null;
+    if (!via) throw new Error('response has no usable Via');
+    const transport = (['UDP', 'TCP', 'TLS'].includes(via.transport) ? via.transport : 'UDP') as TransportName;
+    if (requestSource?.connectionId !== undefined && this.connections.has(requestSource.connectionId)) {
+      return this.send(response, requestSource);
+    }
+    // maddr (multicast) is deliberately not honoured: responses only go where the request came from.
+    const address = via.params.received ?? via.host;
+    const rport = via.params.rport;
+    const port = rport ? Number(rport) : via.port ?? (transport === 'TLS' ? 5061 : 5060);
+    return this.send(response, { transport, address: address.replace(/^\[|\]$/g, ''), port });
+  }
+
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const conn of this.connections.values()) conn.socket.destroy();
+    this.connections.clear();
+    this.connectionsByKey.clear();
+    await Promise.all([
+      this.udp ? new Promise<void>((r) => this.udp!.close(() => r())) : undefined,
+      this.tcpServer ? new Promise<void>((r) => this.tcpServer!.close(() => r())) : undefined,
+      this.tlsServer ? new Promise<void>((r) => this.tlsServer!.close(() => r())) : undefined,
+    ]);
+  }
+}
+
+function listenServer(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}
+
+/** RFC 3261 18.2.1 / RFC 3581 4: record where the request really came from in its top Via. */
+function stampVia(req: SipRequest, source: SipPeer): void {
+  const values = req.headers.getList('via');
+  const top = values[0];
+  const via = top ? parseVia(top) : null;
+  if (!via) return;
+  let changed = false;
+  if (via.host.replace(/^\[|\]$/g, '') !== source.address) { via.params.received = source.address; changed = true; }
+  if ('rport' in via.params && via.params.rport === null) {
+    via.params.rport = String(source.port);
+    if (!via.params.received) via.params.received = source.address;
+    changed = true;
+  }
+  if (!changed) return;
+  const rest = values.slice(1);
+  req.headers.remove('via');
+  // Keep Via lines together at the position of the old ones (they are the first headers in practice).
+  req.headers.prepend('Via', formatVia(via));
+  for (const v of rest) req.headers.append('Via', v);
+}

@@ -1,0 +1,65 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SipGuard, type SecurityEvent } from '../../../media/sip/guard.ts';
+import { createRequest } from '../../../media/sip/message.ts';
+
+const req = (extra: Array<[string, string]> = []) => createRequest('OPTIONS', 'sip:x@127.0.0.1', [['Max-Forwards', '70'], ...extra]);
+
+test('token bucket: burst allowed, then ban with an event, then unban after the ban', () => {
+  const clock = { t: 0 };
+  const events: SecurityEvent[] = [];
+  const g = new SipGuard({ ratePerSecond: 10, burst: 5, banMs: 30_000, now: () => clock.t, onSecurityEvent: (e) => events.push(e) });
+  for (let i = 0; i < 5; i++) assert.equal(g.check(req(), '10.0.0.1'), { action: 'accept' });
+  assert.equal(g.check(req(), '10.0.0.1'), { action: 'drop', reason: 'rate' });
+  assert.equal(events, [{ type: 'ban', source: '10.0.0.1', detail: '30000 ms' }]);
+  assert.equal(g.check(req(), '10.0.0.2'), { action: 'accept' }, 'other sources unaffected');
+  clock.t += 10_000;
+  assert.ok(g.isBanned('10.0.0.1'));
+  assert.equal(g.check(req(), '10.0.0.1'), { action: 'drop', reason: 'banned' });
+  clock.t += 25_000;
+  assert.equal(g.check(req(), '10.0.0.1'), { action: 'accept' });
+  assert.is(events.at(-1)!.type, 'unban');
+});
+
+test('sustained rate under the limit is never banned', () => {
+  const clock = { t: 0 };
+  const g = new SipGuard({ ratePerSecond: 10, burst: 2, now: () => clock.t });
+  for (let i = 0; i < 100; i++) {
+    clock.t += 150;
+    assert.is(g.check(req(), '10.0.0.9').action, 'accept');
+  }
+});
+
+test('scanner User-Agents are dropped silently and reported', () => {
+  const events: SecurityEvent[] = [];
+  const g = new SipGuard({ onSecurityEvent: (e) => events.push(e) });
+  for (const ua of ['friendly-scanner', 'sipvicious 0.3', 'SIPCLI/v1.8', 'sip-scan', 'VaxSIPUserAgent/3.1', 'iWar', 'sundayddr']) {
+    assert.equal(g.check(req([['User-Agent', ua]]), '192.0.2.1'), { action: 'drop', reason: 'scanner' }, ua);
+  }
+  assert.is(events.length, 7);
+  assert.ok(events.every((e) => e.type === 'scanner' && e.source === '192.0.2.1'));
+  assert.is(g.check(req([['User-Agent', 'Linphone/5.0']]), '192.0.2.1').action, 'accept');
+});
+
+test('Max-Forwards 0 gets 483, missing Max-Forwards is tolerated', () => {
+  const g = new SipGuard();
+  assert.equal(g.check(createRequest('INVITE', 'sip:x', [['Max-Forwards', '0']]), '1.1.1.1'), { action: 'reject', status: 483, reason: 'Too Many Hops' });
+  assert.is(g.check(createRequest('INVITE', 'sip:x', []), '1.1.1.1').action, 'accept');
+});
+
+test('memory is bounded and idle sources expire', () => {
+  const clock = { t: 0 };
+  const g = new SipGuard({ maxSources: 100, idleMs: 1000, now: () => clock.t });
+  for (let i = 0; i < 1000; i++) g.check(req(), `10.1.${i >> 8}.${i & 255}`);
+  assert.is(g.trackedSources, 100);
+  clock.t += 5000;
+  g.sweep();
+  assert.is(g.trackedSources, 0);
+});
+
+test('trusted sources are not rate limited', () => {
+  const g = new SipGuard({ burst: 1, ratePerSecond: 0.001, trustedSources: ['10.9.9.9'], now: () => 0 });
+  for (let i = 0; i < 10; i++) assert.is(g.check(req(), '10.9.9.9').action, 'accept');
+});
+
+test.run();
