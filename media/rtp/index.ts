@@ -1,0 +1,20 @@
+/** Public face of media/rtp: RTP sessions and the pieces they are built from. */
+export { RtpSession, SAMPLE_RATE, FRAME_SAMPLES } from './session.ts';
+export type { DropReason, RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessionOptions, RtpSessionStats } from './session.ts';
+export { PortAllocator, PortExhaustedError, ephemeralPorts } from './port-allocator.ts';
+export type { PortRange, SocketPair } from './port-allocator.ts';
+export { Pacer, sharedPacer } from './pacer.ts';
+export type { PacerOptions, PacerStats, TickHandler } from './pacer.ts';
+export { JitterBuffer } from './jitter-buffer.ts';
+export type { JitterBufferOptions, JitterBufferStats, PulledKind } from './jitter-buffer.ts';
+export {
+  DTMF_EVENTS, digitOfEvent, DtmfReceiver, dtmfPacketSequence, eventOfDigit, parseTelephoneEvent, writeTelephoneEvent,
+} from './dtmf.ts';
+export type { DetectedDigit, DtmfPacketPlan, TelephoneEvent } from './dtmf.ts';
+export { looksLikeRtcp, parseRtp, RTP_HEADER_BYTES, seqDiff, seqNewer, serializeRtp, writeRtpHeader } from './packet.ts';
+export type { RtpHeaderExtension, RtpHeaderFields, RtpPacket, RtpPacketInit, RtpParseError, RtpParseResult } from './packet.ts';
+export {
+  buildBye, buildCompound, buildReceiverReport, buildSdesCname, buildSenderReport, ntpFromUnixMs, ntpMiddle32, parseRtcp,
+  ReceptionStats, RTCP_BYE, RTCP_RR, RTCP_SDES, RTCP_SR,
+} from './rtcp.ts';
+export type { ReportBlock, RtcpPacket, RtcpParseResult, SenderInfo } from './rtcp.ts';

@@ -1,0 +1,582 @@
+/**
+ * One call's RTP stream: a UDP socket pair (RTP on an even port, RTCP on the
+ * next), G.711 in and out, the jitter buffer, DTMF both ways and RTCP reports.
+ *
+ * Receive: packets are checked (parse, payload type, source), decoded and put
+ * in the jitter buffer; on every tick of the shared 20 ms pacer one 20 ms
+ * AudioFrame (PCM16, 8 kHz) is pulled and emitted. Symmetric RTP: until the
+ * peer's first valid packet we send to the SDP address; from then on we send
+ * to (and only accept from) the address and port that packet came from.
+ *
+ * Send: `sendFrame` queues agent audio (any length, cut into 20 ms frames);
+ * each pacer tick sends one packet with continuous sequence numbers, a
+ * timestamp that follows the clock (silent ticks advance it too) and the
+ * marker bit on the first packet of each talkspurt. `clearOutgoing` drops the
+ * queue on barge-in. DTMF digits take the place of audio while they play.
+ */
+import { EventEmitter } from 'node:events';
+import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { RemoteInfo } from 'node:dgram';
+import type { AudioFrame, DtmfFrame } from '../../pipeline/frames.ts';
+import { decodeG711, encodeG711 } from '../codecs/g711.ts';
+import type { G711Law } from '../codecs/g711.ts';
+import { looksLikeRtcp, parseRtp, RTP_HEADER_BYTES, writeRtpHeader } from './packet.ts';
+import type { RtpParseError } from './packet.ts';
+import { JitterBuffer } from './jitter-buffer.ts';
+import type { JitterBufferStats } from './jitter-buffer.ts';
+import { DtmfReceiver, dtmfPacketSequence } from './dtmf.ts';
+import type { DtmfPacketPlan } from './dtmf.ts';
+import { sharedPacer } from './pacer.ts';
+import type { Pacer } from './pacer.ts';
+import { ephemeralPorts } from './port-allocator.ts';
+import type { PortAllocator, SocketPair } from './port-allocator.ts';
+import {
+  buildCompound, buildReceiverReport, buildSenderReport, ntpFromUnixMs, parseRtcp, ReceptionStats,
+} from './rtcp.ts';
+import type { RtcpPacket } from './rtcp.ts';
+
+export const SAMPLE_RATE = 8000;
+export const FRAME_SAMPLES = 160;
+const COMFORT_NOISE_PT = 13;
+const DTMF_GAP_TICKS = 3;
+const DTMF_END_TIMEOUT_MS = 1000;
+
+export interface RtpRemote {
+  address: string;
+  port: number;
+  /** Defaults to port + 1. */
+  rtcpPort?: number;
+}
+
+export interface RtpCodecChoice {
+  name: 'PCMU' | 'PCMA' | string;
+  payloadType: number;
+}
+
+export interface RtpSessionOptions {
+  /** Local address to bind, e.g. '0.0.0.0' or '127.0.0.1'. */
+  bindAddress: string;
+  /** Where ports come from; default: ephemeral even/odd pairs. */
+  ports?: PortAllocator;
+  codec: RtpCodecChoice;
+  /** Negotiated telephone-event payload type (both directions); omit if none. */
+  telephoneEventPayloadType?: number;
+  /** The SDP address of the peer; may also be set later with setRemote. */
+  remote?: RtpRemote;
+  /** Jitter buffer depth in 20 ms frames. Default 3 (60 ms). */
+  jitterDepthFrames?: number;
+  /** Emit 'inactive' after this long without a packet while receiving. Default 30000; 0 turns it off. */
+  inactivityTimeoutMs?: number;
+  /** Mean RTCP interval. Default 5000. */
+  rtcpIntervalMs?: number;
+  cname?: string;
+  /** Latch onto the peer's actual source address (symmetric RTP). Default true. */
+  symmetric?: boolean;
+  /** Upper bound of queued outgoing audio, in ms; the oldest is dropped beyond it. Default 300000. */
+  maxQueuedMs?: number;
+  /** Initial direction; default both true. */
+  send?: boolean;
+  receive?: boolean;
+  pacer?: Pacer;
+  /** Fixed SSRC (tests); default random. */
+  ssrc?: number;
+}
+
+export type DropReason = RtpParseError | 'wrong-source' | 'unknown-pt' | 'not-receiving';
+
+export interface RtpSessionStats {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  /** Cumulative lost packets per RFC 3550 A.3. */
+  lost: number;
+  /** Interarrival jitter in ms (RFC 3550 A.8). */
+  jitterMs: number;
+  dropped: Record<DropReason, number>;
+  comfortNoise: number;
+  ssrcChanges: number;
+  dtmfIn: number;
+  dtmfOut: number;
+  rtcpIn: number;
+  rtcpOut: number;
+  /** Outgoing 20 ms frames waiting to be sent. */
+  queuedFrames: number;
+  /** Frames dropped because the outgoing queue was over its bound. */
+  queueOverflow: number;
+  jitterBuffer: JitterBufferStats;
+}
+
+export interface RtpSessionEvents {
+  audio: [AudioFrame];
+  dtmf: [DtmfFrame];
+  /** No packet for inactivityTimeoutMs (fires once until packets resume). */
+  inactive: [{ idleMs: number }];
+  /** Symmetric RTP latched onto this source. */
+  latched: [{ address: string; port: number }];
+  rtcp: [RtcpPacket[]];
+  /** The peer sent an RTCP BYE. */
+  bye: [{ reason?: string }];
+  close: [];
+  error: [Error];
+}
+
+function lawOf(name: string): G711Law {
+  const upper = name.toUpperCase();
+  if (upper === 'PCMU') return 'mulaw';
+  if (upper === 'PCMA') return 'alaw';
+  throw new RangeError(`RtpSession supports PCMU and PCMA, not ${name}`);
+}
+
+export class RtpSession extends EventEmitter<RtpSessionEvents> {
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly ssrc: number;
+  private readonly pair: SocketPair;
+  private readonly ports: PortAllocator;
+  private readonly pacer: Pacer;
+  private readonly removeTick: () => void;
+  private readonly law: G711Law;
+  private readonly payloadType: number;
+  private readonly tePayloadType: number | undefined;
+  private readonly symmetric: boolean;
+  private readonly inactivityTimeoutMs: number;
+  private readonly rtcpIntervalMs: number;
+  private readonly cname: string;
+  private readonly maxQueuedFrames: number;
+
+  private remote: RtpRemote | undefined;
+  private latched: { address: string; port: number } | undefined;
+  private rtcpLatched: { address: string; port: number } | undefined;
+  private remoteSsrc: number | undefined;
+  private sending: boolean;
+  private receiving: boolean;
+  private closed = false;
+
+  // Receive state
+  private readonly jitter: JitterBuffer;
+  private reception: ReceptionStats | undefined;
+  private readonly dtmfIn = new DtmfReceiver(SAMPLE_RATE);
+  private lastDtmfAt = 0;
+  private readonly playout = new Int16Array(FRAME_SAMPLES * 8);
+  private playoutLength = 0;
+  private inactiveFired = false;
+  /** Monotonic time (performance.now) of the last packet received, or of the start. */
+  lastPacketAt: number;
+
+  // Send state
+  private seq: number;
+  private timestamp: number;
+  private lastTick: number | undefined;
+  private talkspurt = false;
+  private queue: Int16Array[] = [];
+  private queueHead = 0;
+  private partial = new Int16Array(FRAME_SAMPLES);
+  private partialLength = 0;
+  private pendingDigits: Array<{ digit: string; durationMs: number }> = [];
+  private dtmfPlan: { packets: DtmfPacketPlan[]; index: number; timestamp: number } | undefined;
+  private dtmfGap = 0;
+  private sentSinceReport = false;
+  private nextRtcpAt: number;
+
+  private readonly counters = {
+    packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, payloadBytesOut: 0, comfortNoise: 0, ssrcChanges: 0,
+    dtmfIn: 0, dtmfOut: 0, rtcpIn: 0, rtcpOut: 0, queueOverflow: 0,
+  };
+  private readonly dropped: Record<DropReason, number> = {
+    'too-short': 0, 'bad-version': 0, 'bad-csrc': 0, 'bad-extension': 0, 'bad-padding': 0,
+    'wrong-source': 0, 'unknown-pt': 0, 'not-receiving': 0,
+  };
+
+  /** Binds a socket pair and joins the pacer. */
+  static async open(options: RtpSessionOptions): Promise<RtpSession> {
+    const law = lawOf(options.codec.name);
+    const ports = options.ports ?? ephemeralPorts();
+    const pair = await ports.allocate(options.bindAddress);
+    return new RtpSession(options, law, ports, pair);
+  }
+
+  private constructor(options: RtpSessionOptions, law: G711Law, ports: PortAllocator, pair: SocketPair) {
+    super();
+    this.law = law;
+    this.ports = ports;
+    this.pair = pair;
+    this.localAddress = pair.address;
+    this.localPort = pair.port;
+    this.payloadType = options.codec.payloadType;
+    this.tePayloadType = options.telephoneEventPayloadType;
+    this.remote = options.remote;
+    this.symmetric = options.symmetric ?? true;
+    this.inactivityTimeoutMs = options.inactivityTimeoutMs ?? 30_000;
+    this.rtcpIntervalMs = options.rtcpIntervalMs ?? 5000;
+    this.ssrc = (options.ssrc ?? randomInt(1, 0xffffffff)) >>> 0;
+    this.cname = options.cname ?? `smartalex-${this.ssrc.toString(16)}`;
+    this.maxQueuedFrames = Math.max(1, Math.ceil((options.maxQueuedMs ?? 300_000) / 20));
+    this.sending = options.send ?? true;
+    this.receiving = options.receive ?? true;
+    this.seq = randomInt(0, 0x10000);
+    this.timestamp = randomInt(0, 0x100000000);
+    this.jitter = new JitterBuffer({ depthFrames: options.jitterDepthFrames ?? 3, frameSamples: FRAME_SAMPLES });
+    this.lastPacketAt = performance.now();
+    this.nextRtcpAt = this.lastPacketAt + this.rtcpIntervalMs * (0.5 + Math.random());
+    pair.rtp.on('message', (msg, rinfo) => this.onRtp(msg, rinfo));
+    pair.rtcp.on('message', (msg, rinfo) => this.onRtcp(msg, rinfo));
+    const onSocketError = (err: Error): void => {
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    };
+    pair.rtp.on('error', onSocketError);
+    pair.rtcp.on('error', onSocketError);
+    this.pacer = options.pacer ?? sharedPacer();
+    this.removeTick = this.pacer.add((tick, dueMs) => this.onTick(tick, dueMs));
+  }
+
+  /** The address we send to: the latched source, else the SDP address. */
+  get destination(): { address: string; port: number } | undefined {
+    return this.latched ?? (this.remote ? { address: this.remote.address, port: this.remote.port } : undefined);
+  }
+
+  get isLatched(): boolean {
+    return this.latched !== undefined;
+  }
+
+  /** New remote address (e.g. after a re-INVITE): latching starts over. */
+  setRemote(remote: RtpRemote): void {
+    this.remote = remote;
+    this.latched = undefined;
+    this.rtcpLatched = undefined;
+  }
+
+  /** Hold and resume: `send: false` stops sending (and drops queued audio); `receive: false` ignores incoming audio. */
+  setDirection(direction: { send: boolean; receive: boolean }): void {
+    if (!direction.send && this.sending) this.clearOutgoing();
+    this.sending = direction.send;
+    if (direction.receive && !this.receiving) {
+      this.lastPacketAt = performance.now();
+      this.inactiveFired = false;
+    }
+    this.receiving = direction.receive;
+  }
+
+  get isSending(): boolean {
+    return this.sending;
+  }
+  get isReceiving(): boolean {
+    return this.receiving;
+  }
+
+  /** Queues agent audio: PCM16 at 8 kHz, any length (cut into 20 ms frames; a tail is padded when the queue drains). */
+  sendFrame(pcm: Int16Array): void {
+    if (this.closed || !this.sending) return;
+    let offset = 0;
+    while (offset < pcm.length) {
+      const take = Math.min(FRAME_SAMPLES - this.partialLength, pcm.length - offset);
+      this.partial.set(pcm.subarray(offset, offset + take), this.partialLength);
+      this.partialLength += take;
+      offset += take;
+      if (this.partialLength === FRAME_SAMPLES) {
+        this.enqueue(this.partial);
+        this.partial = new Int16Array(FRAME_SAMPLES);
+        this.partialLength = 0;
+      }
+    }
+  }
+
+  /** Drops all queued outgoing audio (barge-in). Returns how many ms of audio were dropped. */
+  clearOutgoing(): number {
+    const frames = this.queue.length - this.queueHead;
+    const ms = frames * 20 + (this.partialLength * 1000) / SAMPLE_RATE;
+    this.queue = [];
+    this.queueHead = 0;
+    this.partialLength = 0;
+    return ms;
+  }
+
+  /** Outgoing audio waiting, in ms. */
+  get queuedMs(): number {
+    return (this.queue.length - this.queueHead) * 20 + (this.partialLength * 1000) / SAMPLE_RATE;
+  }
+
+  /** Sends a DTMF digit as RFC 4733 events; false when telephone-event was not negotiated or the digit is invalid. */
+  sendDtmf(digit: string, durationMs = 100): boolean {
+    if (this.closed || this.tePayloadType === undefined) return false;
+    if (!/^[0-9*#A-Da-d]$/.test(digit)) return false;
+    this.pendingDigits.push({ digit, durationMs });
+    return true;
+  }
+
+  get stats(): RtpSessionStats {
+    const c = this.counters;
+    return {
+      packetsIn: c.packetsIn,
+      bytesIn: c.bytesIn,
+      packetsOut: c.packetsOut,
+      bytesOut: c.bytesOut,
+      lost: Math.max(0, this.reception?.cumulativeLost ?? 0),
+      jitterMs: this.reception?.jitterMs ?? 0,
+      dropped: { ...this.dropped },
+      comfortNoise: c.comfortNoise,
+      ssrcChanges: c.ssrcChanges,
+      dtmfIn: c.dtmfIn,
+      dtmfOut: c.dtmfOut,
+      rtcpIn: c.rtcpIn,
+      rtcpOut: c.rtcpOut,
+      queuedFrames: this.queue.length - this.queueHead,
+      queueOverflow: c.queueOverflow,
+      jitterBuffer: { ...this.jitter.stats },
+    };
+  }
+
+  /** Leaves the pacer, sends an RTCP BYE when the peer is known, and releases the ports. */
+  async close(reason?: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.removeTick();
+    const dest = this.rtcpDestination();
+    if (dest) {
+      const report = this.buildReport(true, reason);
+      this.counters.rtcpOut++;
+      await new Promise<void>((resolve) => {
+        try {
+          this.pair.rtcp.send(report, dest.port, dest.address, () => resolve());
+        } catch {
+          resolve();
+        }
+      });
+    }
+    this.ports.release(this.pair);
+    this.emit('close');
+  }
+
+  private drop(reason: DropReason): void {
+    this.dropped[reason]++;
+  }
+
+  private onRtp(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.closed) return;
+    // RTCP multiplexed on the RTP port (RFC 5761) is handled as RTCP, not dropped as an unknown payload type.
+    if (looksLikeRtcp(msg)) return this.onRtcp(msg, rinfo);
+    this.counters.packetsIn++;
+    this.counters.bytesIn += msg.length;
+    const parsed = parseRtp(msg);
+    if (!parsed.ok) return this.drop(parsed.reason);
+    const p = parsed.packet;
+    const latched = this.latched;
+    if (latched && (latched.address !== rinfo.address || latched.port !== rinfo.port)) return this.drop('wrong-source');
+    const isAudio = p.payloadType === this.payloadType;
+    const isDtmf = this.tePayloadType !== undefined && p.payloadType === this.tePayloadType;
+    if (!isAudio && !isDtmf) {
+      if (p.payloadType === COMFORT_NOISE_PT) this.counters.comfortNoise++;
+      else return this.drop('unknown-pt');
+    }
+    const now = performance.now();
+    this.lastPacketAt = now;
+    this.inactiveFired = false;
+    if (!latched && this.symmetric) {
+      this.latched = { address: rinfo.address, port: rinfo.port };
+      this.emit('latched', { address: rinfo.address, port: rinfo.port });
+    }
+    if (!this.receiving) return this.drop('not-receiving');
+    if (this.remoteSsrc !== p.ssrc) {
+      if (this.remoteSsrc !== undefined) {
+        this.counters.ssrcChanges++;
+        this.jitter.reset();
+      }
+      this.remoteSsrc = p.ssrc;
+      this.reception = new ReceptionStats(p.ssrc, SAMPLE_RATE);
+    }
+    this.reception!.update(p.sequenceNumber, p.timestamp, now);
+    if (isAudio) {
+      const pcm = new Int16Array(p.payload.length);
+      decodeG711(this.law, p.payload, pcm);
+      this.jitter.push(p.sequenceNumber, pcm);
+    } else if (isDtmf) {
+      this.lastDtmfAt = now;
+      this.emitDigits(this.dtmfIn.push(p.timestamp, p.payload), now);
+    }
+  }
+
+  private emitDigits(digits: Array<{ digit: string; durationMs: number }>, now: number): void {
+    for (const d of digits) {
+      this.counters.dtmfIn++;
+      this.emit('dtmf', { kind: 'dtmf', digit: d.digit, durationMs: d.durationMs, timeMs: now });
+    }
+  }
+
+  private onRtcp(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.closed) return;
+    const parsed = parseRtcp(msg);
+    if (!parsed.ok) return;
+    this.counters.rtcpIn++;
+    if (this.symmetric && !this.rtcpLatched) this.rtcpLatched = { address: rinfo.address, port: rinfo.port };
+    const now = performance.now();
+    for (const p of parsed.packets) {
+      if (p.type === 'sr' && this.reception && p.ssrc === this.remoteSsrc) {
+        this.reception.onSenderReport(p.sender.ntpSeconds, p.sender.ntpFraction, now);
+      }
+      if (p.type === 'bye') {
+        const bye: { reason?: string } = {};
+        if (p.reason !== undefined) bye.reason = p.reason;
+        this.emit('bye', bye);
+      }
+    }
+    this.emit('rtcp', parsed.packets);
+  }
+
+  private enqueue(frame: Int16Array): void {
+    this.queue.push(frame);
+    if (this.queue.length - this.queueHead > this.maxQueuedFrames) {
+      this.queueHead++;
+      this.counters.queueOverflow++;
+    }
+  }
+
+  private nextFrame(): Int16Array | undefined {
+    if (this.queueHead < this.queue.length) {
+      const f = this.queue[this.queueHead++]!;
+      if (this.queueHead > 512 && this.queueHead * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.queueHead);
+        this.queueHead = 0;
+      }
+      return f;
+    }
+    if (this.partialLength > 0) {
+      // The tail of an utterance: pad it to a whole frame rather than hold it back.
+      const f = this.partial;
+      f.fill(0, this.partialLength);
+      this.partial = new Int16Array(FRAME_SAMPLES);
+      this.partialLength = 0;
+      return f;
+    }
+    return undefined;
+  }
+
+  private onTick(tick: number, dueMs: number): void {
+    if (this.closed) return;
+    try {
+      this.tick(tick, dueMs);
+    } catch (err) {
+      // One call's failure must not stop the shared pacer's other calls.
+      if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private tick(tick: number, dueMs: number): void {
+    // The RTP clock follows real time: every tick (sent or silent) is 160 samples.
+    if (this.lastTick !== undefined) this.timestamp = (this.timestamp + (tick - this.lastTick) * FRAME_SAMPLES) >>> 0;
+    this.lastTick = tick;
+    this.sendTick();
+    this.receiveTick(dueMs);
+    const now = performance.now();
+    // An event whose end packets were all lost is reported after a second of silence.
+    if (this.dtmfIn.inEvent && now - this.lastDtmfAt > DTMF_END_TIMEOUT_MS) this.emitDigits(this.dtmfIn.flush(), now);
+    if (this.receiving && this.inactivityTimeoutMs > 0 && !this.inactiveFired) {
+      const idle = now - this.lastPacketAt;
+      if (idle >= this.inactivityTimeoutMs) {
+        this.inactiveFired = true;
+        this.emit('inactive', { idleMs: idle });
+      }
+    }
+    if (now >= this.nextRtcpAt) {
+      this.nextRtcpAt = now + this.rtcpIntervalMs * (0.5 + Math.random());
+      const dest = this.rtcpDestination();
+      if (dest) {
+        this.pair.rtcp.send(this.buildReport(false), dest.port, dest.address);
+        this.counters.rtcpOut++;
+      }
+    }
+  }
+
+  private sendTick(): void {
+    const dest = this.destination;
+    if (!this.sending || !dest) {
+      this.talkspurt = false;
+      return;
+    }
+    if (this.dtmfGap > 0) {
+      this.dtmfGap--;
+    } else if (!this.dtmfPlan && this.pendingDigits.length > 0) {
+      const next = this.pendingDigits.shift()!;
+      this.dtmfPlan = { packets: dtmfPacketSequence(next.digit, { durationMs: next.durationMs }), index: 0, timestamp: this.timestamp };
+    }
+    const plan = this.dtmfPlan;
+    if (plan) {
+      const item = plan.packets[plan.index++]!;
+      this.sendPacket(dest, this.tePayloadType!, item.marker, plan.timestamp, item.payload);
+      if (plan.index >= plan.packets.length) {
+        this.dtmfPlan = undefined;
+        this.dtmfGap = DTMF_GAP_TICKS;
+        this.counters.dtmfOut++;
+      }
+      this.talkspurt = false;
+      return;
+    }
+    const frame = this.nextFrame();
+    if (!frame) {
+      this.talkspurt = false;
+      return;
+    }
+    const packet = Buffer.allocUnsafe(RTP_HEADER_BYTES + frame.length);
+    writeRtpHeader(packet, 0, {
+      marker: !this.talkspurt, payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: this.timestamp, ssrc: this.ssrc,
+    });
+    encodeG711(this.law, frame, packet, RTP_HEADER_BYTES);
+    this.talkspurt = true;
+    this.transmit(dest, packet, frame.length);
+  }
+
+  private sendPacket(dest: { address: string; port: number }, pt: number, marker: boolean, timestamp: number, payload: Uint8Array): void {
+    const packet = Buffer.allocUnsafe(RTP_HEADER_BYTES + payload.length);
+    writeRtpHeader(packet, 0, { marker, payloadType: pt, sequenceNumber: this.seq, timestamp, ssrc: this.ssrc });
+    packet.set(payload, RTP_HEADER_BYTES);
+    this.transmit(dest, packet, payload.length);
+  }
+
+  private transmit(dest: { address: string; port: number }, packet: Buffer, payloadBytes: number): void {
+    this.seq = (this.seq + 1) & 0xffff;
+    this.counters.packetsOut++;
+    this.counters.bytesOut += packet.length;
+    this.counters.payloadBytesOut += payloadBytes;
+    this.sentSinceReport = true;
+    this.pair.rtp.send(packet, dest.port, dest.address);
+  }
+
+  private receiveTick(dueMs: number): void {
+    if (!this.receiving || this.reception === undefined) return;
+    while (this.playoutLength < FRAME_SAMPLES) {
+      const f = this.jitter.pull();
+      const room = this.playout.length - this.playoutLength;
+      const n = Math.min(room, f.length);
+      this.playout.set(n === f.length ? f : f.subarray(0, n), this.playoutLength);
+      this.playoutLength += n;
+    }
+    const pcm = this.playout.slice(0, FRAME_SAMPLES);
+    this.playout.copyWithin(0, FRAME_SAMPLES, this.playoutLength);
+    this.playoutLength -= FRAME_SAMPLES;
+    this.emit('audio', { kind: 'audio', pcm, sampleRate: SAMPLE_RATE, timeMs: dueMs });
+  }
+
+  private rtcpDestination(): { address: string; port: number } | undefined {
+    if (this.rtcpLatched) return this.rtcpLatched;
+    if (this.latched) return { address: this.latched.address, port: this.latched.port + 1 };
+    if (this.remote) return { address: this.remote.address, port: this.remote.rtcpPort ?? this.remote.port + 1 };
+    return undefined;
+  }
+
+  private buildReport(bye: boolean, reason?: string): Buffer {
+    const now = performance.now();
+    const blocks = this.reception && this.reception.packetsReceived > 0 ? [this.reception.reportBlock(now)] : [];
+    let report: Buffer;
+    if (this.sentSinceReport) {
+      const ntp = ntpFromUnixMs(Date.now());
+      report = buildSenderReport(this.ssrc, {
+        ntpSeconds: ntp.seconds, ntpFraction: ntp.fraction, rtpTimestamp: this.timestamp,
+        packetCount: this.counters.packetsOut >>> 0, octetCount: this.counters.payloadBytesOut >>> 0,
+      }, blocks);
+    } else report = buildReceiverReport(this.ssrc, blocks);
+    this.sentSinceReport = false;
+    const parts: { report: Buffer; ssrc: number; cname: string; bye?: { reason?: string } } = { report, ssrc: this.ssrc, cname: this.cname };
+    if (bye) parts.bye = reason === undefined ? {} : { reason };
+    return buildCompound(parts);
+  }
+}

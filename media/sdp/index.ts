@@ -1,0 +1,8 @@
+/** Public face of media/sdp: offer/answer for one audio stream. */
+export {
+  answerOffer, canReceive, canSend, chooseCodec, createOffer, DEFAULT_CODECS, readAnswer, readRemoteAudio, STATIC_CODECS,
+} from './offer-answer.ts';
+export type {
+  AnswerResult, Codec, CodecName, Direction, LocalMedia, NegotiatedAudio, OfferAnswerResult, OfferedFormat, RemoteAudio,
+  RemoteAudioResult, SdpFailure,
+} from './offer-answer.ts';

@@ -1,0 +1,303 @@
+/**
+ * SDP offer/answer for one audio stream (RFC 3264), on top of sdp-transform
+ * for the text format. Reads the remote audio m-line (address, ports, payload
+ * types, telephone-event, ptime, direction, hold), picks the offerer's
+ * preferred codec among ours, and writes our answer or our own offer. When no
+ * codec is shared the result says so ('no-common-codec', status 488) so the
+ * SIP layer can answer 488 Not Acceptable Here.
+ */
+import sdpTransform from 'sdp-transform';
+import type { MediaDescription, SessionDescription } from 'sdp-transform';
+
+export type CodecName = 'PCMU' | 'PCMA' | 'G722';
+export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+export interface Codec {
+  name: CodecName;
+  payloadType: number;
+  /** RTP timestamp rate (8000 for G.722 too, per RFC 3551). */
+  clockRate: number;
+  /** Audio sample rate of the decoded PCM. */
+  sampleRate: number;
+}
+
+export const STATIC_CODECS: Readonly<Record<CodecName, Codec>> = {
+  PCMU: { name: 'PCMU', payloadType: 0, clockRate: 8000, sampleRate: 8000 },
+  PCMA: { name: 'PCMA', payloadType: 8, clockRate: 8000, sampleRate: 8000 },
+  G722: { name: 'G722', payloadType: 9, clockRate: 8000, sampleRate: 16000 },
+};
+
+/** Codecs this server can carry today (G.722 is not implemented). */
+export const DEFAULT_CODECS: readonly CodecName[] = ['PCMU', 'PCMA'];
+
+const STATIC_PAYLOAD_NAMES: Record<number, { name: string; rate: number }> = {
+  0: { name: 'PCMU', rate: 8000 },
+  3: { name: 'GSM', rate: 8000 },
+  4: { name: 'G723', rate: 8000 },
+  8: { name: 'PCMA', rate: 8000 },
+  9: { name: 'G722', rate: 8000 },
+  13: { name: 'CN', rate: 8000 },
+  18: { name: 'G729', rate: 8000 },
+};
+
+export interface OfferedFormat {
+  payloadType: number;
+  /** Encoding name as written (case kept); compare case-insensitively. */
+  name: string;
+  clockRate: number;
+  channels?: number;
+  fmtp?: string;
+}
+
+export interface RemoteAudio {
+  address: string;
+  port: number;
+  rtcpPort: number;
+  protocol: string;
+  /** Formats in the order given (the offerer's preference). */
+  formats: OfferedFormat[];
+  telephoneEvent?: { payloadType: number; clockRate: number; fmtp?: string };
+  ptime?: number;
+  /** The direction attribute as written (media level, else session level, else sendrecv). */
+  direction: Direction;
+  /** The remote asked not to receive media: c=0.0.0.0, a=sendonly or a=inactive (or port 0). */
+  onHold: boolean;
+  /** Index of this m-line in the description. */
+  mediaIndex: number;
+}
+
+export type SdpFailure = 'unparseable' | 'no-audio' | 'unsupported-transport' | 'no-common-codec';
+
+export type RemoteAudioResult = { ok: true; audio: RemoteAudio; description: SessionDescription } | { ok: false; reason: SdpFailure };
+
+const SUPPORTED_PROTOCOLS = new Set(['RTP/AVP', 'RTP/AVPF']);
+
+function isNullAddress(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
+}
+
+function formatsOf(m: MediaDescription): OfferedFormat[] {
+  const pts = m.payloads ? sdpTransform.parsePayloads(String(m.payloads)) : [];
+  return pts.map((pt) => {
+    const map = m.rtp.find((r) => r.payload === pt);
+    const fmtp = m.fmtp.find((f) => f.payload === pt)?.config;
+    const fallback = STATIC_PAYLOAD_NAMES[pt];
+    const f: OfferedFormat = {
+      payloadType: pt,
+      name: map?.codec ?? fallback?.name ?? `pt${pt}`,
+      clockRate: map?.rate ?? fallback?.rate ?? 8000,
+    };
+    if (map?.encoding !== undefined) f.channels = map.encoding;
+    if (fmtp !== undefined) f.fmtp = fmtp;
+    return f;
+  });
+}
+
+/** Finds and describes the first audio m-line of a remote description. */
+export function readRemoteAudio(sdp: string): RemoteAudioResult {
+  let description: SessionDescription;
+  try {
+    description = sdpTransform.parse(sdp);
+  } catch {
+    return { ok: false, reason: 'unparseable' };
+  }
+  if (!Array.isArray(description.media)) return { ok: false, reason: 'unparseable' };
+  const mediaIndex = description.media.findIndex((m) => m.type === 'audio' && m.port !== 0);
+  const m = description.media[mediaIndex];
+  if (!m) return { ok: false, reason: 'no-audio' };
+  if (!SUPPORTED_PROTOCOLS.has(m.protocol)) return { ok: false, reason: 'unsupported-transport' };
+  const address = m.connection?.ip ?? description.connection?.ip;
+  if (!address) return { ok: false, reason: 'unparseable' };
+  const formats = formatsOf(m);
+  const te = formats.find((f) => f.name.toLowerCase() === 'telephone-event' && f.clockRate === 8000)
+    ?? formats.find((f) => f.name.toLowerCase() === 'telephone-event');
+  const direction: Direction = m.direction ?? description.direction ?? 'sendrecv';
+  const audio: RemoteAudio = {
+    address,
+    port: m.port,
+    rtcpPort: m.rtcp?.port ?? m.port + 1,
+    protocol: m.protocol,
+    formats,
+    direction,
+    onHold: isNullAddress(address) || direction === 'sendonly' || direction === 'inactive',
+    mediaIndex,
+  };
+  if (te) {
+    audio.telephoneEvent = { payloadType: te.payloadType, clockRate: te.clockRate };
+    if (te.fmtp !== undefined) audio.telephoneEvent.fmtp = te.fmtp;
+  }
+  if (m.ptime !== undefined) audio.ptime = Number(m.ptime);
+  return { ok: true, audio, description };
+}
+
+/** The first format in `formats` order that is one of `ours`, with the remote's payload type. */
+export function chooseCodec(formats: OfferedFormat[], ours: readonly CodecName[]): Codec | undefined {
+  for (const f of formats) {
+    const name = f.name.toUpperCase() as CodecName;
+    if (!ours.includes(name) || f.clockRate !== STATIC_CODECS[name].clockRate) continue;
+    if (f.channels !== undefined && f.channels !== 1) continue;
+    return { ...STATIC_CODECS[name], payloadType: f.payloadType };
+  }
+  return undefined;
+}
+
+const ANSWER_DIRECTION: Record<Direction, Direction> = {
+  sendrecv: 'sendrecv',
+  sendonly: 'recvonly',
+  recvonly: 'sendonly',
+  inactive: 'inactive',
+};
+
+/** Combines what the remote allows with what we want (e.g. we put the call on hold). */
+function intersect(allowed: Direction, wanted: Direction): Direction {
+  const send = (allowed === 'sendrecv' || allowed === 'sendonly') && (wanted === 'sendrecv' || wanted === 'sendonly');
+  const recv = (allowed === 'sendrecv' || allowed === 'recvonly') && (wanted === 'sendrecv' || wanted === 'recvonly');
+  return send && recv ? 'sendrecv' : send ? 'sendonly' : recv ? 'recvonly' : 'inactive';
+}
+
+export const canSend = (d: Direction): boolean => d === 'sendrecv' || d === 'sendonly';
+export const canReceive = (d: Direction): boolean => d === 'sendrecv' || d === 'recvonly';
+
+export interface LocalMedia {
+  /** Our media IP address as the peer should see it. */
+  address: string;
+  /** Our RTP port (RTCP is port + 1). */
+  port: number;
+  /** Codecs we accept, in our order of preference (used for offers). Default PCMU, PCMA. */
+  codecs?: readonly CodecName[];
+  /** The direction we want; default sendrecv. 'sendonly' puts the remote on hold. */
+  direction?: Direction;
+  ptime?: number;
+  /** o= line fields; keep sessionId and bump sessionVersion on re-offers. */
+  sessionId?: string;
+  sessionVersion?: number;
+  username?: string;
+  sessionName?: string;
+  /** Payload type offered for telephone-event (our offers only). Default 101. */
+  telephoneEventPayloadType?: number;
+}
+
+export interface NegotiatedAudio {
+  codec: Codec;
+  /** The remote's telephone-event payload type, when both sides have it. */
+  telephoneEvent?: { payloadType: number; clockRate: number };
+  remote: RemoteAudio;
+  /** Our direction as written in our SDP. */
+  direction: Direction;
+  /** Whether we should send RTP / expect RTP, all things (hold, 0.0.0.0) considered. */
+  send: boolean;
+  receive: boolean;
+  ptime: number;
+}
+
+export type AnswerResult =
+  | ({ ok: true; sdp: string } & NegotiatedAudio)
+  | { ok: false; reason: SdpFailure; /** SIP status to answer with. */ status: 488 | 400 };
+
+function ipVersion(address: string): 4 | 6 {
+  return address.includes(':') ? 6 : 4;
+}
+
+function newSessionId(): string {
+  return String(Math.floor(Date.now() / 1000) * 1000 + Math.floor(Math.random() * 1000));
+}
+
+function audioMedia(local: LocalMedia, codecs: Codec[], te: { payloadType: number; fmtp?: string } | undefined, direction: Direction, protocol: string, ptime: number): MediaDescription {
+  const rtp: MediaDescription['rtp'] = codecs.map((c) => ({ payload: c.payloadType, codec: c.name, rate: c.clockRate }));
+  const fmtp: MediaDescription['fmtp'] = [];
+  const payloads = codecs.map((c) => c.payloadType);
+  if (te) {
+    rtp.push({ payload: te.payloadType, codec: 'telephone-event', rate: 8000 });
+    fmtp.push({ payload: te.payloadType, config: te.fmtp ?? '0-16' });
+    payloads.push(te.payloadType);
+  }
+  return { type: 'audio', port: local.port, protocol, payloads: payloads.join(' '), rtp, fmtp, ptime, direction };
+}
+
+function description(local: LocalMedia, media: MediaDescription[]): SessionDescription {
+  const ipVer = ipVersion(local.address);
+  return {
+    version: 0,
+    origin: {
+      username: local.username ?? 'smartalex',
+      sessionId: local.sessionId ?? newSessionId(),
+      sessionVersion: local.sessionVersion ?? 1,
+      netType: 'IN',
+      ipVer,
+      address: local.address,
+    },
+    name: local.sessionName ?? 'SmartAlex',
+    connection: { version: ipVer, ip: local.address },
+    timing: { start: 0, stop: 0 },
+    media,
+  };
+}
+
+/** Builds our answer to a remote offer. */
+export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
+  const read = readRemoteAudio(offerSdp);
+  if (!read.ok) return { ok: false, reason: read.reason, status: read.reason === 'unparseable' ? 400 : 488 };
+  const remote = read.audio;
+  const codec = chooseCodec(remote.formats, local.codecs ?? DEFAULT_CODECS);
+  if (!codec) return { ok: false, reason: 'no-common-codec', status: 488 };
+  let allowed = ANSWER_DIRECTION[remote.direction];
+  // An old-style hold (c=0.0.0.0) gives us nowhere to send.
+  if (isNullAddress(remote.address)) allowed = intersect(allowed, 'recvonly');
+  const direction = intersect(allowed, local.direction ?? 'sendrecv');
+  const ptime = local.ptime ?? 20;
+  const te = remote.telephoneEvent && remote.telephoneEvent.clockRate === 8000 ? remote.telephoneEvent : undefined;
+  // RFC 3264 6: the answer has as many m-lines as the offer; the ones we decline get port 0.
+  const media = read.description.media.map((m, i): MediaDescription => {
+    if (i === remote.mediaIndex) {
+      return audioMedia(local, [codec], te ? { payloadType: te.payloadType, fmtp: te.fmtp ?? '0-16' } : undefined, direction, remote.protocol, ptime);
+    }
+    const first = m.payloads ? String(m.payloads).split(' ')[0] ?? '0' : '0';
+    return { type: m.type, port: 0, protocol: m.protocol, payloads: first, rtp: [], fmtp: [] };
+  });
+  const sdp = sdpTransform.write(description(local, media));
+  const result: { ok: true; sdp: string } & NegotiatedAudio = {
+    ok: true,
+    sdp,
+    codec,
+    remote,
+    direction,
+    send: canSend(direction) && !isNullAddress(remote.address) && remote.port !== 0,
+    receive: canReceive(direction),
+    ptime,
+  };
+  if (te) result.telephoneEvent = { payloadType: te.payloadType, clockRate: te.clockRate };
+  return result;
+}
+
+/** Builds our offer (outbound calls, re-INVITE for hold/resume). */
+export function createOffer(local: LocalMedia): string {
+  const codecs = (local.codecs ?? DEFAULT_CODECS).map((n) => STATIC_CODECS[n]);
+  const te = { payloadType: local.telephoneEventPayloadType ?? 101, fmtp: '0-16' };
+  const media = audioMedia(local, codecs, te, local.direction ?? 'sendrecv', 'RTP/AVP', local.ptime ?? 20);
+  return sdpTransform.write(description(local, [media]));
+}
+
+export type OfferAnswerResult = ({ ok: true } & NegotiatedAudio) | { ok: false; reason: SdpFailure };
+
+/** Reads the remote's answer to our offer: the codec it chose (its first listed that we offered). */
+export function readAnswer(answerSdp: string, local: LocalMedia): OfferAnswerResult {
+  const read = readRemoteAudio(answerSdp);
+  if (!read.ok) return { ok: false, reason: read.reason };
+  const remote = read.audio;
+  const codec = chooseCodec(remote.formats, local.codecs ?? DEFAULT_CODECS);
+  if (!codec) return { ok: false, reason: 'no-common-codec' };
+  // The answer's direction is from its side: its sendonly means we only receive.
+  let direction = intersect(ANSWER_DIRECTION[remote.direction], local.direction ?? 'sendrecv');
+  if (isNullAddress(remote.address)) direction = intersect(direction, 'recvonly');
+  const result: { ok: true } & NegotiatedAudio = {
+    ok: true,
+    codec,
+    remote,
+    direction,
+    send: canSend(direction) && remote.port !== 0,
+    receive: canReceive(direction),
+    ptime: remote.ptime ?? local.ptime ?? 20,
+  };
+  if (remote.telephoneEvent) result.telephoneEvent = { payloadType: remote.telephoneEvent.payloadType, clockRate: remote.telephoneEvent.clockRate };
+  return result;
+}

@@ -1,0 +1,167 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import sdpTransform from 'sdp-transform';
+import { answerOffer, chooseCodec, createOffer, readAnswer, readRemoteAudio } from '../../../media/sdp/offer-answer.ts';
+
+const crlf = (lines: string[]): string => lines.join('\r\n') + '\r\n';
+
+// A typical carrier offer: PCMU first, G.729, telephone-event on 101, ptime 20.
+const carrierOffer = crlf([
+  'v=0',
+  'o=Sonus_UAC 245236 186289 IN IP4 203.0.113.10',
+  's=SIP Media Capabilities',
+  'c=IN IP4 203.0.113.20',
+  't=0 0',
+  'm=audio 21018 RTP/AVP 0 18 8 101',
+  'a=rtpmap:0 PCMU/8000',
+  'a=rtpmap:18 G729/8000',
+  'a=fmtp:18 annexb=no',
+  'a=rtpmap:8 PCMA/8000',
+  'a=rtpmap:101 telephone-event/8000',
+  'a=fmtp:101 0-15',
+  'a=sendrecv',
+  'a=ptime:20',
+  'a=maxptime:30',
+]);
+
+// A European carrier: PCMA first, telephone-event on 96, no rtpmap for static types, a=rtcp.
+const pcmaFirst = crlf([
+  'v=0',
+  'o=- 3912345 3912345 IN IP4 198.51.100.7',
+  's=-',
+  't=0 0',
+  'm=audio 40000 RTP/AVP 8 0 96',
+  'c=IN IP4 198.51.100.8',
+  'a=rtpmap:96 telephone-event/8000',
+  'a=fmtp:96 0-16',
+  'a=rtcp:40011',
+  'a=ptime:20',
+]);
+
+const local = { address: '192.0.2.1', port: 30000, sessionId: '42', sessionVersion: 1 };
+
+test('reads a carrier offer', () => {
+  const r = readRemoteAudio(carrierOffer);
+  if (!r.ok) throw new Error(r.reason);
+  const a = r.audio;
+  assert.is(a.address, '203.0.113.20');
+  assert.is(a.port, 21018);
+  assert.is(a.rtcpPort, 21019);
+  assert.equal(a.formats.map((f) => f.payloadType), [0, 18, 8, 101]);
+  assert.equal(a.telephoneEvent, { payloadType: 101, clockRate: 8000, fmtp: '0-15' });
+  assert.is(a.ptime, 20);
+  assert.is(a.direction, 'sendrecv');
+  assert.is(a.onHold, false);
+  const b = readRemoteAudio(pcmaFirst);
+  if (!b.ok) throw new Error(b.reason);
+  assert.is(b.audio.address, '198.51.100.8');
+  assert.is(b.audio.rtcpPort, 40011);
+  assert.equal(b.audio.formats.map((f) => f.name), ['PCMA', 'PCMU', 'telephone-event']);
+});
+
+test('answers with the offerer\'s preferred codec and its telephone-event PT', () => {
+  const r = answerOffer(carrierOffer, local);
+  if (!r.ok) throw new Error(r.reason);
+  assert.is(r.codec.name, 'PCMU');
+  assert.is(r.codec.payloadType, 0);
+  assert.equal(r.telephoneEvent, { payloadType: 101, clockRate: 8000 });
+  assert.ok(r.send && r.receive);
+  const parsed = sdpTransform.parse(r.sdp);
+  assert.is(parsed.connection?.ip, '192.0.2.1');
+  assert.is(parsed.origin.address, '192.0.2.1');
+  const m = parsed.media[0]!;
+  assert.is(m.port, 30000);
+  assert.is(m.protocol, 'RTP/AVP');
+  assert.is(String(m.payloads), '0 101');
+  assert.equal(m.rtp.map((x) => `${x.payload} ${x.codec}/${x.rate}`), ['0 PCMU/8000', '101 telephone-event/8000']);
+  assert.equal(m.fmtp, [{ payload: 101, config: '0-15' }]);
+  assert.is(m.direction, 'sendrecv');
+  assert.is(m.ptime, 20);
+  assert.ok(r.sdp.startsWith('v=0\r\n'));
+});
+
+test('PCMA-first offer gets PCMA and the dynamic PT 96', () => {
+  const r = answerOffer(pcmaFirst, local);
+  if (!r.ok) throw new Error(r.reason);
+  assert.is(r.codec.name, 'PCMA');
+  assert.is(r.codec.payloadType, 8);
+  assert.is(r.telephoneEvent?.payloadType, 96);
+  assert.match(r.sdp, /m=audio 30000 RTP\/AVP 8 96/);
+  assert.match(r.sdp, /a=rtpmap:96 telephone-event\/8000/);
+  // If we only accept PCMU, we take the offerer's second choice.
+  const onlyMu = answerOffer(pcmaFirst, { ...local, codecs: ['PCMU'] });
+  assert.ok(onlyMu.ok && onlyMu.codec.name === 'PCMU');
+});
+
+test('no common codec gives a clear 488 result', () => {
+  const g729Only = crlf(['v=0', 'o=- 1 1 IN IP4 203.0.113.1', 's=-', 'c=IN IP4 203.0.113.1', 't=0 0', 'm=audio 5000 RTP/AVP 18 101', 'a=rtpmap:18 G729/8000', 'a=rtpmap:101 telephone-event/8000']);
+  assert.equal(answerOffer(g729Only, local), { ok: false, reason: 'no-common-codec', status: 488 });
+  const video = crlf(['v=0', 'o=- 1 1 IN IP4 203.0.113.1', 's=-', 'c=IN IP4 203.0.113.1', 't=0 0', 'm=video 5000 RTP/AVP 96', 'a=rtpmap:96 H264/90000']);
+  assert.equal(answerOffer(video, local), { ok: false, reason: 'no-audio', status: 488 });
+  const srtp = carrierOffer.replace('RTP/AVP', 'RTP/SAVP');
+  assert.equal(answerOffer(srtp, local), { ok: false, reason: 'unsupported-transport', status: 488 });
+  assert.is(answerOffer('this is not sdp', local).ok, false);
+  // A wideband-only "PCMU/16000" is not PCMU.
+  assert.is(chooseCodec([{ payloadType: 97, name: 'PCMU', clockRate: 16000 }], ['PCMU']), undefined);
+});
+
+test('hold: a=sendonly is answered recvonly, a=inactive inactive, c=0.0.0.0 stops our sending', () => {
+  const sendonly = answerOffer(carrierOffer.replace('a=sendrecv', 'a=sendonly'), local);
+  assert.ok(sendonly.ok);
+  if (sendonly.ok) {
+    assert.is(sendonly.direction, 'recvonly');
+    assert.is(sendonly.remote.onHold, true);
+    assert.is(sendonly.send, false);
+    assert.is(sendonly.receive, true);
+    assert.match(sendonly.sdp, /a=recvonly/);
+  }
+  const inactive = answerOffer(carrierOffer.replace('a=sendrecv', 'a=inactive'), local);
+  assert.ok(inactive.ok && inactive.direction === 'inactive' && !inactive.send && !inactive.receive);
+  const recvonly = answerOffer(carrierOffer.replace('a=sendrecv', 'a=recvonly'), local);
+  assert.ok(recvonly.ok && recvonly.direction === 'sendonly' && recvonly.send && !recvonly.receive);
+  const nullHold = answerOffer(carrierOffer.replace('c=IN IP4 203.0.113.20', 'c=IN IP4 0.0.0.0'), local);
+  assert.ok(nullHold.ok);
+  if (nullHold.ok) {
+    assert.is(nullHold.remote.onHold, true);
+    assert.is(nullHold.send, false);
+    assert.is(nullHold.direction, 'recvonly');
+  }
+  // We put the remote on hold ourselves.
+  const ours = answerOffer(carrierOffer, { ...local, direction: 'sendonly' });
+  assert.ok(ours.ok && ours.direction === 'sendonly');
+});
+
+test('extra m-lines are declined with port 0, in order', () => {
+  const withVideo = carrierOffer + crlf(['m=video 21020 RTP/AVP 96', 'a=rtpmap:96 H264/90000']);
+  const r = answerOffer(withVideo, local);
+  if (!r.ok) throw new Error(r.reason);
+  const parsed = sdpTransform.parse(r.sdp);
+  assert.is(parsed.media.length, 2);
+  assert.is(parsed.media[0]!.type, 'audio');
+  assert.is(parsed.media[1]!.type, 'video');
+  assert.is(parsed.media[1]!.port, 0);
+});
+
+test('our offer, and reading the answer to it', () => {
+  const offer = createOffer({ ...local, codecs: ['PCMA', 'PCMU'], telephoneEventPayloadType: 101 });
+  const parsed = readRemoteAudio(offer);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  assert.equal(parsed.audio.formats.map((f) => `${f.payloadType}:${f.name}`), ['8:PCMA', '0:PCMU', '101:telephone-event']);
+  assert.is(parsed.audio.port, 30000);
+  // The peer answers PCMU with telephone-event 101.
+  const ans = answerOffer(offer, { address: '203.0.113.9', port: 7000, codecs: ['PCMU'] });
+  if (!ans.ok) throw new Error(ans.reason);
+  const back = readAnswer(ans.sdp, { ...local, codecs: ['PCMA', 'PCMU'] });
+  if (!back.ok) throw new Error(back.reason);
+  assert.is(back.codec.name, 'PCMU');
+  assert.is(back.remote.address, '203.0.113.9');
+  assert.is(back.remote.port, 7000);
+  assert.is(back.telephoneEvent?.payloadType, 101);
+  assert.ok(back.send && back.receive);
+  const heldAnswer = readAnswer(ans.sdp.replace('a=sendrecv', 'a=sendonly'), local);
+  assert.ok(heldAnswer.ok && heldAnswer.direction === 'recvonly' && !heldAnswer.send);
+  const ipv6 = createOffer({ address: '2001:db8::1', port: 4000 });
+  assert.match(ipv6, /c=IN IP6 2001:db8::1/);
+});
+
+test.run();
