@@ -1,0 +1,440 @@
+/**
+ * Envelope keys: master key -> tenant keys -> per-recording data keys.
+ *
+ * - `MasterKeyProvider` wraps and unwraps tenant keys; `LocalMasterKey` does it
+ *   with a 32-byte key from SMARTALEX_MASTER_KEY or a private key file, a KMS
+ *   can implement the same interface.
+ * - Tenant keys are random 32 bytes, stored wrapped (AAD binds tenant id and
+ *   key id) through `TenantKeyStore`; versions accumulate on rotation.
+ * - Data keys are random per recording, wrapped by the tenant key (AAD binds
+ *   tenant id and recording id) and kept in the recording header.
+ * - `KeyRing` ties these together: create, unwrap, rotate the master (re-wrap
+ *   tenant keys, audio untouched), rotate a tenant key (re-wrap given
+ *   recordings' header key blocks in place), destroy a tenant's keys
+ *   (crypto-shredding).
+ * Plain keys never leave this module except as the data key handed to a writer
+ * or reader, and are never logged.
+ */
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KeyDestroyedError, KeyNotFoundError, MasterKeyError, RecordingFormatError, WrongKeyError } from './errors.ts';
+import { assertSafeId, encodeParts } from './ids.ts';
+import type { RecordingHeader } from './format.ts';
+import type { DataKeyUnwrapper } from './reader.ts';
+
+export const KEY_BYTES = 32;
+const WRAP_VERSION = 1;
+const WRAP_NONCE = 12;
+const WRAP_TAG = 16;
+
+/** AES-256-GCM key wrap: version(1) || nonce(12) || ciphertext || tag(16). */
+export function wrapKey(kek: Buffer, plain: Buffer, aad: Buffer): Buffer {
+  const nonce = randomBytes(WRAP_NONCE);
+  const cipher = createCipheriv('aes-256-gcm', kek, nonce, { authTagLength: WRAP_TAG });
+  cipher.setAAD(aad);
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([Buffer.from([WRAP_VERSION]), nonce, body, cipher.getAuthTag()]);
+}
+
+/** Inverse of wrapKey; WrongKeyError when the key or the AAD does not match or the bytes were changed. */
+export function unwrapKey(kek: Buffer, wrapped: Buffer, aad: Buffer, what: string): Buffer {
+  if (wrapped.length < 1 + WRAP_NONCE + WRAP_TAG || wrapped[0] !== WRAP_VERSION) throw new WrongKeyError(`${what}: malformed wrapped key`);
+  const nonce = wrapped.subarray(1, 1 + WRAP_NONCE);
+  const body = wrapped.subarray(1 + WRAP_NONCE, wrapped.length - WRAP_TAG);
+  const decipher = createDecipheriv('aes-256-gcm', kek, nonce, { authTagLength: WRAP_TAG });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(wrapped.subarray(wrapped.length - WRAP_TAG));
+  const plain = decipher.update(body);
+  try {
+    return Buffer.concat([plain, decipher.final()]);
+  } catch {
+    plain.fill(0);
+    throw new WrongKeyError(`${what}: wrapped key did not unwrap (wrong key, or the wrapped bytes or their binding changed)`);
+  }
+}
+
+// ---------------------------------------------------------------- master key
+
+export interface MasterKeyProvider {
+  /** Stable id of this master key (stored next to every tenant key it wraps). */
+  readonly keyId: string;
+  wrap(plain: Buffer, aad: Buffer): Promise<Buffer>;
+  unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer>;
+}
+
+export const MASTER_KEY_ENV = 'SMARTALEX_MASTER_KEY';
+export const MASTER_KEY_FILE = 'master.key';
+
+/** A 32-byte key from base64 or hex text; the error never echoes the text. */
+export function parseMasterKey(text: string, source = MASTER_KEY_ENV): Buffer {
+  const trimmed = text.trim();
+  let key: Buffer | null = null;
+  if (/^[0-9a-fA-F]+$/.test(trimmed) && trimmed.length === KEY_BYTES * 2) key = Buffer.from(trimmed, 'hex');
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) key = Buffer.from(trimmed, 'base64');
+  if (!key || key.length !== KEY_BYTES) {
+    const got = key ? `${key.length} bytes` : 'text that is neither base64 nor hex';
+    throw new MasterKeyError(`${source} must be ${KEY_BYTES} bytes as base64 (44 chars) or hex (64 chars); got ${got}`);
+  }
+  return key;
+}
+
+export class LocalMasterKey implements MasterKeyProvider {
+  readonly keyId: string;
+  private readonly key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== KEY_BYTES) throw new MasterKeyError(`master key must be ${KEY_BYTES} bytes, got ${key.length}`);
+    this.key = Buffer.from(key);
+    // A fingerprint, not the key: HMAC output reveals nothing usable about it.
+    this.keyId = 'local-' + createHmac('sha256', this.key).update('smartalex master key id').digest('hex').slice(0, 16);
+  }
+
+  static generate(): LocalMasterKey {
+    return new LocalMasterKey(randomBytes(KEY_BYTES));
+  }
+
+  /** From SMARTALEX_MASTER_KEY, or null when it is not set. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): LocalMasterKey | null {
+    const text = env[MASTER_KEY_ENV];
+    if (text === undefined || text === '') return null;
+    return new LocalMasterKey(parseMasterKey(text));
+  }
+
+  /**
+   * From `<dataDir>/master.key`, created (mode 0600, base64) when missing.
+   * Refuses a file that group or others can read or write, or that another user owns.
+   */
+  static async fromFile(dataDir: string): Promise<LocalMasterKey> {
+    const path = join(dataDir, MASTER_KEY_FILE);
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      try {
+        const key = randomBytes(KEY_BYTES);
+        await handle.writeFile(key.toString('base64') + '\n');
+        await handle.sync();
+        return new LocalMasterKey(key);
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+    }
+    const info = await stat(path);
+    if (!info.isFile()) throw new MasterKeyError(`${path} is not a regular file`);
+    if ((info.mode & 0o077) !== 0) {
+      throw new MasterKeyError(`${path} has mode ${(info.mode & 0o777).toString(8)}; it must be private (chmod 600 ${path})`);
+    }
+    if (typeof process.getuid === 'function' && info.uid !== process.getuid()) {
+      throw new MasterKeyError(`${path} is owned by uid ${info.uid}, not by this process (uid ${process.getuid()})`);
+    }
+    return new LocalMasterKey(parseMasterKey(await readFile(path, 'utf8'), path));
+  }
+
+  async wrap(plain: Buffer, aad: Buffer): Promise<Buffer> {
+    return wrapKey(this.key, plain, aad);
+  }
+
+  async unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer> {
+    return unwrapKey(this.key, wrapped, aad, `master key ${this.keyId}`);
+  }
+}
+
+/** SMARTALEX_MASTER_KEY when set, else the key file in `dataDir` (created if missing). */
+export async function loadMasterKey(opts: { dataDir: string; env?: NodeJS.ProcessEnv }): Promise<LocalMasterKey> {
+  return LocalMasterKey.fromEnv(opts.env ?? process.env) ?? (await LocalMasterKey.fromFile(opts.dataDir));
+}
+
+// ---------------------------------------------------------------- tenant key storage
+
+/**
+ * One version of a tenant key, as stored. Maps onto
+ * `tenant_keys(tenant_id, key_id, version, wrapped_key bytea, master_key_id, created_at, destroyed_at)`.
+ */
+export interface StoredTenantKey {
+  tenantId: string;
+  keyId: string;
+  version: number;
+  /** Tenant key wrapped by the master key; empty once destroyed. */
+  wrapped: Buffer;
+  masterKeyId: string;
+  createdAt: Date;
+  destroyedAt: Date | null;
+}
+
+export interface TenantKeyStore {
+  /** The current (highest-version) key of a tenant, destroyed or not; null if the tenant never had one. */
+  get(tenantId: string): Promise<StoredTenantKey | null>;
+  /** A specific version by key id (headers name the version that wrapped their data key). */
+  getByKeyId(tenantId: string, keyId: string): Promise<StoredTenantKey | null>;
+  /** Every stored key that is not destroyed (master-key rotation walks these). */
+  listLive(): Promise<StoredTenantKey[]>;
+  /** Inserts, or replaces the row with the same (tenantId, keyId). */
+  put(key: StoredTenantKey): Promise<void>;
+  /**
+   * Crypto-shredding: erase the wrapped material of every version of the
+   * tenant's key (set it empty) and set destroyedAt, keeping the rows as
+   * tombstones so later reads say "destroyed", not "never existed".
+   */
+  delete(tenantId: string): Promise<void>;
+}
+
+export class MemoryTenantKeyStore implements TenantKeyStore {
+  private readonly rows = new Map<string, StoredTenantKey[]>();
+
+  async get(tenantId: string): Promise<StoredTenantKey | null> {
+    const versions = this.rows.get(tenantId);
+    if (!versions?.length) return null;
+    return clone(versions.reduce((a, b) => (b.version > a.version ? b : a)));
+  }
+
+  async getByKeyId(tenantId: string, keyId: string): Promise<StoredTenantKey | null> {
+    const row = this.rows.get(tenantId)?.find((r) => r.keyId === keyId);
+    return row ? clone(row) : null;
+  }
+
+  async listLive(): Promise<StoredTenantKey[]> {
+    return [...this.rows.values()].flat().filter((r) => !r.destroyedAt).map(clone);
+  }
+
+  async put(key: StoredTenantKey): Promise<void> {
+    const versions = this.rows.get(key.tenantId) ?? [];
+    const at = versions.findIndex((r) => r.keyId === key.keyId);
+    if (at >= 0) versions[at] = clone(key);
+    else versions.push(clone(key));
+    this.rows.set(key.tenantId, versions);
+  }
+
+  async delete(tenantId: string): Promise<void> {
+    const now = new Date();
+    for (const row of this.rows.get(tenantId) ?? []) {
+      row.wrapped.fill(0);
+      row.wrapped = Buffer.alloc(0);
+      row.destroyedAt ??= now;
+    }
+  }
+}
+
+function clone(row: StoredTenantKey): StoredTenantKey {
+  return { ...row, wrapped: Buffer.from(row.wrapped) };
+}
+
+// ---------------------------------------------------------------- key ring
+
+export interface TenantKeyInfo {
+  tenantId: string;
+  keyId: string;
+  version: number;
+  masterKeyId: string;
+}
+
+export interface NewDataKey {
+  /** The plain data key: hand it to a RecordingWriter, which wipes its copy; wipe this one too. */
+  plainKey: Buffer;
+  /** The data key wrapped by the tenant key, for the recording header. */
+  wrapped: Buffer;
+  /** The tenant key version that wrapped it. */
+  keyId: string;
+}
+
+/** A recording's header key block, as tenant-key rotation needs it (RecordingVault.keySlot provides one). */
+export interface RecordingKeySlot {
+  readHeader(): Promise<RecordingHeader>;
+  /** Rewrites the key block in place (the rest of the recording is untouched). */
+  writeKeyBlock(keyId: string, wrappedKey: Buffer): Promise<void>;
+}
+
+function tenantKeyAad(tenantId: string, keyId: string): Buffer {
+  return encodeParts('smartalex/tenant-key/v1', tenantId, keyId);
+}
+
+function dataKeyAad(tenantId: string, recordingId: string): Buffer {
+  return encodeParts('smartalex/data-key/v1', tenantId, recordingId);
+}
+
+function newKeyId(version: number): string {
+  return `tk${version}-${randomBytes(6).toString('hex')}`;
+}
+
+export interface KeyRingOptions {
+  master: MasterKeyProvider;
+  store: TenantKeyStore;
+  /** Older masters still accepted for unwrapping (until rotateMasterKey has re-wrapped everything). */
+  previousMasters?: MasterKeyProvider[];
+}
+
+export class KeyRing implements DataKeyUnwrapper {
+  private master: MasterKeyProvider;
+  private readonly store: TenantKeyStore;
+  private readonly masters = new Map<string, MasterKeyProvider>();
+  /** Serialises key creation and rotation per tenant within this process. */
+  private readonly tenantLocks = new Map<string, Promise<unknown>>();
+
+  constructor(opts: KeyRingOptions) {
+    this.master = opts.master;
+    this.store = opts.store;
+    for (const m of opts.previousMasters ?? []) this.masters.set(m.keyId, m);
+    this.masters.set(opts.master.keyId, opts.master);
+  }
+
+  get masterKeyId(): string { return this.master.keyId; }
+
+  private locked<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    const before = this.tenantLocks.get(tenantId) ?? Promise.resolve();
+    const run = before.then(work, work);
+    const tail = run.catch(() => undefined);
+    this.tenantLocks.set(tenantId, tail);
+    void tail.then(() => { if (this.tenantLocks.get(tenantId) === tail) this.tenantLocks.delete(tenantId); });
+    return run;
+  }
+
+  /** The tenant's current key, created on first use. KeyDestroyedError for a shredded tenant. */
+  getOrCreateTenantKey(tenantId: string): Promise<TenantKeyInfo> {
+    assertSafeId('tenant id', tenantId);
+    return this.locked(tenantId, async () => {
+      const current = await this.store.get(tenantId);
+      if (current) return info(this.assertLive(current));
+      return info(await this.createVersion(tenantId, 1));
+    });
+  }
+
+  private assertLive(row: StoredTenantKey): StoredTenantKey {
+    if (row.destroyedAt) throw new KeyDestroyedError(`keys of tenant ${row.tenantId} were destroyed; its recordings cannot be decrypted`);
+    return row;
+  }
+
+  private async createVersion(tenantId: string, version: number): Promise<StoredTenantKey> {
+    const keyId = newKeyId(version);
+    const plain = randomBytes(KEY_BYTES);
+    try {
+      const row: StoredTenantKey = {
+        tenantId,
+        keyId,
+        version,
+        wrapped: await this.master.wrap(plain, tenantKeyAad(tenantId, keyId)),
+        masterKeyId: this.master.keyId,
+        createdAt: new Date(),
+        destroyedAt: null,
+      };
+      await this.store.put(row);
+      return row;
+    } finally {
+      plain.fill(0);
+    }
+  }
+
+  private masterFor(row: StoredTenantKey): MasterKeyProvider {
+    const master = this.masters.get(row.masterKeyId);
+    if (!master) throw new KeyNotFoundError(`tenant key ${row.tenantId}/${row.keyId} is wrapped by master key ${row.masterKeyId}, which this key ring does not hold`);
+    return master;
+  }
+
+  private async plainTenantKey(row: StoredTenantKey): Promise<Buffer> {
+    this.assertLive(row);
+    return this.masterFor(row).unwrap(row.wrapped, tenantKeyAad(row.tenantId, row.keyId));
+  }
+
+  private async tenantKeyById(tenantId: string, keyId: string): Promise<StoredTenantKey> {
+    const row = await this.store.getByKeyId(tenantId, keyId);
+    if (row) return this.assertLive(row);
+    const current = await this.store.get(tenantId);
+    if (current?.destroyedAt) this.assertLive(current);
+    throw new KeyNotFoundError(`tenant ${tenantId} has no key ${keyId}`);
+  }
+
+  /** A fresh data key for one recording, wrapped by the tenant's current key. */
+  async newDataKey(tenantId: string, recordingId: string): Promise<NewDataKey> {
+    assertSafeId('recording id', recordingId);
+    const { keyId } = await this.getOrCreateTenantKey(tenantId);
+    const row = await this.tenantKeyById(tenantId, keyId);
+    const tenantKey = await this.plainTenantKey(row);
+    try {
+      const plainKey = randomBytes(KEY_BYTES);
+      return { plainKey, wrapped: wrapKey(tenantKey, plainKey, dataKeyAad(tenantId, recordingId)), keyId };
+    } finally {
+      tenantKey.fill(0);
+    }
+  }
+
+  /** The data key of a recording, from its header. KeyDestroyedError after crypto-shredding. */
+  async unwrapDataKey(header: Pick<RecordingHeader, 'tenantId' | 'recordingId' | 'keyId' | 'wrappedKey'>): Promise<Buffer> {
+    const row = await this.tenantKeyById(header.tenantId, header.keyId);
+    const tenantKey = await this.plainTenantKey(row);
+    try {
+      return unwrapKey(tenantKey, header.wrappedKey, dataKeyAad(header.tenantId, header.recordingId), `data key of ${header.tenantId}/${header.recordingId}`);
+    } finally {
+      tenantKey.fill(0);
+    }
+  }
+
+  /**
+   * Re-wraps every live tenant key under `newMaster`; audio is not touched.
+   * Afterwards the old master is no longer needed.
+   */
+  async rotateMasterKey(newMaster: MasterKeyProvider): Promise<{ rewrapped: number }> {
+    this.masters.set(newMaster.keyId, newMaster);
+    let rewrapped = 0;
+    for (const row of await this.store.listLive()) {
+      if (row.masterKeyId === newMaster.keyId) continue;
+      await this.locked(row.tenantId, async () => {
+        const fresh = await this.store.getByKeyId(row.tenantId, row.keyId);
+        if (!fresh || fresh.destroyedAt || fresh.masterKeyId === newMaster.keyId) return;
+        const aad = tenantKeyAad(fresh.tenantId, fresh.keyId);
+        const plain = await this.masterFor(fresh).unwrap(fresh.wrapped, aad);
+        try {
+          await this.store.put({ ...fresh, wrapped: await newMaster.wrap(plain, aad), masterKeyId: newMaster.keyId });
+          rewrapped++;
+        } finally {
+          plain.fill(0);
+        }
+      });
+    }
+    this.master = newMaster;
+    return { rewrapped };
+  }
+
+  /**
+   * Creates the next version of the tenant key (new recordings use it) and
+   * re-wraps the data keys of the given recordings under it, rewriting only
+   * their header key blocks. Older versions stay until every recording that
+   * names them has been re-wrapped.
+   */
+  async rotateTenantKey(tenantId: string, recordings: Iterable<RecordingKeySlot> = []): Promise<TenantKeyInfo & { rewrapped: number }> {
+    assertSafeId('tenant id', tenantId);
+    const next = await this.locked(tenantId, async () => {
+      const current = await this.store.get(tenantId);
+      if (current) this.assertLive(current);
+      return this.createVersion(tenantId, (current?.version ?? 0) + 1);
+    });
+    const newKey = await this.plainTenantKey(next);
+    let rewrapped = 0;
+    try {
+      for (const slot of recordings) {
+        const header = await slot.readHeader();
+        if (header.tenantId !== tenantId) throw new RecordingFormatError(`recording ${header.recordingId} belongs to another tenant`);
+        if (header.keyId === next.keyId) continue;
+        const dataKey = await this.unwrapDataKey(header);
+        try {
+          await slot.writeKeyBlock(next.keyId, wrapKey(newKey, dataKey, dataKeyAad(tenantId, header.recordingId)));
+          rewrapped++;
+        } finally {
+          dataKey.fill(0);
+        }
+      }
+    } finally {
+      newKey.fill(0);
+    }
+    return { ...info(next), rewrapped };
+  }
+
+  /** Crypto-shredding: every recording of the tenant fails with KeyDestroyedError from now on. */
+  async destroyTenantKey(tenantId: string): Promise<void> {
+    assertSafeId('tenant id', tenantId);
+    await this.locked(tenantId, () => this.store.delete(tenantId));
+  }
+}
+
+function info(row: StoredTenantKey): TenantKeyInfo {
+  return { tenantId: row.tenantId, keyId: row.keyId, version: row.version, masterKeyId: row.masterKeyId };
+}
