@@ -8,7 +8,13 @@
 export type SttEvent =
   | { type: 'interim'; text: string }
   /** A final result for a stretch of audio; `speechFinal` when the provider's endpointing says the utterance ended. */
-  | { type: 'final'; text: string; speechFinal: boolean }
+  | {
+      type: 'final';
+      text: string;
+      speechFinal: boolean;
+      /** True when this final answers a finalize() call (its text may then be empty). */
+      fromFinalize?: boolean;
+    }
   | { type: 'utterance_end' }
   | { type: 'reconnected' }
   | { type: 'error'; error: Error };

@@ -1,0 +1,82 @@
+/**
+ * Local simulators for the providers (Deepgram live STT, OpenAI chat + speech,
+ * Deepgram Aura speak), and `startAllSimulators` which starts all three with a
+ * latency profile: `instant` (no added latency) or `typical` (STT final
+ * 250 ms, LLM time to first token 400 ms, TTS time to first byte 150 ms).
+ */
+import { startDeepgramLiveSimulator, type DeepgramLiveSimOptions, type DeepgramLiveSimulator } from './deepgram-live.ts';
+import { startDeepgramSpeakSimulator, type DeepgramSpeakSimOptions, type DeepgramSpeakSimulator } from './deepgram-speak.ts';
+import { startOpenAiSimulator, type OpenAiSimOptions, type OpenAiSimulator } from './openai-chat.ts';
+
+export * from './deepgram-live.ts';
+export * from './deepgram-speak.ts';
+export * from './openai-chat.ts';
+export { synthesizeSpeechPattern, speechPatternMs } from './speech-pattern.ts';
+
+export type SimulatorProfile = 'instant' | 'typical';
+
+export interface SimulatorLatency {
+  /** Deepgram: endpointing used when the client sends none. */
+  endpointingMs: number;
+  /** Deepgram: delay added before each final result. */
+  sttFinalDelayMs: number;
+  /** OpenAI chat: time to first token. */
+  llmTtftMs: number;
+  /** OpenAI chat: tokens per second after the first (0 = unpaced). */
+  llmTokensPerSecond: number;
+  /** OpenAI and Deepgram TTS: time to first byte. */
+  ttsTtfbMs: number;
+  /** OpenAI and Deepgram TTS: audio seconds generated per wall second (0 = unpaced). */
+  ttsSpeed: number;
+}
+
+export const SIMULATOR_PROFILES: Readonly<Record<SimulatorProfile, Readonly<SimulatorLatency>>> = {
+  instant: { endpointingMs: 10, sttFinalDelayMs: 0, llmTtftMs: 0, llmTokensPerSecond: 0, ttsTtfbMs: 0, ttsSpeed: 0 },
+  typical: { endpointingMs: 300, sttFinalDelayMs: 250, llmTtftMs: 400, llmTokensPerSecond: 60, ttsTtfbMs: 150, ttsSpeed: 4 },
+};
+
+export interface AllSimulatorOverrides extends Partial<SimulatorLatency> {
+  /** When set, every simulator accepts only this key. */
+  apiKey?: string;
+  deepgramLive?: Omit<DeepgramLiveSimOptions, 'port'>;
+  openai?: Omit<OpenAiSimOptions, 'port'>;
+  deepgramSpeak?: Omit<DeepgramSpeakSimOptions, 'port'>;
+}
+
+export interface AllSimulators {
+  profile: SimulatorProfile;
+  latency: SimulatorLatency;
+  deepgramLive: DeepgramLiveSimulator;
+  openai: OpenAiSimulator;
+  deepgramSpeak: DeepgramSpeakSimulator;
+  close(): Promise<void>;
+}
+
+/** Starts the three simulators on ephemeral 127.0.0.1 ports with `profile`'s latency, each knob overridable. */
+export async function startAllSimulators(profile: SimulatorProfile = 'instant', overrides: AllSimulatorOverrides = {}): Promise<AllSimulators> {
+  const { deepgramLive, openai, deepgramSpeak, apiKey, ...knobs } = overrides;
+  const latency: SimulatorLatency = { ...SIMULATOR_PROFILES[profile] };
+  for (const [k, v] of Object.entries(knobs)) if (v !== undefined) (latency as unknown as Record<string, number>)[k] = v;
+  const key = apiKey === undefined ? {} : { apiKey };
+  const started = await Promise.allSettled([
+    startDeepgramLiveSimulator({ ...key, endpointingMs: latency.endpointingMs, sttFinalDelayMs: latency.sttFinalDelayMs, ...deepgramLive }),
+    startOpenAiSimulator({ ...key, llmTtftMs: latency.llmTtftMs, llmTokensPerSecond: latency.llmTokensPerSecond, ttsTtfbMs: latency.ttsTtfbMs, ttsSpeed: latency.ttsSpeed, ...openai }),
+    startDeepgramSpeakSimulator({ ...key, ttsTtfbMs: latency.ttsTtfbMs, ttsSpeed: latency.ttsSpeed, ...deepgramSpeak }),
+  ]);
+  const [live, oai, speak] = started;
+  if (live.status !== 'fulfilled' || oai.status !== 'fulfilled' || speak.status !== 'fulfilled') {
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    throw failed?.reason instanceof Error ? failed.reason : new Error('a simulator failed to start');
+  }
+  return {
+    profile,
+    latency,
+    deepgramLive: live.value,
+    openai: oai.value,
+    deepgramSpeak: speak.value,
+    close: async () => {
+      await Promise.all([live.value.close(), oai.value.close(), speak.value.close()]);
+    },
+  };
+}
