@@ -118,6 +118,8 @@ export interface RtpSessionEvents {
   rtcp: [RtcpPacket[]];
   /** The peer sent an RTCP BYE. */
   bye: [{ reason?: string }];
+  /** The first packet of a talkspurt (marker bit set) left; timeMs is performance.now() right after the send call. */
+  talkspurt: [{ timeMs: number }];
   close: [];
   error: [Error];
 }
@@ -137,9 +139,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly ports: PortAllocator;
   private readonly pacer: Pacer;
   private readonly removeTick: () => void;
-  private readonly law: G711Law;
-  private readonly payloadType: number;
-  private readonly tePayloadType: number | undefined;
+  private law: G711Law;
+  private payloadType: number;
+  private tePayloadType: number | undefined;
   private readonly symmetric: boolean;
   private readonly inactivityTimeoutMs: number;
   private readonly rtcpIntervalMs: number;
@@ -245,6 +247,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.remote = remote;
     this.latched = undefined;
     this.rtcpLatched = undefined;
+  }
+
+  /** Codec change (e.g. after a re-INVITE): later packets use the new payload type and law both ways. */
+  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number): void {
+    this.law = lawOf(codec.name);
+    this.payloadType = codec.payloadType;
+    this.tePayloadType = telephoneEventPayloadType;
+    this.jitter.reset();
   }
 
   /** Hold and resume: `send: false` stops sending (and drops queued audio); `receive: false` ignores incoming audio. */
@@ -521,8 +531,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       marker: !this.talkspurt, payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: this.timestamp, ssrc: this.ssrc,
     });
     encodeG711(this.law, frame, packet, RTP_HEADER_BYTES);
+    const first = !this.talkspurt;
     this.talkspurt = true;
     this.transmit(dest, packet, frame.length);
+    if (first && this.listenerCount('talkspurt') > 0) this.emit('talkspurt', { timeMs: performance.now() });
   }
 
   private sendPacket(dest: { address: string; port: number }, pt: number, marker: boolean, timestamp: number, payload: Uint8Array): void {

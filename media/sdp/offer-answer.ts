@@ -77,7 +77,8 @@ function isNullAddress(ip: string): boolean {
 }
 
 function formatsOf(m: MediaDescription): OfferedFormat[] {
-  const pts = m.payloads ? sdpTransform.parsePayloads(String(m.payloads)) : [];
+  // sdp-transform gives a lone "0" (PCMU only) as the number 0: test for presence, not truthiness.
+  const pts = m.payloads !== undefined && m.payloads !== null && m.payloads !== '' ? sdpTransform.parsePayloads(String(m.payloads)) : [];
   return pts.map((pt) => {
     const map = m.rtp.find((r) => r.payload === pt);
     const fmtp = m.fmtp.find((f) => f.payload === pt)?.config;
@@ -251,7 +252,7 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
     if (i === remote.mediaIndex) {
       return audioMedia(local, [codec], te ? { payloadType: te.payloadType, fmtp: te.fmtp ?? '0-16' } : undefined, direction, remote.protocol, ptime);
     }
-    const first = m.payloads ? String(m.payloads).split(' ')[0] ?? '0' : '0';
+    const first = m.payloads !== undefined && m.payloads !== null ? String(m.payloads).split(' ')[0] || '0' : '0';
     return { type: m.type, port: 0, protocol: m.protocol, payloads: first, rtp: [], fmtp: [] };
   });
   const sdp = sdpTransform.write(description(local, media));

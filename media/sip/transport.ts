@@ -39,6 +39,8 @@ export interface SipTransportOptions {
   udpPort?: number | null;
   /** TCP port (0 = ephemeral); null disables TCP. Default 0. */
   tcpPort?: number | null;
+  /** With tcpPort 0: try the port UDP got first, so one ephemeral port serves both (falls back to any port). */
+  tcpSameAsUdp?: boolean;
   /** TLS listener when cert and key are given. */
   tls?: { port?: number; cert: string | Buffer; key: string | Buffer; rejectUnauthorized?: boolean };
   /** Address written into Via/Contact (defaults to host, or 127.0.0.1 when host is 0.0.0.0). */
@@ -114,7 +116,10 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     if (this.options.tcpPort !== null) {
       const server = createServer((socket) => this.adopt(socket, 'TCP'));
       this.tcpServer = server;
-      this.ports.tcp = await listenServer(server, this.options.tcpPort ?? 0, host);
+      const wanted = this.options.tcpPort ?? 0;
+      if (wanted === 0 && this.options.tcpSameAsUdp && this.ports.udp !== undefined) {
+        this.ports.tcp = await listenServer(server, this.ports.udp, host).catch(() => listenServer(server, 0, host));
+      } else this.ports.tcp = await listenServer(server, wanted, host);
     }
     if (this.options.tls) {
       const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, (socket) => this.adopt(socket, 'TLS'));

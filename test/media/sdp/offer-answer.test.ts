@@ -164,4 +164,14 @@ test('our offer, and reading the answer to it', () => {
   assert.match(ipv6, /c=IN IP6 2001:db8::1/);
 });
 
+test('an offer of PCMU alone (m=audio ... RTP/AVP 0) is answered with PCMU, not 488', () => {
+  const offer = crlf(['v=0', 'o=sipp 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 6000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000']);
+  const a = answerOffer(offer, local);
+  assert.ok(a.ok);
+  if (a.ok) assert.is(a.codec.name, 'PCMU');
+  const bare = crlf(['v=0', 'o=x 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 6000 RTP/AVP 0']);
+  const b = answerOffer(bare, local);
+  assert.ok(b.ok, 'a static PCMU payload type needs no rtpmap');
+});
+
 test.run();

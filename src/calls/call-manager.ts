@@ -1,0 +1,424 @@
+/**
+ * CallManager: the SIP side of `serve`. One SipEndpoint (UDP + TCP, TLS when
+ * configured) with the flood guard in front; each new INVITE is routed by the
+ * called number (Request-URI user, else To user) to a tenant and agent,
+ * admitted only from the number's allowed CIDRs or after digest auth (MD5 or
+ * SHA-256, RFC 8760, against stored HA1s), held to the per-tenant concurrent
+ * call limit, answered through SDP offer/answer, and run as a CallSession
+ * with the runner registered for the agent's mode. Outbound calls (UAC) go
+ * through `placeCall` and end up in the same CallSession.
+ *
+ * Enumeration: a request that is neither from an allowed source nor
+ * authenticated is challenged (401) the same way for every number, known or
+ * not, and answered 403 Forbidden on bad credentials, with the same headers.
+ * Use one realm for all numbers to keep them indistinguishable.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync, existsSync } from 'node:fs';
+import { DigestServer, SipEndpoint, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
+import { PortAllocator, RtpSession } from '../../media/rtp/index.ts';
+import { answerOffer, createOffer, readAnswer } from '../../media/sdp/index.ts';
+import {
+  finishCall, getAgent, routeNumber, startCall, type AgentMode, type AgentRow, type Database, type NumberRoute,
+} from '../../storage/index.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { CallSession } from './call-session.ts';
+import { createGreetingRunner, echoRunner, type AgentRunner } from './runners.ts';
+import { SecurityLog } from './security-log.ts';
+import type { CallTap } from './sip-call-transport.ts';
+import { normalizeAddress, sourceAllowed } from './source-acl.ts';
+
+export interface CallInfo {
+  tenantId: string;
+  callId: string;
+  agent: AgentRow;
+  direction: 'inbound' | 'outbound';
+}
+
+/** Builds a per-call tap (e.g. the recorder), or undefined to skip this call. */
+export type TapFactory = (call: CallInfo) => CallTap | undefined;
+
+export interface CallManagerOptions {
+  db: Database;
+  logger: Logger;
+  host: string;
+  /** UDP and TCP port (0 = ephemeral; TCP then tries the same number). */
+  port: number;
+  tls?: { port: number; cert: string | Buffer; key: string | Buffer };
+  /** Address written into Contact and SDP (default: the bind address, or 127.0.0.1 for a wildcard). */
+  publicAddress?: string;
+  /** RTP port range; omitted: ephemeral ports. */
+  rtpPorts?: { minPort: number; maxPort: number };
+  rtpTimeoutMs: number;
+  maxCallsPerTenant: number;
+  /** Digest realm for challenges. Default "smartalex". */
+  realm?: string;
+  /** Challenge algorithms in order; default SHA-256 then MD5 (RFC 8760). Clients that only read the first need MD5 first. */
+  digestAlgorithms?: DigestAlgorithm[];
+  guard?: GuardOptions;
+  /** Ring for this long (180) before answering. Default 0. */
+  ringMs?: number;
+  runners?: Partial<Record<AgentMode, AgentRunner>>;
+  taps?: TapFactory[];
+}
+
+export interface PlaceCallOptions {
+  tenantId: string;
+  /** Agent id or name. */
+  agent: string;
+  /** Number (or user) to call. */
+  number: string;
+  /** Carrier to send the INVITE to, e.g. sip:carrier.example:5060 or sip:10.0.0.1:5060;transport=tcp */
+  via: string;
+  /** Our identity; default sip:smartalex@<public address>. */
+  from?: string;
+  timeoutMs?: number;
+  auth?: { username: string; password: string };
+  signal?: AbortSignal;
+}
+
+export interface CallManagerEvents {
+  'call-started': [session: CallSession];
+  'call-ended': [session: CallSession, reason: string];
+}
+
+export class CallManagerError extends Error {
+  override name = 'CallManagerError';
+}
+
+export class CallManager extends EventEmitter<CallManagerEvents> {
+  readonly endpoint: SipEndpoint;
+  readonly securityLog: SecurityLog;
+  private readonly runners = new Map<AgentMode, AgentRunner>();
+  private readonly taps: TapFactory[];
+  private readonly ports: PortAllocator;
+  private readonly active = new Map<string, number>();
+  private readonly sessions = new Set<CallSession>();
+  private readonly digestServers = new Map<string, DigestServer>();
+  private readonly mediaAddress: string;
+  private readonly bindAddress: string;
+  private warnedConversation = false;
+  private closed = false;
+
+  private constructor(endpoint: SipEndpoint, securityLog: SecurityLog, private readonly options: CallManagerOptions) {
+    super();
+    this.endpoint = endpoint;
+    this.securityLog = securityLog;
+    this.taps = [...(options.taps ?? [])];
+    this.ports = new PortAllocator(options.rtpPorts);
+    this.bindAddress = options.host;
+    this.mediaAddress = endpoint.transport.advertisedAddress;
+    this.runners.set('echo', echoRunner);
+    this.runners.set('greeting', createGreetingRunner());
+    for (const [mode, runner] of Object.entries(options.runners ?? {}) as Array<[AgentMode, AgentRunner]>) this.runners.set(mode, runner);
+    endpoint.onInvite((call) => this.onInvite(call));
+  }
+
+  static async start(options: CallManagerOptions): Promise<CallManager> {
+    const securityLog = new SecurityLog(options.db, options.logger);
+    const endpoint = await SipEndpoint.create({
+      host: options.host,
+      udpPort: options.port,
+      tcpPort: options.port,
+      tcpSameAsUdp: true,
+      ...(options.tls ? { tls: { port: options.tls.port, cert: options.tls.cert, key: options.tls.key } } : {}),
+      ...(options.publicAddress ? { advertisedAddress: options.publicAddress } : {}),
+      guard: { ...options.guard, onSecurityEvent: (e) => securityLog.record({ type: e.type, source: e.source, ...(e.detail ? { detail: { detail: e.detail } } : {}) }) },
+    }).catch(async (error: unknown) => {
+      await securityLog.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new CallManagerError(code === 'EADDRINUSE'
+        ? `SIP port ${options.port} on ${options.host} is already in use (set SMARTALEX_SIP_PORT)`
+        : `could not open the SIP listeners on ${options.host}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    return new CallManager(endpoint, securityLog, options);
+  }
+
+  /** Registers the runner for an agent mode (e.g. the conversation pipeline for 'conversation'). */
+  setRunner(mode: AgentMode, runner: AgentRunner): void {
+    this.runners.set(mode, runner);
+  }
+
+  /** Adds a per-call tap factory (the recorder's hook point). */
+  addTap(factory: TapFactory): void {
+    this.taps.push(factory);
+  }
+
+  get sipPorts(): { udp?: number; tcp?: number; tls?: number } {
+    return this.endpoint.ports;
+  }
+
+  get ready(): boolean {
+    return !this.closed;
+  }
+
+  activeCalls(tenantId?: string): number {
+    return tenantId ? this.active.get(tenantId) ?? 0 : this.sessions.size;
+  }
+
+  get calls(): ReadonlySet<CallSession> {
+    return this.sessions;
+  }
+
+  private runnerFor(agent: AgentRow, log: Logger): AgentRunner {
+    const runner = this.runners.get(agent.mode);
+    if (runner) return runner;
+    if (agent.mode === 'conversation' && !this.warnedConversation) {
+      this.warnedConversation = true;
+      log.warn('no conversation runner is registered yet; conversation agents play their greeting instead');
+    }
+    return this.runners.get('greeting')!;
+  }
+
+  private digestServer(realm: string): DigestServer {
+    let server = this.digestServers.get(realm);
+    if (!server) { server = new DigestServer({ realm, ...(this.options.digestAlgorithms ? { algorithms: this.options.digestAlgorithms } : {}) }); this.digestServers.set(realm, server); }
+    return server;
+  }
+
+  private reserve(tenantId: string): boolean {
+    const n = this.active.get(tenantId) ?? 0;
+    if (n >= this.options.maxCallsPerTenant) return false;
+    this.active.set(tenantId, n + 1);
+    return true;
+  }
+
+  private release(tenantId: string): void {
+    const n = (this.active.get(tenantId) ?? 1) - 1;
+    if (n <= 0) this.active.delete(tenantId); else this.active.set(tenantId, n);
+  }
+
+  private tapsFor(info: CallInfo, log: Logger): CallTap[] {
+    const out: CallTap[] = [];
+    for (const f of this.taps) {
+      try { const t = f(info); if (t) out.push(t); } catch (error) { log.warn({ err: error }, 'a call tap failed to start'); }
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ inbound
+
+  private async onInvite(call: IncomingCall): Promise<void> {
+    const log = this.options.logger;
+    const source = normalizeAddress(call.source.address);
+    const called = calledNumber(call.request);
+    let route: NumberRoute | undefined;
+    try {
+      route = called ? await routeNumber(this.options.db, called) : undefined;
+    } catch (error) {
+      log.error({ err: error }, 'number lookup failed');
+      return call.reject(503, 'Service Unavailable', [['Retry-After', '5']]);
+    }
+    if (!(route && sourceAllowed(route.allowedCidrs, source))) {
+      const digest = route?.digest;
+      const server = this.digestServer(digest?.realm ?? this.options.realm ?? 'smartalex');
+      if (!call.request.headers.has('authorization')) return call.challenge(server);
+      const result = await call.verifyCredentials(server, (user, realm, algorithm) => {
+        if (!digest || user !== digest.username || realm !== digest.realm) return undefined;
+        return (algorithm === 'MD5' ? digest.ha1Md5 : digest.ha1Sha256) ?? undefined;
+      });
+      if (!result.ok) {
+        if (result.stale) return call.challenge(server, { stale: true });
+        this.securityLog.record({ type: 'call-rejected', source, ...(route ? { tenantId: route.tenantId } : {}), detail: { reason: result.reason } });
+        return call.reject(403, 'Forbidden');
+      }
+    }
+    route = route!;
+    if (call.cancelled.aborted) return;
+    if (!this.reserve(route.tenantId)) {
+      log.warn({ tenantId: route.tenantId, limit: this.options.maxCallsPerTenant }, 'tenant is at its concurrent call limit');
+      return call.reject(503, 'Service Unavailable', [['Retry-After', '5']]);
+    }
+    let reserved = true;
+    let recordId: string | undefined;
+    let rtp: RtpSession | undefined;
+    try {
+      await this.admit(call, route, source, (id) => { recordId = id; }, (r) => { rtp = r; }, () => { reserved = false; });
+    } catch (error) {
+      log.error({ err: error, tenantId: route.tenantId }, 'could not set up the call');
+      call.reject(500, 'Server Internal Error');
+      await rtp?.close().catch(() => undefined);
+      if (recordId) await finishCall(this.options.db, route.tenantId, recordId, { reason: 'setup-failed' }).catch(() => undefined);
+      if (reserved) this.release(route.tenantId);
+    }
+  }
+
+  private async admit(call: IncomingCall, route: NumberRoute, source: string, setRecord: (id: string) => void, setRtp: (r: RtpSession) => void, handedOver: () => void): Promise<void> {
+    const { db, logger } = this.options;
+    const tenantId = route.tenantId;
+    const bail = async (status: number, reason: string, recordReason?: string, recordId?: string, rtp?: RtpSession): Promise<void> => {
+      if (status) call.reject(status, reason);
+      await rtp?.close().catch(() => undefined);
+      if (recordId) await finishCall(db, tenantId, recordId, { reason: recordReason ?? reason });
+      this.release(tenantId);
+      handedOver();
+    };
+    const agent = await getAgent(db, tenantId, route.agentId);
+    if (!agent) return bail(480, 'Temporarily Unavailable');
+    if (!call.offer) return bail(488, 'Not Acceptable Here');
+    const probe = answerOffer(call.offer, { address: this.mediaAddress, port: 9 });
+    if (!probe.ok) return bail(probe.status, probe.status === 488 ? 'Not Acceptable Here' : 'Bad Request');
+    call.progress(180);
+    const record = await startCall(db, tenantId, {
+      agentId: agent.id, numberId: route.numberId, direction: 'inbound',
+      fromUri: headerUri(call.request.headers.get('from')), toUri: headerUri(call.request.headers.get('to')), sipCallId: call.request.headers.get('call-id') ?? '',
+    });
+    setRecord(record.id);
+    if (this.options.ringMs) await sleep(this.options.ringMs, call.cancelled);
+    if (call.cancelled.aborted) return bail(0, '', 'cancelled', record.id);
+    const rtp = await RtpSession.open({
+      bindAddress: this.bindAddress, ports: this.ports,
+      codec: { name: probe.codec.name, payloadType: probe.codec.payloadType },
+      ...(probe.telephoneEvent ? { telephoneEventPayloadType: probe.telephoneEvent.payloadType } : {}),
+      remote: { address: probe.remote.address, port: probe.remote.port, rtcpPort: probe.remote.rtcpPort },
+      inactivityTimeoutMs: this.options.rtpTimeoutMs, send: probe.send, receive: probe.receive,
+    });
+    setRtp(rtp);
+    if (call.cancelled.aborted) return bail(0, '', 'cancelled', record.id, rtp);
+    const local = { address: this.mediaAddress, sessionId: String(Date.now()), version: 1 };
+    const answer = answerOffer(call.offer, { address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1 });
+    if (!answer.ok) return bail(488, 'Not Acceptable Here', 'no-common-codec', record.id, rtp);
+    const dialog = call.accept(answer.sdp);
+    const log = logger.child({ callId: record.id, tenantId });
+    const info: CallInfo = { tenantId, callId: record.id, agent, direction: 'inbound' };
+    const session = new CallSession({
+      db, logger, tenantId, agent, callId: record.id, direction: 'inbound', dialog, rtp, negotiated: answer, local,
+      carrier: hostPort(call.source.address, call.source.port), taps: this.tapsFor(info, log),
+      onClosed: (s, reason) => { this.sessions.delete(s); this.release(tenantId); this.emit('call-ended', s, reason); },
+    });
+    handedOver();
+    this.sessions.add(session);
+    log.info({ codec: answer.codec.name, transport: call.source.transport, source }, 'call answered');
+    const runner = this.runnerFor(agent, log);
+    dialog.once('ack', () => session.answered(runner));
+    this.emit('call-started', session);
+  }
+
+  // ------------------------------------------------------------ outbound
+
+  /** Places a call through a carrier; resolves with the answered call, rejects with the SIP failure. */
+  async placeCall(options: PlaceCallOptions): Promise<CallSession> {
+    const { db, logger } = this.options;
+    const via = parseUri(options.via);
+    if (!via || !isSipUri(via)) throw new CallManagerError(`--via must be a SIP URI such as sip:carrier.example:5060 (got ${options.via})`);
+    const agent = await getAgent(db, options.tenantId, options.agent);
+    if (!agent) throw new CallManagerError(`no agent "${options.agent}" in tenant ${options.tenantId}`);
+    const transport = (via.params.transport ?? '').toLowerCase();
+    const uri = `sip:${options.number}@${via.host}${via.port ? `:${via.port}` : ''}${transport ? `;transport=${transport}` : ''}`;
+    const from = options.from ?? `sip:smartalex@${this.mediaAddress}`;
+    if (!this.reserve(options.tenantId)) throw new CallManagerError(`tenant ${options.tenantId} is at its concurrent call limit (${this.options.maxCallsPerTenant})`);
+    let rtp: RtpSession | undefined;
+    let recordId: string | undefined;
+    try {
+      const record = await startCall(db, options.tenantId, { agentId: agent.id, direction: 'outbound', fromUri: from, toUri: uri, sipCallId: '' });
+      recordId = record.id;
+      rtp = await RtpSession.open({
+        bindAddress: this.bindAddress, ports: this.ports, codec: { name: 'PCMU', payloadType: 0 }, telephoneEventPayloadType: 101,
+        inactivityTimeoutMs: this.options.rtpTimeoutMs,
+      });
+      const local = { address: this.mediaAddress, sessionId: String(Date.now()), version: 1 };
+      const localMedia = { address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1 };
+      const offer = createOffer(localMedia);
+      const openedRtp = rtp;
+      const applyAnswer = (sdp: string) => {
+        const ans = readAnswer(sdp, localMedia);
+        if (!ans.ok) return undefined;
+        openedRtp.setCodec({ name: ans.codec.name, payloadType: ans.codec.payloadType }, ans.telephoneEvent?.payloadType);
+        openedRtp.setRemote({ address: ans.remote.address, port: ans.remote.port, rtcpPort: ans.remote.rtcpPort });
+        openedRtp.setDirection({ send: ans.send, receive: ans.receive });
+        return ans;
+      };
+      let earlyMedia = false;
+      const dialog = await this.endpoint.invite({
+        uri, from, sdp: offer, timeoutMs: options.timeoutMs ?? 60_000,
+        ...(options.auth ? { auth: options.auth } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        onEarlyMedia: (sdp) => { if (!earlyMedia && applyAnswer(sdp)) earlyMedia = true; },
+      });
+      const negotiated = dialog.remoteSdp ? applyAnswer(dialog.remoteSdp) : undefined;
+      if (!negotiated) {
+        void dialog.bye().catch(() => undefined);
+        throw new CallManagerError('the callee answered without a usable SDP answer');
+      }
+      const tenantId = options.tenantId;
+      const log = logger.child({ callId: record.id, tenantId });
+      const info: CallInfo = { tenantId, callId: record.id, agent, direction: 'outbound' };
+      const session = new CallSession({
+        db, logger, tenantId, agent, callId: record.id, direction: 'outbound', dialog, rtp, negotiated, local,
+        carrier: `${via.host}${via.port ? `:${via.port}` : ''}`, taps: this.tapsFor(info, log),
+        onClosed: (s, reason) => { this.sessions.delete(s); this.release(tenantId); this.emit('call-ended', s, reason); },
+      });
+      this.sessions.add(session);
+      if (earlyMedia) session.record('early-media', {});
+      session.record('sip', { callId: dialog.callId });
+      log.info({ codec: negotiated.codec.name }, 'outbound call answered');
+      session.answered(this.runnerFor(agent, log));
+      this.emit('call-started', session);
+      return session;
+    } catch (error) {
+      await rtp?.close().catch(() => undefined);
+      const status = (error as { status?: number }).status;
+      if (recordId) await finishCall(db, options.tenantId, recordId, { reason: status ? `failed-${status}` : 'failed' }).catch(() => undefined);
+      this.release(options.tenantId);
+      throw error;
+    }
+  }
+
+  /** Hangs up every call, stops listening, flushes the security log. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.sessions].map((s) => s.end('shutdown', true)));
+    await new Promise((r) => setTimeout(r, 20)); // let the BYEs leave before the sockets close
+    await this.endpoint.close();
+    await this.securityLog.close();
+  }
+}
+
+/** Request-URI user, else To user (sip/sips user part or tel number). */
+export function calledNumber(req: SipRequest): string | undefined {
+  const userOf = (uri: Uri | null | undefined): string | undefined => {
+    if (!uri) return undefined;
+    if (isSipUri(uri)) return uri.user || undefined;
+    return 'number' in uri && uri.scheme === 'tel' ? uri.number || undefined : undefined;
+  };
+  const to = req.headers.get('to');
+  return userOf(parseUri(req.uri)) ?? userOf(to ? parseNameAddr(to)?.uri : undefined);
+}
+
+function headerUri(value: string | undefined): string {
+  if (!value) return '';
+  const na = parseNameAddr(value);
+  return na ? formatUri(na.uri) : value;
+}
+
+function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** CallManager options from the configuration. */
+export function callManagerOptions(config: Config, db: Database, logger: Logger): CallManagerOptions {
+  const readPem = (value: string): string => (existsSync(value) ? readFileSync(value, 'utf8') : value);
+  return {
+    db,
+    logger,
+    host: config.SMARTALEX_SIP_HOST,
+    port: config.SMARTALEX_SIP_PORT,
+    ...(config.SMARTALEX_SIP_TLS_CERT && config.SMARTALEX_SIP_TLS_KEY
+      ? { tls: { port: config.SMARTALEX_SIP_TLS_PORT, cert: readPem(config.SMARTALEX_SIP_TLS_CERT), key: readPem(config.SMARTALEX_SIP_TLS_KEY) } }
+      : {}),
+    ...(config.SMARTALEX_PUBLIC_ADDRESS ? { publicAddress: config.SMARTALEX_PUBLIC_ADDRESS } : {}),
+    rtpPorts: { minPort: config.SMARTALEX_RTP_PORT_MIN, maxPort: config.SMARTALEX_RTP_PORT_MAX },
+    rtpTimeoutMs: config.SMARTALEX_RTP_TIMEOUT_S * 1000,
+    maxCallsPerTenant: config.SMARTALEX_MAX_CALLS_PER_TENANT,
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * One established call (either direction): its dialog, its RTP session, its
+ * call record and its agent runner. Handles what happens mid-call: re-INVITE
+ * (hold, resume, codec or address change), DTMF as call events, RTP
+ * inactivity (ends the call with BYE), BYE either way. Ends exactly once:
+ * BYE when we hang up, RTP closed, transport listeners told, record finished.
+ * Database writes for a call are chained so they land in order and never
+ * block the media path.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Dialog } from '../../media/sip/index.ts';
+import type { RtpSession } from '../../media/rtp/index.ts';
+import { answerOffer, type NegotiatedAudio } from '../../media/sdp/index.ts';
+import { addCallEvent, finishCall, markCallAnswered, type AgentRow, type Database } from '../../storage/index.ts';
+import type { Logger } from '../log.ts';
+import type { AgentRunner } from './runners.ts';
+import { SipCallTransport, type CallTap } from './sip-call-transport.ts';
+
+export interface LocalMediaState {
+  address: string;
+  sessionId: string;
+  version: number;
+}
+
+export interface CallSessionInit {
+  db: Database;
+  logger: Logger;
+  tenantId: string;
+  agent: AgentRow;
+  /** calls.id */
+  callId: string;
+  direction: 'inbound' | 'outbound';
+  dialog: Dialog;
+  rtp: RtpSession;
+  negotiated: NegotiatedAudio;
+  local: LocalMediaState;
+  carrier: string;
+  taps: CallTap[];
+  onClosed: (session: CallSession, reason: string) => void;
+}
+
+export class CallSession {
+  readonly tenantId: string;
+  readonly callId: string;
+  readonly agent: AgentRow;
+  readonly direction: 'inbound' | 'outbound';
+  readonly dialog: Dialog;
+  readonly rtp: RtpSession;
+  readonly transport: SipCallTransport;
+  readonly startedAt = performance.now();
+  answeredAt: number | undefined;
+  endReason: string | undefined;
+  private negotiated: NegotiatedAudio;
+  private readonly local: LocalMediaState;
+  private readonly logger: Logger;
+  private readonly db: Database;
+  private writes: Promise<void> = Promise.resolve();
+  private ending: Promise<void> | undefined;
+  private readonly onClosed: CallSessionInit['onClosed'];
+  private resolveClosed!: (reason: string) => void;
+  /** Resolves with the end reason once the call is over and its record finished. */
+  readonly closed: Promise<string> = new Promise((resolve) => { this.resolveClosed = resolve; });
+
+  constructor(init: CallSessionInit) {
+    this.tenantId = init.tenantId;
+    this.callId = init.callId;
+    this.agent = init.agent;
+    this.direction = init.direction;
+    this.dialog = init.dialog;
+    this.rtp = init.rtp;
+    this.negotiated = init.negotiated;
+    this.local = init.local;
+    this.db = init.db;
+    this.onClosed = init.onClosed;
+    this.logger = init.logger.child({ callId: init.callId, tenantId: init.tenantId });
+    this.transport = new SipCallTransport(init.dialog, init.rtp, { carrier: init.carrier, end: (reason) => this.end(reason, true), taps: init.taps });
+
+    init.rtp.on('dtmf', (d) => this.record('dtmf', { digit: d.digit, durationMs: d.durationMs }));
+    init.rtp.on('inactive', ({ idleMs }) => {
+      this.logger.info({ idleMs: Math.round(idleMs) }, 'no RTP; ending the call');
+      void this.end('rtp-timeout', true);
+    });
+    init.rtp.on('error', (error) => this.logger.warn({ err: error }, 'RTP socket error'));
+    init.dialog.on('bye', () => void this.end('remote-bye', false));
+    init.dialog.on('terminated', (reason) => void this.end(reason === 'remote bye' ? 'remote-bye' : reason, false));
+    init.dialog.onReinvite = (offer) => this.onReinvite(offer);
+  }
+
+  get ended(): boolean {
+    return this.ending !== undefined;
+  }
+
+  /** Appends a call event (ordered with the other writes of this call). */
+  record(type: string, data: Record<string, unknown> = {}): void {
+    this.queue(() => addCallEvent(this.db, this.tenantId, this.callId, type, data));
+  }
+
+  private queue(work: () => Promise<unknown>): void {
+    this.writes = this.writes.then(work).then(() => undefined, (error: unknown) => {
+      this.logger.warn({ err: error }, 'could not write to the call record');
+    });
+  }
+
+  /** The call is up (ACK received or our INVITE answered): record it and start the agent. */
+  answered(runner: AgentRunner): void {
+    if (this.answeredAt !== undefined || this.ended) return;
+    this.answeredAt = performance.now();
+    this.queue(() => markCallAnswered(this.db, this.tenantId, this.callId));
+    const call = {
+      tenantId: this.tenantId, agentId: this.agent.id, agent: this.agent, callId: this.callId, direction: this.direction,
+      transport: this.transport, events: { record: (type: string, data?: Record<string, unknown>) => this.record(type, data) },
+      logger: this.logger,
+    };
+    Promise.resolve()
+      .then(() => runner(call))
+      .catch((error: unknown) => {
+        this.logger.error({ err: error }, 'agent runner failed; hanging up');
+        this.record('failure', { stage: 'agent' });
+        return this.end('agent-error', true);
+      });
+  }
+
+  private onReinvite(offer: string): string | undefined {
+    if (this.ended) return undefined;
+    if (!offer) return this.dialog.localSdp; // no offer: repeat ours
+    this.local.version++;
+    const answer = answerOffer(offer, {
+      address: this.local.address, port: this.rtp.localPort, sessionId: this.local.sessionId, sessionVersion: this.local.version,
+    });
+    if (!answer.ok) {
+      this.local.version--;
+      this.record('reinvite-refused', { reason: answer.reason });
+      return undefined;
+    }
+    const before = this.negotiated;
+    if (answer.codec.name !== before.codec.name || answer.codec.payloadType !== before.codec.payloadType
+      || answer.telephoneEvent?.payloadType !== before.telephoneEvent?.payloadType) {
+      this.rtp.setCodec({ name: answer.codec.name, payloadType: answer.codec.payloadType }, answer.telephoneEvent?.payloadType);
+      this.record('codec', { codec: answer.codec.name });
+    }
+    const r = answer.remote;
+    if (!answer.remote.onHold && (r.address !== before.remote.address || r.port !== before.remote.port)) {
+      this.rtp.setRemote({ address: r.address, port: r.port, rtcpPort: r.rtcpPort });
+    }
+    this.rtp.setDirection({ send: answer.send, receive: answer.receive });
+    if (r.onHold && !before.remote.onHold) this.record('hold', { direction: r.direction });
+    else if (!r.onHold && before.remote.onHold) this.record('resume', {});
+    this.negotiated = answer;
+    return answer.sdp;
+  }
+
+  /** Ends the call once; `bye` sends a BYE when the dialog is still up. */
+  end(reason: string, bye: boolean): Promise<void> {
+    if (this.ending) return this.ending;
+    this.endReason = reason;
+    this.ending = (async () => {
+      if (bye && this.dialog.state !== 'terminated') void this.dialog.bye().catch(() => undefined);
+      await this.rtp.close(reason).catch(() => undefined);
+      this.transport.fireEnd(reason);
+      this.queue(() => finishCall(this.db, this.tenantId, this.callId, { reason }));
+      await this.writes;
+      this.logger.info({ reason, durationMs: Math.round(performance.now() - this.startedAt) }, 'call ended');
+      this.onClosed(this, reason);
+      this.resolveClosed(reason);
+    })();
+    return this.ending;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Agent runners: what runs on a call once it is answered, chosen by the
+ * agent's mode. Built in: `echo` (the caller's audio straight back) and
+ * `greeting` (the agent's greeting spoken by espeak-ng, resampled to 8 kHz,
+ * PCM cached per text and voice, then a hang-up). The conversation pipeline
+ * registers its own runner for mode 'conversation' through the same hook.
+ */
+import { resample } from '../../media/codecs/index.ts';
+import { EspeakTextToSpeech } from '../../pipeline/offline/index.ts';
+import type { CallTransport } from '../../pipeline/transport.ts';
+import type { AgentRow } from '../../storage/index.ts';
+import type { Logger } from '../log.ts';
+
+export interface AgentCall {
+  tenantId: string;
+  agentId: string;
+  agent: AgentRow;
+  /** The call record's id (calls.id). */
+  callId: string;
+  direction: 'inbound' | 'outbound';
+  transport: CallTransport;
+  /** Appends a call event (type plus small JSON data; never call content). */
+  events: { record(type: string, data?: Record<string, unknown>): void };
+  logger: Logger;
+}
+
+export type AgentRunner = (call: AgentCall) => Promise<void> | void;
+
+/** Resolves when the call ends. */
+export function untilEnd(transport: CallTransport): Promise<string> {
+  return new Promise((resolve) => { transport.onEnd(resolve); });
+}
+
+export const echoRunner: AgentRunner = async (call) => {
+  const off = call.transport.onFrame((frame) => {
+    if (frame.kind === 'audio') call.transport.play(frame.pcm);
+  });
+  await untilEnd(call.transport);
+  off();
+};
+
+export interface GreetingRunnerOptions {
+  tts?: EspeakTextToSpeech;
+  /** Pause after the greeting before hanging up. Default 500 ms. */
+  hangupAfterMs?: number;
+  /** Cached greetings at most. Default 64. */
+  maxCached?: number;
+}
+
+/** The greeting runner, with its own PCM cache. */
+export function createGreetingRunner(options: GreetingRunnerOptions = {}): AgentRunner & { cache: Map<string, Promise<Int16Array>> } {
+  const tts = options.tts ?? new EspeakTextToSpeech();
+  const cache = new Map<string, Promise<Int16Array>>();
+  const maxCached = options.maxCached ?? 64;
+
+  const synthesize = (text: string, voice: string | undefined): Promise<Int16Array> => {
+    const key = `${voice ?? ''}\u0000${text}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const job = (async () => {
+      const parts: Int16Array[] = [];
+      for await (const chunk of tts.synthesize(text, { ...(voice ? { voice } : {}), signal: new AbortController().signal })) parts.push(chunk);
+      const total = parts.reduce((n, p) => n + p.length, 0);
+      const all = new Int16Array(total);
+      let o = 0;
+      for (const p of parts) { all.set(p, o); o += p.length; }
+      return resample(all, tts.sampleRate, 8000);
+    })();
+    cache.set(key, job);
+    job.catch(() => cache.delete(key));
+    while (cache.size > maxCached) cache.delete(cache.keys().next().value!);
+    return job;
+  };
+
+  const runner = async (call: AgentCall): Promise<void> => {
+    const text = call.agent.greeting.trim();
+    const ended = untilEnd(call.transport);
+    if (!text) {
+      call.logger.warn({ agentId: call.agentId }, 'greeting agent has no greeting text; hanging up');
+      await call.transport.hangup('no-greeting');
+      return;
+    }
+    let pcm: Int16Array;
+    try {
+      const voice = call.agent.voice && call.agent.voice !== 'default' ? call.agent.voice : undefined;
+      pcm = await synthesize(text, voice);
+    } catch (error) {
+      const missing = /ENOENT/.test(String(error instanceof Error ? error.message : error));
+      call.logger.error({ agentId: call.agentId, err: missing ? undefined : error },
+        missing ? 'greeting needs espeak-ng, which is not installed (apt-get install espeak-ng); hanging up' : 'greeting synthesis failed; hanging up');
+      call.events.record('failure', { stage: 'tts', provider: 'espeak-ng' });
+      await call.transport.hangup('tts-unavailable');
+      return;
+    }
+    call.transport.play(pcm);
+    call.events.record('greeting', { ms: Math.round(pcm.length / 8) });
+    const done = await Promise.race([ended, waitDrained(call.transport, options.hangupAfterMs ?? 500)]);
+    if (done === 'drained') await call.transport.hangup('greeting-finished');
+  };
+  return Object.assign(runner, { cache });
+}
+
+async function waitDrained(transport: CallTransport, extraMs: number): Promise<'drained'> {
+  while (transport.queuedMs() > 0) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(20, transport.queuedMs()))));
+  await new Promise((r) => setTimeout(r, extraMs));
+  return 'drained';
+}

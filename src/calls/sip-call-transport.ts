@@ -1,0 +1,123 @@
+/**
+ * CallTransport (pipeline/transport.ts) over one SIP dialog and its RTP
+ * session: caller frames and DTMF out of the RtpSession, agent audio into its
+ * pacer, talkspurt starts as playout events, REFER for transfer and BYE for
+ * hang-up. Taps (the recorder's hook) see both legs: caller frames as they
+ * are played out and agent audio as it is queued.
+ */
+import type { AudioFrame, DtmfFrame } from '../../pipeline/frames.ts';
+import type { CallTransport, PlayoutStart } from '../../pipeline/transport.ts';
+import type { Dialog } from '../../media/sip/index.ts';
+import type { RtpSession } from '../../media/rtp/index.ts';
+
+/** A per-call side tap (the recorder): both legs, and the end. Must be cheap; it runs on the media path. */
+export interface CallTap {
+  onCallerFrame?(frame: AudioFrame): void;
+  onAgentAudio?(pcm: Int16Array, sampleRate: number): void;
+  onEnd?(reason: string): void;
+}
+
+export interface SipCallTransportOptions {
+  /** host[:port] of the carrier that carried the call; a bare number as transfer target is sent there. */
+  carrier: string;
+  /** Ends the call (BYE, RTP close, record) once; the owner supplies it. */
+  end: (reason: string) => Promise<void>;
+  taps?: CallTap[];
+}
+
+export class TransferError extends Error {
+  override name = 'TransferError';
+  constructor(readonly status: number) {
+    super(`transfer failed: the carrier answered ${status}`);
+  }
+}
+
+export class SipCallTransport implements CallTransport {
+  readonly sampleRate = 8000;
+  readonly taps: CallTap[];
+  private readonly endListeners = new Set<(reason: string) => void>();
+  private endedReason: string | undefined;
+
+  constructor(private readonly dialog: Dialog, private readonly rtp: RtpSession, private readonly options: SipCallTransportOptions) {
+    this.taps = options.taps ?? [];
+    if (this.taps.some((t) => t.onCallerFrame)) {
+      rtp.on('audio', (frame) => { for (const t of this.taps) t.onCallerFrame?.(frame); });
+    }
+  }
+
+  onFrame(listener: (frame: AudioFrame | DtmfFrame) => void): () => void {
+    const onAudio = (f: AudioFrame): void => listener(f);
+    const onDtmf = (f: DtmfFrame): void => listener(f);
+    this.rtp.on('audio', onAudio);
+    this.rtp.on('dtmf', onDtmf);
+    return () => { this.rtp.off('audio', onAudio); this.rtp.off('dtmf', onDtmf); };
+  }
+
+  play(pcm: Int16Array): void {
+    if (this.endedReason !== undefined) return;
+    for (const t of this.taps) t.onAgentAudio?.(pcm, this.sampleRate);
+    this.rtp.sendFrame(pcm);
+  }
+
+  clearPlayback(): number {
+    return this.rtp.clearOutgoing();
+  }
+
+  queuedMs(): number {
+    return this.rtp.queuedMs;
+  }
+
+  onPlayoutStart(listener: (event: PlayoutStart) => void): () => void {
+    const l = (e: { timeMs: number }): void => listener({ timeMs: e.timeMs });
+    this.rtp.on('talkspurt', l);
+    return () => this.rtp.off('talkspurt', l);
+  }
+
+  async sendDtmf(digits: string): Promise<void> {
+    const before = this.rtp.stats.dtmfOut;
+    let queued = 0;
+    for (const d of digits) if (this.rtp.sendDtmf(d)) queued++;
+    if (queued < digits.length) throw new Error('DTMF could not be sent: telephone-event was not negotiated or a digit is invalid');
+    const deadline = Date.now() + 1000 + queued * 500;
+    while (this.rtp.stats.dtmfOut - before < queued) {
+      if (this.endedReason !== undefined) throw new Error('the call ended before the digits were sent');
+      if (Date.now() > deadline) throw new Error('DTMF digits were not sent in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Blind transfer: REFER to the target (a SIP URI, or a number at the carrier); on success we hang up. */
+  async transfer(target: string): Promise<void> {
+    const uri = /^sips?:/i.test(target) ? target : `sip:${target}@${this.options.carrier}`;
+    const status = await this.dialog.refer(uri);
+    if (status < 200 || status >= 300) throw new TransferError(status);
+    await this.hangup('transferred');
+  }
+
+  hangup(reason: string): Promise<void> {
+    return this.options.end(reason);
+  }
+
+  onEnd(listener: (reason: string) => void): () => void {
+    if (this.endedReason !== undefined) {
+      const r = this.endedReason;
+      queueMicrotask(() => listener(r));
+      return () => undefined;
+    }
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  get ended(): boolean {
+    return this.endedReason !== undefined;
+  }
+
+  /** Called by the call's owner once the call is over. */
+  fireEnd(reason: string): void {
+    if (this.endedReason !== undefined) return;
+    this.endedReason = reason;
+    for (const t of this.taps) { try { t.onEnd?.(reason); } catch { /* a tap must not break the hang-up */ } }
+    for (const l of this.endListeners) { try { l(reason); } catch { /* listener errors are theirs */ } }
+    this.endListeners.clear();
+  }
+}

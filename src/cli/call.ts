@@ -1,0 +1,62 @@
+/**
+ * `smartalex call <number> --tenant T --agent A --via sip:carrier:5060`: one
+ * outbound call through a carrier, run by the agent's runner exactly like an
+ * inbound call, recorded as an outbound call. It opens its own SIP endpoint on
+ * an ephemeral port (so it works beside a running `serve`). The digest
+ * password is read from stdin, never from the command line.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { SipCallError } from '../../media/sip/index.ts';
+import { CallManager, callManagerOptions, placeCall } from '../calls/index.ts';
+import type { Config } from '../config.ts';
+import { openConfiguredDatabase } from '../database-setup.ts';
+import { createLogger } from '../log.ts';
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text.replace(/\r?\n$/, '');
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds above 0');
+  return n;
+}
+
+export function registerCallCommand(program: Command, configOrExit: () => Config): void {
+  program
+    .command('call <number>')
+    .description('place an outbound call through a carrier and run the agent on it')
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--agent <id>', 'agent id or name')
+    .requiredOption('--via <uri>', 'carrier SIP URI, e.g. sip:carrier.example:5060 (;transport=tcp for TCP)')
+    .option('--from <uri>', 'caller identity (From URI)')
+    .option('--timeout <s>', 'give up (CANCEL) when unanswered after this long', seconds, 60)
+    .option('--digest-user <user>', 'username for the carrier\'s digest challenge')
+    .option('--digest-password-stdin', 'read the digest password from stdin')
+    .action(async (number: string, opts: { tenant: string; agent: string; via: string; from?: string; timeout: number; digestUser?: string; digestPasswordStdin?: boolean }) => {
+      const config = configOrExit();
+      if (opts.digestPasswordStdin && !opts.digestUser) throw new Error('--digest-password-stdin needs --digest-user');
+      const password = opts.digestPasswordStdin ? await readStdin() : undefined;
+      const logger = createLogger(config.SMARTALEX_LOG_LEVEL, process.stderr);
+      const db = await openConfiguredDatabase(config);
+      let manager: CallManager | undefined;
+      try {
+        manager = await CallManager.start({ ...callManagerOptions(config, db, logger), port: 0 });
+        const result = await placeCall(manager, {
+          tenantId: opts.tenant, agent: opts.agent, number, via: opts.via, timeoutMs: opts.timeout * 1000,
+          ...(opts.from ? { from: opts.from } : {}),
+          ...(opts.digestUser ? { auth: { username: opts.digestUser, password: password ?? '' } } : {}),
+        });
+        process.stdout.write(`call ${result.callId} answered after ${Math.round(result.answeredAfterMs)} ms, ended: ${result.endReason}\n`);
+      } catch (error) {
+        if (error instanceof SipCallError) throw new Error(`call failed: ${error.status} ${error.reason}`);
+        throw error;
+      } finally {
+        await manager?.close();
+        await db.close();
+      }
+    });
+}

@@ -1,0 +1,68 @@
+/**
+ * Call records and their events, always inside the tenant scope. A call row is
+ * written when the call starts (state 'ringing'), updated when it is answered
+ * and finished when it ends, so a crash leaves at most an unfinished row.
+ */
+import { and, asc, desc, eq, isNull } from 'drizzle-orm';
+import type { Database } from '../database.ts';
+import { callEvents, calls } from '../schema.ts';
+import { withTenant } from '../tenant-scope.ts';
+
+export type CallRow = typeof calls.$inferSelect;
+export type CallEventRow = typeof callEvents.$inferSelect;
+
+export interface CallStart {
+  agentId: string | null;
+  numberId?: string | null;
+  direction: 'inbound' | 'outbound';
+  fromUri: string;
+  toUri: string;
+  sipCallId: string;
+}
+
+export async function startCall(db: Database, tenantId: string, input: CallStart): Promise<CallRow> {
+  return withTenant(db, tenantId, async (tx) => {
+    const [row] = await tx.insert(calls).values({
+      tenantId, agentId: input.agentId, numberId: input.numberId ?? null, direction: input.direction,
+      fromUri: input.fromUri, toUri: input.toUri, sipCallId: input.sipCallId, state: 'ringing',
+    }).returning();
+    await tx.insert(callEvents).values({ tenantId, callId: row!.id, type: 'state', data: { state: 'ringing' } });
+    return row!;
+  });
+}
+
+export async function markCallAnswered(db: Database, tenantId: string, callId: string): Promise<void> {
+  await withTenant(db, tenantId, async (tx) => {
+    await tx.update(calls).set({ state: 'answered', answeredAt: new Date() }).where(eq(calls.id, callId));
+    await tx.insert(callEvents).values({ tenantId, callId, type: 'state', data: { state: 'answered' } });
+  });
+}
+
+/** Finishes a call once (a second finish is ignored). `failure` names what failed, never call content. */
+export async function finishCall(db: Database, tenantId: string, callId: string, end: { reason: string; failure?: string }): Promise<void> {
+  await withTenant(db, tenantId, async (tx) => {
+    const updated = await tx.update(calls)
+      .set({ state: 'ended', endedAt: new Date(), endReason: end.reason, failure: end.failure ?? null })
+      .where(and(eq(calls.id, callId), isNull(calls.endedAt)))
+      .returning({ id: calls.id });
+    if (updated.length) await tx.insert(callEvents).values({ tenantId, callId, type: 'state', data: { state: 'ended', reason: end.reason } });
+  });
+}
+
+export async function addCallEvent(db: Database, tenantId: string, callId: string, type: string, data: Record<string, unknown> = {}): Promise<void> {
+  await withTenant(db, tenantId, async (tx) => {
+    await tx.insert(callEvents).values({ tenantId, callId, type, data });
+  });
+}
+
+export async function getCall(db: Database, tenantId: string, callId: string): Promise<CallRow | undefined> {
+  return withTenant(db, tenantId, async (tx) => (await tx.select().from(calls).where(eq(calls.id, callId)))[0]);
+}
+
+export async function listCalls(db: Database, tenantId: string, limit = 100): Promise<CallRow[]> {
+  return withTenant(db, tenantId, (tx) => tx.select().from(calls).orderBy(desc(calls.startedAt)).limit(limit));
+}
+
+export async function listCallEvents(db: Database, tenantId: string, callId: string): Promise<CallEventRow[]> {
+  return withTenant(db, tenantId, (tx) => tx.select().from(callEvents).where(eq(callEvents.callId, callId)).orderBy(asc(callEvents.id)));
+}

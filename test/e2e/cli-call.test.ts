@@ -1,0 +1,93 @@
+/**
+ * `smartalex call` as a user runs it, against a SIPp UAS that plays the
+ * carrier: digest challenge (401), authenticated INVITE, answer, audio, BYE
+ * from the carrier. The outbound call row is checked afterwards.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config.ts';
+import { openConfiguredDatabase } from '../../src/database-setup.ts';
+import { createAgent, createTenant, listCalls, listCallEvents } from '../../storage/index.ts';
+import { hasCommand, needExternal } from '../support/external.ts';
+import { freeMediaPort, SIPP_DIR } from './support/harness.ts';
+
+const run = needExternal(hasCommand('sipp'), 'SIPp', 'the `smartalex call` end-to-end test');
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function exec(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs: number }): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, timeout: options.timeoutMs }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+    child.stdin?.end(options.input ?? '');
+  });
+}
+
+if (run) {
+  test('smartalex call answers the carrier\'s digest challenge, runs the agent and records the outbound call', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartalex-cli-call-'));
+    const env = { ...process.env, SMARTALEX_DATA_DIR: dir, SMARTALEX_DEMO: 'false', SMARTALEX_SIP_HOST: '127.0.0.1', SMARTALEX_LOG_LEVEL: 'warn', SMARTALEX_HTTP_PORT: '0' };
+    try {
+      const config = loadConfig(env);
+      let db = await openConfiguredDatabase(config);
+      const tenant = await createTenant(db, { name: 'outbound' });
+      const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
+      await db.close();
+
+      const port = await freeMediaPort();
+      const mp = await freeMediaPort();
+      const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '20s', '-timeout_error', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp), '-trace_err', '-error_file', join(dir, 'sipp-errors.log')], { cwd: SIPP_DIR, timeoutMs: 30_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '5551234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'carrier-secret\n', timeoutMs: 30_000 });
+      const sipp = await carrier;
+      assert.is(cli.code, 0, cli.stderr);
+      assert.is(sipp.code, 0, sipp.stdout.slice(-2000));
+      assert.match(cli.stdout, /answered after \d+ ms, ended: remote-bye/);
+      assert.not.match(cli.stdout + cli.stderr, /carrier-secret/);
+
+      db = await openConfiguredDatabase(config);
+      const calls = await listCalls(db, tenant.id);
+      assert.is(calls.length, 1);
+      const call = calls[0]!;
+      assert.is(call.direction, 'outbound');
+      assert.is(call.agentId, agent.id);
+      assert.is(call.endReason, 'remote-bye');
+      assert.ok(call.answeredAt);
+      assert.match(call.toUri, new RegExp(`^sip:5551234@127\\.0\\.0\\.1:${port}$`));
+      const types = (await listCallEvents(db, tenant.id, call.id)).map((e) => e.type);
+      assert.ok(types.includes('sip'));
+      await db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('smartalex call reports a carrier refusal in one line and exits non-zero', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartalex-cli-call-'));
+    const env = { ...process.env, SMARTALEX_DATA_DIR: dir, SMARTALEX_DEMO: 'false', SMARTALEX_SIP_HOST: '127.0.0.1', SMARTALEX_LOG_LEVEL: 'silent' };
+    try {
+      const config = loadConfig(env);
+      const db = await openConfiguredDatabase(config);
+      const tenant = await createTenant(db, { name: 'outbound' });
+      await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
+      await db.close();
+      const port = await freeMediaPort();
+      const mp = await freeMediaPort();
+      const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '20s', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp)], { cwd: SIPP_DIR, timeoutMs: 30_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '5551234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'wrong\n', timeoutMs: 30_000 });
+      await carrier;
+      assert.is.not(cli.code, 0);
+      assert.match(cli.stderr, /^smartalex: call failed: 403 Forbidden\n$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test.run();

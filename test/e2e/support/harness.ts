@@ -1,0 +1,121 @@
+/**
+ * End-to-end harness: the real server (startServer) in-process on loopback,
+ * SIP on an ephemeral port, a small RTP range, an on-disk PGlite in a temp
+ * directory, one tenant with an echo agent on number 2000 (allowed from
+ * 127.0.0.1/32 only), and SIPp runs with bounded time and traces in a temp dir.
+ */
+import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../../src/config.ts';
+import { createLogger } from '../../../src/log.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../../src/server.ts';
+import { addNumber, createAgent, createTenant, type AgentInput, type Database } from '../../../storage/index.ts';
+
+export const SIPP_DIR = fileURLToPath(new URL('../../../fixtures/sipp/', import.meta.url));
+
+export interface TestServer {
+  server: RunningServer;
+  db: Database;
+  tenantId: string;
+  agentId: string;
+  number: string;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: {
+  env?: Record<string, string>; server?: ServerOptions; agent?: Partial<AgentInput>; allowedCidrs?: string[];
+  digest?: { username: string; realm: string; ha1Md5: string; ha1Sha256: string };
+} = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'smartalex-e2e-'));
+  const rtpBase = 20000 + 2 * Math.floor(Math.random() * 10000);
+  const config = loadConfig({
+    SMARTALEX_HTTP_HOST: '127.0.0.1', SMARTALEX_HTTP_PORT: '0', SMARTALEX_SIP_HOST: '127.0.0.1', SMARTALEX_SIP_PORT: '0',
+    SMARTALEX_RTP_PORT_MIN: String(rtpBase), SMARTALEX_RTP_PORT_MAX: String(rtpBase + 39),
+    SMARTALEX_DATA_DIR: dir, SMARTALEX_DEMO: 'false', SMARTALEX_LOG_LEVEL: 'silent', ...options.env,
+  });
+  const logger = createLogger(process.env.SMARTALEX_TEST_LOG ?? 'silent');
+  const server = await startServer(config, logger, { write: () => undefined }, options.server);
+  const tenant = await createTenant(server.db, { name: 'carrier-test' });
+  const agent = await createAgent(server.db, tenant.id, { name: 'echo', mode: 'echo', ...options.agent });
+  const number = '2000';
+  await addNumber(server.db, tenant.id, {
+    number, agentId: agent.id, allowedCidrs: options.allowedCidrs ?? ['127.0.0.1/32'], ...(options.digest ? { digest: options.digest } : {}),
+  });
+  return {
+    server, db: server.db, tenantId: tenant.id, agentId: agent.id, number, dir,
+    async close() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An even UDP port p with p..p+3 free right now (SIPp's media port must be given explicitly). */
+export async function freeMediaPort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const probe = createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+    const base = probe.address().port & ~1;
+    probe.close();
+    const sockets = [];
+    let ok = true;
+    for (let i = 0; i < 4 && ok; i++) {
+      const s = createSocket('udp4');
+      ok = await new Promise<boolean>((r) => { s.once('error', () => r(false)); s.bind(base + i, '127.0.0.1', () => r(true)); });
+      sockets.push(s);
+    }
+    for (const s of sockets) { try { s.close(); } catch { /* never bound */ } }
+    if (ok && base + 3 < 65536) return base;
+  }
+  throw new Error('no free media port');
+}
+
+export interface SippResult { code: number | null; stdout: string; stderr: string; messages: string; errors: string }
+
+/**
+ * Runs one SIPp scenario against the server (cwd fixtures/sipp), bounded by
+ * -m, -timeout and -timeout_error; the message and error traces are returned.
+ */
+export async function runSipp(target: string, scenario: string, args: string[] = [], timeoutS = 20): Promise<SippResult> {
+  const traceDir = mkdtempSync(join(tmpdir(), 'smartalex-sipp-'));
+  const messageFile = join(traceDir, 'messages.log');
+  const errorFile = join(traceDir, 'errors.log');
+  const mp = await freeMediaPort();
+  const sipPort = await freeMediaPort();
+  const full = [
+    target, '-sf', scenario, '-m', '1', '-timeout', `${timeoutS}s`, '-timeout_error', '-nostdin',
+    '-i', '127.0.0.1', '-p', String(sipPort), '-mi', '127.0.0.1', '-mp', String(mp), '-trace_msg', '-message_file', messageFile,
+    '-trace_err', '-error_file', errorFile, ...args,
+  ];
+  if (!args.includes('-s')) full.push('-s', '2000');
+  return new Promise((resolve) => {
+    execFile('sipp', full, { cwd: SIPP_DIR, timeout: (timeoutS + 10) * 1000 }, (error, stdout, stderr) => {
+      const read = (p: string): string => { try { return readFileSync(p, 'utf8'); } catch { return ''; } };
+      const result = { code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr, messages: read(messageFile), errors: read(errorFile) };
+      rmSync(traceDir, { recursive: true, force: true });
+      resolve(result);
+    });
+  });
+}
+
+export function describeSipp(r: SippResult): string {
+  return `sipp exit ${r.code}\n${r.errors.slice(-3000)}\n${r.messages.slice(-4000)}\n${r.stderr.slice(-1000)}`;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `check` returns a value (not undefined) or the time is up. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
