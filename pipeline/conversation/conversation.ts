@@ -1,0 +1,725 @@
+/**
+ * One call's conversation, driven by a CallTransport. Frames flow through the
+ * stages of DESIGN.md, Pipecat-style, and an interruption is a frame too:
+ *
+ *   caller AudioFrame -> (resample) -> VAD ─┐
+ *                     -> streaming STT ─────┴> TurnDetector -> end of turn
+ *   end of turn -> LLM (streaming, tools) -> SentenceSplitter -> TTS (streaming)
+ *               -> resample to the call's rate -> transport.play()
+ *   InterruptFrame (barge-in) -> clearPlayback(), abort LLM + TTS, trim history
+ *   EndFrame (hang-up, either side) -> abort everything, close VAD and STT
+ *
+ * The greeting always starts with the AI disclosure, which cannot be talked
+ * over. Caller and agent turns leave only redacted (TurnRedactor / redact)
+ * as 'turn' events; raw text lives in memory for the LLM and is never logged.
+ * A failing STT, LLM or TTS ends in a 'failure' event, a spoken apology (the
+ * TTS if it still works, else the local FallbackVoice) and a clean hang-up.
+ * Silence reprompts and the call-duration limit run on the frame clock, so
+ * the conversation keeps no timers of its own.
+ *
+ * Resampling uses media/codecs/resample.ts, imported directly the way
+ * pipeline/offline already does (the pipeline owns no resampler of its own).
+ */
+import { EventEmitter } from 'node:events';
+import { Resampler } from '../../media/codecs/resample.ts';
+import type { AudioFrame, DtmfFrame, EndFrame, InterruptFrame } from '../frames.ts';
+import type { ChatMessage, LanguageModel, SpeechToText, SttStream, TextToSpeech, ToolSpec } from '../providers/types.ts';
+import { redact, TurnRedactor, type RedactedEntity } from '../redact/index.ts';
+import { TurnTimer, type LatencyMetrics, type TurnTrace } from '../tracing/index.ts';
+import type { CallTransport } from '../transport.ts';
+import { isSileroSampleRate, SileroModel, VoiceActivityDetector } from '../vad/index.ts';
+import { EventQueue } from '../providers/event-queue.ts';
+import { isBackchannel } from './backchannel.ts';
+import { composeGreeting } from './disclosure.ts';
+import { APOLOGY, FallbackVoice, REPROMPT, SILENCE_GOODBYE, TIME_LIMIT_GOODBYE } from './phrases.ts';
+import { heardText, PlayoutLedger, type SpokenSpan } from './playout-ledger.ts';
+import { SentenceSplitter, splitSentences } from './sentence-splitter.ts';
+import { DEFAULT_CONVERSATION_SETTINGS, type ConversationSettings } from './settings.ts';
+import { parseToolCall, toolsFor } from './tools.ts';
+import { TurnDetector, type EndOfTurn } from './turn-detector.ts';
+
+export interface AgentProfile {
+  systemPrompt: string;
+  /** The configured greeting; the AI disclosure is put in front of it unless it already discloses. */
+  greeting: string;
+  voice?: string;
+  /** Where transfer_call goes; without one the tool is not offered. */
+  transferTarget?: string | null;
+  language?: string;
+}
+
+export interface ConversationTurn {
+  role: 'caller' | 'agent';
+  redactedText: string;
+  entities: RedactedEntity[];
+  /** Conversation clock (ms) when the turn closed. */
+  atMs: number;
+  /** Agent turns: the latency trace of the caller turn this reply answered. */
+  trace?: TurnTrace;
+  /** Agent turns cut off by the caller: the text is what the caller heard. */
+  interrupted?: boolean;
+}
+
+export type PipelineStage = 'stt' | 'llm' | 'tts';
+export interface ProviderFailure { stage: PipelineStage; provider: string; message: string }
+export interface InterruptEvent { atMs: number; droppedMs: number; heardMs: number }
+export interface ConversationEnd { reason: string; failure?: ProviderFailure; traces: TurnTrace[] }
+
+export interface ConversationEvents {
+  turn: [ConversationTurn];
+  trace: [TurnTrace];
+  failure: [ProviderFailure];
+  interrupt: [InterruptEvent];
+  end: [ConversationEnd];
+}
+
+/** The subset of a pino logger the conversation uses (never given call content). */
+export interface ConversationLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ConversationOptions {
+  transport: CallTransport;
+  stt: SpeechToText;
+  llm: LanguageModel;
+  tts: TextToSpeech;
+  agent: AgentProfile;
+  settings?: ConversationSettings;
+  /** Local voice for the apology when the TTS itself failed (espeak-ng). */
+  fallbackVoice?: FallbackVoice;
+  vadModel?: SileroModel;
+  /** The transport's monotonic clock; default performance.now(). */
+  clock?: () => number;
+  metrics?: LatencyMetrics;
+  log?: ConversationLog;
+}
+
+type ReplyKind = 'greeting' | 'answer' | 'reprompt' | 'goodbye' | 'apology' | 'notice';
+type AfterReply = { kind: 'hangup'; reason: string } | { kind: 'transfer'; target: string };
+
+/** One agent utterance: its LLM/TTS work, what it said, and what comes after it. */
+interface Reply {
+  kind: ReplyKind;
+  ac: AbortController;
+  spans: SpokenSpan[];
+  /** Assistant (and tool) messages it added to the history. */
+  messages: ChatMessage[];
+  generating: boolean;
+  doneAtMs: number;
+  after?: AfterReply;
+  timer?: TurnTimer;
+  trace?: TurnTrace;
+  /** The first `protectedSpans` sentences (the disclosure) cannot be interrupted. */
+  protectedSpans: number;
+  played: boolean;
+  settled: boolean;
+  interrupted: boolean;
+}
+
+class StageError extends Error {
+  constructor(readonly stage: PipelineStage, readonly provider: string, readonly error: unknown) {
+    super(`${stage} failed`);
+  }
+}
+
+const MAX_TOOL_ROUNDS = 3;
+
+export class Conversation extends EventEmitter<ConversationEvents> {
+  /** Loads (or reuses) the Silero model and makes a conversation ready to run(). */
+  static async create(options: ConversationOptions): Promise<Conversation> {
+    const model = options.vadModel ?? (await SileroModel.load());
+    return new Conversation(options, model);
+  }
+
+  readonly settings: ConversationSettings;
+  /** The conversation as the LLM sees it (raw text, in memory only). */
+  readonly history: ChatMessage[] = [];
+  readonly traces: TurnTrace[] = [];
+
+  private readonly transport: CallTransport;
+  private readonly clock: () => number;
+  private readonly vad: VoiceActivityDetector;
+  private readonly vadResampler: Resampler | undefined;
+  private readonly detector: TurnDetector;
+  private readonly ledger = new PlayoutLedger();
+  private readonly callAc = new AbortController();
+  private readonly tools: ToolSpec[];
+  private stt: SttStream | undefined;
+  private sttLoop: Promise<void> = Promise.resolve();
+  private reply: Reply | undefined;
+  private replyTask: Promise<void> = Promise.resolve();
+  private pendingTurn: EndOfTurn | undefined;
+  private awaitingPlayout: Reply | undefined;
+  private unsubscribe: Array<() => void> = [];
+  private startedAtMs = 0;
+  private turnCount = 0;
+  private reprompts = 0;
+  private limitReached = false;
+  private failure: ProviderFailure | undefined;
+  private ended = false;
+  private endResolve: ((end: ConversationEnd) => void) | undefined;
+  private readonly endPromise: Promise<ConversationEnd>;
+
+  private constructor(private readonly options: ConversationOptions, model: SileroModel) {
+    super();
+    this.transport = options.transport;
+    this.clock = options.clock ?? (() => performance.now());
+    this.settings = options.settings ?? DEFAULT_CONVERSATION_SETTINGS;
+    const rate = this.transport.sampleRate;
+    const vadRate = isSileroSampleRate(rate) ? rate : 16_000;
+    this.vadResampler = vadRate === rate ? undefined : new Resampler(rate, vadRate);
+    this.vad = new VoiceActivityDetector(model, vadRate, {
+      threshold: this.settings.vad.threshold,
+      minSpeechMs: this.settings.vad.minSpeechMs,
+      minSilenceMs: this.settings.turn.hangoverMs,
+    });
+    this.detector = new TurnDetector(this.settings, () => this.canInterrupt(), 0);
+    this.tools = toolsFor(options.agent);
+    this.endPromise = new Promise((resolve) => (this.endResolve = resolve));
+  }
+
+  /** Starts the call (greeting first) and resolves when it has ended, whichever side ended it. */
+  async run(): Promise<ConversationEnd> {
+    if (this.startedAtMs !== 0 || this.ended) return this.endPromise;
+    this.startedAtMs = this.clock();
+    this.detector.lastActivityMs = this.startedAtMs;
+    if (this.options.agent.systemPrompt.trim() !== '') this.history.push({ role: 'system', content: this.options.agent.systemPrompt });
+    this.wire();
+    if (this.options.fallbackVoice) void this.options.fallbackVoice.clip(APOLOGY); // warm the apology clip
+    this.startGreeting();
+    const end = await this.endPromise;
+    await Promise.allSettled([this.replyTask, this.sttLoop]);
+    return end;
+  }
+
+  /** True while an agent utterance is being generated or played. */
+  get agentActive(): boolean {
+    return this.reply !== undefined && !this.reply.settled;
+  }
+
+  /** Ends the conversation from our side without hanging up (the caller of close() owns the call). */
+  close(reason = 'closed'): void {
+    this.finish(reason);
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  private wire(): void {
+    const t = this.transport;
+    this.unsubscribe.push(
+      t.onFrame((frame) => this.onFrame(frame)),
+      t.onPlayoutStart((ev) => this.onPlayoutStart(ev.timeMs)),
+      t.onEnd((reason) => this.finish(reason)),
+    );
+    this.vad.on('speech_start', (ev) => this.detector.speechStart(ev));
+    this.vad.on('probability', (p) => this.detector.speechProgress(p.endMs));
+    this.vad.on('speech_end', (ev) => this.detector.speechEnd(ev));
+    this.vad.on('error', () => this.options.log?.warn({ stage: 'vad' }, 'VAD inference failed for a window'));
+    this.detector.on('finalize', () => this.stt?.finalize());
+    this.detector.on('barge_in', (ev) => this.process({ kind: 'interrupt', timeMs: ev.atMs }));
+    this.detector.on('end_of_turn', (turn) => this.onEndOfTurn(turn));
+    try {
+      this.stt = this.options.stt.stream({
+        sampleRate: t.sampleRate,
+        signal: this.callAc.signal,
+        ...(this.options.agent.language ? { language: this.options.agent.language } : {}),
+      });
+    } catch (error) {
+      queueMicrotask(() => this.fail(new StageError('stt', this.options.stt.name, error)));
+      return;
+    }
+    const stream = this.stt;
+    this.sttLoop = (async () => {
+      for await (const ev of stream.events()) {
+        if (this.ended) break;
+        if (ev.type === 'error') {
+          this.fail(new StageError('stt', this.options.stt.name, ev.error));
+          break;
+        }
+        if (ev.type === 'reconnected') this.options.log?.info({ stage: 'stt', provider: this.options.stt.name }, 'STT reconnected');
+        this.detector.stt(ev, this.clock());
+      }
+    })().catch((error: unknown) => this.fail(new StageError('stt', this.options.stt.name, error)));
+  }
+
+  /** Control frames travel the same path as audio: every stage reacts in order. */
+  private process(frame: InterruptFrame | EndFrame): void {
+    if (frame.kind === 'interrupt') this.interrupt(frame.timeMs);
+    else this.finish(frame.reason);
+  }
+
+  private onFrame(frame: AudioFrame | DtmfFrame): void {
+    if (this.ended || frame.kind !== 'audio') return;
+    const vadFrame = this.vadResampler
+      ? { ...frame, pcm: this.vadResampler.process(frame.pcm), sampleRate: 16_000 }
+      : frame;
+    if (vadFrame.pcm.length > 0) this.vad.push(vadFrame);
+    this.stt?.push(frame.pcm);
+    this.tick(this.clock());
+  }
+
+  /** Per-frame housekeeping on the frame clock: settle replies, STT timeout, reprompt, call limit. */
+  private tick(now: number): void {
+    this.detector.tick(now);
+    const r = this.reply;
+    if (r && !r.settled && !r.generating) {
+      const drained = this.transport.queuedMs() <= 0;
+      if (drained || now - r.doneAtMs > this.settings.call.drainTimeoutMs) this.settle(r, now);
+    }
+    if (this.ended || this.failure) return;
+    const c = this.settings.call;
+    if (!this.limitReached && now - this.startedAtMs >= c.maxDurationMs) {
+      this.limitReached = true;
+      this.interruptQuietly();
+      this.startFixed('goodbye', TIME_LIMIT_GOODBYE, { kind: 'hangup', reason: 'max_duration' });
+      return;
+    }
+    const idle = !this.reply && !this.detector.busy && !this.pendingTurn;
+    if (idle && c.repromptAfterMs > 0 && now - this.detector.lastActivityMs >= c.repromptAfterMs) {
+      this.detector.lastActivityMs = now;
+      if (this.reprompts >= c.maxReprompts) {
+        this.startFixed('goodbye', SILENCE_GOODBYE, { kind: 'hangup', reason: 'caller_silent' });
+      } else {
+        this.reprompts += 1;
+        this.startFixed('reprompt', REPROMPT);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ turns
+
+  private onEndOfTurn(turn: EndOfTurn): void {
+    if (this.ended || this.failure) return;
+    const r = this.reply;
+    const agentAudible = r !== undefined && !r.settled;
+    if (agentAudible && isBackchannel(turn.text)) return; // "mm-hmm" over the agent: not a turn
+    this.reprompts = 0;
+    const redactor = new TurnRedactor();
+    redactor.add(turn.text);
+    const redacted = redactor.finish();
+    this.emit('turn', { role: 'caller', redactedText: redacted.text, entities: redacted.entities, atMs: turn.sttFinalAtMs });
+    if (agentAudible) {
+      if (!this.canInterrupt()) {
+        // The disclosure is still playing: answer once it is done.
+        this.pendingTurn = turn;
+        return;
+      }
+      this.interrupt(this.clock());
+    }
+    this.answer(turn);
+  }
+
+  private answer(turn: EndOfTurn): void {
+    this.turnCount += 1;
+    const timer = new TurnTimer(this.turnCount);
+    timer.mark('endOfSpeech', turn.endOfSpeechMs);
+    timer.mark('vadStop', turn.vadStopMs);
+    timer.mark('sttFinal', Math.max(turn.sttFinalAtMs, turn.vadStopMs));
+    timer.vadMissed = turn.vadMissed;
+    this.history.push({ role: 'user', content: turn.text });
+    const reply = this.newReply('answer', timer);
+    this.replyTask = this.runAnswer(reply);
+  }
+
+  private newReply(kind: ReplyKind, timer?: TurnTimer): Reply {
+    const reply: Reply = {
+      kind,
+      ac: new AbortController(),
+      spans: [],
+      messages: [],
+      generating: true,
+      doneAtMs: 0,
+      protectedSpans: 0,
+      played: false,
+      settled: false,
+      interrupted: false,
+      ...(timer ? { timer } : {}),
+    };
+    this.reply = reply;
+    return reply;
+  }
+
+  private startGreeting(): void {
+    const { text, disclosure } = composeGreeting(this.options.agent.greeting);
+    const reply = this.newReply('greeting');
+    reply.protectedSpans = splitSentences(disclosure).length;
+    const message: ChatMessage = { role: 'assistant', content: text };
+    this.history.push(message);
+    reply.messages.push(message);
+    this.replyTask = this.runFixed(reply, text);
+  }
+
+  private startFixed(kind: ReplyKind, text: string, after?: AfterReply): void {
+    const reply = this.newReply(kind);
+    if (after) reply.after = after;
+    const message: ChatMessage = { role: 'assistant', content: text };
+    this.history.push(message);
+    reply.messages.push(message);
+    const previous = this.replyTask;
+    this.replyTask = previous.then(() => this.runFixed(reply, text));
+  }
+
+  private async runFixed(reply: Reply, text: string): Promise<void> {
+    const queue = new EventQueue<string>();
+    for (const s of splitSentences(text)) queue.push(s);
+    queue.end();
+    try {
+      await this.speak(reply, queue);
+    } catch (error) {
+      this.fail(error instanceof StageError ? error : new StageError('tts', this.options.tts.name, error));
+    } finally {
+      this.doneGenerating(reply);
+    }
+  }
+
+  private async runAnswer(reply: Reply): Promise<void> {
+    const queue = new EventQueue<string>();
+    const speaking = this.speak(reply, queue).then(
+      () => undefined,
+      (error: unknown) => {
+        reply.ac.abort(); // stop the LLM too
+        return error instanceof StageError ? error : new StageError('tts', this.options.tts.name, error);
+      },
+    );
+    let failure: StageError | undefined;
+    try {
+      await this.generate(reply, queue);
+    } catch (error) {
+      failure = error instanceof StageError ? error : new StageError('llm', this.options.llm.name, error);
+      reply.ac.abort();
+    } finally {
+      queue.end();
+    }
+    const ttsFailure = await speaking;
+    this.doneGenerating(reply);
+    const problem = failure ?? ttsFailure;
+    if (problem && !reply.interrupted) this.fail(problem);
+  }
+
+  private doneGenerating(reply: Reply): void {
+    reply.generating = false;
+    reply.doneAtMs = this.clock();
+  }
+
+  /** LLM rounds (a tool call may need another), sentences into `queue` as they complete. */
+  private async generate(reply: Reply, queue: EventQueue<string>): Promise<void> {
+    const { llm, agent } = this.options;
+    const signal = reply.ac.signal;
+    for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
+      const splitter = new SentenceSplitter();
+      const calls = [];
+      let text = '';
+      reply.timer?.mark('llmStart', this.clock());
+      const onSentence = (s: string): void => {
+        reply.timer?.mark('llmFirstSentence', this.clock());
+        queue.push(s);
+      };
+      try {
+        for await (const chunk of llm.chat({ messages: [...this.history], tools: this.tools, signal })) {
+          if (signal.aborted) return;
+          if (chunk.type === 'text') {
+            reply.timer?.mark('llmFirstToken', this.clock());
+            text += chunk.text;
+            for (const s of splitter.push(chunk.text)) onSentence(s);
+          } else if (chunk.type === 'tool_call') {
+            calls.push(chunk.call);
+          }
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        throw new StageError('llm', llm.name, error);
+      }
+      if (signal.aborted) return;
+      for (const s of splitter.flush()) onSentence(s);
+      if (text.trim() === '' && calls.length === 0) return;
+      const message: ChatMessage = calls.length > 0 ? { role: 'assistant', content: text, toolCalls: calls } : { role: 'assistant', content: text };
+      this.history.push(message);
+      reply.messages.push(message);
+      if (calls.length === 0) return;
+      let again = false;
+      for (const call of calls) {
+        const action = parseToolCall(call, agent);
+        let result: string;
+        if (action.kind === 'end_call') {
+          reply.after = { kind: 'hangup', reason: 'agent_end_call' };
+          result = 'ok: the call ends after your last words';
+        } else if (action.kind === 'transfer') {
+          reply.after = { kind: 'transfer', target: action.target };
+          result = 'ok: transferring the caller';
+        } else if (action.kind === 'dtmf') {
+          try {
+            await this.transport.sendDtmf(action.digits);
+            result = 'ok: digits sent';
+          } catch {
+            result = 'error: the digits could not be sent';
+          }
+          again = true;
+        } else {
+          result = action.message;
+          again = true;
+        }
+        const toolMessage: ChatMessage = { role: 'tool', content: result, toolCallId: call.id };
+        this.history.push(toolMessage);
+        reply.messages.push(toolMessage);
+      }
+      if (!again || reply.after || signal.aborted) return;
+    }
+  }
+
+  /** TTS for each sentence from `sentences`, resampled to the call's rate and queued on the transport. */
+  private async speak(reply: Reply, sentences: AsyncIterable<string>): Promise<void> {
+    const { tts, agent } = this.options;
+    const signal = reply.ac.signal;
+    const resampler = tts.sampleRate === this.transport.sampleRate ? undefined : new Resampler(tts.sampleRate, this.transport.sampleRate);
+    for await (const sentence of sentences) {
+      if (signal.aborted || this.ended) return;
+      const span: SpokenSpan = { text: sentence, startMs: this.ledger.submittedMs, endMs: this.ledger.submittedMs };
+      reply.spans.push(span);
+      reply.timer?.mark('ttsStart', this.clock());
+      try {
+        for await (const pcm of tts.synthesize(sentence, { signal, ...(agent.voice ? { voice: agent.voice } : {}) })) {
+          if (signal.aborted || this.ended) return;
+          reply.timer?.mark('ttsFirstByte', this.clock());
+          this.play(reply, span, resampler ? resampler.process(pcm) : pcm);
+        }
+      } catch (error) {
+        if (signal.aborted || this.ended) return;
+        throw new StageError('tts', tts.name, error);
+      }
+    }
+  }
+
+  private play(reply: Reply, span: SpokenSpan, pcm: Int16Array): void {
+    if (pcm.length === 0) return;
+    if (!reply.played) {
+      reply.played = true;
+      const queued = this.transport.queuedMs();
+      if (queued > 0 && reply.timer) {
+        // Queued behind earlier agent audio: no playout-start event will come for it.
+        reply.timer.playoutEstimated = true;
+        reply.timer.mark('playout', this.clock() + queued);
+        this.completeTrace(reply);
+      } else {
+        this.awaitingPlayout = reply;
+      }
+    }
+    this.transport.play(pcm);
+    const ms = (pcm.length * 1000) / this.transport.sampleRate;
+    this.ledger.add(ms);
+    span.endMs = this.ledger.submittedMs;
+  }
+
+  private onPlayoutStart(timeMs: number): void {
+    const reply = this.awaitingPlayout;
+    this.awaitingPlayout = undefined;
+    if (!reply?.timer) return;
+    reply.timer.mark('playout', timeMs);
+    this.completeTrace(reply);
+  }
+
+  private completeTrace(reply: Reply): void {
+    const trace = reply.timer?.finish();
+    if (!trace || reply.trace) return;
+    reply.trace = trace;
+    this.traces.push(trace);
+    this.options.metrics?.observe(trace);
+    this.emit('trace', trace);
+  }
+
+  // ------------------------------------------------------------------ barge-in
+
+  /** True while the agent is audible and past the disclosure: caller speech may cut it off. */
+  private canInterrupt(): boolean {
+    const r = this.reply;
+    if (!r || r.settled || this.failure || this.ended) return false;
+    if (!r.generating && this.transport.queuedMs() <= 0) return false;
+    if (r.protectedSpans > 0) {
+      // The disclosure must be fully synthesized (a later sentence started, or the reply is done) and played.
+      const last = r.spans[r.protectedSpans - 1];
+      if (!last || (r.generating && r.spans.length === r.protectedSpans)) return false;
+      if (this.ledger.playedMs(this.transport.queuedMs()) < last.endMs) return false;
+    }
+    return true;
+  }
+
+  private interrupt(atMs: number): void {
+    const r = this.reply;
+    if (!r || r.settled || this.ended) return;
+    const droppedMs = this.transport.clearPlayback(); // first: the caller stops hearing the agent now
+    r.ac.abort();
+    this.ledger.drop(droppedMs);
+    const heardMs = this.ledger.playedMs(0);
+    r.interrupted = true;
+    if (this.awaitingPlayout === r) this.awaitingPlayout = undefined;
+    this.trimHistory(r, heardText(r.spans, heardMs));
+    if (r.after) {
+      for (const m of r.messages) if (m.role === 'tool') m.content = 'cancelled: the caller spoke before it happened';
+      delete r.after;
+    }
+    this.emit('interrupt', { atMs, droppedMs, heardMs: Math.max(0, heardMs - (r.spans[0]?.startMs ?? heardMs)) });
+    this.settle(r, atMs);
+  }
+
+  /** Stops whatever the agent is saying without a barge-in event (call limit). */
+  private interruptQuietly(): void {
+    const r = this.reply;
+    if (!r || r.settled) return;
+    this.ledger.drop(this.transport.clearPlayback());
+    r.ac.abort();
+    r.interrupted = true;
+    this.trimHistory(r, heardText(r.spans, this.ledger.playedMs(0)));
+    delete r.after;
+    this.settle(r, this.clock());
+  }
+
+  /** The reply's assistant messages keep only what the caller heard. */
+  private trimHistory(r: Reply, heard: string): void {
+    let rest: string | undefined = heard;
+    const drop = new Set<ChatMessage>();
+    for (const m of r.messages) {
+      if (m.role !== 'assistant') continue;
+      m.content = rest ?? '';
+      rest = undefined;
+      if (m.content === '' && !m.toolCalls?.length) drop.add(m);
+    }
+    if (rest !== undefined && rest !== '') {
+      const m: ChatMessage = { role: 'assistant', content: rest };
+      this.history.push(m);
+      r.messages.push(m);
+    }
+    if (drop.size > 0) {
+      const kept = this.history.filter((m) => !drop.has(m));
+      this.history.splice(0, this.history.length, ...kept);
+      r.messages = r.messages.filter((m) => !drop.has(m));
+    }
+  }
+
+  /** The reply is over (played out or cut off): emit the agent turn, then hang up / transfer / answer what waited. */
+  private settle(r: Reply, now: number): void {
+    if (r.settled) return;
+    r.settled = true;
+    if (this.reply === r) this.reply = undefined;
+    this.detector.lastActivityMs = Math.max(this.detector.lastActivityMs, now);
+    const spoken = r.messages.filter((m) => m.role === 'assistant').map((m) => m.content).join(' ').trim();
+    if (spoken !== '') {
+      const redacted = redact(spoken);
+      this.emit('turn', {
+        role: 'agent',
+        redactedText: redacted.text,
+        entities: redacted.entities,
+        atMs: now,
+        ...(r.trace ? { trace: r.trace } : {}),
+        ...(r.interrupted ? { interrupted: true } : {}),
+      });
+    }
+    if (this.ended) return;
+    const after = r.after;
+    if (after?.kind === 'hangup') {
+      void this.hangup(after.reason);
+    } else if (after?.kind === 'transfer') {
+      this.transport.transfer(after.target).then(
+        () => this.finish('transferred'),
+        () => {
+          if (!this.ended) this.startFixed('notice', "I'm sorry, I couldn't transfer your call right now. How else can I help?");
+        },
+      );
+    } else if (this.pendingTurn) {
+      const turn = this.pendingTurn;
+      this.pendingTurn = undefined;
+      this.answer(turn);
+    }
+  }
+
+  // ------------------------------------------------------------------ failure and end
+
+  private fail(error: StageError): void {
+    if (this.failure || this.ended) return;
+    const message = error.error instanceof Error ? error.error.message.split('\n')[0]!.slice(0, 300) : 'failed';
+    const failure: ProviderFailure = { stage: error.stage, provider: error.provider, message };
+    this.failure = failure;
+    this.options.log?.warn({ stage: failure.stage, provider: failure.provider }, 'provider failed; apologising and hanging up');
+    this.options.metrics?.failure(failure.stage, failure.provider);
+    this.emit('failure', failure);
+    const r = this.reply;
+    if (r && !r.settled) {
+      r.ac.abort();
+      this.ledger.drop(this.transport.clearPlayback());
+      r.interrupted = true;
+      this.trimHistory(r, heardText(r.spans, this.ledger.playedMs(0)));
+      delete r.after;
+      r.generating = false;
+      this.settle(r, this.clock());
+    }
+    void this.apologize(failure);
+  }
+
+  private async apologize(failure: ProviderFailure): Promise<void> {
+    const reply = this.newReply('apology');
+    reply.after = { kind: 'hangup', reason: `${failure.stage}_failure` };
+    const message: ChatMessage = { role: 'assistant', content: APOLOGY };
+    this.history.push(message);
+    reply.messages.push(message);
+    let spoken = false;
+    if (failure.stage !== 'tts') {
+      const queue = new EventQueue<string>();
+      queue.push(APOLOGY);
+      queue.end();
+      try {
+        await this.speak(reply, queue);
+        spoken = reply.spans.some((s) => s.endMs > s.startMs);
+      } catch {
+        spoken = false;
+      }
+    }
+    if (!spoken && !this.ended && this.options.fallbackVoice) {
+      const voice = this.options.fallbackVoice;
+      const clip = await voice.clip(APOLOGY);
+      if (clip && !this.ended) {
+        const pcm = voice.tts.sampleRate === this.transport.sampleRate ? clip : new Resampler(voice.tts.sampleRate, this.transport.sampleRate).process(clip);
+        const span: SpokenSpan = { text: APOLOGY, startMs: this.ledger.submittedMs, endMs: this.ledger.submittedMs };
+        reply.spans.push(span);
+        this.play(reply, span, pcm);
+        spoken = true;
+      }
+    }
+    if (!spoken) this.options.log?.warn({ stage: failure.stage }, 'no voice left for the apology; hanging up');
+    this.doneGenerating(reply); // tick() settles it once played out, then hangs up
+  }
+
+  private async hangup(reason: string): Promise<void> {
+    try {
+      await this.transport.hangup(reason);
+    } catch {
+      // the call is going away either way
+    }
+    this.finish(reason);
+  }
+
+  private finish(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.callAc.abort();
+    const r = this.reply;
+    if (r && !r.settled) {
+      r.ac.abort();
+      const queued = this.transport.queuedMs();
+      if (queued > 0 || r.generating) {
+        r.interrupted = true;
+        this.trimHistory(r, heardText(r.spans, this.ledger.playedMs(queued)));
+      }
+      delete r.after;
+      this.settle(r, this.clock());
+    }
+    this.pendingTurn = undefined;
+    this.vad.close();
+    this.vad.removeAllListeners();
+    this.detector.removeAllListeners();
+    const stt = this.stt;
+    if (stt) this.sttLoop = Promise.allSettled([this.sttLoop, stt.close()]).then(() => undefined);
+    const end: ConversationEnd = { reason, traces: [...this.traces], ...(this.failure ? { failure: this.failure } : {}) };
+    this.emit('end', end);
+    this.endResolve?.(end);
+  }
+}

@@ -1,0 +1,28 @@
+/** The conversation: one per call, driven by a CallTransport (see conversation.ts for the stages). */
+export {
+  Conversation,
+  type AgentProfile,
+  type ConversationEnd,
+  type ConversationEvents,
+  type ConversationLog,
+  type ConversationOptions,
+  type ConversationTurn,
+  type InterruptEvent,
+  type PipelineStage,
+  type ProviderFailure,
+} from './conversation.ts';
+export { AI_DISCLOSURE, composeGreeting, disclosesAi } from './disclosure.ts';
+export { isBackchannel } from './backchannel.ts';
+export { SentenceSplitter, splitSentences } from './sentence-splitter.ts';
+export {
+  conversationSettingsFrom,
+  mergeSettings,
+  ConversationSettingsError,
+  DEFAULT_CONVERSATION_SETTINGS,
+  type ConversationSettings,
+  type DeepPartial,
+} from './settings.ts';
+export { APOLOGY, REPROMPT, FallbackVoice } from './phrases.ts';
+export { TurnDetector, type EndOfTurn } from './turn-detector.ts';
+export { heardText, PlayoutLedger, type SpokenSpan } from './playout-ledger.ts';
+export { toolsFor, parseToolCall, END_CALL, TRANSFER_CALL, SEND_DTMF, type ToolAction } from './tools.ts';

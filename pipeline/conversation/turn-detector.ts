@@ -1,0 +1,176 @@
+/**
+ * Turn-taking for one call: VAD events and STT results in, two decisions out.
+ *
+ * - `end_of_turn`: the caller finished. The VAD's silence hangover says speech
+ *   stopped; the turn closes once the STT has also closed it (a speech_final,
+ *   the answer to the finalize() asked at VAD stop, or an utterance end). If
+ *   the STT stays quiet for `sttFinalTimeoutMs`, what it has (finals, else the
+ *   last interim) closes the turn; with no words at all the noise is dropped.
+ *   When the VAD heard nothing but the STT closes an utterance, that counts.
+ * - `barge_in`: while `canInterrupt()` (the agent is audible), caller speech
+ *   with `minWords` recognised words, or `minSpeechMs` of VAD speech with a
+ *   recognised word, or `maxUnrecognizedMs` of VAD speech, unless what was
+ *   recognised is only a backchannel ("mm-hmm", "yeah").
+ *
+ * All times are on the conversation clock (the transport's frame clock).
+ */
+import { EventEmitter } from 'node:events';
+import type { SttEvent } from '../providers/types.ts';
+import type { SpeechEndEvent, SpeechStartEvent } from '../vad/index.ts';
+import { isBackchannel, words } from './backchannel.ts';
+import type { ConversationSettings } from './settings.ts';
+
+export interface EndOfTurn {
+  /** Raw caller text: in memory only, for the LLM; never logged or emitted. */
+  text: string;
+  endOfSpeechMs: number;
+  vadStopMs: number;
+  sttFinalAtMs: number;
+  vadMissed: boolean;
+}
+
+export interface TurnDetectorEvents {
+  end_of_turn: [EndOfTurn];
+  barge_in: [{ atMs: number }];
+  /** Ask the STT to finalize what it has (VAD stop without an STT close yet). */
+  finalize: [];
+}
+
+export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
+  private vadSpeaking = false;
+  private speechStartMs = 0;
+  private vadEnd: SpeechEndEvent | undefined;
+  private finals: string[] = [];
+  private interim = '';
+  private sttClosed = false;
+  private sttFinalAtMs: number | undefined;
+  private candidate = false;
+  /** Clock time of the last caller activity (speech or words); for the silence reprompt. */
+  lastActivityMs: number;
+
+  constructor(
+    private readonly settings: ConversationSettings,
+    private readonly canInterrupt: () => boolean,
+    startMs: number,
+  ) {
+    super();
+    this.lastActivityMs = startMs;
+  }
+
+  /** True while the caller speaks or a turn is waiting to close. */
+  get busy(): boolean {
+    return this.vadSpeaking || this.vadEnd !== undefined || this.finals.length > 0 || this.interim !== '';
+  }
+
+  speechStart(ev: SpeechStartEvent): void {
+    this.vadSpeaking = true;
+    this.speechStartMs = ev.atMs;
+    this.vadEnd = undefined;
+    this.sttClosed = false;
+    this.lastActivityMs = ev.detectedAtMs;
+    if (this.canInterrupt()) this.candidate = true;
+    this.checkBargeIn(ev.detectedAtMs);
+  }
+
+  /** A scored VAD window (its end time): barge-in is checked window by window. */
+  speechProgress(endMs: number): void {
+    if (!this.vadSpeaking) return;
+    this.lastActivityMs = endMs;
+    if (!this.candidate && this.canInterrupt()) this.candidate = true;
+    this.checkBargeIn(endMs);
+  }
+
+  speechEnd(ev: SpeechEndEvent): void {
+    this.vadSpeaking = false;
+    this.vadEnd = ev;
+    this.candidate = false;
+    this.lastActivityMs = ev.atMs;
+    if (!this.sttClosed) this.emit('finalize');
+    this.maybeCommit();
+  }
+
+  stt(ev: SttEvent, nowMs: number): void {
+    switch (ev.type) {
+      case 'interim':
+        this.interim = ev.text;
+        this.sttClosed = false; // more words: an earlier speech_final no longer closes the turn
+        this.lastActivityMs = nowMs;
+        if (!this.candidate && this.canInterrupt()) this.candidate = true;
+        this.checkBargeIn(nowMs);
+        return;
+      case 'final':
+        if (ev.text.trim() !== '') {
+          this.finals.push(ev.text.trim());
+          this.interim = '';
+          this.sttFinalAtMs = nowMs;
+          this.lastActivityMs = nowMs;
+        }
+        if (ev.speechFinal || ev.fromFinalize) {
+          this.sttClosed = true;
+          this.sttFinalAtMs ??= nowMs;
+        } else if (ev.text.trim() !== '') {
+          this.sttClosed = false;
+        }
+        this.checkBargeIn(nowMs);
+        this.maybeCommit();
+        return;
+      case 'utterance_end':
+        this.sttClosed = true;
+        this.sttFinalAtMs ??= nowMs;
+        this.maybeCommit();
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Called every frame: the STT-final timeout. */
+  tick(nowMs: number): void {
+    if (this.vadEnd && !this.sttClosed && nowMs - this.vadEnd.atMs >= this.settings.turn.sttFinalTimeoutMs) {
+      if (this.finals.length === 0 && this.interim.trim() !== '') this.finals.push(this.interim.trim());
+      this.sttClosed = true;
+      this.sttFinalAtMs ??= nowMs;
+      this.maybeCommit();
+    }
+  }
+
+  /** Forget the words heard so far (a backchannel or noise that is not a turn). */
+  discard(): void {
+    this.finals = [];
+    this.interim = '';
+  }
+
+  private maybeCommit(): void {
+    if (this.vadSpeaking || !this.sttClosed) return;
+    const text = this.finals.join(' ').trim();
+    const vadEnd = this.vadEnd;
+    const finalAt = this.sttFinalAtMs ?? vadEnd?.atMs ?? 0;
+    this.finals = [];
+    this.interim = '';
+    this.sttClosed = false;
+    this.sttFinalAtMs = undefined;
+    this.vadEnd = undefined;
+    if (text === '') return; // noise, or a trailing empty final: no turn
+    this.emit('end_of_turn', {
+      text,
+      endOfSpeechMs: vadEnd?.endOfSpeechMs ?? finalAt,
+      vadStopMs: vadEnd?.atMs ?? finalAt,
+      sttFinalAtMs: finalAt,
+      vadMissed: vadEnd === undefined,
+    });
+  }
+
+  private checkBargeIn(nowMs: number): void {
+    if (!this.candidate || !this.settings.bargeIn.enabled || !this.canInterrupt()) return;
+    const b = this.settings.bargeIn;
+    const text = [...this.finals, this.interim].join(' ').trim();
+    const n = words(text).length;
+    const backchannel = n > 0 && isBackchannel(text);
+    if (backchannel) return;
+    const speechMs = this.vadSpeaking ? nowMs - this.speechStartMs : 0;
+    if (n >= b.minWords || (n >= 1 && speechMs >= b.minSpeechMs) || speechMs >= b.maxUnrecognizedMs) {
+      this.candidate = false;
+      this.emit('barge_in', { atMs: nowMs });
+    }
+  }
+}

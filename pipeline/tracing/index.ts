@@ -1,0 +1,3 @@
+/** Latency tracing: per-turn traces in DESIGN.md's vocabulary and their Prometheus histograms. */
+export { TurnTimer, summarize, type TurnTrace } from './turn-trace.ts';
+export { latencyMetrics, LATENCY_BUCKETS_MS, type LatencyMetrics } from './metrics.ts';

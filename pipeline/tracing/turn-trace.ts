@@ -1,0 +1,98 @@
+/**
+ * Latency of one turn in DESIGN.md's vocabulary. A `TurnTimer` collects the
+ * boundaries as they happen (all on the conversation's monotonic clock, the
+ * transport's frame clock) and `finish()` derives the trace:
+ *
+ *   endOfSpeech      VAD stop minus its silence window: when the caller stopped
+ *   endpointingMs    VAD stop - end of speech (the hangover plus detection lag)
+ *   sttFinalMs       STT final that closed the turn - VAD stop (0 when it came first)
+ *   llmTtftMs        first LLM token - LLM request
+ *   llmFirstSentenceMs  first complete sentence - LLM request (what TTS waited for)
+ *   ttsTtfbMs        first TTS audio - TTS request of the first sentence
+ *   e2eMs            first agent audio out (transport onPlayoutStart) - end of speech
+ *   overheadMs       e2eMs - (endpointingMs + sttFinalMs + llmFirstSentenceMs +
+ *                    ttsTtfbMs): what this server adds. The endpointing wait is
+ *                    the agent's configured turn-taking policy (like LiveKit's
+ *                    and Pipecat's VAD stop), reported on its own, not overhead.
+ */
+
+export interface TurnTrace {
+  /** 1-based caller turn number in the call. */
+  turn: number;
+  endpointingMs: number;
+  sttFinalMs: number;
+  llmTtftMs: number;
+  llmFirstSentenceMs: number;
+  ttsTtfbMs: number;
+  e2eMs: number;
+  overheadMs: number;
+  /** True when the turn's end of speech came from the STT alone (the VAD heard nothing). */
+  vadMissed: boolean;
+  /** True when the reply's first audio queued behind earlier agent audio, so its playout time is estimated. */
+  playoutEstimated: boolean;
+}
+
+type Mark = 'endOfSpeech' | 'vadStop' | 'sttFinal' | 'llmStart' | 'llmFirstToken' | 'llmFirstSentence' | 'ttsStart' | 'ttsFirstByte' | 'playout';
+
+export class TurnTimer {
+  private readonly marks = new Map<Mark, number>();
+  vadMissed = false;
+  playoutEstimated = false;
+
+  constructor(readonly turn: number) {}
+
+  /** Records a boundary once; later marks of the same kind are ignored. */
+  mark(kind: Mark, atMs: number): void {
+    if (!this.marks.has(kind)) this.marks.set(kind, atMs);
+  }
+
+  has(kind: Mark): boolean {
+    return this.marks.has(kind);
+  }
+
+  get complete(): boolean {
+    return this.marks.has('playout') && this.marks.has('endOfSpeech');
+  }
+
+  finish(): TurnTrace | undefined {
+    const m = (k: Mark): number | undefined => this.marks.get(k);
+    const endOfSpeech = m('endOfSpeech');
+    const playout = m('playout');
+    if (endOfSpeech === undefined || playout === undefined) return undefined;
+    const vadStop = m('vadStop') ?? endOfSpeech;
+    const sttFinal = m('sttFinal') ?? vadStop;
+    const span = (from: Mark, to: Mark): number => {
+      const a = m(from);
+      const b = m(to);
+      return a === undefined || b === undefined ? 0 : Math.max(0, b - a);
+    };
+    const round = (x: number): number => Math.round(x * 10) / 10;
+    const endpointingMs = Math.max(0, vadStop - endOfSpeech);
+    const sttFinalMs = Math.max(0, sttFinal - vadStop);
+    const llmTtftMs = span('llmStart', 'llmFirstToken');
+    const llmFirstSentenceMs = span('llmStart', 'llmFirstSentence');
+    const ttsTtfbMs = span('ttsStart', 'ttsFirstByte');
+    const e2eMs = playout - endOfSpeech;
+    return {
+      turn: this.turn,
+      endpointingMs: round(endpointingMs),
+      sttFinalMs: round(sttFinalMs),
+      llmTtftMs: round(llmTtftMs),
+      llmFirstSentenceMs: round(llmFirstSentenceMs),
+      ttsTtfbMs: round(ttsTtfbMs),
+      e2eMs: round(e2eMs),
+      overheadMs: round(e2eMs - endpointingMs - sttFinalMs - llmFirstSentenceMs - ttsTtfbMs),
+      vadMissed: this.vadMissed,
+      playoutEstimated: this.playoutEstimated,
+    };
+  }
+}
+
+/** p50/p95/p99 and mean of a list of numbers (for benchmarks and the call record summary). */
+export function summarize(values: readonly number[]): { count: number; p50: number; p95: number; p99: number; mean: number; max: number } {
+  if (values.length === 0) return { count: 0, p50: 0, p95: 0, p99: 0, mean: 0, max: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
+  const mean = sorted.reduce((s, v) => s + v, 0) / sorted.length;
+  return { count: sorted.length, p50: q(0.5), p95: q(0.95), p99: q(0.99), mean, max: sorted[sorted.length - 1] ?? 0 };
+}

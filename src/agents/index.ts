@@ -1,0 +1,13 @@
+/** Agents: which providers an agent's calls use, and the conversation runner the call manager invokes. */
+export {
+  chooseProviders,
+  createProviders,
+  describeProviders,
+  ProviderSettingsError,
+  type CallProviders,
+  type ProviderChoice,
+  type ProviderConfig,
+  type ProviderEnvironment,
+  type TenantProviderKeys,
+} from './providers.ts';
+export { createConversationRunner, type ConversationCall, type ConversationRunner, type ConversationRunnerDeps } from './runner.ts';

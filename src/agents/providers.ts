@@ -1,0 +1,201 @@
+/**
+ * Which STT, LLM and TTS an agent's calls use. Server-wide keys (config) or
+ * the tenant's own keys choose the cloud providers (Deepgram live STT and
+ * Aura TTS, OpenAI chat and speech); an agent's `provider_settings`
+ * (`{ stt: { provider, model, language }, llm: { provider, model,
+ * temperature }, tts: { provider, voice, model } }`) picks among what is
+ * available. Without keys the offline providers stand in: pocketsphinx STT
+ * when installed, espeak-ng TTS, the scripted LLM.
+ *
+ * Base URLs come only from the server configuration: an agent setting cannot
+ * point the server's API key at another host.
+ */
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import {
+  DeepgramStt,
+  DeepgramTts,
+  EspeakTextToSpeech,
+  OpenAiLlm,
+  OpenAiTts,
+  PocketsphinxSpeechToText,
+  ScriptedLanguageModel,
+  type LanguageModel,
+  type OfflineAvailability,
+  type SpeechToText,
+  type SttEvent,
+  type SttStream,
+  type TextToSpeech,
+} from '../../pipeline/index.ts';
+
+export type ProviderConfig = Pick<Config, 'DEEPGRAM_API_KEY' | 'DEEPGRAM_BASE_URL' | 'OPENAI_API_KEY' | 'OPENAI_BASE_URL' | 'SMARTALEX_LLM_MODEL'>;
+
+/** A tenant's own provider keys (resolved and unsealed by the caller; never logged). */
+export interface TenantProviderKeys { deepgramApiKey?: string; openaiApiKey?: string }
+
+export interface ProviderEnvironment {
+  config: ProviderConfig;
+  offline: OfflineAvailability;
+  tenantKeys?: TenantProviderKeys | undefined;
+}
+
+const stage = <T extends string>(providers: readonly [T, ...T[]]) =>
+  z.object({
+    provider: z.enum(providers).optional(),
+    model: z.string().min(1).max(100).optional(),
+    voice: z.string().min(1).max(100).optional(),
+    language: z.string().min(2).max(20).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+  }).optional();
+
+const settingsSchema = z.object({
+  stt: stage(['deepgram', 'pocketsphinx']),
+  llm: stage(['openai', 'scripted']),
+  tts: stage(['deepgram', 'openai', 'espeak']),
+});
+
+export type SttChoice = { kind: 'deepgram'; model: string; language?: string } | { kind: 'pocketsphinx' } | { kind: 'none' };
+export type LlmChoice = { kind: 'openai'; model: string; temperature?: number } | { kind: 'scripted' };
+export type TtsChoice = { kind: 'deepgram'; model: string } | { kind: 'openai'; voice: string; model: string } | { kind: 'espeak'; voice: string } | { kind: 'none' };
+
+export interface ProviderChoice {
+  stt: SttChoice;
+  llm: LlmChoice;
+  tts: TtsChoice;
+  /** What is missing or degraded, one short line each (never a secret). */
+  missing: string[];
+}
+
+export class ProviderSettingsError extends Error {
+  override name = 'ProviderSettingsError';
+}
+
+function keys(env: ProviderEnvironment): { deepgram?: string; openai?: string } {
+  const deepgram = env.tenantKeys?.deepgramApiKey ?? env.config.DEEPGRAM_API_KEY;
+  const openai = env.tenantKeys?.openaiApiKey ?? env.config.OPENAI_API_KEY;
+  return { ...(deepgram ? { deepgram } : {}), ...(openai ? { openai } : {}) };
+}
+
+export function chooseProviders(agent: { providerSettings: unknown }, env: ProviderEnvironment): ProviderChoice {
+  const raw = typeof agent.providerSettings === 'object' && agent.providerSettings !== null ? agent.providerSettings : {};
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ProviderSettingsError(`provider_settings.${issue.path.join('.')}: ${issue.message}`);
+  }
+  const s = parsed.data;
+  const k = keys(env);
+  const missing: string[] = [];
+  const psphinx = env.offline.pocketsphinx.available;
+  const espeak = env.offline.espeakNg.available;
+
+  let stt: SttChoice;
+  const wantStt = s.stt?.provider ?? (k.deepgram ? 'deepgram' : 'pocketsphinx');
+  if (wantStt === 'deepgram' && k.deepgram) {
+    stt = { kind: 'deepgram', model: s.stt?.model ?? 'nova-3', ...(s.stt?.language ? { language: s.stt.language } : {}) };
+  } else {
+    if (wantStt === 'deepgram') missing.push('STT deepgram requested but DEEPGRAM_API_KEY is not set');
+    else if (!k.deepgram) missing.push('no DEEPGRAM_API_KEY: offline STT (pocketsphinx, rough on 8 kHz phone audio)');
+    stt = psphinx ? { kind: 'pocketsphinx' } : { kind: 'none' };
+    if (!psphinx) missing.push(`no STT: ${env.offline.pocketsphinx.reason ?? 'pocketsphinx unavailable'}; callers will not be understood`);
+  }
+
+  let llm: LlmChoice;
+  const wantLlm = s.llm?.provider ?? (k.openai ? 'openai' : 'scripted');
+  if (wantLlm === 'openai' && k.openai) {
+    llm = { kind: 'openai', model: s.llm?.model ?? env.config.SMARTALEX_LLM_MODEL, ...(s.llm?.temperature !== undefined ? { temperature: s.llm.temperature } : {}) };
+  } else {
+    if (wantLlm === 'openai') missing.push('LLM openai requested but OPENAI_API_KEY is not set');
+    else if (!k.openai) missing.push('no OPENAI_API_KEY: scripted agent instead of an LLM');
+    llm = { kind: 'scripted' };
+  }
+
+  let tts: TtsChoice;
+  const wantTts = s.tts?.provider ?? (k.deepgram ? 'deepgram' : k.openai ? 'openai' : 'espeak');
+  if (wantTts === 'deepgram' && k.deepgram) tts = { kind: 'deepgram', model: s.tts?.voice ?? s.tts?.model ?? 'aura-2-thalia-en' };
+  else if (wantTts === 'openai' && k.openai) tts = { kind: 'openai', voice: s.tts?.voice ?? 'alloy', model: s.tts?.model ?? 'gpt-4o-mini-tts' };
+  else {
+    if (wantTts !== 'espeak') missing.push(`TTS ${wantTts} requested but its API key is not set`);
+    tts = espeak ? { kind: 'espeak', voice: wantTts === 'espeak' && s.tts?.voice ? s.tts.voice : 'en-us' } : { kind: 'none' };
+    if (!espeak) missing.push(`no TTS: ${env.offline.espeakNg.reason ?? 'espeak-ng unavailable'}; conversation calls will be refused`);
+  }
+  return { stt, llm, tts, missing };
+}
+
+/** One line for the start-up report: which providers this agent's calls use and what is missing. */
+export function describeProviders(agent: { name: string; providerSettings: unknown }, env: ProviderEnvironment): string {
+  let choice: ProviderChoice;
+  try {
+    choice = chooseProviders(agent, env);
+  } catch (error) {
+    return `agent "${agent.name}": invalid ${error instanceof Error ? error.message : 'provider settings'}`;
+  }
+  const stt = choice.stt.kind === 'deepgram' ? `deepgram ${choice.stt.model}` : choice.stt.kind;
+  const llm = choice.llm.kind === 'openai' ? `openai ${choice.llm.model}` : 'scripted';
+  const tts = choice.tts.kind === 'deepgram' ? `deepgram ${choice.tts.model}` : choice.tts.kind === 'openai' ? `openai ${choice.tts.model}/${choice.tts.voice}` : choice.tts.kind;
+  const missing = choice.missing.length > 0 ? `; ${choice.missing.join('; ')}` : '';
+  return `agent "${agent.name}": STT ${stt}, LLM ${llm}, TTS ${tts}${missing}`;
+}
+
+export interface CallProviders {
+  stt: SpeechToText;
+  llm: LanguageModel;
+  tts: TextToSpeech;
+}
+
+/** An STT that hears nothing (no STT available): the agent still greets, reprompts and says goodbye. */
+class DeafStt implements SpeechToText {
+  readonly name = 'none';
+  stream(): SttStream {
+    let end: (() => void) | undefined;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    return {
+      push() {},
+      finalize() {},
+      async *events(): AsyncIterable<SttEvent> {
+        await ended;
+      },
+      async close() {
+        end?.();
+      },
+    };
+  }
+}
+
+/** Provider instances for one call at `sampleRate`. Throws when no TTS exists (a call must never be silent). */
+export function createProviders(choice: ProviderChoice, env: ProviderEnvironment, sampleRate: number): CallProviders {
+  const k = keys(env);
+  const c = env.config;
+  const stt: SpeechToText =
+    choice.stt.kind === 'deepgram'
+      ? new DeepgramStt({
+          apiKey: k.deepgram!,
+          model: choice.stt.model,
+          ...(choice.stt.language ? { language: choice.stt.language } : {}),
+          ...(c.DEEPGRAM_BASE_URL ? { baseUrl: c.DEEPGRAM_BASE_URL } : {}),
+        })
+      : choice.stt.kind === 'pocketsphinx'
+        ? new PocketsphinxSpeechToText()
+        : new DeafStt();
+  const llm: LanguageModel =
+    choice.llm.kind === 'openai'
+      ? new OpenAiLlm({
+          apiKey: k.openai!,
+          model: choice.llm.model,
+          ...(choice.llm.temperature !== undefined ? { temperature: choice.llm.temperature } : {}),
+          ...(c.OPENAI_BASE_URL ? { baseUrl: c.OPENAI_BASE_URL } : {}),
+        })
+      : new ScriptedLanguageModel();
+  let tts: TextToSpeech;
+  if (choice.tts.kind === 'deepgram') {
+    const rate = [8000, 16000, 24000, 32000, 48000].includes(sampleRate) ? sampleRate : 24000;
+    tts = new DeepgramTts({ apiKey: k.deepgram!, model: choice.tts.model, sampleRate: rate, ...(c.DEEPGRAM_BASE_URL ? { baseUrl: c.DEEPGRAM_BASE_URL } : {}) });
+  } else if (choice.tts.kind === 'openai') {
+    tts = new OpenAiTts({ apiKey: k.openai!, voice: choice.tts.voice, model: choice.tts.model, ...(c.OPENAI_BASE_URL ? { baseUrl: c.OPENAI_BASE_URL } : {}) });
+  } else if (choice.tts.kind === 'espeak') {
+    tts = new EspeakTextToSpeech({ voice: choice.tts.voice });
+  } else {
+    throw new ProviderSettingsError('no text-to-speech is available (install espeak-ng or set DEEPGRAM_API_KEY / OPENAI_API_KEY)');
+  }
+  return { stt, llm, tts };
+}

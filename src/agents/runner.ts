@@ -1,0 +1,108 @@
+/**
+ * The conversation runner the call manager invokes for an agent in mode
+ * 'conversation': it picks the agent's providers, runs one Conversation on
+ * the call's transport and resolves when the call has ended. Turns (redacted),
+ * traces, failures and the end are reported through callbacks for the call
+ * record; a throwing callback is logged (without content) and ignored.
+ */
+import type { Registry } from 'prom-client';
+import type { AgentRow } from '../../storage/index.ts';
+import type { Logger } from '../log.ts';
+import {
+  Conversation,
+  conversationSettingsFrom,
+  FallbackVoice,
+  EspeakTextToSpeech,
+  latencyMetrics,
+  type CallTransport,
+  type ConversationEnd,
+  type ConversationTurn,
+  type OfflineAvailability,
+  type ProviderFailure,
+  type SileroModel,
+  type TurnTrace,
+} from '../../pipeline/index.ts';
+import { chooseProviders, createProviders, type ProviderConfig, type TenantProviderKeys } from './providers.ts';
+
+export interface ConversationCall {
+  tenantId: string;
+  agentId: string;
+  agent: AgentRow;
+  callId: string;
+  direction: 'inbound' | 'outbound';
+  transport: CallTransport;
+}
+
+export type ConversationRunner = (call: ConversationCall) => Promise<ConversationEnd>;
+
+export interface ConversationRunnerDeps {
+  config: ProviderConfig;
+  offline: OfflineAvailability;
+  logger: Logger;
+  /** The server's registry: turn latency histograms are registered on it. */
+  metrics?: Registry;
+  /** The tenant's own provider keys, when it has any. */
+  tenantKeys?: (tenantId: string) => Promise<TenantProviderKeys | undefined>;
+  onTurn?: (callId: string, turn: ConversationTurn, tenantId: string) => void | Promise<void>;
+  onTrace?: (callId: string, trace: TurnTrace) => void | Promise<void>;
+  onFailure?: (callId: string, failure: ProviderFailure) => void | Promise<void>;
+  onEnd?: (callId: string, end: ConversationEnd) => void | Promise<void>;
+  vadModel?: SileroModel;
+  /** The call's clock (default performance.now()); tests pass their fake transport's. */
+  clock?: (call: ConversationCall) => () => number;
+}
+
+export function createConversationRunner(deps: ConversationRunnerDeps): ConversationRunner {
+  const metrics = deps.metrics ? latencyMetrics(deps.metrics) : undefined;
+  const fallbackVoice = deps.offline.espeakNg.available ? new FallbackVoice(new EspeakTextToSpeech()) : undefined;
+
+  return async (call) => {
+    const log = deps.logger.child({ callId: call.callId, tenantId: call.tenantId, agentId: call.agentId });
+    const report = <A extends unknown[]>(what: string, fn: ((...args: A) => void | Promise<void>) | undefined, ...args: A): void => {
+      if (!fn) return;
+      Promise.resolve()
+        .then(() => fn(...args))
+        .catch((error: unknown) => log.error({ hook: what, err: { name: (error as Error)?.name } }, 'conversation hook failed'));
+    };
+    let conversation: Conversation;
+    try {
+      const tenantKeys = deps.tenantKeys ? await deps.tenantKeys(call.tenantId) : undefined;
+      const env = { config: deps.config, offline: deps.offline, tenantKeys };
+      const choice = chooseProviders(call.agent, env);
+      const providers = createProviders(choice, env, call.transport.sampleRate);
+      conversation = await Conversation.create({
+        transport: call.transport,
+        ...providers,
+        agent: {
+          systemPrompt: call.agent.prompt,
+          greeting: call.agent.greeting,
+          transferTarget: call.agent.transferTarget,
+          ...(choice.stt.kind === 'deepgram' && choice.stt.language ? { language: choice.stt.language } : {}),
+        },
+        settings: conversationSettingsFrom(call.agent.providerSettings),
+        ...(fallbackVoice ? { fallbackVoice } : {}),
+        ...(deps.vadModel ? { vadModel: deps.vadModel } : {}),
+        ...(metrics ? { metrics } : {}),
+        ...(deps.clock ? { clock: deps.clock(call) } : {}),
+        log,
+      });
+    } catch (error) {
+      // Misconfiguration: say so in the call record, end the call (no content involved).
+      const message = error instanceof Error ? error.message : 'could not start the conversation';
+      log.warn({ reason: message }, 'conversation could not start');
+      const end: ConversationEnd = { reason: 'setup_failed', traces: [] };
+      report('onFailure', deps.onFailure, call.callId, { stage: 'tts', provider: 'setup', message });
+      await call.transport.hangup('setup_failed').catch(() => undefined);
+      report('onEnd', deps.onEnd, call.callId, end);
+      return end;
+    }
+    conversation.on('turn', (turn) => report('onTurn', deps.onTurn, call.callId, turn, call.tenantId));
+    conversation.on('trace', (trace) => report('onTrace', deps.onTrace, call.callId, trace));
+    conversation.on('failure', (failure) => report('onFailure', deps.onFailure, call.callId, failure));
+    log.info({ direction: call.direction }, 'conversation started');
+    const end = await conversation.run();
+    log.info({ reason: end.reason, turns: end.traces.length, failed: end.failure?.stage }, 'conversation ended');
+    report('onEnd', deps.onEnd, call.callId, end);
+    return end;
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The start-up report: for each conversation agent, which STT/LLM/TTS its
+ * calls will use and what is missing (no secrets, no prompts). Printed once
+ * by `smartalex serve`; capped so a large deployment does not flood stdout.
+ */
+import { listAgents, listTenantIds, type Database } from '../../storage/index.ts';
+import { describeOfflineProviders, detectOfflineProviders, type OfflineAvailability } from '../../pipeline/index.ts';
+import { describeProviders, type ProviderConfig } from './providers.ts';
+
+const MAX_AGENT_LINES = 20;
+
+export async function providerReport(db: Database, config: ProviderConfig, offline?: OfflineAvailability): Promise<{ lines: string[]; offline: OfflineAvailability }> {
+  const available = offline ?? (await detectOfflineProviders());
+  const lines = describeOfflineProviders(available);
+  let shown = 0;
+  let total = 0;
+  for (const tenantId of await listTenantIds(db)) {
+    for (const agent of await listAgents(db, tenantId)) {
+      if (agent.mode !== 'conversation') continue;
+      total += 1;
+      if (shown < MAX_AGENT_LINES) {
+        lines.push(describeProviders(agent, { config, offline: available }));
+        shown += 1;
+      }
+    }
+  }
+  if (total > shown) lines.push(`... and ${total - shown} more conversation agents`);
+  if (total === 0) lines.push('no conversation agents yet');
+  return { lines, offline: available };
+}

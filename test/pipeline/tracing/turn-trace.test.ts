@@ -1,0 +1,48 @@
+/** TurnTimer derives DESIGN.md's latency fields; the histograms land on the given Registry once. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Registry } from 'prom-client';
+import { latencyMetrics, summarize, TurnTimer } from '../../../pipeline/tracing/index.ts';
+
+test('fields follow the vocabulary; overhead is e2e minus endpointing and provider time', () => {
+  const t = new TurnTimer(1);
+  t.mark('endOfSpeech', 1000);
+  t.mark('vadStop', 1210);
+  t.mark('sttFinal', 1260);
+  t.mark('llmStart', 1262);
+  t.mark('llmFirstToken', 1400);
+  t.mark('llmFirstSentence', 1450);
+  t.mark('ttsStart', 1451);
+  t.mark('ttsFirstByte', 1551);
+  t.mark('playout', 1560);
+  t.mark('playout', 9999); // only the first mark counts
+  const trace = t.finish()!;
+  assert.equal(trace, {
+    turn: 1, endpointingMs: 210, sttFinalMs: 50, llmTtftMs: 138, llmFirstSentenceMs: 188, ttsTtfbMs: 100,
+    e2eMs: 560, overheadMs: 560 - 210 - 50 - 188 - 100, vadMissed: false, playoutEstimated: false,
+  });
+});
+
+test('no trace before playout', () => {
+  const t = new TurnTimer(2);
+  t.mark('endOfSpeech', 5);
+  assert.is(t.finish(), undefined);
+});
+
+test('histograms are registered once per registry and observe traces', async () => {
+  const registry = new Registry();
+  const m = latencyMetrics(registry);
+  assert.is(latencyMetrics(registry), m);
+  m.observe({ turn: 1, endpointingMs: 200, sttFinalMs: 0, llmTtftMs: 10, llmFirstSentenceMs: 12, ttsTtfbMs: 5, e2eMs: 230, overheadMs: 213, vadMissed: false, playoutEstimated: false });
+  m.failure('llm', 'openai');
+  const text = await registry.metrics();
+  for (const name of ['e2e', 'overhead', 'endpointing', 'stt_final', 'llm_ttft', 'tts_ttfb']) assert.match(text, `smartalex_turn_${name}_ms_count 1`);
+  assert.match(text, 'smartalex_provider_failures_total{stage="llm",provider="openai"} 1');
+});
+
+test('summarize gives percentiles', () => {
+  const s = summarize(Array.from({ length: 100 }, (_, i) => i + 1));
+  assert.equal([s.p50, s.p99, s.max, s.count], [50, 99, 100, 100]);
+});
+
+test.run();
