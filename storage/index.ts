@@ -5,4 +5,8 @@ export { withTenant, withoutTenant, isUuid, TenantScopeError } from './tenant-sc
 export * from './repos/tenants.ts';
 export * from './repos/agents.ts';
 export * from './repos/audit.ts';
+export * from './repos/calls.ts';
+export * from './repos/recordings.ts';
+export * from './repos/transcripts.ts';
+export * from './repos/tenant-keys.ts';
 export * as schema from './schema.ts';

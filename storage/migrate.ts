@@ -27,12 +27,21 @@ export async function migrate(db: Database, options: { appPassword?: string } = 
 
 async function provisionAppRole(db: Database, appPassword: string | undefined): Promise<void> {
   const role = sql.identifier(db.appRole);
-  const exists = await db.owner.execute(sql`select count(*)::int as n from pg_roles where rolname = ${db.appRole}`);
+  const exists = await db.owner.execute(sql`select count(*)::int as n,
+    coalesce(bool_or(rolsuper or rolbypassrls or rolcreatedb or rolcreaterole), false) as loose
+    from pg_roles where rolname = ${db.appRole}`);
+  const current = rows<{ n: number; loose: boolean }>(exists)[0];
   const login = appPassword ? sql`LOGIN PASSWORD ${sql.raw(quoteLiteral(appPassword))}` : sql`NOLOGIN`;
-  if (rows<{ n: number }>(exists)[0]?.n === 0) {
-    await db.owner.execute(sql`CREATE ROLE ${role} ${login} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE`);
-  } else {
-    await db.owner.execute(sql`ALTER ROLE ${role} ${login} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE`);
+  // Roles are cluster-wide: another database's first migration may create it between the check and CREATE.
+  const created = current?.n === 0
+    && await db.owner.execute(sql`CREATE ROLE ${role} ${login} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE`).then(() => true, (error: unknown) => {
+      if (!isConcurrentRoleCreation(error)) throw error;
+      return false;
+    });
+  // Altered only when needed (concurrent ALTER ROLEs on one role fail with "tuple concurrently updated"), and
+  // LOGIN is left alone without a password: an operator-made login for SMARTALEX_APP_DATABASE_URL must survive a restart.
+  if (!created && (appPassword || current?.loose !== false)) {
+    await db.owner.execute(sql`ALTER ROLE ${role} ${appPassword ? login : sql``} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE`);
   }
   // The owner login must be able to SET ROLE to the runtime role.
   await db.owner.execute(sql`GRANT ${role} TO CURRENT_USER`).catch(() => undefined);
@@ -45,6 +54,13 @@ async function provisionAppRole(db: Database, appPassword: string | undefined): 
   await db.owner.execute(sql`GRANT INSERT ON security_events TO ${role}`);
   await db.owner.execute(sql`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
   await db.owner.execute(sql`GRANT EXECUTE ON FUNCTION smartalex_route_number(text), smartalex_find_api_key(text), smartalex_tenant_ids(), smartalex_current_tenant() TO ${role}`);
+}
+
+/** duplicate_object (42710) or, when two CREATE ROLE race, unique_violation (23505) on pg_authid. */
+function isConcurrentRoleCreation(error: unknown): boolean {
+  const e = error as { code?: string; cause?: { code?: string } };
+  const code = e.cause?.code ?? e.code;
+  return code === '42710' || code === '23505';
 }
 
 function quoteLiteral(value: string): string {

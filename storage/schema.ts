@@ -10,7 +10,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, boolean, customType, index, integer, jsonb, pgEnum, pgTable, text, timestamp, unique, uuid,
+  bigint, bigserial, boolean, customType, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -160,7 +160,11 @@ export const recordings = pgTable('recordings', {
   cutShort: boolean('cut_short').notNull().default(false),
   retainUntil: timestamp('retain_until', { withTimezone: true }).notNull(),
   createdAt: createdAt(),
-}, (t) => [index('recordings_retain_until').on(t.retainUntil)]);
+  /** Set when the recorder finished cleanly; NULL while recording or after a crash. */
+  completedAt: timestamp('completed_at', { withTimezone: true }),
+  /** The contact the call was with, when known: deleting the contact deletes the recording. */
+  contactId: uuid('contact_id').references(() => contacts.id, { onDelete: 'cascade' }),
+}, (t) => [index('recordings_retain_until').on(t.retainUntil), index('recordings_call').on(t.callId), index('recordings_contact').on(t.contactId)]);
 
 export const contacts = pgTable('contacts', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -202,16 +206,25 @@ export const auditLog = pgTable('audit_log', {
   sourceIp: text('source_ip'),
 }, (t) => [index('audit_log_tenant_at').on(t.tenantId, t.at)]);
 
-/** Tenant keys wrapped by the master key; destroying one crypto-shreds the tenant's recordings. */
+/**
+ * Tenant keys wrapped by the master key, one row per version (rotation adds
+ * one). Destroying them crypto-shreds the tenant's recordings: wrapped_key is
+ * set NULL and destroyed_at kept as a tombstone. No foreign key to tenants on
+ * purpose: the tombstones outlive a tenant's erasure, so a surviving copy of a
+ * recording reads as "keys destroyed", not "unknown".
+ */
 export const tenantKeys = pgTable('tenant_keys', {
-  tenantId: uuid('tenant_id').primaryKey().references(() => tenants.id, { onDelete: 'cascade' }),
+  tenantId: uuid('tenant_id').notNull(),
   keyId: text('key_id').notNull(),
   version: integer('version').notNull().default(1),
   wrappedKey: bytea('wrapped_key'),
   masterKeyId: text('master_key_id').notNull(),
   createdAt: createdAt(),
   destroyedAt: timestamp('destroyed_at', { withTimezone: true }),
-});
+}, (t) => [
+  primaryKey({ name: 'tenant_keys_tenant_key', columns: [t.tenantId, t.keyId] }),
+  uniqueIndex('tenant_keys_tenant_version').on(t.tenantId, t.version),
+]);
 
 /**
  * Security events that belong to no tenant (a banned source, a scanner, a call to

@@ -19,7 +19,7 @@ export {
   RecordingExistsError,
 } from './errors.ts';
 export { isSafeId, assertSafeId } from './ids.ts';
-export { DEFAULT_CHUNK_SIZE, HEADER_LENGTH, KEY_BLOCK_OFFSET, KEY_BLOCK_LENGTH, parseHeader, plaintextBytesForSize } from './format.ts';
+export { CHUNK_OVERHEAD, DEFAULT_CHUNK_SIZE, HEADER_LENGTH, KEY_BLOCK_OFFSET, KEY_BLOCK_LENGTH, parseHeader, plaintextBytesForSize } from './format.ts';
 export type { RecordingHeader } from './format.ts';
 export {
   KeyRing,
@@ -41,7 +41,7 @@ export { StereoInterleaver, RecordingTap } from './tap.ts';
 export type { TapFrame, StereoInterleaverOptions, RecordingTapOptions } from './tap.ts';
 export { RecordingVault } from './vault.ts';
 export type { RecordingVaultOptions, RecordingAudioFormat } from './vault.ts';
-export { signRecordingLink, verifyRecordingLink, parseRecordingLink, DEFAULT_LINK_TTL_MS, DEFAULT_LINK_BASE_PATH } from './links.ts';
+export { signRecordingLink, verifyRecordingLink, parseRecordingLink, DEFAULT_LINK_TTL_MS, MAX_LINK_TTL_MS, DEFAULT_LINK_BASE_PATH } from './links.ts';
 export type { RecordingLinkClaims, LinkOptions, LinkParts, LinkVerification } from './links.ts';
 export { benchVault } from './bench.ts';
 export type { VaultBenchResult } from './bench.ts';

@@ -15,7 +15,7 @@
  * Plain keys never leave this module except as the data key handed to a writer
  * or reader, and are never logged.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyDestroyedError, KeyNotFoundError, MasterKeyError, RecordingFormatError, WrongKeyError } from './errors.ts';
@@ -134,6 +134,15 @@ export class LocalMasterKey implements MasterKeyProvider {
 
   async wrap(plain: Buffer, aad: Buffer): Promise<Buffer> {
     return wrapKey(this.key, plain, aad);
+  }
+
+  /**
+   * A 32-byte secret for one named purpose (e.g. signing recording links),
+   * derived with HKDF-SHA256 so it is stable across restarts, differs per
+   * purpose, and reveals nothing about the master key.
+   */
+  deriveSecret(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), Buffer.from(`smartalex/${purpose}`, 'utf8'), KEY_BYTES));
   }
 
   async unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer> {

@@ -147,6 +147,9 @@ export class RecordingTap {
   }
 
   get error(): unknown { return this.failure; }
+  /** Recording and key ids from the header this tap writes under. */
+  get recordingId(): string { return this.writer.header.recordingId; }
+  get keyId(): string { return this.writer.header.keyId; }
   get stats(): { framesEmitted: number; lateFramesDropped: number } {
     return { framesEmitted: this.interleaver.framesEmitted, lateFramesDropped: this.interleaver.lateFramesDropped };
   }

@@ -1,0 +1,160 @@
+/**
+ * Operator commands for recordings, all audited:
+ *   smartalex recording link <recording id> --tenant T [--ttl 15m]
+ *   smartalex recording decrypt <recording id | file> --out file.wav [--tenant T]
+ *   smartalex retention sweep
+ *   smartalex tenant erase --tenant T --yes
+ *   smartalex tenant rotate-key --tenant T
+ * Plaintext audio only ever goes to the --out file the operator names (0600).
+ */
+import { existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { getRecording, isUuid, listTenantIds, type Database } from '../../storage/index.ts';
+import { HEADER_LENGTH, MAX_LINK_TTL_MS, VaultError, parseHeader } from '../../storage/vault/index.ts';
+import type { Config } from '../config.ts';
+import { openConfiguredDatabase } from '../database-setup.ts';
+import { createLogger } from '../log.ts';
+import {
+  auditRecordingAccess, decryptToWavFile, eraseTenant, mintRecordingLink, openRecordingVault, parseTtl, rotateTenantRecordingKey, type RecordingVaultSetup,
+} from '../recordings/index.ts';
+import { sweepExpiredRecordings } from '../retention.ts';
+
+type ConfigLoader = () => Config;
+const OPERATOR = 'operator:cli';
+
+async function withVault<T>(loadConfig: ConfigLoader, work: (db: Database, setup: RecordingVaultSetup, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = await openConfiguredDatabase(config);
+  try {
+    return await work(db, await openRecordingVault(config, db), config);
+  } finally {
+    await db.close();
+  }
+}
+
+function tenantOption(value: string): string {
+  if (!isUuid(value)) throw new Error(`--tenant must be a tenant id (UUID), got "${value}"`);
+  return value;
+}
+
+/** The tenant a recording belongs to: the one given, else found through the tenant directory. */
+async function findRecordingTenant(db: Database, recordingId: string, tenant: string | undefined): Promise<string> {
+  if (tenant) {
+    if (!(await getRecording(db, tenant, recordingId))) throw new Error(`no recording ${recordingId} in tenant ${tenant}`);
+    return tenant;
+  }
+  for (const id of await listTenantIds(db)) if (await getRecording(db, id, recordingId)) return id;
+  throw new Error(`no recording ${recordingId} in any tenant`);
+}
+
+async function readFileHeader(path: string): Promise<ReturnType<typeof parseHeader>> {
+  const handle = await open(path, 'r');
+  try {
+    const bytes = Buffer.alloc(HEADER_LENGTH);
+    const { bytesRead } = await handle.read(bytes, 0, HEADER_LENGTH, 0);
+    return parseHeader(bytes.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+}
+
+export function registerRecordingCommands(program: Command, loadConfig: ConfigLoader): void {
+  const recording = program.command('recording').description('recording links and operator decryption (audited)');
+
+  recording
+    .command('link')
+    .description('print an expiring, signed link that streams the decrypted WAV')
+    .argument('<recording>', 'recording id')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
+    .option('--ttl <duration>', 'lifetime, e.g. 90s, 15m, 2h, 1d (at most 7 days)', '15m')
+    .option('--json', 'print JSON')
+    .action(async (recordingId: string, opts: { tenant: string; ttl: string; json?: boolean }) => {
+      const ttlMs = parseTtl(opts.ttl);
+      await withVault(loadConfig, async (db, setup) => {
+        const link = await mintRecordingLink(db, setup.linkSecret, { tenantId: opts.tenant, recordingId, ttlMs, maxTtlMs: MAX_LINK_TTL_MS, actor: OPERATOR });
+        if (opts.json) process.stdout.write(JSON.stringify({ path: link.path, expiresAt: link.expiresAt.toISOString() }) + '\n');
+        else process.stdout.write(`${link.path}\nexpires ${link.expiresAt.toISOString()} (append to the server's HTTP address)\n`);
+      });
+    });
+
+  recording
+    .command('decrypt')
+    .description('decrypt a recording (by id, or a .saxrec file) to a WAV file')
+    .argument('<source>', 'recording id, or path to a recording file')
+    .requiredOption('--out <file>', 'WAV file to write (created with mode 0600)')
+    .option('--tenant <id>', 'tenant id (found automatically when omitted)', tenantOption)
+    .action(async (source: string, opts: { out: string; tenant?: string }) => {
+      await withVault(loadConfig, async (db, setup) => {
+        const fromFile = existsSync(source);
+        if (!fromFile && !isUuid(source)) throw new Error(`"${source}" is neither a recording id nor a readable file`);
+        let tenantId: string;
+        let recordingId: string;
+        let stream: AsyncIterable<Uint8Array>;
+        if (fromFile) {
+          const header = await readFileHeader(source);
+          if (opts.tenant && opts.tenant !== header.tenantId) throw new Error(`${source} belongs to tenant ${header.tenantId}, not ${opts.tenant}`);
+          tenantId = header.tenantId;
+          recordingId = header.recordingId;
+          stream = createReadStream(source);
+        } else {
+          recordingId = source;
+          tenantId = await findRecordingTenant(db, source, opts.tenant);
+          stream = await setup.vault.store.openRead({ tenantId, recordingId });
+        }
+        const who = { tenantId, recordingId, actor: OPERATOR };
+        let result;
+        try {
+          result = await decryptToWavFile(stream, setup.vault.keys, opts.out, { tenantId, recordingId });
+        } catch (err) {
+          await auditRecordingAccess(db, { ...who, action: 'recording.decrypt.failed', detail: { source: fromFile ? 'file' : 'store', reason: err instanceof VaultError ? err.code : 'ERROR' } });
+          throw err;
+        }
+        await auditRecordingAccess(db, { ...who, action: 'recording.decrypted', detail: { source: fromFile ? 'file' : 'store', cutShort: result.cutShort } });
+        const seconds = result.pcmBytes / (result.header.sampleRate * result.header.channels * 2);
+        process.stdout.write(`decrypted recording ${recordingId} (tenant ${tenantId}) to ${opts.out}: ${seconds.toFixed(2)} s, ${result.header.channels} channels, ${result.header.sampleRate} Hz\n`);
+        if (result.cutShort) {
+          process.stdout.write(`recording was cut short: decrypted up to its last complete chunk (${result.chunks} chunks)\n`);
+        }
+      });
+    });
+
+  program
+    .command('retention')
+    .description('recording retention')
+    .command('sweep')
+    .description('delete recordings past their retention deadline, in every tenant, now')
+    .action(async () => {
+      await withVault(loadConfig, async (db, setup, config) => {
+        const logger = createLogger(config.SMARTALEX_LOG_LEVEL, process.stderr);
+        const result = await sweepExpiredRecordings({ db, store: setup.store, logger });
+        process.stdout.write(`retention sweep: ${result.deleted} expired recordings deleted across ${result.tenants} tenants${result.failed ? `, ${result.failed} failed` : ''}\n`);
+        if (result.failed) process.exitCode = 1;
+      });
+    });
+
+  const tenant = program.commands.find((c) => c.name() === 'tenant') ?? program.command('tenant').description('manage tenants');
+  tenant
+    .command('rotate-key')
+    .description('new tenant key version; re-wraps every recording\'s data key (headers only, audio untouched)')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
+    .action(async (opts: { tenant: string }) => {
+      await withVault(loadConfig, async (db, setup) => {
+        const r = await rotateTenantRecordingKey(db, setup.vault, opts.tenant, OPERATOR);
+        process.stdout.write(`tenant ${opts.tenant}: key version ${r.version}, ${r.rewrapped} recordings re-wrapped\n`);
+      });
+    });
+  tenant
+    .command('erase')
+    .description('destroy a tenant\'s keys (its recordings become unreadable everywhere) and delete all its data')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
+    .option('--yes', 'confirm: this cannot be undone')
+    .action(async (opts: { tenant: string; yes?: boolean }) => {
+      if (!opts.yes) throw new Error('tenant erase destroys the tenant\'s keys and deletes all its data for good; add --yes to confirm');
+      await withVault(loadConfig, async (db, setup) => {
+        const { recordings } = await eraseTenant(db, setup.vault, opts.tenant, OPERATOR);
+        process.stdout.write(`tenant ${opts.tenant} erased: keys destroyed, ${recordings} recordings and all tenant rows deleted\n`);
+      });
+    });
+}

@@ -1,0 +1,12 @@
+/**
+ * Recordings and transcripts in the server: the call recorder and transcript
+ * store the call manager uses, links, operator decryption, tenant erasure.
+ */
+export { RecordingService } from './recording-service.ts';
+export type { CallRecorder, CallRecordingStart, FinishedRecording, TranscriptTurnInput, RecordingServiceOptions } from './recording-service.ts';
+export { openRecordingVault, LINK_SECRET_PURPOSE, type RecordingVaultSetup } from './vault-setup.ts';
+export { mintRecordingLink, linkActor, parseTtl, RecordingLinkError, type MintedLink } from './links.ts';
+export { auditRecordingAccess } from './access-audit.ts';
+export { decryptToWavFile, type DecryptedFile } from './decrypt-file.ts';
+export { eraseTenant, TenantNotFoundError } from './erase.ts';
+export { rotateTenantRecordingKey } from './rotate.ts';

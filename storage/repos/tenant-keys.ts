@@ -1,0 +1,83 @@
+/**
+ * PostgresTenantKeyStore: the vault's TenantKeyStore on the tenant_keys table.
+ * One row per tenant key version, wrapped by the master key; every read and
+ * write goes through withTenant, and the one cross-tenant walk (master-key
+ * rotation) lists tenants through the directory first. Crypto-shredding sets
+ * wrapped_key NULL and stamps destroyed_at, keeping the row as a tombstone.
+ */
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import type { Database } from '../database.ts';
+import { tenantKeys } from '../schema.ts';
+import { withTenant } from '../tenant-scope.ts';
+import type { StoredTenantKey, TenantKeyStore } from '../vault/keys.ts';
+import { listTenantIds } from './tenants.ts';
+
+type Row = typeof tenantKeys.$inferSelect;
+
+function fromRow(row: Row): StoredTenantKey {
+  return {
+    tenantId: row.tenantId,
+    keyId: row.keyId,
+    version: row.version,
+    wrapped: row.wrappedKey ? Buffer.from(row.wrappedKey) : Buffer.alloc(0),
+    masterKeyId: row.masterKeyId,
+    createdAt: row.createdAt,
+    destroyedAt: row.destroyedAt,
+  };
+}
+
+export class PostgresTenantKeyStore implements TenantKeyStore {
+  constructor(private readonly db: Database) {}
+
+  async get(tenantId: string): Promise<StoredTenantKey | null> {
+    const [row] = await withTenant(this.db, tenantId, (tx) =>
+      tx.select().from(tenantKeys).where(eq(tenantKeys.tenantId, tenantId)).orderBy(desc(tenantKeys.version)).limit(1));
+    return row ? fromRow(row) : null;
+  }
+
+  async getByKeyId(tenantId: string, keyId: string): Promise<StoredTenantKey | null> {
+    const [row] = await withTenant(this.db, tenantId, (tx) =>
+      tx.select().from(tenantKeys).where(and(eq(tenantKeys.tenantId, tenantId), eq(tenantKeys.keyId, keyId))));
+    return row ? fromRow(row) : null;
+  }
+
+  /** Live keys of every tenant in the directory (erased tenants have none). */
+  async listLive(): Promise<StoredTenantKey[]> {
+    const out: StoredTenantKey[] = [];
+    for (const tenantId of await listTenantIds(this.db)) {
+      const live = await withTenant(this.db, tenantId, (tx) =>
+        tx.select().from(tenantKeys).where(isNull(tenantKeys.destroyedAt)).orderBy(tenantKeys.version));
+      out.push(...live.map(fromRow));
+    }
+    return out;
+  }
+
+  async put(key: StoredTenantKey): Promise<void> {
+    const values = {
+      tenantId: key.tenantId,
+      keyId: key.keyId,
+      version: key.version,
+      wrappedKey: key.destroyedAt ? null : Buffer.from(key.wrapped),
+      masterKeyId: key.masterKeyId,
+      createdAt: key.createdAt,
+      destroyedAt: key.destroyedAt,
+    };
+    await withTenant(this.db, key.tenantId, async (tx) => {
+      await tx.insert(tenantKeys).values(values).onConflictDoUpdate({
+        target: [tenantKeys.tenantId, tenantKeys.keyId],
+        set: { version: values.version, wrappedKey: values.wrappedKey, masterKeyId: values.masterKeyId, destroyedAt: values.destroyedAt },
+      });
+    });
+  }
+
+  async delete(tenantId: string): Promise<void> {
+    await withTenant(this.db, tenantId, async (tx) => {
+      await tx.update(tenantKeys).set({ wrappedKey: null, destroyedAt: new Date() }).where(isNull(tenantKeys.destroyedAt));
+      // A tenant that never had a key still gets a tombstone, so no key can be created for it later.
+      const any = await tx.select({ keyId: tenantKeys.keyId }).from(tenantKeys).limit(1);
+      if (!any.length) {
+        await tx.insert(tenantKeys).values({ tenantId, keyId: 'destroyed', version: 0, wrappedKey: null, masterKeyId: 'none', destroyedAt: new Date() });
+      }
+    });
+  }
+}
