@@ -1,0 +1,89 @@
+/**
+ * Registers `smartalex bench` (also `npm run bench`) with the CLI: flags,
+ * their validation, and the exit code of the run.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { DEFAULT_VOICE_THRESHOLD_DBFS } from './voice.ts';
+import { runBench, type BenchOptions } from './run.ts';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
+  return n;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number, 0 or more');
+  return n;
+}
+
+function number(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+}
+
+function sipTarget(value: string): string {
+  if (!/^sip:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(value)) throw new InvalidArgumentError('expected sip:host:port, e.g. sip:127.0.0.1:5060');
+  return value;
+}
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description('latency benchmark: N concurrent calls over SIP/RTP, K turns each (in-process server with simulators unless --target)')
+    .option('--target <uri>', 'a running server, sip:host:port (default: start one in-process with the provider simulators)', sipTarget)
+    .option('--number <number>', 'number to call', '1000')
+    .option('--calls <n>', 'concurrent calls', positiveInt, 10)
+    .option('--turns <k>', 'caller turns per call', nonNegativeInt, 3)
+    .option('--barge-in', 'interrupt the agent\'s reply in each call\'s last turn and time how fast it stops', false)
+    .addOption(new Option('--profile <name>', 'simulator latency profile (in-process)').choices(['instant', 'typical']).default('instant'))
+    .option('--stt-ms <ms>', 'simulated STT final delay (overrides the profile)', nonNegative)
+    .option('--llm-ttft-ms <ms>', 'simulated LLM time to first token', nonNegative)
+    .option('--tts-ttfb-ms <ms>', 'simulated TTS time to first byte', nonNegative)
+    .option('--voice-threshold <dBFS>', 'agent audio above this RMS level counts as voice', number, DEFAULT_VOICE_THRESHOLD_DBFS)
+    .option('--turn-timeout <ms>', 'give up waiting for a reply after this long', positiveInt, 10_000)
+    .option('--bind <address>', 'local address for the benchmark\'s SIP and RTP', '127.0.0.1')
+    .option('--json <file>', 'write the JSON report (schema: docs/bench-report.md)')
+    .option('--html <file>', 'write a self-contained HTML report with histograms and CDFs')
+    .option('--baseline <file>', 'compare with an earlier --json report; exit 3 on a regression')
+    .option('--threshold <percent>', 'regression threshold for --baseline', nonNegative, 10)
+    .option('--ramp', 'add calls step by step until pacing jitter, loss or overhead go over their limits', false)
+    .option('--ramp-step <n>', 'calls added per ramp step (default: --calls)', positiveInt)
+    .option('--ramp-max <n>', 'stop the ramp at this many calls', positiveInt, 1000)
+    .option('--duration <seconds>', 'soak: keep --calls calls going this long and report the memory slope', positiveInt)
+    .action(async (flags: Record<string, unknown>) => {
+      if (flags.ramp && flags.duration !== undefined) throw new Error('--ramp and --duration cannot be combined');
+      const options: BenchOptions = {
+        number: String(flags.number),
+        calls: flags.calls as number,
+        turns: flags.turns as number,
+        bargeIn: Boolean(flags.bargeIn),
+        profile: flags.profile as BenchOptions['profile'],
+        voiceThresholdDbfs: flags.voiceThreshold as number,
+        turnTimeoutMs: flags.turnTimeout as number,
+        bindAddress: String(flags.bind),
+        thresholdPercent: flags.threshold as number,
+        ramp: Boolean(flags.ramp),
+        rampMax: flags.rampMax as number,
+      };
+      const optional = ['target', 'sttMs', 'llmTtftMs', 'ttsTtfbMs', 'json', 'html', 'baseline', 'rampStep', 'duration'] as const;
+      for (const key of optional) {
+        const value = flags[key];
+        if (value === undefined) continue;
+        if (key === 'duration') options.durationS = value as number;
+        else (options as unknown as Record<string, unknown>)[key] = value;
+      }
+      const outcome = await runBench(options);
+      process.exitCode = outcome.exitCode;
+      // Sockets are closed; exit so a stray timer in a dependency cannot keep the process up.
+      process.exit(outcome.exitCode);
+    });
+}

@@ -1,0 +1,143 @@
+/**
+ * The benchmark's JSON report: one zod schema that is the contract. The
+ * documented form is docs/bench-report.md; docs/bench-report.schema.json is
+ * generated from this schema (`z.toJSONSchema`, see writeReportJsonSchema).
+ * Bump REPORT_VERSION on any change that is not a pure addition of an
+ * optional field.
+ */
+import { z } from 'zod';
+
+export const REPORT_SCHEMA_ID = 'smartalex-bench-report';
+export const REPORT_VERSION = 1;
+
+export const summarySchema = z.object({
+  count: z.number().int().nonnegative(),
+  mean: z.number(),
+  min: z.number(),
+  p50: z.number(),
+  p95: z.number(),
+  p99: z.number(),
+  max: z.number(),
+}).describe('Nearest-rank percentiles over all samples of the run');
+
+export const METRIC_SOURCES = ['caller', 'server-rtcp', 'server-trace', 'server-histogram', 'server-process'] as const;
+
+export const metricSchema = z.object({
+  unit: z.enum(['ms', 'MB', 'percent']),
+  source: z.enum(METRIC_SOURCES).describe('Where the numbers come from: measured on the wire by the caller, RTCP reports from the server, the server\'s raw per-turn traces, its Prometheus histograms (approximate), or its process'),
+  description: z.string(),
+  /** Compared by --baseline. */
+  tracked: z.boolean(),
+  /** Null when nothing was measured (see note). */
+  stats: summarySchema.nullable(),
+  /** Raw samples (a uniform, repeatable subset when samplesTruncated). */
+  samples: z.array(z.number()),
+  samplesTruncated: z.boolean(),
+  note: z.string().optional(),
+});
+
+export const METRIC_NAMES = [
+  'e2eMs', 'bargeInStopMs', 'setupInviteToOkMs', 'setupAckToFirstAudioMs',
+  'rxPacingJitterMs', 'txPacingJitterMs', 'serverRxJitterMs',
+  'endpointingMs', 'sttFinalMs', 'llmTtftMs', 'ttsTtfbMs', 'overheadMs',
+  'eventLoopLagMs', 'serverRssMB',
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+export const AGENT_MODES = ['echo', 'greeting', 'conversation', 'silent', 'unknown'] as const;
+
+const directionSchema = z.object({
+  view: z.enum(['caller', 'server-rtcp', 'caller-only']).describe('Who measured it: "server-rtcp" = the server\'s RTCP reports about our stream; "caller-only" = no server report arrived, only what the caller sent is known'),
+  packets: z.number().int().nonnegative().describe('Packets sent (caller to server) or received (server to caller)'),
+  expected: z.number().int().nonnegative().nullable(),
+  lost: z.number().int().nullable(),
+  lossPercent: z.number().nullable(),
+});
+
+export const reportSchema = z.object({
+  schema: z.literal(REPORT_SCHEMA_ID),
+  version: z.literal(REPORT_VERSION),
+  startedAt: z.string().describe('ISO 8601'),
+  finishedAt: z.string(),
+  durationS: z.number().nonnegative(),
+  tool: z.object({ name: z.string(), version: z.string() }),
+  machine: z.object({
+    cpuModel: z.string(),
+    cpus: z.number().int().positive(),
+    totalMemMB: z.number().nonnegative(),
+    platform: z.string(),
+    arch: z.string(),
+    nodeVersion: z.string(),
+    loadAverage: z.array(z.number()),
+  }),
+  config: z.object({
+    mode: z.enum(['in-process', 'target']),
+    target: z.string(),
+    number: z.string(),
+    calls: z.number().int().positive(),
+    turns: z.number().int().nonnegative(),
+    bargeIn: z.boolean(),
+    profile: z.enum(['instant', 'typical']).nullable(),
+    simulatorLatency: z.record(z.string(), z.number()).nullable(),
+    voiceThresholdDbfs: z.number(),
+    turnTimeoutMs: z.number().positive(),
+    ramp: z.boolean(),
+    soakDurationS: z.number().nullable(),
+  }),
+  agentMode: z.enum(AGENT_MODES).describe('What answered, judged from the audio on the wire (not from configuration)'),
+  agentModeEvidence: z.string(),
+  calls: z.object({
+    attempted: z.number().int().nonnegative(),
+    answered: z.number().int().nonnegative(),
+    completed: z.number().int().nonnegative(),
+    failed: z.number().int().nonnegative(),
+    failures: z.record(z.string(), z.number().int()),
+    turns: z.number().int().nonnegative(),
+    turnsReplied: z.number().int().nonnegative(),
+    bargeIns: z.number().int().nonnegative(),
+    bargeInsStopped: z.number().int().nonnegative(),
+  }),
+  metrics: z.record(z.enum(METRIC_NAMES), metricSchema),
+  rtp: z.object({
+    serverToCaller: directionSchema,
+    callerToServer: directionSchema,
+  }),
+  server: z.object({
+    inProcess: z.boolean(),
+    traces: z.enum(['raw', 'histogram', 'absent']),
+    tracesNote: z.string(),
+    cpuMsPerCall: z.number().nullable().describe('process CPU (user+system) during the calls divided by calls; in-process it includes the benchmark caller'),
+    cpuPercentOfOneCore: z.number().nullable(),
+    rssPeakMB: z.number().nullable(),
+    rssPerCallMB: z.number().nullable().describe('(peak RSS during the calls - RSS before) / calls'),
+    note: z.string(),
+  }),
+  ramp: z.object({
+    steps: z.array(z.object({
+      calls: z.number().int().positive(),
+      rxPacingJitterP99Ms: z.number().nullable(),
+      lossPercent: z.number().nullable(),
+      overheadP99Ms: z.number().nullable(),
+      failed: z.number().int().nonnegative(),
+      sustainable: z.boolean(),
+      reason: z.string(),
+    })),
+    maxSustainableCalls: z.number().int().nonnegative(),
+    stoppedBecause: z.string(),
+  }).optional(),
+  soak: z.object({
+    durationS: z.number(),
+    calls: z.number().int().positive(),
+    rss: z.array(z.object({ tS: z.number(), rssMB: z.number() })),
+    slopeMBPerMin: z.number().nullable(),
+  }).optional(),
+});
+
+export type BenchReport = z.infer<typeof reportSchema>;
+export type MetricEntry = z.infer<typeof metricSchema>;
+
+/** The JSON Schema (draft 2020-12) of the report, as written to docs/bench-report.schema.json. */
+export function reportJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(reportSchema, { target: 'draft-2020-12' }) as Record<string, unknown>;
+  return { $id: 'https://smartalex.example/schemas/bench-report-v1.json', title: 'SmartAlex bench report', ...schema };
+}

@@ -1,0 +1,205 @@
+/**
+ * `smartalex bench` end to end: pick the target (a running server, or one
+ * started in-process with the simulators), run the calls (once, as a ramp,
+ * or as a soak), build the report, print the summary, write --json/--html,
+ * compare with --baseline. Returns the exit code instead of exiting, so tests
+ * can drive it.
+ *
+ * Exit codes: 0 fine; 1 the run failed (no call answered, bad target...);
+ * 3 a tracked metric regressed against --baseline beyond --threshold.
+ */
+import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { SimulatorProfile } from '../../pipeline/simulators/index.ts';
+import { compareReports, comparisonText, readBaseline } from './baseline.ts';
+import { renderHtml } from './html-report.ts';
+import { startInProcess } from './in-process.ts';
+import { runLoad, type LoadResult } from './load.ts';
+import { runLoadInThread } from './load-thread.ts';
+import { ProgressBar, type ProgressSink } from './progress.ts';
+import { buildReport, metricEntry } from './report.ts';
+import { reportSchema, type BenchReport } from './report-schema.ts';
+import type { ProbeResult, ServerProbe } from './server-probe.ts';
+import { leastSquaresSlope, SampleSet } from './stats.ts';
+import { summaryText } from './summary-table.ts';
+
+export const EXIT_REGRESSION = 3;
+
+export interface BenchOptions {
+  target?: string;
+  number: string;
+  calls: number;
+  turns: number;
+  bargeIn: boolean;
+  profile: SimulatorProfile;
+  sttMs?: number;
+  llmTtftMs?: number;
+  ttsTtfbMs?: number;
+  voiceThresholdDbfs: number;
+  turnTimeoutMs: number;
+  bindAddress: string;
+  json?: string;
+  html?: string;
+  baseline?: string;
+  thresholdPercent: number;
+  ramp: boolean;
+  rampStep?: number;
+  rampMax: number;
+  durationS?: number;
+}
+
+export interface BenchIo {
+  stdout: { write(text: string): unknown };
+  stderr: ProgressSink;
+}
+
+export interface BenchOutcome {
+  report: BenchReport;
+  exitCode: number;
+}
+
+/** Ramp limits from the issue: p99 pacing jitter, loss, overhead p99. */
+export const RAMP_LIMITS = { jitterP99Ms: 5, lossPercent: 0.1, overheadP99Ms: 50 } as const;
+
+export async function runBench(options: BenchOptions, io: BenchIo = { stdout: process.stdout, stderr: process.stderr }): Promise<BenchOutcome> {
+  if (!options.target && options.bindAddress !== '127.0.0.1' && options.bindAddress !== '::1') {
+    throw new Error('the in-process server listens on 127.0.0.1; leave --bind at 127.0.0.1 without --target');
+  }
+  const baseline = options.baseline ? readBaseline(options.baseline) : undefined;
+  const startedAt = new Date();
+  const inProcess = options.target ? undefined : await startInProcess({
+    profile: options.profile,
+    ...(options.sttMs !== undefined ? { sttMs: options.sttMs } : {}),
+    ...(options.llmTtftMs !== undefined ? { llmTtftMs: options.llmTtftMs } : {}),
+    ...(options.ttsTtfbMs !== undefined ? { ttsTtfbMs: options.ttsTtfbMs } : {}),
+  });
+  try {
+    const target = options.target ?? inProcess!.target;
+    const probe = inProcess?.probe;
+    if (options.durationS !== undefined && !probe) throw new Error('--duration samples the server\'s memory, so it needs the in-process server (leave out --target)');
+    const config: BenchReport['config'] = {
+      mode: inProcess ? 'in-process' : 'target',
+      target,
+      number: options.number,
+      calls: options.calls,
+      turns: options.turns,
+      bargeIn: options.bargeIn,
+      profile: inProcess ? options.profile : null,
+      simulatorLatency: inProcess ? { ...inProcess.latency } : null,
+      voiceThresholdDbfs: options.voiceThresholdDbfs,
+      turnTimeoutMs: options.turnTimeoutMs,
+      ramp: options.ramp,
+      soakDurationS: options.durationS ?? null,
+    };
+    let report: BenchReport;
+    if (options.ramp) report = await runRamp(options, target, probe, config, startedAt, io);
+    else if (options.durationS !== undefined) report = await runSoak(options, target, probe!, config, startedAt, io);
+    else {
+      const measured = await measure(options, target, options.calls, probe, io);
+      report = buildReport({ config, load: measured.load, probe: measured.probe, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
+    }
+    reportSchema.parse(report);
+    io.stdout.write(summaryText(report));
+    if (options.json) writeFileSync(options.json, JSON.stringify(report, null, 2) + '\n');
+    if (options.html) writeFileSync(options.html, renderHtml(report));
+    let exitCode = report.calls.answered === 0 ? 1 : 0;
+    if (exitCode === 1) io.stdout.write(`no call was answered (${Object.keys(report.calls.failures).join(', ') || 'no reason given'})\n`);
+    if (baseline) {
+      const comparison = compareReports(baseline, report, options.thresholdPercent);
+      io.stdout.write('\n' + comparisonText(comparison, options.thresholdPercent));
+      if (comparison.regressions.length > 0) exitCode = EXIT_REGRESSION;
+    }
+    return { report, exitCode };
+  } finally {
+    await inProcess?.close();
+  }
+}
+
+interface Measured {
+  load: LoadResult;
+  probe: ProbeResult | undefined;
+  rss: number[];
+}
+
+async function measure(options: BenchOptions, target: string, calls: number, probe: ServerProbe | undefined, io: BenchIo, until?: number, onRss?: (rssMB: number) => void): Promise<Measured> {
+  const totalTurns = calls * Math.max(1, options.turns);
+  const bar = new ProgressBar(io.stderr, until === undefined ? totalTurns : Math.round((until - performance.now()) / 1000), until === undefined ? 'turns' : 's');
+  const began = performance.now();
+  const rss: number[] = [];
+  await probe?.start();
+  const sampler = probe ? setInterval(() => { const v = probe.rssMB(); rss.push(v); onRss?.(v); }, 1000) : undefined;
+  try {
+    // In-process, the callers get their own thread so the server's event loop is its own.
+    const load = await (probe ? runLoadInThread : runLoad)({
+      target, number: options.number, calls, turns: options.turns, bargeIn: options.bargeIn, voiceThresholdDbfs: options.voiceThresholdDbfs,
+      turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress, ...(until !== undefined ? { until } : {}),
+      onProgress: (p) => {
+        const done = until === undefined ? p.turnsDone : Math.round((performance.now() - began) / 1000);
+        bar.update(done, `| calls ${p.callsDone}/${p.callsStarted} done | ${((performance.now() - began) / 1000).toFixed(0)} s`);
+      },
+    });
+    return { load, probe: await probe?.stop(), rss };
+  } finally {
+    if (sampler) clearInterval(sampler);
+    bar.done();
+  }
+}
+
+function lossPercent(report: BenchReport): number | null {
+  const values = [report.rtp.serverToCaller.lossPercent, report.rtp.callerToServer.lossPercent].filter((v): v is number => v !== null);
+  return values.length ? Math.max(...values) : null;
+}
+
+async function runRamp(options: BenchOptions, target: string, probe: ServerProbe | undefined, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
+  const step = options.rampStep ?? options.calls;
+  const steps: NonNullable<BenchReport['ramp']>['steps'] = [];
+  let best: BenchReport | undefined;
+  let last: BenchReport | undefined;
+  let stoppedBecause = `reached --ramp-max ${options.rampMax}`;
+  for (let calls = options.calls; calls <= options.rampMax; calls += step) {
+    const measured = await measure(options, target, calls, probe, io);
+    const report = buildReport({ config: { ...config, calls }, load: measured.load, probe: measured.probe, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
+    last = report;
+    const jitter = report.metrics.rxPacingJitterMs.stats?.p99 ?? null;
+    const loss = lossPercent(report);
+    const overhead = report.metrics.overheadMs.stats?.p99 ?? null;
+    const reasons: string[] = [];
+    if (jitter !== null && jitter > RAMP_LIMITS.jitterP99Ms) reasons.push(`p99 pacing jitter ${jitter.toFixed(1)} ms > ${RAMP_LIMITS.jitterP99Ms} ms`);
+    if (jitter === null) reasons.push('no agent audio to measure pacing on');
+    if (loss !== null && loss > RAMP_LIMITS.lossPercent) reasons.push(`loss ${loss.toFixed(3)}% > ${RAMP_LIMITS.lossPercent}%`);
+    if (overhead !== null && overhead > RAMP_LIMITS.overheadP99Ms) reasons.push(`overheadMs p99 ${overhead.toFixed(1)} > ${RAMP_LIMITS.overheadP99Ms} ms`);
+    if (report.calls.failed > 0) reasons.push(`${report.calls.failed} call(s) failed`);
+    const sustainable = reasons.length === 0;
+    steps.push({ calls, rxPacingJitterP99Ms: jitter, lossPercent: loss, overheadP99Ms: overhead, failed: report.calls.failed, sustainable, reason: sustainable ? 'within limits' : reasons.join('; ') });
+    io.stderr.write(`ramp: ${calls} calls: ${sustainable ? 'sustainable' : reasons.join('; ')}\n`);
+    if (!sustainable) {
+      stoppedBecause = `${calls} calls: ${reasons.join('; ')}`;
+      break;
+    }
+    best = report;
+  }
+  const base = best ?? last!;
+  const maxSustainableCalls = best?.config.calls ?? 0;
+  return {
+    ...base,
+    config: { ...config, calls: base.config.calls },
+    finishedAt: new Date().toISOString(),
+    durationS: (Date.now() - startedAt.getTime()) / 1000,
+    ramp: { steps, maxSustainableCalls, stoppedBecause },
+  };
+}
+
+async function runSoak(options: BenchOptions, target: string, probe: ServerProbe, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
+  const durationS = options.durationS!;
+  const began = performance.now();
+  const points: Array<{ tS: number; rssMB: number }> = [];
+  const measured = await measure(options, target, options.calls, probe, io, began + durationS * 1000, (rssMB) => {
+    points.push({ tS: Math.round((performance.now() - began) / 100) / 10, rssMB: Math.round(rssMB * 10) / 10 });
+  });
+  const slope = leastSquaresSlope(points.map((p) => ({ x: p.tS / 60, y: p.rssMB })));
+  const report = buildReport({ config, load: measured.load, probe: measured.probe, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
+  const rss = new SampleSet();
+  rss.addAll(measured.rss);
+  report.metrics.serverRssMB = metricEntry('serverRssMB', rss, 'in-process: the process also runs the benchmark caller');
+  return { ...report, soak: { durationS, calls: options.calls, rss: points, slopeMBPerMin: slope ?? null } };
+}

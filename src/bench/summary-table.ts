@@ -1,0 +1,46 @@
+/**
+ * The plain-text summary printed on stdout: one row per metric with count,
+ * p50, p95, p99 and max, then calls, loss and the server side.
+ */
+import { METRIC_NAMES, type BenchReport } from './report-schema.ts';
+
+function fmt(value: number | null | undefined, digits = 1): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '-';
+  return value.toFixed(digits);
+}
+
+export function formatTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+export function summaryText(report: BenchReport): string {
+  const rows: string[][] = [['metric', 'unit', 'count', 'p50', 'p95', 'p99', 'max', 'source']];
+  for (const name of METRIC_NAMES) {
+    const m = report.metrics[name];
+    const s = m.stats;
+    rows.push([name, m.unit, s ? String(s.count) : '0', fmt(s?.p50), fmt(s?.p95), fmt(s?.p99), fmt(s?.max), s ? m.source : 'not measured']);
+  }
+  const c = report.calls;
+  const rx = report.rtp.serverToCaller;
+  const tx = report.rtp.callerToServer;
+  const lines = [
+    `smartalex bench: ${report.config.calls} calls x ${report.config.turns} turns against ${report.config.mode === 'in-process' ? `in-process server (${report.config.profile} profile)` : report.config.target}`,
+    `agent mode (observed): ${report.agentMode}; ${report.agentModeEvidence}`,
+    `calls: ${c.answered}/${c.attempted} answered, ${c.completed} completed, ${c.failed} failed${Object.keys(c.failures).length ? ` (${Object.entries(c.failures).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}; turns ${c.turnsReplied}/${c.turns} replied; barge-ins ${c.bargeInsStopped}/${c.bargeIns} stopped`,
+    '',
+    formatTable(rows),
+    '',
+    `loss server->caller (caller view): ${fmt(rx.lossPercent, 3)}% of ${rx.expected ?? 0} packets`,
+    tx.view === 'server-rtcp'
+      ? `loss caller->server (server's RTCP): ${fmt(tx.lossPercent, 3)}% of ${tx.expected ?? 0} packets`
+      : `loss caller->server: unknown (no RTCP report from the server; caller sent ${tx.packets} packets)`,
+    report.server.inProcess
+      ? `server: CPU ${fmt(report.server.cpuMsPerCall, 0)} ms per call (${fmt(report.server.cpuPercentOfOneCore, 0)}% of one core), RSS peak ${fmt(report.server.rssPeakMB, 0)} MB; traces: ${report.server.traces} (${report.server.tracesNote})`
+      : `server: remote (${report.server.note})`,
+  ];
+  if (report.ramp) lines.push(`ramp: largest sustainable concurrency ${report.ramp.maxSustainableCalls} calls (${report.ramp.stoppedBecause})`);
+  if (report.soak) lines.push(`soak: ${report.soak.calls} calls for ${report.soak.durationS} s, RSS slope ${fmt(report.soak.slopeMBPerMin, 3)} MB/min over ${report.soak.rss.length} samples`);
+  lines.push(`machine: ${report.machine.cpus} x ${report.machine.cpuModel}, ${report.machine.totalMemMB} MB, Node ${report.machine.nodeVersion}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,63 @@
+/**
+ * The caller's lines: fixture WAVs (8 kHz espeak speech) with their measured
+ * speech edges from fixtures/audio/speech-times.json, padded to whole 20 ms
+ * frames, plus the G.711 payloads of their voiced frames (to recognise an
+ * echo of our own audio on the wire).
+ */
+import { readFileSync } from 'node:fs';
+import { encodeG711, parseWav, pcm16Samples, type G711Law } from '../../media/codecs/index.ts';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../media/rtp/index.ts';
+import { frameDbfs } from './voice.ts';
+
+const FIXTURES = new URL('../../fixtures/audio/', import.meta.url);
+
+export interface Utterance {
+  name: string;
+  /** PCM16 at 8 kHz, a whole number of 20 ms frames. */
+  pcm: Int16Array;
+  frames: number;
+  /** Sample index of the first and last speech sample (the outer -50 dBFS edges). */
+  speechStartSample: number;
+  speechEndSample: number;
+}
+
+interface SpeechTimes { [file: string]: { durationS: number; at50dB: { startS: number; endS: number } } }
+
+export const TURN_FILES = ['what-time-open-8k.wav', 'yes-please-8k.wav', 'hello-book-table-8k.wav'] as const;
+export const BARGE_IN_FILE = 'hello-book-table-8k.wav';
+
+let timesCache: SpeechTimes | undefined;
+
+export function loadUtterance(file: string): Utterance {
+  timesCache ??= JSON.parse(readFileSync(new URL('speech-times.json', FIXTURES), 'utf8')) as SpeechTimes;
+  const times = timesCache[file];
+  if (!times) throw new Error(`no speech times for fixture ${file}`);
+  const wav = parseWav(readFileSync(new URL(file, FIXTURES)));
+  if (wav.sampleRate !== SAMPLE_RATE || wav.channels !== 1) throw new Error(`fixture ${file} is not 8 kHz mono`);
+  const raw = pcm16Samples(wav);
+  const frames = Math.ceil(raw.length / FRAME_SAMPLES);
+  const pcm = new Int16Array(frames * FRAME_SAMPLES);
+  pcm.set(raw);
+  return {
+    name: file,
+    pcm,
+    frames,
+    speechStartSample: Math.round(times.at50dB.startS * SAMPLE_RATE),
+    speechEndSample: Math.min(raw.length - 1, Math.round(times.at50dB.endS * SAMPLE_RATE)),
+  };
+}
+
+/** Keys (latin1 strings) of the encoded payloads of every voiced frame of the utterances. */
+export function voicedPayloadKeys(utterances: readonly Utterance[], law: G711Law, thresholdDbfs: number): Set<string> {
+  const keys = new Set<string>();
+  const out = Buffer.alloc(FRAME_SAMPLES);
+  for (const u of utterances) {
+    for (let f = 0; f < u.frames; f++) {
+      const frame = u.pcm.subarray(f * FRAME_SAMPLES, (f + 1) * FRAME_SAMPLES);
+      if (frameDbfs(frame) <= thresholdDbfs) continue;
+      encodeG711(law, frame, out, 0);
+      keys.add(out.toString('latin1'));
+    }
+  }
+  return keys;
+}
