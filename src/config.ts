@@ -7,8 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseMasterKey } from '../storage/vault/keys.ts';
 
-const port = z.coerce.number().int().min(0).max(65535);
+/** A port as text: digits only (so ' ' or '80.5' cannot slip through coercion), 0 asks the OS for a free one. */
+const port = z.string().trim().regex(/^\d{1,5}$/, 'a port number 0-65535').transform(Number)
+  .refine((n) => n <= 65535, 'must be a port number 0-65535');
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const optionalText = z.string().min(1).optional();
 
@@ -26,6 +29,8 @@ const schema = z.object({
   SMARTALEX_RTP_PORT_MAX: port.default(20000),
   /** A call whose RTP stops for this long is ended with BYE. */
   SMARTALEX_RTP_TIMEOUT_S: z.coerce.number().positive().default(30),
+  /** Concurrent calls per tenant (both directions); beyond it new calls get 503. */
+  SMARTALEX_MAX_CALLS_PER_TENANT: z.coerce.number().int().positive().default(50),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
   /** Optional separate login for the runtime role; otherwise the owner login switches role per transaction. */
   SMARTALEX_APP_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
@@ -33,6 +38,8 @@ const schema = z.object({
   SMARTALEX_DATA_DIR: z.string().min(1).default('./data'),
   /** 32 bytes, base64 or hex. Without it the embedded default keeps a 0600 key file in the data directory. */
   SMARTALEX_MASTER_KEY: optionalText,
+  /** How often `serve` deletes recordings past their retention deadline. */
+  SMARTALEX_RETENTION_SWEEP_MINUTES: z.coerce.number().positive().max(10080).default(60),
   SMARTALEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SMARTALEX_DEMO: bool.default(true),
   DEEPGRAM_API_KEY: optionalText,
@@ -84,7 +91,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const config = result.data;
   if (config.SMARTALEX_RTP_PORT_MIN >= config.SMARTALEX_RTP_PORT_MAX) {
-    throw new ConfigError('SMARTALEX_RTP_PORT_MIN: must be below SMARTALEX_RTP_PORT_MAX');
+    throw new ConfigError(`SMARTALEX_RTP_PORT_MIN: must be below SMARTALEX_RTP_PORT_MAX (got ${config.SMARTALEX_RTP_PORT_MIN} and ${config.SMARTALEX_RTP_PORT_MAX})`);
+  }
+  if (config.SMARTALEX_MASTER_KEY !== undefined) {
+    // Checked here so a malformed key stops start-up, not the first recording; the message never echoes the key.
+    try {
+      parseMasterKey(config.SMARTALEX_MASTER_KEY, 'SMARTALEX_MASTER_KEY:');
+    } catch (error) {
+      throw new ConfigError(error instanceof Error ? error.message : 'SMARTALEX_MASTER_KEY: must be 32 bytes as base64 or hex');
+    }
   }
   if (Boolean(config.SMARTALEX_SIP_TLS_CERT) !== Boolean(config.SMARTALEX_SIP_TLS_KEY)) {
     throw new ConfigError('SMARTALEX_SIP_TLS_CERT: TLS needs both SMARTALEX_SIP_TLS_CERT and SMARTALEX_SIP_TLS_KEY');

@@ -5,7 +5,7 @@
  * terminal, and written to a 0600 file in the data directory either way; it
  * never goes through the logger.
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addNumber, createAgent, createTenant, issueApiKey, listTenantIds, audit, type Database } from '../storage/index.ts';
 
@@ -32,7 +32,10 @@ export async function provisionDemoIfEmpty(db: Database, dataDir: string): Promi
   const key = await issueApiKey(db, tenant.id, { name: 'demo owner', role: 'owner' });
   await audit(db, tenant.id, { actor: 'system:provision', action: 'demo.provisioned', target: number.number });
   const credentialsFile = join(dataDir, 'demo-credentials.txt');
+  // The data directory may not exist yet with a Postgres server; a leftover file keeps its old mode unless fixed.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(credentialsFile, `tenant ${tenant.id}\nowner API key ${key.key}\n`, { mode: 0o600 });
+  chmodSync(credentialsFile, 0o600);
   return { tenantId: tenant.id, agentId: agent.id, number: number.number, apiKey: key.key, credentialsFile };
 }
 

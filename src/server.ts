@@ -10,38 +10,89 @@ import { openConfiguredDatabase } from './database-setup.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
+import { registerRecordingRoutes } from './http/recordings.ts';
+import { openRecordingVault, RecordingService } from './recordings/index.ts';
+import { startRetentionSweeper } from './retention.ts';
+import { CallManager, callManagerOptions, type CallManagerOptions } from './calls/index.ts';
+import { providerReport } from './agents/startup-report.ts';
+import { createConversationRunner } from './agents/runner.ts';
+import { latencyMetrics } from '../pipeline/tracing/index.ts';
 
 export interface RunningServer {
   db: Database;
   httpPort: number;
   metrics: Registry;
+  /** SIP calls (inbound and outbound); register runners and taps here. */
+  calls: CallManager;
+  /** Call recording (both legs, encrypted) and redacted transcripts: see src/recordings/recording-service.ts. */
+  recordings: RecordingService;
+  /** The bound SIP UDP port (TCP uses the same number when it was free). */
+  sipPort: number;
+  sipPorts: { udp?: number; tcp?: number; tls?: number };
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, logger: Logger, output: { write(text: string): void; isTTY?: boolean } = process.stdout): Promise<RunningServer> {
+/** Programmatic extras for startServer (tests, embedding): call manager overrides such as runners, taps, guard. */
+export interface ServerOptions {
+  calls?: Partial<Omit<CallManagerOptions, 'db' | 'logger'>>;
+}
+
+export async function startServer(config: Config, logger: Logger, output: { write(text: string): void; isTTY?: boolean } = process.stdout, options: ServerOptions = {}): Promise<RunningServer> {
   const db = await openConfiguredDatabase(config);
   const closers: (() => Promise<void>)[] = [() => db.close()];
   try {
-    if (config.SMARTALEX_DEMO) {
-      const demo = await provisionDemoIfEmpty(db, config.SMARTALEX_DATA_DIR);
-      if (demo) {
-        output.write(describeDemo(demo, config.SMARTALEX_SIP_PORT, Boolean(output.isTTY)) + '\n');
-        logger.info({ tenantId: demo.tenantId, number: demo.number }, 'demo tenant provisioned');
-      }
-    }
+    // Provisioned now, announced once the SIP port is bound (it may be ephemeral).
+    const demo = config.SMARTALEX_DEMO ? await provisionDemoIfEmpty(db, config.SMARTALEX_DATA_DIR) : undefined;
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics });
-    const readiness: Record<string, ReadinessCheck> = { database: () => db.ping() };
+    latencyMetrics(metrics); // smartalex_turn_*_ms histograms, fed by conversations
+    const recordingVault = await openRecordingVault(config, db);
+    const recordings = new RecordingService({ db, vault: recordingVault.vault, logger: logger.child({ component: 'recordings' }) });
+    closers.unshift(() => recordings.close());
+    const retention = startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES });
+    closers.unshift(() => retention.stop());
+    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), ...options.calls });
+    closers.unshift(() => calls.close());
+    const sipPorts = calls.sipPorts;
+    const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready };
     const http = createHttpServer({ logger, metrics, readiness });
+    registerRecordingRoutes(http, { db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT });
     closers.unshift(() => http.close());
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.SMARTALEX_HTTP_PORT;
-    logger.info({ httpPort, database: db.kind }, 'smartalex media server started');
+    if (demo) {
+      output.write(describeDemo(demo, sipPorts.udp ?? sipPorts.tcp ?? config.SMARTALEX_SIP_PORT, Boolean(output.isTTY)) + '\n');
+      logger.info({ tenantId: demo.tenantId, number: demo.number }, 'demo tenant provisioned');
+    }
+    const providers = await providerReport(db, config);
+    output.write(`Providers:\n${providers.lines.map((l) => `  ${l}`).join('\n')}\n`);
+    logger.info({ providers: providers.lines }, 'conversation providers');
+    if (!options.calls?.runners?.conversation) {
+      const seq = new Map<string, number>();
+      const runConversation = createConversationRunner({
+        config, offline: providers.offline, logger: logger.child({ component: 'conversation' }), metrics,
+        onTurn: async (callId, turn, tenantId) => {
+          const n = (seq.get(callId) ?? 0) + 1;
+          seq.set(callId, n);
+          await recordings.addTranscriptTurn({
+            tenantId, callId, seq: n, speaker: turn.role,
+            redacted: { text: turn.redactedText, entities: turn.entities }, latency: turn.trace ? Object.fromEntries(Object.entries(turn.trace).filter((e): e is [string, number] => typeof e[1] === 'number')) : null,
+          });
+        },
+        onEnd: (callId) => void seq.delete(callId),
+      });
+      calls.setRunner('conversation', async (call) => { await runConversation(call); });
+    }
+    logger.info({ httpPort, sipPorts, database: db.kind }, 'smartalex media server started');
     return {
       db,
       httpPort,
       metrics,
+      calls,
+      recordings,
+      sipPort: sipPorts.udp ?? sipPorts.tcp ?? 0,
+      sipPorts,
       close: async () => {
         for (const close of closers) await close().catch((error: unknown) => logger.error({ err: error }, 'error while closing'));
       },

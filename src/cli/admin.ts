@@ -2,9 +2,9 @@
  * Operator commands: migrate, tenants, agents, numbers. Secrets (an API key, a
  * digest password) are printed once or read from standard input, never logged.
  */
-import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
+import { ha1 } from '../../media/sip/index.ts';
 import {
   addNumber, audit, createAgent, createTenant, getAgent, isUuid, issueApiKey, listAgents, listNumbers, type AgentMode, type Database,
 } from '../../storage/index.ts';
@@ -37,11 +37,6 @@ export function normaliseCidr(value: string): string {
   const prefix = bits === undefined ? max : Number(bits);
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`bad prefix length in "${value}"`);
   return `${address}/${prefix}`;
-}
-
-/** HA1 for SIP digest (RFC 2617 / RFC 8760): the only form in which a digest password is stored. */
-export function digestHa1(algorithm: 'md5' | 'sha256', username: string, realm: string, password: string): string {
-  return createHash(algorithm).update(`${username}:${realm}:${password}`).digest('hex');
 }
 
 async function readStdin(): Promise<string> {
@@ -140,8 +135,8 @@ export function registerAdminCommands(program: Command, loadConfig: ConfigLoader
         if (password.length < 8) throw new Error('digest password must be at least 8 characters');
         digest = {
           username: opts.digestUser, realm: opts.digestRealm,
-          ha1Md5: digestHa1('md5', opts.digestUser, opts.digestRealm, password),
-          ha1Sha256: digestHa1('sha256', opts.digestUser, opts.digestRealm, password),
+          ha1Md5: ha1('MD5', opts.digestUser, opts.digestRealm, password),
+          ha1Sha256: ha1('SHA-256', opts.digestUser, opts.digestRealm, password),
         };
       }
       await withDb(loadConfig, async (db) => {

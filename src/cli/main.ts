@@ -5,8 +5,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { startServer } from '../server.ts';
 import { registerAdminCommands } from './admin.ts';
+import { registerCallCommand } from './call.ts';
+import { registerRecordingCommands } from './recording.ts';
+import { registerRedactCommand } from './redact.ts';
+import { registerBenchCommand } from '../bench/command.ts';
 
 export function buildProgram(): Command {
   const program = new Command('smartalex')
@@ -20,6 +23,8 @@ export function buildProgram(): Command {
     .action(async () => {
       const config = configOrExit();
       const logger = createLogger(config.SMARTALEX_LOG_LEVEL);
+      // Loaded here, not at the top: the server's module graph costs about a second that admin commands need not pay.
+      const { startServer } = await import('../server.ts');
       const server = await startServer(config, logger);
       const stop = async (signal: string): Promise<void> => {
         logger.info({ signal }, 'shutting down');
@@ -31,6 +36,10 @@ export function buildProgram(): Command {
     });
 
   registerAdminCommands(program, configOrExit);
+  registerCallCommand(program, configOrExit);
+  registerRecordingCommands(program, configOrExit);
+  registerRedactCommand(program);
+  registerBenchCommand(program);
   return program;
 }
 

@@ -3,7 +3,7 @@
  * other modules register. Readiness asks each registered check (database,
  * listeners) and answers 503 naming what is not ready.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
 
@@ -13,28 +13,37 @@ export interface HttpServerOptions {
   logger: Logger;
   metrics: Registry;
   readiness: Record<string, ReadinessCheck>;
+  /** A check that has not answered within this is failing (a hung database must not hang /readyz). Default 2000. */
+  readinessTimeoutMs?: number;
+}
+
+/** Runs one readiness check: a throw, a false or no answer in time all count as not ready. */
+async function passes(check: ReadinessCheck, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+  try {
+    return await Promise.race([Promise.resolve().then(check).then((ok) => ok === true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1 << 20,
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    const checks: Record<string, boolean> = {};
-    for (const [name, check] of Object.entries(options.readiness)) {
-      try {
-        checks[name] = await check();
-      } catch {
-        checks[name] = false;
-      }
-    }
-    const ready = Object.values(checks).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    const timeoutMs = options.readinessTimeoutMs ?? 2000;
+    const entries = await Promise.all(Object.entries(options.readiness).map(async ([name, check]) => [name, await passes(check, timeoutMs)] as const));
+    const checks = Object.fromEntries(entries);
+    const failing = entries.filter(([, ok]) => !ok).map(([name]) => name);
+    const ready = failing.length === 0;
+    return reply.code(ready ? 200 : 503).send(ready ? { status: 'ready', checks } : { status: 'not ready', checks, failing });
   });
 
   app.get('/metrics', async (_request, reply) => {
