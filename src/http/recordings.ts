@@ -12,9 +12,12 @@
  *
  * Every access, granted or refused, is written to the audit log with who
  * (link fingerprint or API key id), when, and which recording. Responses
- * carry `cache-control: no-store`; errors are one-line JSON.
+ * carry `cache-control: no-store`; errors are one-line JSON. Both routes are
+ * rate-limited per source address (429 beyond it), so guessing links cannot
+ * flood the audit log or the decryptor.
  */
 import { Readable } from 'node:stream';
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { authenticateApiKey, getRecording, isUuid, recordSecurityEvent, type Database, type Role } from '../../storage/index.ts';
 import { RecordingNotFoundError, VaultError, verifyRecordingLink } from '../../storage/vault/index.ts';
@@ -31,6 +34,8 @@ export interface RecordingRoutesOptions {
   vault: RecordingVault;
   linkSecret: Buffer;
   logger?: Logger;
+  /** Requests per minute per source address on these routes. Default 120. */
+  rateLimitPerMinute?: number;
 }
 
 function fail(reply: FastifyReply, status: number, error: string): FastifyReply {
@@ -38,6 +43,13 @@ function fail(reply: FastifyReply, status: number, error: string): FastifyReply 
 }
 
 export function registerRecordingRoutes(app: FastifyInstance, opts: RecordingRoutesOptions): void {
+  void app.register(async (scope) => {
+    await scope.register(rateLimit, { max: opts.rateLimitPerMinute ?? 120, timeWindow: 60_000 });
+    recordingRoutes(scope, opts);
+  });
+}
+
+function recordingRoutes(app: FastifyInstance, opts: RecordingRoutesOptions): void {
   const { db, vault, linkSecret } = opts;
 
   app.get<{ Params: { tenant: string; recording: string }; Querystring: { exp?: string; sig?: string } }>(

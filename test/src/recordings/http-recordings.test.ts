@@ -117,6 +117,24 @@ for (const backend of await backends()) {
     assert.ok(otherLog.some((e) => e.action === 'recording.link.refused' && e.actor === `apikey:${otherOwner.id}` && (e.detail as { reason: string }).reason === 'not-found'));
   });
 
+  test(`[${backend.name}] link guessing is rate-limited per source and the excess is not audited`, async () => {
+    const limited = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
+    registerRecordingRoutes(limited, { db, vault: fx.vault, linkSecret: fx.linkSecret, rateLimitPerMinute: 3 });
+    await limited.ready();
+    try {
+      const before = (await listAudit(db, tenant.id)).length;
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await limited.inject({ method: 'GET', url: `/v1/recordings/${tenant.id}/${recordingId}?exp=1&sig=guess${i}` });
+        statuses.push(res.statusCode);
+      }
+      assert.equal(statuses, [403, 403, 403, 429, 429]);
+      assert.is((await listAudit(db, tenant.id)).length - before, 3, 'only the requests that were looked at are audited');
+    } finally {
+      await limited.close();
+    }
+  });
+
   test.after(async () => {
     await app.close();
     await fx.service.close();
