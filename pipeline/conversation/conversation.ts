@@ -494,6 +494,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     if (pcm.length === 0) return;
     if (!reply.played) {
       reply.played = true;
+      reply.timer?.mark('firstAudioQueued', this.clock());
       const queued = this.transport.queuedMs();
       if (queued > 0 && reply.timer) {
         // Queued behind earlier agent audio: no playout-start event will come for it.

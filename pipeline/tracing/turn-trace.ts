@@ -10,10 +10,18 @@
  *   llmFirstSentenceMs  first complete sentence - LLM request (what TTS waited for)
  *   ttsTtfbMs        first TTS audio - TTS request of the first sentence
  *   e2eMs            first agent audio out (transport onPlayoutStart) - end of speech
- *   overheadMs       e2eMs - (endpointingMs + sttFinalMs + llmFirstSentenceMs +
- *                    ttsTtfbMs): what this server adds. The endpointing wait is
- *                    the agent's configured turn-taking policy (like LiveKit's
- *                    and Pipecat's VAD stop), reported on its own, not overhead.
+ *   overheadMs       what this server adds: the gaps on the critical path that
+ *                    are neither the turn-taking wait nor a provider's latency:
+ *                      (llmStart - turn end)           turn decision to LLM request
+ *                    + (ttsStart - llmFirstSentence)   sentence to TTS request
+ *                    + (firstAudioQueued - ttsFirstByte)  resampling, queueing
+ *                    + (playout - firstAudioQueued)    pacer to first packet
+ *                    each clamped at 0 (the pacer may stamp a tick slightly
+ *                    before the audio was handed over). When the reply queued
+ *                    behind earlier agent audio, the last gap is that wait, not
+ *                    overhead, and is left out. e2e = endpointingMs + sttFinalMs
+ *                    + llmFirstSentenceMs + ttsTtfbMs + overheadMs, give or take
+ *                    the clamping.
  */
 
 export interface TurnTrace {
@@ -32,7 +40,7 @@ export interface TurnTrace {
   playoutEstimated: boolean;
 }
 
-type Mark = 'endOfSpeech' | 'vadStop' | 'sttFinal' | 'llmStart' | 'llmFirstToken' | 'llmFirstSentence' | 'ttsStart' | 'ttsFirstByte' | 'playout';
+type Mark = 'endOfSpeech' | 'vadStop' | 'sttFinal' | 'llmStart' | 'llmFirstToken' | 'llmFirstSentence' | 'ttsStart' | 'ttsFirstByte' | 'firstAudioQueued' | 'playout';
 
 export class TurnTimer {
   private readonly marks = new Map<Mark, number>();
@@ -73,6 +81,10 @@ export class TurnTimer {
     const llmFirstSentenceMs = span('llmStart', 'llmFirstSentence');
     const ttsTtfbMs = span('ttsStart', 'ttsFirstByte');
     const e2eMs = playout - endOfSpeech;
+    const overheadMs = Math.max(0, (m('llmStart') ?? sttFinal) - sttFinal)
+      + span('llmFirstSentence', 'ttsStart')
+      + span('ttsFirstByte', 'firstAudioQueued')
+      + (this.playoutEstimated ? 0 : span('firstAudioQueued', 'playout'));
     return {
       turn: this.turn,
       endpointingMs: round(endpointingMs),
@@ -81,7 +93,7 @@ export class TurnTimer {
       llmFirstSentenceMs: round(llmFirstSentenceMs),
       ttsTtfbMs: round(ttsTtfbMs),
       e2eMs: round(e2eMs),
-      overheadMs: round(e2eMs - endpointingMs - sttFinalMs - llmFirstSentenceMs - ttsTtfbMs),
+      overheadMs: round(overheadMs),
       vadMissed: this.vadMissed,
       playoutEstimated: this.playoutEstimated,
     };

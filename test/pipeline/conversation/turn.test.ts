@@ -55,7 +55,10 @@ test('a caller turn gets a spoken reply and a latency trace with every field', a
     }
     assert.ok(trace.endpointingMs >= 200, `endpointing includes the 200 ms hangover (${trace.endpointingMs})`);
     assert.ok(trace.e2eMs >= trace.endpointingMs, 'e2e covers endpointing');
-    assert.ok(Math.abs(trace.overheadMs - (trace.e2eMs - trace.endpointingMs - trace.sttFinalMs - trace.llmFirstSentenceMs - trace.ttsTtfbMs)) < 0.5);
+    assert.ok(trace.overheadMs >= 0, `overhead is never negative (${trace.overheadMs})`);
+    const parts = trace.endpointingMs + trace.sttFinalMs + trace.llmFirstSentenceMs + trace.ttsTtfbMs + trace.overheadMs;
+    // The parts tile e2e; only the clamp of a pacer stamp (at most one 20 ms tick) may separate them.
+    assert.ok(Math.abs(trace.e2eMs - parts) <= 20.5, `e2e ${trace.e2eMs} vs parts ${parts}: ${JSON.stringify(trace)}`);
     assert.equal(trace.vadMissed, false);
     assert.ok(h.transport.played.length > playedBefore, 'agent audio played after the turn');
     const roles = h.turns.map((t) => t.role);

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { Registry } from 'prom-client';
 import { latencyMetrics, summarize, TurnTimer } from '../../../pipeline/tracing/index.ts';
 
-test('fields follow the vocabulary; overhead is e2e minus endpointing and provider time', () => {
+test('fields follow the vocabulary; overhead is the server own gaps, e2e minus endpointing and provider time', () => {
   const t = new TurnTimer(1);
   t.mark('endOfSpeech', 1000);
   t.mark('vadStop', 1210);
@@ -14,13 +14,43 @@ test('fields follow the vocabulary; overhead is e2e minus endpointing and provid
   t.mark('llmFirstSentence', 1450);
   t.mark('ttsStart', 1451);
   t.mark('ttsFirstByte', 1551);
+  t.mark('firstAudioQueued', 1555);
   t.mark('playout', 1560);
   t.mark('playout', 9999); // only the first mark counts
   const trace = t.finish()!;
   assert.equal(trace, {
     turn: 1, endpointingMs: 210, sttFinalMs: 50, llmTtftMs: 138, llmFirstSentenceMs: 188, ttsTtfbMs: 100,
-    e2eMs: 560, overheadMs: 560 - 210 - 50 - 188 - 100, vadMissed: false, playoutEstimated: false,
+    e2eMs: 560, overheadMs: 2 + 1 + 4 + 5, vadMissed: false, playoutEstimated: false,
   });
+  assert.is(trace.overheadMs, trace.e2eMs - trace.endpointingMs - trace.sttFinalMs - trace.llmFirstSentenceMs - trace.ttsTtfbMs);
+});
+
+function markedUpTo(playout: number, estimated: boolean): TurnTimer {
+  const t = new TurnTimer(3);
+  t.mark('endOfSpeech', 0);
+  t.mark('vadStop', 200);
+  t.mark('sttFinal', 200);
+  t.mark('llmStart', 201);
+  t.mark('llmFirstSentence', 301);
+  t.mark('ttsStart', 301);
+  t.mark('ttsFirstByte', 401);
+  t.mark('firstAudioQueued', 402);
+  t.playoutEstimated = estimated;
+  t.mark('playout', playout);
+  return t;
+}
+
+test('overhead is never negative when the pacer stamps a tick before the audio was queued', () => {
+  const trace = markedUpTo(395, false).finish()!;
+  assert.is(trace.overheadMs, 1 + 1);
+  assert.is(trace.e2eMs, 395);
+});
+
+test('waiting behind earlier agent audio is in e2e but not in overhead', () => {
+  const trace = markedUpTo(5402, true).finish()!;
+  assert.is(trace.e2eMs, 5402);
+  assert.is(trace.overheadMs, 1 + 1);
+  assert.ok(trace.playoutEstimated);
 });
 
 test('no trace before playout', () => {
