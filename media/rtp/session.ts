@@ -13,6 +13,17 @@
  * timestamp that follows the clock (silent ticks advance it too) and the
  * marker bit on the first packet of each talkspurt. `clearOutgoing` drops the
  * queue on barge-in. DTMF digits take the place of audio while they play.
+ *
+ * Event-loop stalls: when the pacer skipped ticks (the process was blocked),
+ * the queued audio those ticks would have carried is sent at once, in a burst,
+ * with the sequence numbers and timestamps those ticks would have had, so the
+ * stream stays continuous and no agent audio is lost or shifted; the
+ * receiver's jitter buffer absorbs packets that are a little late. Only the
+ * newest `maxCatchUpFrames` missed ticks are filled (default 10, 200 ms, about
+ * the deepest jitter buffer a receiver runs: audio later than that would be
+ * discarded as too late); older ones stay a gap in the timestamps and the next
+ * packet carries the marker bit, so the receiver resynchronises its playout on
+ * a clean pause. Silent ticks just advance the timestamp, as always.
  */
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
@@ -75,6 +86,8 @@ export interface RtpSessionOptions {
   symmetric?: boolean;
   /** Upper bound of queued outgoing audio, in ms; the oldest is dropped beyond it. Default 300000. */
   maxQueuedMs?: number;
+  /** After a stall, send at most this many missed 20 ms frames late in a burst (see the header). Default 10; 0 leaves every missed tick a gap. */
+  maxCatchUpFrames?: number;
   /** Initial direction; default both true. */
   send?: boolean;
   receive?: boolean;
@@ -105,6 +118,10 @@ export interface RtpSessionStats {
   queuedFrames: number;
   /** Frames dropped because the outgoing queue was over its bound. */
   queueOverflow: number;
+  /** Packets sent late, in a burst, for ticks an event-loop stall made the pacer skip. */
+  catchUpPackets: number;
+  /** Missed ticks older than maxCatchUpFrames, left as a gap in the timestamps. */
+  gapTicks: number;
   jitterBuffer: JitterBufferStats;
 }
 
@@ -147,6 +164,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly rtcpIntervalMs: number;
   private readonly cname: string;
   private readonly maxQueuedFrames: number;
+  private readonly maxCatchUpFrames: number;
 
   private remote: RtpRemote | undefined;
   private latched: { address: string; port: number } | undefined;
@@ -184,7 +202,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   private readonly counters = {
     packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, payloadBytesOut: 0, comfortNoise: 0, ssrcChanges: 0,
-    dtmfIn: 0, dtmfOut: 0, rtcpIn: 0, rtcpOut: 0, queueOverflow: 0,
+    dtmfIn: 0, dtmfOut: 0, rtcpIn: 0, rtcpOut: 0, queueOverflow: 0, catchUpPackets: 0, gapTicks: 0,
   };
   private readonly dropped: Record<DropReason, number> = {
     'too-short': 0, 'bad-version': 0, 'bad-csrc': 0, 'bad-extension': 0, 'bad-padding': 0,
@@ -215,6 +233,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.ssrc = (options.ssrc ?? randomInt(1, 0xffffffff)) >>> 0;
     this.cname = options.cname ?? `smartalex-${this.ssrc.toString(16)}`;
     this.maxQueuedFrames = Math.max(1, Math.ceil((options.maxQueuedMs ?? 300_000) / 20));
+    this.maxCatchUpFrames = Math.max(0, Math.floor(options.maxCatchUpFrames ?? 10));
     this.sending = options.send ?? true;
     this.receiving = options.receive ?? true;
     this.seq = randomInt(0, 0x10000);
@@ -333,6 +352,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       rtcpOut: c.rtcpOut,
       queuedFrames: this.queue.length - this.queueHead,
       queueOverflow: c.queueOverflow,
+      catchUpPackets: c.catchUpPackets,
+      gapTicks: c.gapTicks,
       jitterBuffer: { ...this.jitter.stats },
     };
   }
@@ -473,7 +494,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   private tick(tick: number, dueMs: number): void {
     // The RTP clock follows real time: every tick (sent or silent) is 160 samples.
-    if (this.lastTick !== undefined) this.timestamp = (this.timestamp + (tick - this.lastTick) * FRAME_SAMPLES) >>> 0;
+    if (this.lastTick !== undefined) {
+      const missed = tick - this.lastTick - 1;
+      if (missed > 0) this.catchUp(missed);
+      this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
+    }
     this.lastTick = tick;
     this.sendTick();
     this.receiveTick(dueMs);
@@ -494,6 +519,23 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
         this.pair.rtcp.send(this.buildReport(false), dest.port, dest.address);
         this.counters.rtcpOut++;
       }
+    }
+  }
+
+  /** Ticks the pacer skipped: older ones beyond the bound become a gap, the newest are sent now (see the header). */
+  private catchUp(missed: number): void {
+    const burst = Math.min(missed, this.maxCatchUpFrames);
+    const gap = missed - burst;
+    if (gap > 0) {
+      this.timestamp = (this.timestamp + gap * FRAME_SAMPLES) >>> 0;
+      this.counters.gapTicks += gap;
+      this.talkspurt = false; // the receiver played a pause: mark the next packet so it resynchronises
+    }
+    for (let i = 0; i < burst; i++) {
+      this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
+      const before = this.counters.packetsOut;
+      this.sendTick();
+      this.counters.catchUpPackets += this.counters.packetsOut - before;
     }
   }
 

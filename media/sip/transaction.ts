@@ -10,6 +10,15 @@
  * Matching: by branch + sent-by + method when the branch has the RFC 3261
  * magic cookie, else by the RFC 2543 rules (Request-URI, tags, Call-ID, CSeq,
  * top Via).
+ *
+ * Timers yield to pending I/O: after an event-loop stall Node runs expired
+ * timers before it reads the sockets, so a retransmission timer would resend a
+ * request whose answer is already waiting (and the peer's answer to the
+ * duplicate then needs a second ACK after our next request: a UAC that
+ * retransmitted its INVITE after a 401 had arrived ACKed the duplicate 401
+ * after its authenticated INVITE). Each timer therefore runs its action in a
+ * setImmediate, after the poll phase has delivered what already arrived; the
+ * state checks in the actions then see the response and stand down.
  */
 import { randomBytes } from 'node:crypto';
 import { BRANCH_MAGIC_COOKIE, parseCSeq, parseNameAddr, parseVia } from './header-values.ts';
@@ -68,7 +77,29 @@ function clientKey(branch: string, method: string): string {
   return `${branch}|${method}`;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
+/** A pending transaction timer, in its timeout stage or its yield (immediate) stage. */
+type Timer = { timeout: ReturnType<typeof setTimeout> } | { immediate: ReturnType<typeof setImmediate> };
+
+/**
+ * A transaction timer: fires after `ms`, then waits for the poll phase (see the
+ * header) before running `fn`. `track` keeps the live handle so clearTimers can
+ * cancel it at either stage.
+ */
+function yieldingTimer(ms: number, fn: () => void, track: { add(t: Timer): void; remove(t: Timer): void }): void {
+  const t: Timer = {
+    timeout: setTimeout(() => {
+      track.remove(t);
+      const i: Timer = { immediate: setImmediate(() => { track.remove(i); fn(); }) };
+      track.add(i);
+    }, ms),
+  };
+  track.add(t);
+}
+
+function clearTimer(t: Timer): void {
+  if ('timeout' in t) clearTimeout(t.timeout);
+  else clearImmediate(t.immediate);
+}
 
 // ---------------------------------------------------------------- server
 
@@ -105,12 +136,11 @@ export class ServerTransaction {
   }
 
   private timer(ms: number, fn: () => void): void {
-    const t = setTimeout(() => { this.timers = this.timers.filter((x) => x !== t); fn(); }, ms);
-    this.timers.push(t);
+    yieldingTimer(ms, fn, { add: (t) => this.timers.push(t), remove: (t) => { this.timers = this.timers.filter((x) => x !== t); } });
   }
 
   private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) clearTimer(t);
     this.timers = [];
   }
 
@@ -228,12 +258,11 @@ export class ClientTransaction {
   }
 
   private timer(ms: number, fn: () => void): void {
-    const t = setTimeout(() => { this.timers = this.timers.filter((x) => x !== t); fn(); }, ms);
-    this.timers.push(t);
+    yieldingTimer(ms, fn, { add: (t) => this.timers.push(t), remove: (t) => { this.timers = this.timers.filter((x) => x !== t); } });
   }
 
   private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) clearTimer(t);
     this.timers = [];
   }
 

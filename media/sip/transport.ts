@@ -43,6 +43,14 @@ export interface SipTransportOptions {
   tcpSameAsUdp?: boolean;
   /** TLS listener when cert and key are given. */
   tls?: { port?: number; cert: string | Buffer; key: string | Buffer; rejectUnauthorized?: boolean };
+  /**
+   * TLS connections we open (requests to sips: or ;transport=tls targets). The
+   * server certificate is always verified: `ca` adds trusted roots for this
+   * transport only (e.g. a carrier's private CA, or a test's throwaway cert)
+   * instead of Node's default list; `servername` is the name to verify when
+   * the target is dialled by address. Default: Node's CAs, the target host.
+   */
+  tlsClient?: { ca?: string | Buffer | Array<string | Buffer>; servername?: string };
   /** Address written into Via/Contact (defaults to host, or 127.0.0.1 when host is 0.0.0.0). */
   advertisedAddress?: string;
   maxMessageSize?: number;
@@ -254,7 +262,11 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     return new Promise((resolve, reject) => {
       const socket = transport === 'TCP'
         ? createConnection({ host: address, port })
-        : tlsConnect({ host: address, port, rejectUnauthorized: this.options.tls?.rejectUnauthorized ?? true });
+        : tlsConnect({
+          host: address, port, rejectUnauthorized: this.options.tls?.rejectUnauthorized ?? true,
+          ...(this.options.tlsClient?.ca !== undefined ? { ca: this.options.tlsClient.ca } : {}),
+          ...(this.options.tlsClient?.servername !== undefined ? { servername: this.options.tlsClient.servername } : {}),
+        });
       const onError = (err: Error) => reject(err);
       socket.once('error', onError);
       socket.once(transport === 'TCP' ? 'connect' : 'secureConnect', () => {

@@ -8,10 +8,19 @@
  * with the runner registered for the agent's mode. Outbound calls (UAC) go
  * through `placeCall` and end up in the same CallSession.
  *
- * Enumeration: a request that is neither from an allowed source nor
- * authenticated is challenged (401) the same way for every number, known or
- * not, and answered 403 Forbidden on bad credentials, with the same headers.
- * Use one realm for all numbers to keep them indistinguishable.
+ * Admission and enumeration (the rule, in order):
+ *  1. source inside the called number's allowed CIDRs: admitted, no digest;
+ *  2. otherwise, no Authorization: 401 with the digest challenge; the same
+ *     challenge (realm, algorithms, headers) whether the number exists, has
+ *     digest credentials or has none, so a source on no allowlist cannot tell
+ *     a number without credentials from an unknown one;
+ *  3. otherwise, credentials checked against the number's HA1s: admitted when
+ *     they match; 403 Forbidden (same headers for every number) when they do
+ *     not, when the number has no credentials, or when it does not exist.
+ * The issue's plain "403 unless allowed or authenticated" becomes 401 first,
+ * because a challenge is the only reply that lets real carriers authenticate
+ * and it must not depend on the number. A number's digest realm appears in
+ * its challenge: use one realm for all numbers (the default "smartalex").
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync, existsSync } from 'node:fs';

@@ -2,6 +2,12 @@
  * `smartalex call` as a user runs it, against a SIPp UAS that plays the
  * carrier: digest challenge (401), authenticated INVITE, answer, audio, BYE
  * from the carrier. The outbound call row is checked afterwards.
+ *
+ * Load: if our INVITE is retransmitted before SIPp's 401 is read, the 401
+ * comes twice and its second ACK can follow the authenticated INVITE; the
+ * UAS scenario absorbs that ACK (uas-auth.xml), and the transaction layer no
+ * longer retransmits a request whose answer is already waiting (it lets
+ * pending I/O run first after a stall), which made this test flaky.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,7 +20,7 @@ import { loadConfig } from '../../src/config.ts';
 import { openConfiguredDatabase } from '../../src/database-setup.ts';
 import { createAgent, createTenant, listCalls, listCallEvents } from '../../storage/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
-import { freeMediaPort, SIPP_DIR } from './support/harness.ts';
+import { freeMediaPort, SIPP_DIR, udpPortBound } from './support/harness.ts';
 
 const run = needExternal(hasCommand('sipp'), 'SIPp', 'the `smartalex call` end-to-end test');
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,7 +48,7 @@ if (run) {
       const port = await freeMediaPort();
       const mp = await freeMediaPort();
       const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '20s', '-timeout_error', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp), '-trace_err', '-error_file', join(dir, 'sipp-errors.log')], { cwd: SIPP_DIR, timeoutMs: 30_000 });
-      await new Promise((r) => setTimeout(r, 300));
+      await udpPortBound(port); // SIPp is listening (a loaded machine can take a while to start it)
       const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '5551234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'carrier-secret\n', timeoutMs: 30_000 });
       const sipp = await carrier;
       assert.is(cli.code, 0, cli.stderr);
@@ -79,7 +85,7 @@ if (run) {
       const port = await freeMediaPort();
       const mp = await freeMediaPort();
       const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '20s', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp)], { cwd: SIPP_DIR, timeoutMs: 30_000 });
-      await new Promise((r) => setTimeout(r, 300));
+      await udpPortBound(port); // SIPp is listening (a loaded machine can take a while to start it)
       const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '5551234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'wrong\n', timeoutMs: 30_000 });
       await carrier;
       assert.is.not(cli.code, 0);

@@ -4,6 +4,7 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import type { AudioFrame, DtmfFrame } from '../../../pipeline/frames.ts';
 import { RtpSession } from '../../../media/rtp/session.ts';
+import { Pacer } from '../../../media/rtp/pacer.ts';
 import { PortAllocator } from '../../../media/rtp/port-allocator.ts';
 import { parseRtp, serializeRtp } from '../../../media/rtp/packet.ts';
 import type { RtpPacket } from '../../../media/rtp/packet.ts';
@@ -287,6 +288,94 @@ test('RTCP arriving on the RTP port (rtcp-mux) is read as RTCP, and lost DTMF en
   for (const p of plan) await send(peer.socket, s.localPort, serializeRtp({ marker: p.marker, payloadType: 101, sequenceNumber: seq++, timestamp: 8000, ssrc: 9, payload: p.payload }));
   await waitFor('flushed digit', () => digits.length === 1);
   assert.equal(digits, ['4']);
+  await s.close();
+  peer.close();
+});
+
+/** A pacer on a hand-driven monotonic clock: `fire(lateBy)` wakes the pending timer that much late (an event-loop stall). */
+function manualPacer(maxCatchUpTicks = 3) {
+  let now = 1000;
+  let pending: { fn: () => void; at: number } | undefined;
+  const pacer = new Pacer({
+    now: () => now, maxCatchUpTicks,
+    setTimer: (fn, delay) => { pending = { fn, at: now + delay }; return pending; },
+    clearTimer: () => { pending = undefined; },
+  });
+  return { pacer, fire(lateBy = 0) { const p = pending!; pending = undefined; now = p.at + lateBy; p.fn(); } };
+}
+
+/** 20 ms frames whose samples say which frame they are (1000, 2000, ...), to check order and loss after decoding. */
+function numberedFrames(n: number): Int16Array {
+  const pcm = new Int16Array(160 * n);
+  for (let i = 0; i < n; i++) pcm.fill((i + 1) * 1000, i * 160, (i + 1) * 160);
+  return pcm;
+}
+const frameNumber = (p: RtpPacket): number => Math.round(decodeMulawSample(p.payload[0]!) / 1000);
+
+test('a stalled pacer: queued audio for the skipped ticks goes out at once, continuous, nothing lost', async () => {
+  const peer = await rawPeer();
+  const clock = manualPacer(3);
+  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port }, pacer: clock.pacer });
+  s.sendFrame(numberedFrames(12));
+  clock.fire(0); // tick 1 on time: frame 1
+  clock.fire(0); // tick 2: frame 2
+  clock.fire(120); // tick 3 due at 1060, woke at 1180: ticks 3..9 are owed, the pacer itself runs only 7, 8, 9
+  await waitFor('9 packets', () => peer.packets.length >= 9);
+  const p = peer.packets;
+  assert.equal(p.map(frameNumber), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'every frame, in order');
+  for (let i = 1; i < p.length; i++) {
+    assert.is(p[i]!.sequenceNumber, (p[i - 1]!.sequenceNumber + 1) & 0xffff);
+    assert.is((p[i]!.timestamp - p[i - 1]!.timestamp) >>> 0, 160, `timestamp step before packet ${i}`);
+  }
+  assert.equal(p.map((x) => x.marker), [true, false, false, false, false, false, false, false, false], 'one talkspurt, no resync');
+  assert.is(s.stats.catchUpPackets, 4);
+  assert.is(s.stats.gapTicks, 0);
+  clock.fire(0); // back on time: frame 10 at tick 10
+  await waitFor('10 packets', () => peer.packets.length >= 10);
+  assert.is(frameNumber(p[9]!), 10);
+  assert.is((p[9]!.timestamp - p[8]!.timestamp) >>> 0, 160);
+  await s.close();
+  peer.close();
+});
+
+test('a stall longer than the catch-up bound: older ticks stay a marked gap, the newest are sent, no audio dropped', async () => {
+  const peer = await rawPeer();
+  const clock = manualPacer(3);
+  const s = await RtpSession.open({
+    bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port }, pacer: clock.pacer, maxCatchUpFrames: 2,
+  });
+  s.sendFrame(numberedFrames(10));
+  clock.fire(0); // tick 1: frame 1
+  clock.fire(140); // tick 2 due at 1040, woke at 1180: ticks 2..9 owed; pacer runs 7, 8, 9; 2..6 missed
+  await waitFor('6 packets', () => peer.packets.length >= 6);
+  const p = peer.packets;
+  assert.equal(p.map(frameNumber), [1, 2, 3, 4, 5, 6], 'the queue is not skipped: frames follow each other');
+  // Missed ticks 2, 3, 4 are a gap (bound 2: ticks 5 and 6 are filled), then 5..9 continuous.
+  assert.is((p[1]!.timestamp - p[0]!.timestamp) >>> 0, 4 * 160);
+  for (let i = 2; i < p.length; i++) assert.is((p[i]!.timestamp - p[i - 1]!.timestamp) >>> 0, 160);
+  for (let i = 1; i < p.length; i++) assert.is(p[i]!.sequenceNumber, (p[i - 1]!.sequenceNumber + 1) & 0xffff);
+  assert.equal(p.map((x) => x.marker), [true, true, false, false, false, false], 'the packet after the gap resynchronises the receiver');
+  assert.is(s.stats.gapTicks, 3);
+  assert.is(s.stats.catchUpPackets, 2);
+  await s.close();
+  peer.close();
+});
+
+test('a stall during silence sends nothing extra; the clock still advances', async () => {
+  const peer = await rawPeer();
+  const clock = manualPacer(3);
+  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port }, pacer: clock.pacer });
+  s.sendFrame(numberedFrames(1));
+  clock.fire(0); // tick 1: the only frame
+  clock.fire(200); // ticks 2..12 owed, nothing queued
+  s.sendFrame(numberedFrames(1));
+  clock.fire(0); // tick 13
+  await waitFor('2 packets', () => peer.packets.length >= 2);
+  const p = peer.packets;
+  assert.is(p.length, 2);
+  assert.is(s.stats.catchUpPackets, 0);
+  assert.is((p[1]!.timestamp - p[0]!.timestamp) >>> 0, 12 * 160, 'the timestamp followed the clock through the silence');
+  assert.equal(p.map((x) => x.marker), [true, true]);
   await s.close();
   peer.close();
 });

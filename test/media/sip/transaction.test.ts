@@ -9,6 +9,14 @@ import type { SipPeer } from '../../../media/sip/transport.ts';
 
 const UDP: SipPeer = { transport: 'UDP', address: '127.0.0.1', port: 5999 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits (generously: the machine is shared) until `check` holds; timers are short, so this is quick when unloaded. */
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
 
 function recorder() {
   const sent: SipMessage[] = [];
@@ -36,9 +44,7 @@ test('INVITE server: 100 Trying, 2xx retransmitted until the ACK, then silence',
   const tx = (r as { tx: import('../../../media/sip/transaction.ts').ServerTransaction }).tx;
   assert.equal(statuses(sent), [100]);
   tx.respond(createResponseTo(req, 200, 'OK', { toTag: 'srv' }));
-  await sleep(80);
-  const before = sent.filter((m) => m.kind === 'response' && m.status === 200).length;
-  assert.ok(before >= 3, `2xx retransmitted (${before})`);
+  await until('2xx retransmissions', () => sent.filter((m) => m.kind === 'response' && m.status === 200).length >= 3);
   const ack = createRequest('ACK', req.uri, [['Via', `SIP/2.0/UDP 127.0.0.1:5999;branch=${newBranch()}`], ['From', '<sip:a@x>;tag=1'], ['To', '<sip:b@y>;tag=srv'], ['Call-ID', 'c1'], ['CSeq', '1 ACK']]);
   const routed = layer.receiveRequest(ack, UDP);
   assert.ok(routed && 'ack' in routed && routed.tx === tx);
@@ -68,7 +74,7 @@ test('non-INVITE server: retransmission gets the final response again; timer J e
   r.tx.respond(createResponseTo(r.tx.request, 200, 'OK', { toTag: 'x' }));
   assert.is(layer.receiveRequest(invite(branch, 'OPTIONS'), UDP), undefined);
   assert.equal(statuses(sent), [200, 200]);
-  await sleep(5 * 64 + 50);
+  await until('timer J', () => r.tx.state === 'terminated');
   assert.is(r.tx.state, 'terminated');
   assert.is(layer.serverCount, 0);
 });
@@ -80,8 +86,7 @@ test('INVITE server non-2xx: timer G retransmits, ACK (same branch) confirms', a
   const req = invite(branch);
   const r = layer.receiveRequest(req, UDP) as { tx: import('../../../media/sip/transaction.ts').ServerTransaction };
   r.tx.respond(createResponseTo(req, 486, 'Busy Here', { toTag: 't' }));
-  await sleep(50);
-  assert.ok(sent.filter((m) => m.kind === 'response' && m.status === 486).length >= 2);
+  await until('timer G', () => sent.filter((m) => m.kind === 'response' && m.status === 486).length >= 2);
   assert.is(layer.receiveRequest(invite(branch, 'ACK'), UDP), undefined, 'ACK absorbed by the transaction');
   assert.is(r.tx.state, 'confirmed');
   layer.close();
@@ -102,8 +107,7 @@ test('INVITE client: timer A retransmits, a 486 is ACKed with the same branch', 
   const req = invite();
   const finals: number[] = [];
   layer.sendRequest(req, UDP, { onResponse: (res) => finals.push(res.status) });
-  await sleep(45);
-  assert.ok(sent.filter((m) => m.kind === 'request' && m.method === 'INVITE').length >= 3);
+  await until('timer A', () => sent.filter((m) => m.kind === 'request' && m.method === 'INVITE').length >= 3);
   const res = createResponseTo(req, 486, 'Busy Here', { toTag: 'z' });
   assert.ok(layer.receiveResponse(res));
   const ack = sent.at(-1)!;
@@ -122,6 +126,57 @@ test('non-INVITE client: timer F times out without a response', async () => {
   const reason = await new Promise<string>((resolve) => layer.sendRequest(invite(newBranch(), 'OPTIONS'), UDP, { onResponse: () => resolve('response'), onTimeout: (_tx, why) => resolve(why) }));
   assert.is(reason, 'timeout');
   assert.is(layer.clientCount, 0);
+});
+
+test('after an event-loop stall, an answer already waiting wins over the retransmission timer', async () => {
+  // A real UDP transport as the UAC, a raw socket as the UAS. The UAS answers 401 and then the
+  // process blocks (well past T1) before the UAC has read it: the retransmission timer expires
+  // while the 401 waits in the socket. The transaction must read the 401 and ACK it, not resend
+  // the INVITE (whose duplicate 401 would need a second ACK after our next request).
+  const { SipTransport } = await import('../../../media/sip/transport.ts');
+  const { parseMessage } = await import('../../../media/sip/parser.ts');
+  const { serializeMessage } = await import('../../../media/sip/serializer.ts');
+  const { createSocket } = await import('node:dgram');
+  const transport = await SipTransport.listen({ host: '127.0.0.1', udpPort: 0, tcpPort: null });
+  const layer = new TransactionLayer(transport, { t1: 10, t2: 40 });
+  transport.on('message', (m) => { if (m.kind === 'response') layer.receiveResponse(m); });
+  const uas = createSocket('udp4');
+  await new Promise<void>((r) => uas.bind(0, '127.0.0.1', () => r()));
+  const seen: string[] = [];
+  let answered = false;
+  const acked = new Promise<void>((resolve) => {
+    uas.on('message', (data) => {
+      const parsed = parseMessage(data, { datagram: true });
+      if (!parsed.ok || parsed.message.kind !== 'request') return;
+      const req = parsed.message;
+      seen.push(req.method);
+      if (req.method === 'ACK') resolve();
+      if (req.method !== 'INVITE' || answered) return;
+      answered = true;
+      const res = serializeMessage(createResponseTo(req, 401, 'Unauthorized', { toTag: 'uas' }));
+      uas.send(res, transport.localPort('UDP'), '127.0.0.1', () => {
+        // The 401 is in the UAC's socket now. Block from the check phase, so expired timers run before the next poll.
+        setImmediate(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200));
+      });
+    });
+  });
+  const target: SipPeer = { transport: 'UDP', address: '127.0.0.1', port: uas.address().port };
+  const req = createRequest('INVITE', `sip:agent@127.0.0.1:${target.port}`, [
+    ['Via', transport.viaFor('UDP', newBranch())], ['From', '<sip:a@x>;tag=1'], ['To', '<sip:b@y>'], ['Call-ID', 'stall-1'], ['CSeq', '1 INVITE'], ['Max-Forwards', '70'],
+  ]);
+  const finals: number[] = [];
+  let giveUp: NodeJS.Timeout | undefined;
+  try {
+    layer.sendRequest(req, target, { onResponse: (res) => finals.push(res.status) });
+    await Promise.race([acked, new Promise((_, reject) => { giveUp = setTimeout(() => reject(new Error('no ACK')), 20_000); })]);
+    assert.equal(seen, ['INVITE', 'ACK'], 'no retransmitted INVITE before the ACK');
+    assert.equal(finals, [401]);
+  } finally {
+    clearTimeout(giveUp);
+    layer.close();
+    uas.close();
+    await transport.close();
+  }
 });
 
 test.run();

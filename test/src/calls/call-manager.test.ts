@@ -1,0 +1,100 @@
+/**
+ * CallManager admission without enumeration: from a source that is on no
+ * number's allowlist, a known number without digest credentials, a known
+ * number with credentials (same realm) and a number that does not exist all
+ * get the same 401 challenge without credentials and the same 403 with wrong
+ * ones: same status, reason, header names and challenge parameters (only the
+ * nonce and the To tag differ, as they do between any two requests).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { CallManager } from '../../../src/calls/call-manager.ts';
+import { createLogger } from '../../../src/log.ts';
+import { SipCallError, SipEndpoint, type SipResponse } from '../../../media/sip/index.ts';
+import { addNumber, createAgent, createTenant, migrate, openDatabase, type Database } from '../../../storage/index.ts';
+
+let db: Database;
+let manager: CallManager;
+let uac: SipEndpoint;
+
+const KNOWN_NO_DIGEST = '3000';
+const KNOWN_WITH_DIGEST = '3001';
+const UNKNOWN = '3999';
+
+test.before(async () => {
+  db = await openDatabase({ dataDir: '', inMemory: true, appRole: 'smartalex_app' });
+  await migrate(db);
+  const tenant = await createTenant(db, { name: 'enumeration' });
+  const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
+  // Neither number allows 127.0.0.1 (where the test calls from), so the source is on no allowlist.
+  await addNumber(db, tenant.id, { number: KNOWN_NO_DIGEST, agentId: agent.id, allowedCidrs: ['10.0.0.0/8'] });
+  const ha1 = (alg: 'md5' | 'sha256') => createHash(alg).update('carrier:smartalex:s3cret').digest('hex');
+  await addNumber(db, tenant.id, {
+    number: KNOWN_WITH_DIGEST, agentId: agent.id, allowedCidrs: ['192.0.2.0/24'],
+    digest: { username: 'carrier', realm: 'smartalex', ha1Md5: ha1('md5'), ha1Sha256: ha1('sha256') },
+  });
+  manager = await CallManager.start({ db, logger: createLogger('silent'), host: '127.0.0.1', port: 0, rtpTimeoutMs: 30_000, maxCallsPerTenant: 5 });
+  uac = await SipEndpoint.create({ host: '127.0.0.1', udpPort: 0, tcpPort: null, guard: false });
+});
+
+test.after(async () => {
+  await uac?.close();
+  await manager?.close();
+  await db?.close();
+});
+
+async function refusal(number: string, auth?: { username: string; password: string }): Promise<SipResponse> {
+  const uri = `sip:${number}@127.0.0.1:${manager.sipPorts.udp}`;
+  const sdp = ['v=0', 'o=uac 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 9 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
+  try {
+    await uac.invite({ uri, from: 'sip:prober@127.0.0.1', sdp, timeoutMs: 20_000, ...(auth ? { auth } : {}) });
+  } catch (error) {
+    assert.instance(error, SipCallError);
+    const res = (error as SipCallError).response;
+    assert.ok(res, `a SIP answer for ${number}`);
+    return res!;
+  }
+  throw new Error(`the call to ${number} was answered`);
+}
+
+/** What a prober can compare: status, reason, header names in order, challenge parameters without the nonce. */
+function shape(res: SipResponse): unknown {
+  return {
+    status: res.status,
+    reason: res.reason,
+    headers: res.headers.entries().map((h) => h.name.toLowerCase()),
+    challenges: res.headers.getAll('www-authenticate').map((v) => v.replace(/nonce="[^"]*"/, 'nonce=…').replace(/opaque="[^"]*"/, 'opaque=…')),
+    body: res.body.length,
+  };
+}
+
+test('no credentials: a known number without digest, one with digest and an unknown number get the same 401', async () => {
+  const a = await refusal(KNOWN_NO_DIGEST);
+  const b = await refusal(KNOWN_WITH_DIGEST);
+  const c = await refusal(UNKNOWN);
+  assert.is(a.status, 401);
+  assert.ok(a.headers.getAll('www-authenticate').length >= 1);
+  assert.equal(shape(a), shape(c));
+  assert.equal(shape(b), shape(c));
+});
+
+test('wrong credentials: the same 403 for all three', async () => {
+  const wrong = { username: 'carrier', password: 'guess' };
+  const a = await refusal(KNOWN_NO_DIGEST, wrong);
+  const b = await refusal(KNOWN_WITH_DIGEST, wrong);
+  const c = await refusal(UNKNOWN, wrong);
+  assert.is(a.status, 403);
+  assert.equal(shape(a), shape(c));
+  assert.equal(shape(b), shape(c));
+});
+
+test('right credentials for a number without digest are still refused like an unknown number', async () => {
+  const creds = { username: 'carrier', password: 's3cret' };
+  const a = await refusal(KNOWN_NO_DIGEST, creds);
+  const c = await refusal(UNKNOWN, creds);
+  assert.is(a.status, 403);
+  assert.equal(shape(a), shape(c));
+});
+
+test.run();
