@@ -11,12 +11,14 @@ import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
-import { openRecordingVault, RecordingService } from './recordings/index.ts';
+import { openRecordingVault, RecordingCallTap, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
 import { CallManager, callManagerOptions, type CallManagerOptions } from './calls/index.ts';
 import { providerReport } from './agents/startup-report.ts';
 import { createConversationRunner } from './agents/runner.ts';
-import { latencyMetrics } from '../pipeline/tracing/index.ts';
+import { failureLabel, latencySummary, traceLatency } from './agents/call-record.ts';
+import { recordCallOutcome } from '../storage/index.ts';
+import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
 
 export interface RunningServer {
   db: Database;
@@ -29,6 +31,12 @@ export interface RunningServer {
   /** The bound SIP UDP port (TCP uses the same number when it was free). */
   sipPort: number;
   sipPorts: { udp?: number; tcp?: number; tls?: number };
+  /**
+   * Every finished turn's latency trace from the built-in conversation runner
+   * (the benchmark's raw feed); returns the unsubscribe. A listener that
+   * throws is ignored. Nothing arrives when options.calls.runners replaced the runner.
+   */
+  onTurnTrace(listener: (trace: TurnTrace, callId: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -53,6 +61,16 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     closers.unshift(() => retention.stop());
     const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), ...options.calls });
     closers.unshift(() => calls.close());
+    // Every call whose agent records: both legs into the vault, sealed at hang-up (src/recordings/call-tap.ts).
+    const recordedCalls = new Map<string, RecordingCallTap>();
+    calls.addTap((call) => {
+      if (!call.agent.recordingEnabled) return undefined;
+      const recorder = recordings.startCallRecording({ tenantId: call.tenantId, callId: call.callId, agent: call.agent });
+      const tap = new RecordingCallTap(recorder, { onDone: () => recordedCalls.delete(call.callId) });
+      recordedCalls.set(call.callId, tap);
+      return tap;
+    });
+    calls.on('call-started', (session) => recordedCalls.get(session.callId)?.useOutgoingQueue(() => session.rtp.queuedMs));
     const sipPorts = calls.sipPorts;
     const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready };
     const http = createHttpServer({ logger, metrics, readiness });
@@ -68,6 +86,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const providers = await providerReport(db, config);
     output.write(`Providers:\n${providers.lines.map((l) => `  ${l}`).join('\n')}\n`);
     logger.info({ providers: providers.lines }, 'conversation providers');
+    const traceListeners = new Set<(trace: TurnTrace, callId: string) => void>();
     if (!options.calls?.runners?.conversation) {
       const seq = new Map<string, number>();
       const runConversation = createConversationRunner({
@@ -77,10 +96,23 @@ export async function startServer(config: Config, logger: Logger, output: { writ
           seq.set(callId, n);
           await recordings.addTranscriptTurn({
             tenantId, callId, seq: n, speaker: turn.role,
-            redacted: { text: turn.redactedText, entities: turn.entities }, latency: turn.trace ? Object.fromEntries(Object.entries(turn.trace).filter((e): e is [string, number] => typeof e[1] === 'number')) : null,
+            redacted: { text: turn.redactedText, entities: turn.entities }, latency: turn.trace ? traceLatency(turn.trace) : null,
           });
         },
-        onEnd: (callId) => void seq.delete(callId),
+        onTrace: (callId, trace) => {
+          for (const listener of traceListeners) {
+            try { listener(trace, callId); } catch { /* a listener's failure is its own */ }
+          }
+        },
+        // The call record keeps what failed (stage and provider) and the latency summary over the call's turns.
+        onFailure: (callId, failure, tenantId) => recordCallOutcome(db, tenantId, callId, { failure: failureLabel(failure) }),
+        onEnd: async (callId, end, tenantId) => {
+          seq.delete(callId);
+          await recordCallOutcome(db, tenantId, callId, {
+            latency: { ...latencySummary(end.traces) },
+            ...(end.failure ? { failure: failureLabel(end.failure) } : {}),
+          });
+        },
       });
       calls.setRunner('conversation', async (call) => { await runConversation(call); });
     }
@@ -93,6 +125,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       recordings,
       sipPort: sipPorts.udp ?? sipPorts.tcp ?? 0,
       sipPorts,
+      onTurnTrace: (listener) => {
+        traceListeners.add(listener);
+        return () => void traceListeners.delete(listener);
+      },
       close: async () => {
         for (const close of closers) await close().catch((error: unknown) => logger.error({ err: error }, 'error while closing'));
       },

@@ -11,3 +11,4 @@ export {
   type TenantProviderKeys,
 } from './providers.ts';
 export { createConversationRunner, type ConversationCall, type ConversationRunner, type ConversationRunnerDeps } from './runner.ts';
+export { failureLabel, latencySummary, traceLatency, type CallLatencySummary, type StatSummary } from './call-record.ts';

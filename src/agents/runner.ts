@@ -45,8 +45,8 @@ export interface ConversationRunnerDeps {
   tenantKeys?: (tenantId: string) => Promise<TenantProviderKeys | undefined>;
   onTurn?: (callId: string, turn: ConversationTurn, tenantId: string) => void | Promise<void>;
   onTrace?: (callId: string, trace: TurnTrace) => void | Promise<void>;
-  onFailure?: (callId: string, failure: ProviderFailure) => void | Promise<void>;
-  onEnd?: (callId: string, end: ConversationEnd) => void | Promise<void>;
+  onFailure?: (callId: string, failure: ProviderFailure, tenantId: string) => void | Promise<void>;
+  onEnd?: (callId: string, end: ConversationEnd, tenantId: string) => void | Promise<void>;
   vadModel?: SileroModel;
   /** The call's clock (default performance.now()); tests pass their fake transport's. */
   clock?: (call: ConversationCall) => () => number;
@@ -91,18 +91,18 @@ export function createConversationRunner(deps: ConversationRunnerDeps): Conversa
       const message = error instanceof Error ? error.message : 'could not start the conversation';
       log.warn({ reason: message }, 'conversation could not start');
       const end: ConversationEnd = { reason: 'setup_failed', traces: [] };
-      report('onFailure', deps.onFailure, call.callId, { stage: 'tts', provider: 'setup', message });
+      report('onFailure', deps.onFailure, call.callId, { stage: 'tts', provider: 'setup', message }, call.tenantId);
       await call.transport.hangup('setup_failed').catch(() => undefined);
-      report('onEnd', deps.onEnd, call.callId, end);
+      report('onEnd', deps.onEnd, call.callId, end, call.tenantId);
       return end;
     }
     conversation.on('turn', (turn) => report('onTurn', deps.onTurn, call.callId, turn, call.tenantId));
     conversation.on('trace', (trace) => report('onTrace', deps.onTrace, call.callId, trace));
-    conversation.on('failure', (failure) => report('onFailure', deps.onFailure, call.callId, failure));
+    conversation.on('failure', (failure) => report('onFailure', deps.onFailure, call.callId, failure, call.tenantId));
     log.info({ direction: call.direction }, 'conversation started');
     const end = await conversation.run();
     log.info({ reason: end.reason, turns: end.traces.length, failed: end.failure?.stage }, 'conversation ended');
-    report('onEnd', deps.onEnd, call.callId, end);
+    report('onEnd', deps.onEnd, call.callId, end, call.tenantId);
     return end;
   };
 }

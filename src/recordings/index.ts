@@ -10,3 +10,4 @@ export { auditRecordingAccess } from './access-audit.ts';
 export { decryptToWavFile, type DecryptedFile } from './decrypt-file.ts';
 export { eraseTenant, TenantNotFoundError } from './erase.ts';
 export { rotateTenantRecordingKey } from './rotate.ts';
+export { RecordingCallTap, type RecordingCallTapOptions } from './call-tap.ts';

@@ -38,14 +38,33 @@ export async function markCallAnswered(db: Database, tenantId: string, callId: s
   });
 }
 
-/** Finishes a call once (a second finish is ignored). `failure` names what failed, never call content. */
+/**
+ * Finishes a call once (a second finish is ignored). `failure` names what failed, never call content;
+ * without one, a failure already recorded (recordCallOutcome) is kept.
+ */
 export async function finishCall(db: Database, tenantId: string, callId: string, end: { reason: string; failure?: string }): Promise<void> {
   await withTenant(db, tenantId, async (tx) => {
     const updated = await tx.update(calls)
-      .set({ state: 'ended', endedAt: new Date(), endReason: end.reason, failure: end.failure ?? null })
+      .set({ state: 'ended', endedAt: new Date(), endReason: end.reason, ...(end.failure !== undefined ? { failure: end.failure } : {}) })
       .where(and(eq(calls.id, callId), isNull(calls.endedAt)))
       .returning({ id: calls.id });
     if (updated.length) await tx.insert(callEvents).values({ tenantId, callId, type: 'state', data: { state: 'ended', reason: end.reason } });
+  });
+}
+
+export interface CallOutcome {
+  /** Latency summary over the call's turns (DESIGN.md vocabulary; numbers only, never content). */
+  latency?: Record<string, unknown>;
+  /** What failed, e.g. "llm:openai" (stage and provider, never content). */
+  failure?: string;
+}
+
+/** Records a conversation's outcome on its call (any time, before or after finishCall); only the given fields change. */
+export async function recordCallOutcome(db: Database, tenantId: string, callId: string, outcome: CallOutcome): Promise<void> {
+  const set = { ...(outcome.latency !== undefined ? { latency: outcome.latency } : {}), ...(outcome.failure !== undefined ? { failure: outcome.failure } : {}) };
+  if (Object.keys(set).length === 0) return;
+  await withTenant(db, tenantId, async (tx) => {
+    await tx.update(calls).set(set).where(eq(calls.id, callId));
   });
 }
 

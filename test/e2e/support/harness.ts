@@ -119,3 +119,27 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     await sleep(50);
   }
 }
+
+/** Is UDP `port` bound by any process? Reads /proc/net/udp (no bind probe, which could steal the port from the program starting). */
+function udpPortInUse(port: number): boolean | undefined {
+  let table: string;
+  try { table = readFileSync('/proc/net/udp', 'utf8'); } catch { return undefined; }
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return table.split('\n').slice(1).some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex));
+}
+
+/**
+ * Resolves once something (e.g. a SIPp UAS started just before) has bound UDP
+ * `port`, polling /proc/net/udp, bounded by `timeoutMs` (rejects after it).
+ * Without /proc it waits one second instead.
+ */
+export async function udpPortBound(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const inUse = udpPortInUse(port);
+    if (inUse === undefined) return sleep(1000);
+    if (inUse) return;
+    if (Date.now() > deadline) throw new Error(`nothing listened on UDP ${port} in time`);
+    await sleep(50);
+  }
+}

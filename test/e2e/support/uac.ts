@@ -21,6 +21,11 @@ export interface OwnCall {
   received: ReceivedPacket[];
   /** Sends `frames` 20 ms frames of a tone, paced by a timer. */
   sendTone(frames: number, pt?: number): Promise<void>;
+  /**
+   * Sends 8 kHz PCM in real time: 20 ms frames at start + n*20 ms on the monotonic clock (no drift),
+   * stopping early when `stop()` says so. Resolves with the performance.now() the first frame left at.
+   */
+  sendPcm(pcm: Int16Array, options?: { pt?: number; stop?: () => boolean }): Promise<{ startedAt: number; frames: number }>;
   close(): Promise<void>;
 }
 
@@ -67,6 +72,24 @@ export async function ownCall(sipPort: number, options: Partial<InviteOptions> &
         ts += 160;
         await new Promise((r) => setTimeout(r, 20));
       }
+    },
+    async sendPcm(pcm, opts = {}) {
+      const pt = opts.pt ?? 0;
+      const total = Math.ceil(pcm.length / 160);
+      const startedAt = performance.now();
+      let n = 0;
+      for (; n < total; n++) {
+        if (opts.stop?.()) break;
+        const wait = startedAt + n * 20 - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const frame = new Int16Array(160);
+        frame.set(pcm.subarray(n * 160, Math.min(pcm.length, (n + 1) * 160)));
+        const payload = Buffer.alloc(160);
+        encodeG711(pt === 8 ? 'alaw' : 'mulaw', frame, payload);
+        rtp.send(serializeRtp({ payloadType: pt, sequenceNumber: seq++ & 0xffff, timestamp: ts, ssrc: 0x1234, marker: false, payload }), serverMedia.port, serverMedia.address);
+        ts += 160;
+      }
+      return { startedAt, frames: n };
     },
     async close() {
       if (dialog.state !== 'terminated') await dialog.bye().catch(() => undefined);
