@@ -12,7 +12,7 @@
  * drops the socket after N messages so reconnection can be tested.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { listenLocal, simId } from './http-common.ts';
@@ -77,7 +77,22 @@ export interface DeepgramLiveSimulator {
 const DEFAULT_TRANSCRIPTS = ['hello there', 'i would like to book an appointment', 'yes that works for me', 'thank you goodbye'];
 const SUPPORTED_RATES = new Set([8000, 16000, 22050, 24000, 32000, 44100, 48000]);
 
-export async function startDeepgramLiveSimulator(options: DeepgramLiveSimOptions = {}): Promise<DeepgramLiveSimulator> {
+/**
+ * The live simulator's logic without a listener of its own: `upgrade` takes
+ * an HTTP upgrade for `/v1/listen` from any node:http server, `request`
+ * answers a plain request the way Deepgram answers one without an upgrade.
+ * `startDeepgramLiveSimulator` and the combined Deepgram simulator
+ * (deepgram.ts) both serve through it.
+ */
+export interface DeepgramLiveHandler {
+  stats: DeepgramLiveSimStats;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  request(req: IncomingMessage, res: ServerResponse): void;
+  /** Terminates the open WebSockets (the HTTP listener is the caller's). */
+  close(): void;
+}
+
+export function createDeepgramLiveHandler(options: Omit<DeepgramLiveSimOptions, 'port'> = {}): DeepgramLiveHandler {
   const stats: DeepgramLiveSimStats = {
     connections: 0,
     openConnections: 0,
@@ -94,45 +109,55 @@ export async function startDeepgramLiveSimulator(options: DeepgramLiveSimOptions
   };
   const shared = { segmentsFinalized: 0 };
   const wss = new WebSocketServer({ noServer: true });
-  const http = await listenLocal(options.port ?? 0, (_req, res) => {
-    res.writeHead(405, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ err_code: 'METHOD_NOT_ALLOWED', err_msg: 'Use a WebSocket upgrade.' }));
-  });
-
-  http.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/v1/listen') return rejectUpgrade(socket, 404, { err_code: 'NOT_FOUND', err_msg: 'Not found.' });
-    if (!authorized(req, options.apiKey)) {
-      stats.authFailures += 1;
-      return rejectUpgrade(socket, 401, { err_code: 'INVALID_AUTH', err_msg: 'Invalid credentials.' });
-    }
-    const query = Object.fromEntries(url.searchParams.entries());
-    const problem = validateQuery(query);
-    if (problem) return rejectUpgrade(socket, 400, { err_code: 'INVALID_QUERY_PARAMETER', err_msg: problem });
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      stats.connections += 1;
-      stats.openConnections += 1;
-      stats.lastQuery = query;
-      const session = new ListenSession(ws, query, stats.connections, options, stats, shared);
-      ws.on('close', () => {
-        stats.openConnections -= 1;
-        session.dispose();
-      });
-    });
-  });
   // Deepgram names each connection in a response header.
   wss.on('headers', (headers) => {
     headers.push(`dg-request-id: ${simId('')}`);
   });
+  return {
+    stats,
+    request: (_req, res) => {
+      res.writeHead(405, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ err_code: 'METHOD_NOT_ALLOWED', err_msg: 'Use a WebSocket upgrade.' }));
+    },
+    upgrade: (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== '/v1/listen') return rejectUpgrade(socket, 404, { err_code: 'NOT_FOUND', err_msg: 'Not found.' });
+      if (!authorized(req, options.apiKey)) {
+        stats.authFailures += 1;
+        return rejectUpgrade(socket, 401, { err_code: 'INVALID_AUTH', err_msg: 'Invalid credentials.' });
+      }
+      const query = Object.fromEntries(url.searchParams.entries());
+      const problem = validateQuery(query);
+      if (problem) return rejectUpgrade(socket, 400, { err_code: 'INVALID_QUERY_PARAMETER', err_msg: problem });
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        stats.connections += 1;
+        stats.openConnections += 1;
+        stats.lastQuery = query;
+        const session = new ListenSession(ws, query, stats.connections, options, stats, shared);
+        ws.on('close', () => {
+          stats.openConnections -= 1;
+          session.dispose();
+        });
+      });
+    },
+    close: () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
+}
 
+export async function startDeepgramLiveSimulator(options: DeepgramLiveSimOptions = {}): Promise<DeepgramLiveSimulator> {
+  const handler = createDeepgramLiveHandler(options);
+  const http = await listenLocal(options.port ?? 0, handler.request);
+  http.server.on('upgrade', handler.upgrade);
   return {
     url: http.url,
     wsUrl: http.url.replace(/^http/, 'ws'),
     port: http.port,
-    stats,
+    stats: handler.stats,
     close: async () => {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
+      handler.close();
       await http.close();
     },
   };

@@ -38,15 +38,33 @@ export interface DeepgramSpeakSimulator {
 
 const LINEAR16_RATES = new Set([8000, 16000, 24000, 32000, 48000]);
 
-export async function startDeepgramSpeakSimulator(options: DeepgramSpeakSimOptions = {}): Promise<DeepgramSpeakSimulator> {
+/**
+ * The speak simulator's logic without a listener of its own, for any
+ * node:http server: `startDeepgramSpeakSimulator` and the combined Deepgram
+ * simulator (deepgram.ts) both serve through it.
+ */
+export interface DeepgramSpeakHandler {
+  stats: DeepgramSpeakSimStats;
+  request(req: IncomingMessage, res: ServerResponse): void;
+}
+
+export function createDeepgramSpeakHandler(options: Omit<DeepgramSpeakSimOptions, 'port'> = {}): DeepgramSpeakHandler {
   const stats: DeepgramSpeakSimStats = { requests: 0, completed: 0, aborted: 0, authFailures: 0, lastRequest: null };
-  const http = await listenLocal(options.port ?? 0, (req, res) => {
-    handle(req, res, options, stats).catch(() => {
-      if (!res.headersSent) sendJson(res, 500, dgError('INTERNAL_SERVER_ERROR', 'Internal server error.'));
-      else res.destroy();
-    });
-  });
-  return { url: http.url, port: http.port, stats, close: http.close };
+  return {
+    stats,
+    request: (req, res) => {
+      handle(req, res, options, stats).catch(() => {
+        if (!res.headersSent) sendJson(res, 500, dgError('INTERNAL_SERVER_ERROR', 'Internal server error.'));
+        else res.destroy();
+      });
+    },
+  };
+}
+
+export async function startDeepgramSpeakSimulator(options: DeepgramSpeakSimOptions = {}): Promise<DeepgramSpeakSimulator> {
+  const handler = createDeepgramSpeakHandler(options);
+  const http = await listenLocal(options.port ?? 0, handler.request);
+  return { url: http.url, port: http.port, stats: handler.stats, close: http.close };
 }
 
 function dgError(code: string, msg: string): unknown {

@@ -1,15 +1,19 @@
 /**
  * Local simulators for the providers (Deepgram live STT, OpenAI chat + speech,
- * Deepgram Aura speak), and `startAllSimulators` which starts all three with a
- * latency profile: `instant` (no added latency) or `typical` (STT final
- * 250 ms, LLM time to first token 400 ms, TTS time to first byte 150 ms).
+ * Deepgram Aura speak), and `startAllSimulators` which starts them with a
+ * latency profile on two hosts, like the real services: Deepgram (STT and TTS
+ * on one base URL, deepgram.ts) and OpenAI. The profile is `instant` (no
+ * added latency) or `typical` (STT final 250 ms, LLM time to first token
+ * 400 ms, TTS time to first byte 150 ms).
  */
-import { startDeepgramLiveSimulator, type DeepgramLiveSimOptions, type DeepgramLiveSimulator } from './deepgram-live.ts';
-import { startDeepgramSpeakSimulator, type DeepgramSpeakSimOptions, type DeepgramSpeakSimulator } from './deepgram-speak.ts';
+import type { DeepgramLiveSimOptions, DeepgramLiveSimulator } from './deepgram-live.ts';
+import type { DeepgramSpeakSimOptions, DeepgramSpeakSimulator } from './deepgram-speak.ts';
+import { startDeepgramSimulator, type DeepgramSimulator } from './deepgram.ts';
 import { startOpenAiSimulator, type OpenAiSimOptions, type OpenAiSimulator } from './openai-chat.ts';
 
 export * from './deepgram-live.ts';
 export * from './deepgram-speak.ts';
+export * from './deepgram.ts';
 export * from './openai-chat.ts';
 export { synthesizeSpeechPattern, speechPatternMs } from './speech-pattern.ts';
 
@@ -46,25 +50,31 @@ export interface AllSimulatorOverrides extends Partial<SimulatorLatency> {
 export interface AllSimulators {
   profile: SimulatorProfile;
   latency: SimulatorLatency;
+  /** Deepgram STT (/v1/listen) and TTS (/v1/speak) on one base URL: what DEEPGRAM_BASE_URL points at. */
+  deepgram: DeepgramSimulator;
+  /** The STT side of `deepgram` (same URL), for its stats. */
   deepgramLive: DeepgramLiveSimulator;
   openai: OpenAiSimulator;
+  /** The TTS side of `deepgram` (same URL), for its stats. */
   deepgramSpeak: DeepgramSpeakSimulator;
   close(): Promise<void>;
 }
 
-/** Starts the three simulators on ephemeral 127.0.0.1 ports with `profile`'s latency, each knob overridable. */
+/** Starts the Deepgram and OpenAI simulators on ephemeral 127.0.0.1 ports with `profile`'s latency, each knob overridable. */
 export async function startAllSimulators(profile: SimulatorProfile = 'instant', overrides: AllSimulatorOverrides = {}): Promise<AllSimulators> {
   const { deepgramLive, openai, deepgramSpeak, apiKey, ...knobs } = overrides;
   const latency: SimulatorLatency = { ...SIMULATOR_PROFILES[profile] };
   for (const [k, v] of Object.entries(knobs)) if (v !== undefined) (latency as unknown as Record<string, number>)[k] = v;
   const key = apiKey === undefined ? {} : { apiKey };
   const started = await Promise.allSettled([
-    startDeepgramLiveSimulator({ ...key, endpointingMs: latency.endpointingMs, sttFinalDelayMs: latency.sttFinalDelayMs, ...deepgramLive }),
+    startDeepgramSimulator({
+      live: { ...key, endpointingMs: latency.endpointingMs, sttFinalDelayMs: latency.sttFinalDelayMs, ...deepgramLive },
+      speak: { ...key, ttsTtfbMs: latency.ttsTtfbMs, ttsSpeed: latency.ttsSpeed, ...deepgramSpeak },
+    }),
     startOpenAiSimulator({ ...key, llmTtftMs: latency.llmTtftMs, llmTokensPerSecond: latency.llmTokensPerSecond, ttsTtfbMs: latency.ttsTtfbMs, ttsSpeed: latency.ttsSpeed, ...openai }),
-    startDeepgramSpeakSimulator({ ...key, ttsTtfbMs: latency.ttsTtfbMs, ttsSpeed: latency.ttsSpeed, ...deepgramSpeak }),
   ]);
-  const [live, oai, speak] = started;
-  if (live.status !== 'fulfilled' || oai.status !== 'fulfilled' || speak.status !== 'fulfilled') {
+  const [dg, oai] = started;
+  if (dg.status !== 'fulfilled' || oai.status !== 'fulfilled') {
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     throw failed?.reason instanceof Error ? failed.reason : new Error('a simulator failed to start');
@@ -72,11 +82,12 @@ export async function startAllSimulators(profile: SimulatorProfile = 'instant', 
   return {
     profile,
     latency,
-    deepgramLive: live.value,
+    deepgram: dg.value,
+    deepgramLive: dg.value.live,
     openai: oai.value,
-    deepgramSpeak: speak.value,
+    deepgramSpeak: dg.value.speak,
     close: async () => {
-      await Promise.all([live.value.close(), oai.value.close(), speak.value.close()]);
+      await Promise.all([dg.value.close(), oai.value.close()]);
     },
   };
 }

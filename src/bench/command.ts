@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_VOICE_THRESHOLD_DBFS } from './voice.ts';
-import { runBench, type BenchOptions } from './run.ts';
+import type { BenchOptions } from './run.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -30,6 +30,11 @@ function number(value: string): number {
   return n;
 }
 
+function postgresUrl(value: string): string {
+  if (!/^postgres(ql)?:\/\//.test(value)) throw new InvalidArgumentError('expected a postgres:// URL, e.g. postgres://postgres:postgres@127.0.0.1:5432/postgres');
+  return value;
+}
+
 function sipTarget(value: string): string {
   if (!/^sip:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(value)) throw new InvalidArgumentError('expected sip:host:port, e.g. sip:127.0.0.1:5060');
   return value;
@@ -48,6 +53,8 @@ export function registerBenchCommand(program: Command): void {
     .option('--stt-ms <ms>', 'simulated STT final delay (overrides the profile)', nonNegative)
     .option('--llm-ttft-ms <ms>', 'simulated LLM time to first token', nonNegative)
     .option('--tts-ttfb-ms <ms>', 'simulated TTS time to first byte', nonNegative)
+    .addOption(new Option('--agent-mode <mode>', 'in-process: call the conversation agent, or an echo agent on its own number (media path only; the ramp then allows no loss)').choices(['conversation', 'echo']).default('conversation'))
+    .option('--database-url <url>', 'in-process: run the server on a fresh database created on this Postgres server (dropped afterwards) instead of embedded PGlite', postgresUrl)
     .option('--voice-threshold <dBFS>', 'agent audio above this RMS level counts as voice', number, DEFAULT_VOICE_THRESHOLD_DBFS)
     .option('--turn-timeout <ms>', 'give up waiting for a reply after this long', positiveInt, 10_000)
     .option('--bind <address>', 'local address for the benchmark\'s SIP and RTP', '127.0.0.1')
@@ -73,14 +80,17 @@ export function registerBenchCommand(program: Command): void {
         thresholdPercent: flags.threshold as number,
         ramp: Boolean(flags.ramp),
         rampMax: flags.rampMax as number,
+        agentMode: flags.agentMode as NonNullable<BenchOptions['agentMode']>,
       };
-      const optional = ['target', 'sttMs', 'llmTtftMs', 'ttsTtfbMs', 'json', 'html', 'baseline', 'rampStep', 'duration'] as const;
+      const optional = ['target', 'sttMs', 'llmTtftMs', 'ttsTtfbMs', 'json', 'html', 'baseline', 'rampStep', 'duration', 'databaseUrl'] as const;
       for (const key of optional) {
         const value = flags[key];
         if (value === undefined) continue;
         if (key === 'duration') options.durationS = value as number;
         else (options as unknown as Record<string, unknown>)[key] = value;
       }
+      // Loaded on use: the benchmark's module graph (server, simulators, workers) would slow every other command.
+      const { runBench } = await import('./run.ts');
       const outcome = await runBench(options);
       process.exitCode = outcome.exitCode;
       // Sockets are closed; exit so a stray timer in a dependency cannot keep the process up.

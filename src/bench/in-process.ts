@@ -1,8 +1,20 @@
 /**
- * In-process mode: the server (startServer: embedded database in a temporary
- * data directory, demo provisioning on, SIP and HTTP on ephemeral loopback
- * ports) plus the provider simulators, with the server's provider base URLs
- * pointed at them. Everything is torn down by close().
+ * In-process mode: the server (startServer: SIP and HTTP on ephemeral
+ * loopback ports, demo provisioning on) plus the provider simulators, with
+ * the server's provider base URLs pointed at them: one Deepgram URL (STT and
+ * TTS on one host, as the real service) and one OpenAI URL.
+ *
+ * - Database: embedded PGlite in a temporary data directory, or with
+ *   `databaseUrl` a fresh database created on that Postgres server for the
+ *   run (dropped at close).
+ * - Agent: the demo `conversation` agent (number 1000), or with agentMode
+ *   `echo` an echo agent provisioned on its own number (ECHO_NUMBER), for the
+ *   media-path benchmark of issue 3.
+ * - The benchmark is the server's carrier here: its loopback source is a
+ *   trusted source for the SIP flood guard and the per-tenant call limit is
+ *   lifted, so a ramp measures the media path, not the admission limits.
+ *
+ * Everything is torn down by close().
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,18 +23,34 @@ import { startAllSimulators, type AllSimulators, type SimulatorLatency, type Sim
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startServer, type RunningServer } from '../server.ts';
-import { startDeepgramFront, type DeepgramFront } from './deepgram-front.ts';
-import { InProcessProbe, isTurnTraceFeed } from './server-probe.ts';
+import { addNumber, createAgent, listTenantIds } from '../../storage/index.ts';
+import { DbProbe } from './db-probe.ts';
+import { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
+import { InProcessProbe } from './server-probe.ts';
+
+export type BenchAgentMode = 'conversation' | 'echo';
+/** The number the echo agent answers in-process. */
+export const ECHO_NUMBER = '2000';
+/** High enough that the per-tenant limit never decides a ramp. */
+const BENCH_MAX_CALLS_PER_TENANT = 100_000;
 
 export interface InProcessOptions {
   profile: SimulatorProfile;
   sttMs?: number;
   llmTtftMs?: number;
   ttsTtfbMs?: number;
+  /** Default conversation. */
+  agentMode?: BenchAgentMode;
+  /** A Postgres server (owner login); a fresh database is created on it for the run. Default: embedded PGlite. */
+  databaseUrl?: string;
 }
 
 export interface InProcessTarget {
   target: string;
+  /** The number to call for the requested agent. */
+  number: string | undefined;
+  agentMode: BenchAgentMode;
+  database: 'pglite' | 'postgres';
   latency: SimulatorLatency;
   probe: InProcessProbe;
   close(): Promise<void>;
@@ -49,9 +77,11 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
   const sims: AllSimulators = await startAllSimulators(options.profile, { ...overrides, apiKey });
   const dataDir = mkdtempSync(join(tmpdir(), 'smartalex-bench-'));
   let server: RunningServer | undefined;
-  let front: DeepgramFront | undefined;
+  let scratch: ScratchDatabase | undefined;
+  let dbProbe: DbProbe | undefined;
+  const agentMode = options.agentMode ?? 'conversation';
   try {
-    front = await startDeepgramFront(sims.deepgramLive.url, sims.deepgramSpeak.url);
+    if (options.databaseUrl) scratch = await createScratchDatabase(options.databaseUrl);
     const config = loadConfig({
       SMARTALEX_DATA_DIR: dataDir,
       SMARTALEX_HTTP_HOST: '127.0.0.1',
@@ -60,39 +90,57 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
       SMARTALEX_SIP_PORT: '0',
       SMARTALEX_SIP_TLS_PORT: '0',
       SMARTALEX_DEMO: 'true',
+      SMARTALEX_MAX_CALLS_PER_TENANT: String(BENCH_MAX_CALLS_PER_TENANT),
+      ...(scratch ? { DATABASE_URL: scratch.url } : {}),
       SMARTALEX_LOG_LEVEL: process.env.SMARTALEX_LOG_LEVEL ?? 'warn',
-      DEEPGRAM_BASE_URL: front.url,
+      DEEPGRAM_BASE_URL: sims.deepgram.url,
       DEEPGRAM_API_KEY: apiKey,
       OPENAI_BASE_URL: sims.openai.baseUrl,
       OPENAI_API_KEY: apiKey,
     });
     // Logs go to stderr so stdout stays the summary table; the demo banner is not shown.
     const logger = createLogger(config.SMARTALEX_LOG_LEVEL, process.stderr);
-    server = await startServer(config, logger, { write: () => undefined, isTTY: false });
+    server = await startServer(config, logger, { write: () => undefined, isTTY: false }, { calls: { guard: { trustedSources: ['127.0.0.1'] } } });
     const port = sipPortOf(server);
     if (port === undefined) {
       throw new NoSipError('the in-process server does not answer SIP yet (startServer exposes no SIP port); run with --target sip:host:port');
     }
+    const number = agentMode === 'echo' ? await provisionEchoAgent(server) : undefined;
     const running = server;
-    const runningFront = front;
-    const feed = isTurnTraceFeed(server) ? server : undefined;
-    const probe = new InProcessProbe({ metrics: server.metrics, ...(feed ? { feed } : {}) });
+    const runningScratch = scratch;
+    const probeDb = new DbProbe(server.db);
+    dbProbe = probeDb;
+    const probe = new InProcessProbe({ feed: server, db: probeDb });
     return {
       target: `sip:127.0.0.1:${port}`,
+      number,
+      agentMode,
+      database: server.db.kind,
       latency: sims.latency,
       probe,
       close: async () => {
+        probeDb.dispose();
         await running.close();
-        await runningFront.close();
         await sims.close();
+        await runningScratch?.drop();
         rmSync(dataDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
+    dbProbe?.dispose();
     await server?.close().catch(() => undefined);
-    await front?.close().catch(() => undefined);
     await sims.close().catch(() => undefined);
+    await scratch?.drop().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** An echo agent in the demo tenant, reachable at ECHO_NUMBER from loopback. */
+async function provisionEchoAgent(server: RunningServer): Promise<string> {
+  const [tenantId] = await listTenantIds(server.db);
+  if (!tenantId) throw new Error('the in-process server has no tenant to add the echo agent to');
+  const agent = await createAgent(server.db, tenantId, { name: 'bench-echo', mode: 'echo' });
+  await addNumber(server.db, tenantId, { number: ECHO_NUMBER, agentId: agent.id, allowedCidrs: ['127.0.0.1/32', '::1/128'] });
+  return ECHO_NUMBER;
 }

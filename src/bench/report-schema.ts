@@ -9,6 +9,12 @@ import { z } from 'zod';
 
 export const REPORT_SCHEMA_ID = 'smartalex-bench-report';
 export const REPORT_VERSION = 1;
+/**
+ * Additions within a version (optional fields only). Absent in reports
+ * written before it existed, which read as minor 0.
+ * 1: minorVersion, config.agent, config.database, server.database, ramp.limits.
+ */
+export const REPORT_MINOR_VERSION = 1;
 
 export const summarySchema = z.object({
   count: z.number().int().nonnegative(),
@@ -57,6 +63,7 @@ const directionSchema = z.object({
 export const reportSchema = z.object({
   schema: z.literal(REPORT_SCHEMA_ID),
   version: z.literal(REPORT_VERSION),
+  minorVersion: z.number().int().nonnegative().optional().describe('Optional fields added within this version (absent: 0)'),
   startedAt: z.string().describe('ISO 8601'),
   finishedAt: z.string(),
   durationS: z.number().nonnegative(),
@@ -83,6 +90,8 @@ export const reportSchema = z.object({
     turnTimeoutMs: z.number().positive(),
     ramp: z.boolean(),
     soakDurationS: z.number().nullable(),
+    agent: z.enum(['conversation', 'echo']).nullable().optional().describe('In-process: the agent the benchmark called (--agent-mode); null against a target'),
+    database: z.enum(['pglite', 'postgres']).nullable().optional().describe('In-process: the server\'s database backend (embedded PGlite, or a Postgres server with --database-url); null against a target'),
   }),
   agentMode: z.enum(AGENT_MODES).describe('What answered, judged from the audio on the wire (not from configuration)'),
   agentModeEvidence: z.string(),
@@ -111,8 +120,31 @@ export const reportSchema = z.object({
     rssPeakMB: z.number().nullable(),
     rssPerCallMB: z.number().nullable().describe('(peak RSS during the calls - RSS before) / calls'),
     note: z.string(),
+    database: z.object({
+      backend: z.enum(['pglite', 'postgres']),
+      statements: z.number().int().nonnegative().describe('SQL statements the server ran during the calls (BEGIN/COMMIT not counted)'),
+      transactions: z.number().int().nonnegative(),
+      statementsPerCall: z.number().nullable(),
+      transactionsPerCall: z.number().nullable(),
+      statementMs: z.number().nullable().describe('PGlite: sum of statement wall times (it runs on the server\'s thread); null for postgres (not timed)'),
+      maxStatementMs: z.number().nullable(),
+      byStatement: z.array(z.object({
+        statement: z.string().describe('SQL text, whitespace collapsed, first 160 characters'),
+        count: z.number().int().nonnegative(),
+        perCall: z.number().nullable(),
+        totalMs: z.number().nullable(),
+        maxMs: z.number().nullable(),
+      })).describe('Most frequent statements first (at most 40)'),
+      stalls: z.object({
+        thresholdMs: z.number(),
+        count: z.number().int().nonnegative(),
+        withDatabaseWork: z.number().int().nonnegative().describe('Stalls during which a statement was in flight or settled'),
+        maxMs: z.number(),
+      }).describe('Event-loop gaps over thresholdMs seen by a 5 ms timer, and how many coincided with database work'),
+    }).optional(),
   }),
   ramp: z.object({
+    limits: z.object({ jitterP99Ms: z.number(), lossPercent: z.number(), overheadP99Ms: z.number() }).optional(),
     steps: z.array(z.object({
       calls: z.number().int().positive(),
       rxPacingJitterP99Ms: z.number().nullable(),

@@ -7,7 +7,8 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { CallResult } from './caller.ts';
 import type { LoadResult } from './load.ts';
-import { METRIC_NAMES, REPORT_SCHEMA_ID, REPORT_VERSION, type BenchReport, type MetricEntry, type MetricName } from './report-schema.ts';
+import { METRIC_NAMES, REPORT_MINOR_VERSION, REPORT_SCHEMA_ID, REPORT_VERSION, type BenchReport, type MetricEntry, type MetricName } from './report-schema.ts';
+import type { DbProbeResult } from './db-probe.ts';
 import { TRACE_FIELDS, type ProbeResult } from './server-probe.ts';
 import { SampleSet, summarize } from './stats.ts';
 
@@ -118,8 +119,6 @@ export function buildReport(input: ReportInput): BenchReport {
       const set = new SampleSet();
       set.addAll(traces.samples[field]);
       metrics[field] = metricEntry(field, set, set.count === 0 ? `${traces.note}; none carried ${field}` : undefined);
-    } else if (traces?.source === 'histogram') {
-      metrics[field] = metricEntry(field, undefined, traces.note, { source: 'server-histogram', stats: traces.summaries[field] ?? null });
     } else {
       metrics[field] = metricEntry(field, undefined, traces?.note ?? 'server traces need the in-process server (no --target)');
     }
@@ -150,6 +149,7 @@ export function buildReport(input: ReportInput): BenchReport {
   return {
     schema: REPORT_SCHEMA_ID,
     version: REPORT_VERSION,
+    minorVersion: REPORT_MINOR_VERSION,
     startedAt: input.startedAt.toISOString(),
     finishedAt: input.finishedAt.toISOString(),
     durationS: (input.finishedAt.getTime() - input.startedAt.getTime()) / 1000,
@@ -182,7 +182,23 @@ export function buildReport(input: ReportInput): BenchReport {
       cpuPercentOfOneCore: probe && probe.wallMs > 0 ? (100 * probe.cpuMs) / probe.wallMs : null,
       rssPeakMB: probe?.rssPeakMB ?? null,
       rssPerCallMB: probe && calls > 0 ? Math.max(0, probe.rssPeakMB - probe.rssBeforeMB) / calls : null,
-      note: probe ? 'in-process: CPU, memory and event-loop lag are the whole process, the benchmark caller included' : 'server is remote: only wire measurements',
+      note: probe ? 'in-process: CPU, memory and event-loop lag are the whole process (the benchmark caller runs in a worker thread of it)' : 'server is remote: only wire measurements',
+      ...(probe?.database ? { database: databaseSection(probe.database, calls) } : {}),
     },
+  };
+}
+
+function databaseSection(d: DbProbeResult, calls: number): NonNullable<BenchReport['server']['database']> {
+  const per = (n: number): number | null => (calls > 0 ? Math.round((n / calls) * 100) / 100 : null);
+  return {
+    backend: d.backend,
+    statements: d.statements,
+    transactions: d.transactions,
+    statementsPerCall: per(d.statements),
+    transactionsPerCall: per(d.transactions),
+    statementMs: d.statementMs,
+    maxStatementMs: d.maxStatementMs,
+    byStatement: d.byStatement.map((b) => ({ ...b, perCall: per(b.count) })),
+    stalls: d.stalls,
   };
 }

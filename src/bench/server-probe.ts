@@ -1,20 +1,16 @@
 /**
  * What the benchmark learns from inside the server when it runs in-process:
- * per-turn latency traces, CPU (process.cpuUsage deltas), resident memory
- * and event-loop lag (perf_hooks.monitorEventLoopDelay).
+ * per-turn latency traces, CPU (process.cpuUsage deltas), resident memory,
+ * event-loop lag (perf_hooks.monitorEventLoopDelay) and the database's work
+ * (db-probe.ts).
  *
- * Traces come from, in order of preference:
- * 1. a raw trace feed: the running server exposes
- *    `onTurnTrace(listener: (trace: TurnTrace) => void): () => void`;
- *    every turn's numbers, exact percentiles;
- * 2. the server's prom-client Registry: histograms named smartalex_turn_*
- *    (endpointing, stt_final, llm_ttft, tts_ttfb, overhead; `_ms` or
- *    `_seconds`), read before and after the run, percentiles interpolated
- *    within buckets like Prometheus' histogram_quantile (approximate);
- * 3. neither: the trace metrics stay empty and the report says why.
+ * Traces come from the running server's raw feed,
+ * `RunningServer.onTurnTrace(listener) => unsubscribe` (src/server.ts): every
+ * finished turn's numbers, so percentiles are exact. Without a feed (no
+ * in-process server) the trace metrics stay empty and the report says why.
  */
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
-import type { Registry } from 'prom-client';
+import type { DbProbe, DbProbeResult } from './db-probe.ts';
 import type { Summary } from './stats.ts';
 
 export const TRACE_FIELDS = ['endpointingMs', 'sttFinalMs', 'llmTtftMs', 'ttsTtfbMs', 'overheadMs'] as const;
@@ -27,12 +23,10 @@ export interface TurnTraceFeed {
 }
 
 export interface TraceResult {
-  source: 'raw' | 'histogram' | 'absent';
+  source: 'raw' | 'absent';
   note: string;
   /** Raw samples per field (source raw). */
   samples: Record<TraceField, number[]>;
-  /** Interpolated summaries per field (source histogram). */
-  summaries: Partial<Record<TraceField, Summary>>;
 }
 
 export interface ProbeResult {
@@ -42,6 +36,8 @@ export interface ProbeResult {
   rssBeforeMB: number;
   rssPeakMB: number;
   eventLoopLag: Summary | undefined;
+  /** The in-process server's database work in the window, when probed. */
+  database?: DbProbeResult;
 }
 
 /** The server side of a benchmark run. */
@@ -53,21 +49,6 @@ export interface ServerProbe {
   rssMB(): number;
   /** Ends the window and returns what was seen in it. */
   stop(): Promise<ProbeResult>;
-}
-
-const HISTOGRAM_NAMES: Record<TraceField, RegExp> = {
-  endpointingMs: /^smartalex_turn_endpointing(_ms|_milliseconds|_seconds)?$/,
-  sttFinalMs: /^smartalex_turn_stt_final(_ms|_milliseconds|_seconds)?$/,
-  llmTtftMs: /^smartalex_turn_llm_ttft(_ms|_milliseconds|_seconds)?$/,
-  ttsTtfbMs: /^smartalex_turn_tts_ttfb(_ms|_milliseconds|_seconds)?$/,
-  overheadMs: /^smartalex_turn_overhead(_ms|_milliseconds|_seconds)?$/,
-};
-
-interface HistogramSnapshot {
-  /** Upper bounds (ms) and cumulative counts, summed over label sets; +Inf last. */
-  buckets: Array<{ le: number; count: number }>;
-  sum: number;
-  count: number;
 }
 
 const MB = 1024 * 1024;
@@ -92,9 +73,8 @@ export class InProcessProbe implements ServerProbe {
   private unsubscribe: (() => void) | undefined;
   private raw = emptySamples();
   private rawCount = 0;
-  private histogramsBefore: Partial<Record<TraceField, HistogramSnapshot>> = {};
 
-  constructor(private readonly source: { metrics?: Registry; feed?: TurnTraceFeed } = {}) {}
+  constructor(private readonly source: { feed?: TurnTraceFeed; db?: DbProbe } = {}) {}
 
   async start(): Promise<void> {
     this.raw = emptySamples();
@@ -106,7 +86,7 @@ export class InProcessProbe implements ServerProbe {
         if (typeof v === 'number' && Number.isFinite(v)) this.raw[f].push(v);
       }
     });
-    this.histogramsBefore = this.source.metrics ? await readTraceHistograms(this.source.metrics) : {};
+    this.source.db?.start();
     this.lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
     this.lag.enable();
     this.rssBefore = process.memoryUsage.rss() / MB;
@@ -137,8 +117,10 @@ export class InProcessProbe implements ServerProbe {
       count: lag.count, mean: ms(lag.mean), min: ms(lag.min), p50: ms(lag.percentile(50)), p95: ms(lag.percentile(95)),
       p99: ms(lag.percentile(99)), max: ms(lag.max),
     } : undefined;
+    const database = this.source.db?.stop();
     return {
-      traces: await this.traces(),
+      ...(database ? { database } : {}),
+      traces: this.traces(),
       cpuMs: (cpu.user + cpu.system) / 1000,
       wallMs,
       rssBeforeMB: this.rssBefore,
@@ -147,88 +129,10 @@ export class InProcessProbe implements ServerProbe {
     };
   }
 
-  private async traces(): Promise<TraceResult> {
+  private traces(): TraceResult {
     if (this.source.feed) {
-      return { source: 'raw', note: `${this.rawCount} per-turn traces from the server's trace feed`, samples: this.raw, summaries: {} };
+      return { source: 'raw', note: `${this.rawCount} per-turn traces from the server's trace feed (RunningServer.onTurnTrace)`, samples: this.raw };
     }
-    if (this.source.metrics) {
-      const after = await readTraceHistograms(this.source.metrics);
-      const summaries: Partial<Record<TraceField, Summary>> = {};
-      for (const f of TRACE_FIELDS) {
-        const a = after[f];
-        if (!a) continue;
-        const s = summarizeHistogramDelta(this.histogramsBefore[f], a);
-        if (s) summaries[f] = s;
-      }
-      if (Object.keys(after).length > 0) {
-        return {
-          source: 'histogram', samples: emptySamples(), summaries,
-          note: 'from the server\'s Prometheus histograms: percentiles interpolated within buckets (approximate), no raw samples',
-        };
-      }
-      return { source: 'absent', samples: emptySamples(), summaries: {}, note: 'the server exports no smartalex_turn_* histograms yet (conversation pipeline not wired)' };
-    }
-    return { source: 'absent', samples: emptySamples(), summaries: {}, note: 'no server probe: traces need the in-process server' };
+    return { source: 'absent', samples: emptySamples(), note: 'no trace feed: traces need the in-process server' };
   }
-}
-
-/** Reads the smartalex_turn_* histograms (summed over labels), in ms. */
-export async function readTraceHistograms(registry: Registry): Promise<Partial<Record<TraceField, HistogramSnapshot>>> {
-  const out: Partial<Record<TraceField, HistogramSnapshot>> = {};
-  const all = await registry.getMetricsAsJSON();
-  for (const metric of all) {
-    if (String(metric.type) !== 'histogram') continue;
-    const field = TRACE_FIELDS.find((f) => HISTOGRAM_NAMES[f].test(metric.name));
-    if (!field) continue;
-    const scale = metric.name.endsWith('_seconds') ? 1000 : 1;
-    const byLe = new Map<number, number>();
-    let sum = 0;
-    let count = 0;
-    for (const v of metric.values as Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>) {
-      const name = v.metricName ?? '';
-      if (name.endsWith('_bucket')) {
-        const le = v.labels.le === '+Inf' ? Infinity : Number(v.labels.le) * scale;
-        byLe.set(le, (byLe.get(le) ?? 0) + v.value);
-      } else if (name.endsWith('_sum')) sum += v.value * scale;
-      else if (name.endsWith('_count')) count += v.value;
-    }
-    const buckets = [...byLe.entries()].sort((a, b) => a[0] - b[0]).map(([le, c]) => ({ le, count: c }));
-    out[field] = { buckets, sum, count };
-  }
-  return out;
-}
-
-/** Summary of the observations made between two snapshots of one histogram. */
-export function summarizeHistogramDelta(before: HistogramSnapshot | undefined, after: HistogramSnapshot): Summary | undefined {
-  const count = after.count - (before?.count ?? 0);
-  if (count <= 0) return undefined;
-  const prior = new Map((before?.buckets ?? []).map((b) => [b.le, b.count]));
-  const buckets = after.buckets.map((b) => ({ le: b.le, count: b.count - (prior.get(b.le) ?? 0) }));
-  const finite = buckets.filter((b) => Number.isFinite(b.le));
-  const quantile = (q: number): number => {
-    const rank = q * count;
-    let lower = 0;
-    let prev = 0;
-    for (const b of buckets) {
-      if (b.count >= rank) {
-        if (!Number.isFinite(b.le)) return finite[finite.length - 1]?.le ?? lower;
-        const inBucket = b.count - prev;
-        return inBucket <= 0 ? b.le : lower + ((b.le - lower) * (rank - prev)) / inBucket;
-      }
-      lower = Number.isFinite(b.le) ? b.le : lower;
-      prev = b.count;
-    }
-    return lower;
-  };
-  const firstNonEmpty = buckets.findIndex((b) => b.count > 0);
-  const lastEdge = buckets.find((b) => b.count >= count);
-  return {
-    count,
-    mean: (after.sum - (before?.sum ?? 0)) / count,
-    min: firstNonEmpty <= 0 ? 0 : buckets[firstNonEmpty - 1]!.le,
-    p50: quantile(0.5),
-    p95: quantile(0.95),
-    p99: quantile(0.99),
-    max: lastEdge && Number.isFinite(lastEdge.le) ? lastEdge.le : finite[finite.length - 1]?.le ?? 0,
-  };
 }

@@ -25,7 +25,7 @@ export function summaryText(report: BenchReport): string {
   const rx = report.rtp.serverToCaller;
   const tx = report.rtp.callerToServer;
   const lines = [
-    `smartalex bench: ${report.config.calls} calls x ${report.config.turns} turns against ${report.config.mode === 'in-process' ? `in-process server (${report.config.profile} profile)` : report.config.target}`,
+    `smartalex bench: ${report.config.calls} calls x ${report.config.turns} turns against ${report.config.mode === 'in-process' ? `in-process server (${report.config.profile} profile, ${report.config.agent ?? 'conversation'} agent, ${report.config.database ?? 'pglite'} database)` : report.config.target}`,
     `agent mode (observed): ${report.agentMode}; ${report.agentModeEvidence}`,
     `calls: ${c.answered}/${c.attempted} answered, ${c.completed} completed, ${c.failed} failed${Object.keys(c.failures).length ? ` (${Object.entries(c.failures).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}; turns ${c.turnsReplied}/${c.turns} replied; barge-ins ${c.bargeInsStopped}/${c.bargeIns} stopped`,
     '',
@@ -39,6 +39,14 @@ export function summaryText(report: BenchReport): string {
       ? `server: CPU ${fmt(report.server.cpuMsPerCall, 0)} ms per call (${fmt(report.server.cpuPercentOfOneCore, 0)}% of one core), RSS peak ${fmt(report.server.rssPeakMB, 0)} MB; traces: ${report.server.traces} (${report.server.tracesNote})`
       : `server: remote (${report.server.note})`,
   ];
+  const db = report.server.database;
+  if (db) {
+    const top = db.byStatement.slice(0, 3).map((b) => `${fmt(b.perCall, 1)}x ${b.statement.slice(0, 60)}`).join(' | ');
+    lines.push(`database: ${db.backend}, ${fmt(db.statementsPerCall, 1)} statements and ${fmt(db.transactionsPerCall, 1)} transactions per call` +
+      (db.statementMs !== null ? `, ${fmt(db.statementMs, 0)} ms in statements (max ${fmt(db.maxStatementMs, 1)} ms)` : '') +
+      `; event-loop stalls > ${db.stalls.thresholdMs} ms: ${db.stalls.count} (${db.stalls.withDatabaseWork} during database work, max ${fmt(db.stalls.maxMs, 0)} ms)`);
+    if (top) lines.push(`  most frequent: ${top}`);
+  }
   if (report.ramp) lines.push(`ramp: largest sustainable concurrency ${report.ramp.maxSustainableCalls} calls (${report.ramp.stoppedBecause})`);
   if (report.soak) lines.push(`soak: ${report.soak.calls} calls for ${report.soak.durationS} s, RSS slope ${fmt(report.soak.slopeMBPerMin, 3)} MB/min over ${report.soak.rss.length} samples`);
   lines.push(`machine: ${report.machine.cpus} x ${report.machine.cpuModel}, ${report.machine.totalMemMB} MB, Node ${report.machine.nodeVersion}`);

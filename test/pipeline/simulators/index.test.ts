@@ -11,12 +11,14 @@ test('profiles: instant has no added latency, typical has the documented figures
   assert.is(SIMULATOR_PROFILES.typical.ttsTtfbMs, 150);
 });
 
-test('startAllSimulators starts all three on distinct local ports, overrides win, close() frees them', async () => {
+test('startAllSimulators starts Deepgram (one URL) and OpenAI on distinct local ports, overrides win, close() frees them', async () => {
   const sims = await startAllSimulators('typical', { llmTtftMs: 30, ttsTtfbMs: 0 });
   try {
     assert.is(sims.latency.llmTtftMs, 30);
     assert.is(sims.latency.sttFinalDelayMs, 250);
-    assert.is(new Set([sims.deepgramLive.port, sims.openai.port, sims.deepgramSpeak.port]).size, 3);
+    assert.is(new Set([sims.deepgram.port, sims.openai.port]).size, 2);
+    assert.is(sims.deepgramLive.port, sims.deepgram.port);
+    assert.is(sims.deepgramSpeak.port, sims.deepgram.port);
     assert.match(sims.openai.baseUrl, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
     const t0 = performance.now();
     const res = await fetch(`${sims.openai.baseUrl}/chat/completions`, {

@@ -3,15 +3,22 @@
  * in-test SIP agent (test-agent.ts) and against the in-process server with
  * the simulators. Each must give a complete, valid report with the right
  * counts; --json/--html files are written; --baseline exits 3 on a
- * regression; an echoing agent is reported as `echo`.
+ * regression; an echoing agent is reported as `echo`. In-process, the
+ * per-turn traces come raw from the server's onTurnTrace feed, the report
+ * names the database backend and counts its statements, and
+ * `agentMode: 'echo'` calls a provisioned echo agent (on a fresh database on
+ * a Postgres server when the tests have one).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import postgres from 'postgres';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { METRIC_NAMES, reportSchema, type BenchReport } from '../../../src/bench/report-schema.ts';
 import { EXIT_REGRESSION, runBench, type BenchOptions } from '../../../src/bench/run.ts';
+import { serverUrl } from '../../support/databases.ts';
+import { needExternal } from '../../support/external.ts';
 import { fakeReport } from './report-fixture.ts';
 import { startTestAgent } from './test-agent.ts';
 
@@ -22,6 +29,18 @@ function options(extra: Partial<BenchOptions>): BenchOptions {
     number: '1000', calls: 2, turns: 1, bargeIn: true, profile: 'instant', voiceThresholdDbfs: -45, turnTimeoutMs: 5000,
     bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 10, ...extra,
   };
+}
+
+async function postgresReachable(url: string): Promise<boolean> {
+  const client = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => undefined });
+  try {
+    await client`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end({ timeout: 1 });
+  }
 }
 
 function quietIo(): { io: { stdout: { write(t: string): boolean }; stderr: { write(t: string): boolean; isTTY: boolean } }; text: () => string } {
@@ -109,6 +128,41 @@ test('against the in-process server with the simulators: a complete report with 
   assert.ok((report.server.cpuMsPerCall ?? 0) > 0);
   assert.ok(report.agentMode !== 'unknown', report.agentModeEvidence);
   assert.ok(report.server.tracesNote.length > 0);
+  assert.is(outcome.exitCode, 0);
+  assert.is(report.minorVersion, 1);
+  assert.is(report.config.agent, 'conversation');
+  assert.is(report.config.database, 'pglite');
+  // Raw traces from RunningServer.onTurnTrace: one per replied turn, exact samples, no histogram estimate.
+  assert.is(report.agentMode, 'conversation', report.agentModeEvidence);
+  assert.is(report.server.traces, 'raw');
+  assert.is(report.metrics.overheadMs.source, 'server-trace');
+  assert.ok((report.metrics.overheadMs.stats?.count ?? 0) >= 1, report.server.tracesNote);
+  assert.is(report.metrics.overheadMs.samples.length, report.metrics.overheadMs.stats?.count);
+  const db = report.server.database;
+  assert.ok(db, 'database work is reported');
+  assert.is(db.backend, 'pglite');
+  assert.ok(db.statements > 0 && db.transactions > 0, 'a call reaches the database');
+  assert.is(db.statementsPerCall, db.statements / 2);
+  assert.ok(db.statementMs !== null);
+});
+
+test('in-process echo agent: the provisioned echo number answers, echo is observed, no traces', async () => {
+  const url = serverUrl();
+  const reachable = url !== undefined && await postgresReachable(url);
+  const usePostgres = needExternal(reachable, 'a Postgres server (SMARTALEX_TEST_DATABASE_URL)', 'the --database-url half of the echo run');
+  const { io } = quietIo();
+  const outcome = await runBench(options({ calls: 1, bargeIn: false, agentMode: 'echo', ...(usePostgres ? { databaseUrl: url! } : {}) }), io);
+  const report = outcome.report;
+  assert.ok(reportSchema.safeParse(report).success);
+  assert.is(report.config.agent, 'echo');
+  assert.is(report.config.number, '2000');
+  assert.is(report.config.database, usePostgres ? 'postgres' : 'pglite');
+  assert.is(report.server.database?.backend, report.config.database);
+  assert.is(report.calls.answered, 1);
+  assert.is(report.agentMode, 'echo', report.agentModeEvidence);
+  assert.ok((report.metrics.rxPacingJitterMs.stats?.count ?? 0) > 0);
+  assert.is(report.rtp.callerToServer.view, 'server-rtcp');
+  assert.is(report.metrics.overheadMs.stats, null, 'an echo has no turn traces');
   assert.is(outcome.exitCode, 0);
 });
 
