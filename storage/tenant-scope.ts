@@ -20,8 +20,8 @@ export function isUuid(value: string): boolean {
 export async function withTenant<T>(db: Database, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
   if (!isUuid(tenantId)) throw new TenantScopeError('tenant id must be a UUID');
   return db.app.transaction(async (tx) => {
-    await tx.execute(sql`SET LOCAL ROLE ${sql.identifier(db.appRole)}`);
-    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+    // One round trip: set_config('role', ..., true) is SET LOCAL ROLE (same membership check).
+    await tx.execute(sql`select set_config('role', ${db.appRole}, true), set_config('app.tenant_id', ${tenantId}, true)`);
     return work(tx);
   });
 }
@@ -29,7 +29,7 @@ export async function withTenant<T>(db: Database, tenantId: string, work: (tx: T
 /** Runtime-role work with no tenant set: the directory functions and security events only. */
 export async function withoutTenant<T>(db: Database, work: (tx: Tx) => Promise<T>): Promise<T> {
   return db.app.transaction(async (tx) => {
-    await tx.execute(sql`SET LOCAL ROLE ${sql.identifier(db.appRole)}`);
+    await tx.execute(sql`select set_config('role', ${db.appRole}, true)`);
     return work(tx);
   });
 }
