@@ -19,6 +19,7 @@ import { createConversationRunner } from './agents/runner.ts';
 import { failureLabel, latencySummary, traceLatency } from './agents/call-record.ts';
 import { recordCallOutcome } from '../storage/index.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
+import { SileroModel } from '../pipeline/vad/index.ts';
 
 export interface RunningServer {
   db: Database;
@@ -88,6 +89,8 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     logger.info({ providers: providers.lines }, 'conversation providers');
     const traceListeners = new Set<(trace: TurnTrace, callId: string) => void>();
     if (!options.calls?.runners?.conversation) {
+      // Load the VAD model now, not on the first call (it takes ~100 ms and briefly holds the event loop).
+      await SileroModel.load().catch((error: unknown) => logger.warn({ err: error }, 'Silero VAD model could not be loaded; conversations will fail to start'));
       const seq = new Map<string, number>();
       const runConversation = createConversationRunner({
         config, offline: providers.offline, logger: logger.child({ component: 'conversation' }), metrics,

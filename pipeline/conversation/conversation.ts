@@ -37,6 +37,7 @@ import { SentenceSplitter, splitSentences } from './sentence-splitter.ts';
 import { DEFAULT_CONVERSATION_SETTINGS, type ConversationSettings } from './settings.ts';
 import { parseToolCall, toolsFor } from './tools.ts';
 import { TurnDetector, type EndOfTurn } from './turn-detector.ts';
+import { concatPcm, type PhraseCache } from './phrase-cache.ts';
 
 export interface AgentProfile {
   systemPrompt: string;
@@ -89,6 +90,8 @@ export interface ConversationOptions {
   /** Local voice for the apology when the TTS itself failed (espeak-ng). */
   fallbackVoice?: FallbackVoice;
   vadModel?: SileroModel;
+  /** Audio of fixed phrases (disclosure, greeting, reprompts), shared across calls. */
+  phraseCache?: PhraseCache;
   /** The transport's monotonic clock; default performance.now(). */
   clock?: () => number;
   metrics?: LatencyMetrics;
@@ -477,12 +480,24 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       const span: SpokenSpan = { text: sentence, startMs: this.ledger.submittedMs, endMs: this.ledger.submittedMs };
       reply.spans.push(span);
       reply.timer?.mark('ttsStart', this.clock());
+      const phraseKey = reply.kind === 'answer' || !this.options.phraseCache
+        ? undefined
+        : { provider: tts.name, voice: agent.voice, sampleRate: this.transport.sampleRate, text: sentence };
+      const cached = phraseKey && this.options.phraseCache!.get(phraseKey);
+      if (cached) {
+        this.play(reply, span, cached);
+        continue;
+      }
+      const chunks: Int16Array[] = [];
       try {
         for await (const pcm of tts.synthesize(sentence, { signal, ...(agent.voice ? { voice: agent.voice } : {}) })) {
           if (signal.aborted || this.ended) return;
           reply.timer?.mark('ttsFirstByte', this.clock());
-          this.play(reply, span, resampler ? resampler.process(pcm) : pcm);
+          const out = resampler ? resampler.process(pcm) : pcm;
+          if (phraseKey) chunks.push(out);
+          this.play(reply, span, out);
         }
+        if (phraseKey) this.options.phraseCache!.set(phraseKey, concatPcm(chunks));
       } catch (error) {
         if (signal.aborted || this.ended) return;
         throw new StageError('tts', tts.name, error);

@@ -23,6 +23,7 @@ export {
   type DeepPartial,
 } from './settings.ts';
 export { APOLOGY, REPROMPT, FallbackVoice } from './phrases.ts';
+export { PhraseCache, concatPcm, type PhraseKey } from './phrase-cache.ts';
 export { TurnDetector, type EndOfTurn } from './turn-detector.ts';
 export { heardText, PlayoutLedger, type SpokenSpan } from './playout-ledger.ts';
 export { toolsFor, parseToolCall, END_CALL, TRANSFER_CALL, SEND_DTMF, type ToolAction } from './tools.ts';

@@ -12,6 +12,7 @@ import {
   Conversation,
   conversationSettingsFrom,
   FallbackVoice,
+  PhraseCache,
   EspeakTextToSpeech,
   latencyMetrics,
   type CallTransport,
@@ -55,6 +56,8 @@ export interface ConversationRunnerDeps {
 export function createConversationRunner(deps: ConversationRunnerDeps): ConversationRunner {
   const metrics = deps.metrics ? latencyMetrics(deps.metrics) : undefined;
   const fallbackVoice = deps.offline.espeakNg.available ? new FallbackVoice(new EspeakTextToSpeech()) : undefined;
+  // The disclosure and greetings are the same on every call: their audio is synthesized once.
+  const phraseCache = new PhraseCache();
 
   return async (call) => {
     const log = deps.logger.child({ callId: call.callId, tenantId: call.tenantId, agentId: call.agentId });
@@ -81,6 +84,7 @@ export function createConversationRunner(deps: ConversationRunnerDeps): Conversa
         },
         settings: conversationSettingsFrom(call.agent.providerSettings),
         ...(fallbackVoice ? { fallbackVoice } : {}),
+        phraseCache,
         ...(deps.vadModel ? { vadModel: deps.vadModel } : {}),
         ...(metrics ? { metrics } : {}),
         ...(deps.clock ? { clock: deps.clock(call) } : {}),

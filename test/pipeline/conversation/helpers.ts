@@ -13,6 +13,7 @@ import {
   type ConversationTurn,
   type DeepPartial,
   type FallbackVoice,
+  type PhraseCache,
   type InterruptEvent,
   type ProviderFailure,
 } from '../../../pipeline/conversation/index.ts';
@@ -83,6 +84,7 @@ export interface HarnessOptions {
   pace?: 'realtime' | 'fast';
   sampleRate?: number;
   fallbackVoice?: FallbackVoice;
+  phraseCache?: PhraseCache;
   providers?: (sims: AllSimulators) => { stt?: SpeechToText; llm?: LanguageModel; tts?: TextToSpeech };
 }
 
@@ -104,6 +106,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     clock: () => transport.now(),
     vadModel: await SileroModel.load(),
     ...(o.fallbackVoice ? { fallbackVoice: o.fallbackVoice } : {}),
+    ...(o.phraseCache ? { phraseCache: o.phraseCache } : {}),
   });
   const h: Harness = {
     sims, transport, conversation, stt, llm, tts,
