@@ -313,12 +313,14 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.answer(turn);
   }
 
-  private answer(turn: EndOfTurn): void {
+  /** `held`: the turn waited for the uninterruptible disclosure to finish. */
+  private answer(turn: EndOfTurn, held = false): void {
     this.turnCount += 1;
     const timer = new TurnTimer(this.turnCount);
     timer.mark('endOfSpeech', turn.endOfSpeechMs);
     timer.mark('vadStop', turn.vadStopMs);
     timer.mark('sttFinal', Math.max(turn.sttFinalAtMs, turn.vadStopMs));
+    if (held) timer.mark('released', this.clock());
     timer.vadMissed = turn.vadMissed;
     this.history.push({ role: 'user', content: turn.text });
     const reply = this.newReply('answer', timer);
@@ -643,7 +645,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     } else if (this.pendingTurn) {
       const turn = this.pendingTurn;
       this.pendingTurn = undefined;
-      this.answer(turn);
+      this.answer(turn, true);
     }
   }
 

@@ -34,13 +34,15 @@ export interface TurnTrace {
   ttsTtfbMs: number;
   e2eMs: number;
   overheadMs: number;
+  /** Time the turn waited for the AI disclosure to finish playing (0 when it did not). */
+  heldMs: number;
   /** True when the turn's end of speech came from the STT alone (the VAD heard nothing). */
   vadMissed: boolean;
   /** True when the reply's first audio queued behind earlier agent audio, so its playout time is estimated. */
   playoutEstimated: boolean;
 }
 
-type Mark = 'endOfSpeech' | 'vadStop' | 'sttFinal' | 'llmStart' | 'llmFirstToken' | 'llmFirstSentence' | 'ttsStart' | 'ttsFirstByte' | 'firstAudioQueued' | 'playout';
+type Mark = 'endOfSpeech' | 'vadStop' | 'sttFinal' | 'llmStart' | 'llmFirstToken' | 'llmFirstSentence' | 'ttsStart' | 'ttsFirstByte' | 'firstAudioQueued' | 'playout' | 'released';
 
 export class TurnTimer {
   private readonly marks = new Map<Mark, number>();
@@ -81,7 +83,9 @@ export class TurnTimer {
     const llmFirstSentenceMs = span('llmStart', 'llmFirstSentence');
     const ttsTtfbMs = span('ttsStart', 'ttsFirstByte');
     const e2eMs = playout - endOfSpeech;
-    const overheadMs = Math.max(0, (m('llmStart') ?? sttFinal) - sttFinal)
+    const released = Math.max(sttFinal, m('released') ?? sttFinal);
+    const heldMs = released - sttFinal;
+    const overheadMs = Math.max(0, (m('llmStart') ?? released) - released)
       + span('llmFirstSentence', 'ttsStart')
       + span('ttsFirstByte', 'firstAudioQueued')
       + (this.playoutEstimated ? 0 : span('firstAudioQueued', 'playout'));
@@ -94,6 +98,7 @@ export class TurnTimer {
       ttsTtfbMs: round(ttsTtfbMs),
       e2eMs: round(e2eMs),
       overheadMs: round(overheadMs),
+      heldMs: round(heldMs),
       vadMissed: this.vadMissed,
       playoutEstimated: this.playoutEstimated,
     };

@@ -26,7 +26,7 @@ const DESCRIPTIONS: Record<MetricName, { unit: MetricEntry['unit']; source: Metr
   sttFinalMs: { unit: 'ms', source: 'server-trace', tracked: false, description: 'Server trace: waiting for the STT final result' },
   llmTtftMs: { unit: 'ms', source: 'server-trace', tracked: false, description: 'Server trace: LLM time to first token' },
   ttsTtfbMs: { unit: 'ms', source: 'server-trace', tracked: false, description: 'Server trace: TTS time to first byte' },
-  overheadMs: { unit: 'ms', source: 'server-trace', tracked: true, description: 'Server trace: e2e minus provider time, what the server adds' },
+  overheadMs: { unit: 'ms', source: 'server-trace', tracked: true, description: 'Server trace: what the server adds, its own gaps on the critical path (turn decision to LLM, sentence to TTS, TTS bytes to queue, queue to first packet)' },
   eventLoopLagMs: { unit: 'ms', source: 'server-process', tracked: true, description: 'Event-loop delay of the server process (monitorEventLoopDelay, 10 ms resolution)' },
   serverRssMB: { unit: 'MB', source: 'server-process', tracked: false, description: 'Resident memory of the server process, sampled during the run' },
 };

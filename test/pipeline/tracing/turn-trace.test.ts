@@ -20,7 +20,7 @@ test('fields follow the vocabulary; overhead is the server own gaps, e2e minus e
   const trace = t.finish()!;
   assert.equal(trace, {
     turn: 1, endpointingMs: 210, sttFinalMs: 50, llmTtftMs: 138, llmFirstSentenceMs: 188, ttsTtfbMs: 100,
-    e2eMs: 560, overheadMs: 2 + 1 + 4 + 5, vadMissed: false, playoutEstimated: false,
+    e2eMs: 560, overheadMs: 2 + 1 + 4 + 5, heldMs: 0, vadMissed: false, playoutEstimated: false,
   });
   assert.is(trace.overheadMs, trace.e2eMs - trace.endpointingMs - trace.sttFinalMs - trace.llmFirstSentenceMs - trace.ttsTtfbMs);
 });
@@ -53,6 +53,27 @@ test('waiting behind earlier agent audio is in e2e but not in overhead', () => {
   assert.ok(trace.playoutEstimated);
 });
 
+test('a turn held behind the AI disclosure: the wait is heldMs, in e2e, not overhead', () => {
+  const t = markedUpTo(3402, false);
+  // the same marks, but the turn was released 2000 ms after its end (the disclosure was playing)
+  const held = new TurnTimer(4);
+  held.mark('endOfSpeech', 0);
+  held.mark('vadStop', 200);
+  held.mark('sttFinal', 200);
+  held.mark('released', 2200);
+  held.mark('llmStart', 2201);
+  held.mark('llmFirstSentence', 2301);
+  held.mark('ttsStart', 2301);
+  held.mark('ttsFirstByte', 2401);
+  held.mark('firstAudioQueued', 2402);
+  held.mark('playout', 2403);
+  const trace = held.finish()!;
+  assert.is(trace.heldMs, 2000);
+  assert.is(trace.overheadMs, 1 + 1 + 1);
+  assert.is(trace.e2eMs, 2403);
+  assert.is(t.finish()!.heldMs, 0);
+});
+
 test('no trace before playout', () => {
   const t = new TurnTimer(2);
   t.mark('endOfSpeech', 5);
@@ -63,7 +84,7 @@ test('histograms are registered once per registry and observe traces', async () 
   const registry = new Registry();
   const m = latencyMetrics(registry);
   assert.is(latencyMetrics(registry), m);
-  m.observe({ turn: 1, endpointingMs: 200, sttFinalMs: 0, llmTtftMs: 10, llmFirstSentenceMs: 12, ttsTtfbMs: 5, e2eMs: 230, overheadMs: 213, vadMissed: false, playoutEstimated: false });
+  m.observe({ turn: 1, endpointingMs: 200, sttFinalMs: 0, llmTtftMs: 10, llmFirstSentenceMs: 12, ttsTtfbMs: 5, e2eMs: 230, overheadMs: 3, heldMs: 0, vadMissed: false, playoutEstimated: false });
   m.failure('llm', 'openai');
   const text = await registry.metrics();
   for (const name of ['e2e', 'overhead', 'endpointing', 'stt_final', 'llm_ttft', 'tts_ttfb']) assert.match(text, `smartalex_turn_${name}_ms_count 1`);
