@@ -1,7 +1,7 @@
 /**
  * Opening the database: a Postgres server through postgres.js when a URL is
  * given, else embedded PGlite (real Postgres compiled to WASM) in the data
- * directory. Two faces:
+ * directory, run in a worker thread (storage/pglite-thread.ts). Two faces:
  *  - `owner`: runs migrations and role provisioning, nothing else;
  *  - `app`: what the application uses. Every application transaction switches
  *    to the runtime role (SET LOCAL ROLE), which owns no table and cannot bypass
@@ -9,12 +9,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
+import { PGliteThread } from './pglite-thread.ts';
 import * as schema from './schema.ts';
 
 export type Schema = typeof schema;
@@ -51,22 +52,27 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 async function openPglite(options: DatabaseOptions): Promise<Database> {
-  let client: PGlite;
-  if (options.inMemory) client = new PGlite();
-  else {
-    const dir = join(options.dataDir, 'pglite');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    client = new PGlite(dir);
+  let dataDir: string | undefined;
+  if (!options.inMemory) {
+    dataDir = join(options.dataDir, 'pglite');
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   }
-  await client.waitReady;
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  // In a worker thread: PGlite is synchronous WASM and would otherwise stall the media event loop.
+  const client = new PGliteThread(dataDir ? { dataDir } : {});
+  try {
+    await client.waitReady;
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  const db = drizzlePglite({ client: client as unknown as PGlite, schema }) as unknown as Db;
   return {
     kind: 'pglite',
     appRole: options.appRole,
     owner: db,
     app: db,
     ping: () => ping(db),
-    close: async () => { if (!client.closed) await client.close(); },
+    close: () => client.close(),
   };
 }
 

@@ -1,0 +1,245 @@
+/**
+ * Embedded PGlite in its own worker thread. PGlite is Postgres compiled to
+ * WASM and runs synchronously: on the main thread every statement holds the
+ * event loop (10-30 ms under load), and with it the RTP pacer of every call.
+ * Here the database runs in a worker and the main thread talks to it through
+ * messages; `PGliteThread` offers the part of PGlite's client interface that
+ * drizzle's pglite driver uses (`query`, `transaction`) plus `exec` and
+ * `close`. PGlite's own `PGliteWorker` targets browser workers (Web Locks,
+ * BroadcastChannel leader election), which Node 20 lacks, hence this module.
+ *
+ * A transaction holds its callback open in the worker until the main thread
+ * says commit or rollback; PGlite serialises transactions itself.
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { PGlite, types, type Results } from '@electric-sql/pglite';
+
+const MARK = 'smartalex-pglite-thread';
+
+type RowMode = 'array' | 'object';
+type ToWorker =
+  | { id: number; type: 'query'; tx?: number; sql: string; params?: unknown[]; rowMode?: RowMode }
+  | { id: number; type: 'exec'; tx?: number; sql: string }
+  | { id: number; type: 'begin'; tx: number }
+  | { id: number; type: 'end'; tx: number; commit: boolean }
+  | { id: number; type: 'close' };
+/** A request before it gets its id (Omit distributed over the union). */
+type Request = ToWorker extends infer T ? (T extends unknown ? Omit<T, 'id'> : never) : never;
+type FromWorker =
+  | { id: number; ok: true; value?: unknown }
+  | { id: number; ok: false; error: SerializedError }
+  | { id: 0; ready: true }
+  | { id: 0; ready: false; error: SerializedError };
+
+interface SerializedError { message: string; [field: string]: unknown }
+
+/** Postgres error fields worth carrying across (DatabaseError's). */
+const ERROR_FIELDS = ['code', 'severity', 'detail', 'hint', 'schema', 'table', 'column', 'constraint', 'routine'] as const;
+
+function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const out: SerializedError = { message: error.message, name: error.name };
+  for (const f of ERROR_FIELDS) {
+    const v = (error as unknown as Record<string, unknown>)[f];
+    if (v !== undefined) out[f] = v;
+  }
+  return out;
+}
+
+function reviveError(e: SerializedError): Error {
+  const error = new Error(e.message);
+  Object.assign(error, e);
+  return error;
+}
+
+export interface PGliteThreadOptions {
+  /** Directory of the database files; undefined keeps it in memory. */
+  dataDir?: string;
+}
+
+interface TxHandle {
+  query<T>(sql: string, params?: unknown[], options?: { rowMode?: RowMode }): Promise<Results<T>>;
+  exec(sql: string): Promise<Results[]>;
+}
+
+/** The main thread's end: a PGlite-shaped client whose work happens in the worker. */
+export class PGliteThread implements TxHandle {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private nextTx = 1;
+  private closing: Promise<void> | undefined;
+  readonly waitReady: Promise<void>;
+  closed = false;
+
+  constructor(options: PGliteThreadOptions = {}) {
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const self = import.meta.url;
+    // Workers do not inherit the main thread's tsx hooks in Node 20: register them first.
+    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(self)}); })`;
+    this.worker = new Worker(boot, { eval: true, workerData: { mark: MARK, dataDir: options.dataDir } });
+    this.waitReady = new Promise<void>((resolve, reject) => {
+      this.worker.once('message', (msg: FromWorker) => {
+        if ('ready' in msg && msg.ready) resolve();
+        else reject(reviveError('error' in msg ? msg.error : { message: 'PGlite thread did not start' }));
+        this.worker.on('message', (m: FromWorker) => this.settle(m));
+      });
+      this.worker.once('error', reject);
+    });
+    this.worker.on('error', (error) => this.failAll(error));
+    this.worker.on('exit', (code) => {
+      this.closed = true;
+      this.failAll(new Error(`PGlite thread exited (code ${code})`));
+    });
+  }
+
+  query<T>(sql: string, params?: unknown[], options?: { rowMode?: RowMode }): Promise<Results<T>> {
+    return this.call({ type: 'query', sql, ...(params ? { params } : {}), ...(options?.rowMode ? { rowMode: options.rowMode } : {}) }) as Promise<Results<T>>;
+  }
+
+  exec(sql: string): Promise<Results[]> {
+    return this.call({ type: 'exec', sql }) as Promise<Results[]>;
+  }
+
+  async transaction<T>(work: (tx: TxHandle) => Promise<T>): Promise<T> {
+    const tx = this.nextTx++;
+    // Not awaited: the worker queues this transaction's statements until it has begun, saving a
+    // round trip per transaction; a failure to begin surfaces on the first statement or the end.
+    const begun = this.call({ type: 'begin', tx });
+    begun.catch(() => undefined);
+    const handle: TxHandle = {
+      query: <R>(sql: string, params?: unknown[], options?: { rowMode?: RowMode }) =>
+        this.call({ type: 'query', tx, sql, ...(params ? { params } : {}), ...(options?.rowMode ? { rowMode: options.rowMode } : {}) }) as Promise<Results<R>>,
+      exec: (sql: string) => this.call({ type: 'exec', tx, sql }) as Promise<Results[]>,
+    };
+    let result: T;
+    try {
+      result = await work(handle);
+    } catch (error) {
+      await this.call({ type: 'end', tx, commit: false }).catch(() => undefined);
+      throw error;
+    }
+    await begun;
+    await this.call({ type: 'end', tx, commit: true });
+    return result;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.closed) return;
+      await this.call({ type: 'close' }).catch(() => undefined);
+      this.closed = true;
+      await this.worker.terminate();
+    })();
+    return this.closing;
+  }
+
+  private call(message: Request): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error('the database is closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id });
+    });
+  }
+
+  private settle(msg: FromWorker): void {
+    const waiter = this.pending.get(msg.id);
+    if (!waiter) return;
+    this.pending.delete(msg.id);
+    if ('ok' in msg && msg.ok) waiter.resolve(msg.value);
+    else waiter.reject(reviveError('error' in msg ? msg.error : { message: 'unknown PGlite thread error' }));
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+}
+
+// ---------------------------------------------------------------- worker side
+
+/** drizzle's pglite driver keeps dates, timestamps and intervals as strings: same here, for every query. */
+const identity = (value: string): string => value;
+const DRIZZLE_PARSERS = Object.fromEntries(
+  [types.TIMESTAMP, types.TIMESTAMPTZ, types.INTERVAL, types.DATE, 1231, 1115, 1185, 1187, 1182].map((oid) => [oid, identity]),
+);
+
+const ROLLBACK = Symbol('rollback');
+
+async function serve(dataDir: string | undefined): Promise<void> {
+  const port = parentPort!;
+  let db: PGlite;
+  try {
+    db = dataDir ? new PGlite(dataDir, { parsers: DRIZZLE_PARSERS }) : new PGlite({ parsers: DRIZZLE_PARSERS });
+    await db.waitReady;
+  } catch (error) {
+    port.postMessage({ id: 0, ready: false, error: serializeError(error) } satisfies FromWorker);
+    return;
+  }
+  interface OpenTx { ready: Promise<TxHandle>; decide: (commit: boolean) => void; done: Promise<void> }
+  const open = new Map<number, OpenTx>();
+  const reply = (id: number, work: () => Promise<unknown>): void => {
+    work().then(
+      (value) => port.postMessage({ id, ok: true, value } satisfies FromWorker),
+      (error: unknown) => port.postMessage({ id, ok: false, error: serializeError(error) } satisfies FromWorker),
+    );
+  };
+  const target = async (tx: number | undefined): Promise<TxHandle> => {
+    if (tx === undefined) return db as unknown as TxHandle;
+    const entry = open.get(tx);
+    if (!entry) throw new Error('the transaction has already ended');
+    return entry.ready;
+  };
+  port.on('message', (msg: ToWorker) => {
+    switch (msg.type) {
+      case 'query':
+        reply(msg.id, async () => {
+          const result = await (await target(msg.tx)).query(msg.sql, msg.params, msg.rowMode ? { rowMode: msg.rowMode } : undefined);
+          return { rows: result.rows, fields: result.fields, affectedRows: result.affectedRows };
+        });
+        break;
+      case 'exec':
+        reply(msg.id, async () => (await (await target(msg.tx)).exec(msg.sql)).map((r) => ({ rows: r.rows, fields: r.fields, affectedRows: r.affectedRows })));
+        break;
+      case 'begin': {
+        let started!: (tx: TxHandle) => void;
+        let failed!: (error: unknown) => void;
+        const ready = new Promise<TxHandle>((resolve, reject) => { started = resolve; failed = reject; });
+        ready.catch(() => undefined);
+        let decide!: (commit: boolean) => void;
+        const decision = new Promise<boolean>((resolve) => { decide = resolve; });
+        const done = db.transaction(async (tx) => {
+          started(tx as unknown as TxHandle);
+          if (!(await decision)) throw ROLLBACK;
+        }).then(() => undefined);
+        done.catch((error: unknown) => failed(error)); // a transaction that could not begin
+        open.set(msg.tx, { ready, decide, done });
+        reply(msg.id, () => ready.then(() => undefined));
+        break;
+      }
+      case 'end':
+        reply(msg.id, async () => {
+          const entry = open.get(msg.tx);
+          if (!entry) return;
+          entry.decide(msg.commit);
+          try {
+            await entry.done;
+          } catch (error) {
+            if (error !== ROLLBACK) throw error;
+          } finally {
+            open.delete(msg.tx);
+          }
+        });
+        break;
+      case 'close':
+        reply(msg.id, () => db.close());
+        break;
+    }
+  });
+  port.postMessage({ id: 0, ready: true } satisfies FromWorker);
+}
+
+if (!isMainThread && (workerData as { mark?: string } | null)?.mark === MARK) {
+  await serve((workerData as { dataDir?: string }).dataDir);
+}
