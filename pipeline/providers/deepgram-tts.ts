@@ -7,9 +7,8 @@
  */
 import { DeepgramClient } from '@deepgram/sdk';
 import { deepgramEnvironment } from './deepgram-stt.ts';
-import { readPcm16Stream } from './pcm-bytes.ts';
-import { isAbortError, toProviderError } from './provider-error.ts';
-import { ProviderError, type TextToSpeech } from './types.ts';
+import { streamSpeech } from './speech-response.ts';
+import type { TextToSpeech } from './types.ts';
 
 export interface DeepgramTtsOptions {
   apiKey: string;
@@ -40,9 +39,7 @@ export class DeepgramTts implements TextToSpeech {
   async *synthesize(text: string, opts: { voice?: string; signal: AbortSignal }): AsyncIterable<Int16Array> {
     const { signal } = opts;
     if (signal.aborted || text.trim().length === 0) return;
-    const secrets = [this.options.apiKey];
-    let body: ReadableStream<Uint8Array> | null;
-    try {
+    yield* streamSpeech(this.name, 'speak', async () => {
       const response = await this.client.speak.v1.audio.generate(
         {
           text,
@@ -53,17 +50,7 @@ export class DeepgramTts implements TextToSpeech {
         },
         { abortSignal: signal, maxRetries: 0 },
       );
-      body = response.stream();
-    } catch (err) {
-      if (isAbortError(err, signal)) return;
-      throw toProviderError(this.name, 'speak request', err, secrets);
-    }
-    if (!body) throw new ProviderError(this.name, 'speak response had no body');
-    try {
-      yield* readPcm16Stream(body, signal);
-    } catch (err) {
-      if (isAbortError(err, signal)) return;
-      throw toProviderError(this.name, 'speak stream', err, secrets);
-    }
+      return response.stream();
+    }, signal, [this.options.apiKey]);
   }
 }

@@ -5,9 +5,8 @@
  * signal cancels the request and ends iteration quietly.
  */
 import OpenAI from 'openai';
-import { readPcm16Stream } from './pcm-bytes.ts';
-import { isAbortError, toProviderError } from './provider-error.ts';
-import { ProviderError, type TextToSpeech } from './types.ts';
+import { streamSpeech } from './speech-response.ts';
+import type { TextToSpeech } from './types.ts';
 
 export interface OpenAiTtsOptions {
   apiKey: string;
@@ -43,9 +42,7 @@ export class OpenAiTts implements TextToSpeech {
   async *synthesize(text: string, opts: { voice?: string; signal: AbortSignal }): AsyncIterable<Int16Array> {
     const { signal } = opts;
     if (signal.aborted || text.trim().length === 0) return;
-    const secrets = [this.options.apiKey];
-    let body: ReadableStream<Uint8Array> | null;
-    try {
+    yield* streamSpeech(this.name, 'speech', async () => {
       const response = await this.client.audio.speech.create(
         {
           model: this.options.model ?? 'gpt-4o-mini-tts',
@@ -57,17 +54,7 @@ export class OpenAiTts implements TextToSpeech {
         },
         { signal },
       );
-      body = response.body;
-    } catch (err) {
-      if (isAbortError(err, signal)) return;
-      throw toProviderError(this.name, 'speech request', err, secrets);
-    }
-    if (!body) throw new ProviderError(this.name, 'speech response had no body');
-    try {
-      yield* readPcm16Stream(body, signal);
-    } catch (err) {
-      if (isAbortError(err, signal)) return;
-      throw toProviderError(this.name, 'speech stream', err, secrets);
-    }
+      return response.body;
+    }, signal, [this.options.apiKey]);
   }
 }

@@ -18,7 +18,8 @@ export interface Backend {
 
 export const serverUrl = (): string | undefined => process.env.SMARTALEX_TEST_DATABASE_URL ?? process.env.DATABASE_URL;
 
-async function serverReachable(url: string): Promise<boolean> {
+/** True when a Postgres server answers at `url` (3 s connect timeout). */
+export async function serverReachable(url: string): Promise<boolean> {
   const client = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
   try {
     await client`select 1`;

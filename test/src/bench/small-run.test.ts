@@ -12,12 +12,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { METRIC_NAMES, reportSchema, type BenchReport } from '../../../src/bench/report-schema.ts';
 import { EXIT_REGRESSION, runBench, type BenchOptions } from '../../../src/bench/run.ts';
-import { serverUrl } from '../../support/databases.ts';
+import { serverReachable, serverUrl } from '../../support/databases.ts';
 import { needExternal } from '../../support/external.ts';
 import { fakeReport } from './report-fixture.ts';
 import { startTestAgent } from './test-agent.ts';
@@ -29,18 +28,6 @@ function options(extra: Partial<BenchOptions>): BenchOptions {
     number: '1000', calls: 2, turns: 1, bargeIn: true, profile: 'instant', voiceThresholdDbfs: -45, turnTimeoutMs: 5000,
     bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 10, ...extra,
   };
-}
-
-async function postgresReachable(url: string): Promise<boolean> {
-  const client = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => undefined });
-  try {
-    await client`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end({ timeout: 1 });
-  }
 }
 
 function quietIo(): { io: { stdout: { write(t: string): boolean }; stderr: { write(t: string): boolean; isTTY: boolean } }; text: () => string } {
@@ -148,7 +135,7 @@ test('against the in-process server with the simulators: a complete report with 
 
 test('in-process echo agent: the provisioned echo number answers, echo is observed, no traces', async () => {
   const url = serverUrl();
-  const reachable = url !== undefined && await postgresReachable(url);
+  const reachable = url !== undefined && await serverReachable(url);
   const usePostgres = needExternal(reachable, 'a Postgres server (SMARTALEX_TEST_DATABASE_URL)', 'the --database-url half of the echo run');
   const { io } = quietIo();
   const outcome = await runBench(options({ calls: 1, bargeIn: false, agentMode: 'echo', ...(usePostgres ? { databaseUrl: url! } : {}) }), io);

@@ -16,7 +16,7 @@ import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { openDatabase, rows, type Database } from '../../../storage/index.ts';
 import { needExternal } from '../../support/external.ts';
-import { serverUrl } from '../../support/databases.ts';
+import { serverReachable, serverUrl } from '../../support/databases.ts';
 
 export const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -31,18 +31,6 @@ export interface Target {
 }
 
 export interface TargetKind { name: Target['name']; create(): Promise<Target> }
-
-async function serverReachable(url: string): Promise<boolean> {
-  const client = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
-  try {
-    await client`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end({ timeout: 1 });
-  }
-}
 
 export async function targetKinds(): Promise<TargetKind[]> {
   const kinds: TargetKind[] = [{ name: 'pglite', create: async () => pgliteTarget() }];
