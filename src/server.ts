@@ -16,6 +16,7 @@ import { startRetentionSweeper } from './retention.ts';
 import { CallManager, callManagerOptions, type CallManagerOptions } from './calls/index.ts';
 import { providerReport } from './agents/startup-report.ts';
 import { createConversationRunner } from './agents/runner.ts';
+import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
 import { failureLabel, latencySummary, traceLatency } from './agents/call-record.ts';
 import { recordCallOutcome } from '../storage/index.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
@@ -94,6 +95,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       const seq = new Map<string, number>();
       const runConversation = createConversationRunner({
         config, offline: providers.offline, logger: logger.child({ component: 'conversation' }), metrics,
+        // The tenant's own provider keys win over the server-wide ones; cached per tenant for 60 s.
+        tenantKeys: cachedTenantKeys((tenantId) => loadTenantProviderKeys(db, recordingVault.vault.keys, tenantId, {
+          onUnsealFailure: (provider, errorName) => logger.warn({ tenantId, provider, err: { name: errorName } }, 'tenant provider key could not be unsealed; using the server-wide key'),
+        })),
         onTurn: async (callId, turn, tenantId) => {
           const n = (seq.get(callId) ?? 0) + 1;
           seq.set(callId, n);

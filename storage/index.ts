@@ -9,4 +9,5 @@ export * from './repos/calls.ts';
 export * from './repos/recordings.ts';
 export * from './repos/transcripts.ts';
 export * from './repos/tenant-keys.ts';
+export * from './repos/provider-keys.ts';
 export * as schema from './schema.ts';

@@ -15,6 +15,7 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.me
 const READ_WRITE_TABLES = [
   'tenants', 'users', 'api_keys', 'agents', 'carrier_trunks', 'numbers', 'calls', 'call_events',
   'transcript_turns', 'recordings', 'contacts', 'do_not_call', 'consents', 'tenant_keys',
+  'tenant_provider_keys',
 ];
 
 export async function migrate(db: Database, options: { appPassword?: string } = {}): Promise<void> {

@@ -10,7 +10,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, boolean, customType, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
+  bigint, bigserial, boolean, check, customType, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -224,6 +224,22 @@ export const tenantKeys = pgTable('tenant_keys', {
 }, (t) => [
   primaryKey({ name: 'tenant_keys_tenant_key', columns: [t.tenantId, t.keyId] }),
   uniqueIndex('tenant_keys_tenant_version').on(t.tenantId, t.version),
+]);
+
+/**
+ * A tenant's own provider API keys (Deepgram, OpenAI), sealed with the tenant's
+ * current key from the key ring (AES-256-GCM, AAD binds tenant and provider);
+ * `key_id` names the tenant key version that sealed it. Never plain text.
+ */
+export const tenantProviderKeys = pgTable('tenant_provider_keys', {
+  tenantId: tenantRef(),
+  provider: text('provider').notNull(),
+  sealed: bytea('sealed').notNull(),
+  keyId: text('key_id').notNull(),
+  createdAt: createdAt(),
+}, (t) => [
+  primaryKey({ name: 'tenant_provider_keys_pkey', columns: [t.tenantId, t.provider] }),
+  check('tenant_provider_keys_provider', sql`${t.provider} in ('deepgram', 'openai')`),
 ]);
 
 /**

@@ -3,6 +3,7 @@ export {
   chooseProviders,
   createProviders,
   describeProviders,
+  providerKeys,
   ProviderSettingsError,
   type CallProviders,
   type ProviderChoice,
@@ -11,4 +12,5 @@ export {
   type TenantProviderKeys,
 } from './providers.ts';
 export { createConversationRunner, type ConversationCall, type ConversationRunner, type ConversationRunnerDeps } from './runner.ts';
+export { cachedTenantKeys, loadTenantProviderKeys, type TenantKeyUnsealer } from './tenant-keys.ts';
 export { failureLabel, latencySummary, traceLatency, type CallLatencySummary, type StatSummary } from './call-record.ts';

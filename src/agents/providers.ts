@@ -70,7 +70,8 @@ export class ProviderSettingsError extends Error {
   override name = 'ProviderSettingsError';
 }
 
-function keys(env: ProviderEnvironment): { deepgram?: string; openai?: string } {
+/** The API keys a call uses: the tenant's own, else the server-wide ones. */
+export function providerKeys(env: ProviderEnvironment): { deepgram?: string; openai?: string } {
   const deepgram = env.tenantKeys?.deepgramApiKey ?? env.config.DEEPGRAM_API_KEY;
   const openai = env.tenantKeys?.openaiApiKey ?? env.config.OPENAI_API_KEY;
   return { ...(deepgram ? { deepgram } : {}), ...(openai ? { openai } : {}) };
@@ -84,7 +85,7 @@ export function chooseProviders(agent: { providerSettings: unknown }, env: Provi
     throw new ProviderSettingsError(`provider_settings.${issue.path.join('.')}: ${issue.message}`);
   }
   const s = parsed.data;
-  const k = keys(env);
+  const k = providerKeys(env);
   const missing: string[] = [];
   const psphinx = env.offline.pocketsphinx.available;
   const espeak = env.offline.espeakNg.available;
@@ -164,7 +165,7 @@ class DeafStt implements SpeechToText {
 
 /** Provider instances for one call at `sampleRate`. Throws when no TTS exists (a call must never be silent). */
 export function createProviders(choice: ProviderChoice, env: ProviderEnvironment, sampleRate: number): CallProviders {
-  const k = keys(env);
+  const k = providerKeys(env);
   const c = env.config;
   const stt: SpeechToText =
     choice.stt.kind === 'deepgram'

@@ -3,9 +3,9 @@
  * calls will use and what is missing (no secrets, no prompts). Printed once
  * by `smartalex serve`; capped so a large deployment does not flood stdout.
  */
-import { listAgents, listTenantIds, type Database } from '../../storage/index.ts';
+import { listAgents, listProviderKeys, listTenantIds, type Database } from '../../storage/index.ts';
 import { describeOfflineProviders, detectOfflineProviders, type OfflineAvailability } from '../../pipeline/index.ts';
-import { describeProviders, type ProviderConfig } from './providers.ts';
+import { describeProviders, type ProviderConfig, type TenantProviderKeys } from './providers.ts';
 
 const MAX_AGENT_LINES = 20;
 
@@ -15,11 +15,17 @@ export async function providerReport(db: Database, config: ProviderConfig, offli
   let shown = 0;
   let total = 0;
   for (const tenantId of await listTenantIds(db)) {
+    // Which tenant keys exist (not their values): enough to say which providers the tenant's calls get.
+    const tenantKeys: TenantProviderKeys = {};
+    for (const { provider } of await listProviderKeys(db, tenantId)) {
+      if (provider === 'deepgram') tenantKeys.deepgramApiKey = 'tenant key';
+      else tenantKeys.openaiApiKey = 'tenant key';
+    }
     for (const agent of await listAgents(db, tenantId)) {
       if (agent.mode !== 'conversation') continue;
       total += 1;
       if (shown < MAX_AGENT_LINES) {
-        lines.push(describeProviders(agent, { config, offline: available }));
+        lines.push(describeProviders(agent, { config, offline: available, tenantKeys }));
         shown += 1;
       }
     }

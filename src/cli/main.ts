@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { registerAdminCommands } from './admin.ts';
 import { registerCallCommand } from './call.ts';
+import { registerProviderKeyCommands } from './provider-keys.ts';
 import { registerRecordingCommands } from './recording.ts';
 import { registerRedactCommand } from './redact.ts';
 import { registerBenchCommand } from '../bench/command.ts';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerAdminCommands(program, configOrExit);
   registerCallCommand(program, configOrExit);
   registerRecordingCommands(program, configOrExit);
+  registerProviderKeyCommands(program, configOrExit);
   registerRedactCommand(program);
   registerBenchCommand(program);
   return program;

@@ -262,6 +262,10 @@ function dataKeyAad(tenantId: string, recordingId: string): Buffer {
   return encodeParts('smartalex/data-key/v1', tenantId, recordingId);
 }
 
+function tenantSecretAad(tenantId: string, label: string): Buffer {
+  return encodeParts('smartalex/tenant-secret/v1', tenantId, label);
+}
+
 function newKeyId(version: number): string {
   return `tk${version}-${randomBytes(6).toString('hex')}`;
 }
@@ -361,6 +365,34 @@ export class KeyRing implements DataKeyUnwrapper {
     try {
       const plainKey = randomBytes(KEY_BYTES);
       return { plainKey, wrapped: wrapKey(tenantKey, plainKey, dataKeyAad(tenantId, recordingId)), keyId };
+    } finally {
+      tenantKey.fill(0);
+    }
+  }
+
+  /**
+   * Seals a small tenant secret (a provider API key) with the tenant's current
+   * key: AES-256-GCM, AAD binding tenant id and `label`. Returns the sealed
+   * bytes and the tenant key version that sealed them.
+   */
+  async sealTenantSecret(tenantId: string, label: string, plain: Buffer): Promise<{ sealed: Buffer; keyId: string }> {
+    const { keyId } = await this.getOrCreateTenantKey(tenantId);
+    const row = await this.tenantKeyById(tenantId, keyId);
+    const tenantKey = await this.plainTenantKey(row);
+    try {
+      return { sealed: wrapKey(tenantKey, plain, tenantSecretAad(tenantId, label)), keyId };
+    } finally {
+      tenantKey.fill(0);
+    }
+  }
+
+  /** Inverse of sealTenantSecret; KeyDestroyedError after crypto-shredding, WrongKeyError on any mismatch. */
+  async unsealTenantSecret(tenantId: string, label: string, keyId: string, sealed: Buffer): Promise<Buffer> {
+    assertSafeId('tenant id', tenantId);
+    const row = await this.tenantKeyById(tenantId, keyId);
+    const tenantKey = await this.plainTenantKey(row);
+    try {
+      return unwrapKey(tenantKey, sealed, tenantSecretAad(tenantId, label), `tenant secret ${tenantId}/${label}`);
     } finally {
       tenantKey.fill(0);
     }

@@ -22,6 +22,7 @@ export async function seedTenant(db: Database, name: string, number: string): Pr
     await tx.insert(schema.doNotCall).values({ tenantId, phone: '+15550101' });
     await tx.insert(schema.consents).values({ tenantId, contactId: contact!.id, phone: '+15550100', kind: 'outbound-calls' });
     await tx.insert(schema.tenantKeys).values({ tenantId, keyId: 'tk1', wrappedKey: Buffer.from('wrapped'), masterKeyId: 'm1' });
+    await tx.insert(schema.tenantProviderKeys).values({ tenantId, provider: 'deepgram', sealed: Buffer.from('sealed'), keyId: 'tk1' });
     return call!.id;
   });
   return { tenantId: tenant.id, agentId: agent.id, callId };

@@ -1,0 +1,97 @@
+/**
+ * A tenant's own provider API keys (issue 4: "API keys server-wide or per
+ * tenant, never logged"):
+ *   smartalex tenant set-provider-key --tenant T --provider deepgram|openai   (key on standard input)
+ *   smartalex tenant remove-provider-key --tenant T --provider deepgram|openai
+ *   smartalex tenant list-provider-keys --tenant T                             (names and dates only)
+ * The key is read from standard input, never from the command line, sealed
+ * with the tenant's key before it is stored, and never printed or audited.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import {
+  audit, isProviderKeyProvider, isUuid, listProviderKeys, removeProviderKey, setProviderKey, PROVIDER_KEY_PROVIDERS, type Database, type ProviderKeyProvider,
+} from '../../storage/index.ts';
+import type { Config } from '../config.ts';
+import { openConfiguredDatabase } from '../database-setup.ts';
+import { openRecordingVault, type RecordingVaultSetup } from '../recordings/index.ts';
+
+type ConfigLoader = () => Config;
+const OPERATOR = 'operator:cli';
+
+function tenantOption(value: string): string {
+  if (!isUuid(value)) throw new InvalidArgumentError(`--tenant must be a tenant id (UUID), got "${value}"`);
+  return value;
+}
+
+function providerOption(value: string): ProviderKeyProvider {
+  if (!isProviderKeyProvider(value)) throw new InvalidArgumentError(`--provider must be ${PROVIDER_KEY_PROVIDERS.join(' or ')}`);
+  return value;
+}
+
+async function withDb<T>(loadConfig: ConfigLoader, work: (db: Database, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = await openConfiguredDatabase(config);
+  try {
+    return await work(db, config);
+  } finally {
+    await db.close();
+  }
+}
+
+async function readKeyFromStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('paste the API key, then press Ctrl-D:\n');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks);
+  try {
+    return text.toString('utf8').trim();
+  } finally {
+    text.fill(0);
+  }
+}
+
+export function registerProviderKeyCommands(program: Command, loadConfig: ConfigLoader): void {
+  const tenant = program.commands.find((c) => c.name() === 'tenant') ?? program.command('tenant').description('manage tenants');
+  tenant
+    .command('set-provider-key')
+    .description('store the tenant\'s own provider API key (read from standard input, sealed with the tenant key)')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
+    .requiredOption('--provider <name>', 'deepgram or openai', providerOption)
+    .action(async (opts: { tenant: string; provider: ProviderKeyProvider }) => {
+      const key = await readKeyFromStdin();
+      if (!key) throw new Error('no API key on standard input');
+      if (/\s/.test(key)) throw new Error('the API key on standard input contains whitespace; give exactly one key');
+      await withDb(loadConfig, async (db, config) => {
+        const setup: RecordingVaultSetup = await openRecordingVault(config, db);
+        await setProviderKey(db, setup.vault.keys, opts.tenant, opts.provider, key);
+        await audit(db, opts.tenant, { actor: OPERATOR, action: 'provider_key.set', target: opts.provider });
+        process.stdout.write(`tenant ${opts.tenant}: ${opts.provider} API key stored (sealed); calls pick it up within a minute\n`);
+      });
+    });
+  tenant
+    .command('remove-provider-key')
+    .description('remove the tenant\'s own provider API key (its calls fall back to the server-wide key)')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
+    .requiredOption('--provider <name>', 'deepgram or openai', providerOption)
+    .action(async (opts: { tenant: string; provider: ProviderKeyProvider }) => {
+      await withDb(loadConfig, async (db) => {
+        const removed = await removeProviderKey(db, opts.tenant, opts.provider);
+        if (!removed) throw new Error(`tenant ${opts.tenant} has no ${opts.provider} API key`);
+        await audit(db, opts.tenant, { actor: OPERATOR, action: 'provider_key.removed', target: opts.provider });
+        process.stdout.write(`tenant ${opts.tenant}: ${opts.provider} API key removed\n`);
+      });
+    });
+  tenant
+    .command('list-provider-keys')
+    .description('which provider API keys the tenant has (names and dates, never the keys)')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant: string; json?: boolean }) => {
+      await withDb(loadConfig, async (db) => {
+        const list = await listProviderKeys(db, opts.tenant);
+        if (opts.json) process.stdout.write(JSON.stringify(list.map((k) => ({ provider: k.provider, createdAt: k.createdAt.toISOString() }))) + '\n');
+        else if (list.length === 0) process.stdout.write(`tenant ${opts.tenant}: no provider API keys (server-wide keys apply)\n`);
+        else for (const k of list) process.stdout.write(`${k.provider}\t${k.createdAt.toISOString()}\n`);
+      });
+    });
+}
