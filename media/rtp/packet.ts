@@ -32,11 +32,12 @@ export type RtpParseResult = { ok: true; packet: RtpPacket } | { ok: false; reas
 const NO_CSRC: number[] = [];
 Object.freeze(NO_CSRC);
 
-function u32(b: Uint8Array, o: number): number {
+/** Big-endian 32-bit read and write, shared with RTCP. */
+export function u32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
-function putU32(b: Uint8Array, o: number, v: number): void {
+export function putU32(b: Uint8Array, o: number, v: number): void {
   b[o] = (v >>> 24) & 0xff;
   b[o + 1] = (v >>> 16) & 0xff;
   b[o + 2] = (v >>> 8) & 0xff;

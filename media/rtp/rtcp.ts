@@ -5,6 +5,7 @@
  * the algorithms of appendix A.1 (sequence validation), A.3 (expected and lost
  * packets) and A.8 (interarrival jitter). Parsing never throws.
  */
+import { putU32, u32 } from './packet.ts';
 
 export const RTCP_SR = 200;
 export const RTCP_RR = 201;
@@ -43,15 +44,6 @@ export type RtcpPacket =
 
 export type RtcpParseResult = { ok: true; packets: RtcpPacket[] } | { ok: false; reason: string };
 
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-function putU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 24) & 0xff;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
 
 const NTP_EPOCH_OFFSET_S = 2208988800;
 
