@@ -11,6 +11,7 @@
  * `RecordingTap` feeds that stream into a RecordingWriter and never throws into
  * the media path: failures are kept and reported once via `onError`.
  */
+import { endianness } from 'node:os';
 import type { RecordingSummary, RecordingWriter } from './writer.ts';
 
 export interface TapFrame {
@@ -47,6 +48,8 @@ export class StereoInterleaver {
   private readonly lastSlot = [-1, -1];
   private readonly silence: Int16Array;
   private readonly out: Buffer;
+  /** A PCM16 view of `out` on little-endian hosts: per-sample writes without Buffer's bounds checks. */
+  private readonly out16: Int16Array | undefined;
   private readonly onAudio: (interleaved: Buffer) => void;
   private origin: number | null = null;
   private next = 0;
@@ -62,6 +65,7 @@ export class StereoInterleaver {
     this.held = [new Float64Array(this.ring).fill(-1), new Float64Array(this.ring).fill(-1)];
     this.silence = new Int16Array(this.frameSamples);
     this.out = Buffer.alloc(this.frameSamples * 4);
+    this.out16 = endianness() === 'LE' ? new Int16Array(this.out.buffer, this.out.byteOffset, this.frameSamples * 2) : undefined;
     this.onAudio = opts.onAudio;
   }
 
@@ -107,16 +111,23 @@ export class StereoInterleaver {
     const index = slot % this.ring;
     const caller = this.has(CALLER, slot) ? this.slots[CALLER][index]! : this.silence;
     const agent = this.has(AGENT, slot) ? this.slots[AGENT][index]! : this.silence;
-    const out = this.out;
-    for (let i = 0, o = 0; i < this.frameSamples; i++, o += 4) {
-      out.writeInt16LE(caller[i]!, o);
-      out.writeInt16LE(agent[i]!, o + 2);
+    const out = this.out16;
+    if (out) {
+      for (let i = 0, o = 0; i < this.frameSamples; i++, o += 2) {
+        out[o] = caller[i]!;
+        out[o + 1] = agent[i]!;
+      }
+    } else {
+      for (let i = 0, o = 0; i < this.frameSamples; i++, o += 4) {
+        this.out.writeInt16LE(caller[i]!, o);
+        this.out.writeInt16LE(agent[i]!, o + 2);
+      }
     }
     this.held[CALLER][index] = -1;
     this.held[AGENT][index] = -1;
     this.next++;
     this.framesEmitted++;
-    this.onAudio(out);
+    this.onAudio(this.out);
   }
 }
 
