@@ -23,7 +23,12 @@ export interface ComparisonResult {
   regressions: Comparison[];
   /** Tracked metrics measured in one run but not the other. */
   missing: string[];
+  /** What makes the two runs measure differently (printed with the table). */
+  cautions: string[];
 }
+
+/** Since minor 2 the in-process server runs alone in its process (callers and simulators in the bench driver). */
+const SEPARATE_DRIVER_MINOR = 2;
 
 export function compareReports(baseline: BenchReport, current: BenchReport, thresholdPercent = 10, minDelta = 1): ComparisonResult {
   const rows: Comparison[] = [];
@@ -44,7 +49,13 @@ export function compareReports(baseline: BenchReport, current: BenchReport, thre
       rows.push({ metric, stat, before, after, changePercent, regression });
     }
   }
-  return { rows, regressions: rows.filter((r) => r.regression), missing };
+  const cautions: string[] = [];
+  const separate = (r: BenchReport): boolean => (r.minorVersion ?? 0) >= SEPARATE_DRIVER_MINOR;
+  if (baseline.config.mode === 'in-process' && current.config.mode === 'in-process' && separate(baseline) !== separate(current)) {
+    const older = separate(baseline) ? 'this run' : 'the baseline';
+    cautions.push(`${older} predates minor ${SEPARATE_DRIVER_MINOR}: its in-process server shared its process with the callers and the simulators, so its eventLoopLagMs and server CPU/RSS are not the server's alone`);
+  }
+  return { rows, regressions: rows.filter((r) => r.regression), missing, cautions };
 }
 
 export function comparisonText(result: ComparisonResult, thresholdPercent: number): string {
@@ -55,6 +66,7 @@ export function comparisonText(result: ComparisonResult, thresholdPercent: numbe
   ])];
   const lines = [`against baseline (regression: worse by > ${thresholdPercent}% and > 1 unit):`, formatTable(table)];
   if (result.missing.length) lines.push(`not compared: ${result.missing.join('; ')}`);
+  for (const caution of result.cautions) lines.push(`caution: ${caution}`);
   lines.push(result.regressions.length ? `${result.regressions.length} regression(s) beyond ${thresholdPercent}%` : 'no regression beyond the threshold');
   return lines.join('\n') + '\n';
 }

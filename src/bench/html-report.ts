@@ -67,6 +67,19 @@ function metricSection(name: string, m: MetricEntry): string {
     + `<div class="plots">${histogramSvg(m.samples, m.unit)}${cdfSvg(m.samples, m.unit)}</div></section>`;
 }
 
+/** Server CPU and memory, and what they include; the bench driver's own use beside them. */
+function serverParagraph(report: BenchReport): string {
+  const s = report.server;
+  const server = s.inProcess
+    ? `<p>Server${s.pid !== undefined ? ` (pid ${s.pid})` : ''}: CPU ${num(s.cpuMsPerCall, 0)} ms per call (${num(s.cpuPercentOfOneCore, 0)}% of one core), RSS peak ${num(s.rssPeakMB, 0)} MB. <small>${esc(s.note)}</small></p>`
+    : `<p>Server: remote. <small>${esc(s.note)}</small></p>`;
+  const d = report.benchDriver;
+  const driver = d
+    ? `<p>Bench driver (pid ${d.pid}, ${esc(d.runs === 'callers+simulators' ? 'callers + provider simulators' : 'callers')}): CPU ${num(d.cpuMsPerCall, 0)} ms per call (${num(d.cpuPercentOfOneCore, 0)}% of one core), RSS peak ${num(d.rssPeakMB, 0)} MB. <small>${esc(d.note)}</small></p>`
+    : '';
+  return server + driver;
+}
+
 export function renderHtml(report: BenchReport): string {
   const rows = METRIC_NAMES.map((n) => {
     const m = report.metrics[n];
@@ -87,6 +100,7 @@ td:first-child,th:first-child,td:last-child{text-align:left}small{color:#666;fon
 <p>Agent mode (observed on the wire): <b>${esc(report.agentMode)}</b> (${esc(report.agentModeEvidence)})</p>
 <p>Calls: ${c.answered}/${c.attempted} answered, ${c.completed} completed, ${c.failed} failed; turns ${c.turnsReplied}/${c.turns} replied; barge-ins ${c.bargeInsStopped}/${c.bargeIns} stopped.
 Loss server→caller ${num(report.rtp.serverToCaller.lossPercent, 3)}% (caller view); caller→server ${report.rtp.callerToServer.view === 'server-rtcp' ? `${num(report.rtp.callerToServer.lossPercent, 3)}% (server RTCP)` : 'unknown (no RTCP report)'}.</p>
+${serverParagraph(report)}
 <table><thead><tr><th>metric</th><th>unit</th><th>count</th><th>p50</th><th>p95</th><th>p99</th><th>max</th><th>source</th><th>note</th></tr></thead><tbody>
 ${rows}
 </tbody></table>

@@ -1,8 +1,11 @@
 /**
  * In-process mode: the server (startServer: SIP and HTTP on ephemeral
- * loopback ports, demo provisioning on) plus the provider simulators, with
- * the server's provider base URLs pointed at them: one Deepgram URL (STT and
- * TTS on one host, as the real service) and one OpenAI URL.
+ * loopback ports, demo provisioning on) in this process, with its provider
+ * base URLs pointed at the provider simulators, which run in the bench
+ * driver, a separate process (driver.ts, started by run.ts before this):
+ * one Deepgram URL (STT and TTS on one host, as the real service) and one
+ * OpenAI URL. The callers run in the driver too, so this process holds the
+ * server alone and the probe (server-probe.ts) measures only the server.
  *
  * - Database: embedded PGlite in a temporary data directory, or with
  *   `databaseUrl` a fresh database created on that Postgres server for the
@@ -14,17 +17,19 @@
  *   trusted source for the SIP flood guard and the per-tenant call limit is
  *   lifted, so a ramp measures the media path, not the admission limits.
  *
- * Everything is torn down by close().
+ * close() tears down the server and its database; the simulators are the
+ * driver's to stop.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAllSimulators, type AllSimulators, type SimulatorLatency, type SimulatorProfile } from '../../pipeline/simulators/index.ts';
+import type { SimulatorLatency } from '../../pipeline/simulators/index.ts';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { startServer, type RunningServer } from '../server.ts';
 import { addNumber, createAgent, listTenantIds } from '../../storage/index.ts';
 import { DbProbe } from './db-probe.ts';
+import type { DriverSimulators } from './driver-client.ts';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
 import { InProcessProbe } from './server-probe.ts';
 
@@ -35,10 +40,8 @@ export const ECHO_NUMBER = '2000';
 const BENCH_MAX_CALLS_PER_TENANT = 100_000;
 
 export interface InProcessOptions {
-  profile: SimulatorProfile;
-  sttMs?: number;
-  llmTtftMs?: number;
-  ttsTtfbMs?: number;
+  /** The provider simulators, running in the bench driver (BenchDriver.startSimulators). */
+  simulators: DriverSimulators;
   /** Default conversation. */
   agentMode?: BenchAgentMode;
   /** A Postgres server (owner login); a fresh database is created on it for the run. Default: embedded PGlite. */
@@ -69,12 +72,7 @@ export function sipPortOf(server: RunningServer): number | undefined {
 }
 
 export async function startInProcess(options: InProcessOptions): Promise<InProcessTarget> {
-  const overrides: { sttFinalDelayMs?: number; llmTtftMs?: number; ttsTtfbMs?: number } = {};
-  if (options.sttMs !== undefined) overrides.sttFinalDelayMs = options.sttMs;
-  if (options.llmTtftMs !== undefined) overrides.llmTtftMs = options.llmTtftMs;
-  if (options.ttsTtfbMs !== undefined) overrides.ttsTtfbMs = options.ttsTtfbMs;
-  const apiKey = 'bench-simulator-key';
-  const sims: AllSimulators = await startAllSimulators(options.profile, { ...overrides, apiKey });
+  const sims = options.simulators;
   const dataDir = mkdtempSync(join(tmpdir(), 'smartalex-bench-'));
   let server: RunningServer | undefined;
   let scratch: ScratchDatabase | undefined;
@@ -93,10 +91,10 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
       SMARTALEX_MAX_CALLS_PER_TENANT: String(BENCH_MAX_CALLS_PER_TENANT),
       ...(scratch ? { DATABASE_URL: scratch.url } : {}),
       SMARTALEX_LOG_LEVEL: process.env.SMARTALEX_LOG_LEVEL ?? 'warn',
-      DEEPGRAM_BASE_URL: sims.deepgram.url,
-      DEEPGRAM_API_KEY: apiKey,
-      OPENAI_BASE_URL: sims.openai.baseUrl,
-      OPENAI_API_KEY: apiKey,
+      DEEPGRAM_BASE_URL: sims.deepgramUrl,
+      DEEPGRAM_API_KEY: sims.apiKey,
+      OPENAI_BASE_URL: sims.openaiBaseUrl,
+      OPENAI_API_KEY: sims.apiKey,
     });
     // Logs go to stderr so stdout stays the summary table; the demo banner is not shown.
     const logger = createLogger(config.SMARTALEX_LOG_LEVEL, process.stderr);
@@ -116,12 +114,11 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
       number,
       agentMode,
       database: server.db.kind,
-      latency: sims.latency,
+      latency: { ...sims.latency },
       probe,
       close: async () => {
         probeDb.dispose();
         await running.close();
-        await sims.close();
         await runningScratch?.drop();
         rmSync(dataDir, { recursive: true, force: true });
       },
@@ -129,7 +126,6 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
   } catch (error) {
     dbProbe?.dispose();
     await server?.close().catch(() => undefined);
-    await sims.close().catch(() => undefined);
     await scratch?.drop().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
     throw error;

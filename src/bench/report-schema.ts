@@ -13,8 +13,12 @@ export const REPORT_VERSION = 1;
  * Additions within a version (optional fields only). Absent in reports
  * written before it existed, which read as minor 0.
  * 1: minorVersion, config.agent, config.database, server.database, ramp.limits.
+ * 2: server.pid, benchDriver. In-process, the callers and the provider
+ *    simulators moved to a separate process (the bench driver), so the
+ *    server's CPU, RSS and event-loop lag are the server's alone; before
+ *    minor 2 they included the callers (a worker thread) and the simulators.
  */
-export const REPORT_MINOR_VERSION = 1;
+export const REPORT_MINOR_VERSION = 2;
 
 export const summarySchema = z.object({
   count: z.number().int().nonnegative(),
@@ -113,11 +117,12 @@ export const reportSchema = z.object({
   }),
   server: z.object({
     inProcess: z.boolean(),
+    pid: z.number().int().positive().optional().describe('In-process (since minor 2): the process measured, which holds the server alone (the bench driver is another process, benchDriver.pid)'),
     traces: z.enum(['raw', 'histogram', 'absent']),
     tracesNote: z.string(),
-    cpuMsPerCall: z.number().nullable().describe('process CPU (user+system) during the calls divided by calls; in-process it includes the benchmark caller'),
-    cpuPercentOfOneCore: z.number().nullable(),
-    rssPeakMB: z.number().nullable(),
+    cpuMsPerCall: z.number().nullable().describe('In-process: CPU (user+system) of the server\'s process during the calls divided by calls, its own worker threads included (e.g. embedded PGlite, VAD inference); since minor 2 without the benchmark\'s callers and simulators (before minor 2 they were included). Null for a remote server'),
+    cpuPercentOfOneCore: z.number().nullable().describe('The same CPU over the wall time of the calls, in percent of one core (can exceed 100 with several threads busy)'),
+    rssPeakMB: z.number().nullable().describe('Peak resident memory of the server\'s process during the calls (since minor 2 the server alone)'),
     rssPerCallMB: z.number().nullable().describe('(peak RSS during the calls - RSS before) / calls'),
     note: z.string(),
     database: z.object({
@@ -143,6 +148,14 @@ export const reportSchema = z.object({
       }).describe('Event-loop gaps over thresholdMs seen by a 5 ms timer, and how many coincided with database work'),
     }).optional(),
   }),
+  benchDriver: z.object({
+    pid: z.number().int().positive(),
+    runs: z.enum(['callers', 'callers+simulators']).describe('What ran in the driver: the SIP/RTP callers, and in-process also the provider simulators'),
+    cpuMsPerCall: z.number().nullable().describe('CPU (user+system) of the driver process during the calls divided by calls'),
+    cpuPercentOfOneCore: z.number().nullable(),
+    rssPeakMB: z.number(),
+    note: z.string(),
+  }).optional().describe('Since minor 2: the benchmark\'s own process (load generator, and in-process the provider simulators), separate from the server; what the benchmark itself used of the machine'),
   ramp: z.object({
     limits: z.object({ jitterP99Ms: z.number(), lossPercent: z.number(), overheadP99Ms: z.number() }).optional(),
     steps: z.array(z.object({

@@ -9,6 +9,7 @@ import type { CallResult } from './caller.ts';
 import type { LoadResult } from './load.ts';
 import { METRIC_NAMES, REPORT_MINOR_VERSION, REPORT_SCHEMA_ID, REPORT_VERSION, type BenchReport, type MetricEntry, type MetricName } from './report-schema.ts';
 import type { DbProbeResult } from './db-probe.ts';
+import type { DriverUsage } from './driver-protocol.ts';
 import { TRACE_FIELDS, type ProbeResult } from './server-probe.ts';
 import { SampleSet, summarize } from './stats.ts';
 
@@ -27,9 +28,13 @@ const DESCRIPTIONS: Record<MetricName, { unit: MetricEntry['unit']; source: Metr
   llmTtftMs: { unit: 'ms', source: 'server-trace', tracked: false, description: 'Server trace: LLM time to first token' },
   ttsTtfbMs: { unit: 'ms', source: 'server-trace', tracked: false, description: 'Server trace: TTS time to first byte' },
   overheadMs: { unit: 'ms', source: 'server-trace', tracked: true, description: 'Server trace: what the server adds, its own gaps on the critical path (turn decision to LLM, sentence to TTS, TTS bytes to queue, queue to first packet)' },
-  eventLoopLagMs: { unit: 'ms', source: 'server-process', tracked: true, description: 'Event-loop delay of the server process (monitorEventLoopDelay, 10 ms resolution)' },
-  serverRssMB: { unit: 'MB', source: 'server-process', tracked: false, description: 'Resident memory of the server process, sampled during the run' },
+  eventLoopLagMs: { unit: 'ms', source: 'server-process', tracked: true, description: 'Event-loop delay of the server\'s main thread (monitorEventLoopDelay, 10 ms resolution)' },
+  serverRssMB: { unit: 'MB', source: 'server-process', tracked: false, description: 'Resident memory of the server\'s process, sampled once a second during the run' },
 };
+
+/** serverRssMB in-process: what the number includes. */
+export const SERVER_RSS_NOTE = 'in-process: the server\'s process alone, its own worker threads included (e.g. the embedded PGlite database, VAD inference); the callers and simulators run in the separate bench driver process';
+const SERVER_NOTE = 'in-process: CPU, memory and event-loop lag are the server\'s process alone (its main thread plus its own worker threads, e.g. the embedded PGlite database and VAD inference); the callers and the provider simulators run in a separate bench driver process (benchDriver)';
 
 export function metricEntry(name: MetricName, set: SampleSet | undefined, note?: string, override?: Partial<MetricEntry>): MetricEntry {
   const d = DESCRIPTIONS[name];
@@ -93,6 +98,8 @@ export interface ReportInput {
   config: Config;
   load: LoadResult;
   probe: ProbeResult | undefined;
+  /** What the bench driver process used during the calls. */
+  driver?: DriverUsage;
   /** Server RSS samples (MB) taken during the run. */
   rssSamples: number[];
   startedAt: Date;
@@ -123,11 +130,11 @@ export function buildReport(input: ReportInput): BenchReport {
       metrics[field] = metricEntry(field, undefined, traces?.note ?? 'server traces need the in-process server (no --target)');
     }
   }
-  metrics.eventLoopLagMs = metricEntry('eventLoopLagMs', undefined, probe ? 'percentiles from perf_hooks.monitorEventLoopDelay; no raw samples' : 'server is remote: not measured',
+  metrics.eventLoopLagMs = metricEntry('eventLoopLagMs', undefined, probe ? 'the server\'s main thread (no callers or simulators on it); percentiles from perf_hooks.monitorEventLoopDelay; no raw samples' : 'server is remote: not measured',
     { stats: probe?.eventLoopLag ?? null });
   const rss = new SampleSet();
   rss.addAll(input.rssSamples);
-  metrics.serverRssMB = metricEntry('serverRssMB', rss, probe ? 'in-process: the process also runs the benchmark caller' : 'server is remote: not measured');
+  metrics.serverRssMB = metricEntry('serverRssMB', rss, probe ? SERVER_RSS_NOTE : 'server is remote: not measured');
   for (const name of METRIC_NAMES) if (!metrics[name]) metrics[name] = metricEntry(name, undefined, 'not measured');
 
   const rxPackets = sum(results, (r) => r.rxPackets);
@@ -176,15 +183,30 @@ export function buildReport(input: ReportInput): BenchReport {
     },
     server: {
       inProcess: probe !== undefined,
+      ...(probe ? { pid: probe.pid } : {}),
       traces: traces?.source ?? 'absent',
       tracesNote: traces?.note ?? 'server is remote: no traces',
       cpuMsPerCall,
       cpuPercentOfOneCore: probe && probe.wallMs > 0 ? (100 * probe.cpuMs) / probe.wallMs : null,
       rssPeakMB: probe?.rssPeakMB ?? null,
       rssPerCallMB: probe && calls > 0 ? Math.max(0, probe.rssPeakMB - probe.rssBeforeMB) / calls : null,
-      note: probe ? 'in-process: CPU, memory and event-loop lag are the whole process (the benchmark caller runs in a worker thread of it)' : 'server is remote: only wire measurements',
+      note: probe ? SERVER_NOTE : 'server is remote: only wire measurements',
       ...(probe?.database ? { database: databaseSection(probe.database, calls) } : {}),
     },
+    ...(input.driver ? { benchDriver: driverSection(input.driver, calls) } : {}),
+  };
+}
+
+function driverSection(d: DriverUsage, calls: number): NonNullable<BenchReport['benchDriver']> {
+  return {
+    pid: d.pid,
+    runs: d.simulators ? 'callers+simulators' : 'callers',
+    cpuMsPerCall: calls > 0 ? d.cpuMs / calls : null,
+    cpuPercentOfOneCore: d.wallMs > 0 ? (100 * d.cpuMs) / d.wallMs : null,
+    rssPeakMB: d.rssPeakMB,
+    note: d.simulators
+      ? 'the benchmark\'s own process: the SIP/RTP callers and the provider simulators (Deepgram, OpenAI), not part of the server\'s numbers'
+      : 'the benchmark\'s own process: the SIP/RTP callers',
   };
 }
 

@@ -1,9 +1,15 @@
 /**
- * `smartalex bench` end to end: pick the target (a running server, or one
- * started in-process with the simulators), run the calls (once, as a ramp,
- * or as a soak), build the report, print the summary, write --json/--html,
- * compare with --baseline. Returns the exit code instead of exiting, so tests
- * can drive it.
+ * `smartalex bench` end to end: start the bench driver (a child process,
+ * driver.ts, that runs the callers and, in-process, the provider
+ * simulators), pick the target (a running server, or one started in this
+ * process pointed at the driver's simulators), run the calls in the driver
+ * (once, as a ramp, or as a soak), build the report, print the summary,
+ * write --json/--html, compare with --baseline. Returns the exit code instead
+ * of exiting, so tests can drive it.
+ *
+ * In-process, this process then holds the server alone: the probe's CPU,
+ * RSS and event-loop lag are the server's, not the benchmark's (which the
+ * report gives separately, as benchDriver).
  *
  * Exit codes: 0 fine; 1 the run failed (no call answered, bad target...);
  * 3 a tracked metric regressed against --baseline beyond --threshold.
@@ -13,11 +19,11 @@ import { performance } from 'node:perf_hooks';
 import type { SimulatorProfile } from '../../pipeline/simulators/index.ts';
 import { compareReports, comparisonText, readBaseline } from './baseline.ts';
 import { renderHtml } from './html-report.ts';
-import { startInProcess, type BenchAgentMode } from './in-process.ts';
-import { runLoad, type LoadResult } from './load.ts';
-import { runLoadInThread } from './load-thread.ts';
+import { startBenchDriver, type BenchDriver, type BenchDriverOptions, type DriverLoadResult } from './driver-client.ts';
+import type { SimulatorKnobs } from './driver-protocol.ts';
+import { startInProcess, type BenchAgentMode, type InProcessTarget } from './in-process.ts';
 import { ProgressBar, type ProgressSink } from './progress.ts';
-import { buildReport, metricEntry } from './report.ts';
+import { buildReport, metricEntry, SERVER_RSS_NOTE } from './report.ts';
 import { reportSchema, type BenchReport } from './report-schema.ts';
 import type { ProbeResult, ServerProbe } from './server-probe.ts';
 import { leastSquaresSlope, SampleSet } from './stats.ts';
@@ -50,6 +56,8 @@ export interface BenchOptions {
   agentMode?: BenchAgentMode;
   /** In-process: run the server on a fresh database on this Postgres server instead of embedded PGlite. */
   databaseUrl?: string;
+  /** The bench driver process (tests: timeouts, a substitute entry). */
+  driver?: BenchDriverOptions;
 }
 
 export interface BenchIo {
@@ -79,15 +87,21 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
   }
   const baseline = options.baseline ? readBaseline(options.baseline) : undefined;
   const startedAt = new Date();
-  const inProcess = options.target ? undefined : await startInProcess({
-    profile: options.profile,
-    ...(options.sttMs !== undefined ? { sttMs: options.sttMs } : {}),
-    ...(options.llmTtftMs !== undefined ? { llmTtftMs: options.llmTtftMs } : {}),
-    ...(options.ttsTtfbMs !== undefined ? { ttsTtfbMs: options.ttsTtfbMs } : {}),
-    ...(options.agentMode ? { agentMode: options.agentMode } : {}),
-    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
-  });
+  const driver = await startBenchDriver(options.driver);
+  let inProcess: InProcessTarget | undefined;
   try {
+    if (!options.target) {
+      const knobs: SimulatorKnobs = {};
+      if (options.sttMs !== undefined) knobs.sttFinalDelayMs = options.sttMs;
+      if (options.llmTtftMs !== undefined) knobs.llmTtftMs = options.llmTtftMs;
+      if (options.ttsTtfbMs !== undefined) knobs.ttsTtfbMs = options.ttsTtfbMs;
+      const simulators = await driver.startSimulators(options.profile, knobs, 'bench-simulator-key');
+      inProcess = await startInProcess({
+        simulators,
+        ...(options.agentMode ? { agentMode: options.agentMode } : {}),
+        ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+      });
+    }
     const target = options.target ?? inProcess!.target;
     // In-process echo: call the echo agent's number, whatever --number says.
     if (inProcess?.number !== undefined) options = { ...options, number: inProcess.number };
@@ -110,11 +124,11 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
       database: inProcess ? inProcess.database : null,
     };
     let report: BenchReport;
-    if (options.ramp) report = await runRamp(options, target, probe, config, startedAt, io);
-    else if (options.durationS !== undefined) report = await runSoak(options, target, probe!, config, startedAt, io);
+    if (options.ramp) report = await runRamp(options, driver, target, probe, config, startedAt, io);
+    else if (options.durationS !== undefined) report = await runSoak(options, driver, target, probe!, config, startedAt, io);
     else {
-      const measured = await measure(options, target, options.calls, probe, io);
-      report = buildReport({ config, load: measured.load, probe: measured.probe, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
+      const measured = await measure(options, driver, target, options.calls, probe, io);
+      report = buildReport({ config, load: measured.load, probe: measured.probe, driver: measured.load.driver, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
     }
     reportSchema.parse(report);
     io.stdout.write(summaryText(report));
@@ -129,36 +143,51 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
     }
     return { report, exitCode };
   } finally {
-    await inProcess?.close();
+    // The server first, while the simulators it talks to are still up; then the driver (which stops them).
+    try {
+      await inProcess?.close();
+    } finally {
+      await driver.close();
+    }
   }
 }
 
 interface Measured {
-  load: LoadResult;
+  load: DriverLoadResult;
   probe: ProbeResult | undefined;
   rss: number[];
 }
 
-async function measure(options: BenchOptions, target: string, calls: number, probe: ServerProbe | undefined, io: BenchIo, until?: number, onRss?: (rssMB: number) => void): Promise<Measured> {
+async function measure(options: BenchOptions, driver: BenchDriver, target: string, calls: number, probe: ServerProbe | undefined, io: BenchIo, until?: number, onRss?: (rssMB: number) => void): Promise<Measured> {
   const totalTurns = calls * Math.max(1, options.turns);
   const bar = new ProgressBar(io.stderr, until === undefined ? totalTurns : Math.round((until - performance.now()) / 1000), until === undefined ? 'turns' : 's');
   const began = performance.now();
   const rss: number[] = [];
   await probe?.start();
-  const sampler = probe ? setInterval(() => { const v = probe.rssMB(); rss.push(v); onRss?.(v); }, 1000) : undefined;
+  let sampler = probe ? setInterval(() => { const v = probe.rssMB(); rss.push(v); onRss?.(v); }, 1000) : undefined;
+  let stopped: Promise<ProbeResult> | undefined;
+  // The window ends when the driver's calls end, before their results cross the IPC channel.
+  const stopProbe = (): Promise<ProbeResult> | undefined => {
+    if (sampler) clearInterval(sampler);
+    sampler = undefined;
+    stopped ??= probe?.stop();
+    return stopped;
+  };
   try {
-    // In-process, the callers get their own thread so the server's event loop is its own.
-    const load = await (probe ? runLoadInThread : runLoad)({
+    // The callers run in the bench driver process: the server's event loop and CPU are its own.
+    const load = await driver.runLoad({
       target, number: options.number, calls, turns: options.turns, bargeIn: options.bargeIn, voiceThresholdDbfs: options.voiceThresholdDbfs,
       turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress, ...(until !== undefined ? { until } : {}),
+    }, {
       onProgress: (p) => {
         const done = until === undefined ? p.turnsDone : Math.round((performance.now() - began) / 1000);
         bar.update(done, `| calls ${p.callsDone}/${p.callsStarted} done | ${((performance.now() - began) / 1000).toFixed(0)} s`);
       },
+      onFinished: () => { void stopProbe(); },
     });
-    return { load, probe: await probe?.stop(), rss };
+    return { load, probe: await stopProbe(), rss };
   } finally {
-    if (sampler) clearInterval(sampler);
+    await stopProbe()?.catch(() => undefined);
     bar.done();
   }
 }
@@ -168,7 +197,7 @@ function lossPercent(report: BenchReport): number | null {
   return values.length ? Math.max(...values) : null;
 }
 
-async function runRamp(options: BenchOptions, target: string, probe: ServerProbe | undefined, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
+async function runRamp(options: BenchOptions, driver: BenchDriver, target: string, probe: ServerProbe | undefined, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
   const step = options.rampStep ?? options.calls;
   const limits = rampLimitsFor(options);
   const steps: NonNullable<BenchReport['ramp']>['steps'] = [];
@@ -176,8 +205,8 @@ async function runRamp(options: BenchOptions, target: string, probe: ServerProbe
   let last: BenchReport | undefined;
   let stoppedBecause = `reached --ramp-max ${options.rampMax}`;
   for (let calls = options.calls; calls <= options.rampMax; calls += step) {
-    const measured = await measure(options, target, calls, probe, io);
-    const report = buildReport({ config: { ...config, calls }, load: measured.load, probe: measured.probe, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
+    const measured = await measure(options, driver, target, calls, probe, io);
+    const report = buildReport({ config: { ...config, calls }, load: measured.load, probe: measured.probe, driver: measured.load.driver, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
     last = report;
     const jitter = report.metrics.rxPacingJitterMs.stats?.p99 ?? null;
     const loss = lossPercent(report);
@@ -208,17 +237,17 @@ async function runRamp(options: BenchOptions, target: string, probe: ServerProbe
   };
 }
 
-async function runSoak(options: BenchOptions, target: string, probe: ServerProbe, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
+async function runSoak(options: BenchOptions, driver: BenchDriver, target: string, probe: ServerProbe, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
   const durationS = options.durationS!;
   const began = performance.now();
   const points: Array<{ tS: number; rssMB: number }> = [];
-  const measured = await measure(options, target, options.calls, probe, io, began + durationS * 1000, (rssMB) => {
+  const measured = await measure(options, driver, target, options.calls, probe, io, began + durationS * 1000, (rssMB) => {
     points.push({ tS: Math.round((performance.now() - began) / 100) / 10, rssMB: Math.round(rssMB * 10) / 10 });
   });
   const slope = leastSquaresSlope(points.map((p) => ({ x: p.tS / 60, y: p.rssMB })));
-  const report = buildReport({ config, load: measured.load, probe: measured.probe, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
+  const report = buildReport({ config, load: measured.load, probe: measured.probe, driver: measured.load.driver, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
   const rss = new SampleSet();
   rss.addAll(measured.rss);
-  report.metrics.serverRssMB = metricEntry('serverRssMB', rss, 'in-process: the process also runs the benchmark caller');
+  report.metrics.serverRssMB = metricEntry('serverRssMB', rss, SERVER_RSS_NOTE);
   return { ...report, soak: { durationS, calls: options.calls, rss: points, slopeMBPerMin: slope ?? null } };
 }

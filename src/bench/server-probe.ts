@@ -4,6 +4,12 @@
  * event-loop lag (perf_hooks.monitorEventLoopDelay) and the database's work
  * (db-probe.ts).
  *
+ * CPU and RSS are process-wide, and lag is this process's main thread: they
+ * are the server's own because the callers and the provider simulators run
+ * in the bench driver, a separate process (driver.ts). They include the
+ * server's own worker threads (e.g. the embedded PGlite database, VAD
+ * inference); a Postgres server (--database-url) is outside them.
+ *
  * Traces come from the running server's raw feed,
  * `RunningServer.onTurnTrace(listener) => unsubscribe` (src/server.ts): every
  * finished turn's numbers, so percentiles are exact. Without a feed (no
@@ -30,6 +36,8 @@ export interface TraceResult {
 }
 
 export interface ProbeResult {
+  /** The measured process: the server's. */
+  pid: number;
   traces: TraceResult;
   cpuMs: number;
   wallMs: number;
@@ -120,6 +128,7 @@ export class InProcessProbe implements ServerProbe {
     const database = this.source.db?.stop();
     return {
       ...(database ? { database } : {}),
+      pid: process.pid,
       traces: this.traces(),
       cpuMs: (cpu.user + cpu.system) / 1000,
       wallMs,

@@ -36,9 +36,13 @@ export function summaryText(report: BenchReport): string {
       ? `loss caller->server (server's RTCP): ${fmt(tx.lossPercent, 3)}% of ${tx.expected ?? 0} packets`
       : `loss caller->server: unknown (no RTCP report from the server; caller sent ${tx.packets} packets)`,
     report.server.inProcess
-      ? `server: CPU ${fmt(report.server.cpuMsPerCall, 0)} ms per call (${fmt(report.server.cpuPercentOfOneCore, 0)}% of one core), RSS peak ${fmt(report.server.rssPeakMB, 0)} MB; traces: ${report.server.traces} (${report.server.tracesNote})`
+      ? `server${report.server.pid !== undefined ? ` (pid ${report.server.pid}, alone in its process: main thread + its own threads)` : ''}: CPU ${fmt(report.server.cpuMsPerCall, 0)} ms per call (${fmt(report.server.cpuPercentOfOneCore, 0)}% of one core), RSS peak ${fmt(report.server.rssPeakMB, 0)} MB; traces: ${report.server.traces} (${report.server.tracesNote})`
       : `server: remote (${report.server.note})`,
   ];
+  const driver = report.benchDriver;
+  if (driver) {
+    lines.push(`bench driver (pid ${driver.pid}, separate process: ${driver.runs === 'callers+simulators' ? 'callers + provider simulators' : 'callers'}): CPU ${fmt(driver.cpuMsPerCall, 0)} ms per call (${fmt(driver.cpuPercentOfOneCore, 0)}% of one core), RSS peak ${fmt(driver.rssPeakMB, 0)} MB`);
+  }
   const db = report.server.database;
   if (db) {
     const top = db.byStatement.slice(0, 3).map((b) => `${fmt(b.perCall, 1)}x ${b.statement.slice(0, 60)}`).join(' | ');

@@ -59,6 +59,19 @@ test('untracked metrics do not count; metrics missing on one side are listed', (
   assert.ok(result.missing.some((m) => m.startsWith('setupAckToFirstAudioMs')));
 });
 
+test('an in-process baseline from before minor 2 (server shared its process with the benchmark) is flagged', () => {
+  const inProcess = (minorVersion: number | undefined) => {
+    const r = fakeReport(e2e);
+    return { ...r, minorVersion, config: { ...r.config, mode: 'in-process' as const } };
+  };
+  const old = compareReports(inProcess(1), inProcess(2), 10);
+  assert.is(old.cautions.length, 1);
+  assert.match(comparisonText(old, 10), /caution: the baseline predates minor 2/);
+  assert.is(compareReports(inProcess(undefined), inProcess(2), 10).cautions.length, 1, 'no minorVersion reads as 0');
+  assert.is(compareReports(inProcess(2), inProcess(2), 10).cautions.length, 0);
+  assert.is(compareReports(fakeReport(e2e), fakeReport(e2e), 10).cautions.length, 0, 'target runs measure no server process');
+});
+
 test('readBaseline: validates, and explains what is wrong in one line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-baseline-'));
   try {

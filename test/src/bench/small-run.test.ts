@@ -7,7 +7,9 @@
  * per-turn traces come raw from the server's onTurnTrace feed, the report
  * names the database backend and counts its statements, and
  * `agentMode: 'echo'` calls a provisioned echo agent (on a fresh database on
- * a Postgres server when the tests have one).
+ * a Postgres server when the tests have one). The callers (and in-process
+ * the simulators) run in the bench driver process, which the report names
+ * apart from the server's process.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +73,9 @@ test('against an in-test replying agent: counts, e2e and barge-in, files, baseli
     assert.is(report.metrics.bargeInStopMs.stats?.count, report.calls.bargeInsStopped);
     assert.is(report.metrics.setupAckToFirstAudioMs.stats?.count, 2, 'the greeting tone was heard');
     assert.is(report.server.inProcess, false);
+    assert.is(report.server.pid, undefined);
+    assert.is(report.benchDriver?.runs, 'callers', 'against a target the driver runs the callers only');
+    assert.ok(report.benchDriver!.pid !== process.pid);
     assert.is(report.server.traces, 'absent');
     assert.is(report.metrics.overheadMs.stats, null);
     assert.is(outcome.exitCode, EXIT_REGRESSION);
@@ -116,7 +121,16 @@ test('against the in-process server with the simulators: a complete report with 
   assert.ok(report.agentMode !== 'unknown', report.agentModeEvidence);
   assert.ok(report.server.tracesNote.length > 0);
   assert.is(outcome.exitCode, 0);
-  assert.is(report.minorVersion, 1);
+  assert.is(report.minorVersion, 2);
+  // The server is alone in this process; the callers and simulators ran in the bench driver, another process.
+  assert.is(report.server.pid, process.pid);
+  const driver = report.benchDriver;
+  assert.ok(driver, 'the bench driver reports its own use');
+  assert.ok(driver.pid !== process.pid);
+  assert.is(driver.runs, 'callers+simulators');
+  assert.ok((driver.cpuMsPerCall ?? 0) > 0 && driver.rssPeakMB > 0);
+  assert.match(report.server.note, /alone/);
+  assert.not.match(report.metrics.serverRssMB.note ?? '', /also runs/);
   assert.is(report.config.agent, 'conversation');
   assert.is(report.config.database, 'pglite');
   // Raw traces from RunningServer.onTurnTrace: one per replied turn, exact samples, no histogram estimate.

@@ -1,0 +1,59 @@
+/**
+ * The messages between `smartalex bench` (the parent, which holds the server
+ * under test when in-process) and the bench driver (driver.ts, a child
+ * process that runs the load generator and, in-process, the provider
+ * simulators). Sent over the fork IPC channel with `serialization:
+ * 'advanced'` (structured clone), one request at a time:
+ *
+ *   driver -> ready
+ *   parent -> start-simulators          driver -> simulators | failed
+ *   parent -> run-load                  driver -> progress* then load-finished,
+ *                                                 results* (chunks), load-done | failed
+ *   parent -> close                     driver -> closed, then exits
+ *
+ * The driver exits on its own when the IPC channel closes (parent gone).
+ */
+import type { SimulatorLatency, SimulatorProfile } from '../../pipeline/simulators/index.ts';
+import type { CallResult } from './caller.ts';
+import type { LoadPlan } from './load.ts';
+
+/** A load plan as it crosses the process boundary: no callbacks, and `until` as time left, since performance.now() has another origin in the child. */
+export type WireLoadPlan = Omit<LoadPlan, 'signal' | 'onProgress' | 'until'> & { untilInMs?: number };
+
+export interface SimulatorKnobs {
+  sttFinalDelayMs?: number;
+  llmTtftMs?: number;
+  ttsTtfbMs?: number;
+}
+
+/** What the driver process itself used while it ran one load (its callers, plus the simulators in-process). */
+export interface DriverUsage {
+  pid: number;
+  /** process.cpuUsage() user + system of the driver over the load. */
+  cpuMs: number;
+  wallMs: number;
+  rssBeforeMB: number;
+  rssPeakMB: number;
+  /** Whether the provider simulators ran in the driver during the load. */
+  simulators: boolean;
+}
+
+export type ToDriver =
+  | { type: 'start-simulators'; profile: SimulatorProfile; knobs: SimulatorKnobs; apiKey: string }
+  | { type: 'run-load'; plan: WireLoadPlan }
+  | { type: 'close' };
+
+export type FromDriver =
+  | { type: 'ready'; pid: number }
+  | { type: 'simulators'; deepgramUrl: string; openaiBaseUrl: string; latency: SimulatorLatency }
+  | { type: 'progress'; callsStarted: number; callsDone: number; turnsDone: number }
+  | { type: 'load-finished'; wallMs: number; usage: DriverUsage; callCount: number }
+  | { type: 'results'; results: CallResult[] }
+  | { type: 'load-done' }
+  | { type: 'failed'; message: string }
+  | { type: 'closed' };
+
+/** Call results are sent after the load in chunks of this many calls, so a long soak is not one huge message. */
+export const RESULT_CHUNK = 200;
+/** Progress is sent at most this often (ms): it is read on the server's thread. */
+export const PROGRESS_INTERVAL_MS = 200;

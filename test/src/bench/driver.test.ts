@@ -1,0 +1,174 @@
+/**
+ * The bench driver (src/bench/driver.ts) is a separate process: the provider
+ * simulators it starts listen on sockets owned by the driver's pid, not by
+ * this (the server's) process; it dies with its parent. A driver that
+ * crashes or hangs while starting fails clearly and quickly (exit code and
+ * its last output, or a timeout), never a hang, also through runBench.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BenchDriverError, startBenchDriver, type BenchDriverOptions } from '../../../src/bench/driver-client.ts';
+import { runBench } from '../../../src/bench/run.ts';
+
+const FAKE = fileURLToPath(new URL('./fake-driver.ts', import.meta.url));
+const PARENT = fileURLToPath(new URL('./driver-parent.ts', import.meta.url));
+const linux = process.platform === 'linux';
+const silent = { write: () => true };
+
+/** Whether `pid` runs; a zombie (exited, not yet reaped by whoever adopted it) counts as gone. */
+function alive(pid: number): boolean {
+  if (linux) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!alive(pid)) return true;
+    await sleep(50);
+  }
+  return !alive(pid);
+}
+
+/** Socket inodes listening on a TCP port (Linux /proc/net/tcp and tcp6). */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = readFileSync(file, 'utf8'); } catch { continue; }
+    for (const line of text.trim().split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const local = cols[1] ?? '';
+      if (cols[3] === '0A' && parseInt(local.split(':')[1] ?? '', 16) === port) inodes.add(cols[9]!);
+    }
+  }
+  return inodes;
+}
+
+/** Whether process `pid` holds one of `inodes` open. */
+function holdsSocket(pid: number, inodes: Set<string>): boolean {
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let link = '';
+    try { link = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m && inodes.has(m[1]!)) return true;
+  }
+  return false;
+}
+
+async function expectDriverError(options: BenchDriverOptions, pattern: RegExp, withinMs: number): Promise<BenchDriverError> {
+  const began = Date.now();
+  try {
+    await startBenchDriver({ output: silent, ...options });
+  } catch (error) {
+    const elapsed = Date.now() - began;
+    assert.instance(error, BenchDriverError);
+    assert.match((error as Error).message, pattern);
+    assert.ok(elapsed < withinMs, `failed after ${elapsed} ms`);
+    return error as BenchDriverError;
+  }
+  assert.unreachable('the driver should have failed');
+  throw new Error('unreachable');
+}
+
+test('the simulators run in the driver: their ports are served by the driver pid, not by this process', async () => {
+  const driver = await startBenchDriver({ output: silent });
+  try {
+    assert.ok(driver.pid > 0 && driver.pid !== process.pid);
+    const sims = await driver.startSimulators('instant', { llmTtftMs: 5 }, 'driver-test-key');
+    assert.is(sims.latency.llmTtftMs, 5, 'the knobs reach the driver');
+    const res = await fetch(`${sims.openaiBaseUrl.replace(/\/$/, '')}/models`, { headers: { authorization: 'Bearer wrong-key' } }).catch(() => undefined);
+    assert.ok(res, 'the OpenAI simulator answers over HTTP');
+    if (linux) {
+      for (const url of [sims.deepgramUrl, sims.openaiBaseUrl]) {
+        const port = Number(new URL(url).port);
+        const inodes = listeningInodes(port);
+        assert.ok(inodes.size > 0, `something listens on ${port}`);
+        assert.ok(holdsSocket(driver.pid, inodes), `the driver (pid ${driver.pid}) serves ${url}`);
+        assert.not.ok(holdsSocket(process.pid, inodes), `this process does not serve ${url}`);
+      }
+    }
+  } finally {
+    await driver.close();
+  }
+  assert.ok(await waitGone(driver.pid, 5000), 'close() ends the driver');
+});
+
+test('a driver that crashes while loading fails at once with its exit code and last output', async () => {
+  await expectDriverError({ entry: FAKE, args: ['crash'], readyTimeoutMs: 60_000 }, /exited with code 3 while starting up[\s\S]*boom/, 30_000);
+});
+
+test('a driver that dies while starting the simulators fails clearly', async () => {
+  const driver = await startBenchDriver({ entry: FAKE, args: ['die-on-simulators'], output: silent });
+  const began = Date.now();
+  try {
+    await driver.startSimulators('instant', {}, 'k');
+    assert.unreachable('should have failed');
+  } catch (error) {
+    assert.instance(error, BenchDriverError);
+    assert.match((error as Error).message, /exited with code 4 while starting the simulators[\s\S]*port in use/);
+    assert.ok(Date.now() - began < 5000);
+  }
+  await driver.close();
+});
+
+test('a driver that never gets ready times out and is killed', async () => {
+  const error = await expectDriverError({ entry: FAKE, args: ['silent'], readyTimeoutMs: 1500 }, /did not finish starting up within 1500 ms/, 30_000);
+  const pid = Number(/pid (\d+)/.exec(error.message)?.[1]);
+  assert.ok(pid > 0);
+  assert.ok(await waitGone(pid, 5000), 'the hung driver was killed');
+});
+
+test('runBench: a driver dying during startup is a clear error, not a hang', async () => {
+  const began = Date.now();
+  try {
+    await runBench({
+      number: '1000', calls: 1, turns: 1, bargeIn: false, profile: 'instant', voiceThresholdDbfs: -45, turnTimeoutMs: 2000,
+      bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 1, driver: { entry: FAKE, args: ['crash'], output: silent },
+    }, { stdout: silent, stderr: { write: () => true, isTTY: false } });
+    assert.unreachable('should have failed');
+  } catch (error) {
+    assert.instance(error, BenchDriverError);
+    assert.match((error as Error).message, /bench driver .*exited with code 3 while starting up/);
+  }
+  assert.ok(Date.now() - began < 30_000);
+});
+
+test('the driver exits when its parent is killed', async () => {
+  const parent = spawn(process.execPath, ['--import', 'tsx', PARENT], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const pid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`no driver pid from the parent: ${out}`)), 60_000);
+      parent.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /driver (\d+)/.exec(out);
+        if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      });
+      parent.on('exit', (code) => { clearTimeout(timer); reject(new Error(`parent exited (${code}): ${out}`)); });
+    });
+    assert.ok(alive(pid), 'the driver runs');
+    parent.kill('SIGKILL');
+    assert.ok(await waitGone(pid, 5000), `driver ${pid} outlived its parent`);
+  } finally {
+    parent.kill('SIGKILL');
+  }
+});
+
+test.run();
