@@ -1,7 +1,8 @@
 /**
  * A per-call voice activity detector: takes the caller's 20 ms AudioFrames,
  * cuts them into the Silero model's windows (32 ms by default), scores each
- * window asynchronously on the shared model, and turns the probabilities into
+ * window asynchronously on the shared model (in its inference thread, batched
+ * with the other calls' windows of the same turn), and turns the probabilities into
  * `speech_start` / `speech_end` events with hysteresis (threshold, negative
  * threshold), a minimum speech length and a silence hangover.
  *
@@ -105,6 +106,8 @@ export class VoiceActivityDetector extends EventEmitter<VadEvents> {
   private readonly gateMeanSquare: number;
   private readonly maxQueued: number;
   private pending: Float32Array;
+  /** Window arrays whose samples have been used (run() copies them), ready to fill again. */
+  private readonly spare: Float32Array[] = [];
   private pendingFill = 0;
   private pendingSumSquares = 0;
   private readonly queue: QueuedWindow[] = [];
@@ -185,13 +188,14 @@ export class VoiceActivityDetector extends EventEmitter<VadEvents> {
 
   private enqueue(startMs: number, endMs: number): void {
     const gated = this.pendingSumSquares / this.windowSamples < this.gateMeanSquare;
-    // The tensor keeps a reference to its data while inference runs, so each window gets its own array.
+    // Each queued window needs its own array; arrays come back once their window has been sent (model.run() copies it).
     const samples = this.pending;
-    this.pending = new Float32Array(this.windowSamples);
+    this.pending = this.spare.pop() ?? new Float32Array(this.windowSamples);
     this.pendingFill = 0;
     this.pendingSumSquares = 0;
     if (this.queue.length >= this.maxQueued) {
-      this.queue.shift();
+      const dropped = this.queue.shift();
+      if (dropped) this.recycle(dropped.samples);
       this.droppedWindows++;
     }
     this.queue.push({ samples, startMs, endMs, gated });
@@ -209,7 +213,9 @@ export class VoiceActivityDetector extends EventEmitter<VadEvents> {
         } else {
           this.gatedRun = 0;
           try {
-            probability = await this.model.run(w.samples, this.sampleRate, this.state);
+            const scored = this.model.run(w.samples, this.sampleRate, this.state);
+            this.recycle(w.samples);
+            probability = await scored;
             this.inferredWindows++;
           } catch (err) {
             if (this.closed) break;
@@ -217,6 +223,7 @@ export class VoiceActivityDetector extends EventEmitter<VadEvents> {
           }
           if (this.closed) break; // closed while this window was in flight: drop its result
         }
+        if (w.gated) this.recycle(w.samples);
         this.emit('probability', { startMs: w.startMs, endMs: w.endMs, probability, gated: w.gated });
         this.decide(probability, w.startMs, w.endMs);
       }
@@ -252,6 +259,10 @@ export class VoiceActivityDetector extends EventEmitter<VadEvents> {
       if (this.phase === 'speaking') this.emit('speech_end', { atMs: endMs, endOfSpeechMs: this.lastSpeechEndMs });
       this.phase = 'silence';
     }
+  }
+
+  private recycle(samples: Float32Array): void {
+    if (this.spare.length < 4) this.spare.push(samples);
   }
 
   private fail(err: unknown): void {

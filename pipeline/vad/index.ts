@@ -1,4 +1,4 @@
-/** Voice activity detection: Silero v4 on onnxruntime-node, one shared model, one detector per call. */
+/** Voice activity detection: Silero v4 on onnxruntime-node in one shared inference thread (batched across calls), one detector per call. */
 export {
   VoiceActivityDetector,
   DEFAULT_VAD_OPTIONS,
@@ -17,4 +17,5 @@ export {
   defaultWindowSamples,
   isSileroSampleRate,
   type SileroSampleRate,
+  type SileroStats,
 } from './silero.ts';

@@ -167,7 +167,14 @@ test('calls sharing the model keep their own state: concurrent runs equal separa
   ]);
   assert.equal(a.starts, alone.starts);
   assert.equal(a.ends, alone.ends);
-  assert.equal(a.probabilities.map((p) => p.probability), alone.probabilities.map((p) => p.probability));
+  // Run concurrently, the two calls' windows share batched inferences; a batch of two may differ from a
+  // batch of one in the last bits of float32 (matrix kernels sum in a different order), no more.
+  assert.is(a.probabilities.length, alone.probabilities.length);
+  a.probabilities.forEach((p, i) => {
+    const q = alone.probabilities[i]!;
+    assert.is(p.startMs, q.startMs);
+    assert.ok(Math.abs(p.probability - q.probability) < 1e-4, `window ${i}: ${p.probability} vs ${q.probability}`);
+  });
   assert.is(b.starts.length, 1);
 });
 
