@@ -10,4 +10,5 @@ export * from './repos/recordings.ts';
 export * from './repos/transcripts.ts';
 export * from './repos/tenant-keys.ts';
 export * from './repos/provider-keys.ts';
+export * from './repos/outbound.ts';
 export * as schema from './schema.ts';

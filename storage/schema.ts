@@ -33,7 +33,24 @@ export const tenants = pgTable('tenants', {
   retentionDays: integer('retention_days').notNull().default(30),
   maxConcurrentCalls: integer('max_concurrent_calls').notNull().default(20),
   createdAt: createdAt(),
-});
+  /**
+   * Outbound calling policy (TCPA "Calling Hours" and "Consent Tracking"; rules
+   * in src/compliance/outbound-policy.ts). One per tenant, so columns here: the
+   * tenant row's own forced RLS covers them. Calls may be placed from
+   * `outbound_window_start` (inclusive) to `outbound_window_end` (exclusive,
+   * '24:00' = midnight), local time in `outbound_timezone` (IANA, checked with
+   * Intl when set), on `outbound_days`. Defaults: the TCPA's 8 a.m. to 9 p.m.,
+   * every day, America/New_York, prior consent required.
+   */
+  outboundTimezone: text('outbound_timezone').notNull().default('America/New_York'),
+  outboundWindowStart: text('outbound_window_start').notNull().default('08:00'),
+  outboundWindowEnd: text('outbound_window_end').notNull().default('21:00'),
+  outboundDays: text('outbound_days').array().notNull().default(sql`'{mon,tue,wed,thu,fri,sat,sun}'::text[]`),
+  outboundRequireConsent: boolean('outbound_require_consent').notNull().default(true),
+}, (t) => [
+  check('tenants_outbound_window', sql`${t.outboundWindowStart} ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' and ${t.outboundWindowEnd} ~ '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$' and ${t.outboundWindowStart} collate "C" < ${t.outboundWindowEnd} collate "C"`),
+  check('tenants_outbound_days', sql`cardinality(${t.outboundDays}) > 0 and ${t.outboundDays} <@ '{mon,tue,wed,thu,fri,sat,sun}'::text[]`),
+]);
 
 export const users = pgTable('users', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -192,7 +209,7 @@ export const consents = pgTable('consents', {
   source: text('source'),
   grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
-});
+}, (t) => [index('consents_tenant_phone').on(t.tenantId, t.phone)]);
 
 export const auditLog = pgTable('audit_log', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),

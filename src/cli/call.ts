@@ -4,11 +4,21 @@
  * inbound call, recorded as an outbound call. It opens its own SIP endpoint on
  * an ephemeral port (so it works beside a running `serve`). The digest
  * password is read from stdin, never from the command line.
+ *
+ * Before anything is opened or dialled the call is checked against the
+ * tenant's outbound policy (src/compliance/outbound-policy.ts: do-not-call
+ * list, prior consent, caller ID, calling hours in the tenant's time zone); a
+ * refusal is audited and ends the command with one line naming the reason
+ * (exit 1), with no SIP traffic at all. Without --from the call presents the
+ * tenant's first number: From sip:<number>@<our advertised SIP address>, the
+ * host part the call manager uses for its own default From.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { SipCallError } from '../../media/sip/index.ts';
+import { isUuid } from '../../storage/index.ts';
 import { CallManager, callManagerOptions, placeCall } from '../calls/index.ts';
+import { assertOutboundAllowed } from '../compliance/index.ts';
 import type { Config } from '../config.ts';
 import { openConfiguredDatabase } from '../database-setup.ts';
 import { createLogger } from '../log.ts';
@@ -25,14 +35,24 @@ function seconds(value: string): number {
   return n;
 }
 
+function tenantOption(value: string): string {
+  if (!isUuid(value)) throw new Error(`--tenant must be a tenant id (UUID), got "${value}"`);
+  return value;
+}
+
+/** An address as a SIP URI host: IPv6 in brackets. */
+function uriHost(address: string): string {
+  return address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+}
+
 export function registerCallCommand(program: Command, configOrExit: () => Config): void {
   program
     .command('call <number>')
     .description('place an outbound call through a carrier and run the agent on it')
-    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .requiredOption('--agent <id>', 'agent id or name')
     .requiredOption('--via <uri>', 'carrier SIP URI, e.g. sip:carrier.example:5060 (;transport=tcp for TCP)')
-    .option('--from <uri>', 'caller identity (From URI)')
+    .option('--from <uri>', 'caller identity (From URI); its user part must be one of the tenant\'s numbers (default: the tenant\'s first number)')
     .option('--timeout <s>', 'give up (CANCEL) when unanswered after this long', seconds, 60)
     .option('--digest-user <user>', 'username for the carrier\'s digest challenge')
     .option('--digest-password-stdin', 'read the digest password from stdin')
@@ -44,10 +64,12 @@ export function registerCallCommand(program: Command, configOrExit: () => Config
       const db = await openConfiguredDatabase(config);
       let manager: CallManager | undefined;
       try {
+        // Refused here (OutboundRefusedError: "outbound call refused (<reason>): ..."), before the SIP endpoint exists.
+        const { callerNumber } = await assertOutboundAllowed(db, opts.tenant, { number, from: opts.from, actor: 'operator:cli' });
         manager = await CallManager.start({ ...callManagerOptions(config, db, logger), port: 0 });
+        const from = opts.from ?? `sip:${callerNumber}@${uriHost(manager.endpoint.transport.advertisedAddress)}`;
         const result = await placeCall(manager, {
-          tenantId: opts.tenant, agent: opts.agent, number, via: opts.via, timeoutMs: opts.timeout * 1000,
-          ...(opts.from ? { from: opts.from } : {}),
+          tenantId: opts.tenant, agent: opts.agent, number: number.replace(/[\s\-.()]/g, ''), via: opts.via, timeoutMs: opts.timeout * 1000, from,
           ...(opts.digestUser ? { auth: { username: opts.digestUser, password: password ?? '' } } : {}),
         });
         process.stdout.write(`call ${result.callId} answered after ${Math.round(result.answeredAfterMs)} ms, ended: ${result.endReason}\n`);

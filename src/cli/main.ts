@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { registerAdminCommands } from './admin.ts';
 import { registerCallCommand } from './call.ts';
+import { registerComplianceCommands } from './compliance.ts';
 import { registerProviderKeyCommands } from './provider-keys.ts';
 import { registerRecordingCommands } from './recording.ts';
 import { registerRedactCommand } from './redact.ts';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerCallCommand(program, configOrExit);
   registerRecordingCommands(program, configOrExit);
   registerProviderKeyCommands(program, configOrExit);
+  registerComplianceCommands(program, configOrExit);
   registerRedactCommand(program);
   registerBenchCommand(program);
   return program;

@@ -18,11 +18,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.ts';
 import { openConfiguredDatabase } from '../../src/database-setup.ts';
-import { createAgent, createTenant, listCalls, listCallEvents } from '../../storage/index.ts';
+import { addNumber, createAgent, createTenant, listCalls, listCallEvents, type Database } from '../../storage/index.ts';
+import { grantConsent, setCallingPolicy } from '../../src/compliance/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { freeMediaPort, SIPP_DIR, udpPortBound } from './support/harness.ts';
 
 const run = needExternal(hasCommand('sipp'), 'SIPp', 'the `smartalex call` end-to-end test');
+/** The outbound policy lets these calls through: a number to present, consent for the callee, any hour. */
+async function allowOutbound(db: Database, tenantId: string, agentId: string): Promise<void> {
+  await addNumber(db, tenantId, { number: '+15550100000', agentId, allowedCidrs: [] });
+  await grantConsent(db, tenantId, '5551234', { source: 'e2e test' });
+  await setCallingPolicy(db, tenantId, { windowStart: '00:00', windowEnd: '24:00' }); // tests run at any hour
+}
+
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 function exec(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs: number }): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -43,6 +51,7 @@ if (run) {
       let db = await openConfiguredDatabase(config);
       const tenant = await createTenant(db, { name: 'outbound' });
       const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
+      await allowOutbound(db, tenant.id, agent.id);
       await db.close();
 
       const port = await freeMediaPort();
@@ -80,7 +89,8 @@ if (run) {
       const config = loadConfig(env);
       const db = await openConfiguredDatabase(config);
       const tenant = await createTenant(db, { name: 'outbound' });
-      await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
+      const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
+      await allowOutbound(db, tenant.id, agent.id);
       await db.close();
       const port = await freeMediaPort();
       const mp = await freeMediaPort();

@@ -1,0 +1,70 @@
+/**
+ * A tenant's do-not-call list and consent records, as the operator keeps them
+ * (the security promises' "DNC List Support" and "Consent Tracking"). Numbers
+ * are normalised before they are stored (src/compliance/phone.ts), so any
+ * spelling of a number finds it; removal and revocation also catch the bare
+ * US spellings older rows may hold. Every change is audited with the number
+ * masked to its last 4 digits. Revoking consent keeps the record (revoked_at
+ * set): when consent was given, and withdrawn, is evidence worth keeping.
+ */
+import {
+  addConsentRecord, addDoNotCallEntry, audit, listConsentRecords, listDoNotCallEntries, OUTBOUND_CALL_CONSENT, removeDoNotCallEntry, revokeConsentRecords,
+  type ConsentRow, type Database, type DoNotCallRow,
+} from '../../storage/index.ts';
+import { maskPhone, normalisePhone, phoneVariants } from './phone.ts';
+
+export class InvalidPhoneError extends Error {
+  override name = 'InvalidPhoneError';
+}
+
+const DEFAULT_ACTOR = 'system:compliance';
+
+/** The canonical number, or InvalidPhoneError (the message does not repeat the number). */
+export function requirePhone(raw: string): string {
+  const phone = normalisePhone(raw);
+  if (!phone) throw new InvalidPhoneError('not a phone number: use digits, optionally with a leading + (spaces, dashes, dots and parentheses are ignored)');
+  return phone;
+}
+
+export async function addToDoNotCall(db: Database, tenantId: string, raw: string, options: { reason?: string | undefined; actor?: string } = {}): Promise<{ phone: string; added: boolean }> {
+  const phone = requirePhone(raw);
+  const { added } = await addDoNotCallEntry(db, tenantId, { phone, reason: options.reason ?? null });
+  if (added) await audit(db, tenantId, { actor: options.actor ?? DEFAULT_ACTOR, action: 'dnc.added', target: maskPhone(phone), detail: options.reason ? { reason: options.reason } : {} });
+  return { phone, added };
+}
+
+export async function removeFromDoNotCall(db: Database, tenantId: string, raw: string, options: { actor?: string } = {}): Promise<{ phone: string; removed: boolean }> {
+  const phone = requirePhone(raw);
+  const removed = await removeDoNotCallEntry(db, tenantId, phoneVariants(phone));
+  if (removed) await audit(db, tenantId, { actor: options.actor ?? DEFAULT_ACTOR, action: 'dnc.removed', target: maskPhone(phone) });
+  return { phone, removed };
+}
+
+export async function listDoNotCall(db: Database, tenantId: string): Promise<DoNotCallRow[]> {
+  return listDoNotCallEntries(db, tenantId);
+}
+
+/** Records prior consent (kind 'outbound-call' unless told); an unrevoked one already there is kept and returned. */
+export async function grantConsent(
+  db: Database, tenantId: string, raw: string, options: { source: string; kind?: string | undefined; contactId?: string | undefined; actor?: string },
+): Promise<{ phone: string; added: boolean; row: ConsentRow }> {
+  const phone = requirePhone(raw);
+  if (!options.source.trim()) throw new Error('say where the consent came from (a source: web form, call recording, signed paper...)');
+  const kind = options.kind ?? OUTBOUND_CALL_CONSENT;
+  const { row, added } = await addConsentRecord(db, tenantId, { phone, phones: phoneVariants(phone), kind, source: options.source.trim(), contactId: options.contactId ?? null });
+  if (added) await audit(db, tenantId, { actor: options.actor ?? DEFAULT_ACTOR, action: 'consent.granted', target: maskPhone(phone), detail: { kind, source: options.source.trim() } });
+  return { phone, added, row };
+}
+
+/** Revokes the number's unrevoked consents of that kind ('outbound-call' unless told); how many were. */
+export async function revokeConsent(db: Database, tenantId: string, raw: string, options: { kind?: string | undefined; actor?: string } = {}): Promise<{ phone: string; revoked: number }> {
+  const phone = requirePhone(raw);
+  const kind = options.kind ?? OUTBOUND_CALL_CONSENT;
+  const revoked = await revokeConsentRecords(db, tenantId, { phones: phoneVariants(phone), kind });
+  if (revoked > 0) await audit(db, tenantId, { actor: options.actor ?? DEFAULT_ACTOR, action: 'consent.revoked', target: maskPhone(phone), detail: { kind, count: revoked } });
+  return { phone, revoked };
+}
+
+export async function listConsents(db: Database, tenantId: string, options: { includeRevoked?: boolean } = {}): Promise<ConsentRow[]> {
+  return listConsentRecords(db, tenantId, options);
+}
