@@ -105,7 +105,7 @@ ${serverParagraph(report)}
 ${rows}
 </tbody></table>
 ${report.ramp ? `<h2>Ramp</h2><p>Largest sustainable concurrency: <b>${report.ramp.maxSustainableCalls}</b> (${esc(report.ramp.stoppedBecause)})</p>` : ''}
-${report.soak ? `<h2>Soak</h2><p>RSS slope ${num(report.soak.slopeMBPerMin, 3)} MB/min over ${report.soak.durationS} s</p>` : ''}
+${report.soak ? `<h2>Soak</h2><p>RSS slope ${num(report.soak.slopeMBPerMin, 3)} MB/min over ${report.soak.durationS} s; second half: RSS ${num(report.soak.secondHalfSlopeMBPerMin ?? null, 3)} MB/min, main-thread heap ${num(report.soak.heapSlopeMBPerMin ?? null, 3)} MB/min</p>` : ''}
 <h2>Distributions</h2>
 ${METRIC_NAMES.map((n) => metricSection(n, report.metrics[n])).join('\n')}
 </body></html>

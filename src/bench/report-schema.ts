@@ -17,8 +17,9 @@ export const REPORT_VERSION = 1;
  *    simulators moved to a separate process (the bench driver), so the
  *    server's CPU, RSS and event-loop lag are the server's alone; before
  *    minor 2 they included the callers (a worker thread) and the simulators.
+ * 3: soak.rss[].heapUsedMB, soak.heapSlopeMBPerMin, soak.secondHalfSlopeMBPerMin.
  */
-export const REPORT_MINOR_VERSION = 2;
+export const REPORT_MINOR_VERSION = 3;
 
 export const summarySchema = z.object({
   count: z.number().int().nonnegative(),
@@ -173,8 +174,14 @@ export const reportSchema = z.object({
   soak: z.object({
     durationS: z.number(),
     calls: z.number().int().positive(),
-    rss: z.array(z.object({ tS: z.number(), rssMB: z.number() })),
-    slopeMBPerMin: z.number().nullable(),
+    rss: z.array(z.object({
+      tS: z.number(),
+      rssMB: z.number(),
+      heapUsedMB: z.number().optional().describe('V8 heap in use on the server main thread (minor 3)'),
+    })),
+    slopeMBPerMin: z.number().nullable().describe('least-squares slope of rssMB over the whole soak'),
+    secondHalfSlopeMBPerMin: z.number().nullable().optional().describe('the same over the second half only, after allocators and caches have warmed up (minor 3)'),
+    heapSlopeMBPerMin: z.number().nullable().optional().describe('least-squares slope of heapUsedMB over the second half (minor 3): growth here is retained JavaScript objects, a leak'),
   }).optional(),
 });
 

@@ -240,14 +240,22 @@ async function runRamp(options: BenchOptions, driver: BenchDriver, target: strin
 async function runSoak(options: BenchOptions, driver: BenchDriver, target: string, probe: ServerProbe, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
   const durationS = options.durationS!;
   const began = performance.now();
-  const points: Array<{ tS: number; rssMB: number }> = [];
+  const points: Array<{ tS: number; rssMB: number; heapUsedMB: number }> = [];
   const measured = await measure(options, driver, target, options.calls, probe, io, began + durationS * 1000, (rssMB) => {
-    points.push({ tS: Math.round((performance.now() - began) / 100) / 10, rssMB: Math.round(rssMB * 10) / 10 });
+    const round = (mb: number): number => Math.round(mb * 10) / 10;
+    points.push({ tS: Math.round((performance.now() - began) / 100) / 10, rssMB: round(rssMB), heapUsedMB: round(probe.heapUsedMB()) });
   });
   const slope = leastSquaresSlope(points.map((p) => ({ x: p.tS / 60, y: p.rssMB })));
+  // Warm-up (allocator arenas, caches, JIT) makes the first minutes climb: the second half shows a leak better.
+  const secondHalf = points.filter((p) => p.tS >= durationS / 2);
+  const secondHalfSlope = leastSquaresSlope(secondHalf.map((p) => ({ x: p.tS / 60, y: p.rssMB })));
+  const heapSlope = leastSquaresSlope(secondHalf.map((p) => ({ x: p.tS / 60, y: p.heapUsedMB })));
   const report = buildReport({ config, load: measured.load, probe: measured.probe, driver: measured.load.driver, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
   const rss = new SampleSet();
   rss.addAll(measured.rss);
   report.metrics.serverRssMB = metricEntry('serverRssMB', rss, SERVER_RSS_NOTE);
-  return { ...report, soak: { durationS, calls: options.calls, rss: points, slopeMBPerMin: slope ?? null } };
+  return { ...report, soak: {
+    durationS, calls: options.calls, rss: points, slopeMBPerMin: slope ?? null,
+    secondHalfSlopeMBPerMin: secondHalfSlope ?? null, heapSlopeMBPerMin: heapSlope ?? null,
+  } };
 }

@@ -55,6 +55,8 @@ export interface ServerProbe {
   start(): Promise<void>;
   /** Resident memory now, in MB. */
   rssMB(): number;
+  /** The main thread's V8 heap in use now, in MB. */
+  heapUsedMB(): number;
   /** Ends the window and returns what was seen in it. */
   stop(): Promise<ProbeResult>;
 }
@@ -103,6 +105,10 @@ export class InProcessProbe implements ServerProbe {
     this.rssTimer.unref();
     this.cpuStart = process.cpuUsage();
     this.wallStart = performance.now();
+  }
+
+  heapUsedMB(): number {
+    return process.memoryUsage().heapUsed / MB;
   }
 
   rssMB(): number {

@@ -52,7 +52,10 @@ export function summaryText(report: BenchReport): string {
     if (top) lines.push(`  most frequent: ${top}`);
   }
   if (report.ramp) lines.push(`ramp: largest sustainable concurrency ${report.ramp.maxSustainableCalls} calls (${report.ramp.stoppedBecause})`);
-  if (report.soak) lines.push(`soak: ${report.soak.calls} calls for ${report.soak.durationS} s, RSS slope ${fmt(report.soak.slopeMBPerMin, 3)} MB/min over ${report.soak.rss.length} samples`);
+  if (report.soak) {
+    const s = report.soak;
+    lines.push(`soak: ${s.calls} calls for ${s.durationS} s, RSS slope ${fmt(s.slopeMBPerMin, 3)} MB/min over ${s.rss.length} samples; second half: RSS ${fmt(s.secondHalfSlopeMBPerMin ?? null, 3)} MB/min, main-thread heap ${fmt(s.heapSlopeMBPerMin ?? null, 3)} MB/min`);
+  }
   lines.push(`machine: ${report.machine.cpus} x ${report.machine.cpuModel}, ${report.machine.totalMemMB} MB, Node ${report.machine.nodeVersion}`);
   return lines.join('\n') + '\n';
 }

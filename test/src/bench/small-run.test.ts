@@ -121,7 +121,7 @@ test('against the in-process server with the simulators: a complete report with 
   assert.ok(report.agentMode !== 'unknown', report.agentModeEvidence);
   assert.ok(report.server.tracesNote.length > 0);
   assert.is(outcome.exitCode, 0);
-  assert.is(report.minorVersion, 2);
+  assert.is(report.minorVersion, 3);
   // The server is alone in this process; the callers and simulators ran in the bench driver, another process.
   assert.is(report.server.pid, process.pid);
   const driver = report.benchDriver;
