@@ -29,6 +29,8 @@ const schema = z.object({
   SMARTALEX_RTP_PORT_MAX: port.default(20000),
   /** A call whose RTP stops for this long is ended with BYE. */
   SMARTALEX_RTP_TIMEOUT_S: z.coerce.number().positive().default(30),
+  /** Run RTP (sockets, pacing, G.711, jitter buffers) in one dedicated media thread, away from the main thread's lag and GC; false: on the main thread. */
+  SMARTALEX_MEDIA_THREAD: bool.default(true),
   /** Concurrent calls per tenant (both directions); beyond it new calls get 503. */
   SMARTALEX_MAX_CALLS_PER_TENANT: z.coerce.number().int().positive().default(50),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),

@@ -1,6 +1,9 @@
-/** Public face of media/rtp: RTP sessions and the pieces they are built from. */
-export { RtpSession, SAMPLE_RATE, FRAME_SAMPLES } from './session.ts';
+/** Public face of media/rtp: RTP sessions (in-thread, or in the media thread) and the pieces they are built from. */
+export { RtpSession, SAMPLE_RATE, FRAME_SAMPLES, codecLaw, isDtmfDigit, rtpStatsFromArray, RTP_STATS_LENGTH } from './session.ts';
 export type { DropReason, RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessionOptions, RtpSessionStats } from './session.ts';
+export type { RtpStream, RtpStreamEvents, RtpStreamStats } from './stream.ts';
+export { MediaThread, MediaThreadError, ThreadedRtpSession } from './media-thread.ts';
+export type { MediaThreadLogger, MediaThreadStats, ThreadedRtpSessionOptions } from './media-thread.ts';
 export { PortAllocator, PortExhaustedError, ephemeralPorts } from './port-allocator.ts';
 export type { PortRange, SocketPair } from './port-allocator.ts';
 export { Pacer, sharedPacer } from './pacer.ts';

@@ -24,6 +24,12 @@
  * discarded as too late); older ones stay a gap in the timestamps and the next
  * packet carries the marker bit, so the receiver resynchronises its playout on
  * a clean pause. Silent ticks just advance the timestamp, as always.
+ *
+ * Threads: a session lives in the thread that opened it and is paced by that
+ * thread's shared pacer. The server runs its sessions in the media thread
+ * (media-thread.ts: ThreadedRtpSession is the main-thread proxy); both
+ * implement RtpStream (stream.ts). `statsInto` and `queuedSamples` exist for
+ * that proxy's per-tick state report.
  */
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
@@ -46,6 +52,7 @@ import {
   buildCompound, buildReceiverReport, buildSenderReport, ntpFromUnixMs, parseRtcp, ReceptionStats,
 } from './rtcp.ts';
 import type { RtcpPacket } from './rtcp.ts';
+import type { RtpStream } from './stream.ts';
 
 export const SAMPLE_RATE = 8000;
 export const FRAME_SAMPLES = 160;
@@ -141,14 +148,46 @@ export interface RtpSessionEvents {
   error: [Error];
 }
 
-function lawOf(name: string): G711Law {
+/** The G.711 law of a codec name; throws a RangeError for anything but PCMU and PCMA. */
+export function codecLaw(name: string): G711Law {
   const upper = name.toUpperCase();
   if (upper === 'PCMU') return 'mulaw';
   if (upper === 'PCMA') return 'alaw';
   throw new RangeError(`RtpSession supports PCMU and PCMA, not ${name}`);
 }
+const lawOf = codecLaw;
 
-export class RtpSession extends EventEmitter<RtpSessionEvents> {
+/** True for a digit sendDtmf accepts. */
+export function isDtmfDigit(digit: string): boolean {
+  return /^[0-9*#A-Da-d]$/.test(digit);
+}
+
+// RtpSessionStats as a flat row of numbers (the media thread sends it to the main thread each tick without
+// building objects): RtpSession.statsInto writes it, rtpStatsFromArray reads it back. Keep the three in step.
+const DROP_REASONS: readonly DropReason[] = [
+  'too-short', 'bad-version', 'bad-csrc', 'bad-extension', 'bad-padding', 'wrong-source', 'unknown-pt', 'not-receiving',
+];
+/** Numbers in one RtpSessionStats row. */
+export const RTP_STATS_LENGTH = 16 + DROP_REASONS.length + 8;
+
+/** Rebuilds RtpSessionStats from a row written by RtpSession.statsInto. */
+export function rtpStatsFromArray(a: ArrayLike<number>, o = 0): RtpSessionStats {
+  const dropped = {} as Record<DropReason, number>;
+  for (let i = 0; i < DROP_REASONS.length; i++) dropped[DROP_REASONS[i]!] = a[o + 16 + i]!;
+  const j = o + 16 + DROP_REASONS.length;
+  return {
+    packetsIn: a[o]!, bytesIn: a[o + 1]!, packetsOut: a[o + 2]!, bytesOut: a[o + 3]!, lost: a[o + 4]!, jitterMs: a[o + 5]!,
+    dropped,
+    comfortNoise: a[o + 6]!, ssrcChanges: a[o + 7]!, dtmfIn: a[o + 8]!, dtmfOut: a[o + 9]!, rtcpIn: a[o + 10]!, rtcpOut: a[o + 11]!,
+    queuedFrames: a[o + 12]!, queueOverflow: a[o + 13]!, catchUpPackets: a[o + 14]!, gapTicks: a[o + 15]!,
+    jitterBuffer: {
+      pushed: a[j]!, played: a[j + 1]!, duplicates: a[j + 2]!, late: a[j + 3]!, lost: a[j + 4]!, underruns: a[j + 5]!,
+      overflowDrops: a[j + 6]!, resets: a[j + 7]!,
+    },
+  };
+}
+
+export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStream {
   readonly localAddress: string;
   readonly localPort: number;
   readonly ssrc: number;
@@ -241,11 +280,22 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.jitter = new JitterBuffer({ depthFrames: options.jitterDepthFrames ?? 3, frameSamples: FRAME_SAMPLES });
     this.lastPacketAt = performance.now();
     this.nextRtcpAt = this.lastPacketAt + this.rtcpIntervalMs * (0.5 + Math.random());
-    pair.rtp.on('message', (msg, rinfo) => this.onRtp(msg, rinfo));
-    pair.rtcp.on('message', (msg, rinfo) => this.onRtcp(msg, rinfo));
-    const onSocketError = (err: Error): void => {
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-    };
+    // A packet that breaks the parser (or a listener) must not take the process, or the media thread, down.
+    pair.rtp.on('message', (msg, rinfo) => {
+      try {
+        this.onRtp(msg, rinfo);
+      } catch (err) {
+        this.reportError(err);
+      }
+    });
+    pair.rtcp.on('message', (msg, rinfo) => {
+      try {
+        this.onRtcp(msg, rinfo);
+      } catch (err) {
+        this.reportError(err);
+      }
+    });
+    const onSocketError = (err: Error): void => this.reportError(err);
     pair.rtp.on('error', onSocketError);
     pair.rtcp.on('error', onSocketError);
     this.pacer = options.pacer ?? sharedPacer();
@@ -326,10 +376,15 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     return (this.queue.length - this.queueHead) * 20 + (this.partialLength * 1000) / SAMPLE_RATE;
   }
 
+  /** Outgoing audio waiting, in samples (queuedMs * 8, exact). */
+  get queuedSamples(): number {
+    return (this.queue.length - this.queueHead) * FRAME_SAMPLES + this.partialLength;
+  }
+
   /** Sends a DTMF digit as RFC 4733 events; false when telephone-event was not negotiated or the digit is invalid. */
   sendDtmf(digit: string, durationMs = 100): boolean {
     if (this.closed || this.tePayloadType === undefined) return false;
-    if (!/^[0-9*#A-Da-d]$/.test(digit)) return false;
+    if (!isDtmfDigit(digit)) return false;
     this.pendingDigits.push({ digit, durationMs });
     return true;
   }
@@ -358,6 +413,21 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     };
   }
 
+  /** Writes `stats` as a row of RTP_STATS_LENGTH numbers at `o` (no allocation; see rtpStatsFromArray). */
+  statsInto(out: Float64Array, o: number): void {
+    const c = this.counters;
+    out[o] = c.packetsIn; out[o + 1] = c.bytesIn; out[o + 2] = c.packetsOut; out[o + 3] = c.bytesOut;
+    out[o + 4] = Math.max(0, this.reception?.cumulativeLost ?? 0); out[o + 5] = this.reception?.jitterMs ?? 0;
+    out[o + 6] = c.comfortNoise; out[o + 7] = c.ssrcChanges; out[o + 8] = c.dtmfIn; out[o + 9] = c.dtmfOut;
+    out[o + 10] = c.rtcpIn; out[o + 11] = c.rtcpOut; out[o + 12] = this.queue.length - this.queueHead; out[o + 13] = c.queueOverflow;
+    out[o + 14] = c.catchUpPackets; out[o + 15] = c.gapTicks;
+    for (let i = 0; i < DROP_REASONS.length; i++) out[o + 16 + i] = this.dropped[DROP_REASONS[i]!];
+    const j = o + 16 + DROP_REASONS.length;
+    const jb = this.jitter.stats;
+    out[j] = jb.pushed; out[j + 1] = jb.played; out[j + 2] = jb.duplicates; out[j + 3] = jb.late; out[j + 4] = jb.lost;
+    out[j + 5] = jb.underruns; out[j + 6] = jb.overflowDrops; out[j + 7] = jb.resets;
+  }
+
   /** Leaves the pacer, sends an RTCP BYE when the peer is known, and releases the ports. */
   async close(reason?: string): Promise<void> {
     if (this.closed) return;
@@ -377,6 +447,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     }
     this.ports.release(this.pair);
     this.emit('close');
+  }
+
+  private reportError(err: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
   }
 
   private drop(reason: DropReason): void {
@@ -488,7 +562,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       this.tick(tick, dueMs);
     } catch (err) {
       // One call's failure must not stop the shared pacer's other calls.
-      if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      this.reportError(err);
     }
   }
 

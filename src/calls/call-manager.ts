@@ -25,7 +25,9 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync, existsSync } from 'node:fs';
 import { DigestServer, SipEndpoint, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
-import { PortAllocator, RtpSession } from '../../media/rtp/index.ts';
+import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
+import { assertOutboundAllowed } from '../compliance/index.ts';
+import type { RtpStream, ThreadedRtpSessionOptions } from '../../media/rtp/index.ts';
 import { answerOffer, createOffer, readAnswer } from '../../media/sdp/index.ts';
 import {
   finishCall, getAgent, routeNumber, startCall, type AgentMode, type AgentRow, type Database, type NumberRoute,
@@ -59,6 +61,11 @@ export interface CallManagerOptions {
   publicAddress?: string;
   /** RTP port range; omitted: ephemeral ports. */
   rtpPorts?: { minPort: number; maxPort: number };
+  /**
+   * Run the calls' RTP in the process's media thread (media/rtp/media-thread.ts), away from the main
+   * thread's event-loop lag and GC; false: in-thread RtpSessions. Default true (SMARTALEX_MEDIA_THREAD).
+   */
+  mediaThread?: boolean;
   rtpTimeoutMs: number;
   maxCallsPerTenant: number;
   /** Digest realm for challenges. Default "smartalex". */
@@ -102,6 +109,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   private readonly runners = new Map<AgentMode, AgentRunner>();
   private readonly taps: TapFactory[];
   private readonly ports: PortAllocator;
+  /** The media thread when calls run their RTP there, and our release of it. */
+  private readonly media: MediaThread | undefined;
+  private readonly releaseMedia: (() => Promise<void>) | undefined;
   private readonly active = new Map<string, number>();
   private readonly sessions = new Set<CallSession>();
   private readonly digestServers = new Map<string, DigestServer>();
@@ -116,6 +126,10 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     this.securityLog = securityLog;
     this.taps = [...(options.taps ?? [])];
     this.ports = new PortAllocator(options.rtpPorts);
+    if (options.mediaThread ?? true) {
+      this.media = MediaThread.shared();
+      this.releaseMedia = this.media.acquire(options.logger);
+    }
     this.bindAddress = options.host;
     this.mediaAddress = endpoint.transport.advertisedAddress;
     this.runners.set('echo', echoRunner);
@@ -141,7 +155,10 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         ? `SIP port ${options.port} on ${options.host} is already in use (set SMARTALEX_SIP_PORT)`
         : `could not open the SIP listeners on ${options.host}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
     });
-    return new CallManager(endpoint, securityLog, options);
+    const manager = new CallManager(endpoint, securityLog, options);
+    // Load the media thread now: otherwise the first call waits the few hundred ms it takes to boot.
+    await manager.media?.warmUp().catch((error: unknown) => options.logger.warn({ err: error }, 'media thread failed to start; calls will retry it'));
+    return manager;
   }
 
   /** Registers the runner for an agent mode (e.g. the conversation pipeline for 'conversation'). */
@@ -198,6 +215,15 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (n <= 0) this.active.delete(tenantId); else this.active.set(tenantId, n);
   }
 
+  /** A call's RTP leg: in the media thread (its allocator holds our port range), or in this thread. */
+  private openRtp(options: Omit<ThreadedRtpSessionOptions, 'bindAddress' | 'portRange'>): Promise<RtpStream> {
+    if (this.media) {
+      const range = this.ports.range;
+      return this.media.open({ ...options, bindAddress: this.bindAddress, ...(range ? { portRange: range } : {}) });
+    }
+    return RtpSession.open({ ...options, bindAddress: this.bindAddress, ports: this.ports });
+  }
+
   private tapsFor(info: CallInfo, log: Logger): CallTap[] {
     const out: CallTap[] = [];
     for (const f of this.taps) {
@@ -241,7 +267,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     }
     let reserved = true;
     let recordId: string | undefined;
-    let rtp: RtpSession | undefined;
+    let rtp: RtpStream | undefined;
     try {
       await this.admit(call, route, source, (id) => { recordId = id; }, (r) => { rtp = r; }, () => { reserved = false; });
     } catch (error) {
@@ -253,10 +279,10 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     }
   }
 
-  private async admit(call: IncomingCall, route: NumberRoute, source: string, setRecord: (id: string) => void, setRtp: (r: RtpSession) => void, handedOver: () => void): Promise<void> {
+  private async admit(call: IncomingCall, route: NumberRoute, source: string, setRecord: (id: string) => void, setRtp: (r: RtpStream) => void, handedOver: () => void): Promise<void> {
     const { db, logger } = this.options;
     const tenantId = route.tenantId;
-    const bail = async (status: number, reason: string, recordReason?: string, recordId?: string, rtp?: RtpSession): Promise<void> => {
+    const bail = async (status: number, reason: string, recordReason?: string, recordId?: string, rtp?: RtpStream): Promise<void> => {
       if (status) call.reject(status, reason);
       await rtp?.close().catch(() => undefined);
       if (recordId) await finishCall(db, tenantId, recordId, { reason: recordReason ?? reason });
@@ -276,8 +302,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     setRecord(record.id);
     if (this.options.ringMs) await sleep(this.options.ringMs, call.cancelled);
     if (call.cancelled.aborted) return bail(0, '', 'cancelled', record.id);
-    const rtp = await RtpSession.open({
-      bindAddress: this.bindAddress, ports: this.ports,
+    const rtp = await this.openRtp({
       codec: { name: probe.codec.name, payloadType: probe.codec.payloadType },
       ...(probe.telephoneEvent ? { telephoneEventPayloadType: probe.telephoneEvent.payloadType } : {}),
       remote: { address: probe.remote.address, port: probe.remote.port, rtcpPort: probe.remote.rtcpPort },
@@ -315,15 +340,18 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (!agent) throw new CallManagerError(`no agent "${options.agent}" in tenant ${options.tenantId}`);
     const transport = (via.params.transport ?? '').toLowerCase();
     const uri = `sip:${options.number}@${via.host}${via.port ? `:${via.port}` : ''}${transport ? `;transport=${transport}` : ''}`;
-    const from = options.from ?? `sip:smartalex@${this.mediaAddress}`;
+    // TCPA: do-not-call, consent, caller ID, calling hours; a refusal is audited and throws OutboundRefusedError.
+    const { callerNumber } = await assertOutboundAllowed(db, options.tenantId, { number: options.number, from: options.from, actor: 'system:call-manager' });
+    const host = this.mediaAddress.includes(':') ? `[${this.mediaAddress}]` : this.mediaAddress;
+    const from = options.from ?? `sip:${callerNumber}@${host}`;
     if (!this.reserve(options.tenantId)) throw new CallManagerError(`tenant ${options.tenantId} is at its concurrent call limit (${this.options.maxCallsPerTenant})`);
-    let rtp: RtpSession | undefined;
+    let rtp: RtpStream | undefined;
     let recordId: string | undefined;
     try {
       const record = await startCall(db, options.tenantId, { agentId: agent.id, direction: 'outbound', fromUri: from, toUri: uri, sipCallId: '' });
       recordId = record.id;
-      rtp = await RtpSession.open({
-        bindAddress: this.bindAddress, ports: this.ports, codec: { name: 'PCMU', payloadType: 0 }, telephoneEventPayloadType: 101,
+      rtp = await this.openRtp({
+        codec: { name: 'PCMU', payloadType: 0 }, telephoneEventPayloadType: 101,
         inactivityTimeoutMs: this.options.rtpTimeoutMs,
       });
       const local = { address: this.mediaAddress, sessionId: String(Date.now()), version: 1 };
@@ -374,7 +402,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     }
   }
 
-  /** Hangs up every call, stops listening, flushes the security log. */
+  /** Hangs up every call, stops listening, flushes the security log, releases the media thread (stopped with its last user). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -382,6 +410,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     await new Promise((r) => setTimeout(r, 20)); // let the BYEs leave before the sockets close
     await this.endpoint.close();
     await this.securityLog.close();
+    await this.releaseMedia?.();
   }
 }
 
@@ -428,6 +457,7 @@ export function callManagerOptions(config: Config, db: Database, logger: Logger)
     ...(config.SMARTALEX_PUBLIC_ADDRESS ? { publicAddress: config.SMARTALEX_PUBLIC_ADDRESS } : {}),
     rtpPorts: { minPort: config.SMARTALEX_RTP_PORT_MIN, maxPort: config.SMARTALEX_RTP_PORT_MAX },
     rtpTimeoutMs: config.SMARTALEX_RTP_TIMEOUT_S * 1000,
+    mediaThread: config.SMARTALEX_MEDIA_THREAD,
     maxCallsPerTenant: config.SMARTALEX_MAX_CALLS_PER_TENANT,
   };
 }

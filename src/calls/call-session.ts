@@ -2,14 +2,15 @@
  * One established call (either direction): its dialog, its RTP session, its
  * call record and its agent runner. Handles what happens mid-call: re-INVITE
  * (hold, resume, codec or address change), DTMF as call events, RTP
- * inactivity (ends the call with BYE), BYE either way. Ends exactly once:
+ * inactivity (ends the call with BYE), the RTP session closing under the call
+ * (the media thread died: ends it with BYE too), BYE either way. Ends exactly once:
  * BYE when we hang up, RTP closed, transport listeners told, record finished.
  * Database writes for a call are chained so they land in order and never
  * block the media path.
  */
 import { performance } from 'node:perf_hooks';
 import type { Dialog } from '../../media/sip/index.ts';
-import type { RtpSession } from '../../media/rtp/index.ts';
+import type { RtpStream } from '../../media/rtp/index.ts';
 import { answerOffer, type NegotiatedAudio } from '../../media/sdp/index.ts';
 import { addCallEvent, finishCall, markCallAnswered, type AgentRow, type Database } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
@@ -31,7 +32,7 @@ export interface CallSessionInit {
   callId: string;
   direction: 'inbound' | 'outbound';
   dialog: Dialog;
-  rtp: RtpSession;
+  rtp: RtpStream;
   negotiated: NegotiatedAudio;
   local: LocalMediaState;
   carrier: string;
@@ -45,7 +46,7 @@ export class CallSession {
   readonly agent: AgentRow;
   readonly direction: 'inbound' | 'outbound';
   readonly dialog: Dialog;
-  readonly rtp: RtpSession;
+  readonly rtp: RtpStream;
   readonly transport: SipCallTransport;
   readonly startedAt = performance.now();
   answeredAt: number | undefined;
@@ -80,7 +81,16 @@ export class CallSession {
       this.logger.info({ idleMs: Math.round(idleMs) }, 'no RTP; ending the call');
       void this.end('rtp-timeout', true);
     });
-    init.rtp.on('error', (error) => this.logger.warn({ err: error }, 'RTP socket error'));
+    init.rtp.on('error', (error) => {
+      // A media thread crash is logged once, by the MediaThread; the 'close' that follows ends the call.
+      if (error.name !== 'MediaThreadError') this.logger.warn({ err: error }, 'RTP error');
+    });
+    // The RTP session closed without us (the media thread died): end the call cleanly rather than leave it hanging.
+    init.rtp.on('close', () => {
+      if (this.ended) return;
+      this.logger.info('the RTP session closed under the call; ending it');
+      void this.end('media-failure', true);
+    });
     init.dialog.on('bye', () => void this.end('remote-bye', false));
     init.dialog.on('terminated', (reason) => void this.end(reason === 'remote bye' ? 'remote-bye' : reason, false));
     init.dialog.onReinvite = (offer) => this.onReinvite(offer);
@@ -153,7 +163,9 @@ export class CallSession {
   end(reason: string, bye: boolean): Promise<void> {
     if (this.ending) return this.ending;
     this.endReason = reason;
-    this.ending = (async () => {
+    // Started a microtask later: the BYE below fires the dialog's 'terminated' synchronously, whose
+    // listener calls end() again, and that call must find `ending` already set.
+    this.ending = Promise.resolve().then(async () => {
       if (bye && this.dialog.state !== 'terminated') void this.dialog.bye().catch(() => undefined);
       await this.rtp.close(reason).catch(() => undefined);
       this.transport.fireEnd(reason);
@@ -162,7 +174,7 @@ export class CallSession {
       this.logger.info({ reason, durationMs: Math.round(performance.now() - this.startedAt) }, 'call ended');
       this.onClosed(this, reason);
       this.resolveClosed(reason);
-    })();
+    });
     return this.ending;
   }
 }

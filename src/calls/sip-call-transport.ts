@@ -1,14 +1,14 @@
 /**
  * CallTransport (pipeline/transport.ts) over one SIP dialog and its RTP
- * session: caller frames and DTMF out of the RtpSession, agent audio into its
- * pacer, talkspurt starts as playout events, REFER for transfer and BYE for
+ * session (an RtpStream: in the media thread, or in-thread): caller frames and
+ * DTMF out of it, agent audio into its pacer, talkspurt starts as playout events, REFER for transfer and BYE for
  * hang-up. Taps (the recorder's hook) see both legs: caller frames as they
  * are played out and agent audio as it is queued.
  */
 import type { AudioFrame, DtmfFrame } from '../../pipeline/frames.ts';
 import type { CallTransport, PlayoutStart } from '../../pipeline/transport.ts';
 import type { Dialog } from '../../media/sip/index.ts';
-import type { RtpSession } from '../../media/rtp/index.ts';
+import type { RtpStream } from '../../media/rtp/index.ts';
 
 /** A per-call side tap (the recorder): both legs, and the end. Must be cheap; it runs on the media path. */
 export interface CallTap {
@@ -38,7 +38,7 @@ export class SipCallTransport implements CallTransport {
   private readonly endListeners = new Set<(reason: string) => void>();
   private endedReason: string | undefined;
 
-  constructor(private readonly dialog: Dialog, private readonly rtp: RtpSession, private readonly options: SipCallTransportOptions) {
+  constructor(private readonly dialog: Dialog, private readonly rtp: RtpStream, private readonly options: SipCallTransportOptions) {
     this.taps = options.taps ?? [];
     if (this.taps.some((t) => t.onCallerFrame)) {
       rtp.on('audio', (frame) => { for (const t of this.taps) t.onCallerFrame?.(frame); });

@@ -36,6 +36,13 @@ test('defaults: embedded database in ./data, HTTP 8080, SIP 5060', () => {
   assert.is(config.SMARTALEX_DEMO, true);
 });
 
+test('the media thread is on by default and can be turned off', () => {
+  assert.is(loadConfig({}).SMARTALEX_MEDIA_THREAD, true);
+  assert.is(loadConfig({ SMARTALEX_MEDIA_THREAD: 'false' }).SMARTALEX_MEDIA_THREAD, false);
+  assert.is(loadConfig({ SMARTALEX_MEDIA_THREAD: '0' }).SMARTALEX_MEDIA_THREAD, false);
+  assert.match(configError({ SMARTALEX_MEDIA_THREAD: 'sometimes' }).message, /^SMARTALEX_MEDIA_THREAD: must be one of/);
+});
+
 test('port 0 (an ephemeral port) is accepted', () => {
   assert.is(loadConfig({ SMARTALEX_HTTP_PORT: '0', SMARTALEX_SIP_PORT: '0' }).SMARTALEX_HTTP_PORT, 0);
 });

@@ -1,0 +1,48 @@
+/**
+ * RtpStream: what the server uses of one call's RTP leg, whichever thread
+ * runs it. Two implementations:
+ *
+ *  - RtpSession (session.ts): the engine itself, in the calling thread, paced
+ *    by that thread's shared 20 ms pacer (tests, benchmark callers, and the
+ *    server when SMARTALEX_MEDIA_THREAD=false);
+ *  - ThreadedRtpSession (media-thread.ts): a main-thread proxy for an
+ *    RtpSession that runs in the process's media thread, so that the main
+ *    thread's event-loop lag and GC pauses never delay a packet.
+ *
+ * Times in events (AudioFrame.timeMs, talkspurt timeMs, DTMF timeMs) and
+ * `lastPacketAt` are always on the calling thread's performance.now() clock.
+ * `queuedMs`, `clearOutgoing()` and `stats` are synchronous in both; for the
+ * proxy they are mirrors of the media thread's state (see media-thread.ts).
+ */
+import type { EventEmitter } from 'node:events';
+import type { RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessionStats } from './session.ts';
+
+export type RtpStreamEvents = RtpSessionEvents;
+export type RtpStreamStats = RtpSessionStats;
+
+export interface RtpStream extends EventEmitter<RtpStreamEvents> {
+  readonly localAddress: string;
+  /** The bound RTP port (even; RTCP is on the next one). */
+  readonly localPort: number;
+  readonly ssrc: number;
+  /** Outgoing audio waiting, in ms. */
+  readonly queuedMs: number;
+  /** Counters (for the proxy: the media thread's latest report, at most one tick old; final after close()). */
+  readonly stats: RtpSessionStats;
+  readonly isLatched: boolean;
+  readonly isSending: boolean;
+  readonly isReceiving: boolean;
+  /** performance.now() of the last packet received (or of the start). */
+  readonly lastPacketAt: number;
+  /** Queues agent audio: PCM16 at 8 kHz, any length (cut into 20 ms frames). */
+  sendFrame(pcm: Int16Array): void;
+  /** Drops all queued outgoing audio (barge-in); returns how many ms were dropped. */
+  clearOutgoing(): number;
+  /** Queues a DTMF digit (RFC 4733); false when telephone-event was not negotiated or the digit is invalid. */
+  sendDtmf(digit: string, durationMs?: number): boolean;
+  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number): void;
+  setRemote(remote: RtpRemote): void;
+  setDirection(direction: { send: boolean; receive: boolean }): void;
+  /** Sends an RTCP BYE when the peer is known, releases the ports, emits 'close'. */
+  close(reason?: string): Promise<void>;
+}
