@@ -17,12 +17,11 @@
  *   far our own sends strayed from 20 ms (a busy load generator shows here).
  */
 import { performance } from 'node:perf_hooks';
-import { decodeG711 } from '../../media/codecs/index.ts';
 import { looksLikeRtcp, parseRtp, PortAllocator, RtpSession, FRAME_SAMPLES, type Pacer, type SocketPair } from '../../media/rtp/index.ts';
 import { createOffer, readAnswer } from '../../media/sdp/index.ts';
 import { SipCallError, type Dialog, type SipEndpoint } from '../../media/sip/index.ts';
-import type { Utterance } from './utterances.ts';
-import { frameDbfs } from './voice.ts';
+import type { PayloadSet, Utterance } from './utterances.ts';
+import { g711FrameDbfs } from './voice.ts';
 
 const SAMPLE_MS = 1000 / 8000;
 /** Agent quiet this long means its reply (or greeting) is over. */
@@ -33,6 +32,10 @@ const STOP_QUIET_MS = 300;
 const GREETING_WAIT_MS = 1500;
 /** Start the barge-in this long after the agent's reply began. */
 const BARGE_IN_AFTER_MS = 300;
+/** At most this many payload bytes are metered for voice. */
+const MAX_METERED_BYTES = FRAME_SAMPLES * 4;
+/** What the caller sends when it has nothing to say (sendFrame copies it). */
+const SILENCE = new Int16Array(FRAME_SAMPLES);
 
 export interface CallPlan {
   endpoint: SipEndpoint;
@@ -46,8 +49,8 @@ export interface CallPlan {
   bargeIn: boolean;
   utterances: readonly Utterance[];
   bargeInUtterance: Utterance;
-  /** Payload keys of our own voiced frames, to recognise an echo. */
-  ownVoicedPayloads: ReadonlySet<string>;
+  /** The payloads of our own voiced frames, to recognise an echo. */
+  ownVoicedPayloads: Pick<PayloadSet, 'has'>;
   voiceThresholdDbfs: number;
   turnTimeoutMs: number;
   inviteTimeoutMs?: number;
@@ -103,7 +106,11 @@ interface Waiter {
   deadline: number;
 }
 
-/** A PortAllocator that lets the call see each raw RTP datagram with its arrival time, before RtpSession does. */
+/**
+ * A PortAllocator that lets the call see each raw RTP datagram with its
+ * arrival time, before RtpSession does: the socket's first listener, and the
+ * clock is read first thing in it, before any parsing.
+ */
 class TappedPorts extends PortAllocator {
   constructor(private readonly tap: (msg: Buffer, at: number) => void) {
     super();
@@ -111,7 +118,10 @@ class TappedPorts extends PortAllocator {
 
   override async allocate(address: string): Promise<SocketPair> {
     const pair = await super.allocate(address);
-    pair.rtp.on('message', (msg) => this.tap(msg, performance.now()));
+    pair.rtp.prependListener('message', (msg: Buffer) => {
+      const at = performance.now();
+      this.tap(msg, at);
+    });
     return pair;
   }
 }
@@ -127,7 +137,6 @@ export class BenchCall {
   private waiters: Waiter[] = [];
   private readonly law = 'mulaw' as const;
   private payloadType = 0;
-  private readonly decoded = new Int16Array(FRAME_SAMPLES * 4);
 
   // receive state
   private firstSeqExt: number | undefined;
@@ -298,16 +307,19 @@ export class BenchCall {
       }
     }
     // A phone keeps sending: one frame of silence whenever nothing else is queued.
-    if (queuedFrames === 0 && this.current === undefined) session.sendFrame(new Int16Array(FRAME_SAMPLES));
+    if (queuedFrames === 0 && this.current === undefined) session.sendFrame(SILENCE);
     this.lastQueued = Math.round(session.queuedMs / 20);
-    if (this.waiters.length) {
-      const keep: Waiter[] = [];
-      for (const w of this.waiters) {
+    const waiters = this.waiters;
+    if (waiters.length) {
+      // In place: no array per tick. A resolved waiter's continuation runs later (a microtask), so the list does not change under us.
+      let kept = 0;
+      for (let i = 0; i < waiters.length; i++) {
+        const w = waiters[i]!;
         if (w.check()) w.resolve(true);
         else if (now >= w.deadline) w.resolve(false);
-        else keep.push(w);
+        else waiters[kept++] = w;
       }
-      this.waiters = keep;
+      waiters.length = kept;
     }
   }
 
@@ -336,11 +348,11 @@ export class BenchCall {
     this.prevSeq = p.sequenceNumber;
     this.prevArrival = at;
     this.prevTimestamp = p.timestamp;
-    const n = Math.min(p.payload.length, this.decoded.length);
-    decodeG711(this.law, p.payload.subarray(0, n), this.decoded);
-    if (frameDbfs(this.decoded, n) > this.plan.voiceThresholdDbfs) {
+    // Per packet, no allocation: the level straight from the G.711 bytes, the echo check by hash (then a byte compare on a hit).
+    const payload = p.payload;
+    if (g711FrameDbfs(this.law, payload, Math.min(payload.length, MAX_METERED_BYTES)) > this.plan.voiceThresholdDbfs) {
       this.result.agentVoicedPackets++;
-      if (this.plan.ownVoicedPayloads.has(Buffer.from(p.payload.buffer, p.payload.byteOffset, p.payload.length).toString('latin1'))) this.result.agentEchoPackets++;
+      if (this.plan.ownVoicedPayloads.has(payload)) this.result.agentEchoPackets++;
       this.firstVoiceAt ??= at;
       this.lastVoiceAt = at;
       this.voiceArrivals.push(at);

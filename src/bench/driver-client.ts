@@ -1,7 +1,8 @@
 /**
  * The parent's side of the bench driver (driver.ts): forks it with the tsx
- * loader, starts the provider simulators in it (in-process mode), runs loads
- * in it and closes it. One code path for both modes: with --target the driver
+ * loader, starts the provider simulators in it (in-process mode; they run in
+ * a worker thread of the driver, its main thread runs the callers), runs
+ * loads in it and closes it. One code path for both modes: with --target the driver
  * runs the callers only.
  *
  * Failure is never a hang: the startup handshake and the simulators have
@@ -15,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { SimulatorLatency, SimulatorProfile } from '../../pipeline/simulators/index.ts';
 import type { CallResult } from './caller.ts';
-import type { DriverUsage, FromDriver, SimulatorKnobs, ToDriver, WireLoadPlan } from './driver-protocol.ts';
+import type { DriverUsage, FromDriver, SimulatorKnobs, SimulatorThreadInfo, ToDriver, WireLoadPlan } from './driver-protocol.ts';
 import { collectSamples, type LoadPlan, type LoadResult } from './load.ts';
 
 export class BenchDriverError extends Error {
@@ -42,6 +43,8 @@ export interface DriverSimulators {
   openaiBaseUrl: string;
   apiKey: string;
   latency: SimulatorLatency;
+  /** The driver's thread that runs them (a worker thread, not the callers'). */
+  thread: SimulatorThreadInfo;
 }
 
 export interface DriverLoadResult extends LoadResult {
@@ -124,7 +127,7 @@ export class BenchDriver {
   /** Starts the provider simulators in the driver (in-process mode). */
   async startSimulators(profile: SimulatorProfile, knobs: SimulatorKnobs, apiKey: string): Promise<DriverSimulators> {
     return this.request<DriverSimulators>('starting the simulators', { type: 'start-simulators', profile, knobs, apiKey }, this.options.simulatorsTimeoutMs ?? 30_000, (message, done) => {
-      if (message.type === 'simulators') done({ deepgramUrl: message.deepgramUrl, openaiBaseUrl: message.openaiBaseUrl, apiKey, latency: message.latency });
+      if (message.type === 'simulators') done({ deepgramUrl: message.deepgramUrl, openaiBaseUrl: message.openaiBaseUrl, apiKey, latency: message.latency, thread: message.thread });
     });
   }
 

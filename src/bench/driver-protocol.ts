@@ -1,9 +1,10 @@
 /**
  * The messages between `smartalex bench` (the parent, which holds the server
  * under test when in-process) and the bench driver (driver.ts, a child
- * process that runs the load generator and, in-process, the provider
- * simulators). Sent over the fork IPC channel with `serialization:
- * 'advanced'` (structured clone), one request at a time:
+ * process whose main thread runs the load generator and, in-process, whose
+ * worker thread runs the provider simulators: simulator-thread.ts). Sent
+ * over the fork IPC channel with `serialization: 'advanced'` (structured
+ * clone), one request at a time:
  *
  *   driver -> ready
  *   parent -> start-simulators          driver -> simulators | failed
@@ -11,7 +12,14 @@
  *                                                 results* (chunks), load-done | failed
  *   parent -> close                     driver -> closed, then exits
  *
- * The driver exits on its own when the IPC channel closes (parent gone).
+ * The driver exits on its own when the IPC channel closes (parent gone), and
+ * with SIMULATORS_CRASHED_EXIT_CODE when its simulators' thread dies after it
+ * started (the parent sees the exit code and the driver's last output).
+ *
+ * Between the driver's main thread and its simulators' thread (a
+ * worker_threads MessagePort): the start parameters go in workerData
+ * (SimulatorWorkerData); the thread answers `started` or `failed`; on `close`
+ * it stops the simulators and answers `closed`.
  */
 import type { SimulatorLatency, SimulatorProfile } from '../../pipeline/simulators/index.ts';
 import type { CallResult } from './caller.ts';
@@ -26,15 +34,15 @@ export interface SimulatorKnobs {
   ttsTtfbMs?: number;
 }
 
-/** What the driver process itself used while it ran one load (its callers, plus the simulators in-process). */
+/** What the driver process itself used while it ran one load (its callers, plus the simulators' thread in-process). */
 export interface DriverUsage {
   pid: number;
-  /** process.cpuUsage() user + system of the driver over the load. */
+  /** process.cpuUsage() user + system of the driver over the load: all its threads (the callers' and the simulators'). */
   cpuMs: number;
   wallMs: number;
   rssBeforeMB: number;
   rssPeakMB: number;
-  /** Whether the provider simulators ran in the driver during the load. */
+  /** Whether the provider simulators ran in the driver (in its worker thread) during the load. */
   simulators: boolean;
 }
 
@@ -45,7 +53,7 @@ export type ToDriver =
 
 export type FromDriver =
   | { type: 'ready'; pid: number }
-  | { type: 'simulators'; deepgramUrl: string; openaiBaseUrl: string; latency: SimulatorLatency }
+  | { type: 'simulators'; deepgramUrl: string; openaiBaseUrl: string; latency: SimulatorLatency; thread: SimulatorThreadInfo }
   | { type: 'progress'; callsStarted: number; callsDone: number; turnsDone: number }
   | { type: 'load-finished'; wallMs: number; usage: DriverUsage; callCount: number }
   | { type: 'results'; results: CallResult[] }
@@ -57,3 +65,31 @@ export type FromDriver =
 export const RESULT_CHUNK = 200;
 /** Progress is sent at most this often (ms): it is read on the server's thread. */
 export const PROGRESS_INTERVAL_MS = 200;
+
+/** The driver's exit code when its simulators' thread dies after it started (the run is void: the server lost its providers). */
+export const SIMULATORS_CRASHED_EXIT_CODE = 5;
+
+/** Which thread of the driver runs the simulators. */
+export interface SimulatorThreadInfo {
+  /** worker_threads threadId (the driver's main thread is 0). */
+  threadId: number;
+  /** The OS thread id (Linux, from /proc/thread-self), so /proc/<pid>/task/<tid> is that thread; undefined elsewhere. */
+  tid?: number;
+}
+
+/** workerData.mark of the simulators' thread (its entry module runs only when it sees it). */
+export const SIMULATOR_WORKER_MARK = 'smartalex-bench-simulators';
+
+export interface SimulatorWorkerData {
+  mark: string;
+  profile: SimulatorProfile;
+  knobs: SimulatorKnobs;
+  apiKey: string;
+}
+
+export type ToSimulatorThread = { type: 'close' };
+
+export type FromSimulatorThread =
+  | { type: 'started'; deepgramUrl: string; openaiBaseUrl: string; latency: SimulatorLatency; thread: SimulatorThreadInfo }
+  | { type: 'failed'; message: string }
+  | { type: 'closed' };

@@ -6,14 +6,26 @@
  * lag (server-probe.ts) are its own, as in production where the providers are
  * remote and the callers are carriers.
  *
- * Protocol: driver-protocol.ts. It exits when told to close, and on its own
- * when the IPC channel to the parent closes (the parent exited or was killed).
+ * Threads: the main thread runs the callers only; the simulators run in a
+ * worker thread (simulator-thread.ts). The callers are the measuring
+ * instrument (they timestamp the server's packets as their callbacks run),
+ * so their event loop must not wait behind the simulators' work.
+ *
+ * Protocol: driver-protocol.ts. It exits when told to close, on its own
+ * when the IPC channel to the parent closes (the parent exited or was
+ * killed), and with SIMULATORS_CRASHED_EXIT_CODE when the simulators' thread
+ * dies after it started (a crash while starting is a `failed` answer).
+ *
+ * Arguments (tests only): `--simulators-entry FILE [ARG...]` runs FILE as
+ * the simulators' thread, with the ARGs in its process.argv.
  */
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import type { AllSimulators } from '../../pipeline/simulators/index.ts';
-import { RESULT_CHUNK, PROGRESS_INTERVAL_MS, type DriverUsage, type FromDriver, type ToDriver, type WireLoadPlan } from './driver-protocol.ts';
+import {
+  RESULT_CHUNK, PROGRESS_INTERVAL_MS, SIMULATORS_CRASHED_EXIT_CODE, type DriverUsage, type FromDriver, type ToDriver, type WireLoadPlan,
+} from './driver-protocol.ts';
 import { runLoad } from './load.ts';
+import { SimulatorThread } from './simulator-thread.ts';
 
 const MB = 1024 * 1024;
 
@@ -33,16 +45,38 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-let simulators: AllSimulators | undefined;
+let simulators: SimulatorThread | undefined;
 let busy = false;
+let closing = false;
+
+/** `--simulators-entry FILE [ARG...]` (tests): a substitute for the simulators' thread. */
+function simulatorEntry(argv: readonly string[]): { entry?: string; argv?: string[] } {
+  const i = argv.indexOf('--simulators-entry');
+  if (i < 0 || argv[i + 1] === undefined) return {};
+  return { entry: argv[i + 1]!, argv: argv.slice(i + 2) };
+}
 
 async function startSimulators(message: Extract<ToDriver, { type: 'start-simulators' }>): Promise<void> {
   if (simulators) throw new Error('the simulators are already running');
-  // Loaded only when asked: with --target the driver runs callers only.
-  const { startAllSimulators } = await import('../../pipeline/simulators/index.ts');
-  const knobs = Object.fromEntries(Object.entries(message.knobs).filter(([, v]) => v !== undefined));
-  simulators = await startAllSimulators(message.profile, { ...knobs, apiKey: message.apiKey });
-  await send({ type: 'simulators', deepgramUrl: simulators.deepgram.url, openaiBaseUrl: simulators.openai.baseUrl, latency: { ...simulators.latency } });
+  // With --target there is no simulators' thread: the driver runs callers only.
+  const thread = new SimulatorThread({ profile: message.profile, knobs: message.knobs, apiKey: message.apiKey, ...simulatorEntry(process.argv.slice(2)) });
+  simulators = thread;
+  // After it started, the simulators are the server's providers: without them the run is void. Say why and end (the parent sees the code and this line).
+  thread.onCrash((error) => {
+    if (closing) return;
+    const exit = (): never => process.exit(SIMULATORS_CRASHED_EXIT_CODE);
+    setTimeout(exit, 1000); // should stderr never drain
+    process.stderr.write(`bench driver: ${error.message}\n`, exit);
+  });
+  let started;
+  try {
+    started = await thread.started;
+  } catch (error) {
+    if (simulators === thread) simulators = undefined;
+    await thread.stop(1000);
+    throw error;
+  }
+  await send({ type: 'simulators', ...started });
 }
 
 async function load(plan: WireLoadPlan): Promise<void> {
@@ -89,9 +123,10 @@ async function load(plan: WireLoadPlan): Promise<void> {
 }
 
 async function close(): Promise<void> {
+  closing = true;
   const sims = simulators;
   simulators = undefined;
-  await sims?.close().catch(() => undefined);
+  await sims?.stop().catch(() => undefined);
   await send({ type: 'closed' });
   process.exit(0);
 }

@@ -75,7 +75,7 @@ function serverParagraph(report: BenchReport): string {
     : `<p>Server: remote. <small>${esc(s.note)}</small></p>`;
   const d = report.benchDriver;
   const driver = d
-    ? `<p>Bench driver (pid ${d.pid}, ${esc(d.runs === 'callers+simulators' ? 'callers + provider simulators' : 'callers')}): CPU ${num(d.cpuMsPerCall, 0)} ms per call (${num(d.cpuPercentOfOneCore, 0)}% of one core), RSS peak ${num(d.rssPeakMB, 0)} MB. <small>${esc(d.note)}</small></p>`
+    ? `<p>Bench driver (pid ${d.pid}, ${esc(d.runs === 'callers+simulators' ? 'callers + provider simulators in a worker thread' : 'callers')}): CPU ${num(d.cpuMsPerCall, 0)} ms per call (${num(d.cpuPercentOfOneCore, 0)}% of one core), RSS peak ${num(d.rssPeakMB, 0)} MB. <small>${esc(d.note)}</small></p>`
     : '';
   return server + driver;
 }

@@ -2,7 +2,8 @@
  * In-process mode: the server (startServer: SIP and HTTP on ephemeral
  * loopback ports, demo provisioning on) in this process, with its provider
  * base URLs pointed at the provider simulators, which run in the bench
- * driver, a separate process (driver.ts, started by run.ts before this):
+ * driver, a separate process (driver.ts, started by run.ts before this; a
+ * worker thread there, apart from the callers):
  * one Deepgram URL (STT and TTS on one host, as the real service) and one
  * OpenAI URL. The callers run in the driver too, so this process holds the
  * server alone and the probe (server-probe.ts) measures only the server.

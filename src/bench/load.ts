@@ -7,7 +7,7 @@ import { Pacer } from '../../media/rtp/index.ts';
 import { SipEndpoint } from '../../media/sip/index.ts';
 import { BenchCall, type CallResult } from './caller.ts';
 import { SampleSet } from './stats.ts';
-import { BARGE_IN_FILE, loadUtterance, TURN_FILES, voicedPayloadKeys, type Utterance } from './utterances.ts';
+import { BARGE_IN_FILE, loadUtterance, TURN_FILES, voicedPayloads, type Utterance } from './utterances.ts';
 
 export interface LoadPlan {
   target: string;
@@ -49,7 +49,7 @@ function loadFixtures(): { turns: Utterance[]; bargeIn: Utterance } {
 
 export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const { turns, bargeIn } = loadFixtures();
-  const ownVoiced = voicedPayloadKeys([...turns, bargeIn], 'mulaw', plan.voiceThresholdDbfs);
+  const ownVoiced = voicedPayloads([...turns, bargeIn], 'mulaw', plan.voiceThresholdDbfs);
   const endpoint = await SipEndpoint.create({ host: plan.bindAddress, udpPort: 0, tcpPort: null, guard: false, contactUser: 'bench', userAgent: 'smartalex-bench' });
   const pacer = new Pacer();
   const results: CallResult[] = [];

@@ -205,7 +205,7 @@ function driverSection(d: DriverUsage, calls: number): NonNullable<BenchReport['
     cpuPercentOfOneCore: d.wallMs > 0 ? (100 * d.cpuMs) / d.wallMs : null,
     rssPeakMB: d.rssPeakMB,
     note: d.simulators
-      ? 'the benchmark\'s own process: the SIP/RTP callers and the provider simulators (Deepgram, OpenAI), not part of the server\'s numbers'
+      ? 'the benchmark\'s own process, all its threads: the SIP/RTP callers (its main thread, alone) and the provider simulators (Deepgram, OpenAI; their own worker thread, included in CPU and RSS), not part of the server\'s numbers'
       : 'the benchmark\'s own process: the SIP/RTP callers',
   };
 }

@@ -1,7 +1,7 @@
 /**
  * `smartalex bench` end to end: start the bench driver (a child process,
- * driver.ts, that runs the callers and, in-process, the provider
- * simulators), pick the target (a running server, or one started in this
+ * driver.ts, that runs the callers on its main thread and, in-process, the
+ * provider simulators in a worker thread of its own), pick the target (a running server, or one started in this
  * process pointed at the driver's simulators), run the calls in the driver
  * (once, as a ramp, or as a soak), build the report, print the summary,
  * write --json/--html, compare with --baseline. Returns the exit code instead

@@ -41,7 +41,7 @@ export function summaryText(report: BenchReport): string {
   ];
   const driver = report.benchDriver;
   if (driver) {
-    lines.push(`bench driver (pid ${driver.pid}, separate process: ${driver.runs === 'callers+simulators' ? 'callers + provider simulators' : 'callers'}): CPU ${fmt(driver.cpuMsPerCall, 0)} ms per call (${fmt(driver.cpuPercentOfOneCore, 0)}% of one core), RSS peak ${fmt(driver.rssPeakMB, 0)} MB`);
+    lines.push(`bench driver (pid ${driver.pid}, separate process: ${driver.runs === 'callers+simulators' ? 'callers + provider simulators in a worker thread' : 'callers'}): CPU ${fmt(driver.cpuMsPerCall, 0)} ms per call (${fmt(driver.cpuPercentOfOneCore, 0)}% of one core), RSS peak ${fmt(driver.rssPeakMB, 0)} MB`);
   }
   const db = report.server.database;
   if (db) {

@@ -47,17 +47,63 @@ export function loadUtterance(file: string): Utterance {
   };
 }
 
-/** Keys (latin1 strings) of the encoded payloads of every voiced frame of the utterances. */
-export function voicedPayloadKeys(utterances: readonly Utterance[], law: G711Law, thresholdDbfs: number): Set<string> {
-  const keys = new Set<string>();
-  const out = Buffer.alloc(FRAME_SAMPLES);
+/** 32-bit FNV-1a of the bytes. */
+export function payloadHash(bytes: Uint8Array, length = bytes.length): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * A set of byte strings (our own voiced G.711 payloads) that answers has()
+ * without allocating: a 32-bit hash finds the candidates, a byte compare
+ * confirms (so a hash collision never counts as an echo). The caller's
+ * receive path asks it for every voiced agent packet.
+ */
+export class PayloadSet {
+  private readonly byHash = new Map<number, Uint8Array | Uint8Array[]>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(bytes: Uint8Array): void {
+    if (this.has(bytes)) return;
+    const copy = Uint8Array.from(bytes);
+    const h = payloadHash(copy);
+    const prev = this.byHash.get(h);
+    if (prev === undefined) this.byHash.set(h, copy);
+    else this.byHash.set(h, Array.isArray(prev) ? [...prev, copy] : [prev, copy]);
+    this.count++;
+  }
+
+  has(bytes: Uint8Array): boolean {
+    const found = this.byHash.get(payloadHash(bytes));
+    if (found === undefined) return false;
+    if (!Array.isArray(found)) return sameBytes(found, bytes);
+    for (const candidate of found) if (sameBytes(candidate, bytes)) return true;
+    return false;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The encoded payloads of every voiced frame of the utterances. */
+export function voicedPayloads(utterances: readonly Utterance[], law: G711Law, thresholdDbfs: number): PayloadSet {
+  const set = new PayloadSet();
+  const out = new Uint8Array(FRAME_SAMPLES);
   for (const u of utterances) {
     for (let f = 0; f < u.frames; f++) {
       const frame = u.pcm.subarray(f * FRAME_SAMPLES, (f + 1) * FRAME_SAMPLES);
       if (frameDbfs(frame) <= thresholdDbfs) continue;
       encodeG711(law, frame, out, 0);
-      keys.add(out.toString('latin1'));
+      set.add(out);
     }
   }
-  return keys;
+  return set;
 }

@@ -3,6 +3,7 @@
  * threshold in dBFS. A server may send silence or comfort noise between
  * utterances, so "a packet arrived" is not "the agent spoke".
  */
+import { decodeAlawSample, decodeMulawSample, type G711Law } from '../../media/codecs/index.ts';
 
 /** RMS level of PCM16 samples in dBFS (full scale 32768); -Infinity for digital silence. */
 export function frameDbfs(pcm: Int16Array, length = pcm.length): number {
@@ -18,3 +19,33 @@ export function frameDbfs(pcm: Int16Array, length = pcm.length): number {
 
 /** Default voice threshold: espeak speech sits around -20 dBFS, the fixtures' pink noise at -40. */
 export const DEFAULT_VOICE_THRESHOLD_DBFS = -45;
+
+/** Square of every G.711 code's linear value, per law (built on first use). */
+const SQUARES: Partial<Record<G711Law, Float64Array>> = {};
+
+function squares(law: G711Law): Float64Array {
+  let table = SQUARES[law];
+  if (!table) {
+    table = new Float64Array(256);
+    for (let code = 0; code < 256; code++) {
+      const s = law === 'mulaw' ? decodeMulawSample(code) : decodeAlawSample(code);
+      table[code] = s * s;
+    }
+    SQUARES[law] = table;
+  }
+  return table;
+}
+
+/**
+ * frameDbfs of the G.711 payload's decoded samples, without decoding: one
+ * table lookup per byte (the caller's receive path runs it for every packet).
+ * The sum of squares is the same exact integer, so the result is identical.
+ */
+export function g711FrameDbfs(law: G711Law, bytes: Uint8Array, length = bytes.length): number {
+  if (length === 0) return -Infinity;
+  const sq = squares(law);
+  let sum = 0;
+  for (let i = 0; i < length; i++) sum += sq[bytes[i]!]!;
+  if (sum === 0) return -Infinity;
+  return 10 * Math.log10(sum / length / (32768 * 32768));
+}

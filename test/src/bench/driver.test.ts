@@ -1,9 +1,12 @@
 /**
  * The bench driver (src/bench/driver.ts) is a separate process: the provider
  * simulators it starts listen on sockets owned by the driver's pid, not by
- * this (the server's) process; it dies with its parent. A driver that
- * crashes or hangs while starting fails clearly and quickly (exit code and
- * its last output, or a timeout), never a hang, also through runBench.
+ * this (the server's) process, and they run in a worker thread of the
+ * driver, not on its main thread (the callers'); it dies with its parent. A
+ * driver that crashes or hangs while starting fails clearly and quickly
+ * (exit code and its last output, or a timeout), never a hang, also through
+ * runBench; so does a simulators' thread that crashes while starting, and
+ * one that crashes later ends the driver with a clear error.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { BenchDriverError, startBenchDriver, type BenchDriverOptions } from '../
 import { runBench } from '../../../src/bench/run.ts';
 
 const FAKE = fileURLToPath(new URL('./fake-driver.ts', import.meta.url));
+const FAKE_SIMULATORS = fileURLToPath(new URL('./fake-simulators.ts', import.meta.url));
 const PARENT = fileURLToPath(new URL('./driver-parent.ts', import.meta.url));
 const linux = process.platform === 'linux';
 const silent = { write: () => true };
@@ -72,6 +76,14 @@ function holdsSocket(pid: number, inodes: Set<string>): boolean {
   return false;
 }
 
+/** CPU ticks (utime + stime, /proc/<pid>/task/<tid>/stat) of one thread. */
+function threadTicks(pid: number, tid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat (utime, stime); the slice starts at field 3.
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 async function expectDriverError(options: BenchDriverOptions, pattern: RegExp, withinMs: number): Promise<BenchDriverError> {
   const began = Date.now();
   try {
@@ -87,13 +99,15 @@ async function expectDriverError(options: BenchDriverOptions, pattern: RegExp, w
   throw new Error('unreachable');
 }
 
-test('the simulators run in the driver: their ports are served by the driver pid, not by this process', async () => {
+test('the simulators run in the driver process, in its worker thread: the driver pid holds their ports, that thread serves them', async () => {
   const driver = await startBenchDriver({ output: silent });
   try {
     assert.ok(driver.pid > 0 && driver.pid !== process.pid);
     const sims = await driver.startSimulators('instant', { llmTtftMs: 5 }, 'driver-test-key');
     assert.is(sims.latency.llmTtftMs, 5, 'the knobs reach the driver');
-    const res = await fetch(`${sims.openaiBaseUrl.replace(/\/$/, '')}/models`, { headers: { authorization: 'Bearer wrong-key' } }).catch(() => undefined);
+    assert.ok(sims.thread.threadId > 0, 'a worker thread, not the main thread (threadId 0), runs them');
+    const models = `${sims.openaiBaseUrl.replace(/\/$/, '')}/models`;
+    const res = await fetch(models, { headers: { authorization: 'Bearer wrong-key' } }).catch(() => undefined);
     assert.ok(res, 'the OpenAI simulator answers over HTTP');
     if (linux) {
       for (const url of [sims.deepgramUrl, sims.openaiBaseUrl]) {
@@ -103,6 +117,17 @@ test('the simulators run in the driver: their ports are served by the driver pid
         assert.ok(holdsSocket(driver.pid, inodes), `the driver (pid ${driver.pid}) serves ${url}`);
         assert.not.ok(holdsSocket(process.pid, inodes), `this process does not serve ${url}`);
       }
+      // The OS thread of the simulators is one of the driver's, not its main thread (tid = pid).
+      const tid = sims.thread.tid;
+      assert.ok(tid !== undefined && tid !== driver.pid, `simulators' thread ${tid}, driver ${driver.pid}`);
+      assert.ok(readdirSync(`/proc/${driver.pid}/task`).includes(String(tid)), 'the thread belongs to the driver process');
+      // And that thread does the serving: requests cost its CPU, not the driver main thread's (idle without a load).
+      const before = { sims: threadTicks(driver.pid, tid), main: threadTicks(driver.pid, driver.pid) };
+      for (let i = 0; i < 40; i++) {
+        await Promise.all(Array.from({ length: 25 }, () => fetch(models, { headers: { authorization: 'Bearer wrong-key' } }).then((r) => r.arrayBuffer()).catch(() => undefined)));
+      }
+      const used = { sims: threadTicks(driver.pid, tid) - before.sims, main: threadTicks(driver.pid, driver.pid) - before.main };
+      assert.ok(used.sims > used.main, `CPU ticks over 1000 requests: simulators' thread ${used.sims}, driver main thread ${used.main}`);
     }
   } finally {
     await driver.close();
@@ -128,6 +153,44 @@ test('a driver that dies while starting the simulators fails clearly', async () 
   await driver.close();
 });
 
+test('a simulators\' thread that crashes while starting fails at once with its error; the driver stays usable', async () => {
+  for (const [mode, pattern] of [
+    ['crash', /failed while starting the simulators: the provider simulators' thread crashed while starting: .*boom/],
+    ['exit', /failed while starting the simulators: the provider simulators' thread ended while starting \(exit code 7\)/],
+  ] as const) {
+    const driver = await startBenchDriver({ args: ['--simulators-entry', FAKE_SIMULATORS, mode], output: silent });
+    const began = Date.now();
+    try {
+      await driver.startSimulators('instant', {}, 'k');
+      assert.unreachable('should have failed');
+    } catch (error) {
+      assert.instance(error, BenchDriverError);
+      assert.match((error as Error).message, pattern);
+      assert.ok(Date.now() - began < 10_000, `failed after ${Date.now() - began} ms`);
+    }
+    // The driver itself is fine: it answers and closes.
+    await driver.close();
+    assert.ok(await waitGone(driver.pid, 5000), 'close() ends the driver');
+  }
+});
+
+test('a simulators\' thread that crashes after it started ends the driver with a clear error', async () => {
+  const driver = await startBenchDriver({ args: ['--simulators-entry', FAKE_SIMULATORS, 'crash-after-start'], output: silent });
+  try {
+    await driver.startSimulators('instant', {}, 'k');
+    assert.ok(await waitGone(driver.pid, 10_000), 'the driver ended');
+    try {
+      await driver.runLoad({ target: 'sip:127.0.0.1:9', number: '1000', calls: 1, turns: 1, bargeIn: false, voiceThresholdDbfs: -45, turnTimeoutMs: 1000, bindAddress: '127.0.0.1' });
+      assert.unreachable('should have failed');
+    } catch (error) {
+      assert.instance(error, BenchDriverError);
+      assert.match((error as Error).message, /exited with code 5 before running the calls[\s\S]*simulators' thread crashed: .*bang/);
+    }
+  } finally {
+    await driver.close();
+  }
+});
+
 test('a driver that never gets ready times out and is killed', async () => {
   const error = await expectDriverError({ entry: FAKE, args: ['silent'], readyTimeoutMs: 1500 }, /did not finish starting up within 1500 ms/, 30_000);
   const pid = Number(/pid (\d+)/.exec(error.message)?.[1]);
@@ -148,6 +211,22 @@ test('runBench: a driver dying during startup is a clear error, not a hang', asy
     assert.match((error as Error).message, /bench driver .*exited with code 3 while starting up/);
   }
   assert.ok(Date.now() - began < 30_000);
+});
+
+test('runBench: a simulators\' thread crashing during startup is a clear error, quickly', async () => {
+  const began = Date.now();
+  try {
+    await runBench({
+      number: '1000', calls: 1, turns: 1, bargeIn: false, profile: 'instant', voiceThresholdDbfs: -45, turnTimeoutMs: 2000,
+      bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 1,
+      driver: { args: ['--simulators-entry', FAKE_SIMULATORS, 'crash'], output: silent },
+    }, { stdout: silent, stderr: { write: () => true, isTTY: false } });
+    assert.unreachable('should have failed');
+  } catch (error) {
+    assert.instance(error, BenchDriverError);
+    assert.match((error as Error).message, /starting the simulators: the provider simulators' thread crashed while starting: .*boom/);
+  }
+  assert.ok(Date.now() - began < 15_000, `failed after ${Date.now() - began} ms`);
 });
 
 test('the driver exits when its parent is killed', async () => {
