@@ -10,11 +10,14 @@
 #   instant   overheadMs with zero provider latency, 20 calls x 5 turns   ~2 min
 #   typical   the anchors' provider medians, 20 calls x 5 turns, barge-in ~3 min
 #   lag       event-loop lag, PGlite vs a Postgres server, 4 calls each  ~2 min
-#   echo      issue 3: echo calls, ramp 50 -> 600 by 50 until p99 pacing
-#             jitter >= 5 ms or any loss                                 ~6-10 min
+#   echo      issue 3: echo calls, ramp 25 -> 600 by 25 until p99 pacing
+#             jitter >= 5 ms or any loss                                 ~3-10 min
 #   ramp      issue 6: full pipeline (Silero VAD, recording, simulators),
-#             ramp 50 -> 400 by 25 until jitter/loss/overhead limits     ~10-15 min
-#   soak      50 calls for 30 minutes (issue 6 goal), RSS slope          ~31 min
+#             ramp 10 -> 400 by 10 until jitter/loss/overhead limits     ~3-15 min
+#   soak      50 calls for 30 minutes (issue 6 goal), RSS and heap slopes ~31 min
+#   soak-pg   (not in the default list) the same soak with the server on a
+#             Postgres server: the server's own memory, without the
+#             embedded database's                                         ~31 min
 #   ramp-pg   (not in the default list) the full ramp with the server on a
 #             Postgres server instead of PGlite: is the embedded database
 #             what limits concurrency?                                   ~10-15 min
@@ -65,11 +68,12 @@ for step in "${STEPS[@]}"; do
       bench lag-postgres --profile instant --calls 4 --turns 3 --database-url "$PG_URL"
       ;;
     # 8 turns keep every call up (~30 s) well past the 20 ms-staggered starts (600 calls: 12 s).
-    echo) bench echo-ramp --agent-mode echo --turns 8 --calls 50 --ramp --ramp-step 50 --ramp-max 600 --turn-timeout 5000 ;;
-    ramp) bench full-ramp --profile instant --turns 4 --calls 50 --ramp --ramp-step 25 --ramp-max 400 ;;
-    ramp-pg) bench full-ramp-postgres --profile instant --turns 4 --calls 50 --ramp --ramp-step 25 --ramp-max 400 --database-url "$PG_URL" ;;
+    echo) bench echo-ramp --agent-mode echo --turns 8 --calls 25 --ramp --ramp-step 25 --ramp-max 600 --turn-timeout 5000 ;;
+    ramp) bench full-ramp --profile instant --turns 4 --calls 10 --ramp --ramp-step 10 --ramp-max 400 ;;
+    ramp-pg) bench full-ramp-postgres --profile instant --turns 4 --calls 10 --ramp --ramp-step 10 --ramp-max 400 --database-url "$PG_URL" ;;
     soak) bench soak --profile instant --calls 50 --turns 3 --duration "$SOAK_S" ;;
-    *) echo "unknown step: $step (instant typical lag echo ramp ramp-pg soak)" >&2; exit 2 ;;
+    soak-pg) bench soak-postgres --profile instant --calls 50 --turns 3 --duration "$SOAK_S" --database-url "$PG_URL" ;;
+    *) echo "unknown step: $step (instant typical lag echo ramp ramp-pg soak soak-pg)" >&2; exit 2 ;;
   esac
 done
 echo "reports in $OUT" >&2

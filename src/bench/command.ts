@@ -66,6 +66,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--ramp-step <n>', 'calls added per ramp step (default: --calls)', positiveInt)
     .option('--ramp-max <n>', 'stop the ramp at this many calls', positiveInt, 1000)
     .option('--duration <seconds>', 'soak: keep --calls calls going this long and report the memory slope', positiveInt)
+    .option('--warmup-calls <n>', 'calls (one turn each) placed and discarded before measuring, so a fresh server is warm (default: min(--calls, 10); 0: none)', nonNegativeInt)
     .action(async (flags: Record<string, unknown>) => {
       if (flags.ramp && flags.duration !== undefined) throw new Error('--ramp and --duration cannot be combined');
       const options: BenchOptions = {
@@ -82,7 +83,7 @@ export function registerBenchCommand(program: Command): void {
         rampMax: flags.rampMax as number,
         agentMode: flags.agentMode as NonNullable<BenchOptions['agentMode']>,
       };
-      const optional = ['target', 'sttMs', 'llmTtftMs', 'ttsTtfbMs', 'json', 'html', 'baseline', 'rampStep', 'duration', 'databaseUrl'] as const;
+      const optional = ['target', 'sttMs', 'llmTtftMs', 'ttsTtfbMs', 'json', 'html', 'baseline', 'rampStep', 'duration', 'databaseUrl', 'warmupCalls'] as const;
       for (const key of optional) {
         const value = flags[key];
         if (value === undefined) continue;

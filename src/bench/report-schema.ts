@@ -18,8 +18,9 @@ export const REPORT_VERSION = 1;
  *    server's CPU, RSS and event-loop lag are the server's alone; before
  *    minor 2 they included the callers (a worker thread) and the simulators.
  * 3: soak.rss[].heapUsedMB, soak.heapSlopeMBPerMin, soak.secondHalfSlopeMBPerMin.
+ * 4: config.warmupCalls (calls placed and discarded before measuring).
  */
-export const REPORT_MINOR_VERSION = 3;
+export const REPORT_MINOR_VERSION = 4;
 
 export const summarySchema = z.object({
   count: z.number().int().nonnegative(),
@@ -95,6 +96,7 @@ export const reportSchema = z.object({
     turnTimeoutMs: z.number().positive(),
     ramp: z.boolean(),
     soakDurationS: z.number().nullable(),
+    warmupCalls: z.number().int().nonnegative().optional().describe('calls (one turn each) placed and discarded before the measured window (minor 4)'),
     agent: z.enum(['conversation', 'echo']).nullable().optional().describe('In-process: the agent the benchmark called (--agent-mode); null against a target'),
     database: z.enum(['pglite', 'postgres']).nullable().optional().describe('In-process: the server\'s database backend (embedded PGlite, or a Postgres server with --database-url); null against a target'),
   }),

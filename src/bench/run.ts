@@ -58,6 +58,17 @@ export interface BenchOptions {
   databaseUrl?: string;
   /** The bench driver process (tests: timeouts, a substitute entry). */
   driver?: BenchDriverOptions;
+  /**
+   * Calls (one turn each) placed and discarded before anything is measured, so a freshly started
+   * server (JIT, model, database caches, threads) is warm. Default: min(calls, 10); 0 turns it off.
+   */
+  warmupCalls?: number;
+}
+
+export const DEFAULT_WARMUP_CALLS = 10;
+
+export function warmupCallsFor(options: Pick<BenchOptions, 'calls' | 'warmupCalls'>): number {
+  return Math.max(0, Math.floor(options.warmupCalls ?? Math.min(options.calls, DEFAULT_WARMUP_CALLS)));
 }
 
 export interface BenchIo {
@@ -122,7 +133,9 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
       soakDurationS: options.durationS ?? null,
       agent: inProcess ? inProcess.agentMode : null,
       database: inProcess ? inProcess.database : null,
+      warmupCalls: warmupCallsFor(options),
     };
+    await warmUp(options, driver, target, config.warmupCalls ?? 0, io);
     let report: BenchReport;
     if (options.ramp) report = await runRamp(options, driver, target, probe, config, startedAt, io);
     else if (options.durationS !== undefined) report = await runSoak(options, driver, target, probe!, config, startedAt, io);
@@ -149,6 +162,20 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
     } finally {
       await driver.close();
     }
+  }
+}
+
+/** Places the warm-up calls (one turn each) and throws their results away; nothing is probed. */
+async function warmUp(options: BenchOptions, driver: BenchDriver, target: string, calls: number, io: BenchIo): Promise<void> {
+  if (calls <= 0) return;
+  const bar = new ProgressBar(io.stderr, calls, 'warm-up calls');
+  try {
+    await driver.runLoad({
+      target, number: options.number, calls, turns: 1, bargeIn: false, voiceThresholdDbfs: options.voiceThresholdDbfs,
+      turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress,
+    }, { onProgress: (p) => bar.update(p.callsDone, '') });
+  } finally {
+    bar.done();
   }
 }
 

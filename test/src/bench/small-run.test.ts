@@ -28,7 +28,7 @@ const REPLY_DELAY_MS = 150;
 function options(extra: Partial<BenchOptions>): BenchOptions {
   return {
     number: '1000', calls: 2, turns: 1, bargeIn: true, profile: 'instant', voiceThresholdDbfs: -45, turnTimeoutMs: 5000,
-    bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 10, ...extra,
+    bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 10, warmupCalls: 0, ...extra,
   };
 }
 
@@ -108,7 +108,9 @@ test('an echoing agent is reported as echo, not as a fast conversation', async (
 
 test('against the in-process server with the simulators: a complete report with server-side numbers', async () => {
   const { io } = quietIo();
-  const outcome = await runBench(options({ bargeIn: false, turnTimeoutMs: 4000 }), io);
+  // The default warm-up (min(calls, 10) = 2 calls, discarded) runs first: the counts below are the measured calls only.
+  const { warmupCalls: _none, ...withDefaultWarmup } = options({ bargeIn: false, turnTimeoutMs: 4000 });
+  const outcome = await runBench(withDefaultWarmup, io);
   const report = outcome.report;
   assertComplete(report);
   assert.is(report.config.mode, 'in-process');
@@ -121,7 +123,8 @@ test('against the in-process server with the simulators: a complete report with 
   assert.ok(report.agentMode !== 'unknown', report.agentModeEvidence);
   assert.ok(report.server.tracesNote.length > 0);
   assert.is(outcome.exitCode, 0);
-  assert.is(report.minorVersion, 3);
+  assert.is(report.minorVersion, 4);
+  assert.is(report.config.warmupCalls, 2);
   // The server is alone in this process; the callers and simulators ran in the bench driver, another process.
   assert.is(report.server.pid, process.pid);
   const driver = report.benchDriver;

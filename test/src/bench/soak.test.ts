@@ -16,7 +16,7 @@ test('a short soak reports RSS and heap samples and their slopes', async () => {
   const io = { stdout: { write: (t: string) => { out += t; return true; } }, stderr: { write: () => true, isTTY: false } };
   const outcome = await runBench({
     number: '1000', calls: 1, turns: 1, bargeIn: false, profile: 'instant', voiceThresholdDbfs: -45, turnTimeoutMs: 4000,
-    bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 10, durationS: DURATION_S, agentMode: 'echo',
+    bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 10, durationS: DURATION_S, agentMode: 'echo', warmupCalls: 0,
   }, io);
   const report = outcome.report;
   assert.ok(reportSchema.safeParse(report).success);
