@@ -6,27 +6,9 @@ import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { ha1 } from '../../media/sip/index.ts';
 import {
-  addNumber, audit, createAgent, createTenant, getAgent, isUuid, issueApiKey, listAgents, listNumbers, type AgentMode, type Database,
+  addNumber, audit, createAgent, createTenant, getAgent, issueApiKey, listAgents, listNumbers, type AgentMode, type Database,
 } from '../../storage/index.ts';
-import type { Config } from '../config.ts';
-import { openConfiguredDatabase } from '../database-setup.ts';
-
-type ConfigLoader = () => Config;
-const OPERATOR = 'operator:cli';
-
-async function withDb<T>(loadConfig: ConfigLoader, work: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openConfiguredDatabase(loadConfig());
-  try {
-    return await work(db);
-  } finally {
-    await db.close();
-  }
-}
-
-function tenantOption(value: string): string {
-  if (!isUuid(value)) throw new Error(`--tenant must be a tenant id (UUID), got "${value}"`);
-  return value;
-}
+import { OPERATOR, tenantOption, withDb, type ConfigLoader } from './operator.ts';
 
 /** A CIDR or a bare address (taken as a single host). */
 export function normaliseCidr(value: string): string {

@@ -16,12 +16,12 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { SipCallError } from '../../media/sip/index.ts';
-import { isUuid } from '../../storage/index.ts';
 import { CallManager, callManagerOptions, placeCall } from '../calls/index.ts';
 import { assertOutboundAllowed } from '../compliance/index.ts';
 import type { Config } from '../config.ts';
 import { openConfiguredDatabase } from '../database-setup.ts';
 import { createLogger } from '../log.ts';
+import { tenantOption } from './operator.ts';
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -33,11 +33,6 @@ function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds above 0');
   return n;
-}
-
-function tenantOption(value: string): string {
-  if (!isUuid(value)) throw new Error(`--tenant must be a tenant id (UUID), got "${value}"`);
-  return value;
 }
 
 /** An address as a SIP URI host: IPv6 in brackets. */

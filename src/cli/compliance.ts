@@ -17,29 +17,11 @@
  * Mistakes end with one line on stderr and exit 1.
  */
 import type { Command } from 'commander';
-import { isUuid, type Database, type OutboundPolicy } from '../../storage/index.ts';
+import { type Database, type OutboundPolicy } from '../../storage/index.ts';
 import {
   addToDoNotCall, describeDays, grantConsent, listConsents, listDoNotCall, parseDays, removeFromDoNotCall, revokeConsent, setCallingPolicy, widerThanTcpa,
 } from '../compliance/index.ts';
-import type { Config } from '../config.ts';
-import { openConfiguredDatabase } from '../database-setup.ts';
-
-type ConfigLoader = () => Config;
-const OPERATOR = 'operator:cli';
-
-async function withDb<T>(loadConfig: ConfigLoader, work: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openConfiguredDatabase(loadConfig());
-  try {
-    return await work(db);
-  } finally {
-    await db.close();
-  }
-}
-
-function tenantOption(value: string): string {
-  if (!isUuid(value)) throw new Error(`--tenant must be a tenant id (UUID), got "${value}"`);
-  return value;
-}
+import { OPERATOR, tenantOption, withDb, type ConfigLoader } from './operator.ts';
 
 function booleanOption(value: string): boolean {
   const v = value.trim().toLowerCase();

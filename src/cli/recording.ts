@@ -20,9 +20,7 @@ import {
   auditRecordingAccess, decryptToWavFile, eraseTenant, mintRecordingLink, openRecordingVault, parseTtl, rotateTenantRecordingKey, type RecordingVaultSetup,
 } from '../recordings/index.ts';
 import { sweepExpiredRecordings } from '../retention.ts';
-
-type ConfigLoader = () => Config;
-const OPERATOR = 'operator:cli';
+import { OPERATOR, tenantOption, type ConfigLoader } from './operator.ts';
 
 async function withVault<T>(loadConfig: ConfigLoader, work: (db: Database, setup: RecordingVaultSetup, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -32,11 +30,6 @@ async function withVault<T>(loadConfig: ConfigLoader, work: (db: Database, setup
   } finally {
     await db.close();
   }
-}
-
-function tenantOption(value: string): string {
-  if (!isUuid(value)) throw new Error(`--tenant must be a tenant id (UUID), got "${value}"`);
-  return value;
 }
 
 /** The tenant a recording belongs to: the one given, else found through the tenant directory. */
