@@ -31,6 +31,8 @@ const schema = z.object({
   SMARTALEX_RTP_TIMEOUT_S: z.coerce.number().positive().default(30),
   /** Run RTP (sockets, pacing, G.711, jitter buffers) in one dedicated media thread, away from the main thread's lag and GC; false: on the main thread. */
   SMARTALEX_MEDIA_THREAD: bool.default(true),
+  /** Nice value for the media thread (-20..19); lower runs it ahead of the server's other threads when cores are busy. Needs CAP_SYS_NICE to go below 0; without it the thread keeps its priority and says so in the log. Unset: inherited. */
+  SMARTALEX_MEDIA_THREAD_NICE: z.coerce.number().int().min(-20).max(19).optional(),
   /** Concurrent calls per tenant (both directions); beyond it new calls get 503. */
   SMARTALEX_MAX_CALLS_PER_TENANT: z.coerce.number().int().positive().default(50),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),

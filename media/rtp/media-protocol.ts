@@ -87,6 +87,8 @@ export interface WorkerStartData {
   mark: string;
   /** performance.timeOrigin of the main thread. */
   mainTimeOrigin: number;
+  /** Scheduling priority (nice, -20..19) for the media thread itself; undefined leaves it as inherited. */
+  niceness?: number;
 }
 
 export type WireEvent =
@@ -99,7 +101,7 @@ export type WireEvent =
   | { id: number; at: number; e: 'error'; error: WireError };
 
 export type FromWorker =
-  | { t: 'ready' }
+  | { t: 'ready'; priorityNote?: string }
   | { t: 'tick'; buf: ArrayBuffer; sessions: number; frames: number; events: WireEvent[] | null }
   | { t: 'opened'; req: number; id: number; localPort: number; localAddress: string; ssrc: number; state: Float64Array }
   | { t: 'open-failed'; req: number; id: number; error: WireError }

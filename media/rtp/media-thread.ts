@@ -162,7 +162,10 @@ class WorkerLink {
     const tsx = import.meta.resolve('tsx/esm/api');
     const entry = new URL('./media-worker.ts', import.meta.url).href;
     const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-    const data: WorkerStartData = { mark: MEDIA_WORKER_MARK, mainTimeOrigin: performance.timeOrigin };
+    const data: WorkerStartData = {
+      mark: MEDIA_WORKER_MARK, mainTimeOrigin: performance.timeOrigin,
+      ...(owner.niceness !== undefined ? { niceness: owner.niceness } : {}),
+    };
     this.worker = new Worker(boot, { eval: true, workerData: data });
     this.exited = new Promise((resolve) => { this.resolveExited = resolve; });
     this.ready = new Promise((resolve, reject) => { this.readyCallbacks = { resolve, reject }; });
@@ -326,7 +329,7 @@ class WorkerLink {
         p?.resolve(undefined);
         break;
       }
-      case 'ready': this.readyCallbacks.resolve(); break;
+      case 'ready': this.owner.priorityNote = msg.priorityNote ?? ''; this.readyCallbacks.resolve(); break;
     }
     this.updateRef();
   }
@@ -412,6 +415,15 @@ export class MediaThread {
   private logger: MediaThreadLogger | undefined;
   /** A worker silent this long while it has sessions is taken for hung and terminated (its calls end as on a crash). */
   hangTimeoutMs = 5000;
+  /**
+   * Scheduling priority (nice) the next worker gives its own thread, e.g. -10: on a box where
+   * every core is busy, a higher-priority media thread gets a core sooner when its 20 ms tick
+   * is due. Lowering nice needs CAP_SYS_NICE; without it the thread keeps its priority
+   * (reported through `priorityNote`). Undefined: inherit the process's.
+   */
+  niceness: number | undefined;
+  /** What became of `niceness` in the current worker ('' until it reported). */
+  priorityNote = '';
   /** @internal counters; read through `stats`. */
   readonly counters: MediaThreadStats = { starts: 0, crashes: 0, messagesOut: 0, messagesIn: 0 };
 

@@ -17,6 +17,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
+import { getPriority, setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { RtpSession } from './session.ts';
 import { sharedPacer } from './pacer.ts';
@@ -38,7 +39,19 @@ interface Entry {
   closing: boolean;
 }
 
+/** Sets this thread's nice value (Linux: pid 0 is the calling thread); returns what happened, for the owner's log. */
+function applyNiceness(niceness: number | undefined): string {
+  if (niceness === undefined) return '';
+  try {
+    setPriority(niceness);
+    return `media thread priority set to nice ${getPriority()}`;
+  } catch (err) {
+    return `media thread priority left at nice ${getPriority()} (could not set ${niceness}: ${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+}
+
 function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
+  const priorityNote = applyNiceness(start.niceness);
   /** Add to this thread's performance.now() to get the main thread's. */
   const toMain = performance.timeOrigin - start.mainTimeOrigin;
   const pacer = sharedPacer();
@@ -236,7 +249,7 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
   port.on('message', (msg: BatchMessage) => {
     if (msg && msg.t === 'batch') applyBatch(msg);
   });
-  post({ t: 'ready' });
+  post({ t: 'ready', priorityNote });
 }
 
 if (!isMainThread && parentPort && (workerData as { mark?: string } | null)?.mark === MEDIA_WORKER_MARK) {

@@ -72,6 +72,12 @@ export function sipPortOf(server: RunningServer): number | undefined {
   return port;
 }
 
+function pick(env: NodeJS.ProcessEnv, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) if (env[k] !== undefined) out[k] = env[k]!;
+  return out;
+}
+
 export async function startInProcess(options: InProcessOptions): Promise<InProcessTarget> {
   const sims = options.simulators;
   const dataDir = mkdtempSync(join(tmpdir(), 'smartalex-bench-'));
@@ -92,6 +98,8 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
       SMARTALEX_MAX_CALLS_PER_TENANT: String(BENCH_MAX_CALLS_PER_TENANT),
       ...(scratch ? { DATABASE_URL: scratch.url } : {}),
       SMARTALEX_LOG_LEVEL: process.env.SMARTALEX_LOG_LEVEL ?? 'warn',
+      // The media-plane settings an operator may want to compare (on/off, thread priority) come from the environment.
+      ...pick(process.env, ['SMARTALEX_MEDIA_THREAD', 'SMARTALEX_MEDIA_THREAD_NICE']),
       DEEPGRAM_BASE_URL: sims.deepgramUrl,
       DEEPGRAM_API_KEY: sims.apiKey,
       OPENAI_BASE_URL: sims.openaiBaseUrl,

@@ -66,6 +66,8 @@ export interface CallManagerOptions {
    * thread's event-loop lag and GC; false: in-thread RtpSessions. Default true (SMARTALEX_MEDIA_THREAD).
    */
   mediaThread?: boolean;
+  /** Nice value the media thread sets for itself (see SMARTALEX_MEDIA_THREAD_NICE). */
+  mediaThreadNiceness?: number;
   rtpTimeoutMs: number;
   maxCallsPerTenant: number;
   /** Digest realm for challenges. Default "smartalex". */
@@ -128,6 +130,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     this.ports = new PortAllocator(options.rtpPorts);
     if (options.mediaThread ?? true) {
       this.media = MediaThread.shared();
+      if (options.mediaThreadNiceness !== undefined) this.media.niceness = options.mediaThreadNiceness;
       this.releaseMedia = this.media.acquire(options.logger);
     }
     this.bindAddress = options.host;
@@ -158,6 +161,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const manager = new CallManager(endpoint, securityLog, options);
     // Load the media thread now: otherwise the first call waits the few hundred ms it takes to boot.
     await manager.media?.warmUp().catch((error: unknown) => options.logger.warn({ err: error }, 'media thread failed to start; calls will retry it'));
+    if (manager.media?.priorityNote) options.logger.info(manager.media.priorityNote);
     return manager;
   }
 
@@ -458,6 +462,7 @@ export function callManagerOptions(config: Config, db: Database, logger: Logger)
     rtpPorts: { minPort: config.SMARTALEX_RTP_PORT_MIN, maxPort: config.SMARTALEX_RTP_PORT_MAX },
     rtpTimeoutMs: config.SMARTALEX_RTP_TIMEOUT_S * 1000,
     mediaThread: config.SMARTALEX_MEDIA_THREAD,
+    ...(config.SMARTALEX_MEDIA_THREAD_NICE !== undefined ? { mediaThreadNiceness: config.SMARTALEX_MEDIA_THREAD_NICE } : {}),
     maxCallsPerTenant: config.SMARTALEX_MAX_CALLS_PER_TENANT,
   };
 }

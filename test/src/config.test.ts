@@ -43,6 +43,13 @@ test('the media thread is on by default and can be turned off', () => {
   assert.match(configError({ SMARTALEX_MEDIA_THREAD: 'sometimes' }).message, /^SMARTALEX_MEDIA_THREAD: must be one of/);
 });
 
+test('the media thread priority is unset by default, a nice value -20..19 when given', () => {
+  assert.is(loadConfig({}).SMARTALEX_MEDIA_THREAD_NICE, undefined);
+  assert.is(loadConfig({ SMARTALEX_MEDIA_THREAD_NICE: '-10' }).SMARTALEX_MEDIA_THREAD_NICE, -10);
+  assert.match(configError({ SMARTALEX_MEDIA_THREAD_NICE: '30' }).message, /^SMARTALEX_MEDIA_THREAD_NICE: /);
+  assert.match(configError({ SMARTALEX_MEDIA_THREAD_NICE: 'high' }).message, /^SMARTALEX_MEDIA_THREAD_NICE: /);
+});
+
 test('port 0 (an ephemeral port) is accepted', () => {
   assert.is(loadConfig({ SMARTALEX_HTTP_PORT: '0', SMARTALEX_SIP_PORT: '0' }).SMARTALEX_HTTP_PORT, 0);
 });

@@ -14,6 +14,8 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import type { AudioFrame, DtmfFrame } from '../../../pipeline/frames.ts';
 import { MediaThread, ThreadedRtpSession } from '../../../media/rtp/media-thread.ts';
 import { RtpSession } from '../../../media/rtp/session.ts';
@@ -393,6 +395,28 @@ test('a warmed-up media thread does not keep the process alive once its sessions
   assert.is(exit, 0, out);
   assert.ok(out.includes('closed'), out);
   assert.ok(performance.now() - closedAt < 2000, `exited ${Math.round(performance.now() - closedAt)} ms after closing`);
+});
+
+/** Nice values of this process's threads (Linux /proc; field 19 of stat). */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+test('niceness: the media thread sets its own scheduling priority, not the process\'s, and says so', async () => {
+  const own = new MediaThread();
+  own.niceness = 7; // raising nice needs no privilege
+  const release = own.acquire();
+  try {
+    await own.warmUp();
+    assert.match(own.priorityNote, /set to nice 7/);
+    assert.ok(threadNiceValues().includes(7), 'one thread of the process runs at nice 7');
+    assert.is(getPriority(), 0, 'the main thread keeps its priority');
+  } finally {
+    await release();
+  }
 });
 
 test.run();
