@@ -12,6 +12,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function niceValue(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < -20 || n > 19) throw new InvalidArgumentError('expected a nice value, an integer from -20 to 19');
+  return n;
+}
+
 function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
@@ -66,6 +72,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--ramp-step <n>', 'calls added per ramp step (default: --calls)', positiveInt)
     .option('--ramp-max <n>', 'stop the ramp at this many calls', positiveInt, 1000)
     .option('--duration <seconds>', 'soak: keep --calls calls going this long and report the memory slope', positiveInt)
+    .option('--caller-nice <n>', 'nice value for the bench driver\'s callers thread, e.g. -10, so the instrument is not the first to wait for a busy core (below 0 needs CAP_SYS_NICE)', niceValue)
     .option('--warmup-calls <n>', 'calls (one turn each) placed and discarded before measuring, so a fresh server is warm (default: min(--calls, 10); 0: none)', nonNegativeInt)
     .action(async (flags: Record<string, unknown>) => {
       if (flags.ramp && flags.duration !== undefined) throw new Error('--ramp and --duration cannot be combined');
@@ -83,11 +90,12 @@ export function registerBenchCommand(program: Command): void {
         rampMax: flags.rampMax as number,
         agentMode: flags.agentMode as NonNullable<BenchOptions['agentMode']>,
       };
-      const optional = ['target', 'sttMs', 'llmTtftMs', 'ttsTtfbMs', 'json', 'html', 'baseline', 'rampStep', 'duration', 'databaseUrl', 'warmupCalls'] as const;
+      const optional = ['target', 'sttMs', 'llmTtftMs', 'ttsTtfbMs', 'json', 'html', 'baseline', 'rampStep', 'duration', 'databaseUrl', 'warmupCalls', 'callerNice'] as const;
       for (const key of optional) {
         const value = flags[key];
         if (value === undefined) continue;
         if (key === 'duration') options.durationS = value as number;
+        else if (key === 'callerNice') options.callerNiceness = value as number;
         else (options as unknown as Record<string, unknown>)[key] = value;
       }
       // Loaded on use: the benchmark's module graph (server, simulators, workers) would slow every other command.

@@ -26,6 +26,7 @@ import {
 } from './driver-protocol.ts';
 import { runLoad } from './load.ts';
 import { SimulatorThread } from './simulator-thread.ts';
+import { setPriority } from 'node:os';
 
 const MB = 1024 * 1024;
 
@@ -80,7 +81,11 @@ async function startSimulators(message: Extract<ToDriver, { type: 'start-simulat
 }
 
 async function load(plan: WireLoadPlan): Promise<void> {
-  const { untilInMs, ...rest } = plan;
+  const { untilInMs, callerNiceness, ...rest } = plan;
+  if (callerNiceness !== undefined) {
+    // The simulators' thread already exists, so only the callers' thread (this one) changes priority.
+    try { setPriority(callerNiceness); } catch (error) { process.stderr.write(`bench driver: could not set the callers' priority to nice ${callerNiceness}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`); }
+  }
   let last = 0;
   let trailing: NodeJS.Timeout | undefined;
   let latest: { callsStarted: number; callsDone: number; turnsDone: number } | undefined;

@@ -18,7 +18,8 @@ export const REPORT_VERSION = 1;
  *    server's CPU, RSS and event-loop lag are the server's alone; before
  *    minor 2 they included the callers (a worker thread) and the simulators.
  * 3: soak.rss[].heapUsedMB, soak.heapSlopeMBPerMin, soak.secondHalfSlopeMBPerMin.
- * 4: config.warmupCalls (calls placed and discarded before measuring).
+ * 4: config.warmupCalls (calls placed and discarded before measuring), config.callerNiceness,
+ *    config.mediaThreadNiceness.
  */
 export const REPORT_MINOR_VERSION = 4;
 
@@ -97,6 +98,8 @@ export const reportSchema = z.object({
     ramp: z.boolean(),
     soakDurationS: z.number().nullable(),
     warmupCalls: z.number().int().nonnegative().optional().describe('calls (one turn each) placed and discarded before the measured window (minor 4)'),
+    callerNiceness: z.number().int().optional().describe('nice value of the bench driver\'s callers thread, when set (--caller-nice, minor 4)'),
+    mediaThreadNiceness: z.number().int().optional().describe('in-process: the server\'s SMARTALEX_MEDIA_THREAD_NICE, when set (minor 4)'),
     agent: z.enum(['conversation', 'echo']).nullable().optional().describe('In-process: the agent the benchmark called (--agent-mode); null against a target'),
     database: z.enum(['pglite', 'postgres']).nullable().optional().describe('In-process: the server\'s database backend (embedded PGlite, or a Postgres server with --database-url); null against a target'),
   }),

@@ -63,6 +63,8 @@ export interface BenchOptions {
    * server (JIT, model, database caches, threads) is warm. Default: min(calls, 10); 0 turns it off.
    */
   warmupCalls?: number;
+  /** Nice value for the bench driver's callers thread (see LoadPlan.callerNiceness). */
+  callerNiceness?: number;
 }
 
 export const DEFAULT_WARMUP_CALLS = 10;
@@ -134,6 +136,8 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
       agent: inProcess ? inProcess.agentMode : null,
       database: inProcess ? inProcess.database : null,
       warmupCalls: warmupCallsFor(options),
+      ...(options.callerNiceness !== undefined ? { callerNiceness: options.callerNiceness } : {}),
+      ...(inProcess && process.env.SMARTALEX_MEDIA_THREAD_NICE ? { mediaThreadNiceness: Number(process.env.SMARTALEX_MEDIA_THREAD_NICE) } : {}),
     };
     await warmUp(options, driver, target, config.warmupCalls ?? 0, io);
     let report: BenchReport;
@@ -205,6 +209,7 @@ async function measure(options: BenchOptions, driver: BenchDriver, target: strin
     const load = await driver.runLoad({
       target, number: options.number, calls, turns: options.turns, bargeIn: options.bargeIn, voiceThresholdDbfs: options.voiceThresholdDbfs,
       turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress, ...(until !== undefined ? { until } : {}),
+      ...(options.callerNiceness !== undefined ? { callerNiceness: options.callerNiceness } : {}),
     }, {
       onProgress: (p) => {
         const done = until === undefined ? p.turnsDone : Math.round((performance.now() - began) / 1000);

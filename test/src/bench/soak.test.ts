@@ -16,7 +16,7 @@ test('a short soak reports RSS and heap samples and their slopes', async () => {
   const io = { stdout: { write: (t: string) => { out += t; return true; } }, stderr: { write: () => true, isTTY: false } };
   const outcome = await runBench({
     number: '1000', calls: 1, turns: 1, bargeIn: false, profile: 'instant', voiceThresholdDbfs: -45, turnTimeoutMs: 4000,
-    bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 10, durationS: DURATION_S, agentMode: 'echo', warmupCalls: 0,
+    bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 10, durationS: DURATION_S, agentMode: 'echo', warmupCalls: 0, callerNiceness: 5,
   }, io);
   const report = outcome.report;
   assert.ok(reportSchema.safeParse(report).success);
@@ -34,6 +34,7 @@ test('a short soak reports RSS and heap samples and their slopes', async () => {
   assert.ok(Number.isFinite(soak.secondHalfSlopeMBPerMin));
   assert.ok(Number.isFinite(soak.heapSlopeMBPerMin));
   assert.ok(report.calls.answered >= 1);
+  assert.is(report.config.callerNiceness, 5, 'the callers\' priority is recorded');
   assert.match(out, /soak: 1 calls for 8 s, RSS slope -?[\d.]+ MB\/min over \d+ samples; second half: RSS -?[\d.]+ MB\/min, main-thread heap -?[\d.]+ MB\/min/);
 });
 
