@@ -9,33 +9,15 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import {
-  audit, isProviderKeyProvider, isUuid, listProviderKeys, removeProviderKey, setProviderKey, PROVIDER_KEY_PROVIDERS, type Database, type ProviderKeyProvider,
+  audit, isProviderKeyProvider, listProviderKeys, removeProviderKey, setProviderKey, PROVIDER_KEY_PROVIDERS, type Database, type ProviderKeyProvider,
 } from '../../storage/index.ts';
 import type { Config } from '../config.ts';
-import { openConfiguredDatabase } from '../database-setup.ts';
 import { openRecordingVault, type RecordingVaultSetup } from '../recordings/index.ts';
-
-type ConfigLoader = () => Config;
-const OPERATOR = 'operator:cli';
-
-function tenantOption(value: string): string {
-  if (!isUuid(value)) throw new InvalidArgumentError(`--tenant must be a tenant id (UUID), got "${value}"`);
-  return value;
-}
+import { OPERATOR, tenantOption, withDb, type ConfigLoader } from './operator.ts';
 
 function providerOption(value: string): ProviderKeyProvider {
   if (!isProviderKeyProvider(value)) throw new InvalidArgumentError(`--provider must be ${PROVIDER_KEY_PROVIDERS.join(' or ')}`);
   return value;
-}
-
-async function withDb<T>(loadConfig: ConfigLoader, work: (db: Database, config: Config) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const db = await openConfiguredDatabase(config);
-  try {
-    return await work(db, config);
-  } finally {
-    await db.close();
-  }
 }
 
 async function readKeyFromStdin(): Promise<string> {
