@@ -104,12 +104,3 @@ export class TurnTimer {
     };
   }
 }
-
-/** p50/p95/p99 and mean of a list of numbers (for benchmarks and the call record summary). */
-export function summarize(values: readonly number[]): { count: number; p50: number; p95: number; p99: number; mean: number; max: number } {
-  if (values.length === 0) return { count: 0, p50: 0, p95: 0, p99: 0, mean: 0, max: 0 };
-  const sorted = [...values].sort((a, b) => a - b);
-  const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
-  const mean = sorted.reduce((s, v) => s + v, 0) / sorted.length;
-  return { count: sorted.length, p50: q(0.5), p95: q(0.95), p99: q(0.99), mean, max: sorted[sorted.length - 1] ?? 0 };
-}

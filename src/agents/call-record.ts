@@ -30,7 +30,7 @@ export function latencySummary(traces: readonly TurnTrace[]): CallLatencySummary
   const stat = (values: number[]): StatSummary | null => {
     if (values.length === 0) return null;
     const s = summarize(values);
-    return { p50: s.p50, p95: s.p95, max: s.max };
+    return s ? { p50: s.p50, p95: s.p95, max: s.max } : null;
   };
   return { turns: traces.length, e2eMs: stat(traces.map((t) => t.e2eMs)), overheadMs: stat(traces.map((t) => t.overheadMs)) };
 }

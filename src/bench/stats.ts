@@ -1,55 +1,12 @@
 /**
- * Summary statistics for benchmark samples: count, mean, min, p50/p95/p99,
- * max, plus histogram bins and an empirical CDF for the HTML report.
- *
- * Percentile method: nearest rank (the value at 1-based rank ceil(p/100 * n)
- * of the sorted samples). It always returns a value that was actually
- * measured, never an interpolation between two, so "p99 = 31 ms" means one
- * real turn took 31 ms; with fewer than 100 samples p99 equals the maximum.
- * Written by hand: a dozen lines, and the method must be documented exactly.
+ * Benchmark statistics: histogram bins and an empirical CDF for the HTML
+ * report, a least-squares slope for the soak, and SampleSet. Percentiles and
+ * summaries are the project's one nearest-rank method
+ * (pipeline/tracing/percentiles.ts), re-exported here.
  */
+import { percentileSorted, sortedCopy, summarize, type Summary } from '../../pipeline/tracing/percentiles.ts';
 
-export interface Summary {
-  count: number;
-  mean: number;
-  min: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
-/** Nearest-rank percentile of already sorted values (ascending); NaN when empty. */
-export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  if (p <= 0) return sorted[0]!;
-  const rank = Math.min(n, Math.max(1, Math.ceil((p / 100) * n)));
-  return sorted[rank - 1]!;
-}
-
-export function sortedCopy(samples: ArrayLike<number>): Float64Array {
-  const copy = Float64Array.from(samples as ArrayLike<number>);
-  copy.sort();
-  return copy;
-}
-
-/** Summary of the samples, or undefined when there are none. */
-export function summarize(samples: ArrayLike<number>): Summary | undefined {
-  if (samples.length === 0) return undefined;
-  const sorted = sortedCopy(samples);
-  let sum = 0;
-  for (let i = 0; i < sorted.length; i++) sum += sorted[i]!;
-  return {
-    count: sorted.length,
-    mean: sum / sorted.length,
-    min: sorted[0]!,
-    p50: percentileSorted(sorted, 50),
-    p95: percentileSorted(sorted, 95),
-    p99: percentileSorted(sorted, 99),
-    max: sorted[sorted.length - 1]!,
-  };
-}
+export { percentileSorted, sortedCopy, summarize, type Summary };
 
 export interface HistogramBin {
   /** Inclusive lower edge. */
