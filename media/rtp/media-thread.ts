@@ -59,7 +59,7 @@ import {
 import type { BatchMessage, Control, FromWorker, ThreadedRtpSessionOptions, WireError, WireEvent, WorkerStartData } from './media-protocol.ts';
 import { PortExhaustedError } from './port-allocator.ts';
 import { codecLaw, isDtmfDigit, rtpStatsFromArray, SAMPLE_RATE } from './session.ts';
-import type { RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessionStats } from './session.ts';
+import type { RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessionOptions, RtpSessionStats } from './session.ts';
 import type { RtcpPacket } from './rtcp.ts';
 import type { RtpStream } from './stream.ts';
 
@@ -96,26 +96,10 @@ function rebuildError(w: WireError): Error {
   return err;
 }
 
-/** Only what may cross the boundary (a stray allocator or pacer would not clone). */
+/** Only what may cross the boundary: an RtpSessionOptions passed through would carry an allocator or pacer, which do not clone. */
 function wireOptions(o: ThreadedRtpSessionOptions): ThreadedRtpSessionOptions {
-  const out: ThreadedRtpSessionOptions = { bindAddress: o.bindAddress, codec: { name: o.codec.name, payloadType: o.codec.payloadType } };
-  if (o.portRange) out.portRange = { minPort: o.portRange.minPort, maxPort: o.portRange.maxPort };
-  if (o.telephoneEventPayloadType !== undefined) out.telephoneEventPayloadType = o.telephoneEventPayloadType;
-  if (o.remote) out.remote = remoteOf(o.remote);
-  for (const k of ['jitterDepthFrames', 'inactivityTimeoutMs', 'rtcpIntervalMs', 'maxQueuedMs', 'maxCatchUpFrames', 'ssrc'] as const) {
-    if (o[k] !== undefined) out[k] = o[k];
-  }
-  if (o.cname !== undefined) out.cname = o.cname;
-  if (o.symmetric !== undefined) out.symmetric = o.symmetric;
-  if (o.send !== undefined) out.send = o.send;
-  if (o.receive !== undefined) out.receive = o.receive;
-  return out;
-}
-
-function remoteOf(r: RtpRemote): RtpRemote {
-  const out: RtpRemote = { address: r.address, port: r.port };
-  if (r.rtcpPort !== undefined) out.rtcpPort = r.rtcpPort;
-  return out;
+  const { ports: _ports, pacer: _pacer, ...wire } = o as ThreadedRtpSessionOptions & Pick<RtpSessionOptions, 'ports' | 'pacer'>;
+  return wire;
 }
 
 interface Pending {
@@ -602,7 +586,7 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
   }
 
   setRemote(remote: RtpRemote): void {
-    if (!this.closed) this.link.control(this.id, { c: 'remote', remote: remoteOf(remote) });
+    if (!this.closed) this.link.control(this.id, { c: 'remote', remote });
   }
 
   setDirection(direction: { send: boolean; receive: boolean }): void {

@@ -155,7 +155,6 @@ export function codecLaw(name: string): G711Law {
   if (upper === 'PCMA') return 'alaw';
   throw new RangeError(`RtpSession supports PCMU and PCMA, not ${name}`);
 }
-const lawOf = codecLaw;
 
 /** True for a digit sendDtmf accepts. */
 export function isDtmfDigit(digit: string): boolean {
@@ -243,14 +242,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, payloadBytesOut: 0, comfortNoise: 0, ssrcChanges: 0,
     dtmfIn: 0, dtmfOut: 0, rtcpIn: 0, rtcpOut: 0, queueOverflow: 0, catchUpPackets: 0, gapTicks: 0,
   };
-  private readonly dropped: Record<DropReason, number> = {
-    'too-short': 0, 'bad-version': 0, 'bad-csrc': 0, 'bad-extension': 0, 'bad-padding': 0,
-    'wrong-source': 0, 'unknown-pt': 0, 'not-receiving': 0,
-  };
+  private readonly dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
 
   /** Binds a socket pair and joins the pacer. */
   static async open(options: RtpSessionOptions): Promise<RtpSession> {
-    const law = lawOf(options.codec.name);
+    const law = codecLaw(options.codec.name);
     const ports = options.ports ?? ephemeralPorts();
     const pair = await ports.allocate(options.bindAddress);
     return new RtpSession(options, law, ports, pair);
@@ -320,7 +316,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
 
   /** Codec change (e.g. after a re-INVITE): later packets use the new payload type and law both ways. */
   setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number): void {
-    this.law = lawOf(codec.name);
+    this.law = codecLaw(codec.name);
     this.payloadType = codec.payloadType;
     this.tePayloadType = telephoneEventPayloadType;
     this.jitter.reset();
@@ -389,28 +385,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     return true;
   }
 
+  /** Counters; built from the same row the media thread sends (statsInto), so both read alike. */
   get stats(): RtpSessionStats {
-    const c = this.counters;
-    return {
-      packetsIn: c.packetsIn,
-      bytesIn: c.bytesIn,
-      packetsOut: c.packetsOut,
-      bytesOut: c.bytesOut,
-      lost: Math.max(0, this.reception?.cumulativeLost ?? 0),
-      jitterMs: this.reception?.jitterMs ?? 0,
-      dropped: { ...this.dropped },
-      comfortNoise: c.comfortNoise,
-      ssrcChanges: c.ssrcChanges,
-      dtmfIn: c.dtmfIn,
-      dtmfOut: c.dtmfOut,
-      rtcpIn: c.rtcpIn,
-      rtcpOut: c.rtcpOut,
-      queuedFrames: this.queue.length - this.queueHead,
-      queueOverflow: c.queueOverflow,
-      catchUpPackets: c.catchUpPackets,
-      gapTicks: c.gapTicks,
-      jitterBuffer: { ...this.jitter.stats },
-    };
+    const row = new Float64Array(RTP_STATS_LENGTH);
+    this.statsInto(row, 0);
+    return rtpStatsFromArray(row);
   }
 
   /** Writes `stats` as a row of RTP_STATS_LENGTH numbers at `o` (no allocation; see rtpStatsFromArray). */
