@@ -141,7 +141,6 @@ export class BenchCall {
   // receive state
   private firstSeqExt: number | undefined;
   private maxSeqExt = 0;
-  private lastSeq = 0;
   private seqCycles = 0;
   private prevArrival = 0;
   private prevTimestamp = 0;
@@ -335,7 +334,7 @@ export class BenchCall {
       this.firstSeqExt = p.sequenceNumber;
       this.maxSeqExt = p.sequenceNumber;
     } else {
-      if (p.sequenceNumber < this.lastSeq && this.lastSeq - p.sequenceNumber > 0x8000) this.seqCycles += 0x10000;
+      if (p.sequenceNumber < this.prevSeq && this.prevSeq - p.sequenceNumber > 0x8000) this.seqCycles += 0x10000;
       const ext = this.seqCycles + p.sequenceNumber;
       if (ext > this.maxSeqExt) this.maxSeqExt = ext;
     }
@@ -344,7 +343,6 @@ export class BenchCall {
       const tsGap = ((p.timestamp - this.prevTimestamp) | 0) * SAMPLE_MS;
       this.result.rxJitterMs.push(Math.abs(at - this.prevArrival - tsGap));
     }
-    this.lastSeq = p.sequenceNumber;
     this.prevSeq = p.sequenceNumber;
     this.prevArrival = at;
     this.prevTimestamp = p.timestamp;

@@ -14,9 +14,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { SimulatorLatency, SimulatorProfile } from '../../pipeline/simulators/index.ts';
+import type { SimulatorProfile } from '../../pipeline/simulators/index.ts';
 import type { CallResult } from './caller.ts';
-import type { DriverUsage, FromDriver, SimulatorKnobs, SimulatorThreadInfo, ToDriver, WireLoadPlan } from './driver-protocol.ts';
+import type { DriverLoadPlan, DriverUsage, FromDriver, SimulatorKnobs, StartedSimulators, ToDriver, WireLoadPlan } from './driver-protocol.ts';
 import { collectSamples, type LoadPlan, type LoadResult } from './load.ts';
 
 export class BenchDriverError extends Error {
@@ -38,13 +38,8 @@ export interface BenchDriverOptions {
   output?: { write(text: string): unknown };
 }
 
-export interface DriverSimulators {
-  deepgramUrl: string;
-  openaiBaseUrl: string;
+export interface DriverSimulators extends StartedSimulators {
   apiKey: string;
-  latency: SimulatorLatency;
-  /** The driver's thread that runs them (a worker thread, not the callers'). */
-  thread: SimulatorThreadInfo;
 }
 
 export interface DriverLoadResult extends LoadResult {
@@ -127,12 +122,15 @@ export class BenchDriver {
   /** Starts the provider simulators in the driver (in-process mode). */
   async startSimulators(profile: SimulatorProfile, knobs: SimulatorKnobs, apiKey: string): Promise<DriverSimulators> {
     return this.request<DriverSimulators>('starting the simulators', { type: 'start-simulators', profile, knobs, apiKey }, this.options.simulatorsTimeoutMs ?? 30_000, (message, done) => {
-      if (message.type === 'simulators') done({ deepgramUrl: message.deepgramUrl, openaiBaseUrl: message.openaiBaseUrl, apiKey, latency: message.latency, thread: message.thread });
+      if (message.type === 'simulators') {
+        const { type: _type, ...started } = message;
+        done({ ...started, apiKey });
+      }
     });
   }
 
   /** Runs one load in the driver: the same results as runLoad(plan), plus what the driver itself used. */
-  async runLoad(plan: Omit<LoadPlan, 'signal' | 'onProgress'>, hooks: DriverLoadHooks = {}): Promise<DriverLoadResult> {
+  async runLoad(plan: DriverLoadPlan, hooks: DriverLoadHooks = {}): Promise<DriverLoadResult> {
     const { until, ...rest } = plan;
     const wire: WireLoadPlan = { ...rest, ...(until !== undefined ? { untilInMs: Math.max(0, until - performance.now()) } : {}) };
     const results: CallResult[] = [];

@@ -25,8 +25,17 @@ import type { SimulatorLatency, SimulatorProfile } from '../../pipeline/simulato
 import type { CallResult } from './caller.ts';
 import type { LoadPlan } from './load.ts';
 
-/** A load plan as it crosses the process boundary: no callbacks, and `until` as time left, since performance.now() has another origin in the child. */
-export type WireLoadPlan = Omit<LoadPlan, 'signal' | 'onProgress' | 'until'> & { untilInMs?: number };
+/** A load as the parent asks the driver for it: the load plan without callbacks, plus how the driver runs it. */
+export type DriverLoadPlan = Omit<LoadPlan, 'signal' | 'onProgress'> & {
+  /**
+   * Nice value for the driver's callers thread (Linux: only that thread), so the instrument's own
+   * timestamps and sends are not the first to wait when every core is busy. Undefined: unchanged.
+   */
+  callerNiceness?: number;
+};
+
+/** A load plan as it crosses the process boundary: `until` as time left, since performance.now() has another origin in the child. */
+export type WireLoadPlan = Omit<DriverLoadPlan, 'until'> & { untilInMs?: number };
 
 export interface SimulatorKnobs {
   sttFinalDelayMs?: number;
@@ -53,7 +62,7 @@ export type ToDriver =
 
 export type FromDriver =
   | { type: 'ready'; pid: number }
-  | { type: 'simulators'; deepgramUrl: string; openaiBaseUrl: string; latency: SimulatorLatency; thread: SimulatorThreadInfo }
+  | ({ type: 'simulators' } & StartedSimulators)
   | { type: 'progress'; callsStarted: number; callsDone: number; turnsDone: number }
   | { type: 'load-finished'; wallMs: number; usage: DriverUsage; callCount: number }
   | { type: 'results'; results: CallResult[] }
@@ -68,6 +77,15 @@ export const PROGRESS_INTERVAL_MS = 200;
 
 /** The driver's exit code when its simulators' thread dies after it started (the run is void: the server lost its providers). */
 export const SIMULATORS_CRASHED_EXIT_CODE = 5;
+
+/** The provider simulators, once they listen: their base URLs, latency and the thread that runs them. */
+export interface StartedSimulators {
+  deepgramUrl: string;
+  openaiBaseUrl: string;
+  latency: SimulatorLatency;
+  /** The driver's thread that runs them (a worker thread, not the callers'). */
+  thread: SimulatorThreadInfo;
+}
 
 /** Which thread of the driver runs the simulators. */
 export interface SimulatorThreadInfo {
@@ -90,6 +108,6 @@ export interface SimulatorWorkerData {
 export type ToSimulatorThread = { type: 'close' };
 
 export type FromSimulatorThread =
-  | { type: 'started'; deepgramUrl: string; openaiBaseUrl: string; latency: SimulatorLatency; thread: SimulatorThreadInfo }
+  | ({ type: 'started' } & StartedSimulators)
   | { type: 'failed'; message: string }
   | { type: 'closed' };

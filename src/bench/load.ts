@@ -22,11 +22,6 @@ export interface LoadPlan {
   staggerMs?: number;
   /** Keep placing new calls in each slot until this time (performance.now); soak mode. */
   until?: number;
-  /**
-   * Nice value for the thread the callers run on (Linux: only that thread), so the instrument's own
-   * timestamps and sends are not the first to wait when every core is busy. Undefined: unchanged.
-   */
-  callerNiceness?: number;
   signal?: AbortSignal;
   onProgress?: (event: { callsStarted: number; callsDone: number; turnsDone: number }) => void;
 }

@@ -33,7 +33,7 @@ const DESCRIPTIONS: Record<MetricName, { unit: MetricEntry['unit']; source: Metr
 };
 
 /** serverRssMB in-process: what the number includes. */
-export const SERVER_RSS_NOTE = 'in-process: the server\'s process alone, its own worker threads included (e.g. the embedded PGlite database, VAD inference); the callers and simulators run in the separate bench driver process';
+const SERVER_RSS_NOTE = 'in-process: the server\'s process alone, its own worker threads included (e.g. the embedded PGlite database, VAD inference); the callers and simulators run in the separate bench driver process';
 const SERVER_NOTE = 'in-process: CPU, memory and event-loop lag are the server\'s process alone (its main thread plus its own worker threads, e.g. the embedded PGlite database and VAD inference); the callers and the provider simulators run in a separate bench driver process (benchDriver)';
 
 export function metricEntry(name: MetricName, set: SampleSet | undefined, note?: string, override?: Partial<MetricEntry>): MetricEntry {

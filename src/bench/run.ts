@@ -23,10 +23,10 @@ import { startBenchDriver, type BenchDriver, type BenchDriverOptions, type Drive
 import type { SimulatorKnobs } from './driver-protocol.ts';
 import { startInProcess, type BenchAgentMode, type InProcessTarget } from './in-process.ts';
 import { ProgressBar, type ProgressSink } from './progress.ts';
-import { buildReport, metricEntry, SERVER_RSS_NOTE } from './report.ts';
+import { buildReport } from './report.ts';
 import { reportSchema, type BenchReport } from './report-schema.ts';
 import type { ProbeResult, ServerProbe } from './server-probe.ts';
-import { leastSquaresSlope, SampleSet } from './stats.ts';
+import { leastSquaresSlope } from './stats.ts';
 import { summaryText } from './summary-table.ts';
 
 export const EXIT_REGRESSION = 3;
@@ -63,7 +63,7 @@ export interface BenchOptions {
    * server (JIT, model, database caches, threads) is warm. Default: min(calls, 10); 0 turns it off.
    */
   warmupCalls?: number;
-  /** Nice value for the bench driver's callers thread (see LoadPlan.callerNiceness). */
+  /** Nice value for the bench driver's callers thread (see DriverLoadPlan.callerNiceness). */
   callerNiceness?: number;
 }
 
@@ -283,9 +283,6 @@ async function runSoak(options: BenchOptions, driver: BenchDriver, target: strin
   const secondHalfSlope = leastSquaresSlope(secondHalf.map((p) => ({ x: p.tS / 60, y: p.rssMB })));
   const heapSlope = leastSquaresSlope(secondHalf.map((p) => ({ x: p.tS / 60, y: p.heapUsedMB })));
   const report = buildReport({ config, load: measured.load, probe: measured.probe, driver: measured.load.driver, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
-  const rss = new SampleSet();
-  rss.addAll(measured.rss);
-  report.metrics.serverRssMB = metricEntry('serverRssMB', rss, SERVER_RSS_NOTE);
   return { ...report, soak: {
     durationS, calls: options.calls, rss: points, slopeMBPerMin: slope ?? null,
     secondHalfSlopeMBPerMin: secondHalfSlope ?? null, heapSlopeMBPerMin: heapSlope ?? null,

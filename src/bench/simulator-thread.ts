@@ -8,19 +8,18 @@
  * the server's pacing jitter.
  *
  * The worker loads TypeScript itself (workers do not inherit the tsx loader
- * in Node 20): an eval boot string registers tsx/esm/api, then imports the
- * entry, as media/rtp/media-thread.ts does.
+ * in Node 20): src/worker-boot.ts.
  *
  * Failure is never a hang: `started` rejects when the thread fails to start
  * the simulators, throws, or exits before it said `started`; a crash after
  * that goes to `onCrash`. stop() asks the thread to close the simulators and
  * terminates it if it does not end in time.
  */
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import type { SimulatorLatency, SimulatorProfile } from '../../pipeline/simulators/index.ts';
+import type { Worker } from 'node:worker_threads';
+import type { SimulatorProfile } from '../../pipeline/simulators/index.ts';
+import { startTsWorker } from '../worker-boot.ts';
 import {
-  SIMULATOR_WORKER_MARK, type FromSimulatorThread, type SimulatorKnobs, type SimulatorThreadInfo, type SimulatorWorkerData, type ToSimulatorThread,
+  SIMULATOR_WORKER_MARK, type FromSimulatorThread, type SimulatorKnobs, type SimulatorWorkerData, type StartedSimulators, type ToSimulatorThread,
 } from './driver-protocol.ts';
 
 export class SimulatorThreadError extends Error {
@@ -35,13 +34,6 @@ export interface SimulatorThreadOptions {
   entry?: string;
   /** Extra process.argv for the worker (tests: the fault a substitute entry plays). */
   argv?: string[];
-}
-
-export interface StartedSimulators {
-  deepgramUrl: string;
-  openaiBaseUrl: string;
-  latency: SimulatorLatency;
-  thread: SimulatorThreadInfo;
 }
 
 function errorText(error: unknown): string {
@@ -61,24 +53,15 @@ export class SimulatorThread {
   private stopping: Promise<void> | undefined;
 
   constructor(options: SimulatorThreadOptions) {
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = options.entry === undefined
-      ? new URL('./simulator-worker.ts', import.meta.url).href
-      : options.entry.startsWith('file:') ? options.entry : pathToFileURL(options.entry).href;
-    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
     const data: SimulatorWorkerData = { mark: SIMULATOR_WORKER_MARK, profile: options.profile, knobs: options.knobs, apiKey: options.apiKey };
     this.started = new Promise((resolve, reject) => { this.settleStarted = { resolve, reject }; });
     this.started.catch(() => undefined);
-    this.worker = new Worker(boot, { eval: true, workerData: data, argv: options.argv ?? [] });
+    this.worker = startTsWorker(options.entry ?? new URL('./simulator-worker.ts', import.meta.url), { workerData: data, argv: options.argv ?? [] });
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('message', (message: FromSimulatorThread) => this.onMessage(message));
     this.worker.on('error', (error) => { this.error ??= error; });
     this.worker.on('messageerror', (error) => { this.error ??= error; void this.worker.terminate(); });
     this.worker.on('exit', (code) => this.onExit(code));
-  }
-
-  get threadId(): number {
-    return this.worker.threadId;
   }
 
   /** Called once if the thread dies after it started the simulators (not when stopped). */
@@ -112,7 +95,8 @@ export class SimulatorThread {
     if (message.type === 'started') {
       if (this.state !== 'starting') return;
       this.state = 'running';
-      this.settleStarted.resolve({ deepgramUrl: message.deepgramUrl, openaiBaseUrl: message.openaiBaseUrl, latency: message.latency, thread: message.thread });
+      const { type: _type, ...started } = message;
+      this.settleStarted.resolve(started);
     } else if (message.type === 'failed') {
       if (this.state === 'starting') {
         this.state = 'stopping';

@@ -17,7 +17,7 @@ import { startAllSimulators } from '../../pipeline/simulators/index.ts';
 import { SIMULATOR_WORKER_MARK, type FromSimulatorThread, type SimulatorThreadInfo, type SimulatorWorkerData, type ToSimulatorThread } from './driver-protocol.ts';
 
 /** This thread's ids: worker threadId and, on Linux, the OS thread id. */
-export function currentThreadInfo(): SimulatorThreadInfo {
+function currentThreadInfo(): SimulatorThreadInfo {
   const info: SimulatorThreadInfo = { threadId };
   try {
     const m = /\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'));

@@ -61,7 +61,8 @@ export function payloadHash(bytes: Uint8Array, length = bytes.length): number {
  * receive path asks it for every voiced agent packet.
  */
 export class PayloadSet {
-  private readonly byHash = new Map<number, Uint8Array | Uint8Array[]>();
+  /** Hash -> the payloads with that hash (almost always one). */
+  private readonly byHash = new Map<number, Uint8Array[]>();
   private count = 0;
 
   get size(): number {
@@ -69,28 +70,24 @@ export class PayloadSet {
   }
 
   add(bytes: Uint8Array): void {
-    if (this.has(bytes)) return;
+    const h = payloadHash(bytes);
+    const found = this.byHash.get(h);
+    if (found && holds(found, bytes)) return;
     const copy = Uint8Array.from(bytes);
-    const h = payloadHash(copy);
-    const prev = this.byHash.get(h);
-    if (prev === undefined) this.byHash.set(h, copy);
-    else this.byHash.set(h, Array.isArray(prev) ? [...prev, copy] : [prev, copy]);
+    if (found) found.push(copy);
+    else this.byHash.set(h, [copy]);
     this.count++;
   }
 
   has(bytes: Uint8Array): boolean {
     const found = this.byHash.get(payloadHash(bytes));
-    if (found === undefined) return false;
-    if (!Array.isArray(found)) return sameBytes(found, bytes);
-    for (const candidate of found) if (sameBytes(candidate, bytes)) return true;
-    return false;
+    return found !== undefined && holds(found, bytes);
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+function holds(candidates: readonly Uint8Array[], bytes: Uint8Array): boolean {
+  for (const c of candidates) if (Buffer.compare(c, bytes) === 0) return true;
+  return false;
 }
 
 /** The encoded payloads of every voiced frame of the utterances. */

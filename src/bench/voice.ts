@@ -20,21 +20,14 @@ export function frameDbfs(pcm: Int16Array, length = pcm.length): number {
 /** Default voice threshold: espeak speech sits around -20 dBFS, the fixtures' pink noise at -40. */
 export const DEFAULT_VOICE_THRESHOLD_DBFS = -45;
 
-/** Square of every G.711 code's linear value, per law (built on first use). */
-const SQUARES: Partial<Record<G711Law, Float64Array>> = {};
-
-function squares(law: G711Law): Float64Array {
-  let table = SQUARES[law];
-  if (!table) {
-    table = new Float64Array(256);
-    for (let code = 0; code < 256; code++) {
-      const s = law === 'mulaw' ? decodeMulawSample(code) : decodeAlawSample(code);
-      table[code] = s * s;
-    }
-    SQUARES[law] = table;
-  }
+function squaresOf(decode: (code: number) => number): Float64Array {
+  const table = new Float64Array(256);
+  for (let code = 0; code < 256; code++) table[code] = decode(code) ** 2;
   return table;
 }
+
+/** Square of every G.711 code's linear value, per law. */
+const SQUARES: Record<G711Law, Float64Array> = { mulaw: squaresOf(decodeMulawSample), alaw: squaresOf(decodeAlawSample) };
 
 /**
  * frameDbfs of the G.711 payload's decoded samples, without decoding: one
@@ -43,7 +36,7 @@ function squares(law: G711Law): Float64Array {
  */
 export function g711FrameDbfs(law: G711Law, bytes: Uint8Array, length = bytes.length): number {
   if (length === 0) return -Infinity;
-  const sq = squares(law);
+  const sq = SQUARES[law];
   let sum = 0;
   for (let i = 0; i < length; i++) sum += sq[bytes[i]!]!;
   if (sum === 0) return -Infinity;

@@ -2,7 +2,8 @@
  * The bench driver (src/bench/driver.ts) is a separate process: the provider
  * simulators it starts listen on sockets owned by the driver's pid, not by
  * this (the server's) process, and they run in a worker thread of the
- * driver, not on its main thread (the callers'); it dies with its parent. A
+ * driver, not on its main thread (the callers'), and --caller-nice changes
+ * the callers' thread only; it dies with its parent. A
  * driver that crashes or hangs while starting fails clearly and quickly
  * (exit code and its last output, or a timeout), never a hang, also through
  * runBench; so does a simulators' thread that crashes while starting, and
@@ -76,27 +77,46 @@ function holdsSocket(pid: number, inodes: Set<string>): boolean {
   return false;
 }
 
-/** CPU ticks (utime + stime, /proc/<pid>/task/<tid>/stat) of one thread. */
-function threadTicks(pid: number, tid: number): number {
+/** Fields of /proc/<pid>/task/<tid>/stat from field 3 on (index 0 is field 3). */
+function threadStat(pid: number, tid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of stat (utime, stime); the slice starts at field 3.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** CPU ticks (fields 14 and 15, utime + stime) of one thread. */
+function threadTicks(pid: number, tid: number): number {
+  const fields = threadStat(pid, tid);
   return Number(fields[11]) + Number(fields[12]);
 }
 
-async function expectDriverError(options: BenchDriverOptions, pattern: RegExp, withinMs: number): Promise<BenchDriverError> {
+/** Nice value (field 19) of one thread. */
+function threadNice(pid: number, tid: number): number {
+  return Number(threadStat(pid, tid)[16]);
+}
+
+/** `action` fails with a BenchDriverError matching `pattern`, within `withinMs`. */
+async function expectDriverError(action: () => Promise<unknown>, pattern: RegExp, withinMs = Infinity): Promise<BenchDriverError> {
   const began = Date.now();
+  let failure: unknown;
   try {
-    await startBenchDriver({ output: silent, ...options });
+    await action();
   } catch (error) {
-    const elapsed = Date.now() - began;
-    assert.instance(error, BenchDriverError);
-    assert.match((error as Error).message, pattern);
-    assert.ok(elapsed < withinMs, `failed after ${elapsed} ms`);
-    return error as BenchDriverError;
+    failure = error;
   }
-  assert.unreachable('the driver should have failed');
-  throw new Error('unreachable');
+  const elapsed = Date.now() - began;
+  assert.ok(failure !== undefined, 'should have failed');
+  assert.instance(failure, BenchDriverError);
+  assert.match((failure as Error).message, pattern);
+  assert.ok(elapsed < withinMs, `failed after ${elapsed} ms`);
+  return failure as BenchDriverError;
+}
+
+/** runBench of one in-process call with the given driver. */
+function runOneCall(driver: BenchDriverOptions): Promise<unknown> {
+  return runBench({
+    number: '1000', calls: 1, turns: 1, bargeIn: false, profile: 'instant', voiceThresholdDbfs: -45, turnTimeoutMs: 2000,
+    bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 1, driver: { output: silent, ...driver },
+  }, { stdout: silent, stderr: { write: () => true, isTTY: false } });
 }
 
 test('the simulators run in the driver process, in its worker thread: the driver pid holds their ports, that thread serves them', async () => {
@@ -128,6 +148,14 @@ test('the simulators run in the driver process, in its worker thread: the driver
       }
       const used = { sims: threadTicks(driver.pid, tid) - before.sims, main: threadTicks(driver.pid, driver.pid) - before.main };
       assert.ok(used.sims > used.main, `CPU ticks over 1000 requests: simulators' thread ${used.sims}, driver main thread ${used.main}`);
+      // --caller-nice reaches the callers' thread (the driver's main thread) only; the simulators' thread keeps its priority.
+      const nice = { main: threadNice(driver.pid, driver.pid), sims: threadNice(driver.pid, tid) };
+      const callerNiceness = Math.min(19, nice.main + 1);
+      await driver.runLoad({
+        target: 'sip:127.0.0.1:9', number: '1000', calls: 0, turns: 1, bargeIn: false, voiceThresholdDbfs: -45, turnTimeoutMs: 1000, bindAddress: '127.0.0.1', callerNiceness,
+      });
+      assert.is(threadNice(driver.pid, driver.pid), callerNiceness, 'the callers\' thread runs at --caller-nice');
+      assert.is(threadNice(driver.pid, tid), nice.sims, 'the simulators\' thread is unchanged');
     }
   } finally {
     await driver.close();
@@ -136,20 +164,12 @@ test('the simulators run in the driver process, in its worker thread: the driver
 });
 
 test('a driver that crashes while loading fails at once with its exit code and last output', async () => {
-  await expectDriverError({ entry: FAKE, args: ['crash'], readyTimeoutMs: 60_000 }, /exited with code 3 while starting up[\s\S]*boom/, 30_000);
+  await expectDriverError(() => startBenchDriver({ entry: FAKE, args: ['crash'], readyTimeoutMs: 60_000, output: silent }), /exited with code 3 while starting up[\s\S]*boom/, 30_000);
 });
 
 test('a driver that dies while starting the simulators fails clearly', async () => {
   const driver = await startBenchDriver({ entry: FAKE, args: ['die-on-simulators'], output: silent });
-  const began = Date.now();
-  try {
-    await driver.startSimulators('instant', {}, 'k');
-    assert.unreachable('should have failed');
-  } catch (error) {
-    assert.instance(error, BenchDriverError);
-    assert.match((error as Error).message, /exited with code 4 while starting the simulators[\s\S]*port in use/);
-    assert.ok(Date.now() - began < 5000);
-  }
+  await expectDriverError(() => driver.startSimulators('instant', {}, 'k'), /exited with code 4 while starting the simulators[\s\S]*port in use/, 5000);
   await driver.close();
 });
 
@@ -159,15 +179,7 @@ test('a simulators\' thread that crashes while starting fails at once with its e
     ['exit', /failed while starting the simulators: the provider simulators' thread ended while starting \(exit code 7\)/],
   ] as const) {
     const driver = await startBenchDriver({ args: ['--simulators-entry', FAKE_SIMULATORS, mode], output: silent });
-    const began = Date.now();
-    try {
-      await driver.startSimulators('instant', {}, 'k');
-      assert.unreachable('should have failed');
-    } catch (error) {
-      assert.instance(error, BenchDriverError);
-      assert.match((error as Error).message, pattern);
-      assert.ok(Date.now() - began < 10_000, `failed after ${Date.now() - began} ms`);
-    }
+    await expectDriverError(() => driver.startSimulators('instant', {}, 'k'), pattern, 10_000);
     // The driver itself is fine: it answers and closes.
     await driver.close();
     assert.ok(await waitGone(driver.pid, 5000), 'close() ends the driver');
@@ -179,54 +191,31 @@ test('a simulators\' thread that crashes after it started ends the driver with a
   try {
     await driver.startSimulators('instant', {}, 'k');
     assert.ok(await waitGone(driver.pid, 10_000), 'the driver ended');
-    try {
-      await driver.runLoad({ target: 'sip:127.0.0.1:9', number: '1000', calls: 1, turns: 1, bargeIn: false, voiceThresholdDbfs: -45, turnTimeoutMs: 1000, bindAddress: '127.0.0.1' });
-      assert.unreachable('should have failed');
-    } catch (error) {
-      assert.instance(error, BenchDriverError);
-      assert.match((error as Error).message, /exited with code 5 before running the calls[\s\S]*simulators' thread crashed: .*bang/);
-    }
+    await expectDriverError(
+      () => driver.runLoad({ target: 'sip:127.0.0.1:9', number: '1000', calls: 1, turns: 1, bargeIn: false, voiceThresholdDbfs: -45, turnTimeoutMs: 1000, bindAddress: '127.0.0.1' }),
+      /exited with code 5 before running the calls[\s\S]*simulators' thread crashed: .*bang/,
+    );
   } finally {
     await driver.close();
   }
 });
 
 test('a driver that never gets ready times out and is killed', async () => {
-  const error = await expectDriverError({ entry: FAKE, args: ['silent'], readyTimeoutMs: 1500 }, /did not finish starting up within 1500 ms/, 30_000);
+  const error = await expectDriverError(() => startBenchDriver({ entry: FAKE, args: ['silent'], readyTimeoutMs: 1500, output: silent }), /did not finish starting up within 1500 ms/, 30_000);
   const pid = Number(/pid (\d+)/.exec(error.message)?.[1]);
   assert.ok(pid > 0);
   assert.ok(await waitGone(pid, 5000), 'the hung driver was killed');
 });
 
 test('runBench: a driver dying during startup is a clear error, not a hang', async () => {
-  const began = Date.now();
-  try {
-    await runBench({
-      number: '1000', calls: 1, turns: 1, bargeIn: false, profile: 'instant', voiceThresholdDbfs: -45, turnTimeoutMs: 2000,
-      bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 1, driver: { entry: FAKE, args: ['crash'], output: silent },
-    }, { stdout: silent, stderr: { write: () => true, isTTY: false } });
-    assert.unreachable('should have failed');
-  } catch (error) {
-    assert.instance(error, BenchDriverError);
-    assert.match((error as Error).message, /bench driver .*exited with code 3 while starting up/);
-  }
-  assert.ok(Date.now() - began < 30_000);
+  await expectDriverError(() => runOneCall({ entry: FAKE, args: ['crash'] }), /bench driver .*exited with code 3 while starting up/, 30_000);
 });
 
 test('runBench: a simulators\' thread crashing during startup is a clear error, quickly', async () => {
-  const began = Date.now();
-  try {
-    await runBench({
-      number: '1000', calls: 1, turns: 1, bargeIn: false, profile: 'instant', voiceThresholdDbfs: -45, turnTimeoutMs: 2000,
-      bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 1,
-      driver: { args: ['--simulators-entry', FAKE_SIMULATORS, 'crash'], output: silent },
-    }, { stdout: silent, stderr: { write: () => true, isTTY: false } });
-    assert.unreachable('should have failed');
-  } catch (error) {
-    assert.instance(error, BenchDriverError);
-    assert.match((error as Error).message, /starting the simulators: the provider simulators' thread crashed while starting: .*boom/);
-  }
-  assert.ok(Date.now() - began < 15_000, `failed after ${Date.now() - began} ms`);
+  await expectDriverError(
+    () => runOneCall({ args: ['--simulators-entry', FAKE_SIMULATORS, 'crash'] }),
+    /starting the simulators: the provider simulators' thread crashed while starting: .*boom/, 15_000,
+  );
 });
 
 test('the driver exits when its parent is killed', async () => {
