@@ -17,7 +17,6 @@
  * Mistakes end with one line on stderr and exit 1.
  */
 import type { Command } from 'commander';
-import { type Database, type OutboundPolicy } from '../../storage/index.ts';
 import {
   addToDoNotCall, describeDays, grantConsent, listConsents, listDoNotCall, parseDays, removeFromDoNotCall, revokeConsent, setCallingPolicy, widerThanTcpa,
 } from '../compliance/index.ts';
@@ -31,10 +30,6 @@ function booleanOption(value: string): boolean {
 }
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
-
-export function policyView(policy: OutboundPolicy): Record<string, unknown> {
-  return { timezone: policy.timezone, start: policy.windowStart, end: policy.windowEnd, days: policy.days, requireConsent: policy.requireConsent };
-}
 
 export function registerComplianceCommands(program: Command, loadConfig: ConfigLoader): void {
   const dnc = program.command('dnc').description('the tenant\'s do-not-call list (outbound calls to these numbers are refused)');
@@ -137,7 +132,7 @@ export function registerComplianceCommands(program: Command, loadConfig: ConfigL
           timezone: opts.timezone, windowStart: opts.start, windowEnd: opts.end, days, requireConsent: opts.requireConsent,
         }, { actor: OPERATOR });
         if (opts.json) {
-          print(JSON.stringify(policyView(policy)));
+          print(JSON.stringify({ timezone: policy.timezone, start: policy.windowStart, end: policy.windowEnd, days: policy.days, requireConsent: policy.requireConsent }));
           return;
         }
         print(`calls allowed ${policy.windowStart}-${policy.windowEnd} ${policy.timezone}, ${describeDays(policy.days)}; prior consent ${policy.requireConsent ? 'required' : 'not required'}`);

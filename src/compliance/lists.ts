@@ -20,7 +20,7 @@ export class InvalidPhoneError extends Error {
 const DEFAULT_ACTOR = 'system:compliance';
 
 /** The canonical number, or InvalidPhoneError (the message does not repeat the number). */
-export function requirePhone(raw: string): string {
+function requirePhone(raw: string): string {
   const phone = normalisePhone(raw);
   if (!phone) throw new InvalidPhoneError('not a phone number: use digits, optionally with a leading + (spaces, dashes, dots and parentheses are ignored)');
   return phone;

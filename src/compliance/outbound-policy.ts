@@ -38,7 +38,7 @@
 import { parseNameAddr } from '../../media/sip/header-values.ts';
 import { isSipUri, parseUri } from '../../media/sip/uri.ts';
 import {
-  audit, decideOutbound, getOutboundPolicy, listNumbers, OUTBOUND_CALL_CONSENT, updateOutboundPolicy, WEEKDAYS,
+  audit, decideOutbound, getOutboundPolicy, OUTBOUND_CALL_CONSENT, updateOutboundPolicy, WEEKDAYS,
   type Database, type OutboundFacts, type OutboundPolicy, type Weekday,
 } from '../../storage/index.ts';
 import { describePhone, maskPhone, normalisePhone, phoneVariants } from './phone.ts';
@@ -167,12 +167,6 @@ export function pickCallerNumber(numbers: readonly string[]): string | undefined
   return numbers.find((n) => normalisePhone(n)?.startsWith('+')) ?? numbers.find((n) => normalisePhone(n) !== undefined);
 }
 
-/** pickCallerNumber on the tenant's numbers, oldest first. */
-export async function defaultCallerNumber(db: Database, tenantId: string): Promise<string | undefined> {
-  const rows = [...(await listNumbers(db, tenantId))].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-  return pickCallerNumber(rows.map((r) => r.number));
-}
-
 // ------------------------------------------------------------ calling hours
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -208,7 +202,7 @@ export function localClock(now: Date, timeZone: string): { weekday: Weekday; min
 }
 
 /** Minutes since midnight for 'HH:MM' (00:00-23:59, and 24:00 when `allowMidnightEnd`); undefined when malformed. */
-export function clockMinutes(value: string, allowMidnightEnd = false): number | undefined {
+function clockMinutes(value: string, allowMidnightEnd = false): number | undefined {
   const m = /^(\d{2}):(\d{2})$/.exec(value.trim());
   if (!m) return undefined;
   const h = Number(m[1]);

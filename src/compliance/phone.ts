@@ -13,9 +13,14 @@
  * lines and in refusal messages: everything but the last 4 digits starred.
  */
 
+/** `raw` without spaces, dashes, dots and parentheses: the number as dialled ("(212) 555-0123" -> "2125550123"). */
+export function stripPunctuation(raw: string): string {
+  return raw.replace(/[\s\-.()]/g, '');
+}
+
 /** The canonical spelling, or undefined when `raw` is not a phone number. */
 export function normalisePhone(raw: string): string | undefined {
-  const match = /^(\+?)(\d+)$/.exec(raw.trim().replace(/[\s\-.()]/g, ''));
+  const match = /^(\+?)(\d+)$/.exec(stripPunctuation(raw));
   if (!match) return undefined;
   const plus = match[1]!;
   const digits = match[2]!;

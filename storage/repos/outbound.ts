@@ -10,9 +10,9 @@
  */
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../database.ts';
-import { auditLog, consents, doNotCall, numbers, tenants } from '../schema.ts';
+import { consents, doNotCall, numbers, tenants } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
-import type { AuditEntry } from './audit.ts';
+import { auditInTx, type AuditEntry } from './audit.ts';
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -30,10 +30,6 @@ export interface OutboundPolicy {
   days: Weekday[];
   requireConsent: boolean;
 }
-
-export const DEFAULT_OUTBOUND_POLICY: Readonly<OutboundPolicy> = Object.freeze({
-  timezone: 'America/New_York', windowStart: '08:00', windowEnd: '21:00', days: [...WEEKDAYS], requireConsent: true,
-});
 
 const policyColumns = {
   timezone: tenants.outboundTimezone,
@@ -61,7 +57,7 @@ export async function updateOutboundPolicy(db: Database, tenantId: string, chang
   if (changes.timezone !== undefined) set.outboundTimezone = changes.timezone;
   if (changes.windowStart !== undefined) set.outboundWindowStart = changes.windowStart;
   if (changes.windowEnd !== undefined) set.outboundWindowEnd = changes.windowEnd;
-  if (changes.days !== undefined) set.outboundDays = WEEKDAYS.filter((d) => changes.days!.includes(d));
+  if (changes.days !== undefined) set.outboundDays = changes.days;
   if (changes.requireConsent !== undefined) set.outboundRequireConsent = changes.requireConsent;
   if (Object.keys(set).length === 0) return getOutboundPolicy(db, tenantId);
   return withTenant(db, tenantId, async (tx) => {
@@ -160,9 +156,9 @@ export async function decideOutbound<T>(
   return withTenant(db, tenantId, async (tx) => {
     const [row] = await tx.select({
       ...policyColumns,
-      doNotCall: sql<boolean>`exists (select 1 from ${doNotCall} where ${doNotCall.tenantId} = ${tenantId} and ${inArray(doNotCall.phone, query.phones)})`.mapWith(truthy),
+      doNotCall: sql<boolean>`exists (select 1 from ${doNotCall} where ${doNotCall.tenantId} = ${tenantId} and ${inArray(doNotCall.phone, query.phones)})`,
       consent: sql<boolean>`exists (select 1 from ${consents} where ${consents.tenantId} = ${tenantId} and ${inArray(consents.phone, query.phones)}
-        and ${consents.kind} = ${query.consentKind} and ${consents.revokedAt} is null)`.mapWith(truthy),
+        and ${consents.kind} = ${query.consentKind} and ${consents.revokedAt} is null)`,
       numbers: sql<string>`(select coalesce(json_agg(${numbers.number} order by ${numbers.createdAt}, ${numbers.number}), '[]')::text
         from ${numbers} where ${numbers.tenantId} = ${tenantId})`,
     }).from(tenants).where(eq(tenants.id, tenantId));
@@ -175,15 +171,7 @@ export async function decideOutbound<T>(
       }
       : undefined;
     const { result, audit } = decide(facts);
-    if (audit && facts) {
-      await tx.insert(auditLog).values({
-        tenantId, actor: audit.actor, action: audit.action, target: audit.target ?? null, detail: audit.detail ?? {}, sourceIp: audit.sourceIp ?? null,
-      });
-    }
+    if (audit && facts) await auditInTx(tx, tenantId, audit);
     return result;
   });
-}
-
-function truthy(value: unknown): boolean {
-  return value === true || value === 't' || value === 'true';
 }
