@@ -26,7 +26,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, existsSync } from 'node:fs';
 import { DigestServer, SipEndpoint, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
-import { assertOutboundAllowed } from '../compliance/index.ts';
+import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../media/rtp/index.ts';
 import { answerOffer, createOffer, readAnswer } from '../../media/sdp/index.ts';
 import {
@@ -89,8 +89,10 @@ export interface PlaceCallOptions {
   number: string;
   /** Carrier to send the INVITE to, e.g. sip:carrier.example:5060 or sip:10.0.0.1:5060;transport=tcp */
   via: string;
-  /** Our identity; default sip:smartalex@<public address>. */
+  /** Our identity; its user part must be one of the tenant's numbers. Default: sip:<the tenant's first number>@<public address>. */
   from?: string;
+  /** Who places the call, for the audit log of a refusal. Default "system:call-manager". */
+  actor?: string;
   timeoutMs?: number;
   auth?: { username: string; password: string };
   signal?: AbortSignal;
@@ -343,9 +345,10 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const agent = await getAgent(db, options.tenantId, options.agent);
     if (!agent) throw new CallManagerError(`no agent "${options.agent}" in tenant ${options.tenantId}`);
     const transport = (via.params.transport ?? '').toLowerCase();
-    const uri = `sip:${options.number}@${via.host}${via.port ? `:${via.port}` : ''}${transport ? `;transport=${transport}` : ''}`;
+    const number = stripPunctuation(options.number);
+    const uri = `sip:${number}@${via.host}${via.port ? `:${via.port}` : ''}${transport ? `;transport=${transport}` : ''}`;
     // TCPA: do-not-call, consent, caller ID, calling hours; a refusal is audited and throws OutboundRefusedError.
-    const { callerNumber } = await assertOutboundAllowed(db, options.tenantId, { number: options.number, from: options.from, actor: 'system:call-manager' });
+    const { callerNumber } = await assertOutboundAllowed(db, options.tenantId, { number, from: options.from, actor: options.actor ?? 'system:call-manager' });
     const host = this.mediaAddress.includes(':') ? `[${this.mediaAddress}]` : this.mediaAddress;
     const from = options.from ?? `sip:${callerNumber}@${host}`;
     if (!this.reserve(options.tenantId)) throw new CallManagerError(`tenant ${options.tenantId} is at its concurrent call limit (${this.options.maxCallsPerTenant})`);

@@ -5,23 +5,21 @@
  * an ephemeral port (so it works beside a running `serve`). The digest
  * password is read from stdin, never from the command line.
  *
- * Before anything is opened or dialled the call is checked against the
- * tenant's outbound policy (src/compliance/outbound-policy.ts: do-not-call
+ * Before anything is dialled, CallManager.placeCall checks the call against
+ * the tenant's outbound policy (src/compliance/outbound-policy.ts: do-not-call
  * list, prior consent, caller ID, calling hours in the tenant's time zone); a
- * refusal is audited and ends the command with one line naming the reason
- * (exit 1), with no SIP traffic at all. Without --from the call presents the
- * tenant's first number: From sip:<number>@<our advertised SIP address>, the
- * host part the call manager uses for its own default From.
+ * refusal is audited (actor operator:cli) and ends the command with one line
+ * naming the reason (exit 1), with no SIP traffic. Without --from the call
+ * presents the tenant's first number.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { SipCallError } from '../../media/sip/index.ts';
 import { CallManager, callManagerOptions, placeCall } from '../calls/index.ts';
-import { assertOutboundAllowed } from '../compliance/index.ts';
 import type { Config } from '../config.ts';
 import { openConfiguredDatabase } from '../database-setup.ts';
 import { createLogger } from '../log.ts';
-import { tenantOption } from './operator.ts';
+import { OPERATOR, tenantOption } from './operator.ts';
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -33,11 +31,6 @@ function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds above 0');
   return n;
-}
-
-/** An address as a SIP URI host: IPv6 in brackets. */
-function uriHost(address: string): string {
-  return address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
 }
 
 export function registerCallCommand(program: Command, configOrExit: () => Config): void {
@@ -59,12 +52,10 @@ export function registerCallCommand(program: Command, configOrExit: () => Config
       const db = await openConfiguredDatabase(config);
       let manager: CallManager | undefined;
       try {
-        // Refused here (OutboundRefusedError: "outbound call refused (<reason>): ..."), before the SIP endpoint exists.
-        const { callerNumber } = await assertOutboundAllowed(db, opts.tenant, { number, from: opts.from, actor: 'operator:cli' });
         manager = await CallManager.start({ ...callManagerOptions(config, db, logger), port: 0 });
-        const from = opts.from ?? `sip:${callerNumber}@${uriHost(manager.endpoint.transport.advertisedAddress)}`;
         const result = await placeCall(manager, {
-          tenantId: opts.tenant, agent: opts.agent, number: number.replace(/[\s\-.()]/g, ''), via: opts.via, timeoutMs: opts.timeout * 1000, from,
+          tenantId: opts.tenant, agent: opts.agent, number, via: opts.via, actor: OPERATOR, timeoutMs: opts.timeout * 1000,
+          ...(opts.from ? { from: opts.from } : {}),
           ...(opts.digestUser ? { auth: { username: opts.digestUser, password: password ?? '' } } : {}),
         });
         process.stdout.write(`call ${result.callId} answered after ${Math.round(result.answeredAfterMs)} ms, ended: ${result.endReason}\n`);
