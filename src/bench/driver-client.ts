@@ -71,6 +71,8 @@ export class BenchDriver {
   private readonly exited: Promise<void>;
   private stderrTail = '';
   private closing: Promise<void> | undefined;
+  /** Why the driver is ending, when it said so (`crashed`) before exiting. */
+  private crash: string | undefined;
 
   private constructor(private readonly child: ChildProcess, private readonly options: BenchDriverOptions) {
     const output = options.output ?? process.stderr;
@@ -81,13 +83,17 @@ export class BenchDriver {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    child.on('message', (message: FromDriver) => this.pending?.onMessage(message));
+    child.on('message', (message: FromDriver) => {
+      // The exit follows; 'close' reports it to whatever is pending, with this reason.
+      if (message.type === 'crashed') this.crash = message.message;
+      else this.pending?.onMessage(message);
+    });
     this.exited = new Promise((resolve) => {
       // 'close', not 'exit': its stdio has ended too, so the tail of its stderr is complete.
       child.on('close', (code, signal) => {
         this.exit = { code, signal };
         const pending = this.pending;
-        pending?.fail(new BenchDriverError(`bench driver (pid ${child.pid ?? '?'}) ${this.exitText()} while ${pending.stage}${this.tailText()}`));
+        pending?.fail(new BenchDriverError(`bench driver (pid ${child.pid ?? '?'}) ${this.exitText()} while ${pending.stage}${this.crashText()}${this.tailText()}`));
         resolve();
       });
     });
@@ -174,8 +180,10 @@ export class BenchDriver {
   }
 
   /** Sends `message` (if any) and feeds the driver's messages to `handle` until it calls done, the driver fails, exits, or the timeout passes. */
-  private request<T>(stage: string, message: ToDriver | undefined, timeoutMs: number | undefined, handle: (message: FromDriver, done: (value: T) => void) => void): Promise<T> {
-    if (this.exit) return Promise.reject(new BenchDriverError(`bench driver ${this.exitText()} before ${stage}${this.tailText()}`));
+  private async request<T>(stage: string, message: ToDriver | undefined, timeoutMs: number | undefined, handle: (message: FromDriver, done: (value: T) => void) => void): Promise<T> {
+    // A driver that said it crashed, or whose channel is gone, is exiting: wait for the exit so the error names it.
+    if (!this.exit && (this.crash !== undefined || (message && !this.child.connected))) await this.exitedWithin(this.options.closeTimeoutMs ?? 10_000);
+    if (this.exit) throw new BenchDriverError(`bench driver (pid ${this.pid}) ${this.exitText()} before ${stage}${this.crashText()}${this.tailText()}`);
     if (this.pending) return Promise.reject(new BenchDriverError(`bench driver: ${stage} while ${this.pending.stage}`));
     return new Promise<T>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -200,10 +208,25 @@ export class BenchDriver {
       }
       if (message) {
         this.child.send(message, (error) => {
-          if (error && this.pending?.stage === stage) this.pending.fail(new BenchDriverError(`bench driver: cannot send ${message.type}: ${error.message}`));
+          // A channel that closed under the send means the driver is exiting: 'close' fails the request with the exit and its reason.
+          if (error && this.child.connected && this.pending?.stage === stage) this.pending.fail(new BenchDriverError(`bench driver: cannot send ${message.type}: ${error.message}`));
         });
       }
     });
+  }
+
+  /** Waits for the driver's exit; kills it if it has not exited within `ms`. */
+  private async exitedWithin(ms: number): Promise<void> {
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), ms);
+    try {
+      await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private crashText(): string {
+    return this.crash === undefined ? '' : `: ${this.crash}`;
   }
 
   private exitText(): string {

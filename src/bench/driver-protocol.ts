@@ -14,7 +14,9 @@
  *
  * The driver exits on its own when the IPC channel closes (parent gone), and
  * with SIMULATORS_CRASHED_EXIT_CODE when its simulators' thread dies after it
- * started (the parent sees the exit code and the driver's last output).
+ * started: it first sends `crashed` with the reason, then exits, so the
+ * parent always has the cause before (IPC messages are delivered before the
+ * child's 'close') or together with the exit it caused.
  *
  * Between the driver's main thread and its simulators' thread (a
  * worker_threads MessagePort): the start parameters go in workerData
@@ -68,6 +70,8 @@ export type FromDriver =
   | { type: 'results'; results: CallResult[] }
   | { type: 'load-done' }
   | { type: 'failed'; message: string }
+  /** Unsolicited: the driver is about to exit because of this (sent before it exits). */
+  | { type: 'crashed'; message: string }
   | { type: 'closed' };
 
 /** Call results are sent after the load in chunks of this many calls, so a long soak is not one huge message. */
@@ -110,4 +114,6 @@ export type ToSimulatorThread = { type: 'close' };
 export type FromSimulatorThread =
   | ({ type: 'started' } & StartedSimulators)
   | { type: 'failed'; message: string }
+  /** Unsolicited: the driver is about to exit because of this (sent before it exits). */
+  | { type: 'crashed'; message: string }
   | { type: 'closed' };

@@ -63,11 +63,13 @@ async function startSimulators(message: Extract<ToDriver, { type: 'start-simulat
   const thread = new SimulatorThread({ profile: message.profile, knobs: message.knobs, apiKey: message.apiKey, ...simulatorEntry(process.argv.slice(2)) });
   simulators = thread;
   // After it started, the simulators are the server's providers: without them the run is void. Say why and end (the parent sees the code and this line).
+  // The reason crosses the IPC channel first, so the parent has it before it learns of the exit.
   thread.onCrash((error) => {
     if (closing) return;
+    closing = true;
     const exit = (): never => process.exit(SIMULATORS_CRASHED_EXIT_CODE);
-    setTimeout(exit, 1000); // should stderr never drain
-    process.stderr.write(`bench driver: ${error.message}\n`, exit);
+    setTimeout(exit, 1000); // should the channel or stderr never drain
+    void send({ type: 'crashed', message: error.message }).then(() => process.stderr.write(`bench driver: ${error.message}\n`, exit));
   });
   let started;
   try {
