@@ -18,4 +18,4 @@ export {
   type ToolStatus,
 } from './offline/index.ts';
 export { VoiceActivityDetector, SileroModel, type VadOptions } from './vad/index.ts';
-export { redact, TurnRedactor, type RedactedEntity, type RedactionResult } from './redact/index.ts';
+export { redact, redactKeypad, TurnRedactor, type RedactedEntity, type RedactionResult } from './redact/index.ts';

@@ -12,6 +12,12 @@
  * The greeting always starts with the AI disclosure, which cannot be talked
  * over. Caller and agent turns leave only redacted (TurnRedactor / redact)
  * as 'turn' events; raw text lives in memory for the LLM and is never logged.
+ * One TurnRedactor serves all caller turns, so a number said across two turns
+ * is caught. Keypad digits (DTMF) are caller input too: collected into runs
+ * (until `#` or the inter-digit timeout, KeypadCollector on the frame clock),
+ * each run a caller turn "[keypad] 1234#". The LLM gets the keys as typed (it
+ * may need an account number); the 'turn' event carries them redacted
+ * (redactKeypad). A key pressed over the agent interrupts it like speech.
  * A failing STT, LLM or TTS ends in a 'failure' event, a spoken apology (the
  * TTS if it still works, else the local FallbackVoice) and a clean hang-up.
  * Silence reprompts and the call-duration limit run on the frame clock, so
@@ -24,7 +30,7 @@ import { EventEmitter } from 'node:events';
 import { Resampler } from '../../media/codecs/resample.ts';
 import type { AudioFrame, DtmfFrame, EndFrame, InterruptFrame } from '../frames.ts';
 import type { ChatMessage, LanguageModel, SpeechToText, SttStream, TextToSpeech, ToolSpec } from '../providers/types.ts';
-import { redact, TurnRedactor, type RedactedEntity } from '../redact/index.ts';
+import { redact, redactKeypad, TurnRedactor, type RedactedEntity } from '../redact/index.ts';
 import { TurnTimer, type LatencyMetrics, type TurnTrace } from '../tracing/index.ts';
 import type { CallTransport } from '../transport.ts';
 import { isSileroSampleRate, SileroModel, VoiceActivityDetector } from '../vad/index.ts';
@@ -38,6 +44,7 @@ import { DEFAULT_CONVERSATION_SETTINGS, type ConversationSettings } from './sett
 import { parseToolCall, toolsFor } from './tools.ts';
 import { TurnDetector, type EndOfTurn } from './turn-detector.ts';
 import { concatPcm, type PhraseCache } from './phrase-cache.ts';
+import { KeypadCollector, type KeypadRun } from './keypad-collector.ts';
 
 export interface AgentProfile {
   systemPrompt: string;
@@ -148,6 +155,8 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private readonly ledger = new PlayoutLedger();
   private readonly callAc = new AbortController();
   private readonly tools: ToolSpec[];
+  private readonly callerRedactor = new TurnRedactor();
+  private readonly keypad: KeypadCollector;
   private stt: SttStream | undefined;
   private sttLoop: Promise<void> = Promise.resolve();
   private reply: Reply | undefined;
@@ -179,6 +188,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     });
     this.detector = new TurnDetector(this.settings, () => this.canInterrupt(), 0);
     this.tools = toolsFor(options.agent);
+    this.keypad = new KeypadCollector(this.settings.keypad);
     this.endPromise = new Promise((resolve) => (this.endResolve = resolve));
   }
 
@@ -253,7 +263,11 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   }
 
   private onFrame(frame: AudioFrame | DtmfFrame): void {
-    if (this.ended || frame.kind !== 'audio') return;
+    if (this.ended) return;
+    if (frame.kind === 'dtmf') {
+      this.onKey(frame);
+      return;
+    }
     const vadFrame = this.vadResampler
       ? { ...frame, pcm: this.vadResampler.process(frame.pcm), sampleRate: 16_000 }
       : frame;
@@ -265,6 +279,8 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   /** Per-frame housekeeping on the frame clock: settle replies, STT timeout, reprompt, call limit. */
   private tick(now: number): void {
     this.detector.tick(now);
+    const keys = this.keypad.due(now);
+    if (keys) this.onKeypadRun(keys);
     const r = this.reply;
     if (r && !r.settled && !r.generating) {
       const drained = this.transport.queuedMs() <= 0;
@@ -278,7 +294,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       this.startFixed('goodbye', TIME_LIMIT_GOODBYE, { kind: 'hangup', reason: 'max_duration' });
       return;
     }
-    const idle = !this.reply && !this.detector.busy && !this.pendingTurn;
+    const idle = !this.reply && !this.detector.busy && !this.pendingTurn && !this.keypad.pending;
     if (idle && c.repromptAfterMs > 0 && now - this.detector.lastActivityMs >= c.repromptAfterMs) {
       this.detector.lastActivityMs = now;
       if (this.reprompts >= c.maxReprompts) {
@@ -298,10 +314,36 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     const agentAudible = r !== undefined && !r.settled;
     if (agentAudible && isBackchannel(turn.text)) return; // "mm-hmm" over the agent: not a turn
     this.reprompts = 0;
-    const redactor = new TurnRedactor();
-    redactor.add(turn.text);
-    const redacted = redactor.finish();
+    this.callerRedactor.add(turn.text);
+    const redacted = this.callerRedactor.finish();
     this.emit('turn', { role: 'caller', redactedText: redacted.text, entities: redacted.entities, atMs: turn.sttFinalAtMs });
+    this.respondTo(turn);
+  }
+
+  /** A key over the agent interrupts it (as speech would); keys are collected into runs. */
+  private onKey(frame: DtmfFrame): void {
+    if (this.failure) return;
+    const now = this.clock();
+    this.detector.lastActivityMs = now;
+    if (this.settings.bargeIn.enabled && this.canInterrupt()) this.process({ kind: 'interrupt', timeMs: now });
+    for (const run of this.keypad.push(frame.digit, now)) this.onKeypadRun(run);
+  }
+
+  /** One run of keys is one caller turn: "[keypad] 1234#" to the LLM, redacted in the 'turn' event. */
+  private onKeypadRun(run: KeypadRun): void {
+    if (this.ended || this.failure) return;
+    this.reprompts = 0;
+    const prefix = '[keypad] ';
+    const redacted = redactKeypad(run.keys);
+    const entities = redacted.entities.map((e) => ({ ...e, start: e.start + prefix.length, end: e.end + prefix.length }));
+    this.emit('turn', { role: 'caller', redactedText: prefix + redacted.text, entities, atMs: run.atMs });
+    this.respondTo({ text: prefix + run.keys, endOfSpeechMs: run.atMs, vadStopMs: run.atMs, sttFinalAtMs: run.atMs, vadMissed: false });
+  }
+
+  /** Answers a caller turn: at once, after cutting the agent off, or once the disclosure has played. */
+  private respondTo(turn: EndOfTurn): void {
+    const r = this.reply;
+    const agentAudible = r !== undefined && !r.settled;
     if (agentAudible) {
       if (!this.canInterrupt()) {
         // The disclosure is still playing: answer once it is done.

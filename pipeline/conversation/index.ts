@@ -27,3 +27,4 @@ export { PhraseCache, concatPcm, type PhraseKey } from './phrase-cache.ts';
 export { TurnDetector, type EndOfTurn } from './turn-detector.ts';
 export { heardText, PlayoutLedger, type SpokenSpan } from './playout-ledger.ts';
 export { toolsFor, parseToolCall, END_CALL, TRANSFER_CALL, SEND_DTMF, type ToolAction } from './tools.ts';
+export { KeypadCollector, DEFAULT_KEYPAD_SETTINGS, type KeypadRun, type KeypadSettings } from './keypad-collector.ts';

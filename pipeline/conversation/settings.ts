@@ -1,10 +1,11 @@
 /**
- * Turn-taking, barge-in and call-limit settings of one conversation, read from
- * an agent's `provider_settings` JSON (keys `vad`, `turn`, `bargeIn`, `call`);
+ * Turn-taking, barge-in, keypad and call-limit settings of one conversation, read from
+ * an agent's `provider_settings` JSON (keys `vad`, `turn`, `bargeIn`, `call`, `keypad`);
  * anything missing takes the defaults below. Invalid values are rejected with
  * a one-line error naming the setting.
  */
 import { z } from 'zod';
+import { DEFAULT_KEYPAD_SETTINGS, type KeypadSettings } from './keypad-collector.ts';
 
 export interface ConversationSettings {
   vad: { threshold: number; minSpeechMs: number };
@@ -28,6 +29,8 @@ export interface ConversationSettings {
     /** Upper bound on waiting for queued agent audio to play out before hanging up. */
     drainTimeoutMs: number;
   };
+  /** Keypad (DTMF) input: keys are collected into runs, each run a caller turn. */
+  keypad: KeypadSettings;
 }
 
 export const DEFAULT_CONVERSATION_SETTINGS: ConversationSettings = {
@@ -35,6 +38,7 @@ export const DEFAULT_CONVERSATION_SETTINGS: ConversationSettings = {
   turn: { hangoverMs: 200, sttFinalTimeoutMs: 1500 },
   bargeIn: { enabled: true, minSpeechMs: 300, minWords: 2, maxUnrecognizedMs: 1000 },
   call: { repromptAfterMs: 8000, maxReprompts: 2, maxDurationMs: 30 * 60_000, drainTimeoutMs: 30_000 },
+  keypad: DEFAULT_KEYPAD_SETTINGS,
 };
 
 const ms = z.number().int().min(0).max(24 * 3600_000);
@@ -56,6 +60,11 @@ const schema = z.object({
     repromptAfterS: z.number().min(0).max(3600).optional(),
     maxReprompts: z.number().int().min(0).max(20).optional(),
     maxDurationS: z.number().positive().max(24 * 3600).optional(),
+  }).optional(),
+  keypad: z.object({
+    interDigitTimeoutMs: z.number().int().min(100).max(60_000).optional(),
+    terminator: z.enum(['#', '*', '']).optional(),
+    maxKeys: z.number().int().min(1).max(64).optional(),
   }).optional(),
 });
 
@@ -86,6 +95,7 @@ export function conversationSettingsFrom(providerSettings: unknown): Conversatio
       maxDurationMs: p.call?.maxDurationS !== undefined ? Math.round(p.call.maxDurationS * 1000) : d.call.maxDurationMs,
       drainTimeoutMs: d.call.drainTimeoutMs,
     },
+    keypad: { ...d.keypad, ...definedOnly(p.keypad ?? {}) },
   };
 }
 
@@ -96,6 +106,7 @@ export function mergeSettings(base: ConversationSettings, over: DeepPartial<Conv
     turn: { ...base.turn, ...definedOnly(over.turn ?? {}) },
     bargeIn: { ...base.bargeIn, ...definedOnly(over.bargeIn ?? {}) },
     call: { ...base.call, ...definedOnly(over.call ?? {}) },
+    keypad: { ...base.keypad, ...definedOnly(over.keypad ?? {}) },
   };
 }
 

@@ -5,7 +5,11 @@
  * "john dot smith at gmail dot com"), lines with several entities, and
  * distractors that must stay intact (quantities, order and tracking numbers,
  * times, prices, ages, rooms, non-Luhn 16-digit numbers, dates that are not
- * birthdays). Gold spans are recorded while each line is assembled.
+ * birthdays). Also the harder shapes: a misheard card (wrong check digit)
+ * after "my card number is", a card in two pieces, cards typed with "/", "_",
+ * zero-width spaces or full-width digits, lower-case IBANs, "123 N. Main St.",
+ * P.O. boxes, ZIP codes, and a phone number with its area code said after it.
+ * Gold spans are recorded while each line is assembled.
  */
 import { ibanCheckDigits, luhnCheckDigit, luhnValid } from './checksums.ts';
 import { ordinalSuffix, sayBelow100, sayDigits, sayOrdinal, sayPair, sayYear } from './spoken.ts';
@@ -116,6 +120,55 @@ function cardLine(rng: Rng): LabelledLine {
   return assemble(['the number is ', card, ' yeah'], 'card');
 }
 
+/** A card number with a wrong check digit (speech recognition got a digit wrong), a known issuer prefix. */
+function misheardCardNumber(rng: Rng): string {
+  const good = cardNumber(rng);
+  return good.slice(0, -1) + String((Number(good[good.length - 1]) + rng.int(1, 9)) % 10);
+}
+
+/** After "my card number is" the digits are a card whatever their check digit. */
+function cardMisheardLine(rng: Rng): LabelledLine {
+  const card = e('CARD', sayCard(rng, misheardCardNumber(rng)));
+  const t = rng.int(0, 2);
+  if (t === 0) return assemble(['my card number is ', card], 'card-misheard');
+  if (t === 1) return assemble(['the card number is ', card, ' thank you'], 'card-misheard');
+  return assemble(['okay my visa card is ', card], 'card-misheard');
+}
+
+const ZERO_WIDTH = ['\u200b', '\u200c', '\u2060', '\ufeff'];
+const fullWidth = (s: string): string => s.replace(/\d/g, (d) => String.fromCharCode(0xff10 + Number(d)));
+
+/** Cards typed or pasted with odd separators: "/", "_", zero-width spaces, full-width digits. */
+function cardWrittenLine(rng: Rng): LabelledLine {
+  const groups = groupsOf(cardNumber(rng));
+  let text: string;
+  switch (rng.int(0, 3)) {
+    case 0: text = groups.join('/'); break;
+    case 1: text = groups.join('_'); break;
+    case 2: { const z = rng.pick(ZERO_WIDTH); text = groups.join(z); break; }
+    default: text = fullWidth(groups.join(rng.pick([' ', '', '-']))); break;
+  }
+  const card = e('CARD', text);
+  const t = rng.int(0, 2);
+  if (t === 0) return assemble(['my card is ', card], 'card-written');
+  if (t === 1) return assemble([card, ' is the number'], 'card-written');
+  return assemble(['pay with ', card, ' please'], 'card-written');
+}
+
+/** A card said in two pieces with words between: "4111 1111 1111 and the rest is 1111". */
+function cardSplitLine(rng: Rng): LabelledLine {
+  const number = cardNumber(rng);
+  const cut = number.length - 4;
+  const spoken = rng.chance(0.5);
+  const say = (d: string): string => (spoken ? sayDigits(d, { oh: rng.chance(0.5) }) : d.replace(/(.{4})(?=.)/g, '$1 '));
+  const head = e('CARD', say(number.slice(0, cut)));
+  const rest = e('CARD', say(number.slice(cut)));
+  const t = rng.int(0, 2);
+  if (t === 0) return assemble([head, ' and the rest is ', rest], 'card-split');
+  if (t === 1) return assemble(['my card is ', head, ', uh, and the last group is ', rest], 'card-split');
+  return assemble(['it starts ', head, ' then ', rest], 'card-split');
+}
+
 function cardComboLine(rng: Rng): LabelledLine {
   const number = cardNumber(rng);
   const card = e('CARD', sayCard(rng, number));
@@ -190,6 +243,17 @@ function sayPhone(rng: Rng): string {
   }
 }
 
+/** The number first, its area code after: "five five five, one two three four, area code two one two". */
+function areaCodeAfterLine(rng: Rng): LabelledLine {
+  const [a, x, l] = nanp(rng);
+  const spoken = rng.chance(0.5);
+  const text = spoken
+    ? `${sayDigits(x)}, ${sayDigits(l, { oh: true })}, ${rng.pick(['area code', 'and the area code is'])} ${sayDigits(a, { oh: true })}`
+    : `${x}-${l}, area code ${a}`;
+  const phone = e('PHONE', text);
+  return rng.chance(0.5) ? assemble(['my number is ', phone], 'phone-area-after') : assemble(['you can reach me at ', phone, ' after six'], 'phone-area-after');
+}
+
 function phoneLine(rng: Rng): LabelledLine {
   const phone = e('PHONE', sayPhone(rng));
   const t = rng.int(0, 5);
@@ -258,9 +322,10 @@ function ibanNumber(rng: Rng): string {
 }
 
 function sayIban(rng: Rng, iban: string): string {
-  const style = rng.int(0, 2);
+  const style = rng.int(0, 3);
   if (style === 0) return iban;
   if (style === 1) return iban.replace(/(.{4})(?=.)/g, '$1 ');
+  if (style === 3) return iban.toLowerCase().replace(/(.{4})(?=.)/g, '$1 ');
   // spoken: letters one by one, digits as words, a pause every four characters
   const groups = iban.match(/.{1,4}/g) ?? [];
   return groups.map((g) => [...g].map((c) => (/\d/.test(c) ? sayDigits(c) : c.toLowerCase())).join(' ')).join(', ');
@@ -332,6 +397,30 @@ function sayAddress(rng: Rng): string {
   return `${number} ${spoken ? dir.toLowerCase() : dir}${name} ${suffix}${unit}`;
 }
 
+/** "123 N. Main St.", a post office box, or a ZIP code; written and spoken. */
+function sayPostal(rng: Rng): Piece[] {
+  const street = rng.pick(STREETS);
+  switch (rng.int(0, 5)) {
+    case 0: return [e('ADDRESS', `${rng.int(1, 9999)} ${rng.pick(['N.', 'S.', 'E.', 'W.'])} ${street} ${rng.pick(['St.', 'Ave.', 'Rd.', 'Blvd.'])}`)];
+    case 1: {
+      const box = String(rng.int(1, 99999));
+      return [e('ADDRESS', rng.pick([`P.O. Box ${box}`, `PO Box ${box}`, `po box ${box}`, `p o box ${sayDigits(box, { oh: true })}`, `post office box ${sayDigits(box)}`]))];
+    }
+    case 2: return ['my zip code is ', e('ADDRESS', rng.chance(0.5) ? rng.digits(5) : sayDigits(rng.digits(5), { oh: rng.chance(0.5) }))];
+    case 3: return ['the zip is ', e('ADDRESS', `${rng.digits(5)}-${rng.digits(4)}`)];
+    case 4: return [`${rng.pick(['Springfield', 'Portland', 'Albany'])}, `, e('ADDRESS', `${rng.pick(['IL', 'OR', 'NY', 'TX', 'CA'])} ${rng.digits(5)}`)];
+    default: return ['postal code ', e('ADDRESS', sayDigits(rng.digits(5)))];
+  }
+}
+
+function postalLine(rng: Rng): LabelledLine {
+  const postal = sayPostal(rng);
+  const t = rng.int(0, 2);
+  if (t === 0) return assemble(['send it to ', ...postal], 'postal');
+  if (t === 1) return assemble(['yes, ', ...postal, ' is right'], 'postal');
+  return assemble(['my mailing address is ', ...postal], 'postal');
+}
+
 function addressLine(rng: Rng): LabelledLine {
   const address = e('ADDRESS', sayAddress(rng));
   const t = rng.int(0, 4);
@@ -367,7 +456,8 @@ function distractorLine(rng: Rng): LabelledLine {
     () => `order ${rng.int(1, 999)} has not arrived yet`,
     () => `my order number is ${rng.chance(0.5) ? rng.digits(10) : sayDigits(rng.digits(10))}`,
     () => `the tracking number is ${nonLuhn16(rng).replace(/(.{4})(?=.)/g, '$1 ')}`,
-    () => `my gift card number is ${rng.chance(0.5) ? nonLuhn16(rng) : sayDigits(nonLuhn16(rng))}`,
+    () => `my gift card balance is ${say(rng.int(10, 90))} dollars`,
+    () => `the serial number is ${nonLuhn16(rng)} on the back`,
     () => `I'm ${sayBelow100(rng.int(18, 90))} years old`,
     () => `I'm ${sayBelow100(rng.int(18, 90))}`,
     () => `we are in room ${rng.chance(0.5) ? rng.int(100, 999) : sayDigits(String(rng.int(100, 999)), { oh: true })}`,
@@ -386,7 +476,11 @@ function distractorLine(rng: Rng): LabelledLine {
     () => `I'd like ${say(small)} boxes delivered on the ${sayOrdinal(rng.int(1, 28))}`,
     () => `we lived there between ${rng.int(1980, 1999)} and ${sayYear(rng.int(2000, 2020))}`,
     () => `the door code is ${sayDigits(rng.digits(4))}`,
-    () => `my zip code is ${rng.digits(5)}`,
+    () => `the zip file is ${rng.int(2, 90)} megabytes`,
+    () => `we got ${rng.int(1, 9)}/${rng.int(10, 20)} right and the file is report_${rng.int(2015, 2024)}_final`,
+    () => `turn north on main street after ${say(small)} blocks`,
+    () => `I have ${rng.int(10000, 99999)} points on my card`,
+    () => `take the ${sayOrdinal(rng.int(1, 9))} exit, then box ${say(small)} is on the left`,
     () => `turn to page ${rng.int(1, 400)} and read ${say(small)} lines`,
     () => `there are ${say(small)} lanes on the highway`,
     () => `I'll be there in ${say(small)} minutes, at the latest by ${rng.int(1, 12)} pm`,
@@ -407,8 +501,9 @@ function distractorLine(rng: Rng): LabelledLine {
 }
 
 const GENERATORS: ReadonlyArray<[number, (rng: Rng) => LabelledLine]> = [
-  [10, cardLine], [8, cardComboLine], [8, ssnLine], [12, phoneLine], [8, emailLine], [6, ibanLine],
-  [8, dobLine], [8, addressLine], [6, multiLine], [26, distractorLine],
+  [10, cardLine], [3, cardMisheardLine], [3, cardWrittenLine], [3, cardSplitLine], [8, cardComboLine], [8, ssnLine],
+  [12, phoneLine], [3, areaCodeAfterLine], [8, emailLine], [6, ibanLine], [8, dobLine], [8, addressLine], [4, postalLine],
+  [6, multiLine], [26, distractorLine],
 ];
 
 /** The labelled corpus: the same lines for the same seed. At least 500 lines by default. */

@@ -1,5 +1,6 @@
 /**
- * IBANs, written ("GB82 WEST 1234 5698 7654 32", compact or grouped) or spoken
+ * IBANs, written ("GB82 WEST 1234 5698 7654 32", compact or grouped, in any
+ * case: "gb82 west 1234 5698 7654 32") or spoken
  * letter by letter and digit by digit ("g b eight two w e s t one two ...").
  * Starts at a country code with an IBAN length, collects letters and digits
  * until that length is reached exactly at a token boundary, and keeps the
@@ -33,12 +34,16 @@ function countryAt(text: string, tokens: readonly Token[], i: number): [string, 
   return null;
 }
 
-/** Letters or digits of one IBAN piece: digits, a spelled letter, or letters written in capitals or glued to digits. */
-function alnumPiece(text: string, tokens: readonly Token[], k: number): string | null {
+/**
+ * Letters or digits of one IBAN piece: digits, a spelled letter, or letters written in capitals or glued to
+ * digits. In a written IBAN ("gb82 west 1234 ...") a group of up to four letters counts in any case.
+ */
+function alnumPiece(text: string, tokens: readonly Token[], k: number, writtenGroups: boolean): string | null {
   const t = tokens[k]!;
   if (t.kind === 'number') return t.ordinal ? null : t.digits;
   if (t.kind !== 'word' || !/^[a-z]+$/.test(t.lower)) return null;
   if (t.lower.length === 1 || isUpper(text, t) || !t.spaceBefore || tokens[k + 1]?.spaceBefore === false) return t.lower.toUpperCase();
+  if (writtenGroups && t.lower.length <= 4) return t.lower.toUpperCase();
   return null;
 }
 
@@ -50,12 +55,14 @@ export function detectIbans(text: string, tokens: readonly Token[], out: PiiSpan
     const first = tokens[afterCode];
     if (first === undefined || first.kind !== 'number' || first.ordinal) continue;
     const length = IBAN_LENGTHS.get(code)!;
+    // "gb82": a written IBAN, whose letter groups may be lower case
+    const writtenGroups = afterCode === i + 1 && !first.spoken && !first.spaceBefore;
     let compact = code;
     let k = afterCode;
     while (k < tokens.length && compact.length < length) {
       const t = tokens[k]!;
       if (t.kind === 'symbol' && (t.lower === '-' || t.lower === ',') && k > afterCode) { k++; continue; } // grouping or a spoken pause
-      const piece = alnumPiece(text, tokens, k);
+      const piece = alnumPiece(text, tokens, k, writtenGroups);
       if (piece === null) break;
       compact += piece;
       k++;

@@ -58,15 +58,37 @@ function onlyPausesBetween(tokens: readonly Token[], from: number, to: number): 
   return to - from <= 4;
 }
 
+/**
+ * A card context phrase ends right before the run, with only lead-in words between: "my card number is ...",
+ * "the card is ...". Speech recognition gets digits wrong and callers pause mid-number, so what follows is a
+ * card number (or the start of one) whatever its check digit.
+ */
+function rightAfterCardContext(tokens: readonly Token[], lead: number): boolean {
+  for (let q = lead - 1; q >= 0 && q >= lead - 8; q--) {
+    const len = cardContext.matchAt(tokens, q);
+    if (len === 0) continue;
+    let k = q + len;
+    while (k < lead && (tokens[k]!.lower === ':' || tokens[k]!.lower === ',' || LEAD_IN_WORDS.has(tokens[k]!.lower))) k++;
+    if (k === lead) return true;
+  }
+  return false;
+}
+
+/** Card lengths to try, most likely first, for digits that need not pass Luhn. */
+const ANY_CARD_LENGTHS = [16, 15, 14, 13, 17, 18, 19];
+
 /** Finds a card in a run: the whole run, or (in a long run) a prefix window. Returns [from, to) parts or null. */
 function findCard(tokens: readonly Token[], run: DigitRun): [number, number] | null {
   const n = run.digits.length;
   const ctx = cardContext.before(tokens, run.lead, CONTEXT_WINDOW);
   if (n >= 13 && n <= 19) {
     const first = run.digits.charCodeAt(0) - 48;
-    if (luhnValid(run.digits) && ((first >= 2 && first <= 6) || ctx)) return [0, run.parts.length];
+    // a card-length run after card context is a card even when the check digit fails (misheard digits)
+    if (ctx || (luhnValid(run.digits) && first >= 2 && first <= 6)) return [0, run.parts.length];
     return null;
   }
+  // the start of a card, the rest to follow in the next breath or turn
+  if (n >= 6 && n < 13) return rightAfterCardContext(tokens, run.lead) ? [0, run.parts.length] : null;
   if (n < 13) return null;
   // a card followed by more digits in one breath ("... 1111 oh four twenty seven one two three")
   for (let from = 0; from < run.parts.length; from++) {
@@ -79,7 +101,44 @@ function findCard(tokens: readonly Token[], run: DigitRun): [number, number] | n
       if (k > 0 && luhnValid(rest.slice(0, len))) return [from, from + k];
     }
   }
+  if (ctx) {
+    for (const len of ANY_CARD_LENGTHS) {
+      const k = partsForDigits(run, len);
+      if (k > 0) return [0, k];
+    }
+  }
   return null;
+}
+
+/** Words that may sit between the two halves of one card number: "4111 1111 1111 and the rest is 1111". */
+const CONTINUATION_WORDS: ReadonlySet<string> = new Set([
+  'and', 'the', 'rest', 'remaining', 'last', 'final', 'next', 'other', 'is', 'are', 'then', 'of', 'it', 'its', "it's",
+  'number', 'ends', 'with', 'in', 'digits', 'group', 'bit', 'part', 'continues', 'goes', 'on', 'so', 'ok', 'okay',
+  'uh', 'um', 'er', 'ah', 'sorry', 'wait',
+]);
+
+/**
+ * A card said in two pieces with words between: run r is the start (6+ digits), the next run the rest, and
+ * together they make a card (13-19 digits, Luhn with an issuer prefix, or card context before them).
+ */
+function splitCard(tokens: readonly Token[], runs: readonly DigitRun[], r: number, out: PiiSpan[]): boolean {
+  const head = runs[r]!;
+  const tail = runs[r + 1];
+  if (tail === undefined || head.digits.length < 6) return false;
+  const digits = head.digits + tail.digits;
+  if (digits.length < 13 || digits.length > 19) return false;
+  const last = head.parts[head.parts.length - 1]!;
+  if (tail.lead - last > 10) return false;
+  for (let k = last + 1; k < tail.lead; k++) {
+    const t = tokens[k]!;
+    if (t.kind === 'symbol' ? !',-:'.includes(t.lower) : !CONTINUATION_WORDS.has(t.lower)) return false;
+  }
+  const first = digits.charCodeAt(0) - 48;
+  const ctx = cardContext.before(tokens, head.lead, CONTEXT_WINDOW);
+  if (!ctx && !(luhnValid(digits) && first >= 2 && first <= 6)) return false;
+  push(out, 'CARD', tokens, head);
+  push(out, 'CARD', tokens, tail);
+  return true;
 }
 
 /** After a card: an expiry (MMYY) and then a 3-4 digit CVV, if the next digits read that way. */
@@ -188,6 +247,25 @@ function areaCodePhone(tokens: readonly Token[], runs: readonly DigitRun[], r: n
   return true;
 }
 
+/**
+ * "five five five, one two three four, area code two one two": a 7-digit number with its area code said
+ * after it. Area code and number are one PHONE span.
+ */
+function areaCodeAfter(tokens: readonly Token[], runs: readonly DigitRun[], r: number, out: PiiSpan[]): boolean {
+  const run = runs[r]!;
+  const next = runs[r + 1];
+  if (run.digits.length !== 7 || next === undefined || next.digits.length !== 3) return false;
+  let k = run.parts[run.parts.length - 1]! + 1;
+  const skip = (words: readonly string[]): void => { while (k < next.lead && (tokens[k]!.lower === ',' || words.includes(tokens[k]!.lower))) k++; };
+  skip(['and', 'the', 'with', 'uh', 'um', 'my']);
+  if (tokens[k]?.lower !== 'area' || tokens[k + 1]?.lower !== 'code') return false;
+  k += 2;
+  skip(['is', 'uh', 'um']);
+  if (k !== next.lead) return false;
+  out.push({ type: 'PHONE', start: runSpan(tokens, run).start, end: runSpan(tokens, next).end });
+  return true;
+}
+
 export function detectNumberEntities(tokens: readonly Token[], out: PiiSpan[]): void {
   const runs = digitRuns(tokens);
   if (runs.length === 0) return;
@@ -198,6 +276,7 @@ export function detectNumberEntities(tokens: readonly Token[], out: PiiSpan[]): 
   for (let r = 0; r < runs.length; r++) {
     const run = runs[r]!;
     if (cvvRuns.has(run)) continue;
+    if (!cvvRuns.has(runs[r + 1]!) && splitCard(tokens, runs, r, out)) { r++; continue; }
     const card = findCard(tokens, run);
     if (card !== null) {
       const [from, to] = card;
@@ -214,7 +293,7 @@ export function detectNumberEntities(tokens: readonly Token[], out: PiiSpan[]): 
       if (rest !== undefined) classifyPlain(tokens, rest, out);
       continue;
     }
-    if (areaCodePhone(tokens, runs, r, out)) { r++; continue; }
+    if (areaCodePhone(tokens, runs, r, out) || areaCodeAfter(tokens, runs, r, out)) { r++; continue; }
     if (!classifyPlain(tokens, run, out)) phonePrefix(tokens, run, out);
   }
 }

@@ -2,13 +2,16 @@
  * Finds every PII span in a transcript: tokenises once (spoken numbers become
  * digits, offsets kept), runs each detector over the tokens, and settles
  * overlaps by type priority (an IBAN's digits are not also a phone number;
- * digits announced by "date of birth" are a date, not an SSN).
+ * digits announced by "date of birth" are a date, not an SSN). The detectors
+ * read the normalised text (normalise.ts: full-width digits, zero-width
+ * characters); spans are mapped back to the original offsets.
  */
 import { detectAddresses } from './detect-address.ts';
 import { detectDates } from './detect-dates.ts';
 import { detectEmails } from './detect-email.ts';
 import { detectIbans } from './detect-iban.ts';
 import { detectNumberEntities } from './detect-numbers.ts';
+import { normalise } from './normalise.ts';
 import { tokenize } from './tokens.ts';
 import type { EntityType, PiiSpan } from './types.ts';
 
@@ -18,7 +21,12 @@ const PRIORITY: Readonly<Record<EntityType, number>> = {
 };
 
 /** PII spans in ORIGINAL-text offsets, sorted by start, never overlapping. */
-export function findPii(text: string): PiiSpan[] {
+export function findPii(original: string): PiiSpan[] {
+  const normalised = normalise(original);
+  return findPiiNormalised(normalised.text).map((s) => ({ type: s.type, ...normalised.toOriginal(s.start, s.end) }));
+}
+
+function findPiiNormalised(text: string): PiiSpan[] {
   const tokens = tokenize(text);
   if (tokens.length === 0) return [];
   const candidates: PiiSpan[] = [];
@@ -26,7 +34,7 @@ export function findPii(text: string): PiiSpan[] {
   detectNumberEntities(tokens, candidates);
   detectEmails(tokens, candidates);
   detectDates(tokens, candidates);
-  detectAddresses(tokens, candidates);
+  detectAddresses(text, tokens, candidates);
   if (candidates.length <= 1) return candidates;
   candidates.sort((a, b) => PRIORITY[a.type] - PRIORITY[b.type] || (b.end - b.start) - (a.end - a.start) || a.start - b.start);
   const kept: PiiSpan[] = [];

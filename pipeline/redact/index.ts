@@ -4,6 +4,7 @@
  *   redact(text)            -> { text, entities: [{ type, start, end }] }  (offsets into the redacted text)
  *   findPii(text)           -> spans in the ORIGINAL text (for evaluation and tracing; never holds text)
  *   new TurnRedactor()      -> add(final STT segment) ... finish() redacts the joined turn
+ *   redactKeypad(keys)      -> one run of DTMF keys, redacted by how many digits it holds
  *   runRedactCli(in, out)   -> `smartalex redact` (JSON Lines, one object per input line)
  *   benchRedactor()         -> lines per second over the labelled corpus
  *   generateCorpus(), evaluate(), formatReport() -> recall / precision per entity type
@@ -11,8 +12,9 @@
 export { redact, applyRedaction } from './redact.ts';
 export { findPii } from './detect.ts';
 export { TurnRedactor, TurnRedactorError, type TurnRedactorOptions } from './turn-redactor.ts';
+export { redactKeypad, KEYPAD_CLEAR_DIGITS } from './keypad.ts';
 export { runRedactCli } from './cli.ts';
 export { benchRedactor, type RedactorBenchOptions, type RedactorBenchResult } from './bench.ts';
 export { generateCorpus, type CorpusOptions, type LabelledLine } from './corpus.ts';
 export { evaluate, formatReport, type EvaluationReport, type TypeScore } from './evaluate.ts';
-export { ENTITY_TYPES, tagFor, type EntityType, type PiiSpan, type RedactedEntity, type RedactionResult } from './types.ts';
+export { ENTITY_TYPES, tagFor, type EntityType, type RedactedType, type PiiSpan, type RedactedEntity, type RedactionResult } from './types.ts';

@@ -4,10 +4,10 @@
  * Pure and synchronous; the raw text is neither kept nor logged.
  */
 import { findPii } from './detect.ts';
-import { tagFor, type RedactedEntity, type RedactionResult, type PiiSpan } from './types.ts';
+import { tagFor, type RedactedEntity, type RedactedType, type RedactionResult } from './types.ts';
 
 /** Replace spans (original offsets, sorted, non-overlapping) by tags. */
-export function applyRedaction(text: string, spans: readonly PiiSpan[]): RedactionResult {
+export function applyRedaction(text: string, spans: ReadonlyArray<{ type: RedactedType; start: number; end: number }>): RedactionResult {
   if (spans.length === 0) return { text, entities: [] };
   let out = '';
   let cursor = 0;

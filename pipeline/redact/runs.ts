@@ -1,6 +1,6 @@
 /**
  * Groups number tokens into digit runs: "4111 1111-1111, 1111", "(555)
- * 234-5678", "four one one one uh one one one one" are each one run. Cards,
+ * 234-5678", "4111/1111/1111/1111", "four one one one uh one one one one" are each one run. Cards,
  * phone numbers, SSNs and the digits after them are recognised per run, by
  * digit count, grouping and check digits, never by the text between groups.
  */
@@ -22,7 +22,9 @@ export interface DigitRun {
   plus: boolean;
 }
 
-const SEPARATOR_SYMBOLS = new Set(['-', ',', '(', ')', '.']);
+const SEPARATOR_SYMBOLS = new Set(['-', ',', '(', ')', '.', '/', '_']);
+/** Symbols that join digits only written tight, inside one number ("555.234.5678", "4111/1111", "4111_1111"). */
+const TIGHT_SYMBOLS = new Set(['.', '/', '_']);
 const SEPARATOR_WORDS = new Set(['dash', 'hyphen']);
 
 function isRunNumber(t: Token | undefined): boolean {
@@ -47,8 +49,8 @@ export function digitRuns(tokens: readonly Token[]): DigitRun[] {
         const t = tokens[j]!;
         if (t.spaceBefore) space = true;
         if (t.kind === 'symbol' && SEPARATOR_SYMBOLS.has(t.lower)) {
-          // a full stop joins digits only inside a written number ("555.234.5678")
-          if (t.lower === '.' && (t.spaceBefore || tokens[j + 1]?.spaceBefore !== false)) break;
+          // a full stop, slash or underscore joins digits only inside a written number ("555.234.5678")
+          if (TIGHT_SYMBOLS.has(t.lower) && (t.spaceBefore || tokens[j + 1]?.spaceBefore !== false)) break;
           sep += t.lower;
         } else if (t.kind === 'word' && (SEPARATOR_WORDS.has(t.lower) || FILLER_WORDS.has(t.lower))) {
           if (SEPARATOR_WORDS.has(t.lower)) sep += '-';

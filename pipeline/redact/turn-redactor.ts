@@ -2,13 +2,39 @@
  * Redaction for streaming speech-to-text: the final segments of one caller
  * turn are collected with `add()` and redacted together at `finish()`, so a
  * card number or email address split across segments ("four one one one" |
- * "one one one one ...") is still caught. The raw segments live only in a
- * private field until `finish()`/`discard()`; `toString()`, `inspect` and JSON
- * show counts, and errors never quote the text.
+ * "one one one one ...") is still caught. One redactor serves a whole call:
+ * the tail of the previous turn is carried as context into the next, so a card
+ * number said across two turns ("my card number is 4111 1111" | "1111 1111")
+ * is redacted in both (the first half by its card context, the second because
+ * it completes the number). The raw segments and the carried tail live only in
+ * private fields (the tail until the next `finish()` or `discard()`);
+ * `toString()`, `inspect` and JSON show counts, and errors never quote the text.
  */
 import { inspect } from 'node:util';
-import { redact } from './redact.ts';
-import type { RedactionResult } from './types.ts';
+import { findPii } from './detect.ts';
+import { applyRedaction } from './redact.ts';
+import type { PiiSpan, RedactionResult } from './types.ts';
+
+/** How much of the previous turn is carried into the next (characters, cut at a space). */
+const CARRY_CHARS = 240;
+
+function tail(text: string): string {
+  if (text.length <= CARRY_CHARS) return text;
+  const cut = text.indexOf(' ', text.length - CARRY_CHARS);
+  return cut < 0 ? '' : text.slice(cut + 1);
+}
+
+/** Sorted spans with overlaps merged (the earlier span's type wins). */
+function mergeSpans(spans: PiiSpan[]): PiiSpan[] {
+  spans.sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: PiiSpan[] = [];
+  for (const s of spans) {
+    const last = out[out.length - 1];
+    if (last !== undefined && s.start < last.end) last.end = Math.max(last.end, s.end);
+    else out.push({ ...s });
+  }
+  return out;
+}
 
 export interface TurnRedactorOptions {
   /** Upper bound on the raw characters held for one turn (default 64 KiB); beyond it add() throws. */
@@ -22,6 +48,7 @@ export class TurnRedactorError extends Error {
 export class TurnRedactor {
   #segments: string[] = [];
   #chars = 0;
+  #carried = '';
   readonly #maxChars: number;
 
   constructor(options: TurnRedactorOptions = {}) {
@@ -43,27 +70,40 @@ export class TurnRedactor {
   }
 
   /**
-   * Join the segments with single spaces, redact, and start a new turn.
-   * Entity offsets refer to the redacted joined text.
+   * Join the segments with single spaces, redact (with the previous turn's
+   * tail as context), and start a new turn. Entity offsets refer to the
+   * redacted joined text.
    */
   finish(): RedactionResult {
     const joined = this.#segments.map((s) => s.trim()).join(' ');
-    this.discard();
-    return redact(joined);
+    this.#segments = [];
+    this.#chars = 0;
+    if (joined === '') return { text: '', entities: [] };
+    const spans = findPii(joined);
+    if (this.#carried !== '') {
+      // spans that reach into this turn from the carried context, clipped to this turn
+      const offset = this.#carried.length + 1;
+      for (const s of findPii(`${this.#carried} ${joined}`)) {
+        if (s.end > offset) spans.push({ type: s.type, start: Math.max(0, s.start - offset), end: s.end - offset });
+      }
+    }
+    this.#carried = tail(joined);
+    return applyRedaction(joined, mergeSpans(spans));
   }
 
-  /** Drop the current turn's raw segments without redacting them. */
+  /** Drop the current turn's raw segments and the carried context without redacting them. */
   discard(): void {
     this.#segments = [];
     this.#chars = 0;
+    this.#carried = '';
   }
 
   toString(): string {
-    return `TurnRedactor(segments=${this.#segments.length}, chars=${this.#chars})`;
+    return `TurnRedactor(segments=${this.#segments.length}, chars=${this.#chars}, carried=${this.#carried.length})`;
   }
 
-  toJSON(): { segments: number; chars: number } {
-    return { segments: this.#segments.length, chars: this.#chars };
+  toJSON(): { segments: number; chars: number; carried: number } {
+    return { segments: this.#segments.length, chars: this.#chars, carried: this.#carried.length };
   }
 
   [inspect.custom](): string {

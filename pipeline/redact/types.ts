@@ -17,9 +17,15 @@ export const ENTITY_TYPES = [
 
 export type EntityType = (typeof ENTITY_TYPES)[number];
 
+/**
+ * What a redacted text may carry: the entity types above, or DIGITS, a run of
+ * keypad digits no rule names (a PIN, an account number), masked whole.
+ */
+export type RedactedType = EntityType | 'DIGITS';
+
 /** A redacted entity. `start`/`end` are UTF-16 offsets into the REDACTED text: text.slice(start, end) === `[TYPE]`. */
 export interface RedactedEntity {
-  type: EntityType;
+  type: RedactedType;
   start: number;
   end: number;
 }
@@ -38,4 +44,4 @@ export interface PiiSpan {
   end: number;
 }
 
-export const tagFor = (type: EntityType): string => `[${type}]`;
+export const tagFor = (type: RedactedType): string => `[${type}]`;

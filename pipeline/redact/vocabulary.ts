@@ -84,6 +84,26 @@ export const PHONE_CONTEXT = phrases(['phone', 'call', 'cell', 'mobile', 'reach'
 export const EXPIRY_CONTEXT = phrases(['expires', 'expiry', 'expiration', 'exp', 'expiring', 'expire', 'expired', 'valid thru', 'valid through', 'valid until', 'good thru', 'good through']);
 export const CVV_CONTEXT = phrases(['cvv', 'cvc', 'csc', 'cvv2', 'cvc2', 'cid', 'security code', 'security number', 'verification code', 'verification number', 'card code', 'digit code', 'code on the back', 'number on the back', 'three digits', 'four digits']);
 export const DOB_CONTEXT = phrases(['born', 'date of birth', 'dob', 'd o b', 'birthday', 'birth date', 'birthdate', 'b day']);
+/** Phrases that announce a ZIP or postal code. */
+export const ZIP_CONTEXT = phrases(['zip', 'zip code', 'zipcode', 'postal code', 'postcode', 'post code']);
+
+/** US state and territory codes (lower case; matched only when written in capitals). */
+export const STATE_CODES: ReadonlySet<string> = new Set([
+  'al', 'ak', 'az', 'ar', 'ca', 'co', 'ct', 'de', 'dc', 'fl', 'ga', 'hi', 'id', 'il', 'in', 'ia', 'ks', 'ky', 'la', 'me',
+  'md', 'ma', 'mi', 'mn', 'ms', 'mo', 'mt', 'ne', 'nv', 'nh', 'nj', 'nm', 'ny', 'nc', 'nd', 'oh', 'ok', 'or', 'pa', 'ri',
+  'sc', 'sd', 'tn', 'tx', 'ut', 'vt', 'va', 'wa', 'wv', 'wi', 'wy', 'pr', 'gu', 'vi',
+]);
+
+/** US state names, lower case, as they are written or said before a ZIP. */
+export const STATE_NAMES: ReadonlySet<string> = new Set([
+  'alabama', 'alaska', 'arizona', 'arkansas', 'california', 'colorado', 'connecticut', 'delaware', 'florida', 'georgia',
+  'hawaii', 'idaho', 'illinois', 'indiana', 'iowa', 'kansas', 'kentucky', 'louisiana', 'maine', 'maryland',
+  'massachusetts', 'michigan', 'minnesota', 'mississippi', 'missouri', 'montana', 'nebraska', 'nevada', 'new hampshire',
+  'new jersey', 'new mexico', 'new york', 'north carolina', 'north dakota', 'ohio', 'oklahoma', 'oregon', 'pennsylvania',
+  'rhode island', 'south carolina', 'south dakota', 'tennessee', 'texas', 'utah', 'vermont', 'virginia', 'washington',
+  'west virginia', 'wisconsin', 'wyoming',
+]);
+
 /** Cue words after which a bare number is an ordinary reference, not a phone or SSN. */
 export const HARMLESS_NUMBER_CUES = phrases([
   'order', 'tracking', 'confirmation', 'reference', 'ref', 'invoice', 'ticket', 'booking',

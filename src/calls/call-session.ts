@@ -1,7 +1,8 @@
 /**
  * One established call (either direction): its dialog, its RTP session, its
  * call record and its agent runner. Handles what happens mid-call: re-INVITE
- * (hold, resume, codec or address change), DTMF as call events, RTP
+ * (hold, resume, codec or address change), DTMF as call events (one per run
+ * of keys, redacted: keys are call content, see recordKeys), RTP
  * inactivity (ends the call with BYE), the RTP session closing under the call
  * (the media thread died: ends it with BYE too), BYE either way. Ends exactly once:
  * BYE when we hang up, RTP closed, transport listeners told, record finished.
@@ -13,6 +14,7 @@ import type { Dialog } from '../../media/sip/index.ts';
 import type { RtpStream } from '../../media/rtp/index.ts';
 import { answerOffer, type NegotiatedAudio } from '../../media/sdp/index.ts';
 import { addCallEvent, finishCall, markCallAnswered, type AgentRow, type Database } from '../../storage/index.ts';
+import { conversationSettingsFrom, DEFAULT_KEYPAD_SETTINGS, KeypadCollector, redactKeypad, type KeypadRun, type KeypadSettings } from '../../pipeline/index.ts';
 import type { Logger } from '../log.ts';
 import type { AgentRunner } from './runners.ts';
 import { SipCallTransport, type CallTap } from './sip-call-transport.ts';
@@ -56,6 +58,8 @@ export class CallSession {
   private readonly logger: Logger;
   private readonly db: Database;
   private writes: Promise<void> = Promise.resolve();
+  private readonly keypad: KeypadCollector;
+  private keypadTimer: NodeJS.Timeout | undefined;
   private ending: Promise<void> | undefined;
   private readonly onClosed: CallSessionInit['onClosed'];
   private resolveClosed!: (reason: string) => void;
@@ -76,7 +80,8 @@ export class CallSession {
     this.logger = init.logger.child({ callId: init.callId, tenantId: init.tenantId });
     this.transport = new SipCallTransport(init.dialog, init.rtp, { carrier: init.carrier, end: (reason) => this.end(reason, true), taps: init.taps });
 
-    init.rtp.on('dtmf', (d) => this.record('dtmf', { digit: d.digit, durationMs: d.durationMs }));
+    this.keypad = new KeypadCollector(keypadSettingsOf(init.agent));
+    init.rtp.on('dtmf', (d) => this.onKey(d.digit));
     init.rtp.on('inactive', ({ idleMs }) => {
       this.logger.info({ idleMs: Math.round(idleMs) }, 'no RTP; ending the call');
       void this.end('rtp-timeout', true);
@@ -103,6 +108,35 @@ export class CallSession {
   /** Appends a call event (ordered with the other writes of this call). */
   record(type: string, data: Record<string, unknown> = {}): void {
     this.queue(() => addCallEvent(this.db, this.tenantId, this.callId, type, data));
+  }
+
+  /** A keypad key: collected into runs (until the terminator or the inter-digit pause), each stored once, redacted. */
+  private onKey(digit: string): void {
+    if (this.ended) return;
+    for (const run of this.keypad.push(digit, performance.now())) this.recordKeys(run);
+    this.armKeypadTimer();
+  }
+
+  private armKeypadTimer(): void {
+    if (this.keypadTimer) clearTimeout(this.keypadTimer);
+    this.keypadTimer = undefined;
+    const deadline = this.keypad.deadlineMs;
+    if (deadline === undefined) return;
+    this.keypadTimer = setTimeout(() => {
+      const run = this.keypad.due(performance.now());
+      if (run) this.recordKeys(run);
+      else this.armKeypadTimer();
+    }, Math.max(0, deadline - performance.now()) + 1);
+    this.keypadTimer.unref();
+  }
+
+  /**
+   * One call event per run of keys, never one per key (single-key rows would let a card number typed on the
+   * keypad be rebuilt): the keys redacted by the rules of pipeline/redact/keypad.ts (a menu choice stays, a
+   * card becomes [CARD], any other run of four or more digits is masked), their count and what ended the run.
+   */
+  private recordKeys(run: KeypadRun): void {
+    this.record('dtmf', { keys: redactKeypad(run.keys).text, count: run.keys.length, endedBy: run.endedBy });
   }
 
   private queue(work: () => Promise<unknown>): void {
@@ -168,6 +202,9 @@ export class CallSession {
     this.ending = Promise.resolve().then(async () => {
       if (bye && this.dialog.state !== 'terminated') void this.dialog.bye().catch(() => undefined);
       await this.rtp.close(reason).catch(() => undefined);
+      if (this.keypadTimer) clearTimeout(this.keypadTimer);
+      const keys = this.keypad.flush(performance.now());
+      if (keys) this.recordKeys(keys);
       this.transport.fireEnd(reason);
       this.queue(() => finishCall(this.db, this.tenantId, this.callId, { reason }));
       await this.writes;
@@ -176,5 +213,14 @@ export class CallSession {
       this.resolveClosed(reason);
     });
     return this.ending;
+  }
+}
+
+/** The agent's keypad settings (provider_settings.keypad); the defaults when its settings do not parse. */
+function keypadSettingsOf(agent: AgentRow): KeypadSettings {
+  try {
+    return conversationSettingsFrom(agent.providerSettings).keypad;
+  } catch {
+    return DEFAULT_KEYPAD_SETTINGS;
   }
 }

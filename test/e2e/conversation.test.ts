@@ -17,7 +17,9 @@ import { parseWav, pcm16Samples } from '../../media/codecs/index.ts';
 import { AI_DISCLOSURE } from '../../pipeline/conversation/index.ts';
 import { startAllSimulators, type AllSimulatorOverrides, type AllSimulators } from '../../pipeline/simulators/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';
-import { getCall, listTranscript, type CallRow } from '../../storage/index.ts';
+import { sql } from 'drizzle-orm';
+import { getCall, listCallEvents, listTranscript, type CallRow, type Database } from '../../storage/index.ts';
+import { rows } from '../../storage/migrate.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { eventually, startTestServer, type TestServer } from './support/harness.ts';
 import { ownCall, type OwnCall } from './support/uac.ts';
@@ -147,6 +149,52 @@ test('a caller hears the disclosure, then the spoken reply; the call record hold
     assert.is(summary.overheadMs.max, Math.max(...traced.map((x) => x.overheadMs!)));
     assert.ok(summary.e2eMs.p50 <= summary.e2eMs.p95 && summary.e2eMs.p95 <= summary.e2eMs.max);
     assert.ok(rig.sims!.openai.stats.chatRequests >= 1);
+  } finally {
+    await rig.close();
+  }
+});
+
+/** Tables (every base table in the schema, read as the owner) with a row whose text holds `needle`. */
+async function tablesHolding(db: Database, needle: string): Promise<string[]> {
+  const tables = rows<{ name: string }>(await db.owner.execute(sql`select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`));
+  assert.ok(tables.length > 10, 'the schema was found');
+  const holding: string[] = [];
+  for (const { name } of tables) {
+    const [hit] = rows<{ n: number }>(await db.owner.execute(sql`select count(*)::int as n from ${sql.identifier(name)} t where t::text like ${`%${needle}%`}`));
+    if (hit!.n > 0) holding.push(name);
+  }
+  return holding;
+}
+
+test('16 digits typed on the keypad reach the LLM as one caller turn; no table keeps them', async () => {
+  const KEYS = '4111111111111111#';
+  const rig = await startRig({ greeting: 'How can I help you today?' }, {
+    deepgramLive: { transcripts: () => '' },
+    openai: { replies: ['Thank you, I have your card.'] },
+  });
+  try {
+    const before = rig.started.length;
+    const call = await ownCall(rig.t.server.sipPort);
+    const callStart = performance.now();
+    await silenceUntil(call, finishedTalking(call, callStart, 600), 30_000);
+    const session = rig.started[before]!;
+    const openai = rig.sims!.openai.stats;
+    await call.sendDigits(KEYS);
+    await silenceUntil(call, () => openai.lastChatRequest !== null, 15_000);
+    assert.is(openai.lastChatRequest?.messages.at(-1)?.content, `[keypad] ${KEYS}`, 'the LLM received the keys as a caller turn');
+    await call.close();
+    await endedCall(rig, session.callId);
+
+    const turns = await eventually(async () => {
+      const r = await listTranscript(rig.t.db, rig.t.tenantId, session.callId);
+      return r.some((x) => x.speaker === 'caller') ? r : undefined;
+    }, 10_000);
+    assert.equal(turns.filter((x) => x.speaker === 'caller').map((x) => x.redactedText), ['[keypad] [CARD]#']);
+    const keyEvents = (await listCallEvents(rig.t.db, rig.t.tenantId, session.callId)).filter((e) => e.type === 'dtmf');
+    assert.equal(keyEvents.map((e) => e.data), [{ keys: '[CARD]#', count: 17, endedBy: 'terminator' }]);
+    assert.equal(await tablesHolding(rig.t.db, '[CARD]#'), ['call_events', 'transcript_turns'], 'the scan reads the rows it looks for');
+    assert.equal(await tablesHolding(rig.t.db, '4111111111111111'), [], 'no table holds the digit string');
+    assert.equal(await tablesHolding(rig.t.db, '4111'), [], 'nor a piece of it');
   } finally {
     await rig.close();
   }

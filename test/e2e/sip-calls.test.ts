@@ -72,12 +72,15 @@ if (run) {
     assert.ok(types.indexOf('hold') < types.indexOf('resume'));
   });
 
-  test('RFC 4733 digits from the carrier are recorded as call events', async () => {
+  test('RFC 4733 digits from the carrier are recorded as one call event per run of keys', async () => {
     const r = await runSipp(target, 'uac-dtmf.xml');
     assert.is(r.code, 0, describeSipp(r));
     const call = await lastCall();
-    const digits = (await listCallEvents(t.db, t.tenantId, call.id)).filter((e) => e.type === 'dtmf').map((e) => (e.data as { digit: string }).digit);
-    assert.equal(digits, ['1', '9']);
+    const runs = (await listCallEvents(t.db, t.tenantId, call.id)).filter((e) => e.type === 'dtmf').map((e) => e.data as { keys: string; count: number; endedBy: string });
+    // two keys a second apart are one run (3 s inter-digit pause), ended by the hang-up; a two-key menu choice stays
+    assert.is(runs.length, 1, JSON.stringify(runs));
+    assert.equal([runs[0]!.keys, runs[0]!.count], ['19', 2]);
+    assert.ok(['flush', 'timeout'].includes(runs[0]!.endedBy), runs[0]!.endedBy);
   });
 
   test("the server's RTP: one SSRC, seq +1, timestamp +160 (paced by the RTP clock), marker on the first packet", async () => {

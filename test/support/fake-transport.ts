@@ -9,7 +9,7 @@
  * realistic. `now()` is the frame clock (wall time
  * plus how far fast ticks ran ahead), for the conversation's `clock` option.
  * It records what was played, clearPlayback() calls, DTMF, transfers and
- * hang-ups; close() stops the loop so the test process can exit.
+ * hang-ups; press() plays the caller's keypad; close() stops the loop so the test process can exit.
  */
 import { readFileSync } from 'node:fs';
 import { parseWav, pcm16Samples } from '../../media/codecs/wav.ts';
@@ -76,6 +76,15 @@ export class FakeTransport implements CallTransport {
     const { pcm, sampleRate } = fixturePcm(name);
     if (sampleRate !== this.sampleRate) throw new Error(`${name} is ${sampleRate} Hz; the transport runs at ${this.sampleRate}`);
     this.say(pcm);
+  }
+
+  /** The caller presses keys (RFC 4733 digits): one DTMF frame per key, delivered now, stamped with the frame clock. */
+  press(keys: string): void {
+    for (const digit of keys) {
+      const frame: DtmfFrame = { kind: 'dtmf', digit, durationMs: 100, timeMs: this.now() };
+      for (const l of [...this.frameListeners]) l(frame);
+    }
+    this.checkWaiters();
   }
 
   /** Caller audio still to be sent, in ms. */

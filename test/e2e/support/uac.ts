@@ -1,12 +1,13 @@
 /**
  * The project's own caller for checks SIPp cannot make: a SipEndpoint as UAC
  * plus a raw UDP socket as its RTP leg, recording every packet the server
- * sends (arrival time, header fields) and sending paced PCMU/PCMA frames.
+ * sends (arrival time, header fields) and sending paced PCMU/PCMA frames and
+ * RFC 4733 keypad digits (telephone-event, payload type 101 as offered).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { SipEndpoint, type Dialog, type InviteOptions } from '../../../media/sip/index.ts';
-import { parseRtp, serializeRtp } from '../../../media/rtp/index.ts';
+import { dtmfPacketSequence, parseRtp, serializeRtp } from '../../../media/rtp/index.ts';
 import { encodeG711 } from '../../../media/codecs/index.ts';
 
 export interface ReceivedPacket { at: number; seq: number; ts: number; ssrc: number; marker: boolean; pt: number; payload: Buffer }
@@ -26,6 +27,8 @@ export interface OwnCall {
    * stopping early when `stop()` says so. Resolves with the performance.now() the first frame left at.
    */
   sendPcm(pcm: Int16Array, options?: { pt?: number; stop?: () => boolean }): Promise<{ startedAt: number; frames: number }>;
+  /** Types `keys` as RFC 4733 events: each key's packets 20 ms apart (end packet three times), `gapMs` between keys. */
+  sendDigits(keys: string, options?: { gapMs?: number; durationMs?: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,6 +93,17 @@ export async function ownCall(sipPort: number, options: Partial<InviteOptions> &
         ts += 160;
       }
       return { startedAt, frames: n };
+    },
+    async sendDigits(keys, opts = {}) {
+      const durationMs = opts.durationMs ?? 100;
+      for (const key of keys) {
+        for (const plan of dtmfPacketSequence(key, { durationMs })) {
+          rtp.send(serializeRtp({ payloadType: 101, sequenceNumber: seq++ & 0xffff, timestamp: ts, ssrc: 0x1234, marker: plan.marker, payload: plan.payload }), serverMedia.port, serverMedia.address);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        ts += (durationMs * 8) + 160;
+        await new Promise((r) => setTimeout(r, opts.gapMs ?? 80));
+      }
     },
     async close() {
       if (dialog.state !== 'terminated') await dialog.bye().catch(() => undefined);

@@ -28,6 +28,14 @@ test('each setting is read; seconds become milliseconds; the rest keep their def
   assert.equal(s.call, { repromptAfterMs: 5500, maxReprompts: 1, maxDurationMs: 120_000, drainTimeoutMs: DEFAULT_CONVERSATION_SETTINGS.call.drainTimeoutMs });
 });
 
+test('keypad: inter-digit pause, terminator and run length are read and checked', () => {
+  assert.equal(DEFAULT_CONVERSATION_SETTINGS.keypad, { interDigitTimeoutMs: 3000, terminator: '#', maxKeys: 32 });
+  assert.equal(conversationSettingsFrom({ keypad: { interDigitTimeoutMs: 5000, terminator: '*' } }).keypad, { interDigitTimeoutMs: 5000, terminator: '*', maxKeys: 32 });
+  assert.is(conversationSettingsFrom({ keypad: { terminator: '' } }).keypad.terminator, '', 'no terminator: the pause alone ends a run');
+  assert.throws(() => conversationSettingsFrom({ keypad: { interDigitTimeoutMs: 10 } }), (e: unknown) => e instanceof ConversationSettingsError && /^provider_settings\.keypad\.interDigitTimeoutMs: /.test(String((e as Error).message)));
+  assert.throws(() => conversationSettingsFrom({ keypad: { terminator: '5' } }), /provider_settings\.keypad\.terminator/);
+});
+
 test('vad.minSilenceMs is the hangover unless turn.hangoverMs is given', () => {
   assert.is(conversationSettingsFrom({ vad: { minSilenceMs: 400 } }).turn.hangoverMs, 400);
   assert.is(conversationSettingsFrom({ vad: { minSilenceMs: 400 }, turn: { hangoverMs: 250 } }).turn.hangoverMs, 250);

@@ -96,4 +96,27 @@ test('transcripts leave the pipeline redacted: a card number comes out as [CARD]
   }
 });
 
+test('a card number said across two caller turns is redacted in both', async () => {
+  const h = await startHarness({
+    sims: {
+      deepgramLive: { transcripts: ['my card number is 4111 1111', '1111 1111'] },
+      openai: { replies: ['Go on.', 'Thank you.'] },
+    },
+  });
+  try {
+    await h.waitQuiet();
+    h.transport.sayFixture('hello-book-table-8k.wav');
+    await h.transport.waitFor(() => h.turns.filter((t) => t.role === 'agent').length >= 2, 15_000, 'the first reply');
+    await h.waitQuiet();
+    h.transport.sayFixture('what-time-open-8k.wav');
+    await h.transport.waitFor(() => h.turns.filter((t) => t.role === 'caller').length >= 2, 15_000, 'the second caller turn');
+    const caller = h.turns.filter((t) => t.role === 'caller').map((t) => t.redactedText);
+    assert.equal(caller, ['my card number is [CARD]', '[CARD]']);
+    await h.transport.waitFor(() => h.llm.calls.length === 2, 15_000, 'the second LLM call');
+    assert.equal(h.llm.calls[1]!.messages.filter((m) => m.role === 'user').map((m) => m.content), ['my card number is 4111 1111', '1111 1111'], 'the LLM hears the words as said');
+  } finally {
+    await h.close();
+  }
+});
+
 test.run();

@@ -19,10 +19,36 @@ test('card numbers: digits, grouped, spoken, paired, doubles, fillers', () => {
   assert.is(out('five five oh oh, oh oh oh oh, oh oh oh oh, oh oh oh four'), '[CARD]');
 });
 
-test('a 16-digit number that fails Luhn is not a card, written or spoken, even after "card"', () => {
-  assert.equal(types('my gift card number is 4111 1111 1111 1112'), []);
-  assert.equal(types('card four one one one one one one one one one one one one one one two'), []);
+test('a 16-digit number that fails Luhn is a card after card context (misheard digits), and nothing without it', () => {
+  assert.is(out('my card number is 4111 1111 1111 1112'), 'my card number is [CARD]');
+  assert.is(out('my card number is four one one one one one one one one one one one one one one two'), 'my card number is [CARD]');
+  assert.is(out('card four one one one one one one one one one one one one one one two'), 'card [CARD]');
+  assert.is(out('my card is 4111 1111 1111 1112 expires 04/27'), 'my card is [CARD] expires [CARD_EXPIRY]');
   assert.equal(types('tracking number 1234 5678 9012 3456'), []);
+  assert.equal(types('the serial number is 4111 1111 1111 1112'), []);
+});
+
+test('a card in two pieces: the start right after "my card number is", and the rest after a few words', () => {
+  assert.is(out('my card number is 4111 1111'), 'my card number is [CARD]');
+  assert.is(out('4111 1111 1111 and the rest is 1111'), '[CARD] and the rest is [CARD]');
+  assert.is(out('four one one one one one one one one one one one, and the last group is one one one one'), '[CARD], and the last group is [CARD]');
+  // a non-Luhn pair without card context is two ordinary numbers
+  assert.equal(types('4111 1111 1111 and the rest is 1112'), []);
+  assert.equal(types('the last four digits of the card are 1234'), []);
+  assert.equal(types('I have 12345 points on my card'), []);
+});
+
+test('cards typed with "/", "_", zero-width spaces or full-width digits; offsets stay in the original text', () => {
+  for (const card of ['4111/1111/1111/1111', '4111_1111_1111_1111', '4111\u200b1111\u200b1111\u200b1111', '4111\u20601111\ufeff1111\u200c1111',
+    '\uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11', '\uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11']) {
+    const text = `pay with ${card} please`;
+    assert.is(out(text), 'pay with [CARD] please', JSON.stringify(card));
+    assert.equal(spans(text), [`CARD:${card}`]);
+  }
+  assert.is(out('call \uff15\uff15\uff15-\uff12\uff13\uff14-\uff15\uff16\uff17\uff18 ok'), 'call [PHONE] ok');
+  assert.is(out('ssn 123\u200b-45-6789'), 'ssn [SSN]');
+  // fractions and file names keep their slashes and underscores
+  assert.equal(types('we got 7/12 right and the file is report_2024_final'), []);
 });
 
 test('expiry and CVV: by context, and said in one breath after the card', () => {
@@ -81,6 +107,9 @@ test('IBANs: compact, grouped, spelled out; a bad checksum is not an IBAN', () =
   assert.is(out('DE89 3704 0044 0532 0130 00'), '[IBAN]');
   assert.is(out('g b eight two, w e s t, one two three four, five six nine eight, seven six five four, three two'), '[IBAN]');
   assert.not.ok(types('IBAN GB82 WEST 1234 5698 7654 33').includes('IBAN'));
+  assert.is(out('my iban is gb82 west 1234 5698 7654 32'), 'my iban is [IBAN]');
+  assert.is(out('de89 3704 0044 0532 0130 00 is the account'), '[IBAN] is the account');
+  assert.not.ok(types('my iban is gb82 west 1234 5698 7654 33').includes('IBAN'));
 });
 
 test('dates of birth in context; other dates stay', () => {
@@ -106,11 +135,34 @@ test('street addresses: written and spoken, with units; quantities stay', () => 
   assert.equal(types('there are two lanes on the highway'), []);
 });
 
+test('abbreviated directions, P.O. boxes and ZIP codes', () => {
+  assert.is(out('I live at 123 N. Main St.'), 'I live at [ADDRESS]');
+  assert.is(out('I live at 123 N. Main St. since May'), 'I live at [ADDRESS] since May');
+  assert.is(out('send it to P.O. Box 4521'), 'send it to [ADDRESS]');
+  assert.is(out('PO Box 77 please'), '[ADDRESS] please');
+  assert.is(out('p o box four five two one'), '[ADDRESS]');
+  assert.is(out('post office box nine nine'), '[ADDRESS]');
+  assert.is(out('my zip code is 62704'), 'my zip code is [ADDRESS]');
+  assert.is(out('the zip is nine oh two one oh'), 'the zip is [ADDRESS]');
+  assert.is(out('zip 62704-1234'), 'zip [ADDRESS]');
+  assert.is(out('123 Main St, Springfield, IL 62704'), '[ADDRESS], Springfield, [ADDRESS]');
+  assert.is(out('I moved to New York 10001 last year'), 'I moved to [ADDRESS] last year');
+  assert.equal(types('turn north on main street after 2 blocks'), []);
+  assert.equal(types('the zip file is 12 megabytes'), []);
+  assert.equal(types('in 12345 ways'), []);
+});
+
+test('a phone number spoken in groups with its area code after it', () => {
+  assert.is(out('my number is five five five, one two three four, area code two one two'), 'my number is [PHONE]');
+  assert.is(out('555-1234, area code 212'), '[PHONE]');
+  assert.is(out('reach me at 555 1234 and the area code is 212 after six'), 'reach me at [PHONE] after six');
+});
+
 test('ordinary numbers stay as they are', () => {
   for (const s of ['I need two tickets', 'order 12 has not arrived', "I'm forty two", 'room 101 please', 'call me at five pm',
     'we meet at 10:30', 'it costs $1,249.99', 'that is forty nine ninety nine', 'my order number is 4829173650',
     'reference number seven seven three one nine oh two', 'flight 2417', 'we lived there between 1990 and two thousand five',
-    'my zip code is 62704', 'oh I see, one at a time', 'the line is open twenty four seven']) {
+    'oh I see, one at a time', 'the line is open twenty four seven']) {
     assert.is(out(s), s, s);
   }
 });

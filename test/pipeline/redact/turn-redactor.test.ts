@@ -14,6 +14,37 @@ test('a card split across STT segments is caught at finish()', () => {
   for (const e of r.entities) assert.is(r.text.slice(e.start, e.end), `[${e.type}]`);
 });
 
+test('a card said across two caller turns is redacted in both turns', () => {
+  const turn = new TurnRedactor();
+  turn.add('my card number is four one one one one one one one');
+  assert.is(turn.finish().text, 'my card number is [CARD]');
+  turn.add('one one one one one one one one');
+  assert.is(turn.finish().text, '[CARD]');
+  turn.add('and what time do you open');
+  assert.is(turn.finish().text, 'and what time do you open');
+
+  const written = new TurnRedactor();
+  written.add('the card is 4111 1111 1111');
+  assert.is(written.finish().text, 'the card is [CARD]');
+  written.add('and the rest is 1111');
+  assert.is(written.finish().text, 'and the rest is [CARD]');
+});
+
+test('the carried context reaches one turn only, and discard() forgets it', () => {
+  const turn = new TurnRedactor();
+  turn.add('the card number is 4111 1111');
+  turn.finish();
+  turn.add('let me check');
+  turn.finish();
+  turn.add('1111 1111');
+  assert.is(turn.finish().text, '1111 1111', 'two turns later the digits stand alone');
+  turn.add('my card number is 4111 1111');
+  turn.finish();
+  turn.discard();
+  turn.add('1111 1111');
+  assert.is(turn.finish().text, '1111 1111');
+});
+
 test('an email and a phone number split across segments', () => {
   const turn = new TurnRedactor();
   for (const s of ['my email is john dot', 'smith at gmail', 'dot com and my number is five five five', 'two three four', 'five six seven eight']) turn.add(s);
