@@ -101,6 +101,7 @@ export class RecordingVault {
   /** The header key block of one recording, for KeyRing.rotateTenantKey. */
   keySlot(ref: RecordingRef): RecordingKeySlot {
     return {
+      recordingId: ref.recordingId,
       readHeader: async () => {
         const header = await this.readHeader(ref);
         this.assertBelongs(header, ref);
@@ -114,6 +115,11 @@ export class RecordingVault {
   rotateTenantKey(tenantId: string, recordingIds: Iterable<string> = []): Promise<TenantKeyInfo & { rewrapped: number }> {
     const slots = [...recordingIds].map((recordingId) => this.keySlot({ tenantId, recordingId }));
     return this.keys.rotateTenantKey(tenantId, slots);
+  }
+
+  /** Re-wraps one recording's data key under the tenant key `keyId` (header only); false when already under it. */
+  rewrapRecording(ref: RecordingRef, keyId: string): Promise<boolean> {
+    return this.keys.rewrapDataKey(ref.tenantId, this.keySlot(ref), keyId);
   }
 
   async delete(ref: RecordingRef): Promise<void> {
