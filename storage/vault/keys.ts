@@ -274,7 +274,6 @@ export interface NewDataKey {
 
 /** A recording's header key block, as tenant-key rotation needs it (RecordingVault.keySlot provides one). */
 export interface RecordingKeySlot {
-  readonly recordingId: string;
   readHeader(): Promise<RecordingHeader>;
   /** Rewrites the key block in place (the rest of the recording is untouched). */
   writeKeyBlock(keyId: string, wrappedKey: Buffer): Promise<void>;
@@ -475,8 +474,8 @@ export class KeyRing implements DataKeyUnwrapper {
   /**
    * Creates the next version of the tenant key (new recordings use it) and
    * re-wraps the data keys of the given recordings under it, rewriting only
-   * their header key blocks. Older versions stay until every recording that
-   * names them has been re-wrapped.
+   * their header key blocks. Older versions stay until retireOlderTenantKeys
+   * destroys them, once nothing they wrap is left.
    */
   async rotateTenantKey(tenantId: string, recordings: Iterable<RecordingKeySlot> = []): Promise<TenantKeyInfo & { rewrapped: number }> {
     assertSafeId('tenant id', tenantId);

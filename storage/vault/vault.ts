@@ -101,7 +101,6 @@ export class RecordingVault {
   /** The header key block of one recording, for KeyRing.rotateTenantKey. */
   keySlot(ref: RecordingRef): RecordingKeySlot {
     return {
-      recordingId: ref.recordingId,
       readHeader: async () => {
         const header = await this.readHeader(ref);
         this.assertBelongs(header, ref);
