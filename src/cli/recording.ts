@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { getRecording, isUuid, listTenantIds, type Database } from '../../storage/index.ts';
-import { HEADER_LENGTH, MAX_LINK_TTL_MS, VaultError, parseHeader } from '../../storage/vault/index.ts';
+import { HEADER_LENGTH, MAX_LINK_TTL_MS, VaultError, parseHeader, type KeyErasure } from '../../storage/vault/index.ts';
 import type { Config } from '../config.ts';
 import { openConfiguredDatabase } from '../database-setup.ts';
 import { createLogger } from '../log.ts';
@@ -51,6 +51,16 @@ async function readFileHeader(path: string): Promise<ReturnType<typeof parseHead
   } finally {
     await handle.close();
   }
+}
+
+/** Whether destroyed key bytes are gone from the database files too, and if not, why. */
+function writeErasure(erasure: KeyErasure): void {
+  if (erasure.complete) {
+    process.stdout.write('destroyed key bytes erased from the database files (table rewritten, write-ahead log segments retired)\n');
+    return;
+  }
+  process.stdout.write('WARNING: destroyed key bytes may remain in the database files:\n');
+  for (const caveat of erasure.caveats) process.stdout.write(`  - ${caveat}\n`);
 }
 
 export function registerRecordingCommands(program: Command, loadConfig: ConfigLoader): void {
@@ -130,12 +140,21 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
   const tenant = program.commands.find((c) => c.name() === 'tenant') ?? program.command('tenant').description('manage tenants');
   tenant
     .command('rotate-key')
-    .description('new tenant key version; re-wraps every recording\'s data key (headers only, audio untouched)')
+    .description('new tenant key version; re-wraps every recording\'s data key (headers only, audio untouched), then destroys the older versions')
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .action(async (opts: { tenant: string }) => {
       await withVault(loadConfig, async (db, setup) => {
         const r = await rotateTenantRecordingKey(db, setup.vault, opts.tenant, OPERATOR);
-        process.stdout.write(`tenant ${opts.tenant}: key version ${r.version}, ${r.rewrapped} recordings re-wrapped\n`);
+        process.stdout.write(`tenant ${opts.tenant}: key version ${r.version}, ${r.rewrapped} recordings re-wrapped, ${r.providerKeysResealed} provider keys re-sealed\n`);
+        for (const f of r.failed) process.stdout.write(`recording ${f.recordingId} could not be re-wrapped (${f.reason})\n`);
+        for (const p of r.providerKeysFailed) process.stdout.write(`provider key ${p} could not be re-sealed\n`);
+        if (r.kept.length > 0) {
+          process.stdout.write(`older key versions ${r.kept.map((k) => k.version).join(', ')} KEPT (not destroyed) because something they wrap was not re-wrapped; fix it and run rotate-key again\n`);
+          process.exitCode = 1;
+        } else if (r.retired.length > 0) {
+          process.stdout.write(`older key versions ${r.retired.map((k) => k.version).join(', ')} destroyed: anything still wrapped by them (such as copies made before this rotation) can no longer be decrypted\n`);
+          writeErasure(r.erasure!);
+        }
       });
     });
   tenant
@@ -146,8 +165,9 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .action(async (opts: { tenant: string; yes?: boolean }) => {
       if (!opts.yes) throw new Error('tenant erase destroys the tenant\'s keys and deletes all its data for good; add --yes to confirm');
       await withVault(loadConfig, async (db, setup) => {
-        const { recordings } = await eraseTenant(db, setup.vault, opts.tenant, OPERATOR);
+        const { recordings, keyErasure } = await eraseTenant(db, setup.vault, opts.tenant, OPERATOR);
         process.stdout.write(`tenant ${opts.tenant} erased: keys destroyed, ${recordings} recordings and all tenant rows deleted\n`);
+        writeErasure(keyErasure);
       });
     });
 }

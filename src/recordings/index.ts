@@ -9,5 +9,5 @@ export { mintRecordingLink, linkActor, parseTtl, RecordingLinkError, type Minted
 export { auditRecordingAccess } from './access-audit.ts';
 export { decryptToWavFile, type DecryptedFile } from './decrypt-file.ts';
 export { eraseTenant, TenantNotFoundError } from './erase.ts';
-export { rotateTenantRecordingKey } from './rotate.ts';
+export { rotateTenantRecordingKey, type TenantKeyRotation } from './rotate.ts';
 export { RecordingCallTap, type RecordingCallTapOptions } from './call-tap.ts';

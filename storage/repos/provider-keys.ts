@@ -85,3 +85,38 @@ export async function unsealProviderKey(keyRing: Pick<KeyRing, 'unsealTenantSecr
     plain.fill(0);
   }
 }
+
+/**
+ * After a tenant key rotation: re-seals every stored provider key that an
+ * older tenant key version sealed under the current one (same AAD, creation
+ * date kept), so the older versions can be retired. Returns what was
+ * re-sealed and the providers whose key could not be (the old version must
+ * then be kept).
+ */
+export async function resealProviderKeys(
+  db: Database, keyRing: Pick<KeyRing, 'sealTenantSecret' | 'unsealTenantSecret'>, tenantId: string, currentKeyId: string,
+): Promise<{ resealed: number; failed: ProviderKeyProvider[] }> {
+  let resealed = 0;
+  const failed: ProviderKeyProvider[] = [];
+  for (const row of await getSealedProviderKeys(db, tenantId)) {
+    if (row.keyId === currentKeyId) continue;
+    try {
+      const plain = await keyRing.unsealTenantSecret(tenantId, sealLabel(row.provider), row.keyId, row.sealed);
+      let sealed: { sealed: Buffer; keyId: string };
+      try {
+        sealed = await keyRing.sealTenantSecret(tenantId, sealLabel(row.provider), plain);
+      } finally {
+        plain.fill(0);
+      }
+      if (sealed.keyId !== currentKeyId) throw new Error(`tenant ${tenantId} has a newer key than ${currentKeyId}`);
+      await withTenant(db, tenantId, async (tx) => {
+        await tx.update(tenantProviderKeys).set({ sealed: sealed.sealed, keyId: sealed.keyId })
+          .where(and(eq(tenantProviderKeys.provider, row.provider), eq(tenantProviderKeys.keyId, row.keyId)));
+      });
+      resealed++;
+    } catch {
+      failed.push(row.provider);
+    }
+  }
+  return { resealed, failed };
+}

@@ -2,14 +2,18 @@
  * PostgresTenantKeyStore: the vault's TenantKeyStore on the tenant_keys table.
  * One row per tenant key version, wrapped by the master key; every read and
  * write goes through withTenant, and the one cross-tenant walk (master-key
- * rotation) lists tenants through the directory first. Crypto-shredding sets
- * wrapped_key NULL and stamps destroyed_at, keeping the row as a tombstone.
+ * rotation) lists tenants through the directory first. Destroying a version
+ * (tenant erasure, or retirement after a rotation) sets wrapped_key NULL and
+ * stamps destroyed_at, keeping the row as a tombstone, then rewrites the table
+ * and retires the WAL (physical-erasure.ts): Postgres keeps the old row
+ * version with the wrapped bytes otherwise.
  */
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Database } from '../database.ts';
+import { eraseDeadRowVersions } from '../physical-erasure.ts';
 import { tenantKeys } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
-import type { StoredTenantKey, TenantKeyStore } from '../vault/keys.ts';
+import type { KeyErasure, StoredTenantKey, TenantKeyStore } from '../vault/keys.ts';
 import { listTenantIds } from './tenants.ts';
 
 type Row = typeof tenantKeys.$inferSelect;
@@ -52,6 +56,12 @@ export class PostgresTenantKeyStore implements TenantKeyStore {
     return out;
   }
 
+  async versions(tenantId: string): Promise<StoredTenantKey[]> {
+    const found = await withTenant(this.db, tenantId, (tx) =>
+      tx.select().from(tenantKeys).where(eq(tenantKeys.tenantId, tenantId)).orderBy(asc(tenantKeys.version)));
+    return found.map(fromRow);
+  }
+
   async put(key: StoredTenantKey): Promise<void> {
     const values = {
       tenantId: key.tenantId,
@@ -70,7 +80,7 @@ export class PostgresTenantKeyStore implements TenantKeyStore {
     });
   }
 
-  async delete(tenantId: string): Promise<void> {
+  async delete(tenantId: string): Promise<KeyErasure> {
     await withTenant(this.db, tenantId, async (tx) => {
       await tx.update(tenantKeys).set({ wrappedKey: null, destroyedAt: new Date() }).where(isNull(tenantKeys.destroyedAt));
       // A tenant that never had a key still gets a tombstone, so no key can be created for it later.
@@ -79,5 +89,21 @@ export class PostgresTenantKeyStore implements TenantKeyStore {
         await tx.insert(tenantKeys).values({ tenantId, keyId: 'destroyed', version: 0, wrappedKey: null, masterKeyId: 'none', destroyedAt: new Date() });
       }
     });
+    return this.eraseDestroyedBytes();
+  }
+
+  async destroyVersions(tenantId: string, keyIds: readonly string[]): Promise<KeyErasure> {
+    if (keyIds.length === 0) return { complete: true, caveats: [] };
+    await withTenant(this.db, tenantId, async (tx) => {
+      await tx.update(tenantKeys).set({ wrappedKey: null, destroyedAt: new Date() })
+        .where(and(inArray(tenantKeys.keyId, [...keyIds]), isNull(tenantKeys.destroyedAt)));
+    });
+    return this.eraseDestroyedBytes();
+  }
+
+  /** The tombstoned rows' old versions, which still hold the wrapped bytes, out of the table files and the WAL. */
+  private async eraseDestroyedBytes(): Promise<KeyErasure> {
+    const done = await eraseDeadRowVersions(this.db, 'tenant_keys');
+    return { complete: done.tableRewritten && done.walPurged, caveats: done.caveats };
   }
 }

@@ -10,8 +10,11 @@
  *   tenant id and recording id) and kept in the recording header.
  * - `KeyRing` ties these together: create, unwrap, rotate the master (re-wrap
  *   tenant keys, audio untouched), rotate a tenant key (re-wrap given
- *   recordings' header key blocks in place), destroy a tenant's keys
- *   (crypto-shredding).
+ *   recordings' header key blocks in place), retire the versions a rotation
+ *   replaced, destroy a tenant's keys (crypto-shredding). Destroying goes
+ *   through the store, which must make the wrapped bytes unrecoverable from its
+ *   own media (for Postgres: storage/physical-erasure.ts) and says how far it
+ *   got (`KeyErasure`).
  * Plain keys never leave this module except as the data key handed to a writer
  * or reader, and are never logged.
  */
@@ -172,6 +175,14 @@ export interface StoredTenantKey {
   destroyedAt: Date | null;
 }
 
+/** How far a store got in removing destroyed key bytes from its own media. */
+export interface KeyErasure {
+  /** True when no file the store controls still holds the destroyed wrapped bytes. */
+  complete: boolean;
+  /** Why not, one line each, for the operator (empty when complete). */
+  caveats: string[];
+}
+
 export interface TenantKeyStore {
   /** The current (highest-version) key of a tenant, destroyed or not; null if the tenant never had one. */
   get(tenantId: string): Promise<StoredTenantKey | null>;
@@ -179,6 +190,8 @@ export interface TenantKeyStore {
   getByKeyId(tenantId: string, keyId: string): Promise<StoredTenantKey | null>;
   /** Every stored key that is not destroyed (master-key rotation walks these). */
   listLive(): Promise<StoredTenantKey[]>;
+  /** Every version of one tenant's key, destroyed or not, oldest first. */
+  versions(tenantId: string): Promise<StoredTenantKey[]>;
   /** Inserts, or replaces the row with the same (tenantId, keyId). */
   put(key: StoredTenantKey): Promise<void>;
   /**
@@ -186,7 +199,9 @@ export interface TenantKeyStore {
    * tenant's key (set it empty) and set destroyedAt, keeping the rows as
    * tombstones so later reads say "destroyed", not "never existed".
    */
-  delete(tenantId: string): Promise<void>;
+  delete(tenantId: string): Promise<KeyErasure>;
+  /** Destroys the listed versions of one tenant's key the same way (tombstones; the bytes erased). */
+  destroyVersions(tenantId: string, keyIds: readonly string[]): Promise<KeyErasure>;
 }
 
 export class MemoryTenantKeyStore implements TenantKeyStore {
@@ -207,6 +222,10 @@ export class MemoryTenantKeyStore implements TenantKeyStore {
     return [...this.rows.values()].flat().filter((r) => !r.destroyedAt).map(clone);
   }
 
+  async versions(tenantId: string): Promise<StoredTenantKey[]> {
+    return (this.rows.get(tenantId) ?? []).map(clone).sort((a, b) => a.version - b.version);
+  }
+
   async put(key: StoredTenantKey): Promise<void> {
     const versions = this.rows.get(key.tenantId) ?? [];
     const at = versions.findIndex((r) => r.keyId === key.keyId);
@@ -215,13 +234,19 @@ export class MemoryTenantKeyStore implements TenantKeyStore {
     this.rows.set(key.tenantId, versions);
   }
 
-  async delete(tenantId: string): Promise<void> {
+  async delete(tenantId: string): Promise<KeyErasure> {
+    return this.destroyVersions(tenantId, (this.rows.get(tenantId) ?? []).map((r) => r.keyId));
+  }
+
+  async destroyVersions(tenantId: string, keyIds: readonly string[]): Promise<KeyErasure> {
     const now = new Date();
     for (const row of this.rows.get(tenantId) ?? []) {
+      if (!keyIds.includes(row.keyId)) continue;
       row.wrapped.fill(0);
       row.wrapped = Buffer.alloc(0);
       row.destroyedAt ??= now;
     }
+    return { complete: true, caveats: [] };
   }
 }
 
@@ -317,6 +342,17 @@ export class KeyRing implements DataKeyUnwrapper {
     return row;
   }
 
+  /** KeyDestroyedError naming why: the tenant was erased, or this version was retired by a rotation. */
+  private async assertVersionLive(row: StoredTenantKey): Promise<StoredTenantKey> {
+    if (!row.destroyedAt) return row;
+    const current = await this.store.get(row.tenantId);
+    if (current && !current.destroyedAt) {
+      throw new KeyDestroyedError(`tenant key ${row.keyId} (version ${row.version}) of tenant ${row.tenantId} was retired by key rotation and destroyed on ${row.destroyedAt.toISOString()}; `
+        + `anything still wrapped by it (such as a copy of a recording made before the rotation) cannot be decrypted, the re-wrapped original can`);
+    }
+    return this.assertLive(row);
+  }
+
   private async createVersion(tenantId: string, version: number): Promise<StoredTenantKey> {
     const keyId = newKeyId(version);
     const plain = randomBytes(KEY_BYTES);
@@ -350,7 +386,7 @@ export class KeyRing implements DataKeyUnwrapper {
 
   private async tenantKeyById(tenantId: string, keyId: string): Promise<StoredTenantKey> {
     const row = await this.store.getByKeyId(tenantId, keyId);
-    if (row) return this.assertLive(row);
+    if (row) return this.assertVersionLive(row);
     const current = await this.store.get(tenantId);
     if (current?.destroyedAt) this.assertLive(current);
     throw new KeyNotFoundError(`tenant ${tenantId} has no key ${keyId}`);
@@ -438,8 +474,8 @@ export class KeyRing implements DataKeyUnwrapper {
   /**
    * Creates the next version of the tenant key (new recordings use it) and
    * re-wraps the data keys of the given recordings under it, rewriting only
-   * their header key blocks. Older versions stay until every recording that
-   * names them has been re-wrapped.
+   * their header key blocks. Older versions stay until retireOlderTenantKeys
+   * destroys them, once nothing they wrap is left.
    */
   async rotateTenantKey(tenantId: string, recordings: Iterable<RecordingKeySlot> = []): Promise<TenantKeyInfo & { rewrapped: number }> {
     assertSafeId('tenant id', tenantId);
@@ -448,31 +484,64 @@ export class KeyRing implements DataKeyUnwrapper {
       if (current) this.assertLive(current);
       return this.createVersion(tenantId, (current?.version ?? 0) + 1);
     });
-    const newKey = await this.plainTenantKey(next);
     let rewrapped = 0;
-    try {
-      for (const slot of recordings) {
-        const header = await slot.readHeader();
-        if (header.tenantId !== tenantId) throw new RecordingFormatError(`recording ${header.recordingId} belongs to another tenant`);
-        if (header.keyId === next.keyId) continue;
-        const dataKey = await this.unwrapDataKey(header);
-        try {
-          await slot.writeKeyBlock(next.keyId, wrapKey(newKey, dataKey, dataKeyAad(tenantId, header.recordingId)));
-          rewrapped++;
-        } finally {
-          dataKey.fill(0);
-        }
-      }
-    } finally {
-      newKey.fill(0);
-    }
+    for (const slot of recordings) if (await this.rewrapDataKey(tenantId, slot, next.keyId)) rewrapped++;
     return { ...info(next), rewrapped };
   }
 
-  /** Crypto-shredding: every recording of the tenant fails with KeyDestroyedError from now on. */
-  async destroyTenantKey(tenantId: string): Promise<void> {
+  /**
+   * Re-wraps one recording's data key under the tenant key `keyId` (normally
+   * the current version), rewriting only its header key block. False when it
+   * already names that version.
+   */
+  async rewrapDataKey(tenantId: string, slot: RecordingKeySlot, keyId: string): Promise<boolean> {
+    const header = await slot.readHeader();
+    if (header.tenantId !== tenantId) throw new RecordingFormatError(`recording ${header.recordingId} belongs to another tenant`);
+    if (header.keyId === keyId) return false;
+    const target = await this.tenantKeyById(tenantId, keyId);
+    const dataKey = await this.unwrapDataKey(header);
+    try {
+      const newKey = await this.plainTenantKey(target);
+      try {
+        await slot.writeKeyBlock(keyId, wrapKey(newKey, dataKey, dataKeyAad(tenantId, header.recordingId)));
+      } finally {
+        newKey.fill(0);
+      }
+      return true;
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /** The tenant's versions that are not destroyed, oldest first. */
+  async liveTenantKeys(tenantId: string): Promise<TenantKeyInfo[]> {
     assertSafeId('tenant id', tenantId);
-    await this.locked(tenantId, () => this.store.delete(tenantId));
+    return (await this.store.versions(tenantId)).filter((r) => !r.destroyedAt).map(info);
+  }
+
+  /**
+   * After a rotation has re-wrapped everything the older versions wrapped:
+   * destroys every live version but `currentKeyId` (which must be the
+   * tenant's current one), so a compromised older version is cut off. Data
+   * still naming a retired version fails with KeyDestroyedError from then on.
+   */
+  async retireOlderTenantKeys(tenantId: string, currentKeyId: string): Promise<{ retired: TenantKeyInfo[]; erasure: KeyErasure }> {
+    assertSafeId('tenant id', tenantId);
+    return this.locked(tenantId, async () => {
+      const current = await this.store.get(tenantId);
+      if (!current || current.keyId !== currentKeyId) throw new KeyNotFoundError(`tenant key ${currentKeyId} is not the current key of tenant ${tenantId}; nothing retired`);
+      this.assertLive(current);
+      const older = (await this.store.versions(tenantId)).filter((r) => !r.destroyedAt && r.keyId !== currentKeyId);
+      if (older.length === 0) return { retired: [], erasure: { complete: true, caveats: [] } };
+      const erasure = await this.store.destroyVersions(tenantId, older.map((r) => r.keyId));
+      return { retired: older.map(info), erasure };
+    });
+  }
+
+  /** Crypto-shredding: every recording of the tenant fails with KeyDestroyedError from now on. */
+  async destroyTenantKey(tenantId: string): Promise<KeyErasure> {
+    assertSafeId('tenant id', tenantId);
+    return this.locked(tenantId, () => this.store.delete(tenantId));
   }
 }
 

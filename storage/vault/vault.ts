@@ -116,6 +116,11 @@ export class RecordingVault {
     return this.keys.rotateTenantKey(tenantId, slots);
   }
 
+  /** Re-wraps one recording's data key under the tenant key `keyId` (header only); false when already under it. */
+  rewrapRecording(ref: RecordingRef, keyId: string): Promise<boolean> {
+    return this.keys.rewrapDataKey(ref.tenantId, this.keySlot(ref), keyId);
+  }
+
   async delete(ref: RecordingRef): Promise<void> {
     await this.store.delete(ref);
   }

@@ -100,6 +100,21 @@ for (const backend of await backends()) {
     assert.ok(log.some((e) => e.action === 'recording.link.created' && e.actor === 'operator:cli'));
   });
 
+  test(`[${backend.name}] tenant rotate-key re-wraps, destroys the older version and says so; a copy made before no longer decrypts`, async () => {
+    const rotated = await cli(env, ['tenant', 'rotate-key', '--tenant', seeded.tenantId]);
+    assert.is(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, /key version 2, 1 recordings re-wrapped/);
+    assert.match(rotated.stdout, /older key versions 1 destroyed/);
+    if (backend.name === 'pglite') assert.match(rotated.stdout, /destroyed key bytes erased from the database files/);
+    const fromCopy = await cli(env, ['recording', 'decrypt', backup, '--out', join(dataDir, 'pre-rotation.wav')]);
+    assert.is(fromCopy.code, 1);
+    assert.match(fromCopy.stderr, /\(version 1\) of tenant .* was retired by key rotation and destroyed/);
+    const fromStore = await cli(env, ['recording', 'decrypt', seeded.recordingId, '--out', join(dataDir, 'post-rotation.wav')]);
+    assert.is(fromStore.code, 0, fromStore.stderr);
+    const log = await withDb((db) => listAudit(db, seeded.tenantId));
+    assert.ok(log.some((e) => e.action === 'tenant.key.retired' && e.actor === 'operator:cli'));
+  });
+
   test(`[${backend.name}] tenant erase needs --yes, then leaves even a backup copy undecryptable`, async () => {
     if (backend.name === 'pglite') {
       const refused = await cli(env, ['tenant', 'erase', '--tenant', seeded.tenantId]);
@@ -109,6 +124,7 @@ for (const backend of await backends()) {
     const erased = await cli(env, ['tenant', 'erase', '--tenant', seeded.tenantId, '--yes']);
     assert.is(erased.code, 0, erased.stderr);
     assert.match(erased.stdout, /keys destroyed, 1 recordings/);
+    if (backend.name === 'pglite') assert.match(erased.stdout, /destroyed key bytes erased from the database files/);
     assert.not.ok(existsSync(seeded.file));
     const out = join(dataDir, 'shredded.wav');
     const r = await cli(env, ['recording', 'decrypt', backup, '--out', out]);

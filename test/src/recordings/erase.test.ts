@@ -35,7 +35,8 @@ for (const backend of await backends()) {
     const before = await decryptRecording(chunked(await readFile(backup)), fx.vault.keys);
     assert.ok(before.pcm.length > 0, 'the backup decrypts before the erase');
 
-    assert.equal(await eraseTenant(db, fx.vault, doomed.id, 'operator:test'), { recordings: 2 });
+    const erased = await eraseTenant(db, fx.vault, doomed.id, 'operator:test');
+    assert.is(erased.recordings, 2);
 
     assert.instance(await rejection(decryptRecording(chunked(await readFile(backup)), fx.vault.keys)), KeyDestroyedError);
     for (const id of [r1, r2]) assert.is(await fx.store.stat({ tenantId: doomed.id, recordingId: id }), null);

@@ -140,4 +140,24 @@ test('destroying a tenant key shreds that tenant only, and refuses new keys for 
   assert.ok(g.equals(globex.plainKey));
 });
 
+test('retiring older tenant key versions: only the current one stays; data naming a retired one fails, saying why', async () => {
+  const store = new MemoryTenantKeyStore();
+  const ring = new KeyRing({ master: LocalMasterKey.generate(), store });
+  const old = await ring.newDataKey('acme', 'rec-1');
+  const v2 = await ring.rotateTenantKey('acme');
+  const v3 = await ring.rotateTenantKey('acme');
+  assert.instance(await rejection(ring.retireOlderTenantKeys('acme', v2.keyId)), KeyNotFoundError, 'only the current version can be kept');
+  assert.is((await ring.liveTenantKeys('acme')).length, 3, 'nothing retired by the refused call');
+  const { retired, erasure } = await ring.retireOlderTenantKeys('acme', v3.keyId);
+  assert.equal(retired.map((k) => k.version), [1, 2]);
+  assert.equal(erasure, { complete: true, caveats: [] });
+  assert.equal((await ring.liveTenantKeys('acme')).map((k) => k.keyId), [v3.keyId]);
+  for (const row of await store.versions('acme')) if (row.keyId !== v3.keyId) assert.is(row.wrapped.length, 0);
+  const err = await rejection(ring.unwrapDataKey({ tenantId: 'acme', recordingId: 'rec-1', keyId: old.keyId, wrappedKey: old.wrapped }));
+  assert.instance(err, KeyDestroyedError);
+  assert.match((err as Error).message, /\(version 1\) of tenant acme was retired by key rotation/);
+  assert.ok((await ring.newDataKey('acme', 'rec-2')).keyId === v3.keyId, 'the current version keeps working');
+  assert.equal((await ring.retireOlderTenantKeys('acme', v3.keyId)).retired, [], 'nothing left to retire');
+});
+
 test.run();
