@@ -12,8 +12,9 @@
  *   When the VAD heard nothing but the STT closes an utterance, that counts.
  * - `barge_in`: while `canInterrupt()` (the agent is audible), caller speech
  *   with `minWords` recognised words, or `minSpeechMs` of VAD speech with a
- *   recognised word, or `maxUnrecognizedMs` of VAD speech, unless what was
- *   recognised is only a backchannel ("mm-hmm", "yeah").
+ *   recognised word, or `minVoicedMs` of confidently voiced VAD windows, or
+ *   `maxUnrecognizedMs` of VAD speech, unless what was recognised is only a
+ *   backchannel ("mm-hmm", "yeah").
  *
  * All times are on the conversation clock (the transport's frame clock).
  */
@@ -42,6 +43,8 @@ export interface TurnDetectorEvents {
 export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
   private vadSpeaking = false;
   private speechStartMs = 0;
+  /** Time in VAD windows at or over the VAD threshold since speech started. */
+  private voicedMs = 0;
   private vadEnd: SpeechEndEvent | undefined;
   private finals: string[] = [];
   private interim = '';
@@ -70,6 +73,7 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
   speechStart(ev: SpeechStartEvent): void {
     this.vadSpeaking = true;
     this.speechStartMs = ev.atMs;
+    this.voicedMs = 0;
     this.vadEnd = undefined;
     this.sttClosed = false;
     this.lastActivityMs = ev.detectedAtMs;
@@ -77,9 +81,11 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
     this.checkBargeIn(ev.detectedAtMs);
   }
 
-  /** A scored VAD window (its end time): barge-in is checked window by window. */
-  speechProgress(endMs: number): void {
+  /** A scored VAD window: barge-in is checked window by window. */
+  speechProgress(window: { startMs: number; endMs: number; probability: number }): void {
+    const endMs = window.endMs;
     if (!this.vadSpeaking) return;
+    if (window.probability >= this.settings.vad.threshold) this.voicedMs += Math.max(0, endMs - Math.max(window.startMs, this.speechStartMs));
     this.lastActivityMs = endMs;
     if (!this.candidate && this.canInterrupt()) this.candidate = true;
     this.checkBargeIn(endMs);
@@ -177,7 +183,8 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
     const backchannel = n > 0 && isBackchannel(text);
     if (backchannel) return;
     const speechMs = this.vadSpeaking ? nowMs - this.speechStartMs : 0;
-    if (n >= b.minWords || (n >= 1 && speechMs >= b.minSpeechMs) || speechMs >= b.maxUnrecognizedMs) {
+    const voiced = this.vadSpeaking && b.minVoicedMs > 0 && this.voicedMs >= b.minVoicedMs;
+    if (n >= b.minWords || (n >= 1 && speechMs >= b.minSpeechMs) || voiced || speechMs >= b.maxUnrecognizedMs) {
       this.candidate = false;
       this.emit('barge_in', { atMs: nowMs });
     }

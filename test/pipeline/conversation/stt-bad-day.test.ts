@@ -36,6 +36,11 @@ function loggingStt(inner: SpeechToText, log: string[]): SpeechToText {
   };
 }
 
+const LONG_REPLY =
+  'Sure. We have a lovely terrace with a view of the river and the old town. ' +
+  'In the evening we light candles on every table and a pianist plays until late. ' +
+  'Our kitchen serves fresh pasta made every morning by our chef from Bologna.';
+
 const deepgram = (url: string, o: Partial<DeepgramSttOptions> = {}): DeepgramStt => new DeepgramStt({ apiKey: KEY, baseUrl: url, ...o });
 
 test('an empty speech_final after the words\' final closes the turn on that signal, not on a later utterance end', async () => {
@@ -114,6 +119,29 @@ test('insufficient_quota: one request, then the apology and hang-up', async () =
     assert.is(h.sims.openai.stats.chatRequests, 1, 'not retried');
     assert.equal(h.tts.calls.at(-1)?.text, APOLOGY);
     assert.equal(h.transport.hangups, ['llm_failure']);
+  } finally {
+    await h.close();
+  }
+});
+
+test('caller speech over the agent is confirmed as a barge-in from voiced VAD time before any word arrives', async () => {
+  const h = await startHarness({
+    agent: { greeting: 'Hello.' },
+    // No word ever arrives for the interruption, and the plain duration rule is out of reach: only voiced time can confirm it.
+    settings: { bargeIn: { maxUnrecognizedMs: 60_000 } },
+    sims: {
+      deepgramLive: { transcripts: (seg) => (seg.index === 0 ? 'tell me about the restaurant' : '') },
+      openai: { replies: [LONG_REPLY] },
+    },
+  });
+  try {
+    await h.waitQuiet();
+    h.transport.sayFixture('hello-book-table-8k.wav');
+    await h.transport.waitFor(() => h.tts.calls.length >= 3 && h.transport.queuedMs() > 3000, 15_000, 'the reply to be queued');
+    h.transport.pace = 'realtime';
+    h.transport.sayFixture('what-time-open-8k.wav');
+    await h.transport.waitFor(() => h.interrupts.length > 0, 15_000, 'a barge-in');
+    assert.is(h.transport.clears.length, 1, 'playback cleared');
   } finally {
     await h.close();
   }
