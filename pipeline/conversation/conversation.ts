@@ -226,7 +226,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       t.onEnd((reason) => this.finish(reason)),
     );
     this.vad.on('speech_start', (ev) => this.detector.speechStart(ev));
-    this.vad.on('probability', (p) => this.detector.speechProgress(p.endMs));
+    this.vad.on('probability', (p) => this.detector.speechProgress(p));
     this.vad.on('speech_end', (ev) => this.detector.speechEnd(ev));
     this.vad.on('error', () => this.options.log?.warn({ stage: 'vad' }, 'VAD inference failed for a window'));
     this.detector.on('finalize', () => this.stt?.finalize());

@@ -19,6 +19,14 @@ export interface ConversationSettings {
     minWords: number;
     /** Caller speech this long interrupts even when the STT has recognised nothing yet. */
     maxUnrecognizedMs: number;
+    /**
+     * This much confidently voiced speech (VAD windows at or over the VAD
+     * threshold, hangover excluded) interrupts before any word arrives: real
+     * interim results come about once a second, too late to wait for; a
+     * backchannel ("mm-hmm": about 0.45 s voiced after the VAD start) stays
+     * under it. LiveKit agents interrupt on 0.5 s of VAD speech by default. 0 disables.
+     */
+    minVoicedMs: number;
   };
   call: {
     /** Say a reprompt after this much silence from both sides; 0 disables. */
@@ -36,7 +44,7 @@ export interface ConversationSettings {
 export const DEFAULT_CONVERSATION_SETTINGS: ConversationSettings = {
   vad: { threshold: 0.5, minSpeechMs: 100 },
   turn: { hangoverMs: 200, sttFinalTimeoutMs: 1500 },
-  bargeIn: { enabled: true, minSpeechMs: 300, minWords: 2, maxUnrecognizedMs: 1000 },
+  bargeIn: { enabled: true, minSpeechMs: 300, minWords: 2, maxUnrecognizedMs: 1000, minVoicedMs: 600 },
   call: { repromptAfterMs: 8000, maxReprompts: 2, maxDurationMs: 30 * 60_000, drainTimeoutMs: 30_000 },
   keypad: DEFAULT_KEYPAD_SETTINGS,
 };
@@ -55,6 +63,7 @@ const schema = z.object({
     minSpeechMs: ms.optional(),
     minWords: z.number().int().min(1).max(20).optional(),
     maxUnrecognizedMs: ms.optional(),
+    minVoicedMs: ms.optional(),
   }).optional(),
   call: z.object({
     repromptAfterS: z.number().min(0).max(3600).optional(),

@@ -4,13 +4,17 @@
  * - `end_of_turn`: the caller finished. The VAD's silence hangover says speech
  *   stopped; the turn closes once the STT has also closed it (a speech_final,
  *   the answer to the finalize() asked at VAD stop, or an utterance end). If
- *   the STT stays quiet for `sttFinalTimeoutMs`, what it has (finals, else the
- *   last interim) closes the turn; with no words at all the noise is dropped.
+ *   the STT stays quiet for `sttFinalTimeoutMs` (counted again from a
+ *   reconnect, which replays the audio), what it has closes the turn; with no
+ *   words at all the noise is dropped. The turn's text is its finals plus the
+ *   latest interim when no final covered it: a short "yes" may only ever show
+ *   in an interim result before the endpoint closes it.
  *   When the VAD heard nothing but the STT closes an utterance, that counts.
  * - `barge_in`: while `canInterrupt()` (the agent is audible), caller speech
  *   with `minWords` recognised words, or `minSpeechMs` of VAD speech with a
- *   recognised word, or `maxUnrecognizedMs` of VAD speech, unless what was
- *   recognised is only a backchannel ("mm-hmm", "yeah").
+ *   recognised word, or `minVoicedMs` of confidently voiced VAD windows, or
+ *   `maxUnrecognizedMs` of VAD speech, unless what was recognised is only a
+ *   backchannel ("mm-hmm", "yeah").
  *
  * All times are on the conversation clock (the transport's frame clock).
  */
@@ -39,11 +43,15 @@ export interface TurnDetectorEvents {
 export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
   private vadSpeaking = false;
   private speechStartMs = 0;
+  /** Time in VAD windows at or over the VAD threshold since speech started. */
+  private voicedMs = 0;
   private vadEnd: SpeechEndEvent | undefined;
   private finals: string[] = [];
   private interim = '';
   private sttClosed = false;
   private sttFinalAtMs: number | undefined;
+  /** Where the STT-final timeout counts from: VAD stop, or a later STT reconnect. */
+  private timeoutFromMs = 0;
   private candidate = false;
   /** Clock time of the last caller activity (speech or words); for the silence reprompt. */
   lastActivityMs: number;
@@ -65,6 +73,7 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
   speechStart(ev: SpeechStartEvent): void {
     this.vadSpeaking = true;
     this.speechStartMs = ev.atMs;
+    this.voicedMs = 0;
     this.vadEnd = undefined;
     this.sttClosed = false;
     this.lastActivityMs = ev.detectedAtMs;
@@ -72,9 +81,11 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
     this.checkBargeIn(ev.detectedAtMs);
   }
 
-  /** A scored VAD window (its end time): barge-in is checked window by window. */
-  speechProgress(endMs: number): void {
+  /** A scored VAD window: barge-in is checked window by window. */
+  speechProgress(window: { startMs: number; endMs: number; probability: number }): void {
+    const endMs = window.endMs;
     if (!this.vadSpeaking) return;
+    if (window.probability >= this.settings.vad.threshold) this.voicedMs += Math.max(0, endMs - Math.max(window.startMs, this.speechStartMs));
     this.lastActivityMs = endMs;
     if (!this.candidate && this.canInterrupt()) this.candidate = true;
     this.checkBargeIn(endMs);
@@ -83,6 +94,7 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
   speechEnd(ev: SpeechEndEvent): void {
     this.vadSpeaking = false;
     this.vadEnd = ev;
+    this.timeoutFromMs = ev.atMs;
     this.candidate = false;
     this.lastActivityMs = ev.atMs;
     if (!this.sttClosed) this.emit('finalize');
@@ -119,6 +131,9 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
         this.sttFinalAtMs ??= nowMs;
         this.maybeCommit();
         return;
+      case 'reconnected':
+        this.timeoutFromMs = nowMs; // the replayed audio gets its own time to be finalized
+        return;
       default:
         return;
     }
@@ -126,8 +141,7 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
 
   /** Called every frame: the STT-final timeout. */
   tick(nowMs: number): void {
-    if (this.vadEnd && !this.sttClosed && nowMs - this.vadEnd.atMs >= this.settings.turn.sttFinalTimeoutMs) {
-      if (this.finals.length === 0 && this.interim.trim() !== '') this.finals.push(this.interim.trim());
+    if (this.vadEnd && !this.sttClosed && nowMs - Math.max(this.vadEnd.atMs, this.timeoutFromMs) >= this.settings.turn.sttFinalTimeoutMs) {
       this.sttClosed = true;
       this.sttFinalAtMs ??= nowMs;
       this.maybeCommit();
@@ -142,7 +156,8 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
 
   private maybeCommit(): void {
     if (this.vadSpeaking || !this.sttClosed) return;
-    const text = this.finals.join(' ').trim();
+    // An interim after the last final holds words no final covered.
+    const text = [...this.finals, this.interim].join(' ').trim();
     const vadEnd = this.vadEnd;
     const finalAt = this.sttFinalAtMs ?? vadEnd?.atMs ?? 0;
     this.finals = [];
@@ -168,7 +183,8 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
     const backchannel = n > 0 && isBackchannel(text);
     if (backchannel) return;
     const speechMs = this.vadSpeaking ? nowMs - this.speechStartMs : 0;
-    if (n >= b.minWords || (n >= 1 && speechMs >= b.minSpeechMs) || speechMs >= b.maxUnrecognizedMs) {
+    const voiced = this.vadSpeaking && b.minVoicedMs > 0 && this.voicedMs >= b.minVoicedMs;
+    if (n >= b.minWords || (n >= 1 && speechMs >= b.minSpeechMs) || voiced || speechMs >= b.maxUnrecognizedMs) {
       this.candidate = false;
       this.emit('barge_in', { atMs: nowMs });
     }

@@ -12,6 +12,22 @@
  *   opened, the uncovered audio is replayed, and `reconnected` is emitted.
  *   The SDK's own reconnect is switched off because it neither replays audio
  *   nor tells us which audio was lost.
+ * - Close codes are classified (Deepgram reports errors as close frames:
+ *   1008 DATA-0000 bad audio, 1011 NET-0000 / NET-0001 timeouts): after a
+ *   bad-data close the rejected audio is not replayed; every reconnect,
+ *   whatever the cause (close, 429/5xx at the upgrade, silence), counts
+ *   against one budget per sliding window with exponential back-off, and no
+ *   message resets it, so a connection that fails after each result cannot
+ *   loop.
+ * - An empty speech_final is passed on: the words were finalized earlier and
+ *   the endpoint came on its own. A Finalize that gets no reply within
+ *   `finalizeTimeoutMs` while no unfinalized speech is pending is answered
+ *   here with an empty fromFinalize final (Deepgram replies to Finalize only
+ *   when audio is buffered).
+ * - A watchdog for sockets that die without a close frame: while speech is
+ *   pending (SpeechStarted, interim words or a Finalize with no closing
+ *   result yet) and audio is being sent, `watchdogMs` without any message
+ *   replaces the connection and replays the uncovered audio.
  */
 import { DeepgramClient, type DeepgramEnvironmentUrls } from '@deepgram/sdk';
 import { EventQueue } from './event-queue.ts';
@@ -19,7 +35,10 @@ import { redactSecrets } from './provider-error.ts';
 import { ProviderError, type SpeechToText, type SttEvent, type SttStream } from './types.ts';
 
 export interface DeepgramSttOptions {
+  /** An API key, sent as `Authorization: Token <key>`. */
   apiKey: string;
+  /** A temporary access token (JWT from /v1/auth/grant), sent as `Bearer` instead of the key. */
+  accessToken?: string;
   /** REST base URL, e.g. http://127.0.0.1:9000 (the WebSocket URL is derived: http→ws). Default: Deepgram. */
   baseUrl?: string;
   /** Explicit WebSocket base (ws:// or wss://) when it differs from `baseUrl`. */
@@ -36,10 +55,16 @@ export interface DeepgramSttOptions {
   smartFormat?: boolean;
   /** Send KeepAlive when no audio was sent for this long. Default 4000. */
   keepAliveIntervalMs?: number;
-  /** Consecutive reconnect attempts before giving up. Default 5. */
+  /** Reconnect attempts allowed within `reconnectWindowMs` before giving up. Default 5. */
   maxReconnectAttempts?: number;
-  /** Backoff base for the 2nd and later attempts (the first is immediate). Default 200. */
+  /** The sliding window the reconnect budget counts over. Default 60000. */
+  reconnectWindowMs?: number;
+  /** Backoff base for the 2nd and later attempts in the window (the first is immediate). Default 200. */
   reconnectBackoffMs?: number;
+  /** A Finalize unanswered this long, with no unfinalized speech pending, counts as answered (empty). Default 500. */
+  finalizeTimeoutMs?: number;
+  /** Silence from the server this long while speech is pending and audio is sent replaces the connection. Default 2000. */
+  watchdogMs?: number;
   /** Upper bound on audio kept for replay. Default 30000. */
   maxReplayMs?: number;
   connectTimeoutMs?: number;
@@ -62,7 +87,11 @@ export class DeepgramStt implements SpeechToText {
     const env = options.baseUrl || options.wsUrl
       ? deepgramEnvironment(options.baseUrl ?? (options.wsUrl ?? '').replace(/^ws/i, 'http'), options.wsUrl)
       : undefined;
-    this.client = new DeepgramClient({ apiKey: options.apiKey, ...(env ? { environment: env } : {}) });
+    this.client = new DeepgramClient({
+      apiKey: options.apiKey,
+      ...(options.accessToken ? { accessToken: options.accessToken } : {}),
+      ...(env ? { environment: env } : {}),
+    });
   }
 
   stream(opts: { sampleRate: number; language?: string; signal?: AbortSignal }): SttStream {
@@ -85,6 +114,9 @@ type ListenMessage =
     }
   | { type: 'UtteranceEnd' | 'SpeechStarted' | 'Metadata' };
 
+/** Close codes after which the audio just sent must not be sent again (RFC 6455 1002/1007/1008: the data was refused). */
+const BAD_DATA_CLOSE = new Set([1002, 1007, 1008]);
+
 interface BufferedAudio { start: number; pcm: Int16Array }
 
 class DeepgramSttStream implements SttStream {
@@ -95,11 +127,20 @@ class DeepgramSttStream implements SttStream {
   private generation = 0;
   private openGeneration = -1;
   private everOpened = false;
-  private attempts = 0;
+  /** Start times of recent reconnect attempts (the sliding-window budget). */
+  private readonly reconnects: number[] = [];
   private reconnectTimer: NodeJS.Timeout | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
+  private superviseTimer: NodeJS.Timeout | null = null;
   private lastSendAt = performance.now();
+  private lastMessageAt = performance.now();
+  private openedAt = performance.now();
   private pendingFinalize = false;
+  /** When the outstanding Finalize was sent; null when none awaits its answer. */
+  private finalizeSentAt: number | null = null;
+  /** Speech the server has shown (SpeechStarted, interim words) and not yet finalized. */
+  private speechPending = false;
+  private watchStartAt = 0;
   private closing = false;
   private closedPromise: Promise<void> | null = null;
   private socketClosed: (() => void) | null = null;
@@ -132,6 +173,8 @@ class DeepgramSttStream implements SttStream {
       this.keepAliveTimer = setInterval(() => this.keepAlive(keepAliveMs), Math.max(50, keepAliveMs / 2));
       this.keepAliveTimer.unref();
     }
+    this.superviseTimer = setInterval(() => this.supervise(), 100);
+    this.superviseTimer.unref();
     void this.connect();
   }
 
@@ -156,6 +199,7 @@ class DeepgramSttStream implements SttStream {
 
   finalize(): void {
     if (this.closing) return;
+    this.watch();
     const socket = this.openSocket();
     if (!socket) {
       this.pendingFinalize = true;
@@ -163,6 +207,7 @@ class DeepgramSttStream implements SttStream {
     }
     try {
       socket.sendFinalize({ type: 'Finalize' });
+      this.finalizeSentAt = performance.now();
     } catch {
       this.pendingFinalize = true;
     }
@@ -248,8 +293,8 @@ class DeepgramSttStream implements SttStream {
       socket.on('message', (m) => {
         if (gen === this.generation) this.onMessage(m as ListenMessage);
       });
-      socket.on('close', () => {
-        if (gen === this.generation && this.openGeneration === gen) this.onSocketClosed();
+      socket.on('close', (event) => {
+        if (gen === this.generation && this.openGeneration === gen) this.onSocketClosed(event.code, event.reason);
       });
       socket.on('error', () => undefined); // failures surface through waitForOpen or close
       socket.connect();
@@ -263,7 +308,11 @@ class DeepgramSttStream implements SttStream {
         this.fail(new ProviderError('deepgram', `authentication failed (${/\b403\b/.test(message) ? 'HTTP 403' : 'HTTP 401'})`));
         return;
       }
-      this.scheduleReconnect(message);
+      if (/\b400\b/.test(message)) {
+        this.fail(new ProviderError('deepgram', redactSecrets(`connection refused (HTTP 400): ${message}`, [this.options.apiKey, this.options.accessToken])));
+        return;
+      }
+      this.scheduleReconnect(message); // 429, 5xx, network: retried within the budget
       return;
     }
     if (gen !== this.generation || this.closing) {
@@ -275,12 +324,14 @@ class DeepgramSttStream implements SttStream {
 
   private onOpen(socket: ListenSocket, gen: number): void {
     this.openGeneration = gen;
+    this.openedAt = performance.now();
     this.connectionOffset = this.replay[0]?.start ?? this.pushedSamples;
     try {
       for (const chunk of this.replay) socket.sendMedia(chunk.pcm);
       if (this.pendingFinalize) {
         socket.sendFinalize({ type: 'Finalize' });
         this.pendingFinalize = false;
+        this.finalizeSentAt = performance.now();
       }
       this.lastSendAt = performance.now();
     } catch {
@@ -290,27 +341,49 @@ class DeepgramSttStream implements SttStream {
     this.everOpened = true;
   }
 
-  private onSocketClosed(): void {
+  private onSocketClosed(code: number | undefined, reason: string | undefined): void {
     this.openGeneration = -1;
     this.socket = null;
     if (this.closing) {
       this.socketClosed?.();
       return;
     }
-    this.scheduleReconnect('connection closed unexpectedly');
+    const why = `closed with ${code ?? 'no code'}${reason ? ` (${reason.slice(0, 80)})` : ''}`;
+    if (code !== undefined && BAD_DATA_CLOSE.has(code)) {
+      // The server refused this audio: sending it again would be refused again.
+      this.replay.length = 0;
+      this.replaySamples = 0;
+    }
+    this.scheduleReconnect(why);
+  }
+
+  /** The connection went quiet while it owed us results: replace it and replay what is uncovered. */
+  private replaceSilentSocket(): void {
+    const socket = this.socket;
+    this.generation += 1; // the old socket's events are stale from here on
+    this.openGeneration = -1;
+    this.socket = null;
+    socket?.close();
+    if (this.finalizeSentAt !== null) this.pendingFinalize = true;
+    this.finalizeSentAt = null;
+    this.scheduleReconnect(`no message for ${this.options.watchdogMs ?? 2000} ms while speech was pending`);
   }
 
   private scheduleReconnect(reason: string): void {
     if (this.closing || this.reconnectTimer) return;
-    this.attempts += 1;
+    const now = performance.now();
+    const windowMs = this.options.reconnectWindowMs ?? 60_000;
+    while (this.reconnects.length > 0 && now - this.reconnects[0]! > windowMs) this.reconnects.shift();
+    this.reconnects.push(now);
+    const attempt = this.reconnects.length;
     const max = this.options.maxReconnectAttempts ?? 5;
-    if (this.attempts > max) {
+    if (attempt > max) {
       const what = this.everOpened ? `connection lost; ${max} reconnect attempts failed` : 'could not connect';
-      this.fail(new ProviderError('deepgram', redactSecrets(`${what}: ${reason}`, [this.options.apiKey])));
+      this.fail(new ProviderError('deepgram', redactSecrets(`${what}: ${reason}`, [this.options.apiKey, this.options.accessToken])));
       return;
     }
     const base = this.options.reconnectBackoffMs ?? 200;
-    const delay = this.attempts === 1 ? 0 : Math.min(base * 2 ** (this.attempts - 2), 5000);
+    const delay = attempt === 1 ? 0 : Math.min(base * 2 ** (attempt - 2), 5000);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       void this.connect();
@@ -331,8 +404,32 @@ class DeepgramSttStream implements SttStream {
   private stopTimers(): void {
     if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.superviseTimer) clearInterval(this.superviseTimer);
     this.keepAliveTimer = null;
     this.reconnectTimer = null;
+    this.superviseTimer = null;
+  }
+
+  /** Results are owed from now on (speech shown or a Finalize sent): start the watchdog's clock if it is not running. */
+  private watch(): void {
+    if (!this.speechPending && this.finalizeSentAt === null && !this.pendingFinalize) this.watchStartAt = performance.now();
+  }
+
+  /** The Finalize deadline and the dead-socket watchdog. */
+  private supervise(): void {
+    const socket = this.openSocket();
+    if (!socket) return;
+    const now = performance.now();
+    const sent = this.finalizeSentAt;
+    if (sent !== null && !this.speechPending && now - sent >= (this.options.finalizeTimeoutMs ?? 500)) {
+      // Nothing unfinalized is buffered, so Deepgram will not answer: no more words are coming.
+      this.finalizeSentAt = null;
+      this.queue.push({ type: 'final', text: '', speechFinal: false, fromFinalize: true });
+      return;
+    }
+    const owed = this.speechPending || this.finalizeSentAt !== null;
+    const quietSince = Math.max(this.lastMessageAt, this.watchStartAt, this.openedAt);
+    if (owed && this.lastSendAt > quietSince && now - quietSince >= (this.options.watchdogMs ?? 2000)) this.replaceSilentSocket();
   }
 
   private keepAlive(intervalMs: number): void {
@@ -349,26 +446,38 @@ class DeepgramSttStream implements SttStream {
   // ------------------------------------------------------------ results
 
   private onMessage(m: ListenMessage): void {
-    // A message from the new connection shows it works: later drops start a fresh backoff.
-    this.attempts = 0;
+    // Any message shows the connection is alive (the watchdog); none resets the reconnect budget.
+    this.lastMessageAt = performance.now();
     switch (m.type) {
       case 'Results': {
         const text = m.channel.alternatives[0]?.transcript ?? '';
         if (m.is_final) {
           this.releaseAudioBefore(m.start + m.duration);
-          if (text.length > 0 || m.from_finalize) {
+          const closes = m.speech_final === true || m.from_finalize === true;
+          this.speechPending = false; // a final covers what was shown
+          if (closes) this.finalizeSentAt = null;
+          // An empty speech_final closes the utterance whose words came in earlier finals.
+          if (text.length > 0 || closes) {
             this.queue.push({ type: 'final', text, speechFinal: m.speech_final === true, fromFinalize: m.from_finalize === true });
           }
         } else if (text.length > 0) {
+          this.watch();
+          this.speechPending = true;
           this.queue.push({ type: 'interim', text });
         }
         return;
       }
+      case 'SpeechStarted':
+        this.watch();
+        this.speechPending = true;
+        return;
       case 'UtteranceEnd':
+        this.speechPending = false;
+        this.finalizeSentAt = null;
         this.queue.push({ type: 'utterance_end' });
         return;
       default:
-        return; // SpeechStarted and Metadata carry nothing the interface needs
+        return; // Metadata carries nothing the interface needs
     }
   }
 

@@ -1,20 +1,35 @@
 /**
  * A local stand-in for Deepgram's live speech-to-text WebSocket (`/v1/listen`).
- * It speaks the wire protocol the official SDK expects: `Authorization: Token`
- * (or `Bearer`, or the `token, <key>` subprotocol) checked at the upgrade with
+ * It speaks the wire protocol the official SDK expects: credentials checked at
+ * the upgrade as the real service checks them (deepgram-auth.ts) with
  * Deepgram's 401 JSON body, binary linear16 audio in, the JSON control
  * messages KeepAlive / Finalize / CloseStream, and Results / UtteranceEnd /
  * SpeechStarted / Metadata out in Deepgram's shapes.
  *
  * Speech is found deterministically by energy in 10 ms windows of the audio it
  * receives; each speech segment is given the next scripted transcript. Finals
- * can be held back by `sttFinalDelayMs` (provider latency), and a fault knob
- * drops the socket after N messages so reconnection can be tested.
+ * can be held back by `sttFinalDelayMs` (provider latency).
+ *
+ * The real service on a bad day, each behaviour selectable (the `typical`
+ * profile turns the realistic ones on, see index.ts):
+ * - `finalizeWhenIdle: 'silent'`: a Finalize with no speech buffered gets no
+ *   reply (Deepgram: a from_finalize response "typically occurs when there is
+ *   a noticeable amount of audio buffered").
+ * - `splitSpeechFinal`: the words arrive in an is_final result and the
+ *   speech_final that follows is empty (seen in public Deepgram logs).
+ * - `interimOnlySegments`: a segment's words show in interim results only; its
+ *   final is empty (short "yes"/"no" answers).
+ * - `interimIntervalMs`: ~1000 on the real service.
+ * - `socketFault`: after N messages drop the TCP connection, close with a
+ *   code and reason (1008 DATA-0000, 1011 NET-0000/NET-0001), or stall: stop
+ *   answering without closing (a dead path).
+ * - `connectFault`: answer the first upgrades with 429 or 5xx.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { credentialAccepted } from './deepgram-auth.ts';
 import { listenLocal, simId } from './http-common.ts';
 
 export interface SttSegmentInfo {
@@ -27,10 +42,18 @@ export interface SttSegmentInfo {
 /** Scripted transcripts: an array used in order (cycled), or a function of the segment. */
 export type TranscriptScript = readonly string[] | ((segment: SttSegmentInfo) => string);
 
+/** What happens to a connection once it has sent `afterMessages` messages. */
+export type DeepgramSocketFault =
+  | { kind: 'drop'; afterMessages: number; connections?: number }
+  | { kind: 'close'; code: number; reason: string; afterMessages: number; connections?: number }
+  | { kind: 'stall'; afterMessages: number; connections?: number };
+
 export interface DeepgramLiveSimOptions {
   port?: number;
-  /** When set only this key is accepted; otherwise any non-empty key is. */
+  /** When set only this key is accepted (as `Token`); otherwise any non-empty key is. */
   apiKey?: string;
+  /** When set only this access token is accepted (as `Bearer`); otherwise any JWT-shaped token is. */
+  accessToken?: string;
   transcripts?: TranscriptScript;
   /** Endpointing used when the client sends none (Deepgram's own default is 10 ms). */
   endpointingMs?: number;
@@ -46,6 +69,16 @@ export interface DeepgramLiveSimOptions {
   dropAfterMessages?: number;
   /** How many connections (the first ones) the drop fault applies to; default 1. */
   dropConnections?: number;
+  /** Fault for the first `connections` (default 1) connections: drop, close with a code, or stall. */
+  socketFault?: DeepgramSocketFault;
+  /** Fault: answer the first `count` upgrade requests with this HTTP status (429, 500, 503). */
+  connectFault?: { status: number; count: number };
+  /** What a Finalize gets when no speech is buffered: an empty from_finalize result (default) or nothing (the real service). */
+  finalizeWhenIdle?: 'empty' | 'silent';
+  /** Send a segment's words as is_final (speech_final false), then an empty speech_final result. */
+  splitSpeechFinal?: boolean;
+  /** Segments whose words appear in interim results only (their final is empty). */
+  interimOnlySegments?: (segment: SttSegmentInfo) => boolean;
 }
 
 export interface DeepgramLiveSimStats {
@@ -60,6 +93,11 @@ export interface DeepgramLiveSimStats {
   finals: number;
   drops: number;
   idleCloses: number;
+  /** Connections closed by `socketFault` with a code, and connections stalled by it. */
+  faultCloses: number;
+  stalls: number;
+  /** Upgrades refused by `connectFault`. */
+  connectRejects: number;
   /** Query parameters of the most recent accepted connection. */
   lastQuery: Record<string, string>;
 }
@@ -105,6 +143,9 @@ export function createDeepgramLiveHandler(options: Omit<DeepgramLiveSimOptions, 
     finals: 0,
     drops: 0,
     idleCloses: 0,
+    faultCloses: 0,
+    stalls: 0,
+    connectRejects: 0,
     lastQuery: {},
   };
   const shared = { segmentsFinalized: 0 };
@@ -122,9 +163,15 @@ export function createDeepgramLiveHandler(options: Omit<DeepgramLiveSimOptions, 
     upgrade: (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname !== '/v1/listen') return rejectUpgrade(socket, 404, { err_code: 'NOT_FOUND', err_msg: 'Not found.' });
-      if (!authorized(req, options.apiKey)) {
+      if (!credentialAccepted(req, options)) {
         stats.authFailures += 1;
         return rejectUpgrade(socket, 401, { err_code: 'INVALID_AUTH', err_msg: 'Invalid credentials.' });
+      }
+      const refuse = options.connectFault;
+      if (refuse && stats.connectRejects < refuse.count) {
+        stats.connectRejects += 1;
+        const code = refuse.status === 429 ? 'TOO_MANY_REQUESTS' : 'INTERNAL_SERVER_ERROR';
+        return rejectUpgrade(socket, refuse.status, { err_code: code, err_msg: refuse.status === 429 ? 'Too many requests.' : 'Service unavailable.' });
       }
       const query = Object.fromEntries(url.searchParams.entries());
       const problem = validateQuery(query);
@@ -163,29 +210,19 @@ export async function startDeepgramLiveSimulator(options: DeepgramLiveSimOptions
   };
 }
 
-function authorized(req: IncomingMessage, expected: string | undefined): boolean {
-  let key: string | undefined;
-  const header = req.headers.authorization;
-  if (header) {
-    const m = /^(token|bearer)\s+(.+)$/i.exec(header.trim());
-    key = m?.[2];
-  } else if (req.headers['sec-websocket-protocol']) {
-    const parts = String(req.headers['sec-websocket-protocol']).split(',').map((s) => s.trim());
-    if (parts[0]?.toLowerCase() === 'token' || parts[0]?.toLowerCase() === 'bearer') key = parts[1];
-  }
-  if (!key) return false;
-  return expected === undefined || key === expected;
-}
-
 function rejectUpgrade(socket: Duplex, status: number, body: { err_code: string; err_msg: string }): void {
   const text = JSON.stringify({ ...body, request_id: simId('') });
-  const reason = status === 401 ? 'Unauthorized' : status === 400 ? 'Bad Request' : 'Not Found';
+  const reason = STATUS_TEXT[status] ?? 'Error';
   socket.write(
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\n` +
       `dg-error: ${body.err_msg}\r\nconnection: close\r\n\r\n${text}`,
   );
   socket.destroy();
 }
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+};
 
 function validateQuery(q: Record<string, string>): string | undefined {
   if (q.encoding !== undefined) {
@@ -223,6 +260,8 @@ class ListenSession {
   private lastVoiceEndS = 0;
   private silenceMs = 0;
   private transcript = '';
+  /** The words of this segment show in interims only (`interimOnlySegments`). */
+  private interimOnly = false;
   private wordsShown = 0;
   private lastInterimS = 0;
   private cursorS = 0;
@@ -234,6 +273,7 @@ class ListenSession {
   private idleTimer: NodeJS.Timeout | null = null;
   private sentOnThisSocket = 0;
   private closingAfterDrain = false;
+  private stalled = false;
   private disposed = false;
 
   constructor(
@@ -269,6 +309,7 @@ class ListenSession {
     if (ms <= 0 || this.disposed) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
+      if (this.stalled) return; // a dead path closes nothing
       this.stats.idleCloses += 1;
       this.ws.close(1011, 'NET-0001: no audio data or text message received within the timeout window');
     }, ms);
@@ -328,7 +369,9 @@ class ListenSession {
       if (this.interimResults && (endS - this.lastInterimS) * 1000 >= (this.options.interimIntervalMs ?? 300)) {
         this.lastInterimS = endS;
         const words = this.transcript.split(' ').filter(Boolean);
-        this.wordsShown = Math.min(Math.max(1, words.length - 1), this.wordsShown + 1);
+        // The last word stays unconfirmed until the final, unless the final will not carry it.
+        const cap = this.interimOnly ? words.length : Math.max(1, words.length - 1);
+        this.wordsShown = Math.min(cap, this.wordsShown + 1);
         this.sendResults(words.slice(0, this.wordsShown).join(' '), endS, { isFinal: false, speechFinal: false, fromFinalize: false });
       }
       return;
@@ -354,7 +397,8 @@ class ListenSession {
     this.wordsShown = 0;
     this.utterancePending = false;
     this.transcript = this.pickTranscript();
-    if (this.vadEvents) this.enqueue({ type: 'SpeechStarted', channel: [0], timestamp: round3(startS) }, 0);
+    this.interimOnly = this.options.interimOnlySegments?.({ index: this.shared.segmentsFinalized, connectionId: this.connectionId }) ?? false;
+    if (this.vadEvents) this.enqueue({ type: 'SpeechStarted', channel: [0, 1], timestamp: round3(startS) }, 0);
   }
 
   private pickTranscript(): string {
@@ -370,7 +414,15 @@ class ListenSession {
     this.silenceMs = 0;
     this.shared.segmentsFinalized += 1;
     this.stats.finals += 1;
-    this.sendResults(this.transcript, endS, { isFinal: true, speechFinal, fromFinalize });
+    const words = this.interimOnly ? '' : this.transcript;
+    if (speechFinal && this.options.splitSpeechFinal && words !== '') {
+      // The words are finalized first; the endpoint then comes as an empty speech_final.
+      this.sendResults(words, endS, { isFinal: true, speechFinal: false, fromFinalize });
+      this.cursorS = endS;
+      this.sendResults('', endS, { isFinal: true, speechFinal: true, fromFinalize: false });
+    } else {
+      this.sendResults(words, endS, { isFinal: true, speechFinal, fromFinalize });
+    }
     this.cursorS = endS;
     this.lastWordEndS = this.lastVoiceEndS;
     this.utterancePending = this.transcript.length > 0;
@@ -381,7 +433,7 @@ class ListenSession {
     const nowS = this.processedSamples / this.sampleRate;
     if (this.inSpeech) {
       this.finishSegment(nowS, false, true);
-    } else {
+    } else if (this.options.finalizeWhenIdle !== 'silent') {
       this.sendResults('', nowS, { isFinal: true, speechFinal: false, fromFinalize: true });
       this.cursorS = nowS;
     }
@@ -453,6 +505,10 @@ class ListenSession {
 
   private pump(): void {
     if (this.pumpTimer || this.disposed) return;
+    if (this.stalled) {
+      this.outbox.length = 0;
+      return;
+    }
     while (this.outbox.length > 0) {
       const head = this.outbox[0]!;
       const wait = head.dueAt - performance.now();
@@ -469,21 +525,37 @@ class ListenSession {
     if (this.closingAfterDrain && this.ws.readyState === this.ws.OPEN) this.ws.close(1000);
   }
 
-  /** Returns false when the fault knob dropped the socket. */
+  /** Returns false when a fault knob ended or stalled the socket. */
   private sendNow(text: string): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     this.ws.send(text);
     this.stats.messagesSent += 1;
     this.sentOnThisSocket += 1;
-    const dropAfter = this.options.dropAfterMessages;
-    if (dropAfter !== undefined && this.connectionId <= (this.options.dropConnections ?? 1) && this.sentOnThisSocket >= dropAfter) {
-      this.stats.drops += 1;
-      this.outbox.length = 0;
-      this.ws.terminate();
-      this.dispose();
+    const fault = this.socketFault();
+    if (!fault || this.connectionId > (fault.connections ?? 1) || this.sentOnThisSocket < fault.afterMessages) return true;
+    this.outbox.length = 0;
+    if (fault.kind === 'stall') {
+      // Reads go on, nothing is sent and nothing closes: what a client sees of a dead path.
+      this.stats.stalls += 1;
+      this.stalled = true;
       return false;
     }
-    return true;
+    if (fault.kind === 'close') {
+      this.stats.faultCloses += 1;
+      this.ws.close(fault.code, fault.reason);
+    } else {
+      this.stats.drops += 1;
+      this.ws.terminate();
+    }
+    this.dispose();
+    return false;
+  }
+
+  private socketFault(): DeepgramSocketFault | undefined {
+    const o = this.options;
+    if (o.socketFault) return o.socketFault;
+    if (o.dropAfterMessages === undefined) return undefined;
+    return { kind: 'drop', afterMessages: o.dropAfterMessages, ...(o.dropConnections !== undefined ? { connections: o.dropConnections } : {}) };
   }
 }
 

@@ -6,6 +6,7 @@
  * body. Knobs: time to first byte, generation speed, chunk size.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { credentialAccepted } from './deepgram-auth.ts';
 import { listenLocal, readJson, sendJson, simId, streamPaced } from './http-common.ts';
 import { pcm16LeBytes, streamingWavHeader, synthesizeSpeechPattern } from './speech-pattern.ts';
 
@@ -77,9 +78,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Deepgr
     sendJson(res, 404, dgError('NOT_FOUND', 'Not found.'));
     return;
   }
-  const m = /^(token|bearer)\s+(.+)$/i.exec((req.headers.authorization ?? '').trim());
-  const key = m?.[2];
-  if (!key || (options.apiKey !== undefined && key !== options.apiKey)) {
+  if (!credentialAccepted(req, options)) {
     stats.authFailures += 1;
     sendJson(res, 401, dgError('INVALID_AUTH', 'Invalid credentials.'));
     return;

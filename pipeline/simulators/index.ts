@@ -3,8 +3,12 @@
  * Deepgram Aura speak), and `startAllSimulators` which starts them with a
  * latency profile on two hosts, like the real services: Deepgram (STT and TTS
  * on one base URL, deepgram.ts) and OpenAI. The profile is `instant` (no
- * added latency) or `typical` (STT final 250 ms, LLM time to first token
- * 400 ms, TTS time to first byte 150 ms).
+ * added latency, the kind behaviour) or `typical` (STT final 250 ms, LLM time
+ * to first token 400 ms, TTS time to first byte 150 ms, and Deepgram's
+ * realistic behaviours: interim results about once a second, no reply to a
+ * Finalize with nothing buffered, words finalized before an empty
+ * speech_final). Faults (dead sockets, close codes, 429s) are selected per
+ * test or bench run through the overrides.
  */
 import type { DeepgramLiveSimOptions, DeepgramLiveSimulator } from './deepgram-live.ts';
 import type { DeepgramSpeakSimOptions, DeepgramSpeakSimulator } from './deepgram-speak.ts';
@@ -39,6 +43,14 @@ export const SIMULATOR_PROFILES: Readonly<Record<SimulatorProfile, Readonly<Simu
   typical: { endpointingMs: 300, sttFinalDelayMs: 250, llmTtftMs: 400, llmTokensPerSecond: 60, ttsTtfbMs: 150, ttsSpeed: 4 },
 };
 
+/** Deepgram live behaviours per profile (see deepgram-live.ts for what each models). */
+export type DeepgramLiveBehaviour = Pick<DeepgramLiveSimOptions, 'interimIntervalMs' | 'finalizeWhenIdle' | 'splitSpeechFinal'>;
+
+export const SIMULATOR_BEHAVIOURS: Readonly<Record<SimulatorProfile, Readonly<DeepgramLiveBehaviour>>> = {
+  instant: { interimIntervalMs: 300, finalizeWhenIdle: 'empty', splitSpeechFinal: false },
+  typical: { interimIntervalMs: 1000, finalizeWhenIdle: 'silent', splitSpeechFinal: true },
+};
+
 export interface AllSimulatorOverrides extends Partial<SimulatorLatency> {
   /** When set, every simulator accepts only this key. */
   apiKey?: string;
@@ -68,7 +80,7 @@ export async function startAllSimulators(profile: SimulatorProfile = 'instant', 
   const key = apiKey === undefined ? {} : { apiKey };
   const started = await Promise.allSettled([
     startDeepgramSimulator({
-      live: { ...key, endpointingMs: latency.endpointingMs, sttFinalDelayMs: latency.sttFinalDelayMs, ...deepgramLive },
+      live: { ...key, ...SIMULATOR_BEHAVIOURS[profile], endpointingMs: latency.endpointingMs, sttFinalDelayMs: latency.sttFinalDelayMs, ...deepgramLive },
       speak: { ...key, ttsTtfbMs: latency.ttsTtfbMs, ttsSpeed: latency.ttsSpeed, ...deepgramSpeak },
     }),
     startOpenAiSimulator({ ...key, llmTtftMs: latency.llmTtftMs, llmTokensPerSecond: latency.llmTokensPerSecond, ttsTtfbMs: latency.ttsTtfbMs, ttsSpeed: latency.ttsSpeed, ...openai }),

@@ -8,7 +8,14 @@
  *                              `wav`, streamed at a configurable pace
  * Bearer auth is required and answered with OpenAI's 401 error body. Latency
  * knobs: time to first token, token rate, TTS time to first byte and
- * generation speed. Fault knobs: an HTTP error status, or closing mid-stream.
+ * generation speed. Fault knobs, in the shapes OpenAI sends
+ * (platform.openai.com/docs/guides/error-codes; openai-node core/streaming.ts
+ * throws on an `error` object inside a stream):
+ *   status       an HTTP 5xx `server_error`
+ *   rate_limit   429 `rate_limit_exceeded` with `retry-after` (retrying helps)
+ *   quota        429 `insufficient_quota` (retrying never helps)
+ *   stream_error `data: {"error": {...}}` after N chunks of a 200 stream
+ *   drop         the connection cut after N chunks
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listenLocal, maskKey, readJson, sendJson, simId, sleepUnless, streamPaced, writeWithBackpressure } from './http-common.ts';
@@ -31,6 +38,12 @@ export interface ChatRequestView {
 
 export type ChatFault =
   | { type: 'status'; status: number; count?: number }
+  /** 429 rate_limit_exceeded; `retryAfterS` goes in the retry-after header (default 1). */
+  | { type: 'rate_limit'; retryAfterS?: number; count?: number }
+  /** 429 insufficient_quota. */
+  | { type: 'quota'; count?: number }
+  /** An error event in the middle of a 200 stream, after this many chunks. */
+  | { type: 'stream_error'; afterChunks: number; count?: number }
   /** Destroy the connection after this many SSE chunks. */
   | { type: 'drop'; afterChunks: number; count?: number };
 
@@ -61,6 +74,8 @@ export interface OpenAiSimStats {
   chatAborted: number;
   /** Streams the drop fault cut. */
   chatDropped: number;
+  /** Streams the stream_error fault ended with an error event. */
+  chatStreamErrors: number;
   speechRequests: number;
   speechCompleted: number;
   speechAborted: number;
@@ -88,6 +103,7 @@ export async function startOpenAiSimulator(options: OpenAiSimOptions = {}): Prom
     chatCompleted: 0,
     chatAborted: 0,
     chatDropped: 0,
+    chatStreamErrors: 0,
     speechRequests: 0,
     speechCompleted: 0,
     speechAborted: 0,
@@ -173,6 +189,18 @@ async function handleChat(res: ServerResponse, body: Record<string, unknown>, op
     sendJson(res, fault.status, openAiError('The server had an error while processing your request. Sorry about that!', 'server_error', null));
     return;
   }
+  if (faulty && fault.type === 'rate_limit') {
+    const after = fault.retryAfterS ?? 1;
+    sendJson(res, 429, openAiError(
+      `Rate limit reached for ${view.model} in organization org-sim on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${after}s.`,
+      'requests', 'rate_limit_exceeded'), { 'retry-after': String(after), 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': `${after}s` });
+    return;
+  }
+  if (faulty && fault.type === 'quota') {
+    sendJson(res, 429, openAiError(
+      'You exceeded your current quota, please check your plan and billing details.', 'insufficient_quota', 'insufficient_quota'));
+    return;
+  }
   const reply = pickReply(options, view, index);
   const id = simId('chatcmpl-');
   const created = Math.floor(Date.now() / 1000);
@@ -238,6 +266,12 @@ async function handleChat(res: ServerResponse, body: Record<string, unknown>, op
     if (faulty && fault.type === 'drop' && i >= fault.afterChunks) {
       res.destroy();
       stats.chatDropped += 1;
+      return;
+    }
+    if (faulty && fault.type === 'stream_error' && i >= fault.afterChunks) {
+      const error = openAiError('The server had an error while processing your request. Sorry about that!', 'server_error', null);
+      res.end(`data: ${JSON.stringify(error)}\n\n`);
+      stats.chatStreamErrors += 1;
       return;
     }
     const d = deltas[i]!;
