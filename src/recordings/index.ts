@@ -7,7 +7,7 @@ export type { CallRecorder, CallRecordingStart, FinishedRecording, TranscriptTur
 export { openRecordingVault, LINK_SECRET_PURPOSE, type RecordingVaultSetup } from './vault-setup.ts';
 export { mintRecordingLink, linkActor, parseTtl, RecordingLinkError, type MintedLink } from './links.ts';
 export { auditRecordingAccess } from './access-audit.ts';
-export { decryptToWavFile, type DecryptedFile } from './decrypt-file.ts';
+export { decryptToWavFile, OutputExistsError, type DecryptedFile } from './decrypt-file.ts';
 export { eraseTenant, TenantNotFoundError } from './erase.ts';
 export { rotateTenantRecordingKey } from './rotate.ts';
 export { RecordingCallTap, type RecordingCallTapOptions } from './call-tap.ts';
