@@ -117,7 +117,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0] ?? 'config');
     const secret = (SECRET_SETTINGS as readonly string[]).includes(key);
-    const got = secret || merged[key] === undefined ? '' : ` (got ${JSON.stringify(merged[key])})`;
+    // Never echo a secret setting, nor any value that carries URL credentials (scheme://user:password@...).
+    const credentials = typeof merged[key] === 'string' && /:\/\/[^/]*@/.test(merged[key] as string);
+    const got = secret || credentials || merged[key] === undefined ? '' : ` (got ${JSON.stringify(merged[key])})`;
     throw new ConfigError(`${key}: ${describeIssue(issue)}${got}`);
   }
   const config = result.data;

@@ -66,10 +66,14 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .option('--json', 'print JSON')
     .action(async (recordingId: string, opts: { tenant: string; ttl: string; json?: boolean }) => {
       const ttlMs = parseTtl(opts.ttl);
-      await withVault(loadConfig, async (db, setup) => {
+      await withVault(loadConfig, async (db, setup, config) => {
         const link = await mintRecordingLink(db, setup.linkSecret, { tenantId: opts.tenant, recordingId, ttlMs, maxTtlMs: MAX_LINK_TTL_MS, actor: OPERATOR });
-        if (opts.json) process.stdout.write(JSON.stringify({ path: link.path, expiresAt: link.expiresAt.toISOString() }) + '\n');
-        else process.stdout.write(`${link.path}\nexpires ${link.expiresAt.toISOString()} (append to the server's HTTP address)\n`);
+        // A full URL only on the configured public base URL; otherwise the path, to append to the server's HTTP address.
+        const base = config.SMARTALEX_PUBLIC_BASE_URL;
+        const url = base ? `${base}${link.path}` : undefined;
+        if (opts.json) process.stdout.write(JSON.stringify({ ...(url ? { url } : {}), path: link.path, expiresAt: link.expiresAt.toISOString() }) + '\n');
+        else if (url) process.stdout.write(`${url}\nexpires ${link.expiresAt.toISOString()}\n`);
+        else process.stdout.write(`${link.path}\nexpires ${link.expiresAt.toISOString()} (append to the server's HTTP address, or set SMARTALEX_PUBLIC_BASE_URL)\n`);
       });
     });
 

@@ -101,6 +101,11 @@ for (const backend of await backends()) {
     const { path } = JSON.parse(r.stdout) as { path: string };
     const verdict = verifyRecordingLink(path, seeded.linkSecret);
     assert.ok(verdict.ok);
+    assert.not.ok('url' in JSON.parse(r.stdout), 'no public base URL configured: the path only');
+    const withBase = await cli({ ...env, SMARTALEX_PUBLIC_BASE_URL: 'https://media.example.com/' }, ['recording', 'link', seeded.recordingId, '--tenant', seeded.tenantId, '--json']);
+    assert.is(withBase.code, 0, withBase.stderr);
+    const minted = JSON.parse(withBase.stdout) as { url: string; path: string };
+    assert.is(minted.url, `https://media.example.com${minted.path}`);
     if (backend.name === 'pglite') { // refusals do not depend on the backend: one run saves a process start
       const bad = await cli(env, ['recording', 'link', crypto.randomUUID(), '--tenant', seeded.tenantId]);
       assert.is(bad.code, 1);
