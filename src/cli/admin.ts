@@ -153,13 +153,14 @@ export function registerAdminCommands(program: Command, loadConfig: ConfigLoader
     .action(async (opts: { tenant: string; json?: boolean }) => {
       await withDb(loadConfig, async (db) => {
         const list = await listNumbers(db, opts.tenant);
+        // digestAlgorithms null: the server default (SMARTALEX_SIP_DIGEST_ALGORITHMS).
         const view = list.map((n) => ({
-          number: n.number, agentId: n.agentId, allowedCidrs: n.allowedCidrs, digest: Boolean(n.digestUsername), digestAlgorithms: n.digestAlgorithms ?? 'server default',
+          number: n.number, agentId: n.agentId, allowedCidrs: n.allowedCidrs, digest: Boolean(n.digestUsername), digestAlgorithms: n.digestAlgorithms,
         }));
         if (opts.json) process.stdout.write(JSON.stringify(view) + '\n');
         else {
           for (const n of view) {
-            const digest = n.digest ? `  digest ${Array.isArray(n.digestAlgorithms) ? n.digestAlgorithms.join(',') : n.digestAlgorithms}` : '';
+            const digest = n.digest ? `  digest ${n.digestAlgorithms?.join(',') ?? '(server default algorithms)'}` : '';
             process.stdout.write(`${n.number}  agent ${n.agentId}  allow ${n.allowedCidrs.join(',') || '-'}${digest}\n`);
           }
         }

@@ -57,8 +57,8 @@ for (const kind of await targetKinds()) {
       refusedWith(await runCli(add('3001', '--agent', 'after-hours', ...digest, '--digest-algorithms', 'SHA-1'), env, `${password}\n`), /^smartalex: --digest-algorithms: unknown digest algorithm "SHA-1" \(known: MD5, SHA-256\)$/);
       refusedWith(await runCli(add('3001', '--agent', 'after-hours', '--allow', '10.0.0.1', '--digest-algorithms', 'SHA-256'), env), /^smartalex: --digest-algorithms needs digest credentials/);
 
-      const listed = JSON.parse(ok(await runCli(['number', 'list', '--tenant', tenantId, '--json'], env), 'number list')) as { number: string; digest: boolean }[];
-      assert.equal(listed.map((n) => [n.number, n.digest]), [['2000', false], ['2002', false], ['3000', true], ['3002', true]]);
+      const listed = JSON.parse(ok(await runCli(['number', 'list', '--tenant', tenantId, '--json'], env), 'number list')) as { number: string; digest: boolean; digestAlgorithms: string[] | null }[];
+      assert.equal(listed.map((n) => [n.number, n.digest, n.digestAlgorithms]), [['2000', false, null], ['2002', false, null], ['3000', true, null], ['3002', true, ['SHA-256']]]);
 
       await withOpen(target, async (db) => {
         const route = await routeNumber(db, '2000');
