@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseDigestAlgorithms } from '../media/sip/digest.ts';
 import { parseMasterKey } from '../storage/vault/keys.ts';
 
 /** A port as text: digits only (so ' ' or '80.5' cannot slip through coercion), 0 asks the OS for a free one. */
@@ -14,6 +15,28 @@ const port = z.string().trim().regex(/^\d{1,5}$/, 'a port number 0-65535').trans
   .refine((n) => n <= 65535, 'must be a port number 0-65535');
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const optionalText = z.string().min(1).optional();
+/** "MD5,SHA-256" -> ['MD5', 'SHA-256'] (the one parser the CLI and the numbers table use too). */
+const digestAlgorithms = z.string().transform((text, ctx) => {
+  try {
+    return parseDigestAlgorithms(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `must be MD5, SHA-256 or both, comma-separated, in challenge order: ${(error as Error).message}` });
+    return z.NEVER;
+  }
+});
+/**
+ * The public origin recording links are built on: http(s), no credentials, query or fragment; an
+ * optional path prefix (a reverse proxy's) is kept, a trailing "/" dropped. Never the request's Host.
+ */
+const publicBaseUrl = z.string().transform((text, ctx) => {
+  let url: URL | undefined;
+  try { url = new URL(text); } catch { /* reported below */ }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.hash || text.includes('?') || text.includes('#')) {
+    ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL without credentials, query or fragment, e.g. https://media.example.com' });
+    return z.NEVER;
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+});
 
 const schema = z.object({
   SMARTALEX_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
@@ -22,9 +45,13 @@ const schema = z.object({
   SMARTALEX_SIP_PORT: port.default(5060),
   /** Address written into SDP and Contact when the bind address is a wildcard. */
   SMARTALEX_PUBLIC_ADDRESS: optionalText,
+  /** Origin (and optional path prefix) of the HTTP API as clients reach it; recording links are built on it. */
+  SMARTALEX_PUBLIC_BASE_URL: publicBaseUrl.optional(),
   SMARTALEX_SIP_TLS_PORT: port.default(5061),
   SMARTALEX_SIP_TLS_CERT: optionalText,
   SMARTALEX_SIP_TLS_KEY: optionalText,
+  /** Digest algorithms a 401 offers, in order, and the only ones accepted, for numbers without their own list. */
+  SMARTALEX_SIP_DIGEST_ALGORITHMS: digestAlgorithms.default(['MD5', 'SHA-256']),
   SMARTALEX_RTP_PORT_MIN: port.default(10000),
   SMARTALEX_RTP_PORT_MAX: port.default(20000),
   /** A call whose RTP stops for this long is ended with BYE. */
@@ -90,7 +117,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0] ?? 'config');
     const secret = (SECRET_SETTINGS as readonly string[]).includes(key);
-    const got = secret || merged[key] === undefined ? '' : ` (got ${JSON.stringify(merged[key])})`;
+    // Never echo a secret setting, nor any value that carries URL credentials (scheme://user:password@...).
+    const credentials = typeof merged[key] === 'string' && /:\/\/[^/]*@/.test(merged[key] as string);
+    const got = secret || credentials || merged[key] === undefined ? '' : ` (got ${JSON.stringify(merged[key])})`;
     throw new ConfigError(`${key}: ${describeIssue(issue)}${got}`);
   }
   const config = result.data;

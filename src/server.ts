@@ -76,7 +76,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const sipPorts = calls.sipPorts;
     const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready };
     const http = createHttpServer({ logger, metrics, readiness });
-    registerRecordingRoutes(http, { db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger });
+    registerRecordingRoutes(http, {
+      db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
+      ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+    });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT });
     closers.unshift(() => http.close());
     const address = http.server.address();

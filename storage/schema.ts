@@ -120,8 +120,15 @@ export const numbers = pgTable('numbers', {
   /** HA1 = H(username:realm:password) for MD5 and SHA-256 (RFC 8760); the password itself is never stored. */
   digestHa1Md5: text('digest_ha1_md5'),
   digestHa1Sha256: text('digest_ha1_sha256'),
+  /**
+   * Digest algorithms this number offers, in challenge order, and the only ones it accepts
+   * (e.g. {SHA-256} refuses an MD5 answer). NULL: the server default (SMARTALEX_SIP_DIGEST_ALGORITHMS).
+   */
+  digestAlgorithms: text('digest_algorithms').array(),
   createdAt: createdAt(),
-});
+}, (t) => [
+  check('numbers_digest_algorithms', sql`${t.digestAlgorithms} is null or (cardinality(${t.digestAlgorithms}) between 1 and 2 and ${t.digestAlgorithms} <@ '{MD5,SHA-256}'::text[] and ${t.digestAlgorithms}[1] is distinct from ${t.digestAlgorithms}[2])`),
+]);
 
 export const calls = pgTable('calls', {
   id: uuid('id').primaryKey().defaultRandom(),

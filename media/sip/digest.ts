@@ -2,16 +2,49 @@
  * SIP digest authentication (RFC 2617, RFC 7616 algorithms, RFC 8760 for SIP).
  *
  * Server side: stateless nonces (timestamp + random, HMAC-SHA256 signed, with
- * an expiry), challenges offering SHA-256 first and MD5 second, qop=auth with
- * nc/cnonce, verification against stored HA1 hashes (passwords are never
- * stored), constant-time comparison, stale=true for an expired nonce, and a
- * bounded memory of nonce counts so a replayed nc is refused.
+ * an expiry), one challenge per offered algorithm in the configured order,
+ * qop=auth with nc/cnonce, verification against stored HA1 hashes (passwords
+ * are never stored), constant-time comparison, stale=true for an expired
+ * nonce, and a memory of nonce counts so a replayed nc is refused.
+ *
+ * Algorithms: only the offered ones are accepted, so an offer of SHA-256 alone
+ * refuses an MD5 answer even with the right password. The shipped default
+ * (DEFAULT_DIGEST_ALGORITHMS) is MD5 first, SHA-256 second: deployed UAs
+ * (baresip, SIPp, many phones) cannot answer SHA-256 and some answer only the
+ * first challenge, so MD5 first is what lets them in; a UA that can does pick
+ * SHA-256 (RFC 8760). Requiring SHA-256 is a per-number or server setting.
+ *
+ * Replay memory: every nonce that authenticated a request is remembered, with
+ * its highest nc, until the nonce itself expires (then checkNonce answers
+ * 'stale' before the memory is consulted, so forgetting it is safe). Its size
+ * is bounded by the nonce lifetime (successful authentications within one
+ * lifetime), never by a count that a busy peer could push an entry out of.
  * Client side: the Authorization/Proxy-Authorization value for a challenge.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { parseAuthValue, quote } from './header-values.ts';
 
 export type DigestAlgorithm = 'MD5' | 'SHA-256';
+
+/** The interop default: MD5 first for UAs that answer only the first challenge or know only MD5, SHA-256 for those that can. */
+export const DEFAULT_DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5', 'SHA-256'];
+
+/**
+ * "MD5,SHA-256" (case-insensitive, spaces around commas allowed) -> ['MD5', 'SHA-256'].
+ * Throws one line for an empty list, an unknown name or a repeated one.
+ */
+export function parseDigestAlgorithms(text: string): DigestAlgorithm[] {
+  const names = text.split(',').map((n) => n.trim());
+  if (names.length === 0 || names.some((n) => n === '')) throw new Error(`digest algorithms must be a comma-separated list of MD5 and SHA-256, got "${text}"`);
+  const out: DigestAlgorithm[] = [];
+  for (const name of names) {
+    const algorithm = name.toUpperCase() === 'MD5' ? 'MD5' : name.toUpperCase() === 'SHA-256' ? 'SHA-256' : undefined;
+    if (!algorithm) throw new Error(`unknown digest algorithm "${name}" (known: MD5, SHA-256)`);
+    if (out.includes(algorithm)) throw new Error(`digest algorithm ${algorithm} is listed twice in "${text}"`);
+    out.push(algorithm);
+  }
+  return out;
+}
 
 function hash(algorithm: DigestAlgorithm, text: string): string {
   return createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(text, 'utf8').digest('hex');
@@ -58,10 +91,8 @@ export interface DigestServerOptions {
   secret?: Buffer;
   /** Nonce lifetime; default 5 minutes. */
   nonceTtlMs?: number;
-  /** Offered algorithms, in order. Default SHA-256 then MD5. */
-  algorithms?: DigestAlgorithm[];
-  /** Nonces whose nonce counts are remembered for replay detection. Default 10000. */
-  maxTrackedNonces?: number;
+  /** Offered (and accepted) algorithms, in order, unless a call names its own. Default DEFAULT_DIGEST_ALGORITHMS. */
+  algorithms?: readonly DigestAlgorithm[];
   now?: () => number;
 }
 
@@ -78,17 +109,17 @@ export class DigestServer {
   readonly realm: string;
   private readonly secret: Buffer;
   private readonly ttlMs: number;
-  private readonly algorithms: DigestAlgorithm[];
-  private readonly maxTracked: number;
+  private readonly algorithms: readonly DigestAlgorithm[];
   private readonly now: () => number;
-  private readonly seenNc = new Map<string, number>();
+  /** Nonce -> highest nc seen and when the nonce was issued; entries leave when the nonce expires. */
+  private readonly seenNc = new Map<string, { nc: number; issuedAt: number }>();
+  private nextSweepAt = 0;
 
   constructor(options: DigestServerOptions) {
     this.realm = options.realm;
     this.secret = options.secret ?? randomBytes(32);
     this.ttlMs = options.nonceTtlMs ?? 300_000;
-    this.algorithms = options.algorithms ?? ['SHA-256', 'MD5'];
-    this.maxTracked = options.maxTrackedNonces ?? 10_000;
+    this.algorithms = options.algorithms ?? DEFAULT_DIGEST_ALGORITHMS;
     this.now = options.now ?? Date.now;
   }
 
@@ -103,29 +134,52 @@ export class DigestServer {
 
   /** 'valid', 'stale' (signed by us but expired) or 'invalid'. */
   checkNonce(nonce: string): 'valid' | 'stale' | 'invalid' {
-    const parts = nonce.split('.');
-    if (parts.length !== 3) return 'invalid';
-    const body = `${parts[0]}.${parts[1]}`;
-    if (!safeEqual(this.sign(body), parts[2]!)) return 'invalid';
-    const issued = parseInt(parts[0]!, 36);
-    if (!Number.isFinite(issued)) return 'invalid';
+    const issued = this.nonceIssuedAt(nonce);
+    if (issued === undefined) return 'invalid';
     const age = this.now() - issued;
     if (age < -60_000) return 'invalid';
-    return age > this.ttlMs ? 'stale' : 'valid';
+    return this.expired(issued) ? 'stale' : 'valid';
   }
 
-  /** One challenge per offered algorithm, SHA-256 first. `proxy` selects Proxy-Authenticate (407). */
-  challenge(options: { stale?: boolean; proxy?: boolean } = {}): ChallengeHeaders {
-    const values = this.algorithms.map((algorithm) =>
+  /** When one of our nonces was issued; undefined for anything we did not sign. */
+  private nonceIssuedAt(nonce: string): number | undefined {
+    const parts = nonce.split('.');
+    if (parts.length !== 3) return undefined;
+    const body = `${parts[0]}.${parts[1]}`;
+    if (!safeEqual(this.sign(body), parts[2]!)) return undefined;
+    const issued = parseInt(parts[0]!, 36);
+    return Number.isFinite(issued) ? issued : undefined;
+  }
+
+  private expired(issuedAt: number): boolean {
+    return this.now() - issuedAt > this.ttlMs;
+  }
+
+  /** Nonces in the replay memory (each until it expires). */
+  get trackedNonces(): number {
+    return this.seenNc.size;
+  }
+
+  /**
+   * One challenge per offered algorithm, in order (`algorithms` overrides the server's list for this
+   * request, e.g. a number that requires SHA-256). `proxy` selects Proxy-Authenticate (407).
+   */
+  challenge(options: { stale?: boolean; proxy?: boolean; algorithms?: readonly DigestAlgorithm[] } = {}): ChallengeHeaders {
+    const values = (options.algorithms ?? this.algorithms).map((algorithm) =>
       `Digest realm=${quote(this.realm)}, nonce=${quote(this.createNonce())}, algorithm=${algorithm}, qop="auth"${options.stale ? ', stale=true' : ''}`);
     return { name: options.proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate', values };
   }
 
   /**
    * Verifies an Authorization / Proxy-Authorization value for a request.
-   * `uri` is the Request-URI the credentials must be for.
+   * `uri` is the Request-URI the credentials must be for. Only `algorithms` (default: the server's
+   * list) are accepted: an MD5 answer to a SHA-256-only number is refused whatever its password.
    */
-  async verify(request: { method: string; uri: string; authorization: string | undefined }, lookup: Ha1Lookup): Promise<DigestVerifyResult> {
+  async verify(
+    request: { method: string; uri: string; authorization: string | undefined }, lookup: Ha1Lookup,
+    options: { algorithms?: readonly DigestAlgorithm[] } = {},
+  ): Promise<DigestVerifyResult> {
+    const accepted = options.algorithms ?? this.algorithms;
     if (!request.authorization) return { ok: false, reason: 'no credentials', stale: false };
     const auth = parseAuthValue(request.authorization);
     if (!auth || auth.scheme.toLowerCase() !== 'digest') return { ok: false, reason: 'not a digest credential', stale: false };
@@ -133,7 +187,7 @@ export class DigestServer {
     const username = p.username;
     if (!username || !p.nonce || !p.response || !p.uri || p.realm === undefined) return { ok: false, reason: 'incomplete credentials', stale: false };
     const algorithm = normalizeAlgorithm(p.algorithm);
-    if (!algorithm || !this.algorithms.includes(algorithm)) return { ok: false, reason: 'unsupported algorithm', stale: false, username };
+    if (!algorithm || !accepted.includes(algorithm)) return { ok: false, reason: 'unsupported algorithm', stale: false, username };
     if (p.realm !== this.realm) return { ok: false, reason: 'wrong realm', stale: false, username };
     if (p.uri !== request.uri) return { ok: false, reason: 'credential uri does not match the Request-URI', stale: false, username };
     const nonceState = this.checkNonce(p.nonce);
@@ -149,19 +203,22 @@ export class DigestServer {
     if (nonceState === 'stale') return { ok: false, reason: 'nonce expired', stale: true, username };
     const nc = p.qop ? parseInt(p.nc!, 16) : 0;
     const last = this.seenNc.get(p.nonce);
-    if (last !== undefined && nc <= last) return { ok: false, reason: 'replayed nonce count', stale: false, username };
+    if (last !== undefined && nc <= last.nc) return { ok: false, reason: 'replayed nonce count', stale: false, username };
     this.rememberNc(p.nonce, nc);
     return { ok: true, username, algorithm };
   }
 
   private rememberNc(nonce: string, nc: number): void {
-    this.seenNc.delete(nonce);
-    this.seenNc.set(nonce, nc);
-    while (this.seenNc.size > this.maxTracked) {
-      const oldest = this.seenNc.keys().next().value;
-      if (oldest === undefined) break;
-      this.seenNc.delete(oldest);
-    }
+    this.forgetExpired();
+    this.seenNc.set(nonce, { nc, issuedAt: this.nonceIssuedAt(nonce)! });
+  }
+
+  /** Drops the nonces that have expired; a full pass at most every fifth of a lifetime, so none outlives its nonce by more. */
+  private forgetExpired(): void {
+    const now = this.now();
+    if (now < this.nextSweepAt) return;
+    this.nextSweepAt = now + Math.max(1, Math.floor(this.ttlMs / 5));
+    for (const [nonce, entry] of this.seenNc) if (this.expired(entry.issuedAt)) this.seenNc.delete(nonce);
   }
 }
 

@@ -10,7 +10,7 @@
  * challenges (401/407), ACK for 2xx, CANCEL on timeout, and returns a Dialog.
  */
 import { randomBytes } from 'node:crypto';
-import { buildAuthorization, pickChallenge, type DigestServer, type DigestVerifyResult, type Ha1Lookup } from './digest.ts';
+import { buildAuthorization, pickChallenge, type DigestAlgorithm, type DigestServer, type DigestVerifyResult, type Ha1Lookup } from './digest.ts';
 import { Dialog, dialogKey, type DialogHost } from './dialog.ts';
 import { SipGuard, type GuardOptions } from './guard.ts';
 import { formatUri, isSipUri, parseUri } from './uri.ts';
@@ -50,10 +50,10 @@ export interface IncomingCall {
   progress(code?: number, sdp?: string): void;
   accept(sdpAnswer: string, extraHeaders?: Array<readonly [string, string]>): Dialog;
   reject(code: number, reason?: string, extraHeaders?: Array<readonly [string, string]>): void;
-  /** Sends 401 (or 407 with proxy) with SHA-256 and MD5 digest challenges. */
-  challenge(server: DigestServer, options?: { proxy?: boolean; stale?: boolean }): void;
-  /** Checks the INVITE's Authorization (or Proxy-Authorization) against stored HA1 values. */
-  verifyCredentials(server: DigestServer, lookup: Ha1Lookup, options?: { proxy?: boolean }): Promise<DigestVerifyResult>;
+  /** Sends 401 (or 407 with proxy) with one digest challenge per algorithm (the server's, or `algorithms`), in order. */
+  challenge(server: DigestServer, options?: { proxy?: boolean; stale?: boolean; algorithms?: readonly DigestAlgorithm[] }): void;
+  /** Checks the INVITE's Authorization (or Proxy-Authorization) against stored HA1 values; only `algorithms` (default the server's) are accepted. */
+  verifyCredentials(server: DigestServer, lookup: Ha1Lookup, options?: { proxy?: boolean; algorithms?: readonly DigestAlgorithm[] }): Promise<DigestVerifyResult>;
 }
 
 export interface InviteOptions {
@@ -358,7 +358,8 @@ export class SipEndpoint implements DialogHost {
         tx.respond(createResponseTo(req, options.proxy ? 407 : 401, undefined, { toTag: localTag, headers: c.values.map((v) => [c.name, v] as const) }));
       },
       verifyCredentials(server, lookup, options = {}) {
-        return server.verify({ method: req.method, uri: req.uri, authorization: req.headers.get(options.proxy ? 'proxy-authorization' : 'authorization') }, lookup);
+        return server.verify({ method: req.method, uri: req.uri, authorization: req.headers.get(options.proxy ? 'proxy-authorization' : 'authorization') }, lookup,
+          options.algorithms ? { algorithms: options.algorithms } : {});
       },
     };
   }

@@ -3,7 +3,8 @@
  * configured) with the flood guard in front; each new INVITE is routed by the
  * called number (Request-URI user, else To user) to a tenant and agent,
  * admitted only from the number's allowed CIDRs or after digest auth (MD5 or
- * SHA-256, RFC 8760, against stored HA1s), held to the per-tenant concurrent
+ * SHA-256, RFC 8760, against stored HA1s; which ones, in what order, is the
+ * number's setting or else the server's, see media/sip/digest.ts), held to the per-tenant concurrent
  * call limit, answered through SDP offer/answer, and run as a CallSession
  * with the runner registered for the agent's mode. Outbound calls (UAC) go
  * through `placeCall` and end up in the same CallSession.
@@ -19,12 +20,15 @@
  *     not, when the number has no credentials, or when it does not exist.
  * The issue's plain "403 unless allowed or authenticated" becomes 401 first,
  * because a challenge is the only reply that lets real carriers authenticate
- * and it must not depend on the number. A number's digest realm appears in
- * its challenge: use one realm for all numbers (the default "smartalex").
+ * and it must not depend on the number. A number's digest realm and its own
+ * digest algorithms appear in its challenge: a number that sets either apart
+ * from the server's can be told from an unknown one (that it exists, nothing
+ * more); use one realm (the default "smartalex") and the server's algorithms
+ * unless a number really needs its own.
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync, existsSync } from 'node:fs';
-import { DigestServer, SipEndpoint, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
+import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipEndpoint, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
 import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../media/rtp/index.ts';
@@ -72,8 +76,11 @@ export interface CallManagerOptions {
   maxCallsPerTenant: number;
   /** Digest realm for challenges. Default "smartalex". */
   realm?: string;
-  /** Challenge algorithms in order; default SHA-256 then MD5 (RFC 8760). Clients that only read the first need MD5 first. */
-  digestAlgorithms?: DigestAlgorithm[];
+  /**
+   * Digest algorithms offered (in order) and accepted for numbers without their own list; default
+   * DEFAULT_DIGEST_ALGORITHMS (MD5, then SHA-256: UAs that read only the first challenge or know only MD5 get in).
+   */
+  digestAlgorithms?: readonly DigestAlgorithm[];
   guard?: GuardOptions;
   /** Ring for this long (180) before answering. Default 0. */
   ringMs?: number;
@@ -205,7 +212,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
 
   private digestServer(realm: string): DigestServer {
     let server = this.digestServers.get(realm);
-    if (!server) { server = new DigestServer({ realm, ...(this.options.digestAlgorithms ? { algorithms: this.options.digestAlgorithms } : {}) }); this.digestServers.set(realm, server); }
+    if (!server) { server = new DigestServer({ realm, algorithms: this.options.digestAlgorithms ?? DEFAULT_DIGEST_ALGORITHMS }); this.digestServers.set(realm, server); }
     return server;
   }
 
@@ -254,13 +261,15 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (!(route && sourceAllowed(route.allowedCidrs, source))) {
       const digest = route?.digest;
       const server = this.digestServer(digest?.realm ?? this.options.realm ?? 'smartalex');
-      if (!call.request.headers.has('authorization')) return call.challenge(server);
+      // The number's own algorithms (e.g. SHA-256 only), else the server's: offered in that order, and the only ones accepted.
+      const algorithms = route?.digestAlgorithms ? { algorithms: route.digestAlgorithms } : {};
+      if (!call.request.headers.has('authorization')) return call.challenge(server, algorithms);
       const result = await call.verifyCredentials(server, (user, realm, algorithm) => {
         if (!digest || user !== digest.username || realm !== digest.realm) return undefined;
         return (algorithm === 'MD5' ? digest.ha1Md5 : digest.ha1Sha256) ?? undefined;
-      });
+      }, algorithms);
       if (!result.ok) {
-        if (result.stale) return call.challenge(server, { stale: true });
+        if (result.stale) return call.challenge(server, { stale: true, ...algorithms });
         this.securityLog.record({ type: 'call-rejected', source, ...(route ? { tenantId: route.tenantId } : {}), detail: { reason: result.reason } });
         return call.reject(403, 'Forbidden');
       }
@@ -467,5 +476,6 @@ export function callManagerOptions(config: Config, db: Database, logger: Logger)
     mediaThread: config.SMARTALEX_MEDIA_THREAD,
     ...(config.SMARTALEX_MEDIA_THREAD_NICE !== undefined ? { mediaThreadNiceness: config.SMARTALEX_MEDIA_THREAD_NICE } : {}),
     maxCallsPerTenant: config.SMARTALEX_MAX_CALLS_PER_TENANT,
+    digestAlgorithms: config.SMARTALEX_SIP_DIGEST_ALGORITHMS,
   };
 }

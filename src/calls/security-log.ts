@@ -1,6 +1,7 @@
 /**
- * Writes SIP security events (bans, scanners, rejected sources, failed digest
- * auth) to the database without letting a flood turn into a database DoS:
+ * The server's security log. Writes security events (SIP: bans, scanners,
+ * rejected sources, failed digest auth; HTTP: forged recording links, minting
+ * without a valid API key) to the database without letting a flood turn into a database DoS:
  * events are coalesced by (tenant, type, source) in memory and flushed on a
  * timer, at most `maxRowsPerFlush` rows per flush; each row carries the count
  * of events it stands for. Whatever does not fit is counted in one summary

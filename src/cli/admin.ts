@@ -2,23 +2,28 @@
  * Operator commands: migrate, tenants, agents, numbers. Secrets (an API key, a
  * digest password) are printed once or read from standard input, never logged.
  */
-import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { ha1 } from '../../media/sip/index.ts';
+import { CidrError, ha1, parseCidr, parseDigestAlgorithms } from '../../media/sip/index.ts';
 import {
   addNumber, audit, createAgent, createTenant, getAgent, issueApiKey, listAgents, listNumbers, type AgentMode, type Database,
 } from '../../storage/index.ts';
 import { OPERATOR, tenantOption, withDb, type ConfigLoader } from './operator.ts';
 
-/** A CIDR or a bare address (taken as a single host). */
-export function normaliseCidr(value: string): string {
-  const [address, bits, extra] = value.split('/');
-  const family = isIP(address ?? '');
-  if (!family || extra !== undefined) throw new Error(`not an IP address or CIDR: "${value}"`);
-  const max = family === 4 ? 32 : 128;
-  const prefix = bits === undefined ? max : Number(bits);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`bad prefix length in "${value}"`);
-  return `${address}/${prefix}`;
+/**
+ * The `--allow` entries in canonical form (a bare address is one host), read by the one strict
+ * parser; a whole-family entry (0.0.0.0/0, ::/0) needs `--allow-any`, and `--allow-any` needs one.
+ */
+export function allowedCidrsOption(entries: readonly string[], allowAny: boolean): string[] {
+  const parsed = entries.map((entry) => {
+    try {
+      return parseCidr(entry, { allowAny });
+    } catch (error) {
+      if (!(error instanceof CidrError)) throw error;
+      throw new Error(`--allow ${error.message}${error.problem === 'any' ? '; add --allow-any if that is meant' : ''}`);
+    }
+  });
+  if (allowAny && !parsed.some((c) => c.any)) throw new Error('--allow-any confirms an --allow 0.0.0.0/0 or ::/0 entry, and none was given');
+  return parsed.map((c) => c.text);
 }
 
 async function readStdin(): Promise<string> {
@@ -101,14 +106,24 @@ export function registerAdminCommands(program: Command, loadConfig: ConfigLoader
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .requiredOption('--number <number>', 'called number or extension (Request-URI user part)')
     .requiredOption('--agent <agent>', 'agent name or id')
-    .option('--allow <cidr>', 'carrier source address or CIDR allowed to call (repeatable)', collect, [])
+    .option('--allow <cidr>', 'carrier source address or CIDR allowed to call without digest (repeatable)', collect, [])
+    .option('--allow-any', 'confirm an --allow 0.0.0.0/0 or ::/0 entry (every source of that family, no digest)')
     .option('--digest-user <name>', 'require or accept SIP digest auth with this username')
     .option('--digest-password-stdin', 'read the digest password from standard input')
     .option('--digest-realm <realm>', 'digest realm', 'smartalex')
+    .option('--digest-algorithms <list>', 'digest algorithms offered, in order, and the only ones accepted, e.g. SHA-256 (default: SMARTALEX_SIP_DIGEST_ALGORITHMS)')
     .option('--json', 'print JSON')
-    .action(async (opts: { tenant: string; number: string; agent: string; allow: string[]; digestUser?: string; digestPasswordStdin?: boolean; digestRealm: string; json?: boolean }) => {
+    .action(async (opts: {
+      tenant: string; number: string; agent: string; allow: string[]; allowAny?: boolean; digestUser?: string; digestPasswordStdin?: boolean;
+      digestRealm: string; digestAlgorithms?: string; json?: boolean;
+    }) => {
       if (!/^[A-Za-z0-9+*#._-]{1,64}$/.test(opts.number)) throw new Error('--number must be 1-64 characters of digits, letters, + * # . _ -');
-      const allowedCidrs = opts.allow.map(normaliseCidr);
+      const allowedCidrs = allowedCidrsOption(opts.allow, opts.allowAny === true);
+      let digestAlgorithms: ReturnType<typeof parseDigestAlgorithms> | undefined;
+      if (opts.digestAlgorithms !== undefined) {
+        try { digestAlgorithms = parseDigestAlgorithms(opts.digestAlgorithms); } catch (error) { throw new Error(`--digest-algorithms: ${(error as Error).message}`); }
+        if (!opts.digestUser) throw new Error('--digest-algorithms needs digest credentials (--digest-user and --digest-password-stdin)');
+      }
       if (Boolean(opts.digestUser) !== Boolean(opts.digestPasswordStdin)) throw new Error('digest auth needs both --digest-user and --digest-password-stdin');
       if (allowedCidrs.length === 0 && !opts.digestUser) throw new Error('give --allow <cidr> and/or digest credentials, or no carrier can call this number');
       let digest: { username: string; realm: string; ha1Md5: string; ha1Sha256: string } | undefined;
@@ -124,7 +139,9 @@ export function registerAdminCommands(program: Command, loadConfig: ConfigLoader
       await withDb(loadConfig, async (db) => {
         const found = await getAgent(db, opts.tenant, opts.agent);
         if (!found) throw new Error(`no agent "${opts.agent}" in this tenant`);
-        const row = await addNumber(db, opts.tenant, { number: opts.number, agentId: found.id, allowedCidrs, ...(digest ? { digest } : {}) });
+        const row = await addNumber(db, opts.tenant, {
+          number: opts.number, agentId: found.id, allowedCidrs, allowAnySource: opts.allowAny === true, ...(digest ? { digest } : {}), ...(digestAlgorithms ? { digestAlgorithms } : {}),
+        });
         await audit(db, opts.tenant, { actor: OPERATOR, action: 'number.added', target: row.number });
         process.stdout.write(opts.json ? JSON.stringify({ numberId: row.id, number: row.number, agentId: found.id }) + '\n' : `number ${row.number} -> agent ${found.name}\n`);
       });
@@ -136,9 +153,17 @@ export function registerAdminCommands(program: Command, loadConfig: ConfigLoader
     .action(async (opts: { tenant: string; json?: boolean }) => {
       await withDb(loadConfig, async (db) => {
         const list = await listNumbers(db, opts.tenant);
-        const view = list.map((n) => ({ number: n.number, agentId: n.agentId, allowedCidrs: n.allowedCidrs, digest: Boolean(n.digestUsername) }));
+        // digestAlgorithms null: the server default (SMARTALEX_SIP_DIGEST_ALGORITHMS).
+        const view = list.map((n) => ({
+          number: n.number, agentId: n.agentId, allowedCidrs: n.allowedCidrs, digest: Boolean(n.digestUsername), digestAlgorithms: n.digestAlgorithms,
+        }));
         if (opts.json) process.stdout.write(JSON.stringify(view) + '\n');
-        else for (const n of view) process.stdout.write(`${n.number}  agent ${n.agentId}  allow ${n.allowedCidrs.join(',') || '-'}${n.digest ? '  digest' : ''}\n`);
+        else {
+          for (const n of view) {
+            const digest = n.digest ? `  digest ${n.digestAlgorithms?.join(',') ?? '(server default algorithms)'}` : '';
+            process.stdout.write(`${n.number}  agent ${n.agentId}  allow ${n.allowedCidrs.join(',') || '-'}${digest}\n`);
+          }
+        }
       });
     });
 }

@@ -5,7 +5,8 @@
  *   smartalex retention sweep
  *   smartalex tenant erase --tenant T --yes
  *   smartalex tenant rotate-key --tenant T
- * Plaintext audio only ever goes to the --out file the operator names (0600).
+ * Plaintext audio only ever goes to the --out file the operator names: always
+ * a new file (0600; an existing file or a symlink is refused).
  */
 import { existsSync } from 'node:fs';
 import { createReadStream } from 'node:fs';
@@ -17,7 +18,7 @@ import type { Config } from '../config.ts';
 import { openConfiguredDatabase } from '../database-setup.ts';
 import { createLogger } from '../log.ts';
 import {
-  auditRecordingAccess, decryptToWavFile, eraseTenant, mintRecordingLink, openRecordingVault, parseTtl, rotateTenantRecordingKey, type RecordingVaultSetup,
+  auditRecordingAccess, decryptToWavFile, eraseTenant, mintRecordingLink, openRecordingVault, OutputExistsError, parseTtl, rotateTenantRecordingKey, type RecordingVaultSetup,
 } from '../recordings/index.ts';
 import { sweepExpiredRecordings } from '../retention.ts';
 import { OPERATOR, tenantOption, type ConfigLoader } from './operator.ts';
@@ -75,10 +76,14 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .option('--json', 'print JSON')
     .action(async (recordingId: string, opts: { tenant: string; ttl: string; json?: boolean }) => {
       const ttlMs = parseTtl(opts.ttl);
-      await withVault(loadConfig, async (db, setup) => {
+      await withVault(loadConfig, async (db, setup, config) => {
         const link = await mintRecordingLink(db, setup.linkSecret, { tenantId: opts.tenant, recordingId, ttlMs, maxTtlMs: MAX_LINK_TTL_MS, actor: OPERATOR });
-        if (opts.json) process.stdout.write(JSON.stringify({ path: link.path, expiresAt: link.expiresAt.toISOString() }) + '\n');
-        else process.stdout.write(`${link.path}\nexpires ${link.expiresAt.toISOString()} (append to the server's HTTP address)\n`);
+        // A full URL only on the configured public base URL; otherwise the path, to append to the server's HTTP address.
+        const base = config.SMARTALEX_PUBLIC_BASE_URL;
+        const url = base ? `${base}${link.path}` : undefined;
+        if (opts.json) process.stdout.write(JSON.stringify({ ...(url ? { url } : {}), path: link.path, expiresAt: link.expiresAt.toISOString() }) + '\n');
+        else if (url) process.stdout.write(`${url}\nexpires ${link.expiresAt.toISOString()}\n`);
+        else process.stdout.write(`${link.path}\nexpires ${link.expiresAt.toISOString()} (append to the server's HTTP address, or set SMARTALEX_PUBLIC_BASE_URL)\n`);
       });
     });
 
@@ -86,7 +91,7 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .command('decrypt')
     .description('decrypt a recording (by id, or a .saxrec file) to a WAV file')
     .argument('<source>', 'recording id, or path to a recording file')
-    .requiredOption('--out <file>', 'WAV file to write (created with mode 0600)')
+    .requiredOption('--out <file>', 'new WAV file to write (created with mode 0600; an existing file or symlink is refused)')
     .option('--tenant <id>', 'tenant id (found automatically when omitted)', tenantOption)
     .action(async (source: string, opts: { out: string; tenant?: string }) => {
       await withVault(loadConfig, async (db, setup) => {
@@ -111,7 +116,7 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
         try {
           result = await decryptToWavFile(stream, setup.vault.keys, opts.out, { tenantId, recordingId });
         } catch (err) {
-          await auditRecordingAccess(db, { ...who, action: 'recording.decrypt.failed', detail: { source: fromFile ? 'file' : 'store', reason: err instanceof VaultError ? err.code : 'ERROR' } });
+          await auditRecordingAccess(db, { ...who, action: 'recording.decrypt.failed', detail: { source: fromFile ? 'file' : 'store', reason: err instanceof VaultError ? err.code : err instanceof OutputExistsError ? 'output-exists' : 'ERROR' } });
           throw err;
         }
         await auditRecordingAccess(db, { ...who, action: 'recording.decrypted', detail: { source: fromFile ? 'file' : 'store', cutShort: result.cutShort } });

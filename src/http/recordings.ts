@@ -6,22 +6,35 @@
  *        expired, altered or malformed link (a link moved to another tenant
  *        fails its signature), 404 for a recording that does not exist.
  *   POST /v1/recordings/:id/link     Authorization: Bearer sak_...
- *        Mints a link (body {"ttl": "15m"} optional, at most 24 h) for a
- *        recording of the key's tenant. Roles owner, admin and manager may;
- *        viewer may not (recordings are call content, viewers see analytics).
+ *        Mints a link (body {"ttl": "15m"} or {"ttl": 900} optional, 10 s to
+ *        24 h; anything else is a 400) for a recording of the key's tenant.
+ *        Roles owner, admin and manager may; viewer may not (recordings are
+ *        call content, viewers see analytics). The link's `url` is built on
+ *        the configured public base URL (SMARTALEX_PUBLIC_BASE_URL), else on
+ *        the address the server is bound to (for a wildcard bind, the local
+ *        address the request reached), never on the request's Host header,
+ *        which the client writes.
  *
- * Every access, granted or refused, is written to the audit log with who
- * (link fingerprint or API key id), when, and which recording. Responses
+ * Who is told: a request that proves its tenant (a valid signature, even an
+ * expired one; a valid API key) is written to that tenant's audit log with
+ * who (link fingerprint or API key id), when, and which recording, granted or
+ * refused. A request that proves nothing (a forged or garbled link, no valid
+ * API key) names a tenant only because its URL says so: it goes to the
+ * server's security log instead, coalesced to one row per source and kind
+ * per flush window with a count (src/calls/security-log.ts), so forged links
+ * can neither write into a tenant's log nor flood the database. Responses
  * carry `cache-control: no-store`; errors are one-line JSON. Both routes are
- * rate-limited per source address (429 beyond it), so guessing links cannot
- * flood the audit log or the decryptor.
+ * rate-limited per source address (429 beyond it).
  */
 import { Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { authenticateApiKey, getRecording, isUuid, recordSecurityEvent, type Database, type Role } from '../../storage/index.ts';
+import { isIP } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { authenticateApiKey, getRecording, isUuid, type Database, type Role } from '../../storage/index.ts';
 import { RecordingNotFoundError, VaultError, verifyRecordingLink } from '../../storage/vault/index.ts';
 import type { RecordingVault } from '../../storage/vault/index.ts';
+import type { SecurityLog } from '../calls/security-log.ts';
 import type { Logger } from '../log.ts';
 import { auditRecordingAccess } from '../recordings/access-audit.ts';
 import { linkActor, mintRecordingLink, parseTtl, RecordingLinkError } from '../recordings/links.ts';
@@ -33,6 +46,10 @@ export interface RecordingRoutesOptions {
   db: Database;
   vault: RecordingVault;
   linkSecret: Buffer;
+  /** The server's security log: refusals that prove no tenant go here, coalesced per source. */
+  securityLog: SecurityLog;
+  /** Public origin (and path prefix) links are built on (SMARTALEX_PUBLIC_BASE_URL); omitted: the bound address. */
+  publicBaseUrl?: string;
   logger?: Logger;
   /** Requests per minute per source address on these routes. Default 120. */
   rateLimitPerMinute?: number;
@@ -40,6 +57,35 @@ export interface RecordingRoutesOptions {
 
 function fail(reply: FastifyReply, status: number, error: string): FastifyReply {
   return reply.code(status).header('cache-control', 'no-store').send({ error });
+}
+
+/** The minting body: nothing, or {"ttl": "15m" | 900}; unknown keys are mistakes, not defaults. */
+const LinkRequest = z.object({
+  ttl: z.unknown().optional().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    try {
+      return parseTtl(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+}, { error: 'the body must be a JSON object like {"ttl": "15m"}' }).strict();
+
+function badRequest(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue?.code === 'unrecognized_keys') return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (only "ttl")`;
+  return issue?.message ?? 'bad request';
+}
+
+/** `http://<bound address>:<port>`; a wildcard bind answers with the local address the connection reached. */
+function boundBaseUrl(app: FastifyInstance, request: FastifyRequest): string {
+  const bound = app.server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : 0;
+  let host = typeof bound === 'object' && bound ? bound.address : '127.0.0.1';
+  if (host === '0.0.0.0' || host === '::') host = request.socket.localAddress ?? '127.0.0.1';
+  host = host.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  return `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
 }
 
 export function registerRecordingRoutes(app: FastifyInstance, opts: RecordingRoutesOptions): void {
@@ -50,7 +96,7 @@ export function registerRecordingRoutes(app: FastifyInstance, opts: RecordingRou
 }
 
 function recordingRoutes(app: FastifyInstance, opts: RecordingRoutesOptions): void {
-  const { db, vault, linkSecret } = opts;
+  const { db, vault, linkSecret, securityLog } = opts;
 
   app.get<{ Params: { tenant: string; recording: string }; Querystring: { exp?: string; sig?: string } }>(
     '/v1/recordings/:tenant/:recording',
@@ -61,7 +107,9 @@ function recordingRoutes(app: FastifyInstance, opts: RecordingRoutesOptions): vo
       const base = { tenantId: tenant, recordingId: recording, actor, sourceIp: request.ip };
       const verdict = verifyRecordingLink({ tenantId: tenant, recordingId: recording, exp: typeof exp === 'string' ? exp : undefined, sig: typeof sig === 'string' ? sig : undefined }, linkSecret);
       if (!verdict.ok) {
-        await auditRecordingAccess(db, { ...base, action: 'recording.access.refused', detail: { reason: verdict.reason } });
+        // Only a valid signature (an expired link) proves the tenant; a forged one names any tenant it likes.
+        if (verdict.reason === 'expired') await auditRecordingAccess(db, { ...base, action: 'recording.access.refused', detail: { reason: verdict.reason } });
+        else securityLog.record({ type: `recording.link.${verdict.reason}`, source: request.ip });
         return fail(reply, 403, verdict.reason === 'expired' ? 'recording link has expired' : 'recording link is not valid');
       }
       const row = isUuid(tenant) && isUuid(recording) ? await getRecording(db, tenant, recording) : undefined;
@@ -92,12 +140,12 @@ function recordingRoutes(app: FastifyInstance, opts: RecordingRoutesOptions): vo
     },
   );
 
-  app.post<{ Params: { id: string }; Body: { ttl?: string | number } | undefined }>('/v1/recordings/:id/link', async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: unknown }>('/v1/recordings/:id/link', async (request, reply) => {
     const header = request.headers.authorization ?? '';
     const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const principal = presented ? await authenticateApiKey(db, presented) : undefined;
     if (!principal) {
-      await recordSecurityEvent(db, { type: 'recording.link.unauthenticated', sourceIp: request.ip, detail: { recording: request.params.id.slice(0, 64) } });
+      securityLog.record({ type: 'recording.link.unauthenticated', source: request.ip });
       return fail(reply.header('www-authenticate', 'Bearer'), 401, 'missing or invalid API key');
     }
     const actor = `apikey:${principal.keyId}`;
@@ -106,17 +154,23 @@ function recordingRoutes(app: FastifyInstance, opts: RecordingRoutesOptions): vo
       await auditRecordingAccess(db, { ...base, action: 'recording.link.refused', detail: { reason: 'role', role: principal.role } });
       return fail(reply, 403, `role ${principal.role} may not access recordings`);
     }
+    const parsed = LinkRequest.safeParse(request.body ?? {});
+    if (!parsed.success) {
+      const message = badRequest(parsed.error);
+      await auditRecordingAccess(db, { ...base, action: 'recording.link.refused', detail: { reason: 'bad-request', message: message.slice(0, 200) } });
+      return fail(reply, 400, message);
+    }
     try {
-      const ttl = request.body?.ttl;
+      const { ttl } = parsed.data;
       const link = await mintRecordingLink(db, linkSecret, {
         tenantId: principal.tenantId, recordingId: request.params.id, actor, sourceIp: request.ip, maxTtlMs: API_MAX_LINK_TTL_MS,
-        ...(ttl !== undefined ? { ttlMs: parseTtl(ttl) } : {}),
+        ...(ttl !== undefined ? { ttlMs: ttl } : {}),
       });
-      const url = `${request.protocol}://${request.host}${link.path}`;
+      const url = `${opts.publicBaseUrl ?? boundBaseUrl(app, request)}${link.path}`;
       return reply.code(201).header('cache-control', 'no-store').send({ recordingId: request.params.id, url, path: link.path, expiresAt: link.expiresAt.toISOString() });
     } catch (err) {
       if (!(err instanceof RecordingLinkError)) throw err;
-      await auditRecordingAccess(db, { ...base, action: 'recording.link.refused', detail: { reason: err.status === 404 ? 'not-found' : 'bad-request' } });
+      await auditRecordingAccess(db, { ...base, action: 'recording.link.refused', detail: { reason: err.status === 404 ? 'not-found' : 'bad-request', ...(err.status === 400 ? { message: err.message } : {}) } });
       return fail(reply, err.status, err.message);
     }
   });

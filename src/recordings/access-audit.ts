@@ -1,9 +1,11 @@
 /**
  * Every access to a recording, granted or refused, goes to the tenant's audit
  * log: who (link fingerprint, API key id, operator), when (the row's time),
- * which recording, and the outcome. A refusal that names no real tenant (a
- * forged or garbled URL) cannot go to a tenant's log, so it becomes a
- * tenant-less security event instead; either way it is recorded.
+ * which recording, and the outcome. Callers pass only tenants the request
+ * proved (a valid link signature, an API key); forged links go to the
+ * server's coalesced security log instead (src/http/recordings.ts). A proven
+ * tenant that no longer exists (erased while a link was still valid) has no
+ * log to write to, so that access becomes a tenant-less security event.
  */
 import { audit, isUuid, recordSecurityEvent, type Database } from '../../storage/index.ts';
 

@@ -5,9 +5,9 @@
 export { RecordingService } from './recording-service.ts';
 export type { CallRecorder, CallRecordingStart, FinishedRecording, TranscriptTurnInput, RecordingServiceOptions } from './recording-service.ts';
 export { openRecordingVault, LINK_SECRET_PURPOSE, type RecordingVaultSetup } from './vault-setup.ts';
-export { mintRecordingLink, linkActor, parseTtl, RecordingLinkError, type MintedLink } from './links.ts';
+export { mintRecordingLink, linkActor, parseTtl, RecordingLinkError, MIN_LINK_TTL_MS, type MintedLink } from './links.ts';
 export { auditRecordingAccess } from './access-audit.ts';
-export { decryptToWavFile, type DecryptedFile } from './decrypt-file.ts';
+export { decryptToWavFile, OutputExistsError, type DecryptedFile } from './decrypt-file.ts';
 export { eraseTenant, TenantNotFoundError } from './erase.ts';
 export { rotateTenantRecordingKey, type TenantKeyRotation } from './rotate.ts';
 export { RecordingCallTap, type RecordingCallTapOptions } from './call-tap.ts';

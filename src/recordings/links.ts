@@ -21,12 +21,16 @@ export function linkActor(sig: string | undefined): string {
   return `link:${createHash('sha256').update(sig).digest('hex').slice(0, 16)}`;
 }
 
-/** "90s", "15m", "2h", "1d" or plain seconds -> milliseconds. */
-export function parseTtl(text: string | number): number {
+/** Shorter links are refused: exp is whole seconds, so a link of a second or so could be dead on arrival. */
+export const MIN_LINK_TTL_MS = 10_000;
+
+/** "90s", "15m", "2h", "1d", plain seconds as text, or a whole number of seconds -> milliseconds. Anything else: a 400. */
+export function parseTtl(text: unknown): number {
   if (typeof text === 'number') {
-    if (!Number.isFinite(text) || text <= 0) throw new RecordingLinkError(400, 'ttl must be a positive number of seconds');
-    return Math.round(text * 1000);
+    if (!Number.isSafeInteger(text) || text <= 0) throw new RecordingLinkError(400, 'ttl must be a whole, positive number of seconds, or look like 90s, 15m, 2h or 1d');
+    return text * 1000;
   }
+  if (typeof text !== 'string') throw new RecordingLinkError(400, 'ttl must be a number of seconds or a string like 90s, 15m, 2h or 1d');
   const match = /^(\d{1,7})(s|m|h|d)?$/.exec(text.trim());
   if (!match || Number(match[1]) === 0) throw new RecordingLinkError(400, `ttl must look like 90s, 15m, 2h or 1d, got "${text}"`);
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
@@ -56,6 +60,7 @@ export interface MintLinkInput {
 /** Signs a link to an existing recording of the tenant and audits the minting. */
 export async function mintRecordingLink(db: Database, secret: Buffer, input: MintLinkInput): Promise<MintedLink> {
   const ttlMs = input.ttlMs ?? DEFAULT_LINK_TTL_MS;
+  if (!(ttlMs >= MIN_LINK_TTL_MS)) throw new RecordingLinkError(400, `ttl must be at least ${MIN_LINK_TTL_MS / 1000} seconds`);
   if (ttlMs > input.maxTtlMs) throw new RecordingLinkError(400, `ttl must be at most ${Math.floor(input.maxTtlMs / 60_000)} minutes`);
   if (!isUuid(input.recordingId) || !(await getRecording(db, input.tenantId, input.recordingId))) {
     throw new RecordingLinkError(404, 'recording not found');

@@ -1,6 +1,8 @@
 /** Agents and the numbers that route calls to them. */
 import { and, asc, eq } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
+import { parseCidr } from '../../media/sip/cidr.ts';
+import { parseDigestAlgorithms, type DigestAlgorithm } from '../../media/sip/digest.ts';
 import type { Database } from '../database.ts';
 import { rows } from '../migrate.ts';
 import { agents, numbers } from '../schema.ts';
@@ -45,8 +47,13 @@ export async function getAgent(db: Database, tenantId: string, idOrName: string)
 export interface NumberInput {
   number: string;
   agentId: string;
+  /** Checked with the strict parser (media/sip/cidr.ts) and stored in canonical form. */
   allowedCidrs: string[];
+  /** Confirms whole-family entries (0.0.0.0/0, ::/0); without it they are refused. */
+  allowAnySource?: boolean;
   digest?: { username: string; realm: string; ha1Md5: string; ha1Sha256: string };
+  /** Offered (in order) and accepted digest algorithms; omitted or null: the server default. */
+  digestAlgorithms?: DigestAlgorithm[] | null;
 }
 
 export type NumberRow = typeof numbers.$inferSelect;
@@ -55,11 +62,14 @@ export async function addNumber(db: Database, tenantId: string, input: NumberInp
   return withTenant(db, tenantId, async (tx) => {
     const agent = await tx.select({ id: agents.id }).from(agents).where(and(eq(agents.id, input.agentId), eq(agents.tenantId, tenantId)));
     if (!agent[0]) throw new Error('agent not found in this tenant');
+    const allowedCidrs = input.allowedCidrs.map((entry) => parseCidr(entry, { allowAny: input.allowAnySource === true }).text);
+    const digestAlgorithms = input.digestAlgorithms ? parseDigestAlgorithms(input.digestAlgorithms.join(',')) : null;
     const [row] = await tx.insert(numbers).values({
       tenantId,
       number: input.number,
       agentId: input.agentId,
-      allowedCidrs: input.allowedCidrs,
+      allowedCidrs,
+      digestAlgorithms,
       digestUsername: input.digest?.username ?? null,
       digestRealm: input.digest?.realm ?? null,
       digestHa1Md5: input.digest?.ha1Md5 ?? null,
@@ -79,6 +89,8 @@ export interface NumberRoute {
   agentId: string;
   allowedCidrs: string[];
   digest?: { username: string; realm: string; ha1Md5: string | null; ha1Sha256: string | null };
+  /** The number's own digest algorithms; undefined: the server default. */
+  digestAlgorithms?: DigestAlgorithm[];
 }
 
 /** Which tenant and agent a called number belongs to (the directory; crosses tenants by design). */
@@ -87,6 +99,7 @@ export async function routeNumber(db: Database, called: string): Promise<NumberR
     rows<{
       tenant_id: string; number_id: string; agent_id: string; allowed_cidrs: string[] | string;
       digest_username: string | null; digest_realm: string | null; digest_ha1_md5: string | null; digest_ha1_sha256: string | null;
+      digest_algorithms: string[] | string | null;
     }>(await tx.execute(sql`select * from smartalex_route_number(${called})`))[0]);
   if (!row) return undefined;
   return {
@@ -97,6 +110,7 @@ export async function routeNumber(db: Database, called: string): Promise<NumberR
     ...(row.digest_username && row.digest_realm
       ? { digest: { username: row.digest_username, realm: row.digest_realm, ha1Md5: row.digest_ha1_md5, ha1Sha256: row.digest_ha1_sha256 } }
       : {}),
+    ...(row.digest_algorithms != null ? { digestAlgorithms: parseDigestAlgorithms(parseTextArray(row.digest_algorithms).join(',')) } : {}),
   };
 }
 

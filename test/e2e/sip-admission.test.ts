@@ -1,6 +1,6 @@
 /**
- * Who gets in: digest challenge then success (SIPp with MD5, our UAC with
- * SHA-256), 403 that looks the same for a known and an unknown number, the
+ * Who gets in: digest challenge as shipped (MD5 first, then SHA-256) then
+ * success (SIPp with MD5, our UAC with SHA-256), 403 that looks the same for a known and an unknown number, the
  * per-tenant concurrent call limit, and a flood from one source banned while
  * a legitimate call from another source completes; security events written.
  */
@@ -25,8 +25,8 @@ test.before(async () => {
     env: { SMARTALEX_MAX_CALLS_PER_TENANT: '1' },
     allowedCidrs: ['10.0.0.0/8'],
     digest: { username: user, realm: 'smartalex', ha1Md5: ha1('MD5', user, 'smartalex', password), ha1Sha256: ha1('SHA-256', user, 'smartalex', password) },
-    // SIPp answers only the first challenge and knows only MD5, so MD5 is offered first here.
-    server: { calls: { guard: { ratePerSecond: 20, burst: 40, banMs: 60_000 }, digestAlgorithms: ['MD5', 'SHA-256'] } },
+    // The default digest algorithms as shipped (SMARTALEX_SIP_DIGEST_ALGORITHMS): SIPp answers only the first challenge and knows only MD5.
+    server: { calls: { guard: { ratePerSecond: 20, burst: 40, banMs: 60_000 } } },
   });
   await addNumber(t.db, t.tenantId, { number: '2002', agentId: t.agentId, allowedCidrs: ['127.0.0.1/32'] });
   target = `127.0.0.1:${t.server.sipPort}`;
@@ -47,7 +47,9 @@ if (run) {
     // SIPp's digest uri is remote_ip:port unless told; the server requires the Request-URI (RFC 3261 22.4).
     const r = await runSipp(target, 'uac-auth.xml', ['-au', user, '-ap', password, '-auth_uri', `2000@${target}`]);
     assert.is(r.code, 0, describeSipp(r));
-    assert.match(r.messages, /algorithm=SHA-256/);
+    const challenge = r.messages.split(/-{10,}[^\n]*\n/).find((b) => /^SIP\/2\.0 401 /m.test(b)) ?? '';
+    const offered = [...challenge.matchAll(/^WWW-Authenticate:.*algorithm=([\w-]+)/gim)].map((m) => m[1]);
+    assert.equal(offered, ['MD5', 'SHA-256'], `the 401 as shipped: ${challenge}`);
     const calls = await eventually(async () => { const c = await listCalls(t.db, t.tenantId); return c[0]?.state === 'ended' ? c : undefined; });
     assert.is(calls.length, 1);
   });

@@ -50,6 +50,26 @@ test('the media thread priority is unset by default, a nice value -20..19 when g
   assert.match(configError({ SMARTALEX_MEDIA_THREAD_NICE: 'high' }).message, /^SMARTALEX_MEDIA_THREAD_NICE: /);
 });
 
+test('SIP digest algorithms: MD5 then SHA-256 by default (the interop order), any order or SHA-256 alone when set', () => {
+  assert.equal(loadConfig({}).SMARTALEX_SIP_DIGEST_ALGORITHMS, ['MD5', 'SHA-256']);
+  assert.equal(loadConfig({ SMARTALEX_SIP_DIGEST_ALGORITHMS: 'SHA-256' }).SMARTALEX_SIP_DIGEST_ALGORITHMS, ['SHA-256']);
+  assert.equal(loadConfig({ SMARTALEX_SIP_DIGEST_ALGORITHMS: 'sha-256, md5' }).SMARTALEX_SIP_DIGEST_ALGORITHMS, ['SHA-256', 'MD5']);
+  assert.match(configError({ SMARTALEX_SIP_DIGEST_ALGORITHMS: 'SHA-1' }).message, /^SMARTALEX_SIP_DIGEST_ALGORITHMS: must be MD5, SHA-256 or both, comma-separated, in challenge order: unknown digest algorithm "SHA-1".* \(got "SHA-1"\)$/);
+  assert.match(configError({ SMARTALEX_SIP_DIGEST_ALGORITHMS: 'MD5,MD5' }).message, /listed twice/);
+  assert.match(configError({ SMARTALEX_SIP_DIGEST_ALGORITHMS: 'MD5,' }).message, /^SMARTALEX_SIP_DIGEST_ALGORITHMS: /);
+});
+
+test('the public base URL: unset by default; http(s) origin with an optional path, trailing slash dropped; nothing else', () => {
+  assert.is(loadConfig({}).SMARTALEX_PUBLIC_BASE_URL, undefined);
+  assert.is(loadConfig({ SMARTALEX_PUBLIC_BASE_URL: 'https://media.example.com/' }).SMARTALEX_PUBLIC_BASE_URL, 'https://media.example.com');
+  assert.is(loadConfig({ SMARTALEX_PUBLIC_BASE_URL: 'https://media.example.com:8443/smartalex/' }).SMARTALEX_PUBLIC_BASE_URL, 'https://media.example.com:8443/smartalex');
+  assert.is(loadConfig({ SMARTALEX_PUBLIC_BASE_URL: 'http://203.0.113.7:8080' }).SMARTALEX_PUBLIC_BASE_URL, 'http://203.0.113.7:8080');
+  for (const bad of ['media.example.com', 'ftp://media.example.com', 'https://user:pw@media.example.com', 'https://media.example.com/?a=1', 'https://media.example.com/#x', 'javascript:alert(1)']) {
+    assert.match(configError({ SMARTALEX_PUBLIC_BASE_URL: bad }).message, /^SMARTALEX_PUBLIC_BASE_URL: must be an http:\/\/ or https:\/\/ URL without credentials, query or fragment/, bad);
+  }
+  assert.not.match(configError({ SMARTALEX_PUBLIC_BASE_URL: 'https://user:hunter2@media.example.com' }).message, /hunter2/, 'credentials echoed');
+});
+
 test('port 0 (an ephemeral port) is accepted', () => {
   assert.is(loadConfig({ SMARTALEX_HTTP_PORT: '0', SMARTALEX_SIP_PORT: '0' }).SMARTALEX_HTTP_PORT, 0);
 });

@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildAuthorization, digestResponse, DigestServer, ha1, pickChallenge, type DigestAlgorithm } from '../../../media/sip/digest.ts';
+import {
+  buildAuthorization, DEFAULT_DIGEST_ALGORITHMS, digestResponse, DigestServer, ha1, parseDigestAlgorithms, pickChallenge, type DigestAlgorithm,
+} from '../../../media/sip/digest.ts';
 
 test('RFC 2617 3.5 known vector (MD5, qop=auth)', () => {
   const h = ha1('MD5', 'Mufasa', 'testrealm@host.com', 'Circle Of Life');
@@ -24,15 +26,48 @@ function setup(now = { t: 1_000_000 }) {
   return { server, lookup, now };
 }
 
-test('challenge offers SHA-256 first, then MD5, with qop=auth', () => {
+test('the default challenge offers MD5 first (UAs that answer only the first, or know only MD5), then SHA-256, with qop=auth', () => {
   const { server } = setup();
+  assert.equal(DEFAULT_DIGEST_ALGORITHMS, ['MD5', 'SHA-256']);
   const c = server.challenge();
   assert.is(c.name, 'WWW-Authenticate');
   assert.is(c.values.length, 2);
-  assert.match(c.values[0]!, /algorithm=SHA-256/);
-  assert.match(c.values[1]!, /algorithm=MD5/);
+  assert.match(c.values[0]!, /algorithm=MD5/);
+  assert.match(c.values[1]!, /algorithm=SHA-256/);
   assert.match(c.values[0]!, /qop="auth"/);
   assert.is(server.challenge({ proxy: true }).name, 'Proxy-Authenticate');
+  const ordered = new DigestServer({ realm: 'r', algorithms: ['SHA-256', 'MD5'] }).challenge().values;
+  assert.equal(ordered.map((v) => /algorithm=([\w-]+)/.exec(v)?.[1]), ['SHA-256', 'MD5'], 'the configured order is kept');
+  assert.equal(server.challenge({ algorithms: ['SHA-256'] }).values.map((v) => /algorithm=([\w-]+)/.exec(v)?.[1]), ['SHA-256'], 'a per-request list wins');
+});
+
+test('SHA-256 only: an MD5 answer is refused even with the right password; SHA-256 gets in', async () => {
+  const { lookup } = setup();
+  const cases: Array<[string, DigestServer, { algorithms?: readonly DigestAlgorithm[] }]> = [
+    ['server-wide SHA-256 only', new DigestServer({ realm: 'sip.example.com', algorithms: ['SHA-256'] }), {}],
+    ['a number\'s own SHA-256-only list on a default server', setup().server, { algorithms: ['SHA-256'] }],
+  ];
+  for (const [name, server, only] of cases) {
+    // The caller answers with MD5 anyway (a stale default challenge, or a forged algorithm): our nonce, right password.
+    const md5 = { ...pickChallenge(server.challenge(only).values)!, algorithm: 'MD5' as const };
+    const authorization = buildAuthorization(md5, { method: 'INVITE', uri: 'sip:bob@example.com', username: 'alice', password: 's3cret' });
+    const r = await server.verify({ method: 'INVITE', uri: 'sip:bob@example.com', authorization }, lookup, only);
+    assert.ok(!r.ok && r.reason === 'unsupported algorithm', `${name}: ${JSON.stringify(r)}`);
+    const sha = pickChallenge(server.challenge(only).values)!;
+    assert.is(sha.algorithm, 'SHA-256', name);
+    const good = buildAuthorization(sha, { method: 'INVITE', uri: 'sip:bob@example.com', username: 'alice', password: 's3cret' });
+    assert.ok((await server.verify({ method: 'INVITE', uri: 'sip:bob@example.com', authorization: good }, lookup, only)).ok, name);
+  }
+});
+
+test('parseDigestAlgorithms: order kept, case-insensitive, unknown, empty and repeated names refused', () => {
+  assert.equal(parseDigestAlgorithms('MD5,SHA-256'), ['MD5', 'SHA-256']);
+  assert.equal(parseDigestAlgorithms('sha-256 , md5'), ['SHA-256', 'MD5']);
+  assert.equal(parseDigestAlgorithms('SHA-256'), ['SHA-256']);
+  assert.throws(() => parseDigestAlgorithms(''), /comma-separated list/);
+  assert.throws(() => parseDigestAlgorithms('MD5,'), /comma-separated list/);
+  assert.throws(() => parseDigestAlgorithms('SHA-1'), /unknown digest algorithm "SHA-1"/);
+  assert.throws(() => parseDigestAlgorithms('MD5,md5'), /listed twice/);
 });
 
 test('client <-> server round trip for both algorithms', async () => {
@@ -74,6 +109,28 @@ test('replayed nonce count is refused, a higher nc is accepted', async () => {
   const replay = await server.verify(first, lookup);
   assert.ok(!replay.ok && replay.reason === 'replayed nonce count');
   assert.ok((await server.verify(req(2), lookup)).ok);
+});
+
+test('a nonce is remembered until it expires, however many other nonces are used meanwhile', async () => {
+  const { server, lookup, now } = setup();
+  const uri = 'sip:example.com';
+  const answer = (nonce: string, nc: number) => ({ method: 'REGISTER', uri, authorization: buildAuthorization({ ...pickChallenge(server.challenge().values)!, nonce }, { method: 'REGISTER', uri, username: 'alice', password: 's3cret', nc }) });
+  const first = answer(server.createNonce(), 1);
+  assert.ok((await server.verify(first, lookup)).ok);
+  // More than the old count bound (10,000 entries) of other nonces, all within the lifetime.
+  for (let i = 0; i < 10_050; i++) {
+    if (i % 1000 === 0) now.t += 1_000;
+    assert.ok((await server.verify(answer(server.createNonce(), 1), lookup)).ok);
+  }
+  assert.is(server.trackedNonces, 10_051);
+  const replay = await server.verify(first, lookup);
+  assert.ok(!replay.ok && replay.reason === 'replayed nonce count', JSON.stringify(replay));
+  // Once a nonce has expired it is answered stale before the memory is asked, so the memory lets it go.
+  now.t += 60_001;
+  assert.ok((await server.verify(answer(server.createNonce(), 1), lookup)).ok);
+  assert.is(server.trackedNonces, 1, 'expired nonces are forgotten: the memory is bounded by the nonce lifetime');
+  const late = await server.verify(first, lookup);
+  assert.ok(!late.ok && late.stale, 'the expired nonce is stale, not accepted');
 });
 
 test('expired nonce with right password gives stale=true', async () => {

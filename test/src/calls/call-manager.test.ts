@@ -5,13 +5,16 @@
  * get the same 401 challenge without credentials and the same 403 with wrong
  * ones: same status, reason, header names and challenge parameters (only the
  * nonce and the To tag differ, as they do between any two requests).
+ * The challenge as shipped offers MD5 first, then SHA-256; a number set to
+ * SHA-256 only offers just that and refuses an MD5 answer with the right
+ * password.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { CallManager } from '../../../src/calls/call-manager.ts';
 import { createLogger } from '../../../src/log.ts';
-import { SipCallError, SipEndpoint, type SipResponse } from '../../../media/sip/index.ts';
+import { buildAuthorization, pickChallenge, SipCallError, SipEndpoint, type SipResponse } from '../../../media/sip/index.ts';
 import { addNumber, createAgent, createTenant, migrate, openDatabase, type Database } from '../../../storage/index.ts';
 
 let db: Database;
@@ -20,6 +23,7 @@ let uac: SipEndpoint;
 
 const KNOWN_NO_DIGEST = '3000';
 const KNOWN_WITH_DIGEST = '3001';
+const SHA256_ONLY = '3002';
 const UNKNOWN = '3999';
 
 test.before(async () => {
@@ -34,6 +38,10 @@ test.before(async () => {
     number: KNOWN_WITH_DIGEST, agentId: agent.id, allowedCidrs: ['192.0.2.0/24'],
     digest: { username: 'carrier', realm: 'smartalex', ha1Md5: ha1('md5'), ha1Sha256: ha1('sha256') },
   });
+  await addNumber(db, tenant.id, {
+    number: SHA256_ONLY, agentId: agent.id, allowedCidrs: ['192.0.2.0/24'], digestAlgorithms: ['SHA-256'],
+    digest: { username: 'carrier', realm: 'smartalex', ha1Md5: ha1('md5'), ha1Sha256: ha1('sha256') },
+  });
   manager = await CallManager.start({ db, logger: createLogger('silent'), host: '127.0.0.1', port: 0, rtpTimeoutMs: 30_000, maxCallsPerTenant: 5 });
   uac = await SipEndpoint.create({ host: '127.0.0.1', udpPort: 0, tcpPort: null, guard: false });
 });
@@ -44,11 +52,13 @@ test.after(async () => {
   await db?.close();
 });
 
-async function refusal(number: string, auth?: { username: string; password: string }): Promise<SipResponse> {
-  const uri = `sip:${number}@127.0.0.1:${manager.sipPorts.udp}`;
-  const sdp = ['v=0', 'o=uac 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 9 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
+const uriOf = (number: string): string => `sip:${number}@127.0.0.1:${manager.sipPorts.udp}`;
+const sdp = ['v=0', 'o=uac 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 9 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
+
+async function refusal(number: string, auth?: { username: string; password: string }, headers: Array<[string, string]> = []): Promise<SipResponse> {
+  const uri = uriOf(number);
   try {
-    await uac.invite({ uri, from: 'sip:prober@127.0.0.1', sdp, timeoutMs: 20_000, ...(auth ? { auth } : {}) });
+    await uac.invite({ uri, from: 'sip:prober@127.0.0.1', sdp, timeoutMs: 20_000, headers, ...(auth ? { auth } : {}) });
   } catch (error) {
     assert.instance(error, SipCallError);
     const res = (error as SipCallError).response;
@@ -95,6 +105,27 @@ test('right credentials for a number without digest are still refused like an un
   const c = await refusal(UNKNOWN, creds);
   assert.is(a.status, 403);
   assert.equal(shape(a), shape(c));
+});
+
+const algorithmsOf = (res: SipResponse): string[] => res.headers.getAll('www-authenticate').map((v) => /algorithm=([\w-]+)/.exec(v)?.[1] ?? '?');
+
+test('the challenge as shipped offers MD5 first, then SHA-256; a SHA-256-only number offers SHA-256 alone', async () => {
+  assert.equal(algorithmsOf(await refusal(UNKNOWN)), ['MD5', 'SHA-256']);
+  assert.equal(algorithmsOf(await refusal(KNOWN_WITH_DIGEST)), ['MD5', 'SHA-256']);
+  assert.equal(algorithmsOf(await refusal(SHA256_ONLY)), ['SHA-256']);
+});
+
+test('a SHA-256-only number refuses an MD5 answer with the right password, and lets SHA-256 in', async () => {
+  const challenge = pickChallenge((await refusal(SHA256_ONLY)).headers.getAll('www-authenticate'))!;
+  const md5 = buildAuthorization({ ...challenge, algorithm: 'MD5' }, { method: 'INVITE', uri: uriOf(SHA256_ONLY), username: 'carrier', password: 's3cret' });
+  assert.is((await refusal(SHA256_ONLY, undefined, [['Authorization', md5]])).status, 403);
+  // The same MD5 answer is good for a number on the default list: the refusal above is the algorithm, not the password.
+  const md5Default = buildAuthorization({ ...challenge, algorithm: 'MD5' }, { method: 'INVITE', uri: uriOf(KNOWN_WITH_DIGEST), username: 'carrier', password: 's3cret' });
+  const admitted = await uac.invite({ uri: uriOf(KNOWN_WITH_DIGEST), from: 'sip:carrier@127.0.0.1', sdp, timeoutMs: 20_000, headers: [['Authorization', md5Default]] });
+  await admitted.bye();
+  const sha = await uac.invite({ uri: uriOf(SHA256_ONLY), from: 'sip:carrier@127.0.0.1', sdp, timeoutMs: 20_000, auth: { username: 'carrier', password: 's3cret' } });
+  assert.is(sha.state, 'confirmed');
+  await sha.bye();
 });
 
 test.run();

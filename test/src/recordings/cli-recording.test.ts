@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,20 @@ for (const backend of await backends()) {
     assert.is((await stat(out)).mode & 0o777, 0o600);
   });
 
+  test(`[${backend.name}] recording decrypt refuses an existing --out file or symlink with one line and leaves it alone`, async () => {
+    const existing = join(dataDir, 'existing.wav');
+    await writeFile(existing, 'keep me\n', { mode: 0o644 });
+    const link = join(dataDir, 'link.wav');
+    await symlink(existing, link);
+    for (const out of [existing, link]) {
+      const r = await cli(env, ['recording', 'decrypt', seeded.recordingId, '--out', out]);
+      assert.is(r.code, 1, r.stdout);
+      assert.equal(r.stderr.split('\n').filter(Boolean), [`smartalex: ${out} already exists (or is a symlink); decrypt writes a new file only: choose another --out`]);
+      assert.is(await readFile(existing, 'utf8'), 'keep me\n');
+      assert.is((await stat(existing)).mode & 0o777, 0o644);
+    }
+  });
+
   test(`[${backend.name}] a cut-short file decrypts up to its last complete chunk and says so`, async () => {
     const out = join(dataDir, 'short.wav');
     const r = await cli(env, ['recording', 'decrypt', crashed, '--out', out, '--tenant', seeded.tenantId]);
@@ -87,6 +101,11 @@ for (const backend of await backends()) {
     const { path } = JSON.parse(r.stdout) as { path: string };
     const verdict = verifyRecordingLink(path, seeded.linkSecret);
     assert.ok(verdict.ok);
+    assert.not.ok('url' in JSON.parse(r.stdout), 'no public base URL configured: the path only');
+    const withBase = await cli({ ...env, SMARTALEX_PUBLIC_BASE_URL: 'https://media.example.com/' }, ['recording', 'link', seeded.recordingId, '--tenant', seeded.tenantId, '--json']);
+    assert.is(withBase.code, 0, withBase.stderr);
+    const minted = JSON.parse(withBase.stdout) as { url: string; path: string };
+    assert.is(minted.url, `https://media.example.com${minted.path}`);
     if (backend.name === 'pglite') { // refusals do not depend on the backend: one run saves a process start
       const bad = await cli(env, ['recording', 'link', crypto.randomUUID(), '--tenant', seeded.tenantId]);
       assert.is(bad.code, 1);

@@ -1,8 +1,16 @@
+/**
+ * Recording links over HTTP: minting with an API key, streaming with a link,
+ * refusals; who is told about each (the tenant's audit log only when the
+ * request proves the tenant, the server's coalesced security log otherwise);
+ * ttl validated (400, audited, never 500); the link URL built on the
+ * configured public base URL or the bound address, never the Host header.
+ */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Registry } from 'prom-client';
 import { parseWav } from '../../../media/codecs/wav.ts';
-import { createAgent, createTenant, issueApiKey, listAudit, startCall } from '../../../storage/index.ts';
+import { createAgent, createTenant, issueApiKey, listAudit, schema, startCall, type Database } from '../../../storage/index.ts';
+import { SecurityLog } from '../../../src/calls/security-log.ts';
 import { signRecordingLink } from '../../../storage/vault/index.ts';
 import { createHttpServer } from '../../../src/http/server.ts';
 import { registerRecordingRoutes } from '../../../src/http/recordings.ts';
@@ -14,8 +22,10 @@ import { expectedStereo, recordingFixture, syntheticFrame } from './support.ts';
 for (const backend of await backends()) {
   const db = await backend.open();
   const fx = await recordingFixture(db);
+  // Flushed by hand (the interval is far out), so each test sees exactly what its requests left.
+  const securityLog = new SecurityLog(db, createLogger('silent'), { flushIntervalMs: 3_600_000 });
   const app = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
-  registerRecordingRoutes(app, { db, vault: fx.vault, linkSecret: fx.linkSecret });
+  registerRecordingRoutes(app, { db, vault: fx.vault, linkSecret: fx.linkSecret, securityLog });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -40,12 +50,19 @@ for (const backend of await backends()) {
   });
   const get = (path: string) => fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) });
   const sigOf = (path: string) => new URL(path, base).searchParams.get('sig')!;
+  /** Security-log rows written since `after` (flushing what is pending first). */
+  const securityRows = async (after: number) => {
+    await securityLog.flush();
+    return (await db.owner.select().from(schema.securityEvents)).filter((r) => r.id > after);
+  };
+  const lastSecurityId = async (d: Database = db) => Math.max(0, ...(await d.owner.select().from(schema.securityEvents)).map((r) => r.id));
 
   test(`[${backend.name}] round trip: API key mints a link, the link streams the decrypted WAV, both are audited`, async () => {
     const res = await mint(owner.key, recordingId, { ttl: '10m' });
     assert.is(res.status, 201);
     const body = await res.json() as { url: string; path: string; expiresAt: string };
     assert.ok(body.path.startsWith(`/v1/recordings/${tenant.id}/${recordingId}?exp=`));
+    assert.is(body.url, `${base}${body.path}`, 'no public base URL configured: the bound address');
     const minutes = (Date.parse(body.expiresAt) - Date.now()) / 60_000;
     assert.ok(minutes > 9 && minutes <= 10, `ttl ${minutes}`);
     const wav = await get(body.path);
@@ -69,7 +86,10 @@ for (const backend of await backends()) {
     assert.not.match(JSON.stringify(log), new RegExp(sigOf(body.path).slice(0, 20)), 'the signature itself is never stored');
   });
 
-  test(`[${backend.name}] expired, altered and moved links get 403, unknown recordings 404, all audited`, async () => {
+  test(`[${backend.name}] expired, altered and moved links get 403, unknown recordings 404; forged ones only in the security log`, async () => {
+    await securityLog.flush();
+    const securityBefore = await lastSecurityId();
+    const otherAuditBefore = (await listAudit(db, other.id)).length;
     const past = Date.now() - 3_600_000;
     const expired = signRecordingLink({ tenantId: tenant.id, recordingId, expiresAt: new Date(past + 60_000) }, fx.linkSecret, { now: past });
     const good = signRecordingLink({ tenantId: tenant.id, recordingId }, fx.linkSecret);
@@ -94,12 +114,21 @@ for (const backend of await backends()) {
     const res = await get(signRecordingLink({ tenantId: tenant.id, recordingId: unknown }, fx.linkSecret));
     assert.is(res.status, 404);
 
+    // A valid signature proves the tenant (expired, not-found): the tenant's log has those.
     const refused = (await listAudit(db, tenant.id)).filter((e) => e.action === 'recording.access.refused');
     const reasons = refused.map((e) => (e.detail as { reason: string }).reason).sort();
-    assert.equal(reasons, ['bad-signature', 'bad-signature', 'expired', 'malformed', 'not-found']);
+    assert.equal(reasons, ['expired', 'not-found']);
     assert.ok(refused.every((e) => e.actor.startsWith('link:')));
-    const movedRefusal = (await listAudit(db, other.id)).filter((e) => e.action === 'recording.access.refused');
-    assert.is(movedRefusal.length, 1, 'the refusal of a link moved to tenant "other" is in that tenant\'s log');
+    // A forged link proves nothing: not in the log of the tenant its URL names, however many arrive.
+    for (let i = 0; i < 20; i++) assert.is((await get(moved)).status, 403);
+    assert.is((await listAudit(db, other.id)).length, otherAuditBefore, 'a forged link wrote into tenant "other"\'s audit log');
+    // The server's security log has them, one row per source and kind for the window, with the count.
+    const rows = await securityRows(securityBefore);
+    const byType = Object.fromEntries(rows.map((r) => [r.type, { source: r.sourceIp, count: (r.detail as { count: number }).count }]));
+    assert.equal(byType, {
+      'recording.link.bad-signature': { source: '127.0.0.1', count: 23 },
+      'recording.link.malformed': { source: '127.0.0.1', count: 1 },
+    });
   });
 
   test(`[${backend.name}] minting: 401 without a valid key, 403 for viewers, 404 for another tenant's recording`, async () => {
@@ -110,26 +139,90 @@ for (const backend of await backends()) {
     assert.is(asViewer.status, 403);
     assert.equal(await asViewer.json(), { error: 'role viewer may not access recordings' });
     assert.is((await mint(otherOwner.key)).status, 404, 'a key of another tenant cannot see the recording');
-    assert.is((await mint(owner.key, recordingId, { ttl: '2d' })).status, 400);
     const log = await listAudit(db, tenant.id);
     assert.ok(log.some((e) => e.action === 'recording.link.refused' && e.actor === `apikey:${viewer.id}`));
     const otherLog = await listAudit(db, other.id);
     assert.ok(otherLog.some((e) => e.action === 'recording.link.refused' && e.actor === `apikey:${otherOwner.id}` && (e.detail as { reason: string }).reason === 'not-found'));
   });
 
-  test(`[${backend.name}] link guessing is rate-limited per source and the excess is not audited`, async () => {
+  test(`[${backend.name}] minting without a valid key: 401, once per source and window in the security log, no tenant's log`, async () => {
+    await securityLog.flush();
+    const securityBefore = await lastSecurityId();
+    const auditBefore = (await listAudit(db, tenant.id)).length;
+    for (let i = 0; i < 10; i++) assert.is((await mint(`sak_forged${i}`)).status, 401);
+    const rows = await securityRows(securityBefore);
+    assert.equal(rows.map((r) => [r.type, r.sourceIp, (r.detail as { count: number }).count]), [['recording.link.unauthenticated', '127.0.0.1', 10]]);
+    assert.is((await listAudit(db, tenant.id)).length, auditBefore);
+  });
+
+  test(`[${backend.name}] a bad ttl is a 400 (never a 500), audited in the key's tenant log`, async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ttl: {} }, /^ttl must be a number of seconds or a string like 90s/],
+      [{ ttl: true }, /^ttl must be a number of seconds or a string like 90s/],
+      [{ ttl: [5] }, /^ttl must be a number of seconds or a string like 90s/],
+      [{ ttl: null }, /^ttl must be a number of seconds or a string like 90s/],
+      [{ ttl: 'soon' }, /^ttl must look like 90s, 15m, 2h or 1d, got "soon"$/],
+      [{ ttl: '-5m' }, /^ttl must look like 90s, 15m, 2h or 1d/],
+      [{ ttl: 0.0001 }, /^ttl must be a whole, positive number of seconds/],
+      [{ ttl: -60 }, /^ttl must be a whole, positive number of seconds/],
+      [{ ttl: 1 }, /^ttl must be at least 10 seconds$/],
+      [{ ttl: '1s' }, /^ttl must be at least 10 seconds$/],
+      [{ ttl: 1e300 }, /^ttl must be a whole, positive number of seconds/],
+      [{ ttl: '9999999d' }, /^ttl must be at most 1440 minutes$/],
+      [{ ttl: '2d' }, /^ttl must be at most 1440 minutes$/],
+      [{ tll: '5m' }, /^unknown field "tll" \(only "ttl"\)$/],
+      ['5m', /^the body must be a JSON object/],
+    ];
+    const badRequests = async () => (await listAudit(db, tenant.id))
+      .filter((e) => e.action === 'recording.link.refused' && (e.detail as { reason: string }).reason === 'bad-request');
+    const before = (await badRequests()).length;
+    for (const [body, message] of cases) {
+      const res = await fetch(`${base}/v1/recordings/${recordingId}/link`, {
+        method: 'POST', headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000),
+      });
+      assert.is(res.status, 400, JSON.stringify(body));
+      assert.match((await res.json() as { error: string }).error, message, JSON.stringify(body));
+    }
+    const refusals = await badRequests();
+    assert.is(refusals.length - before, cases.length);
+    assert.ok(refusals.every((e) => e.actor === `apikey:${owner.id}`));
+    const ok = await mint(owner.key, recordingId, { ttl: 10 });
+    assert.is(ok.status, 201, 'the shortest allowed ttl');
+  });
+
+  test(`[${backend.name}] the link URL: the configured public base URL, else the bound address; never the Host header`, async () => {
+    const spoofed = { authorization: `Bearer ${owner.key}`, host: 'evil.example:8443', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' };
+    const bound = await app.inject({ method: 'POST', url: `/v1/recordings/${recordingId}/link`, headers: spoofed });
+    assert.is(bound.statusCode, 201, bound.body);
+    const boundUrl = (bound.json() as { url: string; path: string });
+    assert.is(boundUrl.url, `${base}${boundUrl.path}`);
+    const configured = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
+    registerRecordingRoutes(configured, { db, vault: fx.vault, linkSecret: fx.linkSecret, securityLog, publicBaseUrl: 'https://media.example.com/smartalex' });
+    await configured.ready();
+    try {
+      const res = await configured.inject({ method: 'POST', url: `/v1/recordings/${recordingId}/link`, headers: spoofed });
+      assert.is(res.statusCode, 201, res.body);
+      const body = res.json() as { url: string; path: string };
+      assert.is(body.url, `https://media.example.com/smartalex${body.path}`);
+      assert.not.match(res.body, /evil/);
+    } finally {
+      await configured.close();
+    }
+  });
+
+  test(`[${backend.name}] link guessing is rate-limited per source and the excess is not recorded`, async () => {
     const limited = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
-    registerRecordingRoutes(limited, { db, vault: fx.vault, linkSecret: fx.linkSecret, rateLimitPerMinute: 3 });
+    registerRecordingRoutes(limited, { db, vault: fx.vault, linkSecret: fx.linkSecret, securityLog, rateLimitPerMinute: 3 });
     await limited.ready();
     try {
-      const before = (await listAudit(db, tenant.id)).length;
+      const before = securityLog.stats.events;
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
         const res = await limited.inject({ method: 'GET', url: `/v1/recordings/${tenant.id}/${recordingId}?exp=1&sig=guess${i}` });
         statuses.push(res.statusCode);
       }
       assert.equal(statuses, [403, 403, 403, 429, 429]);
-      assert.is((await listAudit(db, tenant.id)).length - before, 3, 'only the requests that were looked at are audited');
+      assert.is(securityLog.stats.events - before, 3, 'only the requests that were looked at are recorded');
     } finally {
       await limited.close();
     }
@@ -137,6 +230,7 @@ for (const backend of await backends()) {
 
   test.after(async () => {
     await app.close();
+    await securityLog.close();
     await fx.service.close();
     await fx.cleanup();
     await backend.cleanup();
