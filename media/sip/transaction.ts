@@ -41,7 +41,7 @@ export const DEFAULT_TIMERS: TimerSettings = { t1: 500, t2: 4000, t4: 5000, tryi
 /** What the transaction layer needs from a transport. */
 export interface MessageSender {
   send(message: SipMessage, target: SipPeer): Promise<void>;
-  sendResponse(response: SipResponse, requestSource?: SipPeer): Promise<void>;
+  sendResponse(response: SipResponse, requestSource: SipPeer): Promise<void>;
 }
 
 export function newBranch(): string {
