@@ -341,6 +341,7 @@ export class SipEndpoint implements DialogHost {
           remoteSeq: parseCSeq(req.headers.get('cseq') ?? '')?.seq ?? 0,
           transport: dialogTransport,
           fallbackPeer: source,
+          ...(source.transport !== 'UDP' ? { connection: source } : {}),
           localSdp: sdpAnswer,
           ...(req.body.length ? { remoteSdp: req.body.toString() } : {}),
         });
@@ -477,6 +478,7 @@ export class SipEndpoint implements DialogHost {
     const id = dialogKey(res.headers.get('call-id') ?? '', tagOf(res.headers.get('from')) ?? '', tagOf(res.headers.get('to')) ?? '');
     const existing = this.dialogs.get(id);
     if (existing) return existing;
+    const connectionId = this.transport.connectionTo(target);
     const dialog = new Dialog(this, {
       role: 'uac',
       callId: res.headers.get('call-id') ?? '',
@@ -490,6 +492,7 @@ export class SipEndpoint implements DialogHost {
       remoteSeq: 0,
       transport: target.transport,
       fallbackPeer: target,
+      ...(connectionId !== undefined ? { connection: { ...target, connectionId } } : {}),
       ...(invite.body.length ? { localSdp: invite.body.toString() } : {}),
       ...(res.body.length ? { remoteSdp: res.body.toString() } : {}),
     });

@@ -24,6 +24,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync, existsSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { DigestServer, SipEndpoint, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
 import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
@@ -32,7 +33,7 @@ import { answerOffer, createOffer, readAnswer } from '../../media/sdp/index.ts';
 import {
   finishCall, getAgent, routeNumber, startCall, type AgentMode, type AgentRow, type Database, type NumberRoute,
 } from '../../storage/index.ts';
-import type { Config } from '../config.ts';
+import { readPemCertificates, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { CallSession } from './call-session.ts';
 import { createGreetingRunner, echoRunner, type AgentRunner } from './runners.ts';
@@ -57,6 +58,8 @@ export interface CallManagerOptions {
   /** UDP and TCP port (0 = ephemeral; TCP then tries the same number). */
   port: number;
   tls?: { port: number; cert: string | Buffer; key: string | Buffer };
+  /** TLS connections the server opens: trusted roots (default Node's) and whether the peer is verified (default true). */
+  tlsClient?: { ca?: string[]; rejectUnauthorized?: boolean };
   /** Address written into Contact and SDP (default: the bind address, or 127.0.0.1 for a wildcard). */
   publicAddress?: string;
   /** RTP port range; omitted: ephemeral ports. */
@@ -151,6 +154,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       tcpPort: options.port,
       tcpSameAsUdp: true,
       ...(options.tls ? { tls: { port: options.tls.port, cert: options.tls.cert, key: options.tls.key } } : {}),
+      ...(options.tlsClient ? { tlsClient: options.tlsClient } : {}),
       ...(options.publicAddress ? { advertisedAddress: options.publicAddress } : {}),
       guard: { ...options.guard, onSecurityEvent: (e) => securityLog.record({ type: e.type, source: e.source, ...(e.detail ? { detail: { detail: e.detail } } : {}) }) },
     }).catch(async (error: unknown) => {
@@ -382,7 +386,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       });
       const negotiated = dialog.remoteSdp ? applyAnswer(dialog.remoteSdp) : undefined;
       if (!negotiated) {
-        void dialog.bye().catch(() => undefined);
+        void dialog.bye().then((status) => { if (status >= 300) logger.warn({ status, transport: dialog.transport }, 'the BYE to an unusable answer failed'); });
         throw new CallManagerError('the callee answered without a usable SDP answer');
       }
       const tenantId = options.tenantId;
@@ -462,6 +466,11 @@ export function callManagerOptions(config: Config, db: Database, logger: Logger)
       ? { tls: { port: config.SMARTALEX_SIP_TLS_PORT, cert: readPem(config.SMARTALEX_SIP_TLS_CERT), key: readPem(config.SMARTALEX_SIP_TLS_KEY) } }
       : {}),
     ...(config.SMARTALEX_PUBLIC_ADDRESS ? { publicAddress: config.SMARTALEX_PUBLIC_ADDRESS } : {}),
+    tlsClient: {
+      rejectUnauthorized: config.SMARTALEX_SIP_TLS_VERIFY,
+      // Extra roots are added to Node's list, so public carrier certificates still verify.
+      ...(config.SMARTALEX_SIP_TLS_CA ? { ca: [...rootCertificates, readPemCertificates(config.SMARTALEX_SIP_TLS_CA) ?? ''] } : {}),
+    },
     rtpPorts: { minPort: config.SMARTALEX_RTP_PORT_MIN, maxPort: config.SMARTALEX_RTP_PORT_MAX },
     rtpTimeoutMs: config.SMARTALEX_RTP_TIMEOUT_S * 1000,
     mediaThread: config.SMARTALEX_MEDIA_THREAD,

@@ -4,7 +4,8 @@
  * (hold, resume, codec or address change), DTMF as call events, RTP
  * inactivity (ends the call with BYE), the RTP session closing under the call
  * (the media thread died: ends it with BYE too), BYE either way. Ends exactly once:
- * BYE when we hang up, RTP closed, transport listeners told, record finished.
+ * BYE when we hang up (a failed BYE is logged, and the media and record end
+ * regardless), RTP closed, transport listeners told, record finished.
  * Database writes for a call are chained so they land in order and never
  * block the media path.
  */
@@ -91,6 +92,8 @@ export class CallSession {
       this.logger.info('the RTP session closed under the call; ending it');
       void this.end('media-failure', true);
     });
+    // A BYE that fails (no answer, transport error, an error status) is logged; the call ends here regardless.
+    init.dialog.on('byeFailed', (status) => this.logger.warn({ status, transport: init.dialog.transport }, 'our BYE failed; the call is ended on our side'));
     init.dialog.on('bye', () => void this.end('remote-bye', false));
     init.dialog.on('terminated', (reason) => void this.end(reason === 'remote bye' ? 'remote-bye' : reason, false));
     init.dialog.onReinvite = (offer) => this.onReinvite(offer);
@@ -166,7 +169,7 @@ export class CallSession {
     // Started a microtask later: the BYE below fires the dialog's 'terminated' synchronously, whose
     // listener calls end() again, and that call must find `ending` already set.
     this.ending = Promise.resolve().then(async () => {
-      if (bye && this.dialog.state !== 'terminated') void this.dialog.bye().catch(() => undefined);
+      if (bye && this.dialog.state !== 'terminated') void this.dialog.bye(); // never rejects; a failure is logged ('byeFailed')
       await this.rtp.close(reason).catch(() => undefined);
       this.transport.fireEnd(reason);
       this.queue(() => finishCall(this.db, this.tenantId, this.callId, { reason }));

@@ -23,6 +23,15 @@ const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0
 const timers = { t1: 40, t2: 160, t4: 200, trying100Ms: 0 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls until `check` holds, bounded by a deadline. */
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 async function server() {
   const ep = await SipEndpoint.create({ timers, guard: { ratePerSecond: 1000, burst: 1000 } });
   let invites = 0;
@@ -60,7 +69,7 @@ test('every RFC 4475 message over UDP, then a call completes', async () => {
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   try {
     for (const f of files) sock.send(readFileSync(join(dir, f)), ep.ports.udp!, '127.0.0.1');
-    await sleep(300);
+    await until(() => ep.transport.stats.received === files.length, 'every datagram to be read');
     const s = ep.transport.stats;
     assert.is(s.received, files.length);
     assert.is(s.parsed, 30);
@@ -117,15 +126,6 @@ test('rport: the response goes back to the source port of a UDP request', async 
     assert.match(via, new RegExp(`rport=${sock.address().port}`));
   } finally { sock.close(); await ep.close(); }
 });
-
-/** Polls until `check` holds, bounded by a deadline. */
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 function invite(via: string, callId: string, contactPort: number): Buffer {
   return Buffer.from([
