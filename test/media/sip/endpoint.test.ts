@@ -90,6 +90,26 @@ test('TCP: in-dialog requests go over the connection the dialog was set up on, b
   } finally { await close(); }
 });
 
+test('UDP: a BYE nobody answers is retransmitted (timer E), ends in 408 (timer F) and is emitted as byeFailed', async () => {
+  const { a, b, close } = await pair();
+  try {
+    const serverDialogs: Dialog[] = [];
+    b.onInvite((call) => { serverDialogs.push(call.accept(ANSWER)); });
+    await a.invite({ uri: b.uri('agent'), from: 'sip:caller@example.com', sdp: OFFER, timeoutMs: 5000 });
+    const s = serverDialogs[0]!;
+    await a.close(); // the caller is gone: nothing answers the BYE
+    let byes = 0;
+    const send = b.transport.send.bind(b.transport);
+    b.transport.send = (m, target) => { if (m.kind === 'request' && m.method === 'BYE') byes++; return send(m, target); };
+    const failed: number[] = [];
+    s.on('byeFailed', (status) => failed.push(status));
+    assert.is(await s.bye(), 408);
+    assert.ok(byes >= 3, `BYE sent ${byes} times`);
+    assert.equal(failed, [408]);
+    assert.is(s.state, 'terminated');
+  } finally { await close(); }
+});
+
 test('re-INVITE: handler answer accepted, undefined refused with 488', async () => {
   const { a, b, close } = await pair();
   try {
