@@ -18,6 +18,14 @@ import { formatUri, isSipUri, parseUri } from './uri.ts';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
 
+/** Why a re-INVITE's offer is refused: the Warning (RFC 3261 20.43) its 488 carries. */
+export interface ReinviteRefusal {
+  warning: { code: number; text: string };
+}
+
+/** A re-INVITE handler's answer: the SDP answer, or a refusal (undefined: refused without a stated reason). */
+export type ReinviteAnswer = string | ReinviteRefusal | undefined;
+
 /** What a dialog needs from its endpoint. */
 export interface DialogHost {
   /** Sends a request in a new client transaction and resolves with the final response. */
@@ -88,10 +96,11 @@ export class Dialog extends EventEmitter<DialogEvents> {
   localSdp: string | undefined;
   remoteSdp: string | undefined;
   /**
-   * Answers a re-INVITE: return the new SDP answer, or undefined to refuse
-   * with 488. Without a handler the current local SDP is sent again.
+   * Answers a re-INVITE: return the new SDP answer, or a refusal (or
+   * undefined) to refuse with 488 and the refusal's Warning. Without a handler
+   * the current local SDP is sent again.
    */
-  onReinvite: ((offer: string, request: SipRequest) => string | undefined | Promise<string | undefined>) | undefined;
+  onReinvite: ((offer: string, request: SipRequest) => ReinviteAnswer | Promise<ReinviteAnswer>) | undefined;
   private readonly fallbackPeer: SipPeer;
   private readonly connection: SipPeer | undefined;
   /** ACK of the last 2xx we acknowledged (UAC), re-sent when the 2xx is retransmitted. */

@@ -10,9 +10,9 @@
  * block the media path.
  */
 import { performance } from 'node:perf_hooks';
-import type { Dialog } from '../../media/sip/index.ts';
+import type { Dialog, ReinviteAnswer } from '../../media/sip/index.ts';
 import type { RtpStream } from '../../media/rtp/index.ts';
-import { answerOffer, type NegotiatedAudio } from '../../media/sdp/index.ts';
+import { answerOffer, sdpFailureWarning, type NegotiatedAudio } from '../../media/sdp/index.ts';
 import { addCallEvent, finishCall, markCallAnswered, type AgentRow, type Database } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
 import type { AgentRunner } from './runners.ts';
@@ -133,7 +133,7 @@ export class CallSession {
       });
   }
 
-  private onReinvite(offer: string): string | undefined {
+  private onReinvite(offer: string): ReinviteAnswer {
     if (this.ended) return undefined;
     if (!offer) return this.dialog.localSdp; // no offer: repeat ours
     this.local.version++;
@@ -143,7 +143,7 @@ export class CallSession {
     if (!answer.ok) {
       this.local.version--;
       this.record('reinvite-refused', { reason: answer.reason });
-      return undefined;
+      return { warning: sdpFailureWarning(answer.reason) };
     }
     const before = this.negotiated;
     if (answer.codec.name !== before.codec.name || answer.codec.payloadType !== before.codec.payloadType
