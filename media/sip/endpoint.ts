@@ -307,7 +307,7 @@ export class SipEndpoint implements DialogHost {
     tx.onAckTimeout = () => {
       // No ACK for our 2xx: the call never really started (RFC 3261 13.3.1.4): hang up.
       const d = this.dialogs.get(dialogKey(req.headers.get('call-id') ?? '', localTag, tagOf(req.headers.get('from')) ?? ''));
-      if (d && d.state !== 'terminated') void d.bye().catch(() => undefined);
+      if (d && d.state !== 'terminated') void d.bye(); // never rejects; a failure is emitted as 'byeFailed' (the call's owner logs it)
     };
     Promise.resolve()
       .then(() => this.inviteHandler!(call))
@@ -458,7 +458,7 @@ export class SipEndpoint implements DialogHost {
           if (res.status < 300) {
             const dialog = this.dialogFromResponse(current, res, target);
             dialog.sendAckFor(current, res);
-            if (settled) { void dialog.bye().catch(() => undefined); return; } // answered after we gave up
+            if (settled) { void dialog.bye(); return; } // answered after we gave up (bye() never rejects)
             finish(undefined, dialog);
             return;
           }

@@ -353,8 +353,8 @@ function listenServer(server: Server, port: number, host: string): Promise<numbe
  * RFC 3261 18.2.1 / RFC 3581 4: record where the request really came from in
  * its top Via. A `received` or `rport` value the sender wrote is overwritten,
  * never kept: received is the source address whenever the sent-by host
- * differs from it or the Via carries received or rport at all, and rport is
- * always the source port.
+ * differs from it or the Via carries received or rport at all, and an rport
+ * (asked for or made up) always carries the source port.
  */
 function stampVia(req: SipRequest, source: SipPeer): void {
   const values = req.headers.getList('via');
