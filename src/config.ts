@@ -52,6 +52,16 @@ const schema = z.object({
   SMARTALEX_SIP_TLS_KEY: optionalText,
   /** Digest algorithms a 401 offers, in order, and the only ones accepted, for numbers without their own list. */
   SMARTALEX_SIP_DIGEST_ALGORITHMS: digestAlgorithms.default(['MD5', 'SHA-256']),
+  /**
+   * CA certificates (a PEM file, or PEM text) trusted for the TLS connections the server opens (outbound calls, and
+   * in-dialog requests once the caller's own connection has closed), in addition to Node's built-in list.
+   */
+  SMARTALEX_SIP_TLS_CA: optionalText,
+  /**
+   * Verify the peer's certificate on the TLS connections the server opens. Default true: without it, signalling could
+   * be handed to whoever answers at the address. false accepts any certificate (encrypted, not authenticated): labs only.
+   */
+  SMARTALEX_SIP_TLS_VERIFY: bool.default(true),
   SMARTALEX_RTP_PORT_MIN: port.default(10000),
   SMARTALEX_RTP_PORT_MAX: port.default(20000),
   /** A call whose RTP stops for this long is ended with BYE. */
@@ -137,7 +147,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(config.SMARTALEX_SIP_TLS_CERT) !== Boolean(config.SMARTALEX_SIP_TLS_KEY)) {
     throw new ConfigError('SMARTALEX_SIP_TLS_CERT: TLS needs both SMARTALEX_SIP_TLS_CERT and SMARTALEX_SIP_TLS_KEY');
   }
+  if (config.SMARTALEX_SIP_TLS_CA !== undefined && !readPemCertificates(config.SMARTALEX_SIP_TLS_CA)) {
+    throw new ConfigError(`SMARTALEX_SIP_TLS_CA: must be a readable PEM file of CA certificates (got ${JSON.stringify(config.SMARTALEX_SIP_TLS_CA)})`);
+  }
   return config;
+}
+
+/** PEM certificates from a file path or inline PEM text; undefined when there are none. */
+export function readPemCertificates(value: string): string | undefined {
+  let text = value;
+  if (!value.includes('-----BEGIN')) {
+    try { text = readFileSync(value, 'utf8'); } catch { return undefined; }
+  }
+  return text.includes('-----BEGIN CERTIFICATE-----') ? text : undefined;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

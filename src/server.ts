@@ -61,7 +61,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     closers.unshift(() => recordings.close());
     const retention = startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES });
     closers.unshift(() => retention.stop());
-    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), ...options.calls });
+    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, ...options.calls });
     closers.unshift(() => calls.close());
     // Every call whose agent records: both legs into the vault, sealed at hang-up (src/recordings/call-tap.ts).
     const recordedCalls = new Map<string, RecordingCallTap>();

@@ -68,6 +68,16 @@ export interface RemoteAudio {
 
 export type SdpFailure = 'unparseable' | 'no-audio' | 'unsupported-transport' | 'no-common-codec';
 
+/** The SIP Warning (RFC 3261 20.43 warn-code and text) that says why an offer failed, for its 488 (or 400). */
+export function sdpFailureWarning(reason: SdpFailure): { code: number; text: string } {
+  switch (reason) {
+    case 'no-common-codec': return { code: 305, text: 'Incompatible media format' };
+    case 'no-audio': return { code: 304, text: 'Media type not available' };
+    case 'unsupported-transport': return { code: 302, text: 'Incompatible transport protocol' };
+    case 'unparseable': return { code: 399, text: 'Session description not understood' };
+  }
+}
+
 export type RemoteAudioResult = { ok: true; audio: RemoteAudio; description: SessionDescription } | { ok: false; reason: SdpFailure };
 
 const SUPPORTED_PROTOCOLS = new Set(['RTP/AVP', 'RTP/AVPF']);

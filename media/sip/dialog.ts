@@ -2,6 +2,13 @@
  * SIP dialog (RFC 3261 section 12): identifiers, route set, CSeq counters and
  * the mid-call requests a voice agent needs: BYE, re-INVITE, INFO and
  * REFER with its NOTIFY (RFC 3515, message/sipfrag progress).
+ *
+ * A dialog set up over TCP or TLS sends its in-dialog requests over the
+ * connection it was set up on while that is open (RFC 5923-style reuse; RFC
+ * 3261 allows it): that connection leads to the previous hop (the caller, or
+ * the proxy it came through), which is what a caller behind NAT or with a
+ * certificate we do not trust can be reached by. Only once it has closed do
+ * requests go to a new connection to the route set or remote target.
  */
 import { EventEmitter } from 'node:events';
 import { parseCSeq, parseNameAddr } from './header-values.ts';
@@ -10,6 +17,14 @@ import type { SipPeer, TransportName } from './transport.ts';
 import { formatUri, isSipUri, parseUri } from './uri.ts';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
+
+/** Why a re-INVITE's offer is refused: the Warning (RFC 3261 20.43) its 488 carries. */
+export interface ReinviteRefusal {
+  warning: { code: number; text: string };
+}
+
+/** A re-INVITE handler's answer: the SDP answer, or a refusal (undefined: refused without a stated reason). */
+export type ReinviteAnswer = string | ReinviteRefusal | undefined;
 
 /** What a dialog needs from its endpoint. */
 export interface DialogHost {
@@ -40,6 +55,8 @@ export interface DialogEvents {
   /** A NOTIFY for a REFER we sent (sipfrag status). */
   referProgress: [status: number, reason: string];
   terminated: [reason: string];
+  /** Our BYE got no 2xx: a failure status, or 408/503 when no answer came or the transport failed (the dialog is over regardless). */
+  byeFailed: [status: number];
 }
 
 export interface DialogInit {
@@ -57,6 +74,8 @@ export interface DialogInit {
   transport: TransportName;
   /** Where in-dialog requests go when the route set and target give no usable address. */
   fallbackPeer: SipPeer;
+  /** The stream connection the dialog was set up on (its transport and connectionId), reused while open. */
+  connection?: SipPeer;
   localSdp?: string;
   remoteSdp?: string;
 }
@@ -77,11 +96,13 @@ export class Dialog extends EventEmitter<DialogEvents> {
   localSdp: string | undefined;
   remoteSdp: string | undefined;
   /**
-   * Answers a re-INVITE: return the new SDP answer, or undefined to refuse
-   * with 488. Without a handler the current local SDP is sent again.
+   * Answers a re-INVITE: return the new SDP answer, or a refusal (or
+   * undefined) to refuse with 488 and the refusal's Warning. Without a handler
+   * the current local SDP is sent again.
    */
-  onReinvite: ((offer: string, request: SipRequest) => string | undefined | Promise<string | undefined>) | undefined;
+  onReinvite: ((offer: string, request: SipRequest) => ReinviteAnswer | Promise<ReinviteAnswer>) | undefined;
   private readonly fallbackPeer: SipPeer;
+  private readonly connection: SipPeer | undefined;
   /** ACK of the last 2xx we acknowledged (UAC), re-sent when the 2xx is retransmitted. */
   lastAck: SipRequest | undefined;
   private pendingReferResolve: ((status: number) => void) | undefined;
@@ -100,6 +121,7 @@ export class Dialog extends EventEmitter<DialogEvents> {
     this.remoteSeq = init.remoteSeq;
     this.transport = init.transport;
     this.fallbackPeer = init.fallbackPeer;
+    this.connection = init.connection;
     this.localSdp = init.localSdp;
     this.remoteSdp = init.remoteSdp;
   }
@@ -109,8 +131,18 @@ export class Dialog extends EventEmitter<DialogEvents> {
     return dialogKey(this.callId, this.localTag, this.remoteTag);
   }
 
-  /** Where the next in-dialog request goes: first loose route, else the remote target. */
+  /**
+   * Where the next in-dialog request goes: first loose route, else the remote
+   * target; over the dialog's own connection while it is open (the transport
+   * falls back to the address when that connection has closed).
+   */
   nextHop(): SipPeer {
+    const hop = this.addressedHop();
+    const connectionId = this.connection?.connectionId;
+    return connectionId !== undefined && this.connection!.transport === hop.transport ? { ...hop, connectionId } : hop;
+  }
+
+  private addressedHop(): SipPeer {
     const first = this.routeSet[0];
     const uriText = first ? parseNameAddr(first) && formatUri(parseNameAddr(first)!.uri) : this.remoteTarget;
     const uri = uriText ? parseUri(uriText) : null;
@@ -144,12 +176,22 @@ export class Dialog extends EventEmitter<DialogEvents> {
     return this.host.request(req, hop);
   }
 
-  /** Hangs up: sends BYE and resolves with its final status. */
+  /**
+   * Hangs up: ends the dialog and sends BYE (retransmitted over UDP by its
+   * transaction, RFC 3261 17.1.2); resolves with its final status, 408 or 503
+   * when none came. Never rejects: a failure is also emitted as 'byeFailed'.
+   */
   async bye(): Promise<number> {
     if (this.state === 'terminated') return 481;
     this.terminate('local bye');
-    const res = await this.send(this.createRequest('BYE'));
-    return res.status;
+    let status: number;
+    try {
+      status = (await this.send(this.createRequest('BYE'))).status;
+    } catch {
+      status = 503; // could not even be sent (e.g. no listener for the hop's transport)
+    }
+    if (status >= 300) this.emit('byeFailed', status);
+    return status;
   }
 
   /** Sends a re-INVITE with a new offer; resolves with the answer SDP (rejects on a non-2xx). */

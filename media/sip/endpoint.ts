@@ -11,10 +11,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildAuthorization, pickChallenge, type DigestAlgorithm, type DigestServer, type DigestVerifyResult, type Ha1Lookup } from './digest.ts';
-import { Dialog, dialogKey, type DialogHost } from './dialog.ts';
+import { Dialog, dialogKey, type DialogHost, type ReinviteAnswer } from './dialog.ts';
 import { SipGuard, type GuardOptions } from './guard.ts';
 import { formatUri, isSipUri, parseUri } from './uri.ts';
-import { parseCSeq, parseNameAddr } from './header-values.ts';
+import { formatWarning, parseCSeq, parseNameAddr } from './header-values.ts';
 import { createRequest, createResponseTo, SipHeaders, type SipRequest, type SipResponse } from './message.ts';
 import { checkRequestSanity } from './parser.ts';
 import { newBranch, TransactionLayer, type ServerTransaction, type TimerSettings } from './transaction.ts';
@@ -147,6 +147,11 @@ export class SipEndpoint implements DialogHost {
     return `sip:${user}@${this.transport.advertisedAddress}:${this.transport.localPort(transport)}${t}`;
   }
 
+  /** A Warning header (RFC 3261 20.43) with this endpoint's address as the warn-agent. */
+  warning(code: number, text: string): readonly [string, string] {
+    return ['Warning', formatWarning(code, this.transport.advertisedAddress, text)];
+  }
+
   private contact(transport: TransportName): string {
     return `<${this.uri(this.contactUser, transport)}>`;
   }
@@ -259,7 +264,7 @@ export class SipEndpoint implements DialogHost {
     return this.dialogs.get(dialogKey(req.headers.get('call-id') ?? '', tagOf(req.headers.get('to')) ?? '', tagOf(req.headers.get('from')) ?? ''));
   }
 
-  private onReinvite(req: SipRequest, tx: ServerTransaction, respond: (s: number, r?: string) => void): void {
+  private onReinvite(req: SipRequest, tx: ServerTransaction, respond: (s: number, r?: string, h?: Array<readonly [string, string]>) => void): void {
     const dialog = this.findDialog(req);
     if (!dialog) return respond(481, 'Call/Transaction Does Not Exist');
     const seq = parseCSeq(req.headers.get('cseq') ?? '')!.seq;
@@ -270,11 +275,15 @@ export class SipEndpoint implements DialogHost {
     const target = contact ? parseNameAddr(contact) : null;
     if (target) dialog.remoteTarget = formatUri(target.uri);
     void (async () => {
-      let answer: string | undefined;
+      let answer: ReinviteAnswer;
       try {
         answer = dialog.onReinvite ? await dialog.onReinvite(offer, req) : dialog.localSdp;
       } catch { answer = undefined; }
-      if (answer === undefined) return respond(488, 'Not Acceptable Here');
+      if (typeof answer !== 'string') {
+        // Every 488 says why (RFC 3261 20.43); 399 when the handler gave no reason.
+        const warning = answer?.warning ?? { code: 399, text: 'Offer not acceptable' };
+        return respond(488, 'Not Acceptable Here', [this.warning(warning.code, warning.text)]);
+      }
       if (offer) dialog.remoteSdp = offer;
       dialog.localSdp = answer;
       tx.respond(createResponseTo(req, 200, 'OK', { headers: [['Contact', this.contact(dialog.transport)], ['Content-Type', 'application/sdp']], body: answer }));
@@ -298,7 +307,7 @@ export class SipEndpoint implements DialogHost {
     tx.onAckTimeout = () => {
       // No ACK for our 2xx: the call never really started (RFC 3261 13.3.1.4): hang up.
       const d = this.dialogs.get(dialogKey(req.headers.get('call-id') ?? '', localTag, tagOf(req.headers.get('from')) ?? ''));
-      if (d && d.state !== 'terminated') void d.bye().catch(() => undefined);
+      if (d && d.state !== 'terminated') void d.bye(); // never rejects; a failure is emitted as 'byeFailed' (the call's owner logs it)
     };
     Promise.resolve()
       .then(() => this.inviteHandler!(call))
@@ -341,6 +350,7 @@ export class SipEndpoint implements DialogHost {
           remoteSeq: parseCSeq(req.headers.get('cseq') ?? '')?.seq ?? 0,
           transport: dialogTransport,
           fallbackPeer: source,
+          ...(source.transport !== 'UDP' ? { connection: source } : {}),
           localSdp: sdpAnswer,
           ...(req.body.length ? { remoteSdp: req.body.toString() } : {}),
         });
@@ -449,7 +459,7 @@ export class SipEndpoint implements DialogHost {
           if (res.status < 300) {
             const dialog = this.dialogFromResponse(current, res, target);
             dialog.sendAckFor(current, res);
-            if (settled) { void dialog.bye().catch(() => undefined); return; } // answered after we gave up
+            if (settled) { void dialog.bye(); return; } // answered after we gave up (bye() never rejects)
             finish(undefined, dialog);
             return;
           }
@@ -478,6 +488,7 @@ export class SipEndpoint implements DialogHost {
     const id = dialogKey(res.headers.get('call-id') ?? '', tagOf(res.headers.get('from')) ?? '', tagOf(res.headers.get('to')) ?? '');
     const existing = this.dialogs.get(id);
     if (existing) return existing;
+    const connectionId = this.transport.connectionTo(target);
     const dialog = new Dialog(this, {
       role: 'uac',
       callId: res.headers.get('call-id') ?? '',
@@ -491,6 +502,7 @@ export class SipEndpoint implements DialogHost {
       remoteSeq: 0,
       transport: target.transport,
       fallbackPeer: target,
+      ...(connectionId !== undefined ? { connection: { ...target, connectionId } } : {}),
       ...(invite.body.length ? { localSdp: invite.body.toString() } : {}),
       ...(res.body.length ? { remoteSdp: res.body.toString() } : {}),
     });

@@ -29,6 +29,11 @@ export function quote(s: string): string {
   return '"' + s.replace(/[\\"]/g, (c) => '\\' + c) + '"';
 }
 
+/** A Warning header value (RFC 3261 20.43): `305 host "Incompatible media format"`. */
+export function formatWarning(code: number, agent: string, text: string): string {
+  return `${code} ${agent.includes(':') && !agent.startsWith('[') ? `[${agent}]` : agent} ${quote(text)}`;
+}
+
 /**
  * Parses header parameters `;a=b ;c ; d="x y"` (leading semicolon required for
  * each; whitespace allowed around ; and =). Null on an empty name or junk.

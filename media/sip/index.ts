@@ -11,7 +11,7 @@ export { parseUri, parseSipUri, formatUri, sipUri, isSipUri, parseHostPort, unes
 export type { Uri, SipUri, TelUri, OpaqueUri, Params } from './uri.ts';
 export {
   parseVia, formatVia, viaBranch, viaRport, parseNameAddr, formatNameAddr, nameAddrTag, parseCSeq, formatCSeq,
-  parseMaxForwards, parseHeaderParams, formatHeaderParams, parseAuthValue, isToken, quote, BRANCH_MAGIC_COOKIE,
+  parseMaxForwards, parseHeaderParams, formatHeaderParams, parseAuthValue, isToken, quote, formatWarning, BRANCH_MAGIC_COOKIE,
 } from './header-values.ts';
 export type { Via, NameAddr, CSeq, AuthValue } from './header-values.ts';
 export { parseMessage, checkRequestSanity, hasResponseEssentials, DEFAULT_MAX_MESSAGE_SIZE } from './parser.ts';
@@ -30,8 +30,8 @@ export type { SipPeer, SipTransportOptions, TransportName, TransportStats } from
 export {
   TransactionLayer, ServerTransaction, ClientTransaction, newBranch, serverTransactionKey, buildNon2xxAck, DEFAULT_TIMERS,
 } from './transaction.ts';
-export type { TimerSettings, MessageSender, ClientTransactionHandlers, ServerTransactionState, ClientTransactionState } from './transaction.ts';
+export type { TimerSettings, MessageSender, ClientTransactionHandlers, ServerTransactionState, ClientTransactionState, TransactionLayerEvents } from './transaction.ts';
 export { Dialog, dialogKey } from './dialog.ts';
-export type { DialogState, DialogEvents, IncomingRefer } from './dialog.ts';
+export type { DialogState, DialogEvents, IncomingRefer, ReinviteAnswer, ReinviteRefusal } from './dialog.ts';
 export { SipEndpoint, SipCallError, ALLOWED_METHODS } from './endpoint.ts';
 export type { SipEndpointOptions, IncomingCall, InviteOptions, InviteHandler } from './endpoint.ts';

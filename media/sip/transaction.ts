@@ -21,6 +21,7 @@
  * state checks in the actions then see the response and stand down.
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { BRANCH_MAGIC_COOKIE, parseCSeq, parseNameAddr, parseVia } from './header-values.ts';
 import { createRequest, createResponseTo, SipHeaders, type SipMessage, type SipRequest, type SipResponse } from './message.ts';
 import type { SipPeer } from './transport.ts';
@@ -41,7 +42,7 @@ export const DEFAULT_TIMERS: TimerSettings = { t1: 500, t2: 4000, t4: 5000, tryi
 /** What the transaction layer needs from a transport. */
 export interface MessageSender {
   send(message: SipMessage, target: SipPeer): Promise<void>;
-  sendResponse(response: SipResponse, requestSource?: SipPeer): Promise<void>;
+  sendResponse(response: SipResponse, requestSource: SipPeer): Promise<void>;
 }
 
 export function newBranch(): string {
@@ -153,6 +154,7 @@ export class ServerTransaction {
     if (this.state === 'completed' || this.state === 'confirmed' || this.state === 'terminated' || this.state === 'accepted') return;
     this.lastResponse = res;
     this.transmit(res);
+    this.layer.emit('response', res, this);
     const { t1, t2 } = this.layer.timers;
     if (res.status < 200) {
       if (this.state === 'trying') this.state = 'proceeding';
@@ -349,13 +351,19 @@ export function buildNon2xxAck(invite: SipRequest, res: SipResponse): SipRequest
 
 // ---------------------------------------------------------------- layer
 
-export class TransactionLayer {
+export interface TransactionLayerEvents {
+  /** A server transaction sent a response (once per response; retransmissions are not repeated here). */
+  response: [response: SipResponse, tx: ServerTransaction];
+}
+
+export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
   readonly timers: TimerSettings;
   onSendError: (() => void) | undefined;
   private readonly servers = new Map<string, ServerTransaction>();
   private readonly clients = new Map<string, ClientTransaction>();
 
   constructor(readonly sender: MessageSender, timers: Partial<TimerSettings> = {}) {
+    super();
     this.timers = { ...DEFAULT_TIMERS, ...timers };
   }
 

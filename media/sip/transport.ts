@@ -6,9 +6,9 @@
  * request gets `received`/`rport` filled in; an optional guard drops or answers
  * requests first; invalid requests get a 400 (or 505/513) when enough parsed,
  * everything else invalid is dropped and counted. Outgoing: requests go to a
- * target (TCP/TLS connections are reused), responses are routed by the top
- * Via (18.2.2): the connection the request came on, else received/rport, else
- * sent-by. Idle TCP connections are closed.
+ * target (TCP/TLS connections are reused); responses go to where the request
+ * really came from, never to an address the sender wrote (see sendResponse).
+ * Idle TCP connections are closed.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
@@ -42,15 +42,16 @@ export interface SipTransportOptions {
   /** With tcpPort 0: try the port UDP got first, so one ephemeral port serves both (falls back to any port). */
   tcpSameAsUdp?: boolean;
   /** TLS listener when cert and key are given. */
-  tls?: { port?: number; cert: string | Buffer; key: string | Buffer; rejectUnauthorized?: boolean };
+  tls?: { port?: number; cert: string | Buffer; key: string | Buffer };
   /**
    * TLS connections we open (requests to sips: or ;transport=tls targets). The
-   * server certificate is always verified: `ca` adds trusted roots for this
-   * transport only (e.g. a carrier's private CA, or a test's throwaway cert)
-   * instead of Node's default list; `servername` is the name to verify when
-   * the target is dialled by address. Default: Node's CAs, the target host.
+   * peer's certificate is verified unless `rejectUnauthorized` is false: `ca`
+   * is the trusted roots for this transport (e.g. a carrier's private CA, or a
+   * test's throwaway cert) instead of Node's default list; `servername` is the
+   * name to verify when the target is dialled by address. Default: verified
+   * against Node's CAs and the target host.
    */
-  tlsClient?: { ca?: string | Buffer | Array<string | Buffer>; servername?: string };
+  tlsClient?: { ca?: string | Buffer | Array<string | Buffer>; servername?: string; rejectUnauthorized?: boolean };
   /** Address written into Via/Contact (defaults to host, or 127.0.0.1 when host is 0.0.0.0). */
   advertisedAddress?: string;
   maxMessageSize?: number;
@@ -263,7 +264,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       const socket = transport === 'TCP'
         ? createConnection({ host: address, port })
         : tlsConnect({
-          host: address, port, rejectUnauthorized: this.options.tls?.rejectUnauthorized ?? true,
+          host: address, port, rejectUnauthorized: this.options.tlsClient?.rejectUnauthorized ?? true,
           ...(this.options.tlsClient?.ca !== undefined ? { ca: this.options.tlsClient.ca } : {}),
           ...(this.options.tlsClient?.servername !== undefined ? { servername: this.options.tlsClient.servername } : {}),
         });
@@ -285,23 +286,38 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   }
 
   /**
-   * Sends a response, routed by its top Via (RFC 3261 18.2.2, RFC 3581):
-   * stream -> the connection the request came on (or a new one to
-   * received:rport); UDP -> received (or sent-by) at rport (or sent-by port).
+   * Sends a response to where its request really came from (RFC 3261 18.2.2,
+   * RFC 3581), never to an address the sender wrote in its Via (a `received`
+   * or `rport` it made up would turn us into a reflector, and over TCP into a
+   * connection opener to any host:port):
+   * - stream: the connection the request came on; when that has closed, a new
+   *   connection to the request's source address at the Via's sent-by port
+   *   (the default port without one), never to another address;
+   * - UDP: the source address, at the source port when the Via asked for
+   *   rport, else at the sent-by port. A datagram is answered over UDP
+   *   whatever transport its Via names.
+   * maddr (multicast) is deliberately not honoured.
    */
-  async sendResponse(response: SipResponse, requestSource?: SipPeer): Promise<void> {
+  async sendResponse(response: SipResponse, requestSource: SipPeer): Promise<void> {
     const top = response.headers.getList('via')[0];
     const via = top ? parseVia(top) : null;
     if (!via) throw new Error('response has no usable Via');
-    const transport = (['UDP', 'TCP', 'TLS'].includes(via.transport) ? via.transport : 'UDP') as TransportName;
-    if (requestSource?.connectionId !== undefined && this.connections.has(requestSource.connectionId)) {
+    const { transport, address } = requestSource;
+    if (transport === 'UDP') {
+      const port = 'rport' in via.params ? requestSource.port : via.port ?? 5060;
+      return this.send(response, { transport, address, port });
+    }
+    if (requestSource.connectionId !== undefined && this.connections.has(requestSource.connectionId)) {
       return this.send(response, requestSource);
     }
-    // maddr (multicast) is deliberately not honoured: responses only go where the request came from.
-    const address = via.params.received ?? via.host;
-    const rport = via.params.rport;
-    const port = rport ? Number(rport) : via.port ?? (transport === 'TLS' ? 5061 : 5060);
-    return this.send(response, { transport, address: address.replace(/^\[|\]$/g, ''), port });
+    return this.send(response, { transport, address, port: via.port ?? (transport === 'TLS' ? 5061 : 5060) });
+  }
+
+  /** The open stream connection a message to `peer` would go on (its own connection, else one to its address:port). */
+  connectionTo(peer: SipPeer): number | undefined {
+    if (peer.transport === 'UDP') return undefined;
+    if (peer.connectionId !== undefined && this.connections.has(peer.connectionId)) return peer.connectionId;
+    return this.connectionsByKey.get(`${peer.transport}:${peer.address}:${peer.port}`)?.id;
   }
 
   get openConnections(): number {
@@ -333,23 +349,27 @@ function listenServer(server: Server, port: number, host: string): Promise<numbe
   });
 }
 
-/** RFC 3261 18.2.1 / RFC 3581 4: record where the request really came from in its top Via. */
+/**
+ * RFC 3261 18.2.1 / RFC 3581 4: record where the request really came from in
+ * its top Via. A `received` or `rport` value the sender wrote is overwritten,
+ * never kept: received is the source address whenever the sent-by host
+ * differs from it or the Via carries received or rport at all, and an rport
+ * (asked for or made up) always carries the source port.
+ */
 function stampVia(req: SipRequest, source: SipPeer): void {
   const values = req.headers.getList('via');
   const top = values[0];
   const via = top ? parseVia(top) : null;
   if (!via) return;
-  let changed = false;
-  if (via.host.replace(/^\[|\]$/g, '') !== source.address) { via.params.received = source.address; changed = true; }
-  if ('rport' in via.params && via.params.rport === null) {
-    via.params.rport = String(source.port);
-    if (!via.params.received) via.params.received = source.address;
-    changed = true;
-  }
-  if (!changed) return;
+  const before = formatVia(via);
+  const hasRport = 'rport' in via.params;
+  if (via.host.replace(/^\[|\]$/g, '') !== source.address || 'received' in via.params || hasRport) via.params.received = source.address;
+  if (hasRport) via.params.rport = String(source.port);
+  const after = formatVia(via);
+  if (after === before) return;
   const rest = values.slice(1);
   req.headers.remove('via');
   // Keep Via lines together at the position of the old ones (they are the first headers in practice).
-  req.headers.prepend('Via', formatVia(via));
+  req.headers.prepend('Via', after);
   for (const v of rest) req.headers.append('Via', v);
 }

@@ -27,20 +27,23 @@
  * unless a number really needs its own.
  */
 import { EventEmitter } from 'node:events';
+import type { Registry } from 'prom-client';
 import { readFileSync, existsSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipEndpoint, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
 import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../media/rtp/index.ts';
-import { answerOffer, createOffer, readAnswer } from '../../media/sdp/index.ts';
+import { answerOffer, createOffer, readAnswer, sdpFailureWarning } from '../../media/sdp/index.ts';
 import {
   finishCall, getAgent, routeNumber, startCall, type AgentMode, type AgentRow, type Database, type NumberRoute,
 } from '../../storage/index.ts';
-import type { Config } from '../config.ts';
+import { readPemCertificates, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { CallSession } from './call-session.ts';
 import { createGreetingRunner, echoRunner, type AgentRunner } from './runners.ts';
 import { SecurityLog } from './security-log.ts';
+import { watchRefusals } from './sip-refusals.ts';
 import type { CallTap } from './sip-call-transport.ts';
 import { normalizeAddress, sourceAllowed } from './source-acl.ts';
 
@@ -61,6 +64,8 @@ export interface CallManagerOptions {
   /** UDP and TCP port (0 = ephemeral; TCP then tries the same number). */
   port: number;
   tls?: { port: number; cert: string | Buffer; key: string | Buffer };
+  /** TLS connections the server opens: trusted roots (default Node's) and whether the peer is verified (default true). */
+  tlsClient?: { ca?: string[]; rejectUnauthorized?: boolean };
   /** Address written into Contact and SDP (default: the bind address, or 127.0.0.1 for a wildcard). */
   publicAddress?: string;
   /** RTP port range; omitted: ephemeral ports. */
@@ -86,6 +91,8 @@ export interface CallManagerOptions {
   ringMs?: number;
   runners?: Partial<Record<AgentMode, AgentRunner>>;
   taps?: TapFactory[];
+  /** Where SIP refusals (401/403/488) are counted (smartalex_sip_refusals_total); the server's /metrics registry. */
+  metrics?: Registry;
 }
 
 export interface PlaceCallOptions {
@@ -148,6 +155,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     this.runners.set('greeting', createGreetingRunner());
     for (const [mode, runner] of Object.entries(options.runners ?? {}) as Array<[AgentMode, AgentRunner]>) this.runners.set(mode, runner);
     endpoint.onInvite((call) => this.onInvite(call));
+    watchRefusals(endpoint.transactions, options.logger, options.metrics);
   }
 
   static async start(options: CallManagerOptions): Promise<CallManager> {
@@ -158,6 +166,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       tcpPort: options.port,
       tcpSameAsUdp: true,
       ...(options.tls ? { tls: { port: options.tls.port, cert: options.tls.cert, key: options.tls.key } } : {}),
+      ...(options.tlsClient ? { tlsClient: options.tlsClient } : {}),
       ...(options.publicAddress ? { advertisedAddress: options.publicAddress } : {}),
       guard: { ...options.guard, onSecurityEvent: (e) => securityLog.record({ type: e.type, source: e.source, ...(e.detail ? { detail: { detail: e.detail } } : {}) }) },
     }).catch(async (error: unknown) => {
@@ -297,8 +306,8 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   private async admit(call: IncomingCall, route: NumberRoute, source: string, setRecord: (id: string) => void, setRtp: (r: RtpStream) => void, handedOver: () => void): Promise<void> {
     const { db, logger } = this.options;
     const tenantId = route.tenantId;
-    const bail = async (status: number, reason: string, recordReason?: string, recordId?: string, rtp?: RtpStream): Promise<void> => {
-      if (status) call.reject(status, reason);
+    const bail = async (status: number, reason: string, recordReason?: string, recordId?: string, rtp?: RtpStream, warning?: { code: number; text: string }): Promise<void> => {
+      if (status) call.reject(status, reason, warning ? [this.endpoint.warning(warning.code, warning.text)] : []);
       await rtp?.close().catch(() => undefined);
       if (recordId) await finishCall(db, tenantId, recordId, { reason: recordReason ?? reason });
       this.release(tenantId);
@@ -306,9 +315,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     };
     const agent = await getAgent(db, tenantId, route.agentId);
     if (!agent) return bail(480, 'Temporarily Unavailable');
-    if (!call.offer) return bail(488, 'Not Acceptable Here');
+    if (!call.offer) return bail(488, 'Not Acceptable Here', undefined, undefined, undefined, { code: 399, text: 'An SDP offer is required' });
     const probe = answerOffer(call.offer, { address: this.mediaAddress, port: 9 });
-    if (!probe.ok) return bail(probe.status, probe.status === 488 ? 'Not Acceptable Here' : 'Bad Request');
+    if (!probe.ok) return bail(probe.status, probe.status === 488 ? 'Not Acceptable Here' : 'Bad Request', undefined, undefined, undefined, sdpFailureWarning(probe.reason));
     call.progress(180);
     const record = await startCall(db, tenantId, {
       agentId: agent.id, numberId: route.numberId, direction: 'inbound',
@@ -327,7 +336,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (call.cancelled.aborted) return bail(0, '', 'cancelled', record.id, rtp);
     const local = { address: this.mediaAddress, sessionId: String(Date.now()), version: 1 };
     const answer = answerOffer(call.offer, { address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1 });
-    if (!answer.ok) return bail(488, 'Not Acceptable Here', 'no-common-codec', record.id, rtp);
+    if (!answer.ok) return bail(488, 'Not Acceptable Here', 'no-common-codec', record.id, rtp, sdpFailureWarning(answer.reason));
     const dialog = call.accept(answer.sdp);
     const log = logger.child({ callId: record.id, tenantId });
     const info: CallInfo = { tenantId, callId: record.id, agent, direction: 'inbound' };
@@ -391,7 +400,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       });
       const negotiated = dialog.remoteSdp ? applyAnswer(dialog.remoteSdp) : undefined;
       if (!negotiated) {
-        void dialog.bye().catch(() => undefined);
+        void dialog.bye().then((status) => { if (status >= 300) logger.warn({ status, transport: dialog.transport }, 'the BYE to an unusable answer failed'); });
         throw new CallManagerError('the callee answered without a usable SDP answer');
       }
       const tenantId = options.tenantId;
@@ -471,6 +480,11 @@ export function callManagerOptions(config: Config, db: Database, logger: Logger)
       ? { tls: { port: config.SMARTALEX_SIP_TLS_PORT, cert: readPem(config.SMARTALEX_SIP_TLS_CERT), key: readPem(config.SMARTALEX_SIP_TLS_KEY) } }
       : {}),
     ...(config.SMARTALEX_PUBLIC_ADDRESS ? { publicAddress: config.SMARTALEX_PUBLIC_ADDRESS } : {}),
+    tlsClient: {
+      rejectUnauthorized: config.SMARTALEX_SIP_TLS_VERIFY,
+      // Extra roots are added to Node's list, so public carrier certificates still verify.
+      ...(config.SMARTALEX_SIP_TLS_CA ? { ca: [...rootCertificates, readPemCertificates(config.SMARTALEX_SIP_TLS_CA) ?? ''] } : {}),
+    },
     rtpPorts: { minPort: config.SMARTALEX_RTP_PORT_MIN, maxPort: config.SMARTALEX_RTP_PORT_MAX },
     rtpTimeoutMs: config.SMARTALEX_RTP_TIMEOUT_S * 1000,
     mediaThread: config.SMARTALEX_MEDIA_THREAD,

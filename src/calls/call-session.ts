@@ -5,14 +5,15 @@
  * of keys, redacted: keys are call content, see recordKeys), RTP
  * inactivity (ends the call with BYE), the RTP session closing under the call
  * (the media thread died: ends it with BYE too), BYE either way. Ends exactly once:
- * BYE when we hang up, RTP closed, transport listeners told, record finished.
+ * BYE when we hang up (a failed BYE is logged, and the media and record end
+ * regardless), RTP closed, transport listeners told, record finished.
  * Database writes for a call are chained so they land in order and never
  * block the media path.
  */
 import { performance } from 'node:perf_hooks';
-import type { Dialog } from '../../media/sip/index.ts';
+import type { Dialog, ReinviteAnswer } from '../../media/sip/index.ts';
 import type { RtpStream } from '../../media/rtp/index.ts';
-import { answerOffer, type NegotiatedAudio } from '../../media/sdp/index.ts';
+import { answerOffer, sdpFailureWarning, type NegotiatedAudio } from '../../media/sdp/index.ts';
 import { addCallEvent, finishCall, markCallAnswered, type AgentRow, type Database } from '../../storage/index.ts';
 import { conversationSettingsFrom, DEFAULT_KEYPAD_SETTINGS, KeypadCollector, redactKeypad, type KeypadRun, type KeypadSettings } from '../../pipeline/index.ts';
 import type { Logger } from '../log.ts';
@@ -96,6 +97,8 @@ export class CallSession {
       this.logger.info('the RTP session closed under the call; ending it');
       void this.end('media-failure', true);
     });
+    // A BYE that fails (no answer, transport error, an error status) is logged; the call ends here regardless.
+    init.dialog.on('byeFailed', (status) => this.logger.warn({ status, transport: init.dialog.transport }, 'our BYE failed; the call is ended on our side'));
     init.dialog.on('bye', () => void this.end('remote-bye', false));
     init.dialog.on('terminated', (reason) => void this.end(reason === 'remote bye' ? 'remote-bye' : reason, false));
     init.dialog.onReinvite = (offer) => this.onReinvite(offer);
@@ -164,7 +167,7 @@ export class CallSession {
       });
   }
 
-  private onReinvite(offer: string): string | undefined {
+  private onReinvite(offer: string): ReinviteAnswer {
     if (this.ended) return undefined;
     if (!offer) return this.dialog.localSdp; // no offer: repeat ours
     this.local.version++;
@@ -174,7 +177,7 @@ export class CallSession {
     if (!answer.ok) {
       this.local.version--;
       this.record('reinvite-refused', { reason: answer.reason });
-      return undefined;
+      return { warning: sdpFailureWarning(answer.reason) };
     }
     const before = this.negotiated;
     if (answer.codec.name !== before.codec.name || answer.codec.payloadType !== before.codec.payloadType
@@ -200,7 +203,7 @@ export class CallSession {
     // Started a microtask later: the BYE below fires the dialog's 'terminated' synchronously, whose
     // listener calls end() again, and that call must find `ending` already set.
     this.ending = Promise.resolve().then(async () => {
-      if (bye && this.dialog.state !== 'terminated') void this.dialog.bye().catch(() => undefined);
+      if (bye && this.dialog.state !== 'terminated') void this.dialog.bye(); // never rejects; a failure is logged ('byeFailed')
       await this.rtp.close(reason).catch(() => undefined);
       if (this.keypadTimer) clearTimeout(this.keypadTimer);
       const keys = this.keypad.flush(performance.now());

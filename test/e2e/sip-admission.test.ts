@@ -70,6 +70,9 @@ if (run) {
     assert.is(shape(known.messages, 401), shape(unknown.messages, 401));
     assert.is(shape(known.messages, 403), shape(unknown.messages, 403));
     assert.ok(shape(known.messages, 403).startsWith('SIP/2.0 403 Forbidden'));
+    // Each refusal is counted on the server's /metrics registry.
+    const refusals = await t.server.metrics.getSingleMetric('smartalex_sip_refusals_total')!.get();
+    assert.ok((refusals.values.find((v) => v.labels.status === '403')?.value ?? 0) >= 3, 'three 403s counted');
     await t.server.calls.securityLog.flush();
     const audit = await listAudit(t.db, t.tenantId);
     assert.ok(audit.some((a) => a.action === 'sip.call-rejected'), 'rejections of a known number reach its tenant audit log');

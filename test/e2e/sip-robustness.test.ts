@@ -39,13 +39,16 @@ async function sendUdp(messages: Buffer[]): Promise<Buffer[]> {
   return replies;
 }
 
-async function sendTcp(message: Buffer, waitMs = 300): Promise<string> {
+/** Sends one message on a new connection; resolves with what came back once a response arrived, the server closed, or the deadline passed. */
+async function sendTcp(message: Buffer, deadlineMs = 5000): Promise<string> {
   return new Promise((resolve) => {
     let out = '';
+    const done = () => { clearTimeout(timer); c.destroy(); resolve(out); };
     const c = connect(t.server.sipPorts.tcp!, '127.0.0.1', () => c.write(message));
-    c.on('data', (d) => (out += d.toString()));
+    c.on('data', (d) => { out += d.toString(); if (/\r\n\r\n/.test(out)) done(); });
     c.on('error', () => undefined);
-    setTimeout(() => { c.destroy(); resolve(out); }, waitMs);
+    c.on('close', done);
+    const timer = setTimeout(done, deadlineMs);
   });
 }
 

@@ -70,6 +70,32 @@ test('the public base URL: unset by default; http(s) origin with an optional pat
   assert.not.match(configError({ SMARTALEX_PUBLIC_BASE_URL: 'https://user:hunter2@media.example.com' }).message, /hunter2/, 'credentials echoed');
 });
 
+test('outgoing SIP TLS verifies the peer by default; verification can be turned off explicitly', () => {
+  assert.is(loadConfig({}).SMARTALEX_SIP_TLS_VERIFY, true);
+  assert.is(loadConfig({}).SMARTALEX_SIP_TLS_CA, undefined);
+  assert.is(loadConfig({ SMARTALEX_SIP_TLS_VERIFY: 'false' }).SMARTALEX_SIP_TLS_VERIFY, false);
+  assert.match(configError({ SMARTALEX_SIP_TLS_VERIFY: 'lax' }).message, /^SMARTALEX_SIP_TLS_VERIFY: must be one of/);
+});
+
+test('SMARTALEX_SIP_TLS_CA is a PEM file (or PEM text) of certificates; anything else stops start-up with one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smartalex-config-'));
+  try {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const file = join(dir, 'ca.pem');
+    writeFileSync(file, pem);
+    assert.is(loadConfig({ SMARTALEX_SIP_TLS_CA: file }).SMARTALEX_SIP_TLS_CA, file);
+    assert.is(loadConfig({ SMARTALEX_SIP_TLS_CA: pem }).SMARTALEX_SIP_TLS_CA, pem);
+    const missing = configError({ SMARTALEX_SIP_TLS_CA: join(dir, 'missing.pem') }).message;
+    assert.match(missing, /^SMARTALEX_SIP_TLS_CA: must be a readable PEM file of CA certificates/);
+    assert.not.match(missing, /\n/);
+    const notPem = join(dir, 'key.txt');
+    writeFileSync(notPem, 'not a certificate');
+    assert.match(configError({ SMARTALEX_SIP_TLS_CA: notPem }).message, /^SMARTALEX_SIP_TLS_CA: must be a readable PEM file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('port 0 (an ephemeral port) is accepted', () => {
   assert.is(loadConfig({ SMARTALEX_HTTP_PORT: '0', SMARTALEX_SIP_PORT: '0' }).SMARTALEX_HTTP_PORT, 0);
 });

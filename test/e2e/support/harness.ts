@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../../src/config.ts';
-import { createLogger } from '../../../src/log.ts';
+import { createLogger, type Logger } from '../../../src/log.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../../src/server.ts';
 import { addNumber, createAgent, createTenant, type AgentInput, type Database } from '../../../storage/index.ts';
 
@@ -30,6 +30,8 @@ export interface TestServer {
 export async function startTestServer(options: {
   env?: Record<string, string>; server?: ServerOptions; agent?: Partial<AgentInput>; allowedCidrs?: string[];
   digest?: { username: string; realm: string; ha1Md5: string; ha1Sha256: string };
+  /** The server's logger (default: silent, or SMARTALEX_TEST_LOG's level). */
+  logger?: Logger;
 } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'smartalex-e2e-'));
   const rtpBase = 20000 + 2 * Math.floor(Math.random() * 10000);
@@ -38,7 +40,7 @@ export async function startTestServer(options: {
     SMARTALEX_RTP_PORT_MIN: String(rtpBase), SMARTALEX_RTP_PORT_MAX: String(rtpBase + 39),
     SMARTALEX_DATA_DIR: dir, SMARTALEX_DEMO: 'false', SMARTALEX_LOG_LEVEL: 'silent', ...options.env,
   });
-  const logger = createLogger(process.env.SMARTALEX_TEST_LOG ?? 'silent');
+  const logger = options.logger ?? createLogger(process.env.SMARTALEX_TEST_LOG ?? 'silent');
   const server = await startServer(config, logger, { write: () => undefined }, options.server);
   const tenant = await createTenant(server.db, { name: 'carrier-test' });
   const agent = await createAgent(server.db, tenant.id, { name: 'echo', mode: 'echo', ...options.agent });

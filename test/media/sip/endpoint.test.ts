@@ -70,6 +70,46 @@ for (const transport of ['UDP', 'TCP'] as TransportName[]) {
   });
 }
 
+test('TCP: in-dialog requests go over the connection the dialog was set up on, both ways', async () => {
+  const { a, b, close } = await pair();
+  try {
+    const seen: Array<{ at: 'a' | 'b'; method: string; port: number }> = [];
+    a.transport.on('message', (m, src) => { if (m.kind === 'request') seen.push({ at: 'a', method: m.method, port: src.port }); });
+    b.transport.on('message', (m, src) => { if (m.kind === 'request') seen.push({ at: 'b', method: m.method, port: src.port }); });
+    const serverDialogs: Dialog[] = [];
+    b.onInvite((call) => { serverDialogs.push(call.accept(ANSWER)); });
+    const d = await a.invite({ uri: b.uri('agent', 'TCP'), from: 'sip:caller@example.com', sdp: OFFER, timeoutMs: 5000 });
+    const s = serverDialogs[0]!;
+    assert.is(await s.info('Signal=1\r\n', 'application/dtmf-relay'), 200);
+    const info = seen.find((r) => r.at === 'a' && r.method === 'INFO')!;
+    assert.is(info.port, b.ports.tcp, 'the callee\'s INFO came from its listening port: the caller\'s connection');
+    assert.is(await d.info('Signal=2\r\n', 'application/dtmf-relay'), 200);
+    assert.is(await s.bye(), 200);
+    assert.is(a.transport.openConnections, 1, 'the callee never opened a connection to the caller\'s Contact');
+    assert.is(b.transport.openConnections, 1);
+  } finally { await close(); }
+});
+
+test('UDP: a BYE nobody answers is retransmitted (timer E), ends in 408 (timer F) and is emitted as byeFailed', async () => {
+  const { a, b, close } = await pair();
+  try {
+    const serverDialogs: Dialog[] = [];
+    b.onInvite((call) => { serverDialogs.push(call.accept(ANSWER)); });
+    await a.invite({ uri: b.uri('agent'), from: 'sip:caller@example.com', sdp: OFFER, timeoutMs: 5000 });
+    const s = serverDialogs[0]!;
+    await a.close(); // the caller is gone: nothing answers the BYE
+    let byes = 0;
+    const send = b.transport.send.bind(b.transport);
+    b.transport.send = (m, target) => { if (m.kind === 'request' && m.method === 'BYE') byes++; return send(m, target); };
+    const failed: number[] = [];
+    s.on('byeFailed', (status) => failed.push(status));
+    assert.is(await s.bye(), 408);
+    assert.ok(byes >= 3, `BYE sent ${byes} times`);
+    assert.equal(failed, [408]);
+    assert.is(s.state, 'terminated');
+  } finally { await close(); }
+});
+
 test('re-INVITE: handler answer accepted, undefined refused with 488', async () => {
   const { a, b, close } = await pair();
   try {
