@@ -10,26 +10,20 @@
 import { existsSync } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { getRecording, isUuid, listTenantIds, type Database } from '../../storage/index.ts';
 import { HEADER_LENGTH, MAX_LINK_TTL_MS, VaultError, parseHeader } from '../../storage/vault/index.ts';
 import type { Config } from '../config.ts';
-import { openConfiguredDatabase } from '../database-setup.ts';
 import { createLogger } from '../log.ts';
 import {
-  auditRecordingAccess, decryptToWavFile, eraseTenant, mintRecordingLink, openRecordingVault, parseTtl, rotateTenantRecordingKey, type RecordingVaultSetup,
+  auditRecordingAccess, decryptToWavFile, eraseTenant, mintRecordingLink, parseTtl, rotateTenantRecordingKey, type RecordingVaultSetup,
 } from '../recordings/index.ts';
 import { sweepExpiredRecordings } from '../retention.ts';
-import { OPERATOR, tenantOption, type ConfigLoader } from './operator.ts';
+import { OPERATOR, tenantOption, type OperatorContext } from './operator.ts';
 
-async function withVault<T>(loadConfig: ConfigLoader, work: (db: Database, setup: RecordingVaultSetup, config: Config) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const db = await openConfiguredDatabase(config);
-  try {
-    return await work(db, await openRecordingVault(config, db), config);
-  } finally {
-    await db.close();
-  }
+function withVault<T>(ctx: OperatorContext, work: (db: Database, setup: RecordingVaultSetup, config: Config) => Promise<T>): Promise<T> {
+  return ctx.withDb(async (db, config) => work(db, await ctx.vault(db, config), config));
 }
 
 /** The tenant a recording belongs to: the one given, else found through the tenant directory. */
@@ -53,7 +47,8 @@ async function readFileHeader(path: string): Promise<ReturnType<typeof parseHead
   }
 }
 
-export function registerRecordingCommands(program: Command, loadConfig: ConfigLoader): void {
+export function registerRecordingCommands(program: Command, ctx: OperatorContext): void {
+  const { io } = ctx;
   const recording = program.command('recording').description('recording links and operator decryption (audited)');
 
   recording
@@ -65,10 +60,10 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .option('--json', 'print JSON')
     .action(async (recordingId: string, opts: { tenant: string; ttl: string; json?: boolean }) => {
       const ttlMs = parseTtl(opts.ttl);
-      await withVault(loadConfig, async (db, setup) => {
+      await withVault(ctx, async (db, setup) => {
         const link = await mintRecordingLink(db, setup.linkSecret, { tenantId: opts.tenant, recordingId, ttlMs, maxTtlMs: MAX_LINK_TTL_MS, actor: OPERATOR });
-        if (opts.json) process.stdout.write(JSON.stringify({ path: link.path, expiresAt: link.expiresAt.toISOString() }) + '\n');
-        else process.stdout.write(`${link.path}\nexpires ${link.expiresAt.toISOString()} (append to the server's HTTP address)\n`);
+        if (opts.json) io.stdout.write(JSON.stringify({ path: link.path, expiresAt: link.expiresAt.toISOString() }) + '\n');
+        else io.stdout.write(`${link.path}\nexpires ${link.expiresAt.toISOString()} (append to the server's HTTP address)\n`);
       });
     });
 
@@ -79,18 +74,20 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .requiredOption('--out <file>', 'WAV file to write (created with mode 0600)')
     .option('--tenant <id>', 'tenant id (found automatically when omitted)', tenantOption)
     .action(async (source: string, opts: { out: string; tenant?: string }) => {
-      await withVault(loadConfig, async (db, setup) => {
-        const fromFile = existsSync(source);
+      const out = resolve(io.cwd, opts.out);
+      await withVault(ctx, async (db, setup) => {
+        const file = resolve(io.cwd, source);
+        const fromFile = existsSync(file);
         if (!fromFile && !isUuid(source)) throw new Error(`"${source}" is neither a recording id nor a readable file`);
         let tenantId: string;
         let recordingId: string;
         let stream: AsyncIterable<Uint8Array>;
         if (fromFile) {
-          const header = await readFileHeader(source);
+          const header = await readFileHeader(file);
           if (opts.tenant && opts.tenant !== header.tenantId) throw new Error(`${source} belongs to tenant ${header.tenantId}, not ${opts.tenant}`);
           tenantId = header.tenantId;
           recordingId = header.recordingId;
-          stream = createReadStream(source);
+          stream = createReadStream(file);
         } else {
           recordingId = source;
           tenantId = await findRecordingTenant(db, source, opts.tenant);
@@ -99,16 +96,16 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
         const who = { tenantId, recordingId, actor: OPERATOR };
         let result;
         try {
-          result = await decryptToWavFile(stream, setup.vault.keys, opts.out, { tenantId, recordingId });
+          result = await decryptToWavFile(stream, setup.vault.keys, out, { tenantId, recordingId });
         } catch (err) {
           await auditRecordingAccess(db, { ...who, action: 'recording.decrypt.failed', detail: { source: fromFile ? 'file' : 'store', reason: err instanceof VaultError ? err.code : 'ERROR' } });
           throw err;
         }
         await auditRecordingAccess(db, { ...who, action: 'recording.decrypted', detail: { source: fromFile ? 'file' : 'store', cutShort: result.cutShort } });
         const seconds = result.pcmBytes / (result.header.sampleRate * result.header.channels * 2);
-        process.stdout.write(`decrypted recording ${recordingId} (tenant ${tenantId}) to ${opts.out}: ${seconds.toFixed(2)} s, ${result.header.channels} channels, ${result.header.sampleRate} Hz\n`);
+        io.stdout.write(`decrypted recording ${recordingId} (tenant ${tenantId}) to ${opts.out}: ${seconds.toFixed(2)} s, ${result.header.channels} channels, ${result.header.sampleRate} Hz\n`);
         if (result.cutShort) {
-          process.stdout.write(`recording was cut short: decrypted up to its last complete chunk (${result.chunks} chunks)\n`);
+          io.stdout.write(`recording was cut short: decrypted up to its last complete chunk (${result.chunks} chunks)\n`);
         }
       });
     });
@@ -119,11 +116,11 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .command('sweep')
     .description('delete recordings past their retention deadline, in every tenant, now')
     .action(async () => {
-      await withVault(loadConfig, async (db, setup, config) => {
-        const logger = createLogger(config.SMARTALEX_LOG_LEVEL, process.stderr);
+      await withVault(ctx, async (db, setup, config) => {
+        const logger = createLogger(config.SMARTALEX_LOG_LEVEL, io.stderr);
         const result = await sweepExpiredRecordings({ db, store: setup.store, logger });
-        process.stdout.write(`retention sweep: ${result.deleted} expired recordings deleted across ${result.tenants} tenants${result.failed ? `, ${result.failed} failed` : ''}\n`);
-        if (result.failed) process.exitCode = 1;
+        io.stdout.write(`retention sweep: ${result.deleted} expired recordings deleted across ${result.tenants} tenants${result.failed ? `, ${result.failed} failed` : ''}\n`);
+        if (result.failed) io.setExitCode(1);
       });
     });
 
@@ -133,9 +130,9 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .description('new tenant key version; re-wraps every recording\'s data key (headers only, audio untouched)')
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .action(async (opts: { tenant: string }) => {
-      await withVault(loadConfig, async (db, setup) => {
+      await withVault(ctx, async (db, setup) => {
         const r = await rotateTenantRecordingKey(db, setup.vault, opts.tenant, OPERATOR);
-        process.stdout.write(`tenant ${opts.tenant}: key version ${r.version}, ${r.rewrapped} recordings re-wrapped\n`);
+        io.stdout.write(`tenant ${opts.tenant}: key version ${r.version}, ${r.rewrapped} recordings re-wrapped\n`);
       });
     });
   tenant
@@ -145,9 +142,9 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .option('--yes', 'confirm: this cannot be undone')
     .action(async (opts: { tenant: string; yes?: boolean }) => {
       if (!opts.yes) throw new Error('tenant erase destroys the tenant\'s keys and deletes all its data for good; add --yes to confirm');
-      await withVault(loadConfig, async (db, setup) => {
+      await withVault(ctx, async (db, setup) => {
         const { recordings } = await eraseTenant(db, setup.vault, opts.tenant, OPERATOR);
-        process.stdout.write(`tenant ${opts.tenant} erased: keys destroyed, ${recordings} recordings and all tenant rows deleted\n`);
+        io.stdout.write(`tenant ${opts.tenant} erased: keys destroyed, ${recordings} recordings and all tenant rows deleted\n`);
       });
     });
 }
