@@ -2,7 +2,8 @@
  * `smartalex call <number> --tenant T --agent A --via sip:carrier:5060`: one
  * outbound call through a carrier, run by the agent's runner exactly like an
  * inbound call, recorded as an outbound call. It opens its own SIP endpoint on
- * an ephemeral port (so it works beside a running `serve`). The digest
+ * an ephemeral port (beside a running `serve` on the same embedded data
+ * directory, inside that server: src/cli/admin-server.ts). The digest
  * password is read from stdin, never from the command line.
  *
  * Before anything is dialled, CallManager.placeCall checks the call against

@@ -20,7 +20,14 @@ import { sql } from 'drizzle-orm';
 import { openDatabase, rows } from '../../../storage/index.ts';
 import { ok, refusedWith, root, runCli } from './targets.ts';
 
-interface Serve { child: ChildProcessWithoutNullStreams; httpPort: number; tenantId: string | undefined; output(): string; stop(signal?: NodeJS.Signals): Promise<number | null> }
+interface Serve {
+  child: ChildProcessWithoutNullStreams;
+  httpPort: number;
+  tenantId: string | undefined;
+  output(): string;
+  /** SIGTERM (twice: again once it logs that it is shutting down) or SIGKILL; resolves with the exit code. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<number | null>;
+}
 
 function serveEnv(dataDir: string): Record<string, string> {
   return {
@@ -49,7 +56,16 @@ function serve(dataDir: string): Promise<Serve> {
         httpPort: (JSON.parse(line) as { httpPort: number }).httpPort,
         tenantId: /^ {2}tenant {3}(\S+)$/m.exec(out)?.[1],
         output: () => out,
-        stop: (signal = 'SIGTERM') => { child.kill(signal); return exited; },
+        stop: async (signal = 'SIGTERM') => {
+          child.kill(signal);
+          if (signal === 'SIGTERM') {
+            // a second signal while it closes (an impatient operator, a supervisor) must not cut the close short
+            const deadline = Date.now() + 120_000;
+            while (child.exitCode === null && child.signalCode === null && !out.includes('"shutting down"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+            child.kill('SIGTERM');
+          }
+          return exited;
+        },
       });
     };
     child.stdout.on('data', check);
