@@ -7,7 +7,8 @@
  * directory exits with one line naming the owner; a server killed with
  * SIGKILL leaves a stale lock that does not block the next opener. A digest
  * password typed on the CLI's stdin reaches the server's command but never a
- * log.
+ * log. A command while another command owns the directory is refused in
+ * one line naming it.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
+import { lockDataDir } from '../../../storage/data-dir-lock.ts';
 import { openDatabase, rows } from '../../../storage/index.ts';
 import { ok, refusedWith, root, runCli } from './targets.ts';
 
@@ -129,6 +131,21 @@ test('CLI commands beside a running server lose nothing across a restart; a seco
     }
   } finally {
     if (server) await server.stop('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a command while another command owns the directory (no server to run it) is refused with one line naming that command', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'smartalex-live-'));
+  try {
+    const lock = await lockDataDir(dataDir, '`smartalex tenant erase`');
+    try {
+      refusedWith(await runCli(['number', 'list', '--tenant', randomUUID()], { SMARTALEX_DATA_DIR: dataDir }),
+        new RegExp(`^smartalex: .* is in use by \`smartalex tenant erase\` \\(pid ${process.pid}\\): one process at a time owns the embedded database; try again when it has finished$`));
+    } finally {
+      await lock.release();
+    }
+  } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
