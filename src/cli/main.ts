@@ -54,9 +54,10 @@ export function buildProgram(): Command {
       const logger = createLogger(config.SMARTALEX_LOG_LEVEL);
       // Loaded here, not at the top: the server's module graph costs about a second that admin commands need not pay.
       const { startServer } = await import('../server.ts');
-      const server = await startServer(config, logger);
-      // The first signal closes everything, the embedded database last and cleanly; later ones are
-      // ignored rather than killing the process halfway through (which would leave it to crash recovery).
+      const starting = startServer(config, logger);
+      // The first signal, even one during start-up, closes everything once started, the embedded database
+      // last and cleanly; later signals are ignored rather than killing the process halfway through the close
+      // (which would leave the database to crash recovery).
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) {
@@ -65,10 +66,11 @@ export function buildProgram(): Command {
         }
         stopping = true;
         logger.info({ signal }, 'shutting down');
-        void server.close().finally(() => process.exit(0));
+        void starting.then((server) => server.close(), () => undefined).finally(() => process.exit(0));
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
+      await starting;
     });
 
   registerOperatorCommands(program, localContext(configOrExit, () => running));
