@@ -25,7 +25,7 @@ export const REDACTED_PATHS = [
 
 export type { Logger };
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export function createLogger(level: string, destination?: { write(text: string): unknown }): Logger {
   const options = {
     level,
     base: { service: 'smartalex-media' },

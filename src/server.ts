@@ -7,6 +7,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Database } from '../storage/index.ts';
 import type { Config } from './config.ts';
 import { openConfiguredDatabase } from './database-setup.ts';
+import { SERVER_OWNER } from './cli/admin-protocol.ts';
+import { startAdminServer } from './cli/admin-server.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
@@ -48,7 +50,7 @@ export interface ServerOptions {
 }
 
 export async function startServer(config: Config, logger: Logger, output: { write(text: string): void; isTTY?: boolean } = process.stdout, options: ServerOptions = {}): Promise<RunningServer> {
-  const db = await openConfiguredDatabase(config);
+  const db = await openConfiguredDatabase(config, { owner: SERVER_OWNER });
   const closers: (() => Promise<void>)[] = [() => db.close()];
   try {
     // Provisioned now, announced once the SIP port is bound (it may be ephemeral).
@@ -57,6 +59,11 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     collectDefaultMetrics({ register: metrics });
     latencyMetrics(metrics); // smartalex_turn_*_ms histograms, fed by conversations
     const recordingVault = await openRecordingVault(config, db);
+    if (db.kind === 'pglite') {
+      // This process owns the embedded database: `smartalex` commands run here, sent over the admin socket.
+      const admin = await startAdminServer({ config, db, vault: recordingVault, logger: logger.child({ component: 'admin-socket' }) });
+      closers.unshift(() => admin.close());
+    }
     const recordings = new RecordingService({ db, vault: recordingVault.vault, logger: logger.child({ component: 'recordings' }) });
     closers.unshift(() => recordings.close());
     const retention = startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES });

@@ -15,6 +15,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { PGliteThread } from './pglite-thread.ts';
 import * as schema from './schema.ts';
 
@@ -32,6 +33,8 @@ export interface DatabaseOptions {
   appRole: string;
   /** PGlite only: keep the database in memory (tests). */
   inMemory?: boolean;
+  /** PGlite on disk: who opens it (named to the next opener while this one owns the directory), e.g. "the server". */
+  owner?: string;
 }
 
 export interface Database {
@@ -53,16 +56,26 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 async function openPglite(options: DatabaseOptions): Promise<Database> {
   let dataDir: string | undefined;
+  let lock: DataDirLock | undefined;
   if (!options.inMemory) {
     dataDir = join(options.dataDir, 'pglite');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // One process owns the directory for as long as the database is open (storage/data-dir-lock.ts).
+    lock = await lockDataDir(options.dataDir, options.owner ?? 'a smartalex process');
   }
   // In a worker thread: PGlite is synchronous WASM and would otherwise stall the media event loop.
   const client = new PGliteThread(dataDir ? { dataDir } : {});
+  const close = async (): Promise<void> => {
+    try {
+      await client.close();
+    } finally {
+      await lock?.release(); // only once PGlite has shut down cleanly, or its thread is gone
+    }
+  };
   try {
     await client.waitReady;
   } catch (error) {
-    await client.close();
+    await close();
     throw error;
   }
   const db = drizzlePglite({ client: client as unknown as PGlite, schema }) as unknown as Db;
@@ -72,7 +85,7 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
     owner: db,
     app: db,
     ping: () => ping(db),
-    close: () => client.close(),
+    close,
   };
 }
 

@@ -1,5 +1,6 @@
 /** The storage layer's public face: the only place that holds SQL. */
 export { openDatabase, type Database, type DatabaseOptions, type Tx } from './database.ts';
+export { dataDirOwner, DataDirLockedError, LOCK_FILE, socketPath, type LockOwner } from './data-dir-lock.ts';
 export { migrate, rows, MIGRATIONS_FOLDER } from './migrate.ts';
 export { withTenant, withoutTenant, isUuid, TenantScopeError } from './tenant-scope.ts';
 export * from './repos/tenants.ts';

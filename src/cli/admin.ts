@@ -7,7 +7,7 @@ import { CidrError, ha1, parseCidr, parseDigestAlgorithms } from '../../media/si
 import {
   addNumber, audit, createAgent, createTenant, getAgent, issueApiKey, listAgents, listNumbers, type AgentMode, type Database,
 } from '../../storage/index.ts';
-import { OPERATOR, tenantOption, withDb, type ConfigLoader } from './operator.ts';
+import { OPERATOR, readSecretLine, tenantOption, type OperatorContext } from './operator.ts';
 
 /**
  * The `--allow` entries in canonical form (a bare address is one host), read by the one strict
@@ -26,21 +26,16 @@ export function allowedCidrsOption(entries: readonly string[], allowAny: boolean
   return parsed.map((c) => c.text);
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
-
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-export function registerAdminCommands(program: Command, loadConfig: ConfigLoader): void {
+export function registerAdminCommands(program: Command, ctx: OperatorContext): void {
+  const { io } = ctx;
   program
     .command('migrate')
     .description('apply the checked-in database migrations (idempotent)')
     .action(async () => {
-      await withDb(loadConfig, async (db) => {
-        process.stdout.write(`migrations applied (${db.kind})\n`);
+      await ctx.withDb(async (db) => {
+        io.stdout.write(`migrations applied (${db.kind})\n`);
       });
     });
 
@@ -52,12 +47,12 @@ export function registerAdminCommands(program: Command, loadConfig: ConfigLoader
     .option('--plan <plan>', 'professional (30-day retention), dental (90) or real-estate (365)', 'professional')
     .option('--json', 'print JSON')
     .action(async (opts: { name: string; plan: string; json?: boolean }) => {
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const row = await createTenant(db, { name: opts.name, plan: opts.plan });
         const key = await issueApiKey(db, row.id, { name: 'owner', role: 'owner' });
         await audit(db, row.id, { actor: OPERATOR, action: 'tenant.created', target: row.id });
-        if (opts.json) process.stdout.write(JSON.stringify({ tenantId: row.id, apiKey: key.key }) + '\n');
-        else process.stdout.write(`tenant ${row.id}\nowner API key (shown once, store it now): ${key.key}\n`);
+        if (opts.json) io.stdout.write(JSON.stringify({ tenantId: row.id, apiKey: key.key }) + '\n');
+        else io.stdout.write(`tenant ${row.id}\nowner API key (shown once, store it now): ${key.key}\n`);
       });
     });
 
@@ -78,13 +73,13 @@ export function registerAdminCommands(program: Command, loadConfig: ConfigLoader
       if (!['conversation', 'echo', 'greeting'].includes(opts.mode)) throw new Error('--mode must be conversation, echo or greeting');
       const retentionDays = opts.retentionDays === undefined ? null : Number(opts.retentionDays);
       if (retentionDays !== null && (!Number.isInteger(retentionDays) || retentionDays < 1)) throw new Error('--retention-days must be a positive whole number of days');
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const row = await createAgent(db, opts.tenant, {
           name: opts.name, mode: opts.mode as AgentMode, greeting: opts.greeting, prompt: opts.prompt, voice: opts.voice,
           recordingEnabled: opts.recording, retentionDays, transferTarget: opts.transferTo ?? null,
         });
         await audit(db, opts.tenant, { actor: OPERATOR, action: 'agent.created', target: row.id });
-        process.stdout.write(opts.json ? JSON.stringify({ agentId: row.id, name: row.name }) + '\n' : `agent ${row.id} (${row.name})\n`);
+        io.stdout.write(opts.json ? JSON.stringify({ agentId: row.id, name: row.name }) + '\n' : `agent ${row.id} (${row.name})\n`);
       });
     });
   agent
@@ -92,10 +87,10 @@ export function registerAdminCommands(program: Command, loadConfig: ConfigLoader
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; json?: boolean }) => {
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const list = await listAgents(db, opts.tenant);
-        if (opts.json) process.stdout.write(JSON.stringify(list.map((a) => ({ id: a.id, name: a.name, mode: a.mode, recording: a.recordingEnabled }))) + '\n');
-        else for (const a of list) process.stdout.write(`${a.id}  ${a.name}  ${a.mode}${a.recordingEnabled ? '  recording' : ''}\n`);
+        if (opts.json) io.stdout.write(JSON.stringify(list.map((a) => ({ id: a.id, name: a.name, mode: a.mode, recording: a.recordingEnabled }))) + '\n');
+        else for (const a of list) io.stdout.write(`${a.id}  ${a.name}  ${a.mode}${a.recordingEnabled ? '  recording' : ''}\n`);
       });
     });
 
@@ -128,7 +123,7 @@ export function registerAdminCommands(program: Command, loadConfig: ConfigLoader
       if (allowedCidrs.length === 0 && !opts.digestUser) throw new Error('give --allow <cidr> and/or digest credentials, or no carrier can call this number');
       let digest: { username: string; realm: string; ha1Md5: string; ha1Sha256: string } | undefined;
       if (opts.digestUser) {
-        const password = await readStdin();
+        const password = await readSecretLine(io);
         if (password.length < 8) throw new Error('digest password must be at least 8 characters');
         digest = {
           username: opts.digestUser, realm: opts.digestRealm,
@@ -136,14 +131,14 @@ export function registerAdminCommands(program: Command, loadConfig: ConfigLoader
           ha1Sha256: ha1('SHA-256', opts.digestUser, opts.digestRealm, password),
         };
       }
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const found = await getAgent(db, opts.tenant, opts.agent);
         if (!found) throw new Error(`no agent "${opts.agent}" in this tenant`);
         const row = await addNumber(db, opts.tenant, {
           number: opts.number, agentId: found.id, allowedCidrs, allowAnySource: opts.allowAny === true, ...(digest ? { digest } : {}), ...(digestAlgorithms ? { digestAlgorithms } : {}),
         });
         await audit(db, opts.tenant, { actor: OPERATOR, action: 'number.added', target: row.number });
-        process.stdout.write(opts.json ? JSON.stringify({ numberId: row.id, number: row.number, agentId: found.id }) + '\n' : `number ${row.number} -> agent ${found.name}\n`);
+        io.stdout.write(opts.json ? JSON.stringify({ numberId: row.id, number: row.number, agentId: found.id }) + '\n' : `number ${row.number} -> agent ${found.name}\n`);
       });
     });
   number
@@ -151,17 +146,17 @@ export function registerAdminCommands(program: Command, loadConfig: ConfigLoader
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; json?: boolean }) => {
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const list = await listNumbers(db, opts.tenant);
         // digestAlgorithms null: the server default (SMARTALEX_SIP_DIGEST_ALGORITHMS).
         const view = list.map((n) => ({
           number: n.number, agentId: n.agentId, allowedCidrs: n.allowedCidrs, digest: Boolean(n.digestUsername), digestAlgorithms: n.digestAlgorithms,
         }));
-        if (opts.json) process.stdout.write(JSON.stringify(view) + '\n');
+        if (opts.json) io.stdout.write(JSON.stringify(view) + '\n');
         else {
           for (const n of view) {
             const digest = n.digest ? `  digest ${n.digestAlgorithms?.join(',') ?? '(server default algorithms)'}` : '';
-            process.stdout.write(`${n.number}  agent ${n.agentId}  allow ${n.allowedCidrs.join(',') || '-'}${digest}\n`);
+            io.stdout.write(`${n.number}  agent ${n.agentId}  allow ${n.allowedCidrs.join(',') || '-'}${digest}\n`);
           }
         }
       });

@@ -2,7 +2,8 @@
  * `smartalex call <number> --tenant T --agent A --via sip:carrier:5060`: one
  * outbound call through a carrier, run by the agent's runner exactly like an
  * inbound call, recorded as an outbound call. It opens its own SIP endpoint on
- * an ephemeral port (so it works beside a running `serve`). The digest
+ * an ephemeral port (beside a running `serve` on the same embedded data
+ * directory, inside that server: src/cli/admin-server.ts). The digest
  * password is read from stdin, never from the command line.
  *
  * Before anything is dialled, CallManager.placeCall checks the call against
@@ -16,16 +17,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { SipCallError } from '../../media/sip/index.ts';
 import { CallManager, callManagerOptions, placeCall } from '../calls/index.ts';
-import type { Config } from '../config.ts';
-import { openConfiguredDatabase } from '../database-setup.ts';
 import { createLogger } from '../log.ts';
-import { OPERATOR, tenantOption } from './operator.ts';
-
-async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
-  return text.replace(/\r?\n$/, '');
-}
+import { OPERATOR, readSecretLine, tenantOption, type OperatorContext } from './operator.ts';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -33,7 +26,8 @@ function seconds(value: string): number {
   return n;
 }
 
-export function registerCallCommand(program: Command, configOrExit: () => Config): void {
+export function registerCallCommand(program: Command, ctx: OperatorContext): void {
+  const { io } = ctx;
   program
     .command('call <number>')
     .description('place an outbound call through a carrier and run the agent on it')
@@ -45,26 +39,25 @@ export function registerCallCommand(program: Command, configOrExit: () => Config
     .option('--digest-user <user>', 'username for the carrier\'s digest challenge')
     .option('--digest-password-stdin', 'read the digest password from stdin')
     .action(async (number: string, opts: { tenant: string; agent: string; via: string; from?: string; timeout: number; digestUser?: string; digestPasswordStdin?: boolean }) => {
-      const config = configOrExit();
       if (opts.digestPasswordStdin && !opts.digestUser) throw new Error('--digest-password-stdin needs --digest-user');
-      const password = opts.digestPasswordStdin ? await readStdin() : undefined;
-      const logger = createLogger(config.SMARTALEX_LOG_LEVEL, process.stderr);
-      const db = await openConfiguredDatabase(config);
-      let manager: CallManager | undefined;
-      try {
-        manager = await CallManager.start({ ...callManagerOptions(config, db, logger), port: 0 });
-        const result = await placeCall(manager, {
-          tenantId: opts.tenant, agent: opts.agent, number, via: opts.via, actor: OPERATOR, timeoutMs: opts.timeout * 1000,
-          ...(opts.from ? { from: opts.from } : {}),
-          ...(opts.digestUser ? { auth: { username: opts.digestUser, password: password ?? '' } } : {}),
-        });
-        process.stdout.write(`call ${result.callId} answered after ${Math.round(result.answeredAfterMs)} ms, ended: ${result.endReason}\n`);
-      } catch (error) {
-        if (error instanceof SipCallError) throw new Error(`call failed: ${error.status} ${error.reason}`);
-        throw error;
-      } finally {
-        await manager?.close();
-        await db.close();
-      }
+      const password = opts.digestPasswordStdin ? await readSecretLine(io) : undefined;
+      await ctx.withDb(async (db, config) => {
+        const logger = createLogger(config.SMARTALEX_LOG_LEVEL, io.stderr);
+        let manager: CallManager | undefined;
+        try {
+          manager = await CallManager.start({ ...callManagerOptions(config, db, logger), port: 0 });
+          const result = await placeCall(manager, {
+            tenantId: opts.tenant, agent: opts.agent, number, via: opts.via, actor: OPERATOR, timeoutMs: opts.timeout * 1000,
+            ...(opts.from ? { from: opts.from } : {}),
+            ...(opts.digestUser ? { auth: { username: opts.digestUser, password: password ?? '' } } : {}),
+          });
+          io.stdout.write(`call ${result.callId} answered after ${Math.round(result.answeredAfterMs)} ms, ended: ${result.endReason}\n`);
+        } catch (error) {
+          if (error instanceof SipCallError) throw new Error(`call failed: ${error.status} ${error.reason}`);
+          throw error;
+        } finally {
+          await manager?.close();
+        }
+      });
     });
 }

@@ -20,7 +20,7 @@ import type { Command } from 'commander';
 import {
   addToDoNotCall, describeDays, grantConsent, listConsents, listDoNotCall, parseDays, removeFromDoNotCall, revokeConsent, setCallingPolicy, widerThanTcpa,
 } from '../compliance/index.ts';
-import { OPERATOR, tenantOption, withDb, type ConfigLoader } from './operator.ts';
+import { OPERATOR, tenantOption, type OperatorContext } from './operator.ts';
 
 function booleanOption(value: string): boolean {
   const v = value.trim().toLowerCase();
@@ -29,9 +29,8 @@ function booleanOption(value: string): boolean {
   throw new Error(`--require-consent must be true or false, got "${value}"`);
 }
 
-const print = (line: string): void => void process.stdout.write(`${line}\n`);
-
-export function registerComplianceCommands(program: Command, loadConfig: ConfigLoader): void {
+export function registerComplianceCommands(program: Command, ctx: OperatorContext): void {
+  const print = (line: string): void => void ctx.io.stdout.write(`${line}\n`);
   const dnc = program.command('dnc').description('the tenant\'s do-not-call list (outbound calls to these numbers are refused)');
   dnc
     .command('add <phone>')
@@ -39,7 +38,7 @@ export function registerComplianceCommands(program: Command, loadConfig: ConfigL
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .option('--reason <text>', 'why (e.g. "asked on call", "national DNC registry")')
     .action(async (phone: string, opts: { tenant: string; reason?: string }) => {
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const result = await addToDoNotCall(db, opts.tenant, phone, { reason: opts.reason, actor: OPERATOR });
         print(result.added ? `${result.phone} added to the do-not-call list` : `${result.phone} is already on the do-not-call list`);
       });
@@ -49,7 +48,7 @@ export function registerComplianceCommands(program: Command, loadConfig: ConfigL
     .description('take a number off the do-not-call list')
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .action(async (phone: string, opts: { tenant: string }) => {
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const result = await removeFromDoNotCall(db, opts.tenant, phone, { actor: OPERATOR });
         if (!result.removed) throw new Error('that number is not on the tenant\'s do-not-call list');
         print(`${result.phone} removed from the do-not-call list`);
@@ -61,7 +60,7 @@ export function registerComplianceCommands(program: Command, loadConfig: ConfigL
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; json?: boolean }) => {
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const list = await listDoNotCall(db, opts.tenant);
         if (opts.json) print(JSON.stringify(list.map((e) => ({ phone: e.phone, reason: e.reason, addedAt: e.createdAt.toISOString() }))));
         else if (list.length === 0) print('the do-not-call list is empty');
@@ -77,7 +76,7 @@ export function registerComplianceCommands(program: Command, loadConfig: ConfigL
     .requiredOption('--source <text>', 'where the consent came from (web form, recorded call, signed paper...)')
     .option('--kind <kind>', 'what was consented to (only outbound-call permits calls)', 'outbound-call')
     .action(async (phone: string, opts: { tenant: string; source: string; kind: string }) => {
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const result = await grantConsent(db, opts.tenant, phone, { source: opts.source, kind: opts.kind, actor: OPERATOR });
         print(result.added
           ? `${result.phone}: ${opts.kind} consent recorded`
@@ -90,7 +89,7 @@ export function registerComplianceCommands(program: Command, loadConfig: ConfigL
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .option('--kind <kind>', 'which consent', 'outbound-call')
     .action(async (phone: string, opts: { tenant: string; kind: string }) => {
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const result = await revokeConsent(db, opts.tenant, phone, { kind: opts.kind, actor: OPERATOR });
         if (result.revoked === 0) throw new Error(`that number has no ${opts.kind} consent to revoke`);
         print(`${result.phone}: ${opts.kind} consent revoked`);
@@ -103,7 +102,7 @@ export function registerComplianceCommands(program: Command, loadConfig: ConfigL
     .option('--all', 'include revoked consents')
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; all?: boolean; json?: boolean }) => {
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const list = await listConsents(db, opts.tenant, { includeRevoked: Boolean(opts.all) });
         const view = list.map((c) => ({
           phone: c.phone, kind: c.kind, source: c.source, grantedAt: c.grantedAt.toISOString(), revokedAt: c.revokedAt ? c.revokedAt.toISOString() : null,
@@ -127,7 +126,7 @@ export function registerComplianceCommands(program: Command, loadConfig: ConfigL
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; timezone?: string; start?: string; end?: string; days?: string; requireConsent?: boolean; json?: boolean }) => {
       const days = opts.days === undefined ? undefined : parseDays(opts.days);
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const policy = await setCallingPolicy(db, opts.tenant, {
           timezone: opts.timezone, windowStart: opts.start, windowEnd: opts.end, days, requireConsent: opts.requireConsent,
         }, { actor: OPERATOR });

@@ -1,23 +1,50 @@
 /**
  * The `smartalex` command. Each subcommand loads and validates configuration
  * first; a bad setting ends the process with one line naming it (exit 2).
+ *
+ * One process owns an embedded data directory (storage/data-dir-lock.ts).
+ * While a server owns it, a command that needs the database is sent to the
+ * server over its admin socket and runs there (src/cli/admin-client.ts);
+ * otherwise it runs here, and is refused with one line when another command
+ * holds the directory. With DATABASE_URL every process connects on its own.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { DataDirLockedError } from '../../storage/index.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { registerAdminCommands } from './admin.ts';
-import { registerCallCommand } from './call.ts';
-import { registerComplianceCommands } from './compliance.ts';
-import { registerProviderKeyCommands } from './provider-keys.ts';
-import { registerRecordingCommands } from './recording.ts';
+import { runInOwningServer } from './admin-client.ts';
+import { SERVER_OWNER } from './admin-protocol.ts';
+import { commandPath, registerOperatorCommands } from './operator-commands.ts';
+import { localContext } from './operator.ts';
 import { registerRedactCommand } from './redact.ts';
 import { registerBenchCommand } from '../bench/command.ts';
+
+/** Commands that never open the configured database, so never go to the server. */
+const RUN_HERE = new Set(['serve', 'redact', 'bench']);
+
+/** Thrown by the pre-action hook when the command already ran in the server: its exit code. */
+class RanInServer extends Error {
+  constructor(readonly code: number) {
+    super('ran in the server');
+  }
+}
 
 export function buildProgram(): Command {
   const program = new Command('smartalex')
     .description('SmartAlex Media: real-time voice media server for AI voice agents')
     .showHelpAfterError()
     .exitOverride();
+
+  let running = 'smartalex';
+  program.hook('preAction', async (_program, action) => {
+    const path = commandPath(action);
+    running = `smartalex ${path}`;
+    if (RUN_HERE.has(path.split(' ')[0]!)) return;
+    const config = configOrExit();
+    if (config.DATABASE_URL) return;
+    const code = await runInOwningServer(config.SMARTALEX_DATA_DIR, process.argv.slice(2));
+    if (code !== undefined) throw new RanInServer(code);
+  });
 
   program
     .command('serve')
@@ -27,21 +54,26 @@ export function buildProgram(): Command {
       const logger = createLogger(config.SMARTALEX_LOG_LEVEL);
       // Loaded here, not at the top: the server's module graph costs about a second that admin commands need not pay.
       const { startServer } = await import('../server.ts');
-      const server = await startServer(config, logger);
-      const stop = async (signal: string): Promise<void> => {
+      const starting = startServer(config, logger);
+      // The first signal, even one during start-up, closes everything once started, the embedded database
+      // last and cleanly; later signals are ignored rather than killing the process halfway through the close
+      // (which would leave the database to crash recovery).
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) {
+          logger.warn({ signal }, 'already shutting down');
+          return;
+        }
+        stopping = true;
         logger.info({ signal }, 'shutting down');
-        await server.close();
-        process.exit(0);
+        void starting.then((server) => server.close(), () => undefined).finally(() => process.exit(0));
       };
-      process.once('SIGINT', () => void stop('SIGINT'));
-      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      await starting;
     });
 
-  registerAdminCommands(program, configOrExit);
-  registerCallCommand(program, configOrExit);
-  registerRecordingCommands(program, configOrExit);
-  registerProviderKeyCommands(program, configOrExit);
-  registerComplianceCommands(program, configOrExit);
+  registerOperatorCommands(program, localContext(configOrExit, () => running));
   registerRedactCommand(program);
   registerBenchCommand(program);
   return program;
@@ -65,15 +97,26 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** What to do about a data directory another process owns. */
+function lockedHint(error: unknown): string {
+  if (!(error instanceof DataDirLockedError)) return '';
+  if (error.holder?.owner === SERVER_OWNER) return '; stop that server first, or give this one another SMARTALEX_DATA_DIR (or DATABASE_URL)';
+  return '; try again when it has finished';
+}
+
 async function main(): Promise<void> {
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);
   } catch (error) {
+    if (error instanceof RanInServer) {
+      process.exitCode = error.code;
+      return;
+    }
     const code = (error as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.help' || code === 'commander.version') process.exit(0);
     if (typeof code === 'string' && code.startsWith('commander.')) process.exit(1);
-    process.stderr.write(`smartalex: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`smartalex: ${error instanceof Error ? error.message : String(error)}${lockedHint(error)}\n`);
     process.exit(1);
   }
 }

@@ -9,30 +9,17 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import {
-  audit, isProviderKeyProvider, listProviderKeys, removeProviderKey, setProviderKey, PROVIDER_KEY_PROVIDERS, type Database, type ProviderKeyProvider,
+  audit, isProviderKeyProvider, listProviderKeys, removeProviderKey, setProviderKey, PROVIDER_KEY_PROVIDERS, type ProviderKeyProvider,
 } from '../../storage/index.ts';
-import type { Config } from '../config.ts';
-import { openRecordingVault, type RecordingVaultSetup } from '../recordings/index.ts';
-import { OPERATOR, tenantOption, withDb, type ConfigLoader } from './operator.ts';
+import { OPERATOR, readSecretLine, tenantOption, type OperatorContext } from './operator.ts';
 
 function providerOption(value: string): ProviderKeyProvider {
   if (!isProviderKeyProvider(value)) throw new InvalidArgumentError(`--provider must be ${PROVIDER_KEY_PROVIDERS.join(' or ')}`);
   return value;
 }
 
-async function readKeyFromStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('paste the API key, then press Ctrl-D:\n');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks);
-  try {
-    return text.toString('utf8').trim();
-  } finally {
-    text.fill(0);
-  }
-}
-
-export function registerProviderKeyCommands(program: Command, loadConfig: ConfigLoader): void {
+export function registerProviderKeyCommands(program: Command, ctx: OperatorContext): void {
+  const { io } = ctx;
   const tenant = program.commands.find((c) => c.name() === 'tenant') ?? program.command('tenant').description('manage tenants');
   tenant
     .command('set-provider-key')
@@ -40,14 +27,14 @@ export function registerProviderKeyCommands(program: Command, loadConfig: Config
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .requiredOption('--provider <name>', 'deepgram or openai', providerOption)
     .action(async (opts: { tenant: string; provider: ProviderKeyProvider }) => {
-      const key = await readKeyFromStdin();
+      const key = (await readSecretLine(io, 'paste the API key, then press Ctrl-D:')).trim();
       if (!key) throw new Error('no API key on standard input');
       if (/\s/.test(key)) throw new Error('the API key on standard input contains whitespace; give exactly one key');
-      await withDb(loadConfig, async (db, config) => {
-        const setup: RecordingVaultSetup = await openRecordingVault(config, db);
+      await ctx.withDb(async (db, config) => {
+        const setup = await ctx.vault(db, config);
         await setProviderKey(db, setup.vault.keys, opts.tenant, opts.provider, key);
         await audit(db, opts.tenant, { actor: OPERATOR, action: 'provider_key.set', target: opts.provider });
-        process.stdout.write(`tenant ${opts.tenant}: ${opts.provider} API key stored (sealed); calls pick it up within a minute\n`);
+        io.stdout.write(`tenant ${opts.tenant}: ${opts.provider} API key stored (sealed); calls pick it up within a minute\n`);
       });
     });
   tenant
@@ -56,11 +43,11 @@ export function registerProviderKeyCommands(program: Command, loadConfig: Config
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .requiredOption('--provider <name>', 'deepgram or openai', providerOption)
     .action(async (opts: { tenant: string; provider: ProviderKeyProvider }) => {
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const removed = await removeProviderKey(db, opts.tenant, opts.provider);
         if (!removed) throw new Error(`tenant ${opts.tenant} has no ${opts.provider} API key`);
         await audit(db, opts.tenant, { actor: OPERATOR, action: 'provider_key.removed', target: opts.provider });
-        process.stdout.write(`tenant ${opts.tenant}: ${opts.provider} API key removed\n`);
+        io.stdout.write(`tenant ${opts.tenant}: ${opts.provider} API key removed\n`);
       });
     });
   tenant
@@ -69,11 +56,11 @@ export function registerProviderKeyCommands(program: Command, loadConfig: Config
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; json?: boolean }) => {
-      await withDb(loadConfig, async (db) => {
+      await ctx.withDb(async (db) => {
         const list = await listProviderKeys(db, opts.tenant);
-        if (opts.json) process.stdout.write(JSON.stringify(list.map((k) => ({ provider: k.provider, createdAt: k.createdAt.toISOString() }))) + '\n');
-        else if (list.length === 0) process.stdout.write(`tenant ${opts.tenant}: no provider API keys (server-wide keys apply)\n`);
-        else for (const k of list) process.stdout.write(`${k.provider}\t${k.createdAt.toISOString()}\n`);
+        if (opts.json) io.stdout.write(JSON.stringify(list.map((k) => ({ provider: k.provider, createdAt: k.createdAt.toISOString() }))) + '\n');
+        else if (list.length === 0) io.stdout.write(`tenant ${opts.tenant}: no provider API keys (server-wide keys apply)\n`);
+        else for (const k of list) io.stdout.write(`${k.provider}\t${k.createdAt.toISOString()}\n`);
       });
     });
 }

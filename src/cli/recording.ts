@@ -11,26 +11,20 @@
 import { existsSync } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { getRecording, isUuid, listTenantIds, type Database } from '../../storage/index.ts';
 import { HEADER_LENGTH, MAX_LINK_TTL_MS, VaultError, parseHeader, type KeyErasure } from '../../storage/vault/index.ts';
 import type { Config } from '../config.ts';
-import { openConfiguredDatabase } from '../database-setup.ts';
 import { createLogger } from '../log.ts';
 import {
   auditRecordingAccess, decryptToWavFile, eraseTenant, mintRecordingLink, openRecordingVault, OutputExistsError, parseTtl, rotateTenantRecordingKey, type RecordingVaultSetup,
 } from '../recordings/index.ts';
 import { sweepExpiredRecordings } from '../retention.ts';
-import { OPERATOR, tenantOption, type ConfigLoader } from './operator.ts';
+import { OPERATOR, tenantOption, type OperatorContext } from './operator.ts';
 
-async function withVault<T>(loadConfig: ConfigLoader, work: (db: Database, setup: RecordingVaultSetup, config: Config) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const db = await openConfiguredDatabase(config);
-  try {
-    return await work(db, await openRecordingVault(config, db), config);
-  } finally {
-    await db.close();
-  }
+function withVault<T>(ctx: OperatorContext, work: (db: Database, setup: RecordingVaultSetup, config: Config) => Promise<T>): Promise<T> {
+  return ctx.withDb(async (db, config) => work(db, await ctx.vault(db, config), config));
 }
 
 /** The tenant a recording belongs to: the one given, else found through the tenant directory. */
@@ -55,16 +49,17 @@ async function readFileHeader(path: string): Promise<ReturnType<typeof parseHead
 }
 
 /** Whether destroyed key bytes are gone from the database files too, and if not, why. */
-function writeErasure(erasure: KeyErasure): void {
+function writeErasure(io: OperatorContext['io'], erasure: KeyErasure): void {
   if (erasure.complete) {
-    process.stdout.write('destroyed key bytes erased from the database files (table rewritten, write-ahead log segments retired)\n');
+    io.stdout.write('destroyed key bytes erased from the database files (table rewritten, write-ahead log segments retired)\n');
     return;
   }
-  process.stdout.write('WARNING: destroyed key bytes may remain in the database files:\n');
-  for (const caveat of erasure.caveats) process.stdout.write(`  - ${caveat}\n`);
+  io.stdout.write('WARNING: destroyed key bytes may remain in the database files:\n');
+  for (const caveat of erasure.caveats) io.stdout.write(`  - ${caveat}\n`);
 }
 
-export function registerRecordingCommands(program: Command, loadConfig: ConfigLoader): void {
+export function registerRecordingCommands(program: Command, ctx: OperatorContext): void {
+  const { io } = ctx;
   const recording = program.command('recording').description('recording links and operator decryption (audited)');
 
   recording
@@ -76,14 +71,14 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .option('--json', 'print JSON')
     .action(async (recordingId: string, opts: { tenant: string; ttl: string; json?: boolean }) => {
       const ttlMs = parseTtl(opts.ttl);
-      await withVault(loadConfig, async (db, setup, config) => {
+      await withVault(ctx, async (db, setup, config) => {
         const link = await mintRecordingLink(db, setup.linkSecret, { tenantId: opts.tenant, recordingId, ttlMs, maxTtlMs: MAX_LINK_TTL_MS, actor: OPERATOR });
         // A full URL only on the configured public base URL; otherwise the path, to append to the server's HTTP address.
         const base = config.SMARTALEX_PUBLIC_BASE_URL;
         const url = base ? `${base}${link.path}` : undefined;
-        if (opts.json) process.stdout.write(JSON.stringify({ ...(url ? { url } : {}), path: link.path, expiresAt: link.expiresAt.toISOString() }) + '\n');
-        else if (url) process.stdout.write(`${url}\nexpires ${link.expiresAt.toISOString()}\n`);
-        else process.stdout.write(`${link.path}\nexpires ${link.expiresAt.toISOString()} (append to the server's HTTP address, or set SMARTALEX_PUBLIC_BASE_URL)\n`);
+        if (opts.json) io.stdout.write(JSON.stringify({ ...(url ? { url } : {}), path: link.path, expiresAt: link.expiresAt.toISOString() }) + '\n');
+        else if (url) io.stdout.write(`${url}\nexpires ${link.expiresAt.toISOString()}\n`);
+        else io.stdout.write(`${link.path}\nexpires ${link.expiresAt.toISOString()} (append to the server's HTTP address, or set SMARTALEX_PUBLIC_BASE_URL)\n`);
       });
     });
 
@@ -94,18 +89,20 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .requiredOption('--out <file>', 'new WAV file to write (created with mode 0600; an existing file or symlink is refused)')
     .option('--tenant <id>', 'tenant id (found automatically when omitted)', tenantOption)
     .action(async (source: string, opts: { out: string; tenant?: string }) => {
-      await withVault(loadConfig, async (db, setup) => {
-        const fromFile = existsSync(source);
+      const out = resolve(io.cwd, opts.out);
+      await withVault(ctx, async (db, setup) => {
+        const file = resolve(io.cwd, source);
+        const fromFile = existsSync(file);
         if (!fromFile && !isUuid(source)) throw new Error(`"${source}" is neither a recording id nor a readable file`);
         let tenantId: string;
         let recordingId: string;
         let stream: AsyncIterable<Uint8Array>;
         if (fromFile) {
-          const header = await readFileHeader(source);
+          const header = await readFileHeader(file);
           if (opts.tenant && opts.tenant !== header.tenantId) throw new Error(`${source} belongs to tenant ${header.tenantId}, not ${opts.tenant}`);
           tenantId = header.tenantId;
           recordingId = header.recordingId;
-          stream = createReadStream(source);
+          stream = createReadStream(file);
         } else {
           recordingId = source;
           tenantId = await findRecordingTenant(db, source, opts.tenant);
@@ -114,16 +111,16 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
         const who = { tenantId, recordingId, actor: OPERATOR };
         let result;
         try {
-          result = await decryptToWavFile(stream, setup.vault.keys, opts.out, { tenantId, recordingId });
+          result = await decryptToWavFile(stream, setup.vault.keys, out, { tenantId, recordingId });
         } catch (err) {
           await auditRecordingAccess(db, { ...who, action: 'recording.decrypt.failed', detail: { source: fromFile ? 'file' : 'store', reason: err instanceof VaultError ? err.code : err instanceof OutputExistsError ? 'output-exists' : 'ERROR' } });
           throw err;
         }
         await auditRecordingAccess(db, { ...who, action: 'recording.decrypted', detail: { source: fromFile ? 'file' : 'store', cutShort: result.cutShort } });
         const seconds = result.pcmBytes / (result.header.sampleRate * result.header.channels * 2);
-        process.stdout.write(`decrypted recording ${recordingId} (tenant ${tenantId}) to ${opts.out}: ${seconds.toFixed(2)} s, ${result.header.channels} channels, ${result.header.sampleRate} Hz\n`);
+        io.stdout.write(`decrypted recording ${recordingId} (tenant ${tenantId}) to ${opts.out}: ${seconds.toFixed(2)} s, ${result.header.channels} channels, ${result.header.sampleRate} Hz\n`);
         if (result.cutShort) {
-          process.stdout.write(`recording was cut short: decrypted up to its last complete chunk (${result.chunks} chunks)\n`);
+          io.stdout.write(`recording was cut short: decrypted up to its last complete chunk (${result.chunks} chunks)\n`);
         }
       });
     });
@@ -134,11 +131,11 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .command('sweep')
     .description('delete recordings past their retention deadline, in every tenant, now')
     .action(async () => {
-      await withVault(loadConfig, async (db, setup, config) => {
-        const logger = createLogger(config.SMARTALEX_LOG_LEVEL, process.stderr);
+      await withVault(ctx, async (db, setup, config) => {
+        const logger = createLogger(config.SMARTALEX_LOG_LEVEL, io.stderr);
         const result = await sweepExpiredRecordings({ db, store: setup.store, logger });
-        process.stdout.write(`retention sweep: ${result.deleted} expired recordings deleted across ${result.tenants} tenants${result.failed ? `, ${result.failed} failed` : ''}\n`);
-        if (result.failed) process.exitCode = 1;
+        io.stdout.write(`retention sweep: ${result.deleted} expired recordings deleted across ${result.tenants} tenants${result.failed ? `, ${result.failed} failed` : ''}\n`);
+        if (result.failed) io.setExitCode(1);
       });
     });
 
@@ -148,17 +145,17 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .description('new tenant key version; re-wraps every recording\'s data key (headers only, audio untouched), then destroys the older versions')
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .action(async (opts: { tenant: string }) => {
-      await withVault(loadConfig, async (db, setup) => {
+      await withVault(ctx, async (db, setup) => {
         const r = await rotateTenantRecordingKey(db, setup.vault, opts.tenant, OPERATOR);
-        process.stdout.write(`tenant ${opts.tenant}: key version ${r.version}, ${r.rewrapped} recordings re-wrapped, ${r.providerKeysResealed} provider keys re-sealed\n`);
-        for (const f of r.failed) process.stdout.write(`recording ${f.recordingId} could not be re-wrapped (${f.reason})\n`);
-        for (const p of r.providerKeysFailed) process.stdout.write(`provider key ${p} could not be re-sealed\n`);
+        io.stdout.write(`tenant ${opts.tenant}: key version ${r.version}, ${r.rewrapped} recordings re-wrapped, ${r.providerKeysResealed} provider keys re-sealed\n`);
+        for (const f of r.failed) io.stdout.write(`recording ${f.recordingId} could not be re-wrapped (${f.reason})\n`);
+        for (const p of r.providerKeysFailed) io.stdout.write(`provider key ${p} could not be re-sealed\n`);
         if (r.kept.length > 0) {
-          process.stdout.write(`older key versions ${r.kept.map((k) => k.version).join(', ')} KEPT (not destroyed) because something they wrap was not re-wrapped; fix it and run rotate-key again\n`);
-          process.exitCode = 1;
+          io.stdout.write(`older key versions ${r.kept.map((k) => k.version).join(', ')} KEPT (not destroyed) because something they wrap was not re-wrapped; fix it and run rotate-key again\n`);
+          io.setExitCode(1);
         } else if (r.retired.length > 0) {
-          process.stdout.write(`older key versions ${r.retired.map((k) => k.version).join(', ')} destroyed: anything still wrapped by them (such as copies made before this rotation) can no longer be decrypted\n`);
-          writeErasure(r.erasure!);
+          io.stdout.write(`older key versions ${r.retired.map((k) => k.version).join(', ')} destroyed: anything still wrapped by them (such as copies made before this rotation) can no longer be decrypted\n`);
+          writeErasure(io, r.erasure!);
         }
       });
     });
@@ -169,10 +166,10 @@ export function registerRecordingCommands(program: Command, loadConfig: ConfigLo
     .option('--yes', 'confirm: this cannot be undone')
     .action(async (opts: { tenant: string; yes?: boolean }) => {
       if (!opts.yes) throw new Error('tenant erase destroys the tenant\'s keys and deletes all its data for good; add --yes to confirm');
-      await withVault(loadConfig, async (db, setup) => {
+      await withVault(ctx, async (db, setup) => {
         const { recordings, keyErasure } = await eraseTenant(db, setup.vault, opts.tenant, OPERATOR);
-        process.stdout.write(`tenant ${opts.tenant} erased: keys destroyed, ${recordings} recordings and all tenant rows deleted\n`);
-        writeErasure(keyErasure);
+        io.stdout.write(`tenant ${opts.tenant} erased: keys destroyed, ${recordings} recordings and all tenant rows deleted\n`);
+        writeErasure(io, keyErasure);
       });
     });
 }
