@@ -22,8 +22,8 @@ export type { FramerEvent, StreamFramerOptions } from './stream-framer.ts';
 export { DigestServer, ha1, digestResponse, pickChallenge, buildAuthorization } from './digest.ts';
 export type { DigestAlgorithm, DigestServerOptions, DigestVerifyResult, DigestChallenge, Ha1Lookup, ChallengeHeaders } from './digest.ts';
 export { SipGuard, KNOWN_SCANNER_USER_AGENTS } from './guard.ts';
-export type { GuardOptions, GuardVerdict, SecurityEvent, SecurityEventType } from './guard.ts';
-export { SipTransport } from './transport.ts';
+export type { AdmitVerdict, GuardOptions, GuardVerdict, SecurityEvent, SecurityEventType } from './guard.ts';
+export { SipTransport, SipListenError } from './transport.ts';
 export type { SipPeer, SipTransportOptions, TransportName, TransportStats } from './transport.ts';
 export {
   TransactionLayer, ServerTransaction, ClientTransaction, newBranch, serverTransactionKey, buildNon2xxAck, DEFAULT_TIMERS,

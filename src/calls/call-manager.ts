@@ -24,7 +24,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync, existsSync } from 'node:fs';
-import { DigestServer, SipEndpoint, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
+import { DigestServer, SipEndpoint, SipListenError, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
 import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../media/rtp/index.ts';
@@ -155,10 +155,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       guard: { ...options.guard, onSecurityEvent: (e) => securityLog.record({ type: e.type, source: e.source, ...(e.detail ? { detail: { detail: e.detail } } : {}) }) },
     }).catch(async (error: unknown) => {
       await securityLog.close();
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new CallManagerError(code === 'EADDRINUSE'
-        ? `SIP port ${options.port} on ${options.host} is already in use (set SMARTALEX_SIP_PORT)`
-        : `could not open the SIP listeners on ${options.host}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
+      // A bind failure keeps its transport and port: `serve` turns it into the configuration error naming the setting.
+      if (error instanceof SipListenError) throw error;
+      throw new CallManagerError(`could not open the SIP listeners on ${options.host}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
     });
     const manager = new CallManager(endpoint, securityLog, options);
     // Load the media thread now: otherwise the first call waits the few hundred ms it takes to boot.

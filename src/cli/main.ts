@@ -27,7 +27,8 @@ export function buildProgram(): Command {
       const logger = createLogger(config.SMARTALEX_LOG_LEVEL);
       // Loaded here, not at the top: the server's module graph costs about a second that admin commands need not pay.
       const { startServer } = await import('../server.ts');
-      const server = await startServer(config, logger);
+      // A port already in use is a configuration error too (src/listen-errors.ts).
+      const server = await startServer(config, logger).catch(exitOnConfigError);
       const stop = async (signal: string): Promise<void> => {
         logger.info({ signal }, 'shutting down');
         await server.close();
@@ -51,12 +52,17 @@ export function configOrExit(): Config {
   try {
     return loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`smartalex: configuration error: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
+    return exitOnConfigError(error);
   }
+}
+
+/** A ConfigError ends the process with its one line (exit 2); anything else is rethrown. */
+function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`smartalex: configuration error: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
 }
 
 export function parsePositiveInt(value: string): number {
