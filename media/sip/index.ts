@@ -28,7 +28,7 @@ export type { SipPeer, SipTransportOptions, TransportName, TransportStats } from
 export {
   TransactionLayer, ServerTransaction, ClientTransaction, newBranch, serverTransactionKey, buildNon2xxAck, DEFAULT_TIMERS,
 } from './transaction.ts';
-export type { TimerSettings, MessageSender, ClientTransactionHandlers, ServerTransactionState, ClientTransactionState } from './transaction.ts';
+export type { TimerSettings, TransactionLimits, MessageSender, ClientTransactionHandlers, ServerTransactionState, ClientTransactionState } from './transaction.ts';
 export { Dialog, dialogKey } from './dialog.ts';
 export type { DialogState, DialogEvents, IncomingRefer } from './dialog.ts';
 export { SipEndpoint, SipCallError, ALLOWED_METHODS } from './endpoint.ts';

@@ -24,7 +24,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync, existsSync } from 'node:fs';
-import { DigestServer, SipEndpoint, SipListenError, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
+import { DigestServer, SipEndpoint, SipListenError, type SipEndpointOptions, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
 import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../media/rtp/index.ts';
@@ -75,11 +75,15 @@ export interface CallManagerOptions {
   /** Challenge algorithms in order; default SHA-256 then MD5 (RFC 8760). Clients that only read the first need MD5 first. */
   digestAlgorithms?: DigestAlgorithm[];
   guard?: GuardOptions;
+  /** Limits on unadmitted SIP state: stream connections (per source, total, message deadline) and pending server transactions. */
+  sipLimits?: SipLimits;
   /** Ring for this long (180) before answering. Default 0. */
   ringMs?: number;
   runners?: Partial<Record<AgentMode, AgentRunner>>;
   taps?: TapFactory[];
 }
+
+export type SipLimits = Pick<SipEndpointOptions, 'messageTimeoutMs' | 'maxConnections' | 'maxConnectionsPerSource' | 'maxPendingTransactions'>;
 
 export interface PlaceCallOptions {
   tenantId: string;
@@ -152,6 +156,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       tcpSameAsUdp: true,
       ...(options.tls ? { tls: { port: options.tls.port, cert: options.tls.cert, key: options.tls.key } } : {}),
       ...(options.publicAddress ? { advertisedAddress: options.publicAddress } : {}),
+      ...options.sipLimits,
       guard: { ...options.guard, onSecurityEvent: (e) => securityLog.record({ type: e.type, source: e.source, ...(e.detail ? { detail: { detail: e.detail } } : {}) }) },
     }).catch(async (error: unknown) => {
       await securityLog.close();
@@ -466,5 +471,11 @@ export function callManagerOptions(config: Config, db: Database, logger: Logger)
     mediaThread: config.SMARTALEX_MEDIA_THREAD,
     ...(config.SMARTALEX_MEDIA_THREAD_NICE !== undefined ? { mediaThreadNiceness: config.SMARTALEX_MEDIA_THREAD_NICE } : {}),
     maxCallsPerTenant: config.SMARTALEX_MAX_CALLS_PER_TENANT,
+    sipLimits: {
+      messageTimeoutMs: config.SMARTALEX_SIP_MESSAGE_TIMEOUT_S * 1000,
+      maxConnections: config.SMARTALEX_SIP_MAX_CONNECTIONS,
+      maxConnectionsPerSource: config.SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE,
+      maxPendingTransactions: config.SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS,
+    },
   };
 }
