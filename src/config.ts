@@ -30,7 +30,7 @@ const schema = z.object({
   /** Open SIP TCP/TLS connections at most, all sources together. */
   SMARTALEX_SIP_MAX_CONNECTIONS: z.coerce.number().int().positive().default(1000),
   /** Accepted SIP TCP/TLS connections per source address at most; the next one is closed at once. */
-  SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().positive().default(20),
+  SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().positive().default(64),
   /** SIP server transactions at most for requests not admitted yet (new INVITEs until answered, requests outside a dialog); beyond it: a stateless 503 with Retry-After. */
   SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS: z.coerce.number().int().positive().default(5000),
   SMARTALEX_RTP_PORT_MIN: port.default(10000),

@@ -67,7 +67,7 @@ export interface SipTransportOptions {
   messageTimeoutMs?: number;
   /** Open stream connections at most. Default 1000. */
   maxConnections?: number;
-  /** Accepted stream connections (TCP and TLS together) per source address at most. Default 20. */
+  /** Accepted stream connections (TCP and TLS together) per source address at most. Default 64. */
   maxConnectionsPerSource?: number;
   /** Request guard (flood, scanners, Max-Forwards) applied before messages are emitted. */
   guard?: SipGuard;
@@ -76,7 +76,10 @@ export interface SipTransportOptions {
 export interface TransportStats {
   received: number;
   parsed: number;
-  /** Drop counts by reason: unparseable, invalid-response, banned, rate, scanner, framing, send-failed... */
+  /**
+   * Drop counts by reason: unparseable, invalid-response, banned, rate, scanner, framing, send-failed,
+   * connection-limit, source-connection-limit, message-timeout, tls-handshake...
+   */
   dropped: Record<string, number>;
   /** Error responses (400, 505, 513) the transport sent for requests it could not accept. */
   responded400: number;
@@ -125,7 +128,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     super();
     const host = options.host ?? '127.0.0.1';
     this.advertisedAddress = options.advertisedAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-    this.perSource = new ConnectionLimits(options.maxConnectionsPerSource ?? 20);
+    this.perSource = new ConnectionLimits(options.maxConnectionsPerSource ?? 64);
   }
 
   /** Binds the listeners; resolves once every one is listening. */
@@ -167,7 +170,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, handshakeTimeout: this.messageTimeoutMs }, (socket) => this.adopt(socket, 'TLS'));
       // Counted per source from the raw connection on, so unfinished handshakes count too.
       server.on('connection', (socket: Socket) => { this.admitConnection(socket); });
-      server.on('tlsClientError', () => this.drop('tls-handshake'));
+      server.on('tlsClientError', (_error, socket) => { this.drop('tls-handshake'); socket.destroy(); });
       this.tlsServer = server;
       const wanted = this.options.tls.port ?? 0;
       this.ports.tls = await listenServer(server, wanted, host).catch((error: unknown) => { this.tlsServer = undefined; throw new SipListenError('TLS', host, wanted, error); });

@@ -54,7 +54,7 @@ test('SIP limits: defaults, overrides, and bad values named', () => {
   const defaults = loadConfig({});
   assert.is(defaults.SMARTALEX_SIP_MESSAGE_TIMEOUT_S, 5);
   assert.is(defaults.SMARTALEX_SIP_MAX_CONNECTIONS, 1000);
-  assert.is(defaults.SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE, 20);
+  assert.is(defaults.SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE, 64);
   assert.is(defaults.SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS, 5000);
   const set = loadConfig({
     SMARTALEX_SIP_MESSAGE_TIMEOUT_S: '2.5', SMARTALEX_SIP_MAX_CONNECTIONS: '50',

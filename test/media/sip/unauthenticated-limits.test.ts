@@ -10,11 +10,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SipEndpoint } from '../../../media/sip/endpoint.ts';
 import type { IncomingCall } from '../../../media/sip/endpoint.ts';
 import { parseMessage } from '../../../media/sip/parser.ts';
 import type { SipResponse } from '../../../media/sip/message.ts';
+import { hasCommand, needExternal } from '../../support/external.ts';
 
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 const timers = { t1: 40, t2: 160, t4: 200, trying100Ms: 0 };
@@ -202,5 +207,34 @@ test('TCP: the N+1th connection from one address is closed, another address stil
     } finally { await caller.close(); }
   } finally { for (const s of sockets) s.destroy(); await ep.close(); }
 });
+
+if (needExternal(hasCommand('openssl'), 'openssl', 'the TLS slowloris test')) {
+  test('TLS: unfinished handshakes count against the per-source cap and are closed at the deadline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartalex-tls-limits-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=smartalex-test'], { stdio: 'ignore', timeout: 60_000 });
+    const ep = await SipEndpoint.create({
+      timers, guard: false, udpPort: null, tcpPort: null, maxConnectionsPerSource: 2, messageTimeoutMs: 300,
+      tls: { port: 0, cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) },
+    });
+    const sockets: Socket[] = [];
+    try {
+      const ended: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        const s = await connect(ep.ports.tls!);
+        const n = i;
+        ended[n] = false;
+        s.on('error', () => undefined);
+        s.on('close', () => { ended[n] = true; });
+        s.write(Buffer.from([0x16, 0x03])); // the first bytes of a ClientHello, and nothing more
+        sockets.push(s);
+      }
+      await until('the third refused', () => ended[2] === true);
+      assert.is(ep.transport.stats.dropped['source-connection-limit'], 1);
+      assert.not.ok(ended[0] || ended[1], 'the first two still wait for their handshake');
+      await until('the stalled handshakes closed', () => ended[0] === true && ended[1] === true);
+      assert.ok((ep.transport.stats.dropped['tls-handshake'] ?? 0) >= 2, 'counted as failed handshakes');
+    } finally { for (const s of sockets) s.destroy(); await ep.close(); rmSync(dir, { recursive: true, force: true }); }
+  });
+}
 
 test.run();
