@@ -215,11 +215,13 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     this.handleBytes(data, { transport: 'UDP', address, port }, true);
   }
 
-  /** An accepted TCP or raw TLS connection: refused when its source is banned or holds its quota. */
+  /**
+   * An accepted TCP or raw TLS connection: charged to its source like a message (a connect flood is
+   * banned too), refused when the source is banned or already holds its quota.
+   */
   private admitConnection(socket: Socket): boolean {
     const address = socket.remoteAddress ?? '';
-    if (this.closed) { socket.destroy(); return false; }
-    if (this.options.guard?.isBanned(address)) { this.drop('banned'); socket.destroy(); return false; }
+    if (this.closed || !this.admit(address)) { socket.destroy(); return false; }
     if (!this.perSource.acquire(address)) { this.drop('source-connection-limit'); socket.destroy(); return false; }
     socket.once('close', () => this.perSource.release(address));
     return true;

@@ -208,6 +208,23 @@ test('TCP: the N+1th connection from one address is closed, another address stil
   } finally { for (const s of sockets) s.destroy(); await ep.close(); }
 });
 
+test('TCP: a connect flood is charged to its source and ends in a ban; the banned source is refused at once', async () => {
+  const ep = await SipEndpoint.create({ timers, guard: { ratePerSecond: 20, burst: 5, now: () => 0 } });
+  const sockets: Socket[] = [];
+  try {
+    for (let i = 0; i < 10; i++) {
+      const s = await connect(ep.ports.tcp!);
+      s.on('error', () => undefined);
+      sockets.push(s);
+    }
+    await until('ten connections seen', () => (ep.transport.stats.dropped.rate ?? 0) + (ep.transport.stats.dropped.banned ?? 0) >= 5);
+    assert.ok(ep.guard!.isBanned('127.0.0.1'));
+    assert.is(ep.transport.stats.dropped.rate, 1);
+    assert.is(ep.transport.stats.dropped.banned, 4);
+    await until('the refused ones closed', () => sockets.slice(5).every((s) => closed(s) || s.readableEnded));
+  } finally { for (const s of sockets) s.destroy(); await ep.close(); }
+});
+
 if (needExternal(hasCommand('openssl'), 'openssl', 'the TLS slowloris test')) {
   test('TLS: unfinished handshakes count against the per-source cap and are closed at the deadline', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'smartalex-tls-limits-'));
