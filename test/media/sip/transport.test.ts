@@ -30,14 +30,19 @@ async function server() {
   return { ep, invites: () => invites };
 }
 
-/** Sends raw bytes over a new TCP connection and collects what comes back until it is quiet. */
-function tcpExchange(port: number, data: Buffer, waitMs = 150): Promise<string> {
+/**
+ * Sends raw bytes over a new TCP connection and collects what comes back: until a final response
+ * (2xx-6xx) arrives, the server closes the connection, or `waitMs` passes (for what is never answered).
+ */
+function tcpExchange(port: number, data: Buffer, waitMs = 500): Promise<string> {
   return new Promise((resolve) => {
     let got = '';
     const sock = createConnection({ host: '127.0.0.1', port }, () => sock.write(data));
-    sock.on('data', (d) => (got += d.toString('latin1')));
+    const done = () => { clearTimeout(timer); sock.destroy(); resolve(got); };
+    sock.on('data', (d) => { got += d.toString('latin1'); if (/^SIP\/2\.0 [2-6]\d\d /m.test(got)) done(); });
+    sock.on('close', done);
     sock.on('error', () => undefined);
-    setTimeout(() => { sock.destroy(); resolve(got); }, waitMs);
+    const timer = setTimeout(done, waitMs);
   });
 }
 
@@ -71,7 +76,7 @@ test('every RFC 4475 message over TCP (one connection each), answers on the conn
   const { ep } = await server();
   try {
     const answers = new Map<string, string>();
-    for (const f of files) answers.set(f, await tcpExchange(ep.ports.tcp!, readFileSync(join(dir, f)), 60));
+    for (const f of files) answers.set(f, await tcpExchange(ep.ports.tcp!, readFileSync(join(dir, f))));
     if (process.env.DEBUG_SIP) for (const [f, a] of answers) console.log(f, JSON.stringify(a.slice(0, 300)));
     // The final (last) status line: INVITEs get a 100 Trying first.
     const status = (f: string) => [...(answers.get(f) ?? '').matchAll(/^SIP\/2\.0 (\d{3})/gm)].at(-1)?.[1];
