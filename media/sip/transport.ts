@@ -7,8 +7,8 @@
  * source is dropped before anything parses its bytes, malformed or not), then
  * parsed; the top Via of a request gets `received`/`rport` filled in; the
  * guard drops scanners or answers requests; invalid requests get a 400 (or
- * 505/513) when enough parsed, everything else invalid is dropped and counted. Outgoing: requests go to a
- * target (TCP/TLS connections are reused), responses are routed by the top
+ * 505/513) when enough parsed, everything else invalid is dropped and
+ * counted. Outgoing: requests go to a target (TCP/TLS connections are reused), responses are routed by the top
  * Via (18.2.2): the connection the request came on, else received/rport, else
  * sent-by. Stream connections are held to a per-source count, closed when
  * idle or when a message does not complete in time (stream-deadlines.ts).
