@@ -62,6 +62,14 @@ const schema = z.object({
    * be handed to whoever answers at the address. false accepts any certificate (encrypted, not authenticated): labs only.
    */
   SMARTALEX_SIP_TLS_VERIFY: bool.default(true),
+  /** A SIP message over TCP/TLS (and a TLS handshake) must be complete this many seconds after its first byte, or the connection is closed (slowloris). */
+  SMARTALEX_SIP_MESSAGE_TIMEOUT_S: z.coerce.number().positive().max(300).default(5),
+  /** Open SIP TCP/TLS connections at most, all sources together. */
+  SMARTALEX_SIP_MAX_CONNECTIONS: z.coerce.number().int().positive().default(1000),
+  /** Accepted SIP TCP/TLS connections per source address at most; the next one is closed at once. */
+  SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().positive().default(64),
+  /** SIP server transactions at most for requests not admitted yet (new INVITEs until answered, requests outside a dialog); beyond it: a stateless 503 with Retry-After. */
+  SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS: z.coerce.number().int().positive().default(5000),
   SMARTALEX_RTP_PORT_MIN: port.default(10000),
   SMARTALEX_RTP_PORT_MAX: port.default(20000),
   /** A call whose RTP stops for this long is ended with BYE. */

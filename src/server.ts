@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import { openConfiguredDatabase } from './database-setup.ts';
 import { SERVER_OWNER } from './cli/admin-protocol.ts';
 import { startAdminServer } from './cli/admin-server.ts';
+import { listenConfigError } from './listen-errors.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
@@ -23,6 +24,7 @@ import { failureLabel, latencySummary, traceLatency } from './agents/call-record
 import { recordCallOutcome } from '../storage/index.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
+import { SipListenError } from '../media/sip/index.ts';
 
 export interface RunningServer {
   db: Database;
@@ -68,7 +70,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     closers.unshift(() => recordings.close());
     const retention = startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES });
     closers.unshift(() => retention.stop());
-    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, ...options.calls });
+    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, ...options.calls }).catch((error: unknown) => {
+      if (!(error instanceof SipListenError)) throw error;
+      throw listenConfigError(error.cause, error.transport === 'TLS' ? 'SMARTALEX_SIP_TLS_PORT' : 'SMARTALEX_SIP_PORT', 'SMARTALEX_SIP_HOST', error.host, error.port, `SIP ${error.transport}`) ?? error;
+    });
     closers.unshift(() => calls.close());
     // Every call whose agent records: both legs into the vault, sealed at hang-up (src/recordings/call-tap.ts).
     const recordedCalls = new Map<string, RecordingCallTap>();
@@ -87,7 +92,9 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
     });
-    await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT });
+    await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
+      throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;
+    });
     closers.unshift(() => http.close());
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.SMARTALEX_HTTP_PORT;

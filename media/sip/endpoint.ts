@@ -23,11 +23,19 @@ import { SipTransport, type SipPeer, type SipTransportOptions, type TransportNam
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'REFER', 'NOTIFY'];
 const KNOWN_UNSUPPORTED = ['REGISTER', 'SUBSCRIBE', 'MESSAGE', 'PUBLISH', 'UPDATE', 'PRACK'];
 const SUPPORTED_EXTENSIONS: string[] = [];
+/** Retry-After of the stateless 503 sent when unadmitted transactions are at their cap. */
+const OVERLOAD_RETRY_AFTER_S = 5;
 
 export interface SipEndpointOptions extends Omit<SipTransportOptions, 'guard'> {
   /** Flood/scanner guard: an instance, options for one, or false for none. Default: a guard with defaults. */
   guard?: SipGuard | GuardOptions | false;
   timers?: Partial<TimerSettings>;
+  /**
+   * Server transactions at most for requests not admitted (yet): new INVITEs
+   * until answered 2xx, requests outside any dialog. Beyond it such requests
+   * get a stateless 503 with Retry-After. Default 5000.
+   */
+  maxPendingTransactions?: number;
   /** User part of our Contact. Default "smartalex". */
   contactUser?: string;
   userAgent?: string;
@@ -110,7 +118,7 @@ export class SipEndpoint implements DialogHost {
   private constructor(transport: SipTransport, guard: SipGuard | undefined, options: SipEndpointOptions) {
     this.transport = transport;
     this.guard = guard;
-    this.transactions = new TransactionLayer(transport, options.timers);
+    this.transactions = new TransactionLayer(transport, options.timers, options.maxPendingTransactions !== undefined ? { maxPending: options.maxPendingTransactions } : {});
     this.contactUser = options.contactUser ?? 'smartalex';
     this.userAgent = options.userAgent ?? 'SmartAlex-Media';
     transport.on('message', (msg, source) => {
@@ -124,7 +132,7 @@ export class SipEndpoint implements DialogHost {
 
   static async create(options: SipEndpointOptions = {}): Promise<SipEndpoint> {
     const guard = options.guard === false ? undefined : options.guard instanceof SipGuard ? options.guard : new SipGuard(options.guard ?? {});
-    const { guard: _guardOption, ...transportOptions } = options;
+    const { guard: _guardOption, maxPendingTransactions: _maxPending, ...transportOptions } = options;
     const transport = await SipTransport.listen({ ...transportOptions, ...(guard ? { guard } : {}) });
     return new SipEndpoint(transport, guard, options);
   }
@@ -194,8 +202,16 @@ export class SipEndpoint implements DialogHost {
 
   private onRequest(req: SipRequest, source: SipPeer): void {
     if (this.closed) return;
-    const routed = this.transactions.receiveRequest(req, source);
+    const toTag = tagOf(req.headers.get('to'));
+    const routed = this.transactions.receiveRequest(req, source, Boolean(toTag && this.findDialog(req)));
     if (!routed) return;
+    if ('overloaded' in routed) {
+      // Too many unadmitted transactions: answer without keeping state, so a retransmission costs one
+      // reply and nothing more, and a real carrier fails over now instead of after timer B (32 s).
+      const busy = createResponseTo(req, 503, 'Service Unavailable', { toTag: newTag(), headers: [['Retry-After', String(OVERLOAD_RETRY_AFTER_S)]] });
+      void this.transport.sendResponse(busy, source).catch(() => undefined);
+      return;
+    }
     if ('ack' in routed) {
       const dialog = this.findDialog(req);
       if (dialog) dialog.emit('ack', req);
@@ -210,7 +226,6 @@ export class SipEndpoint implements DialogHost {
     const required = req.headers.getList('require').filter((o) => !SUPPORTED_EXTENSIONS.includes(o.toLowerCase()));
     if (required.length && req.method !== 'CANCEL' && req.method !== 'ACK') return respond(420, 'Bad Extension', [['Unsupported', required.join(', ')]]);
 
-    const toTag = tagOf(req.headers.get('to'));
     switch (req.method) {
       case 'OPTIONS':
         return respond(200, 'OK', [['Allow', ALLOWED_METHODS.join(', ')], ['Accept', 'application/sdp'], ['Supported', SUPPORTED_EXTENSIONS.join(', ')], ['User-Agent', this.userAgent]]);

@@ -1,15 +1,21 @@
 /**
- * Request guard in the spirit of Kamailio's route[REQINIT]: runs on every
- * request before anything else looks at it.
+ * Request guard in the spirit of Kamailio's route[REQINIT]: every datagram or
+ * stream message is charged to its source before anything parses it, then the
+ * parsed (or half-parsed) request is inspected.
  *
- * - per-source-IP token bucket (rate/burst); a source that empties its bucket
- *   is banned for a while and everything from it is dropped silently;
- * - known scanner User-Agents (friendly-scanner, sipvicious...) are dropped
- *   silently (answering them only confirms a target);
- * - Max-Forwards sanity (0 -> 483 Too Many Hops, RFC 3261 16.3).
+ * - `admit(source)`, before parsing: a per-source-IP token bucket (rate/burst);
+ *   a source that empties its bucket is banned for a while and everything from
+ *   it is dropped silently, malformed or not;
+ * - `inspect(request)`, after parsing: known scanner User-Agents
+ *   (friendly-scanner, sipvicious...) are dropped silently (answering them
+ *   only confirms a target), also when the rest of the request is broken;
+ *   Max-Forwards sanity (0 -> 483 Too Many Hops, RFC 3261 16.3).
  *
- * Memory is bounded: at most `maxSources` tracked sources (least recently seen
- * evicted first) and idle entries expire.
+ * Memory is bounded and a spray cannot buy a ban back: buckets live in one
+ * table of at most `maxSources` entries (least recently charged evicted first,
+ * idle ones expire), bans in another of at most `maxSources` entries that
+ * other sources never displace. When the ban table is full a new offender is
+ * not banned but keeps its empty bucket, so it is held to the sustained rate.
  */
 import { parseMaxForwards } from './header-values.ts';
 import type { SipRequest } from './message.ts';
@@ -30,7 +36,7 @@ export interface GuardOptions {
   burst?: number;
   /** Ban duration after the bucket runs dry. Default 60 s. */
   banMs?: number;
-  /** Tracked sources at most. Default 10000. */
+  /** Tracked sources at most, and banned sources at most (two tables). Default 10000. */
   maxSources?: number;
   /** A source not seen for this long is forgotten (unless banned). Default 120 s. */
   idleMs?: number;
@@ -42,6 +48,8 @@ export interface GuardOptions {
   now?: () => number;
 }
 
+export type AdmitVerdict = { action: 'accept' } | { action: 'drop'; reason: 'banned' | 'rate' };
+
 export type GuardVerdict =
   | { action: 'accept' }
   | { action: 'drop'; reason: 'banned' | 'rate' | 'scanner' }
@@ -52,7 +60,7 @@ export const KNOWN_SCANNER_USER_AGENTS: readonly string[] = [
   'sipptk', 'siparmyknife', 'pplsip', 'voip-scanner', 'sip-scanner', 'fpbx-scanner', 'vaxip',
 ];
 
-interface SourceState { tokens: number; updated: number; bannedUntil: number }
+interface Bucket { tokens: number; updated: number }
 
 export class SipGuard {
   private readonly rate: number;
@@ -64,8 +72,11 @@ export class SipGuard {
   private readonly trusted: Set<string>;
   private readonly onEvent: ((e: SecurityEvent) => void) | undefined;
   private readonly now: () => number;
-  private readonly sources = new Map<string, SourceState>();
-  private checksSinceSweep = 0;
+  /** Unbanned sources' buckets, least recently charged first. */
+  private readonly buckets = new Map<string, Bucket>();
+  /** Banned sources and when their ban ends. */
+  private readonly bans = new Map<string, number>();
+  private chargesSinceSweep = 0;
 
   constructor(options: GuardOptions = {}) {
     this.rate = options.ratePerSecond ?? 20;
@@ -79,47 +90,60 @@ export class SipGuard {
     this.now = options.now ?? Date.now;
   }
 
+  /** Sources with a bucket (banned ones not included). */
   get trackedSources(): number {
-    return this.sources.size;
+    return this.buckets.size;
   }
 
-  /** Cheap pre-parse check: is this source currently banned? */
+  get bannedSources(): number {
+    return this.bans.size;
+  }
+
+  /** Is this source currently banned? (An expired ban is lifted here.) */
   isBanned(source: string): boolean {
-    const s = this.sources.get(source);
-    if (!s || s.bannedUntil === 0) return false;
-    if (s.bannedUntil > this.now()) return true;
-    s.bannedUntil = 0;
-    s.tokens = this.burst;
-    this.emit({ type: 'unban', source });
+    const until = this.bans.get(source);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.unban(source);
     return false;
   }
 
   ban(source: string, ms = this.banMs): void {
-    const state = this.state(source);
-    state.bannedUntil = this.now() + ms;
-    state.tokens = 0;
+    if (!this.bans.has(source) && this.bans.size >= this.maxSources) {
+      // Full: existing bans stay; this source keeps its empty bucket (held to the sustained rate).
+      const bucket = this.bucket(source);
+      bucket.tokens = 0;
+      return;
+    }
+    this.buckets.delete(source);
+    this.bans.set(source, this.now() + ms);
     this.emit({ type: 'ban', source, detail: `${ms} ms` });
   }
 
   unban(source: string): void {
-    const s = this.sources.get(source);
-    if (s && s.bannedUntil) { s.bannedUntil = 0; s.tokens = this.burst; this.emit({ type: 'unban', source }); }
+    if (!this.bans.delete(source)) return;
+    this.emit({ type: 'unban', source });
   }
 
-  /** Decides what to do with a parsed request from `source` (an IP address). */
-  check(req: SipRequest, source: string): GuardVerdict {
-    if (++this.checksSinceSweep >= 1000) this.sweep();
+  /**
+   * Charges one datagram or stream message to `source` (an IP address) before
+   * anything parses it: dropped when the source is banned or has just run dry.
+   */
+  admit(source: string): AdmitVerdict {
+    if (++this.chargesSinceSweep >= 1000) this.sweep();
+    if (this.trusted.has(source)) return { action: 'accept' };
+    if (this.isBanned(source)) return { action: 'drop', reason: 'banned' };
+    if (this.take(source)) return { action: 'accept' };
+    this.ban(source);
+    return { action: 'drop', reason: 'rate' };
+  }
+
+  /** Checks a request already charged by `admit`; works on the partial request of a parse failure too. */
+  inspect(req: SipRequest, source: string): GuardVerdict {
     const ua = (req.headers.get('user-agent') ?? '').toLowerCase();
     if (ua && this.scanners.some((s) => ua.includes(s))) {
       this.emit({ type: 'scanner', source, detail: ua.slice(0, 64) });
       return { action: 'drop', reason: 'scanner' };
-    }
-    if (!this.trusted.has(source)) {
-      if (this.isBanned(source)) return { action: 'drop', reason: 'banned' };
-      if (!this.take(source)) {
-        this.ban(source);
-        return { action: 'drop', reason: 'rate' };
-      }
     }
     const mf = req.headers.get('max-forwards');
     if (mf !== undefined) {
@@ -133,41 +157,42 @@ export class SipGuard {
     return { action: 'accept' };
   }
 
+  /** `admit` then `inspect`, for a request parsed before it was charged. */
+  check(req: SipRequest, source: string): GuardVerdict {
+    const admitted = this.admit(source);
+    return admitted.action === 'accept' ? this.inspect(req, source) : admitted;
+  }
+
   private take(source: string): boolean {
-    const s = this.state(source);
+    const b = this.bucket(source);
     const now = this.now();
-    s.tokens = Math.min(this.burst, s.tokens + ((now - s.updated) / 1000) * this.rate);
-    s.updated = now;
-    if (s.tokens < 1) return false;
-    s.tokens -= 1;
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.updated) / 1000) * this.rate);
+    b.updated = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
     return true;
   }
 
-  private state(source: string): SourceState {
-    let s = this.sources.get(source);
-    if (s) {
-      // Refresh recency (Map keeps insertion order: oldest first).
-      this.sources.delete(source);
-    } else {
-      s = { tokens: this.burst, updated: this.now(), bannedUntil: 0 };
-    }
-    this.sources.set(source, s);
-    while (this.sources.size > this.maxSources) {
-      const oldest = this.sources.keys().next().value;
+  /** The source's bucket, moved to the most-recent end; the least recent unbanned sources make room. */
+  private bucket(source: string): Bucket {
+    let b = this.buckets.get(source);
+    if (b) this.buckets.delete(source);
+    else b = { tokens: this.burst, updated: this.now() };
+    this.buckets.set(source, b);
+    while (this.buckets.size > this.maxSources) {
+      const oldest = this.buckets.keys().next().value;
       if (oldest === undefined) break;
-      this.sources.delete(oldest);
+      this.buckets.delete(oldest);
     }
-    return s;
+    return b;
   }
 
-  /** Forgets idle sources; called every 1000 checks, may also be called from a timer. */
+  /** Forgets idle sources and lifts expired bans; called every 1000 charges, may also be called from a timer. */
   sweep(): void {
-    this.checksSinceSweep = 0;
+    this.chargesSinceSweep = 0;
     const now = this.now();
-    for (const [source, s] of this.sources) {
-      if (s.bannedUntil > now) continue;
-      if (now - s.updated > this.idleMs) this.sources.delete(source);
-    }
+    for (const [source, until] of this.bans) if (until <= now) this.unban(source);
+    for (const [source, b] of this.buckets) if (now - b.updated > this.idleMs) this.buckets.delete(source);
   }
 
   private emit(e: SecurityEvent): void {

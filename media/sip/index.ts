@@ -24,13 +24,13 @@ export type { DigestAlgorithm, DigestServerOptions, DigestVerifyResult, DigestCh
 export { parseCidr, CidrError, mappedIpv4 } from './cidr.ts';
 export type { Cidr, CidrProblem } from './cidr.ts';
 export { SipGuard, KNOWN_SCANNER_USER_AGENTS } from './guard.ts';
-export type { GuardOptions, GuardVerdict, SecurityEvent, SecurityEventType } from './guard.ts';
-export { SipTransport } from './transport.ts';
+export type { AdmitVerdict, GuardOptions, GuardVerdict, SecurityEvent, SecurityEventType } from './guard.ts';
+export { SipTransport, SipListenError } from './transport.ts';
 export type { SipPeer, SipTransportOptions, TransportName, TransportStats } from './transport.ts';
 export {
   TransactionLayer, ServerTransaction, ClientTransaction, newBranch, serverTransactionKey, buildNon2xxAck, DEFAULT_TIMERS,
 } from './transaction.ts';
-export type { TimerSettings, MessageSender, ClientTransactionHandlers, ServerTransactionState, ClientTransactionState, TransactionLayerEvents } from './transaction.ts';
+export type { TimerSettings, TransactionLimits, MessageSender, ClientTransactionHandlers, ServerTransactionState, ClientTransactionState, TransactionLayerEvents } from './transaction.ts';
 export { Dialog, dialogKey } from './dialog.ts';
 export type { DialogState, DialogEvents, IncomingRefer, ReinviteAnswer, ReinviteRefusal } from './dialog.ts';
 export { SipEndpoint, SipCallError, ALLOWED_METHODS } from './endpoint.ts';

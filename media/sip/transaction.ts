@@ -19,6 +19,11 @@
  * after its authenticated INVITE). Each timer therefore runs its action in a
  * setImmediate, after the poll phase has delivered what already arrived; the
  * state checks in the actions then see the response and stand down.
+ *
+ * Unadmitted state is capped: server transactions for requests nobody has
+ * admitted yet (new INVITEs until they are answered 2xx, requests outside any
+ * dialog) are at most `maxPending`; beyond it `receiveRequest` says
+ * `overloaded` and the caller answers statelessly (see SipEndpoint).
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -167,6 +172,7 @@ export class ServerTransaction {
     }
     if (res.status < 300) {
       this.state = 'accepted';
+      this.layer.admitted(this);
       if (!this.reliable) {
         this.retransmitInterval = t1;
         const again = () => {
@@ -351,6 +357,11 @@ export function buildNon2xxAck(invite: SipRequest, res: SipResponse): SipRequest
 
 // ---------------------------------------------------------------- layer
 
+export interface TransactionLimits {
+  /** Server transactions at most for requests not admitted (yet). Default 5000. */
+  maxPending?: number;
+}
+
 export interface TransactionLayerEvents {
   /** A server transaction sent a response (once per response; retransmissions are not repeated here). */
   response: [response: SipResponse, tx: ServerTransaction];
@@ -358,17 +369,27 @@ export interface TransactionLayerEvents {
 
 export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
   readonly timers: TimerSettings;
+  readonly maxPending: number;
+  /** Requests refused because `maxPending` was reached. */
+  overloadedCount = 0;
   onSendError: (() => void) | undefined;
   private readonly servers = new Map<string, ServerTransaction>();
   private readonly clients = new Map<string, ClientTransaction>();
+  /** Server transactions nobody has admitted: out of any dialog, not (yet) an answered INVITE. */
+  private readonly pending = new Set<ServerTransaction>();
 
-  constructor(readonly sender: MessageSender, timers: Partial<TimerSettings> = {}) {
+  constructor(readonly sender: MessageSender, timers: Partial<TimerSettings> = {}, limits: TransactionLimits = {}) {
     super();
     this.timers = { ...DEFAULT_TIMERS, ...timers };
+    this.maxPending = limits.maxPending ?? 5000;
   }
 
   get serverCount(): number {
     return this.servers.size;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
   }
 
   get clientCount(): number {
@@ -379,9 +400,11 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
    * Routes an incoming request. Returns the new server transaction for the TU,
    * or undefined when the request was absorbed (a retransmission, or an ACK
    * matched to a non-2xx INVITE transaction). ACKs for 2xx and stray ACKs are
-   * returned as `{ ack }` for the dialog layer.
+   * returned as `{ ack }` for the dialog layer. A new request outside a dialog
+   * (`inDialog` false) when `maxPending` unadmitted transactions exist gets
+   * `{ overloaded }` and no state; a CANCEL for a live INVITE always passes.
    */
-  receiveRequest(req: SipRequest, source: SipPeer): { tx: ServerTransaction } | { ack: SipRequest; tx?: ServerTransaction } | undefined {
+  receiveRequest(req: SipRequest, source: SipPeer, inDialog = false): { tx: ServerTransaction } | { ack: SipRequest; tx?: ServerTransaction } | { overloaded: true } | undefined {
     const key = serverTransactionKey(req);
     if (req.method === 'ACK') {
       const tx = key ? this.servers.get(key) : undefined;
@@ -395,8 +418,14 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     if (!key) return undefined;
     const existing = this.servers.get(key);
     if (existing) { existing.retransmission(); return undefined; }
+    const counted = !inDialog && !(req.method === 'CANCEL' && this.findInviteForCancel(req));
+    if (counted && this.pending.size >= this.maxPending) {
+      this.overloadedCount++;
+      return { overloaded: true };
+    }
     const tx = new ServerTransaction(this, key, req, source);
     this.servers.set(key, tx);
+    if (counted) this.pending.add(tx);
     return { tx };
   }
 
@@ -435,7 +464,13 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     return true;
   }
 
+  /** The INVITE was answered 2xx: its caller was admitted, it no longer counts against `maxPending`. */
+  admitted(tx: ServerTransaction): void {
+    this.pending.delete(tx);
+  }
+
   removeServer(tx: ServerTransaction): void {
+    this.pending.delete(tx);
     if (this.servers.get(tx.key) === tx) this.servers.delete(tx.key);
   }
 

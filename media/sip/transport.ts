@@ -2,23 +2,30 @@
  * SIP transport layer (RFC 3261 section 18, RFC 3581): UDP, TCP and optional
  * TLS listeners on one bind address.
  *
- * Incoming: datagrams and framed stream messages are parsed; the top Via of a
- * request gets `received`/`rport` filled in; an optional guard drops or answers
- * requests first; invalid requests get a 400 (or 505/513) when enough parsed,
- * everything else invalid is dropped and counted. Outgoing: requests go to a
- * target (TCP/TLS connections are reused); responses go to where the request
- * really came from, never to an address the sender wrote (see sendResponse).
- * Idle TCP connections are closed.
+ * Incoming: each datagram and framed stream message is first charged to its
+ * source by the optional guard (Kamailio REQINIT order: a flooding or banned
+ * source is dropped before anything parses its bytes, malformed or not), then
+ * parsed; the top Via of a request gets `received`/`rport` filled in; the
+ * guard drops scanners or answers requests; invalid requests get a 400 (or
+ * 505/513) when enough parsed, everything else invalid is dropped and
+ * counted. Outgoing: requests go to a target (TCP/TLS connections are reused);
+ * responses go to where the request really came from, never to an address
+ * the sender wrote (see sendResponse). Stream connections are held to a per-source count, closed when
+ * idle or when a message does not complete in time (stream-deadlines.ts).
+ * A listener that cannot bind fails `listen` with a SipListenError naming the
+ * transport and port.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { formatVia, parseVia } from './header-values.ts';
+import { ConnectionLimits } from './connection-limits.ts';
 import type { SipGuard } from './guard.ts';
 import { createResponseTo, type SipMessage, type SipRequest, type SipResponse } from './message.ts';
 import { parseMessage } from './parser.ts';
 import { serializeMessage } from './serializer.ts';
+import { StreamDeadlines } from './stream-deadlines.ts';
 import { StreamFramer } from './stream-framer.ts';
 
 export type TransportName = 'UDP' | 'TCP' | 'TLS';
@@ -55,10 +62,14 @@ export interface SipTransportOptions {
   /** Address written into Via/Contact (defaults to host, or 127.0.0.1 when host is 0.0.0.0). */
   advertisedAddress?: string;
   maxMessageSize?: number;
-  /** Idle stream connections are closed after this long. Default 60 s. */
+  /** Stream connections with no complete message for this long are closed. Default 60 s. */
   tcpIdleMs?: number;
+  /** A stream message (and a TLS handshake) must complete within this long of its first byte. Default 5 s. */
+  messageTimeoutMs?: number;
   /** Open stream connections at most. Default 1000. */
   maxConnections?: number;
+  /** Accepted stream connections (TCP and TLS together) per source address at most. Default 64. */
+  maxConnectionsPerSource?: number;
   /** Request guard (flood, scanners, Max-Forwards) applied before messages are emitted. */
   guard?: SipGuard;
 }
@@ -66,7 +77,10 @@ export interface SipTransportOptions {
 export interface TransportStats {
   received: number;
   parsed: number;
-  /** Drop counts by reason: unparseable, invalid-response, banned, rate, scanner, framing, send-failed... */
+  /**
+   * Drop counts by reason: unparseable, invalid-response, banned, rate, scanner, framing, send-failed,
+   * connection-limit, source-connection-limit, message-timeout, tls-handshake...
+   */
   dropped: Record<string, number>;
   /** Error responses (400, 505, 513) the transport sent for requests it could not accept. */
   responded400: number;
@@ -79,7 +93,18 @@ interface Connection {
   transport: 'TCP' | 'TLS';
   key: string;
   framer: StreamFramer;
-  idleTimer: NodeJS.Timeout | undefined;
+  deadlines: StreamDeadlines;
+}
+
+/** A listener could not bind (port in use, no permission...); `cause` is the socket error. */
+export class SipListenError extends Error {
+  override name = 'SipListenError';
+  readonly code: string | undefined;
+  constructor(readonly transport: TransportName, readonly host: string, readonly port: number, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(`cannot listen for SIP over ${transport} on ${host}:${port}${code ? ` (${code})` : ''}`, { cause });
+    this.code = code;
+  }
 }
 
 export interface SipTransportEvents {
@@ -96,6 +121,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   private tlsServer: Server | undefined;
   private readonly connections = new Map<number, Connection>();
   private readonly connectionsByKey = new Map<string, Connection>();
+  private readonly perSource: ConnectionLimits;
   private nextConnectionId = 1;
   private closed = false;
 
@@ -103,12 +129,18 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     super();
     const host = options.host ?? '127.0.0.1';
     this.advertisedAddress = options.advertisedAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+    this.perSource = new ConnectionLimits(options.maxConnectionsPerSource ?? 64);
   }
 
   /** Binds the listeners; resolves once every one is listening. */
   static async listen(options: SipTransportOptions = {}): Promise<SipTransport> {
     const t = new SipTransport(options);
-    await t.bind();
+    try {
+      await t.bind();
+    } catch (error) {
+      await t.close();
+      throw error;
+    }
     return t;
   }
 
@@ -118,22 +150,31 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
       this.udp = udp;
       udp.on('message', (data, rinfo) => this.onDatagram(data, rinfo.address, rinfo.port));
+      const wanted = this.options.udpPort ?? 0;
+      await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(wanted, host, () => { udp.off('error', reject); resolve(); }); })
+        .catch((error: unknown) => { this.udp = undefined; udp.close(); throw new SipListenError('UDP', host, wanted, error); });
+      // Only now: an 'error' emitted while nobody listens yet would crash the process.
       udp.on('error', (err) => this.emit('error', err));
-      await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(this.options.udpPort ?? 0, host, () => { udp.off('error', reject); resolve(); }); });
       this.ports.udp = udp.address().port;
     }
     if (this.options.tcpPort !== null) {
-      const server = createServer((socket) => this.adopt(socket, 'TCP'));
+      const server = createServer();
+      server.on('connection', (socket) => { if (this.admitConnection(socket)) this.adopt(socket, 'TCP'); });
       this.tcpServer = server;
       const wanted = this.options.tcpPort ?? 0;
-      if (wanted === 0 && this.options.tcpSameAsUdp && this.ports.udp !== undefined) {
-        this.ports.tcp = await listenServer(server, this.ports.udp, host).catch(() => listenServer(server, 0, host));
-      } else this.ports.tcp = await listenServer(server, wanted, host);
+      const listening = wanted === 0 && this.options.tcpSameAsUdp && this.ports.udp !== undefined
+        ? listenServer(server, this.ports.udp, host).catch(() => listenServer(server, 0, host))
+        : listenServer(server, wanted, host);
+      this.ports.tcp = await listening.catch((error: unknown) => { this.tcpServer = undefined; throw new SipListenError('TCP', host, wanted, error); });
     }
     if (this.options.tls) {
-      const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, (socket) => this.adopt(socket, 'TLS'));
+      const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, handshakeTimeout: this.messageTimeoutMs }, (socket) => this.adopt(socket, 'TLS'));
+      // Counted per source from the raw connection on, so unfinished handshakes count too.
+      server.on('connection', (socket: Socket) => { this.admitConnection(socket); });
+      server.on('tlsClientError', (_error, socket) => { this.drop('tls-handshake'); socket.destroy(); });
       this.tlsServer = server;
-      this.ports.tls = await listenServer(server, this.options.tls.port ?? 0, host);
+      const wanted = this.options.tls.port ?? 0;
+      this.ports.tls = await listenServer(server, wanted, host).catch((error: unknown) => { this.tlsServer = undefined; throw new SipListenError('TLS', host, wanted, error); });
     }
   }
 
@@ -155,12 +196,36 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
 
   // ------------------------------------------------------------ incoming
 
+  private get messageTimeoutMs(): number {
+    return this.options.messageTimeoutMs ?? 5000;
+  }
+
+  /** Charges one datagram or stream message to its source before parsing; false: drop it. */
+  private admit(address: string): boolean {
+    const verdict = this.options.guard?.admit(address);
+    if (!verdict || verdict.action === 'accept') return true;
+    this.drop(verdict.reason);
+    return false;
+  }
+
   private onDatagram(data: Buffer, address: string, port: number): void {
     this.stats.received++;
-    if (this.options.guard?.isBanned(address)) return this.drop('banned');
+    if (!this.admit(address)) return;
     // RFC 5626 keep-alive over UDP: a bare CRLF (or CRLFCRLF) datagram.
     if (data.length <= 4 && data.every((b) => b === 0x0d || b === 0x0a)) return;
     this.handleBytes(data, { transport: 'UDP', address, port }, true);
+  }
+
+  /**
+   * An accepted TCP or raw TLS connection: charged to its source like a message (a connect flood is
+   * banned too), refused when the source is banned or already holds its quota.
+   */
+  private admitConnection(socket: Socket): boolean {
+    const address = socket.remoteAddress ?? '';
+    if (this.closed || !this.admit(address)) { socket.destroy(); return false; }
+    if (!this.perSource.acquire(address)) { this.drop('source-connection-limit'); socket.destroy(); return false; }
+    socket.once('close', () => this.perSource.release(address));
+    return true;
   }
 
   private adopt(socket: Socket | TLSSocket, transport: 'TCP' | 'TLS'): Connection | undefined {
@@ -171,49 +236,52 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     }
     const id = this.nextConnectionId++;
     const key = `${transport}:${socket.remoteAddress}:${socket.remotePort}`;
-    const conn: Connection = { id, socket, transport, key, framer: new StreamFramer({ maxMessageSize: this.options.maxMessageSize ?? 64 * 1024 }), idleTimer: undefined };
+    const deadlines = new StreamDeadlines({
+      idleMs: this.options.tcpIdleMs ?? 60_000,
+      messageMs: this.messageTimeoutMs,
+      onExpired: (which) => { if (which === 'message') this.drop('message-timeout'); socket.destroy(); },
+    });
+    const conn: Connection = { id, socket, transport, key, framer: new StreamFramer({ maxMessageSize: this.options.maxMessageSize ?? 64 * 1024 }), deadlines };
     this.connections.set(id, conn);
     this.connectionsByKey.set(key, conn);
-    this.touch(conn);
     socket.on('data', (chunk: Buffer) => this.onStreamData(conn, chunk));
     socket.on('error', () => { /* closed below */ });
     socket.on('close', () => this.forget(conn));
     return conn;
   }
 
-  private touch(conn: Connection): void {
-    if (conn.idleTimer) clearTimeout(conn.idleTimer);
-    conn.idleTimer = setTimeout(() => conn.socket.destroy(), this.options.tcpIdleMs ?? 60_000);
-    conn.idleTimer.unref();
-  }
-
   private forget(conn: Connection): void {
-    if (conn.idleTimer) clearTimeout(conn.idleTimer);
+    conn.deadlines.stop();
     this.connections.delete(conn.id);
     if (this.connectionsByKey.get(conn.key) === conn) this.connectionsByKey.delete(conn.key);
   }
 
   private onStreamData(conn: Connection, chunk: Buffer): void {
-    this.touch(conn);
     const address = conn.socket.remoteAddress ?? '';
-    if (this.options.guard?.isBanned(address)) { this.drop('banned'); conn.socket.destroy(); return; }
+    let boundary = false;
     for (const ev of conn.framer.push(chunk)) {
-      if (ev.type === 'keepalive') { if (!ev.pong) conn.socket.write('\r\n'); continue; }
       if (ev.type === 'error') {
         this.stats.received++;
         this.drop('framing');
         conn.socket.destroy();
         return;
       }
+      boundary = true;
+      conn.deadlines.activity();
+      if (ev.type === 'keepalive') { if (!ev.pong) conn.socket.write('\r\n'); continue; }
       this.stats.received++;
+      if (!this.admit(address)) { conn.socket.destroy(); return; }
       this.handleBytes(ev.data, { transport: conn.transport, address, port: conn.socket.remotePort ?? 0, connectionId: conn.id }, false);
     }
+    conn.deadlines.progress(conn.framer.bufferedBytes > 0, boundary);
   }
 
   private handleBytes(data: Buffer, source: SipPeer, datagram: boolean): void {
     const result = parseMessage(data, { datagram, ...(this.options.maxMessageSize ? { maxMessageSize: this.options.maxMessageSize } : {}) });
     if (!result.ok) {
       const partial = result.partial;
+      // A scanner is dropped silently even when its request is broken: a 400 would confirm a target.
+      if (partial?.kind === 'request' && this.options.guard?.inspect(partial, source.address).action === 'drop') return this.drop('scanner');
       if (result.canRespond && partial?.kind === 'request' && partial.method !== 'ACK') {
         stampVia(partial, source);
         const status = result.status ?? 400;
@@ -229,7 +297,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       stampVia(message, source);
       const guard = this.options.guard;
       if (guard) {
-        const verdict = guard.check(message, source.address);
+        const verdict = guard.inspect(message, source.address);
         if (verdict.action === 'drop') return this.drop(verdict.reason);
         if (verdict.action === 'reject') {
           this.stats.guardRejected++;
@@ -255,7 +323,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     const conn = (target.connectionId !== undefined ? this.connections.get(target.connectionId) : undefined) ??
       this.connectionsByKey.get(`${target.transport}:${target.address}:${target.port}`) ??
       (await this.connect(target.transport, target.address, target.port));
-    this.touch(conn);
+    conn.deadlines.activity();
     await new Promise<void>((resolve, reject) => conn.socket.write(data, (err) => (err ? reject(err) : resolve())));
   }
 

@@ -30,7 +30,7 @@ import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import { readFileSync, existsSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipEndpoint, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
+import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipEndpoint, SipListenError, type SipEndpointOptions, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
 import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../media/rtp/index.ts';
@@ -87,6 +87,8 @@ export interface CallManagerOptions {
    */
   digestAlgorithms?: readonly DigestAlgorithm[];
   guard?: GuardOptions;
+  /** Limits on unadmitted SIP state: stream connections (per source, total, message deadline) and pending server transactions. */
+  sipLimits?: SipLimits;
   /** Ring for this long (180) before answering. Default 0. */
   ringMs?: number;
   runners?: Partial<Record<AgentMode, AgentRunner>>;
@@ -94,6 +96,8 @@ export interface CallManagerOptions {
   /** Where SIP refusals (401/403/488) are counted (smartalex_sip_refusals_total); the server's /metrics registry. */
   metrics?: Registry;
 }
+
+export type SipLimits = Pick<SipEndpointOptions, 'messageTimeoutMs' | 'maxConnections' | 'maxConnectionsPerSource' | 'maxPendingTransactions'>;
 
 export interface PlaceCallOptions {
   tenantId: string;
@@ -168,13 +172,13 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       ...(options.tls ? { tls: { port: options.tls.port, cert: options.tls.cert, key: options.tls.key } } : {}),
       ...(options.tlsClient ? { tlsClient: options.tlsClient } : {}),
       ...(options.publicAddress ? { advertisedAddress: options.publicAddress } : {}),
+      ...options.sipLimits,
       guard: { ...options.guard, onSecurityEvent: (e) => securityLog.record({ type: e.type, source: e.source, ...(e.detail ? { detail: { detail: e.detail } } : {}) }) },
     }).catch(async (error: unknown) => {
       await securityLog.close();
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new CallManagerError(code === 'EADDRINUSE'
-        ? `SIP port ${options.port} on ${options.host} is already in use (set SMARTALEX_SIP_PORT)`
-        : `could not open the SIP listeners on ${options.host}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
+      // A bind failure keeps its transport and port: `serve` turns it into the configuration error naming the setting.
+      if (error instanceof SipListenError) throw error;
+      throw new CallManagerError(`could not open the SIP listeners on ${options.host}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
     });
     const manager = new CallManager(endpoint, securityLog, options);
     // Load the media thread now: otherwise the first call waits the few hundred ms it takes to boot.
@@ -491,5 +495,11 @@ export function callManagerOptions(config: Config, db: Database, logger: Logger)
     ...(config.SMARTALEX_MEDIA_THREAD_NICE !== undefined ? { mediaThreadNiceness: config.SMARTALEX_MEDIA_THREAD_NICE } : {}),
     maxCallsPerTenant: config.SMARTALEX_MAX_CALLS_PER_TENANT,
     digestAlgorithms: config.SMARTALEX_SIP_DIGEST_ALGORITHMS,
+    sipLimits: {
+      messageTimeoutMs: config.SMARTALEX_SIP_MESSAGE_TIMEOUT_S * 1000,
+      maxConnections: config.SMARTALEX_SIP_MAX_CONNECTIONS,
+      maxConnectionsPerSource: config.SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE,
+      maxPendingTransactions: config.SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS,
+    },
   };
 }

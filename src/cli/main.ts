@@ -54,6 +54,7 @@ export function buildProgram(): Command {
       const logger = createLogger(config.SMARTALEX_LOG_LEVEL);
       // Loaded here, not at the top: the server's module graph costs about a second that admin commands need not pay.
       const { startServer } = await import('../server.ts');
+      // A port already in use is a configuration error too (src/listen-errors.ts).
       const starting = startServer(config, logger);
       // The first signal, even one during start-up, closes everything once started, the embedded database
       // last and cleanly; later signals are ignored rather than killing the process halfway through the close
@@ -70,7 +71,7 @@ export function buildProgram(): Command {
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
-      await starting;
+      await starting.catch(exitOnConfigError);
     });
 
   registerOperatorCommands(program, localContext(configOrExit, () => running));
@@ -83,12 +84,17 @@ export function configOrExit(): Config {
   try {
     return loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`smartalex: configuration error: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
+    return exitOnConfigError(error);
   }
+}
+
+/** A ConfigError ends the process with its one line (exit 2); anything else is rethrown. */
+function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`smartalex: configuration error: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
 }
 
 export function parsePositiveInt(value: string): number {

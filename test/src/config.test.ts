@@ -96,6 +96,28 @@ test('SMARTALEX_SIP_TLS_CA is a PEM file (or PEM text) of certificates; anything
   }
 });
 
+test('SIP limits: defaults, overrides, and bad values named', () => {
+  const defaults = loadConfig({});
+  assert.is(defaults.SMARTALEX_SIP_MESSAGE_TIMEOUT_S, 5);
+  assert.is(defaults.SMARTALEX_SIP_MAX_CONNECTIONS, 1000);
+  assert.is(defaults.SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE, 64);
+  assert.is(defaults.SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS, 5000);
+  const set = loadConfig({
+    SMARTALEX_SIP_MESSAGE_TIMEOUT_S: '2.5', SMARTALEX_SIP_MAX_CONNECTIONS: '50',
+    SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE: '4', SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS: '100',
+  });
+  assert.is(set.SMARTALEX_SIP_MESSAGE_TIMEOUT_S, 2.5);
+  assert.is(set.SMARTALEX_SIP_MAX_CONNECTIONS, 50);
+  assert.is(set.SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE, 4);
+  assert.is(set.SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS, 100);
+  assert.match(configError({ SMARTALEX_SIP_MESSAGE_TIMEOUT_S: '0' }).message, /^SMARTALEX_SIP_MESSAGE_TIMEOUT_S: /);
+  assert.match(configError({ SMARTALEX_SIP_MESSAGE_TIMEOUT_S: '3600' }).message, /^SMARTALEX_SIP_MESSAGE_TIMEOUT_S: /);
+  assert.match(configError({ SMARTALEX_SIP_MAX_CONNECTIONS: 'many' }).message, /^SMARTALEX_SIP_MAX_CONNECTIONS: /);
+  assert.match(configError({ SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE: '0' }).message, /^SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE: /);
+  assert.match(configError({ SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE: '2.5' }).message, /^SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE: /);
+  assert.match(configError({ SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS: '-1' }).message, /^SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS: /);
+});
+
 test('port 0 (an ephemeral port) is accepted', () => {
   assert.is(loadConfig({ SMARTALEX_HTTP_PORT: '0', SMARTALEX_SIP_PORT: '0' }).SMARTALEX_HTTP_PORT, 0);
 });

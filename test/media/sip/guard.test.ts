@@ -62,4 +62,43 @@ test('trusted sources are not rate limited', () => {
   for (let i = 0; i < 10; i++) assert.is(g.check(req(), '10.9.9.9').action, 'accept');
 });
 
+test('a spray of 20,000 spoofed sources does not unban a banned source', () => {
+  const clock = { t: 0 };
+  const events: SecurityEvent[] = [];
+  const g = new SipGuard({ burst: 40, banMs: 60_000, now: () => clock.t, onSecurityEvent: (e) => events.push(e) });
+  for (let i = 0; i < 41; i++) g.admit('198.51.100.7');
+  assert.ok(g.isBanned('198.51.100.7'));
+  for (let i = 0; i < 20_000; i++) assert.is(g.admit(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`).action, 'accept');
+  assert.ok(g.trackedSources <= 10_000, `buckets bounded: ${g.trackedSources}`);
+  assert.ok(g.isBanned('198.51.100.7'), 'still banned after the spray');
+  assert.equal(g.admit('198.51.100.7'), { action: 'drop', reason: 'banned' });
+  assert.not.ok(events.some((e) => e.type === 'unban'));
+});
+
+test('the ban table is bounded: when full, bans stay and a new offender is held to the sustained rate', () => {
+  const clock = { t: 0 };
+  const g = new SipGuard({ ratePerSecond: 1, burst: 2, maxSources: 3, now: () => clock.t });
+  for (const s of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) for (let i = 0; i < 3; i++) g.admit(s);
+  assert.is(g.bannedSources, 3);
+  assert.is(g.admit('10.0.0.4').action, 'accept');
+  assert.is(g.admit('10.0.0.4').action, 'accept');
+  assert.equal(g.admit('10.0.0.4'), { action: 'drop', reason: 'rate' });
+  assert.is(g.bannedSources, 3);
+  assert.ok(['10.0.0.1', '10.0.0.2', '10.0.0.3'].every((s) => g.isBanned(s)), 'the earlier bans are not displaced');
+  assert.equal(g.admit('10.0.0.4'), { action: 'drop', reason: 'rate' }, 'its bucket stays empty');
+  clock.t += 1000;
+  assert.is(g.admit('10.0.0.4').action, 'accept', 'one per second gets through');
+  assert.equal(g.admit('10.0.0.4'), { action: 'drop', reason: 'rate' });
+});
+
+test('admit charges before anything is parsed; inspect only looks at the request', () => {
+  const g = new SipGuard({ burst: 2, now: () => 0 });
+  assert.is(g.admit('10.0.0.5').action, 'accept');
+  assert.is(g.admit('10.0.0.5').action, 'accept');
+  assert.equal(g.admit('10.0.0.5'), { action: 'drop', reason: 'rate' });
+  assert.is(g.inspect(req(), '10.0.0.6').action, 'accept');
+  assert.is(g.inspect(req(), '10.0.0.6').action, 'accept', 'inspect never charges');
+  assert.equal(g.inspect(req([['User-Agent', 'friendly-scanner']]), '10.0.0.6'), { action: 'drop', reason: 'scanner' });
+});
+
 test.run();

@@ -74,8 +74,8 @@ test('every RFC 4475 message over UDP, then a call completes', async () => {
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   try {
     for (const f of files) sock.send(readFileSync(join(dir, f)), ep.ports.udp!, '127.0.0.1');
-    await until(() => ep.transport.stats.received === files.length, 'every datagram to be read');
     const s = ep.transport.stats;
+    for (const deadline = Date.now() + 15_000; s.received < files.length && Date.now() < deadline;) await sleep(10);
     assert.is(s.received, files.length);
     assert.is(s.parsed, 30);
     assert.ok(s.responded400 >= 10, `400s sent: ${s.responded400}`);
