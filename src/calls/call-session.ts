@@ -1,7 +1,8 @@
 /**
  * One established call (either direction): its dialog, its RTP session, its
  * call record and its agent runner. Handles what happens mid-call: re-INVITE
- * (hold, resume, codec or address change), DTMF as call events, RTP
+ * (hold, resume, codec or address change; the RTP latch survives unless the
+ * SDP address changes), DTMF as call events, RTP
  * inactivity (ends the call with BYE), the RTP session closing under the call
  * (the media thread died: ends it with BYE too), BYE either way. Ends exactly once:
  * BYE when we hang up, RTP closed, transport listeners told, record finished.
@@ -144,8 +145,9 @@ export class CallSession {
     }
     const before = this.negotiated;
     if (answer.codec.name !== before.codec.name || answer.codec.payloadType !== before.codec.payloadType
-      || answer.telephoneEvent?.payloadType !== before.telephoneEvent?.payloadType) {
-      this.rtp.setCodec({ name: answer.codec.name, payloadType: answer.codec.payloadType }, answer.telephoneEvent?.payloadType);
+      || answer.telephoneEvent?.payloadType !== before.telephoneEvent?.payloadType
+      || answer.comfortNoise?.payloadType !== before.comfortNoise?.payloadType) {
+      this.rtp.setCodec({ name: answer.codec.name, payloadType: answer.codec.payloadType }, answer.telephoneEvent?.payloadType, answer.comfortNoise?.payloadType);
       this.record('codec', { codec: answer.codec.name });
     }
     const r = answer.remote;
@@ -159,6 +161,14 @@ export class CallSession {
     return answer.sdp;
   }
 
+  /** RTP that came from neither the SDP nor the signalling address (an RTP bleed attempt): counted on the call, never heard. */
+  private recordForeignMedia(): void {
+    const packets = this.rtp.stats.dropped['foreign-source'];
+    if (packets === 0) return;
+    this.logger.warn({ packets }, 'dropped RTP from an address that is neither the SDP nor the signalling address');
+    this.record('rtp-foreign-source', { packets });
+  }
+
   /** Ends the call once; `bye` sends a BYE when the dialog is still up. */
   end(reason: string, bye: boolean): Promise<void> {
     if (this.ending) return this.ending;
@@ -168,6 +178,7 @@ export class CallSession {
     this.ending = Promise.resolve().then(async () => {
       if (bye && this.dialog.state !== 'terminated') void this.dialog.bye().catch(() => undefined);
       await this.rtp.close(reason).catch(() => undefined);
+      this.recordForeignMedia();
       this.transport.fireEnd(reason);
       this.queue(() => finishCall(this.db, this.tenantId, this.callId, { reason }));
       await this.writes;
