@@ -43,7 +43,8 @@
  * the deepest jitter buffer a receiver runs: audio later than that would be
  * discarded as too late); older ones stay a gap in the timestamps and the next
  * packet carries the marker bit, so the receiver resynchronises its playout on
- * a clean pause. Silent ticks just advance the timestamp, as always.
+ * a clean pause. Silent ticks in the burst carry their filler (silence or a
+ * due SID), so a stream stays continuous through a stall within the bound.
  *
  * Threads: a session lives in the thread that opened it and is paced by that
  * thread's shared pacer. The server runs its sessions in the media thread
@@ -308,8 +309,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   private contiguous = false;
   /** Ticks of silence since the last SID (comfort noise mode); -1: no SID sent in this silence yet. */
   private sidTicks = -1;
-  /** Inside catchUp: ticks already past send no filler. */
-  private catchingUp = false;
   private queue: Int16Array[] = [];
   private queueHead = 0;
   private partial = new Int16Array(FRAME_SAMPLES);
@@ -692,17 +691,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
       this.counters.gapTicks += gap;
       this.contiguous = false; // the receiver played a pause: mark the next packet so it resynchronises
     }
-    // Only owed audio and DTMF are sent late: silence filler for a past tick would only add a burst.
-    this.catchingUp = true;
-    try {
-      for (let i = 0; i < burst; i++) {
-        this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
-        const before = this.counters.packetsOut;
-        this.sendTick();
-        this.counters.catchUpPackets += this.counters.packetsOut - before;
-      }
-    } finally {
-      this.catchingUp = false;
+    for (let i = 0; i < burst; i++) {
+      this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
+      const before = this.counters.packetsOut;
+      this.sendTick();
+      this.counters.catchUpPackets += this.counters.packetsOut - before;
     }
   }
 
@@ -756,10 +749,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
 
   /** A tick without agent audio: a silence frame, or with comfort noise a SID when one is due (see the header). */
   private sendSilence(dest: { address: string; port: number }): void {
-    if (this.catchingUp) {
-      this.contiguous = false;
-      return;
-    }
     const cn = this.cnPayloadType;
     if (cn === undefined) {
       this.sendPacket(dest, this.payloadType, !this.contiguous, this.timestamp, this.silencePayload);
