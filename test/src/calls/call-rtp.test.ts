@@ -1,11 +1,17 @@
 /**
- * RTP bleed, end to end through the call code (issue 11): a caller whose SDP
+ * A call's RTP through the call code, with the media thread (the default) and
+ * with in-thread sessions.
+ *
+ * RTP bleed (issue 11): a caller whose SDP
  * says 127.0.0.1 and a host at 127.0.0.3 spraying the call's RTP port first.
  * The agent (echo) still talks to 127.0.0.1, 127.0.0.3 receives nothing, and
  * the sprayed audio reaches neither the conversation nor the recorder's tap;
  * the drop count lands on the call record. A NAT'd caller (same address,
  * another port) still latches, and a hold/resume re-INVITE keeps the latch.
- * With the media thread (the default) and with in-thread sessions.
+ *
+ * Continuous RTP (issue 22): while the agent is silent the caller keeps
+ * receiving packets, silence frames in the codec, or CN SIDs when its offer
+ * had CN; counted over a polled window.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -73,6 +79,8 @@ test.after(async () => {
   await MediaThread.shared().stop();
   await db?.close();
 });
+
+const CN_OFFER: Array<[number, string]> = [[0, 'PCMU'], [8, 'PCMA'], [13, 'CN']];
 
 for (const mediaThread of [true, false]) {
   const label = `[media thread ${mediaThread ? 'on' : 'off'}]`;
@@ -147,6 +155,40 @@ for (const mediaThread of [true, false]) {
         await call.close();
       }
     });
+  });
+}
+
+for (const mediaThread of [true, false]) {
+  const label = `[media thread ${mediaThread ? 'on' : 'off'}]`;
+
+  test(`${label} a silent agent keeps the stream going: silence frames, or CN SIDs when offered`, async () => {
+    const manager = await CallManager.start({ db, logger: createLogger('silent'), host: '127.0.0.1', port: 0, rtpTimeoutMs: 30_000, maxCallsPerTenant: 10, mediaThread });
+    try {
+      // The echo agent says nothing until the caller speaks, and this caller never does.
+      const plain = await ownCall(manager.sipPorts.udp!, { number: '4100' });
+      const withCn = await ownCall(manager.sipPorts.udp!, { number: '4100', codecs: CN_OFFER });
+      try {
+        assert.match(withCn.dialog.remoteSdp ?? '', /a=rtpmap:13 CN\/8000/);
+        assert.not.match(plain.dialog.remoteSdp ?? '', /CN\//);
+        await waitFor('50 silence frames', () => plain.received.length >= 50);
+        await waitFor('5 SIDs', () => withCn.received.filter((p) => p.pt === 13).length >= 5);
+        const p = plain.received.slice();
+        assert.ok(p.every((x) => x.pt === 0 && x.payload.length === 160 && x.payload.every((b) => b === 0xff)), 'PCMU digital silence');
+        for (let i = 1; i < p.length; i++) {
+          assert.is(p[i]!.seq, (p[i - 1]!.seq + 1) & 0xffff);
+          // One packet per 20 ms of RTP clock; only a stall of the sender may leave a gap, and it is marked.
+          assert.ok(((p[i]!.ts - p[i - 1]!.ts) >>> 0) === 160 || p[i]!.marker, `timestamp gap before packet ${i}`);
+        }
+        const sids = withCn.received.filter((x) => x.pt === 13);
+        assert.ok(sids.every((x) => x.payload.length === 1), 'SIDs: a noise level byte');
+        assert.is(withCn.received.filter((x) => x.pt !== 13).length, 0, 'nothing but SIDs while silent');
+      } finally {
+        await plain.close();
+        await withCn.close();
+      }
+    } finally {
+      await manager.close();
+    }
   });
 }
 
