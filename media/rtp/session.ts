@@ -134,7 +134,7 @@ export interface RtpSessionOptions {
   ssrc?: number;
 }
 
-/** 'foreign-source': from an address that is neither the SDP nor the signalling address; 'wrong-source': not the latched address and port. */
+/** 'foreign-source': RTP or RTCP from an address that is neither the SDP nor the signalling address; 'wrong-source': RTP not from the latched address and port. */
 export type DropReason = RtpParseError | 'foreign-source' | 'wrong-source' | 'unknown-pt' | 'not-receiving';
 
 export interface RtpSessionStats {
@@ -597,7 +597,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     const parsed = parseRtcp(msg);
     if (!parsed.ok) return;
     // RTCP obeys the source rule too: a foreign BYE or report must not steer the call.
-    if (!this.fromExpectedSource(rinfo.address) && !(this.latched && this.latched.address === rinfo.address)) return this.drop('foreign-source');
+    if (!this.fromExpectedSource(rinfo.address)) return this.drop('foreign-source');
     this.counters.rtcpIn++;
     if (this.symmetric && !this.rtcpLatched) this.rtcpLatched = { address: rinfo.address, port: rinfo.port };
     const now = performance.now();
