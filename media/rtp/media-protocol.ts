@@ -65,7 +65,7 @@ export type Control =
   | { c: 'open'; req: number; options: ThreadedRtpSessionOptions }
   | { c: 'close'; req: number; reason?: string }
   | { c: 'dtmf'; digit: string; ms: number }
-  | { c: 'codec'; codec: { name: string; payloadType: number }; te?: number }
+  | { c: 'codec'; codec: { name: string; payloadType: number }; te?: number; cn?: number }
   | { c: 'remote'; remote: { address: string; port: number; rtcpPort?: number } }
   | { c: 'direction'; send: boolean; receive: boolean }
   /** Tests: make the media thread die of an uncaught exception. */

@@ -576,12 +576,13 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
     return rtpStatsFromArray(this.state, ST_STATS);
   }
 
-  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number): void {
+  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number): void {
     codecLaw(codec.name); // throws like RtpSession.setCodec
     this.tePayloadType = telephoneEventPayloadType;
     if (this.closed) return;
     const c: Control = { c: 'codec', codec: { name: codec.name, payloadType: codec.payloadType } };
     if (telephoneEventPayloadType !== undefined) c.te = telephoneEventPayloadType;
+    if (comfortNoisePayloadType !== undefined) c.cn = comfortNoisePayloadType;
     this.link.control(this.id, c);
   }
 

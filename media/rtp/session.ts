@@ -8,11 +8,31 @@
  * peer's first valid packet we send to the SDP address; from then on we send
  * to (and only accept from) the address and port that packet came from.
  *
+ * Source rule (against "RTP bleed", a host spraying the port range to take a
+ * call over): only a packet whose source ADDRESS is the SDP connection
+ * address or the SIP signalling source (`signallingAddress`) may latch; the
+ * port may differ (a NAT'd peer). Anything else is dropped and counted
+ * (`dropped['foreign-source']`), never decoded, never latched. A session that
+ * knows neither address (a test peer learning its peer from the first packet)
+ * latches to the first valid packet. The latch survives `setRemote` (a
+ * re-INVITE) unless the SDP address changes, or a peer that sent from its own
+ * SDP port announces another port.
+ *
  * Send: `sendFrame` queues agent audio (any length, cut into 20 ms frames);
- * each pacer tick sends one packet with continuous sequence numbers, a
- * timestamp that follows the clock (silent ticks advance it too) and the
- * marker bit on the first packet of each talkspurt. `clearOutgoing` drops the
- * queue on barge-in. DTMF digits take the place of audio while they play.
+ * each pacer tick sends one packet with continuous sequence numbers and a
+ * timestamp that follows the clock. `clearOutgoing` drops the queue on
+ * barge-in. DTMF digits take the place of audio while they play.
+ * Continuous RTP (`continuous`, default on): while the agent is silent the
+ * stream does not stop (SBCs and NATs take a silent stream for a dead one):
+ * each tick sends a silence frame in the negotiated codec or, when comfort
+ * noise was negotiated (RFC 3389), one SID packet as the silence starts and a
+ * refresh every SID_REFRESH_TICKS. The marker bit follows RFC 3551 4.1: it is
+ * set on the first packet after a stretch in which packets were not sent
+ * contiguously (the start, hold, CN, DTMF, a stall gap), so with silence
+ * frames only the first packet carries it. The 'talkspurt' event (playout
+ * start for the latency tracer) still fires on the first AGENT audio frame
+ * after silence. Filler is generated here, not queued: the recorder, which
+ * follows queued agent audio, never sees it.
  *
  * Event-loop stalls: when the pacer skipped ticks (the process was blocked),
  * the queued audio those ticks would have carried is sent at once, in a burst,
@@ -23,7 +43,8 @@
  * the deepest jitter buffer a receiver runs: audio later than that would be
  * discarded as too late); older ones stay a gap in the timestamps and the next
  * packet carries the marker bit, so the receiver resynchronises its playout on
- * a clean pause. Silent ticks just advance the timestamp, as always.
+ * a clean pause. Silent ticks in the burst carry their filler (silence or a
+ * due SID), so a stream stays continuous through a stall within the bound.
  *
  * Threads: a session lives in the thread that opened it and is paced by that
  * thread's shared pacer. The server runs its sessions in the media thread
@@ -57,6 +78,10 @@ import type { RtpStream } from './stream.ts';
 export const SAMPLE_RATE = 8000;
 export const FRAME_SAMPLES = 160;
 const COMFORT_NOISE_PT = 13;
+/** With comfort noise, a SID refresh every this many ticks of silence (100 ms). */
+export const SID_REFRESH_TICKS = 5;
+/** SID noise level in -dBov (RFC 3389 3.1): the agent's silence is digital silence. */
+const SID_LEVEL = 127;
 const DTMF_GAP_TICKS = 3;
 const DTMF_END_TIMEOUT_MS = 1000;
 
@@ -80,8 +105,14 @@ export interface RtpSessionOptions {
   codec: RtpCodecChoice;
   /** Negotiated telephone-event payload type (both directions); omit if none. */
   telephoneEventPayloadType?: number;
+  /** Negotiated comfort noise payload type (RFC 3389, normally 13): silence is sent as SID packets. Omit if none. */
+  comfortNoisePayloadType?: number;
   /** The SDP address of the peer; may also be set later with setRemote. */
   remote?: RtpRemote;
+  /** Source address of the peer's SIP signalling: media from it may latch too (see the source rule in the header). */
+  signallingAddress?: string;
+  /** Keep sending while there is no agent audio (silence frames, or CN SIDs). Default true. */
+  continuous?: boolean;
   /** Jitter buffer depth in 20 ms frames. Default 3 (60 ms). */
   jitterDepthFrames?: number;
   /** Emit 'inactive' after this long without a packet while receiving. Default 30000; 0 turns it off. */
@@ -103,7 +134,8 @@ export interface RtpSessionOptions {
   ssrc?: number;
 }
 
-export type DropReason = RtpParseError | 'wrong-source' | 'unknown-pt' | 'not-receiving';
+/** 'foreign-source': RTP or RTCP from an address that is neither the SDP nor the signalling address; 'wrong-source': RTP not from the latched address and port. */
+export type DropReason = RtpParseError | 'foreign-source' | 'wrong-source' | 'unknown-pt' | 'not-receiving';
 
 export interface RtpSessionStats {
   packetsIn: number;
@@ -129,6 +161,10 @@ export interface RtpSessionStats {
   catchUpPackets: number;
   /** Missed ticks older than maxCatchUpFrames, left as a gap in the timestamps. */
   gapTicks: number;
+  /** Silence frames sent while the agent had nothing to say (continuous RTP). */
+  silenceOut: number;
+  /** Comfort noise SID packets sent (continuous RTP with CN negotiated). */
+  comfortNoiseOut: number;
   jitterBuffer: JitterBufferStats;
 }
 
@@ -156,6 +192,28 @@ export function codecLaw(name: string): G711Law {
   throw new RangeError(`RtpSession supports PCMU and PCMA, not ${name}`);
 }
 
+/** An IP address as compared by the source rule: lower case, IPv4-mapped IPv6 as IPv4, no brackets. */
+export function canonicalAddress(address: string): string {
+  const a = address.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  return mapped ? mapped[1]! : a;
+}
+
+function isUnspecified(address: string): boolean {
+  return address === '0.0.0.0' || address === '::' || address === '';
+}
+
+/** The addresses a peer's media may come from (see the source rule in the header); empty: unknown. */
+function expectedSources(remote: RtpRemote | undefined, signallingAddress: string | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const a of [remote?.address, signallingAddress]) {
+    if (a === undefined) continue;
+    const c = canonicalAddress(a);
+    if (!isUnspecified(c)) out.add(c);
+  }
+  return out;
+}
+
 /** True for a digit sendDtmf accepts. */
 export function isDtmfDigit(digit: string): boolean {
   return /^[0-9*#A-Da-d]$/.test(digit);
@@ -164,26 +222,38 @@ export function isDtmfDigit(digit: string): boolean {
 // RtpSessionStats as a flat row of numbers (the media thread sends it to the main thread each tick without
 // building objects): RtpSession.statsInto writes it, rtpStatsFromArray reads it back. Keep the three in step.
 const DROP_REASONS: readonly DropReason[] = [
-  'too-short', 'bad-version', 'bad-csrc', 'bad-extension', 'bad-padding', 'wrong-source', 'unknown-pt', 'not-receiving',
+  'too-short', 'bad-version', 'bad-csrc', 'bad-extension', 'bad-padding', 'foreign-source', 'wrong-source', 'unknown-pt', 'not-receiving',
 ];
+/** Plain counters at the start of a row; the drop reasons follow, then the jitter buffer's. */
+const COUNTERS = 18;
 /** Numbers in one RtpSessionStats row. */
-export const RTP_STATS_LENGTH = 16 + DROP_REASONS.length + 8;
+export const RTP_STATS_LENGTH = COUNTERS + DROP_REASONS.length + 8;
 
 /** Rebuilds RtpSessionStats from a row written by RtpSession.statsInto. */
 export function rtpStatsFromArray(a: ArrayLike<number>, o = 0): RtpSessionStats {
   const dropped = {} as Record<DropReason, number>;
-  for (let i = 0; i < DROP_REASONS.length; i++) dropped[DROP_REASONS[i]!] = a[o + 16 + i]!;
-  const j = o + 16 + DROP_REASONS.length;
+  for (let i = 0; i < DROP_REASONS.length; i++) dropped[DROP_REASONS[i]!] = a[o + COUNTERS + i]!;
+  const j = o + COUNTERS + DROP_REASONS.length;
   return {
     packetsIn: a[o]!, bytesIn: a[o + 1]!, packetsOut: a[o + 2]!, bytesOut: a[o + 3]!, lost: a[o + 4]!, jitterMs: a[o + 5]!,
     dropped,
     comfortNoise: a[o + 6]!, ssrcChanges: a[o + 7]!, dtmfIn: a[o + 8]!, dtmfOut: a[o + 9]!, rtcpIn: a[o + 10]!, rtcpOut: a[o + 11]!,
     queuedFrames: a[o + 12]!, queueOverflow: a[o + 13]!, catchUpPackets: a[o + 14]!, gapTicks: a[o + 15]!,
+    silenceOut: a[o + 16]!, comfortNoiseOut: a[o + 17]!,
     jitterBuffer: {
       pushed: a[j]!, played: a[j + 1]!, duplicates: a[j + 2]!, late: a[j + 3]!, lost: a[j + 4]!, underruns: a[j + 5]!,
       overflowDrops: a[j + 6]!, resets: a[j + 7]!,
     },
   };
+}
+
+const SID_PAYLOAD = Uint8Array.of(SID_LEVEL);
+
+/** One 20 ms frame of digital silence in a G.711 law. */
+function silenceOf(law: G711Law): Uint8Array {
+  const out = new Uint8Array(FRAME_SAMPLES);
+  encodeG711(law, new Int16Array(FRAME_SAMPLES), out);
+  return out;
 }
 
 export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStream {
@@ -197,6 +267,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   private law: G711Law;
   private payloadType: number;
   private tePayloadType: number | undefined;
+  private cnPayloadType: number | undefined;
+  private silencePayload: Uint8Array;
+  private readonly signallingAddress: string | undefined;
+  /** Where the peer's media may come from (source rule); empty: anywhere. */
+  private expected: Set<string>;
+  private readonly continuous: boolean;
   private readonly symmetric: boolean;
   private readonly inactivityTimeoutMs: number;
   private readonly rtcpIntervalMs: number;
@@ -227,7 +303,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   private seq: number;
   private timestamp: number;
   private lastTick: number | undefined;
+  /** Agent audio went out on the previous tick (the next audio frame continues a talkspurt). */
   private talkspurt = false;
+  /** A packet went out on every tick since the last marker (RFC 3551 4.1: no marker needed on the next one). */
+  private contiguous = false;
+  /** Ticks of silence since the last SID (comfort noise mode); -1: no SID sent in this silence yet. */
+  private sidTicks = -1;
   private queue: Int16Array[] = [];
   private queueHead = 0;
   private partial = new Int16Array(FRAME_SAMPLES);
@@ -241,6 +322,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   private readonly counters = {
     packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, payloadBytesOut: 0, comfortNoise: 0, ssrcChanges: 0,
     dtmfIn: 0, dtmfOut: 0, rtcpIn: 0, rtcpOut: 0, queueOverflow: 0, catchUpPackets: 0, gapTicks: 0,
+    silenceOut: 0, comfortNoiseOut: 0,
   };
   private readonly dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
 
@@ -261,7 +343,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     this.localPort = pair.port;
     this.payloadType = options.codec.payloadType;
     this.tePayloadType = options.telephoneEventPayloadType;
+    this.cnPayloadType = options.comfortNoisePayloadType;
+    this.silencePayload = silenceOf(law);
     this.remote = options.remote;
+    this.signallingAddress = options.signallingAddress;
+    this.expected = expectedSources(this.remote, this.signallingAddress);
+    this.continuous = options.continuous ?? true;
     this.symmetric = options.symmetric ?? true;
     this.inactivityTimeoutMs = options.inactivityTimeoutMs ?? 30_000;
     this.rtcpIntervalMs = options.rtcpIntervalMs ?? 5000;
@@ -307,18 +394,29 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     return this.latched !== undefined;
   }
 
-  /** New remote address (e.g. after a re-INVITE): latching starts over. */
+  /**
+   * New remote SDP endpoint (e.g. after a re-INVITE). The latch is kept unless the address changed,
+   * or the peer sent from its own SDP port and now announces another one; latching then starts over,
+   * under the source rule.
+   */
   setRemote(remote: RtpRemote): void {
+    const previous = this.remote;
     this.remote = remote;
+    this.expected = expectedSources(remote, this.signallingAddress);
+    const sameAddress = previous !== undefined && canonicalAddress(previous.address) === canonicalAddress(remote.address);
+    const movedOwnPort = this.latched !== undefined && previous !== undefined && this.latched.port === previous.port && remote.port !== previous.port;
+    if (sameAddress && !movedOwnPort) return;
     this.latched = undefined;
     this.rtcpLatched = undefined;
   }
 
-  /** Codec change (e.g. after a re-INVITE): later packets use the new payload type and law both ways. */
-  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number): void {
+  /** Codec change (e.g. after a re-INVITE): later packets use the new payload types and law both ways. */
+  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number): void {
     this.law = codecLaw(codec.name);
     this.payloadType = codec.payloadType;
     this.tePayloadType = telephoneEventPayloadType;
+    this.cnPayloadType = comfortNoisePayloadType;
+    this.silencePayload = silenceOf(this.law);
     this.jitter.reset();
   }
 
@@ -399,9 +497,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     out[o + 4] = Math.max(0, this.reception?.cumulativeLost ?? 0); out[o + 5] = this.reception?.jitterMs ?? 0;
     out[o + 6] = c.comfortNoise; out[o + 7] = c.ssrcChanges; out[o + 8] = c.dtmfIn; out[o + 9] = c.dtmfOut;
     out[o + 10] = c.rtcpIn; out[o + 11] = c.rtcpOut; out[o + 12] = this.queue.length - this.queueHead; out[o + 13] = c.queueOverflow;
-    out[o + 14] = c.catchUpPackets; out[o + 15] = c.gapTicks;
-    for (let i = 0; i < DROP_REASONS.length; i++) out[o + 16 + i] = this.dropped[DROP_REASONS[i]!];
-    const j = o + 16 + DROP_REASONS.length;
+    out[o + 14] = c.catchUpPackets; out[o + 15] = c.gapTicks; out[o + 16] = c.silenceOut; out[o + 17] = c.comfortNoiseOut;
+    for (let i = 0; i < DROP_REASONS.length; i++) out[o + COUNTERS + i] = this.dropped[DROP_REASONS[i]!];
+    const j = o + COUNTERS + DROP_REASONS.length;
     const jb = this.jitter.stats;
     out[j] = jb.pushed; out[j + 1] = jb.played; out[j + 2] = jb.duplicates; out[j + 3] = jb.late; out[j + 4] = jb.lost;
     out[j + 5] = jb.underruns; out[j + 6] = jb.overflowDrops; out[j + 7] = jb.resets;
@@ -446,11 +544,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     if (!parsed.ok) return this.drop(parsed.reason);
     const p = parsed.packet;
     const latched = this.latched;
-    if (latched && (latched.address !== rinfo.address || latched.port !== rinfo.port)) return this.drop('wrong-source');
+    if (latched) {
+      if (latched.address !== rinfo.address || latched.port !== rinfo.port) return this.drop('wrong-source');
+    } else if (!this.fromExpectedSource(rinfo.address)) return this.drop('foreign-source');
     const isAudio = p.payloadType === this.payloadType;
     const isDtmf = this.tePayloadType !== undefined && p.payloadType === this.tePayloadType;
     if (!isAudio && !isDtmf) {
-      if (p.payloadType === COMFORT_NOISE_PT) this.counters.comfortNoise++;
+      if (p.payloadType === COMFORT_NOISE_PT || p.payloadType === this.cnPayloadType) this.counters.comfortNoise++;
       else return this.drop('unknown-pt');
     }
     const now = performance.now();
@@ -480,6 +580,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     }
   }
 
+  /** The source rule (see the header): may a packet from this address latch? */
+  private fromExpectedSource(address: string): boolean {
+    return this.expected.size === 0 || this.expected.has(canonicalAddress(address));
+  }
+
   private emitDigits(digits: Array<{ digit: string; durationMs: number }>, now: number): void {
     for (const d of digits) {
       this.counters.dtmfIn++;
@@ -491,6 +596,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     if (this.closed) return;
     const parsed = parseRtcp(msg);
     if (!parsed.ok) return;
+    // RTCP obeys the source rule too: a foreign BYE or report must not steer the call.
+    if (!this.fromExpectedSource(rinfo.address)) return this.drop('foreign-source');
     this.counters.rtcpIn++;
     if (this.symmetric && !this.rtcpLatched) this.rtcpLatched = { address: rinfo.address, port: rinfo.port };
     const now = performance.now();
@@ -582,7 +689,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     if (gap > 0) {
       this.timestamp = (this.timestamp + gap * FRAME_SAMPLES) >>> 0;
       this.counters.gapTicks += gap;
-      this.talkspurt = false; // the receiver played a pause: mark the next packet so it resynchronises
+      this.contiguous = false; // the receiver played a pause: mark the next packet so it resynchronises
     }
     for (let i = 0; i < burst; i++) {
       this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
@@ -596,6 +703,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     const dest = this.destination;
     if (!this.sending || !dest) {
       this.talkspurt = false;
+      this.contiguous = false;
+      this.sidTicks = -1;
       return;
     }
     if (this.dtmfGap > 0) {
@@ -614,22 +723,48 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
         this.counters.dtmfOut++;
       }
       this.talkspurt = false;
+      this.contiguous = false; // audio after an event starts a new talkspurt
+      this.sidTicks = -1;
       return;
     }
     const frame = this.nextFrame();
     if (!frame) {
       this.talkspurt = false;
+      if (this.continuous) this.sendSilence(dest);
+      else this.contiguous = false;
       return;
     }
     const packet = Buffer.allocUnsafe(RTP_HEADER_BYTES + frame.length);
     writeRtpHeader(packet, 0, {
-      marker: !this.talkspurt, payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: this.timestamp, ssrc: this.ssrc,
+      marker: !this.contiguous, payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: this.timestamp, ssrc: this.ssrc,
     });
     encodeG711(this.law, frame, packet, RTP_HEADER_BYTES);
     const first = !this.talkspurt;
     this.talkspurt = true;
+    this.contiguous = true;
+    this.sidTicks = -1;
     this.transmit(dest, packet, frame.length);
     if (first && this.listenerCount('talkspurt') > 0) this.emit('talkspurt', { timeMs: performance.now() });
+  }
+
+  /** A tick without agent audio: a silence frame, or with comfort noise a SID when one is due (see the header). */
+  private sendSilence(dest: { address: string; port: number }): void {
+    const cn = this.cnPayloadType;
+    if (cn === undefined) {
+      this.sendPacket(dest, this.payloadType, !this.contiguous, this.timestamp, this.silencePayload);
+      this.counters.silenceOut++;
+      this.contiguous = true;
+      return;
+    }
+    // Between SIDs nothing is sent: the next audio packet gets the marker.
+    this.contiguous = false;
+    if (this.sidTicks >= 0 && this.sidTicks < SID_REFRESH_TICKS - 1) {
+      this.sidTicks++;
+      return;
+    }
+    this.sidTicks = 0;
+    this.sendPacket(dest, cn, false, this.timestamp, SID_PAYLOAD);
+    this.counters.comfortNoiseOut++;
   }
 
   private sendPacket(dest: { address: string; port: number }, pt: number, marker: boolean, timestamp: number, payload: Uint8Array): void {

@@ -40,7 +40,9 @@ export interface RtpStream extends EventEmitter<RtpStreamEvents> {
   clearOutgoing(): number;
   /** Queues a DTMF digit (RFC 4733); false when telephone-event was not negotiated or the digit is invalid. */
   sendDtmf(digit: string, durationMs?: number): boolean;
-  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number): void;
+  /** Codec, telephone-event and comfort noise payload types (e.g. after a re-INVITE). */
+  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number): void;
+  /** The peer's SDP endpoint; the latch is kept unless its address changes (RtpSession.setRemote). */
   setRemote(remote: RtpRemote): void;
   setDirection(direction: { send: boolean; receive: boolean }): void;
   /** Sends an RTCP BYE when the peer is known, releases the ports, emits 'close'. */

@@ -2,7 +2,9 @@
  * SDP offer/answer for one audio stream (RFC 3264), on top of sdp-transform
  * for the text format. Reads the remote audio m-line (address, ports, payload
  * types, telephone-event, ptime, direction, hold), picks the offerer's
- * preferred codec among ours, and writes our answer or our own offer. When no
+ * preferred codec among ours, and writes our answer or our own offer. Comfort
+ * noise (RFC 3389, CN/8000) is accepted in an answer when the offer has it, so
+ * the agent's silence can go out as SID packets. When no
  * codec is shared the result says so ('no-common-codec', status 488) so the
  * SIP layer can answer 488 Not Acceptable Here.
  */
@@ -57,6 +59,8 @@ export interface RemoteAudio {
   /** Formats in the order given (the offerer's preference). */
   formats: OfferedFormat[];
   telephoneEvent?: { payloadType: number; clockRate: number; fmtp?: string };
+  /** The CN/8000 format (RFC 3389), when listed. */
+  comfortNoise?: { payloadType: number };
   ptime?: number;
   /** The direction attribute as written (media level, else session level, else sendrecv). */
   direction: Direction;
@@ -137,6 +141,8 @@ export function readRemoteAudio(sdp: string): RemoteAudioResult {
     audio.telephoneEvent = { payloadType: te.payloadType, clockRate: te.clockRate };
     if (te.fmtp !== undefined) audio.telephoneEvent.fmtp = te.fmtp;
   }
+  const cn = formats.find((f) => f.name.toUpperCase() === 'CN' && f.clockRate === 8000);
+  if (cn) audio.comfortNoise = { payloadType: cn.payloadType };
   if (m.ptime !== undefined) audio.ptime = Number(m.ptime);
   return { ok: true, audio, description };
 }
@@ -192,6 +198,8 @@ export interface NegotiatedAudio {
   codec: Codec;
   /** The remote's telephone-event payload type, when both sides have it. */
   telephoneEvent?: { payloadType: number; clockRate: number };
+  /** The comfort noise payload type (RFC 3389), when both sides have CN: our silence goes out as SID packets. */
+  comfortNoise?: { payloadType: number };
   remote: RemoteAudio;
   /** Our direction as written in our SDP. */
   direction: Direction;
@@ -213,10 +221,17 @@ function newSessionId(): string {
   return String(Math.floor(Date.now() / 1000) * 1000 + Math.floor(Math.random() * 1000));
 }
 
-function audioMedia(local: LocalMedia, codecs: Codec[], te: { payloadType: number; fmtp?: string } | undefined, direction: Direction, protocol: string, ptime: number): MediaDescription {
+function audioMedia(
+  local: LocalMedia, codecs: Codec[], te: { payloadType: number; fmtp?: string } | undefined, direction: Direction, protocol: string, ptime: number,
+  cn?: { payloadType: number },
+): MediaDescription {
   const rtp: MediaDescription['rtp'] = codecs.map((c) => ({ payload: c.payloadType, codec: c.name, rate: c.clockRate }));
   const fmtp: MediaDescription['fmtp'] = [];
   const payloads = codecs.map((c) => c.payloadType);
+  if (cn) {
+    rtp.push({ payload: cn.payloadType, codec: 'CN', rate: 8000 });
+    payloads.push(cn.payloadType);
+  }
   if (te) {
     rtp.push({ payload: te.payloadType, codec: 'telephone-event', rate: 8000 });
     fmtp.push({ payload: te.payloadType, config: te.fmtp ?? '0-16' });
@@ -260,7 +275,7 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
   // RFC 3264 6: the answer has as many m-lines as the offer; the ones we decline get port 0.
   const media = read.description.media.map((m, i): MediaDescription => {
     if (i === remote.mediaIndex) {
-      return audioMedia(local, [codec], te ? { payloadType: te.payloadType, fmtp: te.fmtp ?? '0-16' } : undefined, direction, remote.protocol, ptime);
+      return audioMedia(local, [codec], te ? { payloadType: te.payloadType, fmtp: te.fmtp ?? '0-16' } : undefined, direction, remote.protocol, ptime, remote.comfortNoise);
     }
     const first = m.payloads !== undefined && m.payloads !== null ? String(m.payloads).split(' ')[0] || '0' : '0';
     return { type: m.type, port: 0, protocol: m.protocol, payloads: first, rtp: [], fmtp: [] };
@@ -277,6 +292,7 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
     ptime,
   };
   if (te) result.telephoneEvent = { payloadType: te.payloadType, clockRate: te.clockRate };
+  if (remote.comfortNoise) result.comfortNoise = { payloadType: remote.comfortNoise.payloadType };
   return result;
 }
 
@@ -310,5 +326,6 @@ export function readAnswer(answerSdp: string, local: LocalMedia): OfferAnswerRes
     ptime: remote.ptime ?? local.ptime ?? 20,
   };
   if (remote.telephoneEvent) result.telephoneEvent = { payloadType: remote.telephoneEvent.payloadType, clockRate: remote.telephoneEvent.clockRate };
+  // We never offer CN, so an answer listing it is not a negotiation: only answers to offers carry it.
   return result;
 }

@@ -333,7 +333,10 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const rtp = await this.openRtp({
       codec: { name: probe.codec.name, payloadType: probe.codec.payloadType },
       ...(probe.telephoneEvent ? { telephoneEventPayloadType: probe.telephoneEvent.payloadType } : {}),
+      ...(probe.comfortNoise ? { comfortNoisePayloadType: probe.comfortNoise.payloadType } : {}),
       remote: { address: probe.remote.address, port: probe.remote.port, rtcpPort: probe.remote.rtcpPort },
+      // The RTP source rule: media may latch only from the SDP address or where this INVITE came from.
+      signallingAddress: call.source.address,
       inactivityTimeoutMs: this.options.rtpTimeoutMs, send: probe.send, receive: probe.receive,
     });
     setRtp(rtp);
@@ -382,6 +385,8 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       rtp = await this.openRtp({
         codec: { name: 'PCMU', payloadType: 0 }, telephoneEventPayloadType: 101,
         inactivityTimeoutMs: this.options.rtpTimeoutMs,
+        // The RTP source rule: media may latch only from the answer's SDP address or the carrier we call through.
+        signallingAddress: via.host.replace(/^\[|\]$/g, ''),
       });
       const local = { address: this.mediaAddress, sessionId: String(Date.now()), version: 1 };
       const localMedia = { address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1 };

@@ -1,8 +1,9 @@
 /**
  * One established call (either direction): its dialog, its RTP session, its
  * call record and its agent runner. Handles what happens mid-call: re-INVITE
- * (hold, resume, codec or address change), DTMF as call events (one per run
- * of keys, redacted: keys are call content, see recordKeys), RTP
+ * (hold, resume, codec or address change; the RTP latch survives unless the
+ * SDP address changes), DTMF as call events (one per run of keys, redacted:
+ * keys are call content, see recordKeys), RTP
  * inactivity (ends the call with BYE), the RTP session closing under the call
  * (the media thread died: ends it with BYE too), BYE either way. Ends exactly once:
  * BYE when we hang up (a failed BYE is logged, and the media and record end
@@ -181,8 +182,9 @@ export class CallSession {
     }
     const before = this.negotiated;
     if (answer.codec.name !== before.codec.name || answer.codec.payloadType !== before.codec.payloadType
-      || answer.telephoneEvent?.payloadType !== before.telephoneEvent?.payloadType) {
-      this.rtp.setCodec({ name: answer.codec.name, payloadType: answer.codec.payloadType }, answer.telephoneEvent?.payloadType);
+      || answer.telephoneEvent?.payloadType !== before.telephoneEvent?.payloadType
+      || answer.comfortNoise?.payloadType !== before.comfortNoise?.payloadType) {
+      this.rtp.setCodec({ name: answer.codec.name, payloadType: answer.codec.payloadType }, answer.telephoneEvent?.payloadType, answer.comfortNoise?.payloadType);
       this.record('codec', { codec: answer.codec.name });
     }
     const r = answer.remote;
@@ -194,6 +196,14 @@ export class CallSession {
     else if (!r.onHold && before.remote.onHold) this.record('resume', {});
     this.negotiated = answer;
     return answer.sdp;
+  }
+
+  /** RTP that came from neither the SDP nor the signalling address (an RTP bleed attempt): counted on the call, never heard. */
+  private recordForeignMedia(): void {
+    const packets = this.rtp.stats.dropped['foreign-source'];
+    if (packets === 0) return;
+    this.logger.warn({ packets }, 'dropped RTP from an address that is neither the SDP nor the signalling address');
+    this.record('rtp-foreign-source', { packets });
   }
 
   /** Ends the call once; `bye` sends a BYE when the dialog is still up. */
@@ -208,6 +218,7 @@ export class CallSession {
       if (this.keypadTimer) clearTimeout(this.keypadTimer);
       const keys = this.keypad.flush(performance.now());
       if (keys) this.recordKeys(keys);
+      this.recordForeignMedia();
       this.transport.fireEnd(reason);
       this.queue(() => finishCall(this.db, this.tenantId, this.callId, { reason }));
       await this.writes;

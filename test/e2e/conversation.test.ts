@@ -63,7 +63,8 @@ async function startRig(agent: { greeting: string; recordingEnabled?: boolean },
 
 const VOICED = 300;
 const voicedAfter = (call: OwnCall, at: number): number => receivedRms(call.received).filter((p) => p.at > at && p.rms > VOICED).length;
-const lastPacketAt = (call: OwnCall): number => call.received[call.received.length - 1]?.at ?? 0;
+/** Arrival of the last voiced packet: the server's RTP never stops (silence frames between replies). */
+const lastVoicedAt = (call: OwnCall): number => receivedRms(call.received).filter((p) => p.rms > VOICED).pop()?.at ?? 0;
 
 /**
  * Silence in real time until `done()` (or the call ends, or `maxMs`), in 200 ms pieces so RTP keeps flowing.
@@ -76,7 +77,7 @@ async function silenceUntil(call: OwnCall, done: () => boolean, maxMs: number): 
 
 /** Heard something, then nothing for `quietMs`. */
 const finishedTalking = (call: OwnCall, since: number, quietMs: number) => (): boolean =>
-  voicedAfter(call, since) > 10 && performance.now() - lastPacketAt(call) > quietMs;
+  voicedAfter(call, since) > 10 && performance.now() - lastVoicedAt(call) > quietMs;
 
 interface Conversation { call: OwnCall; session: CallSession; greetingVoiced: number; utteranceEnd: number; replyVoiced: number }
 

@@ -74,10 +74,11 @@ test.after(async () => {
 });
 
 test('a threaded session and a plain one exchange audio both ways, in order and without seams', async () => {
-  const a = await media.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0 });
+  // No silence filler: each side's jitter buffer starts on the tone itself, as this test has always measured.
+  const a = await media.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false });
   assert.instance(a, ThreadedRtpSession);
   assert.is(a.localPort % 2, 0);
-  const b = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: a.localPort } });
+  const b = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: a.localPort } });
   a.setRemote({ address: HOST, port: b.localPort });
   const atA: AudioFrame[] = [];
   const atB: AudioFrame[] = [];
@@ -116,7 +117,8 @@ test('a threaded session and a plain one exchange audio both ways, in order and 
 
 test('outgoing packets: continuous sequence numbers and timestamps, one SSRC, a marker per talkspurt', async () => {
   const peer = await rawPeer();
-  const s = await media.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port } });
+  // Without silence filler (continuous: false) every pause is a gap the marker announces.
+  const s = await media.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: peer.port } });
   const spurts: number[] = [];
   s.on('talkspurt', (t) => spurts.push(t.timeMs));
   s.sendFrame(numberedFrames(5));
@@ -170,7 +172,7 @@ test('DTMF both ways, each digit once; sendDtmf refuses without telephone-event'
 
 test('clearOutgoing: audio stops within a tick and queuedMs falls to 0 at once', async () => {
   const peer = await rawPeer();
-  const s = await media.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port } });
+  const s = await media.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: peer.port } });
   s.sendFrame(numberedFrames(100));
   assert.is(s.queuedMs, 2000);
   await waitFor('audio flowing', () => peer.packets.length >= 10);
@@ -232,7 +234,7 @@ test('caller audio, talkspurt and lastPacketAt times are on the main thread cloc
 test('close sends BYE and releases the port; the worker allocator refuses past its range', async () => {
   const peer = await rawPeer();
   const portRange = { minPort: 43100, maxPort: 43103 }; // two pairs
-  const a = await media.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, portRange, remote: { address: HOST, port: peer.port, rtcpPort: peer.port } });
+  const a = await media.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, portRange, remote: { address: HOST, port: peer.port, rtcpPort: peer.port } });
   const b = await media.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, portRange });
   assert.ok([43100, 43102].includes(a.localPort) && [43100, 43102].includes(b.localPort) && a.localPort !== b.localPort);
   try {
@@ -286,7 +288,7 @@ test('bad packets are dropped and counted in the worker; the audio goes on', asy
     await waitFor('playout', () => frames.filter((f) => f.pcm[0] === q(4000)).length === 8);
     await sleep(40);
     assert.equal(s.stats.dropped, {
-      'too-short': 4, 'bad-version': 2, 'bad-csrc': 2, 'bad-extension': 0, 'bad-padding': 0, 'wrong-source': 0, 'unknown-pt': 0, 'not-receiving': 0,
+      'too-short': 4, 'bad-version': 2, 'bad-csrc': 2, 'bad-extension': 0, 'bad-padding': 0, 'foreign-source': 0, 'wrong-source': 0, 'unknown-pt': 0, 'not-receiving': 0,
     });
     assert.is(s.stats.packetsIn, 16);
   } finally {

@@ -51,8 +51,9 @@ function pcmuPacket(seq: number, value: number, pt = 0, ssrc = 1234): Buffer {
 const q = (v: number): number => decodeMulawSample(encodeMulawSample(v));
 
 test('two sessions exchange audio both ways', async () => {
-  const a = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0 });
-  const b = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: a.localPort } });
+  // No silence filler: each side's jitter buffer starts on the tone itself.
+  const a = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false });
+  const b = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: a.localPort } });
   a.setRemote({ address: HOST, port: b.localPort });
   assert.is(a.localPort % 2, 0);
   const atB: AudioFrame[] = [];
@@ -82,7 +83,8 @@ test('two sessions exchange audio both ways', async () => {
 
 test('sent packets have continuous sequence numbers and timestamps, one SSRC, and a marker per talkspurt', async () => {
   const peer = await rawPeer();
-  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port } });
+  // Without silence filler (continuous: false) every pause is a gap the marker announces.
+  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: peer.port } });
   s.sendFrame(new Int16Array(160 * 5).fill(1000));
   await waitFor('first talkspurt', () => peer.packets.length >= 5);
   await new Promise((r) => setTimeout(r, 100)); // a pause: the next audio starts a new talkspurt
@@ -364,7 +366,7 @@ test('a stall longer than the catch-up bound: older ticks stay a marked gap, the
 test('a stall during silence sends nothing extra; the clock still advances', async () => {
   const peer = await rawPeer();
   const clock = manualPacer(3);
-  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port }, pacer: clock.pacer });
+  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: peer.port }, pacer: clock.pacer });
   s.sendFrame(numberedFrames(1));
   clock.fire(0); // tick 1: the only frame
   clock.fire(200); // ticks 2..12 owed, nothing queued

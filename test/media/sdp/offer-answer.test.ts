@@ -93,6 +93,26 @@ test('PCMA-first offer gets PCMA and the dynamic PT 96', () => {
   assert.ok(onlyMu.ok && onlyMu.codec.name === 'PCMU');
 });
 
+test('comfort noise (RFC 3389) offered is answered, and only then', () => {
+  // baresip-style offer: PCMU, PCMA, CN on its static type 13, telephone-event.
+  const withCn = crlf([
+    'v=0', 'o=- 1 1 IN IP4 198.51.100.9', 's=-', 'c=IN IP4 198.51.100.9', 't=0 0',
+    'm=audio 4000 RTP/AVP 0 8 13 101', 'a=rtpmap:13 CN/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15',
+  ]);
+  const r = answerOffer(withCn, local);
+  if (!r.ok) throw new Error(r.reason);
+  assert.equal(r.comfortNoise, { payloadType: 13 });
+  const m = sdpTransform.parse(r.sdp).media[0]!;
+  assert.is(String(m.payloads), '0 13 101');
+  assert.equal(m.rtp.map((x) => `${x.payload} ${x.codec}/${x.rate}`), ['0 PCMU/8000', '13 CN/8000', '101 telephone-event/8000']);
+  // A CN at another clock rate (wideband) is not ours to send; without CN in the offer there is none in the answer.
+  const wideCn = withCn.replace('m=audio 4000 RTP/AVP 0 8 13 101', 'm=audio 4000 RTP/AVP 0 98 101').replace('a=rtpmap:13 CN/8000', 'a=rtpmap:98 CN/16000');
+  const w = answerOffer(wideCn, local);
+  assert.ok(w.ok && w.comfortNoise === undefined && !/CN\//.test(w.sdp));
+  const plain = answerOffer(carrierOffer, local);
+  assert.ok(plain.ok && plain.comfortNoise === undefined && !/CN\//.test(plain.sdp));
+});
+
 test('no common codec gives a clear 488 result', () => {
   const g729Only = crlf(['v=0', 'o=- 1 1 IN IP4 203.0.113.1', 's=-', 'c=IN IP4 203.0.113.1', 't=0 0', 'm=audio 5000 RTP/AVP 18 101', 'a=rtpmap:18 G729/8000', 'a=rtpmap:101 telephone-event/8000']);
   assert.equal(answerOffer(g729Only, local), { ok: false, reason: 'no-common-codec', status: 488 });
