@@ -1,0 +1,190 @@
+/**
+ * Interop with a SIP phone nobody here wrote: Debian's baresip, headless
+ * (support/baresip.ts), against the real server. PCMU and PCMA calls with
+ * audio both ways, a G.722-only offer refused with 488 and G.722 + G.711
+ * falling back to G.711, hold and resume, digest with the challenge as
+ * shipped (right and wrong password), TCP, TLS with a self-signed phone
+ * certificate including a server hang-up, and RTP that keeps flowing while
+ * the agent is silent (the phone's own RTP timeout is the judge).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ha1 } from '../../media/sip/index.ts';
+import type { CallSession } from '../../src/calls/index.ts';
+import { addNumber, createAgent, listCalls } from '../../storage/index.ts';
+import { hasCommand, needExternal } from '../support/external.ts';
+import { waitFor } from '../support/poll.ts';
+import { Baresip } from './support/baresip.ts';
+import { startTestServer, type TestServer } from './support/harness.ts';
+
+const run = needExternal(hasCommand('baresip') && hasCommand('openssl') && hasCommand('sox'), 'baresip (Debian baresip-core), openssl or sox', 'the baresip interop tests');
+
+let t: TestServer;
+let dir = '';
+let audioFile = '';
+let serverCert = '';
+let phoneCert = '';
+const user = 'phone-carrier';
+const password = 'correct horse battery';
+
+function selfSigned(name: string): { cert: string; key: string } {
+  const keyFile = join(dir, `${name}-key.pem`);
+  const certFile = join(dir, `${name}-cert.pem`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1',
+    '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore', timeout: 60_000 });
+  return { cert: certFile, key: keyFile };
+}
+
+/** The server's session of the one call in progress (polled: it exists from the INVITE on). */
+async function liveSession(): Promise<CallSession> {
+  let session: CallSession | undefined;
+  await waitFor('the call on the server', () => (session = [...t.server.calls.calls][0]) !== undefined);
+  return session!;
+}
+
+async function lastCall(): Promise<Awaited<ReturnType<typeof listCalls>>[number]> {
+  const calls = await listCalls(t.db, t.tenantId);
+  return calls.sort((a, b) => +b.startedAt - +a.startedAt)[0]!;
+}
+
+async function noCallsLeft(): Promise<void> {
+  await waitFor('the server to end every call', () => t.server.calls.calls.size === 0);
+}
+
+async function withPhone(options: Partial<Parameters<typeof Baresip.start>[0]>, body: (phone: Baresip) => Promise<void>): Promise<void> {
+  const phone = await Baresip.start({ audioFile, ...options });
+  try {
+    await body(phone);
+  } finally {
+    await phone.close();
+    await noCallsLeft();
+  }
+}
+
+/** Dials, waits for the answer, checks that audio flows both ways (echo agent), and hangs up from the phone. */
+async function echoCall(phone: Baresip, uri: string): Promise<void> {
+  assert.ok((await phone.dial(uri)).ok, 'dial accepted');
+  await phone.waitEvent('CALL_ESTABLISHED');
+  await phone.waitEvent('CALL_RTPESTAB'); // the phone received the server's RTP
+  const session = await liveSession();
+  await waitFor('the phone\'s audio to reach the server and come back', () => session.rtp.stats.packetsIn >= 50 && session.rtp.stats.packetsOut >= 50);
+  const from = phone.events.length;
+  await phone.command('hangup');
+  await phone.waitEvent('CALL_CLOSED', { from });
+  await waitFor('the call record to end', async () => (await lastCall()).state === 'ended');
+  assert.is((await lastCall()).endReason, 'remote-bye');
+}
+
+if (run) {
+  test.before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'smartalex-baresip-test-'));
+    audioFile = join(dir, 'mic.wav');
+    // 60 s of a tone: aufile ends the call at the end of its file.
+    execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', audioFile, 'synth', '60', 'sine', '440', 'vol', '0.3']);
+    const server = selfSigned('smartalex-server');
+    serverCert = server.cert;
+    const phone = selfSigned('baresip-phone');
+    phoneCert = join(dir, 'phone.pem'); // baresip wants certificate and key in one file
+    writeFileSync(phoneCert, readFileSync(phone.cert, 'utf8') + readFileSync(phone.key, 'utf8'));
+    t = await startTestServer({ env: { SMARTALEX_SIP_TLS_CERT: server.cert, SMARTALEX_SIP_TLS_KEY: server.key, SMARTALEX_SIP_TLS_PORT: '0' } });
+    // A number reachable only with digest credentials, with the server's default challenge.
+    await addNumber(t.db, t.tenantId, {
+      number: '3000', agentId: t.agentId, allowedCidrs: ['10.0.0.0/8'],
+      digest: { username: user, realm: 'smartalex', ha1Md5: ha1('MD5', user, 'smartalex', password), ha1Sha256: ha1('SHA-256', user, 'smartalex', password) },
+    });
+  });
+  test.after(async () => {
+    await t?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const codec of ['PCMU', 'PCMA']) {
+    test(`a ${codec} call over UDP: audio both ways, the phone hangs up`, async () => {
+      await withPhone({ codecs: [codec] }, (phone) => echoCall(phone, `sip:${t.number}@127.0.0.1:${t.server.sipPort}`));
+    });
+  }
+
+  test('over TCP', async () => {
+    await withPhone({}, (phone) => echoCall(phone, `sip:${t.number}@127.0.0.1:${t.server.sipPort};transport=tcp`));
+  });
+
+  test('a G.722-only offer is refused with 488; G.722 with G.711 falls back to G.711', async () => {
+    await withPhone({ codecs: ['G722'] }, async (phone) => {
+      await phone.dial(`sip:${t.number}@127.0.0.1:${t.server.sipPort}`);
+      const closed = await phone.waitEvent('CALL_CLOSED');
+      assert.match(String(closed.param), /488/);
+    });
+    await withPhone({ codecs: ['G722', 'PCMU'] }, (phone) => echoCall(phone, `sip:${t.number}@127.0.0.1:${t.server.sipPort}`));
+  });
+
+  test('hold and resume: the call survives and audio flows again after the resume', async () => {
+    await withPhone({}, async (phone) => {
+      await phone.dial(`sip:${t.number}@127.0.0.1:${t.server.sipPort}`);
+      await phone.waitEvent('CALL_ESTABLISHED');
+      const session = await liveSession();
+      await waitFor('audio before the hold', () => session.rtp.stats.packetsIn >= 25);
+      assert.ok((await phone.command('hold')).ok);
+      await waitFor('the re-INVITE to be answered', () => /hold/i.test(phone.log()) || phone.events.some((e) => e.type === 'CALL_REMOTE_SDP' && e.param === 'answer' && phone.events.indexOf(e) > 3));
+      assert.ok((await phone.command('resume')).ok);
+      const before = session.rtp.stats.packetsIn;
+      await waitFor('audio after the resume', () => session.rtp.stats.packetsIn >= before + 50);
+      assert.ok(!phone.events.some((e) => e.type === 'CALL_CLOSED'), 'the call is still up');
+      await phone.command('hangup');
+      await phone.waitEvent('CALL_CLOSED');
+    });
+  });
+
+  test('digest with the default challenge: the right password gets in, a wrong one gets 403', async () => {
+    await withPhone({ auth: { user, password } }, (phone) => echoCall(phone, `sip:3000@127.0.0.1:${t.server.sipPort}`));
+    await withPhone({ auth: { user, password: 'wrong' } }, async (phone) => {
+      await phone.dial(`sip:3000@127.0.0.1:${t.server.sipPort}`);
+      const closed = await phone.waitEvent('CALL_CLOSED');
+      assert.match(String(closed.param), /403|401|Unauthorized|Forbidden/);
+    });
+  });
+
+  test('TLS with a self-signed phone certificate: a call, then a server hang-up reaches the phone', async () => {
+    const tlsPort = t.server.sipPorts.tls!;
+    const agent = await createAgent(t.db, t.tenantId, { name: 'hangs-up-tls', mode: 'greeting', greeting: 'x' });
+    await addNumber(t.db, t.tenantId, { number: '2101', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
+    let hangUp: () => void = () => undefined;
+    const hangUpNow = new Promise<void>((resolve) => { hangUp = resolve; });
+    t.server.calls.setRunner('greeting', async (c) => { await hangUpNow; await c.transport.hangup('agent-done'); });
+    await withPhone({ tlsCertificate: phoneCert, tlsCaFile: serverCert }, async (phone) => {
+      await phone.dial(`sip:2101@127.0.0.1:${tlsPort};transport=tls`);
+      await phone.waitEvent('CALL_ESTABLISHED');
+      const from = phone.events.length;
+      hangUp();
+      const closed = await phone.waitEvent('CALL_CLOSED', { from });
+      assert.not.match(String(closed.param), /timeout/i, `closed by the server's BYE, not a timeout: ${closed.param}`);
+    });
+    assert.is((await lastCall()).endReason, 'agent-done');
+  });
+
+  test('RTP keeps flowing while the agent is silent (counted by the phone)', async () => {
+    const agent = await createAgent(t.db, t.tenantId, { name: 'quiet', mode: 'greeting', greeting: 'x' });
+    await addNumber(t.db, t.tenantId, { number: '2102', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
+    // A 400 ms tone (20 packets), then silence until the caller hangs up.
+    t.server.calls.setRunner('greeting', async (c) => {
+      c.transport.play(new Int16Array(3200).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000))));
+      await new Promise<void>((resolve) => c.transport.onEnd(() => resolve()));
+    });
+    await withPhone({}, async (phone) => {
+      await phone.dial(`sip:2102@127.0.0.1:${t.server.sipPort}`);
+      await phone.waitEvent('CALL_RTPESTAB');
+      // The phone's RTCP reports (about every 5 s) count what it received: far more than the tone's 20 packets.
+      const received = (): number => Math.max(0, ...phone.events.map((e) => e.rtcp_stats?.rx.sent ?? 0));
+      await waitFor('the phone to count packets sent during the agent\'s silence', () => received() >= 20 + 150, { timeoutMs: 30_000 })
+        .catch((error: Error) => { throw new Error(`${error.message}: the phone counted ${received()} packets`); });
+      assert.ok(!phone.events.some((e) => e.type === 'CALL_CLOSED'), 'the call is still up');
+      await phone.command('hangup');
+      await phone.waitEvent('CALL_CLOSED');
+    });
+  });
+}
+
+test.run();
