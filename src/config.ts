@@ -51,7 +51,7 @@ const schema = z.object({
   SMARTALEX_SIP_TLS_CERT: optionalText,
   SMARTALEX_SIP_TLS_KEY: optionalText,
   /** Digest algorithms a 401 offers, in order, and the only ones accepted, for numbers without their own list. */
-  SMARTALEX_SIP_DIGEST_ALGORITHMS: digestAlgorithms.default(['MD5', 'SHA-256']),
+  SMARTALEX_SIP_DIGEST_ALGORITHMS: digestAlgorithms.default(['MD5']),
   /**
    * CA certificates (a PEM file, or PEM text) trusted for the TLS connections the server opens (outbound calls, and
    * in-dialog requests once the caller's own connection has closed), in addition to Node's built-in list.

@@ -9,10 +9,12 @@
  *
  * Algorithms: only the offered ones are accepted, so an offer of SHA-256 alone
  * refuses an MD5 answer even with the right password. The shipped default
- * (DEFAULT_DIGEST_ALGORITHMS) is MD5 first, SHA-256 second: deployed UAs
- * (baresip, SIPp, many phones) cannot answer SHA-256 and some answer only the
- * first challenge, so MD5 first is what lets them in; a UA that can does pick
- * SHA-256 (RFC 8760). Requiring SHA-256 is a per-number or server setting.
+ * (DEFAULT_DIGEST_ALGORITHMS) is MD5 alone: deployed UAs cannot answer
+ * SHA-256, and not all of them skip a challenge they cannot answer: baresip
+ * (libre) fails the whole 401 with ENOSYS as soon as one of its challenges
+ * names SHA-256, whatever the order (tested in test/e2e/baresip.test.ts), and
+ * SIPp answers only the first. Offering SHA-256 (RFC 8760) too, or alone, is
+ * a per-number or server setting for trunks whose UAs support it.
  *
  * Replay memory: every nonce that authenticated a request is remembered, with
  * its highest nc, until the nonce itself expires (then checkNonce answers
@@ -27,7 +29,7 @@ import { parseAuthValue, quote } from './header-values.ts';
 export type DigestAlgorithm = 'MD5' | 'SHA-256';
 
 /** The interop default: MD5 first for UAs that answer only the first challenge or know only MD5, SHA-256 for those that can. */
-export const DEFAULT_DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5', 'SHA-256'];
+export const DEFAULT_DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5'];
 
 /**
  * "MD5,SHA-256" (case-insensitive, spaces around commas allowed) -> ['MD5', 'SHA-256'].

@@ -83,7 +83,7 @@ export interface CallManagerOptions {
   realm?: string;
   /**
    * Digest algorithms offered (in order) and accepted for numbers without their own list; default
-   * DEFAULT_DIGEST_ALGORITHMS (MD5, then SHA-256: UAs that read only the first challenge or know only MD5 get in).
+   * DEFAULT_DIGEST_ALGORITHMS (MD5 alone: the one algorithm every deployed UA answers; see media/sip/digest.ts).
    */
   digestAlgorithms?: readonly DigestAlgorithm[];
   guard?: GuardOptions;

@@ -5,7 +5,8 @@
  * falling back to G.711, hold and resume, digest with the challenge as
  * shipped (right and wrong password), TCP, TLS with a self-signed phone
  * certificate including a server hang-up, and RTP that keeps flowing while
- * the agent is silent (the phone's own RTP timeout is the judge).
+ * the agent is silent (counted by the phone's RTCP reports), and keypad
+ * digits reaching a conversation agent as a caller turn.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ha1 } from '../../media/sip/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';
-import { addNumber, createAgent, listCalls } from '../../storage/index.ts';
+import { startAllSimulators, type AllSimulators } from '../../pipeline/simulators/index.ts';
+import { addNumber, createAgent, listCalls, listTranscript } from '../../storage/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { waitFor } from '../support/poll.ts';
 import { Baresip } from './support/baresip.ts';
@@ -26,10 +28,14 @@ const run = needExternal(hasCommand('baresip') && hasCommand('openssl') && hasCo
 let t: TestServer;
 let dir = '';
 let audioFile = '';
+let silentFile = '';
+let sims: AllSimulators;
+const API_KEY = 'baresip-simulator-key';
 let serverCert = '';
 let phoneCert = '';
 const user = 'phone-carrier';
-const password = 'correct horse battery';
+// No spaces: baresip's account line ends a parameter value at whitespace.
+const password = 'correct-horse-battery-staple';
 
 function selfSigned(name: string): { cert: string; key: string } {
   const keyFile = join(dir, `${name}-key.pem`);
@@ -85,12 +91,18 @@ if (run) {
     audioFile = join(dir, 'mic.wav');
     // 60 s of a tone: aufile ends the call at the end of its file.
     execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', audioFile, 'synth', '60', 'sine', '440', 'vol', '0.3']);
+    silentFile = join(dir, 'silence.wav');
+    execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', silentFile, 'trim', '0', '60']);
+    // Providers for the conversation agent (the keypad test): the local simulators, hearing no words.
+    sims = await startAllSimulators('instant', { apiKey: API_KEY, deepgramLive: { transcripts: () => '' }, openai: { replies: ['You pressed one: our opening hours are nine to five.'] } });
     const server = selfSigned('smartalex-server');
     serverCert = server.cert;
     const phone = selfSigned('baresip-phone');
     phoneCert = join(dir, 'phone.pem'); // baresip wants certificate and key in one file
     writeFileSync(phoneCert, readFileSync(phone.cert, 'utf8') + readFileSync(phone.key, 'utf8'));
-    t = await startTestServer({ env: { SMARTALEX_SIP_TLS_CERT: server.cert, SMARTALEX_SIP_TLS_KEY: server.key, SMARTALEX_SIP_TLS_PORT: '0' } });
+    t = await startTestServer({ env: {
+      DEEPGRAM_BASE_URL: sims.deepgram.url, DEEPGRAM_API_KEY: API_KEY, OPENAI_BASE_URL: sims.openai.baseUrl, OPENAI_API_KEY: API_KEY,
+      SMARTALEX_SIP_TLS_CERT: server.cert, SMARTALEX_SIP_TLS_KEY: server.key, SMARTALEX_SIP_TLS_PORT: '0' } });
     // A number reachable only with digest credentials, with the server's default challenge.
     await addNumber(t.db, t.tenantId, {
       number: '3000', agentId: t.agentId, allowedCidrs: ['10.0.0.0/8'],
@@ -99,6 +111,7 @@ if (run) {
   });
   test.after(async () => {
     await t?.close();
+    await sims?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -163,6 +176,28 @@ if (run) {
       assert.not.match(String(closed.param), /timeout/i, `closed by the server's BYE, not a timeout: ${closed.param}`);
     });
     assert.is((await lastCall()).endReason, 'agent-done');
+  });
+
+  test('keypad digits from the phone (RFC 4733) reach the agent as a caller turn', async () => {
+    const agent = await createAgent(t.db, t.tenantId, { name: 'keypad', mode: 'conversation', greeting: 'Press one for our hours.', prompt: 'Be brief.', recordingEnabled: false });
+    await addNumber(t.db, t.tenantId, { number: '2103', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
+    await withPhone({ audioFile: silentFile }, async (phone) => {
+      await phone.dial(`sip:2103@127.0.0.1:${t.server.sipPort}`);
+      await phone.waitEvent('CALL_ESTABLISHED');
+      const session = await liveSession();
+      // The disclosure and greeting are queued, then played out: keys are pressed once the agent is quiet.
+      await waitFor('the greeting to be queued', () => session.rtp.queuedMs > 0, { timeoutMs: 30_000 });
+      await waitFor('the greeting to be played', () => session.rtp.queuedMs === 0, { timeoutMs: 60_000 });
+      await phone.sendDigits('1#');
+      await waitFor('the LLM to be asked', () => sims.openai.stats.lastChatRequest !== null, { timeoutMs: 30_000 });
+      assert.is(sims.openai.stats.lastChatRequest?.messages.at(-1)?.content, '[keypad] 1#', 'the keys reached the LLM as a caller turn');
+      const from = phone.events.length;
+      await phone.command('hangup');
+      await phone.waitEvent('CALL_CLOSED', { from });
+      await waitFor('the transcript', async () => (await listTranscript(t.db, t.tenantId, session.callId)).some((x) => x.speaker === 'caller'));
+      const turns = await listTranscript(t.db, t.tenantId, session.callId);
+      assert.equal(turns.filter((x) => x.speaker === 'caller').map((x) => x.redactedText), ['[keypad] 1#']);
+    });
   });
 
   test('RTP keeps flowing while the agent is silent (counted by the phone)', async () => {

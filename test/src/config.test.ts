@@ -50,8 +50,8 @@ test('the media thread priority is unset by default, a nice value -20..19 when g
   assert.match(configError({ SMARTALEX_MEDIA_THREAD_NICE: 'high' }).message, /^SMARTALEX_MEDIA_THREAD_NICE: /);
 });
 
-test('SIP digest algorithms: MD5 then SHA-256 by default (the interop order), any order or SHA-256 alone when set', () => {
-  assert.equal(loadConfig({}).SMARTALEX_SIP_DIGEST_ALGORITHMS, ['MD5', 'SHA-256']);
+test('SIP digest algorithms: MD5 alone by default (what deployed UAs answer), any order or SHA-256 alone when set', () => {
+  assert.equal(loadConfig({}).SMARTALEX_SIP_DIGEST_ALGORITHMS, ['MD5']);
   assert.equal(loadConfig({ SMARTALEX_SIP_DIGEST_ALGORITHMS: 'SHA-256' }).SMARTALEX_SIP_DIGEST_ALGORITHMS, ['SHA-256']);
   assert.equal(loadConfig({ SMARTALEX_SIP_DIGEST_ALGORITHMS: 'sha-256, md5' }).SMARTALEX_SIP_DIGEST_ALGORITHMS, ['SHA-256', 'MD5']);
   assert.match(configError({ SMARTALEX_SIP_DIGEST_ALGORITHMS: 'SHA-1' }).message, /^SMARTALEX_SIP_DIGEST_ALGORITHMS: must be MD5, SHA-256 or both, comma-separated, in challenge order: unknown digest algorithm "SHA-1".* \(got "SHA-1"\)$/);

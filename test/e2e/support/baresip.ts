@@ -99,7 +99,7 @@ export class Baresip {
     writeFileSync(join(dir, 'accounts'), `<sip:phone@127.0.0.1>;${params.join(';')}\n`);
     writeFileSync(join(dir, 'contacts'), '');
     // -4 -n 127.0.0.1: loopback only (its default is the first interface, unreachable from our loopback-bound server).
-    const child = spawn('baresip', ['-4', '-n', '127.0.0.1', '-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('baresip', ['-4', '-n', '127.0.0.1', ...(process.env.BARESIP_TRACE ? ['-s'] : []), '-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
     child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
