@@ -14,7 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -75,10 +75,17 @@ function serve(dataDir: string): Promise<Serve> {
   });
 }
 
-/** A server-side write: a refused recording link is audited in the tenant's log by the server. */
-async function serverWrites(server: Serve, tenantId: string, recordingId: string): Promise<void> {
-  const response = await fetch(`http://127.0.0.1:${server.httpPort}/v1/recordings/${tenantId}/${recordingId}?exp=1&sig=bad`, { signal: AbortSignal.timeout(30_000) });
-  assert.is(response.status, 403);
+/**
+ * A server-side write: minting a link (with the demo owner's API key) for a recording that does not
+ * exist is refused, and the server audits the refusal in the tenant's log.
+ */
+async function serverWrites(server: Serve, dataDir: string, recordingId: string): Promise<void> {
+  const apiKey = /owner API key (\S+)/.exec(readFileSync(join(dataDir, 'demo-credentials.txt'), 'utf8'))?.[1];
+  assert.ok(apiKey, 'the demo owner API key is in the credentials file');
+  const response = await fetch(`http://127.0.0.1:${server.httpPort}/v1/recordings/${recordingId}/link`, {
+    method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(30_000),
+  });
+  assert.is(response.status, 404);
   await response.arrayBuffer();
 }
 
@@ -94,13 +101,13 @@ test('CLI commands beside a running server lose nothing across a restart; a seco
     const before = randomUUID();
     const after = randomUUID();
 
-    await serverWrites(server, tenantId!, before);
+    await serverWrites(server, dataDir, before);
     const created = JSON.parse(ok(await runCli(['agent', 'create', '--tenant', tenantId!, '--name', 'made-beside-the-server', '--mode', 'echo', '--json'], env), 'agent create')) as { agentId: string };
     const numbers = JSON.parse(ok(await runCli(['number', 'list', '--tenant', tenantId!, '--json'], env), 'number list')) as { number: string }[];
     assert.equal(numbers.map((n) => n.number), ['1000']);
     ok(await runCli(['number', 'add', '--tenant', tenantId!, '--number', '2000', '--agent', 'made-beside-the-server', '--digest-user', 'carrier', '--digest-password-stdin'], env, `${password}\n`), 'number add (password on stdin)');
     refusedWith(await runCli(['number', 'add', '--tenant', tenantId!, '--number', '3000', '--agent', 'nobody', '--allow', '127.0.0.1'], env), /^smartalex: no agent "nobody" in this tenant$/);
-    await serverWrites(server, tenantId!, after);
+    await serverWrites(server, dataDir, after);
 
     // a second server on the same directory: one line naming the owner, exit 1
     const second = await runCli(['serve'], { ...serveEnv(dataDir) });
@@ -123,7 +130,7 @@ test('CLI commands beside a running server lose nothing across a restart; a seco
     server = undefined;
     const db = await openDatabase({ dataDir, appRole: 'smartalex_app' });
     try {
-      const audited = rows<{ target: string }>(await db.owner.execute(sql`select target from audit_log where tenant_id = ${tenantId} and action = 'recording.access.refused'`)).map((r) => r.target);
+      const audited = rows<{ target: string }>(await db.owner.execute(sql`select target from audit_log where tenant_id = ${tenantId} and action = 'recording.link.refused'`)).map((r) => r.target);
       assert.ok(audited.some((t) => t.includes(before)), 'the server\'s write before the CLI commands is lost');
       assert.ok(audited.some((t) => t.includes(after)), 'the server\'s write after the CLI commands is lost');
     } finally {
