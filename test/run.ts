@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const filters = process.argv.slice(2);
-const perFileTimeoutMs = Number(process.env.SMARTALEX_TEST_TIMEOUT_MS ?? 240_000);
+// A bound for hangs, not a speed limit: the CLI suites spawn a process (and open PGlite) per command and take 2-3 minutes on a busy 2-core machine.
+const perFileTimeoutMs = Number(process.env.SMARTALEX_TEST_TIMEOUT_MS ?? 420_000);
 const concurrency = Number(process.env.SMARTALEX_TEST_JOBS ?? 2);
 
 function findTests(dir: string): string[] {
