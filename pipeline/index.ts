@@ -10,6 +10,11 @@ export * from './tracing/index.ts';
 export * from './providers/index.ts';
 export {
   EspeakTextToSpeech,
+  EspeakWasmTextToSpeech,
+  DEMO_KEYPAD_MENU,
+  keypadOnlyNotice,
+  prewarmEspeakWasm,
+  POCKETSPHINX_INSTALL,
   PocketsphinxSpeechToText,
   ScriptedLanguageModel,
   detectOfflineProviders,

@@ -21,6 +21,7 @@ import { failureLabel, latencySummary, traceLatency } from './agents/call-record
 import { recordCallOutcome } from '../storage/index.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
+import { prewarmEspeakWasm } from '../pipeline/offline/index.ts';
 
 export interface RunningServer {
   db: Database;
@@ -92,6 +93,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     if (!options.calls?.runners?.conversation) {
       // Load the VAD model now, not on the first call (it takes ~100 ms and briefly holds the event loop).
       await SileroModel.load().catch((error: unknown) => logger.warn({ err: error }, 'Silero VAD model could not be loaded; conversations will fail to start'));
+      // The WebAssembly TTS process takes about a second to load: start it now, not on the first call's greeting.
+      if (providers.usesEspeakWasm) {
+        prewarmEspeakWasm().catch((error: unknown) => logger.warn({ err: { message: (error as Error)?.message } }, 'eSpeak NG (WebAssembly) could not start; conversation calls will fail to speak'));
+      }
       const seq = new Map<string, number>();
       const runConversation = createConversationRunner({
         config, offline: providers.offline, logger: logger.child({ component: 'conversation' }), metrics,

@@ -14,6 +14,9 @@ import {
   FallbackVoice,
   PhraseCache,
   EspeakTextToSpeech,
+  EspeakWasmTextToSpeech,
+  DEMO_KEYPAD_MENU,
+  keypadOnlyNotice,
   latencyMetrics,
   type CallTransport,
   type ConversationEnd,
@@ -53,9 +56,18 @@ export interface ConversationRunnerDeps {
   clock?: (call: ConversationCall) => () => number;
 }
 
+/**
+ * Without speech recognition the caller is told so at once and offered the keypad: the scripted agent's menu, or
+ * typing an answer for a real model (it gets the keys as "[keypad] ...").
+ */
+export function withKeypadNotice(greeting: string | null | undefined, scripted: boolean): string {
+  return `${greeting?.trim() ?? ''} ${keypadOnlyNotice(scripted ? DEMO_KEYPAD_MENU : undefined)}`.trim();
+}
+
 export function createConversationRunner(deps: ConversationRunnerDeps): ConversationRunner {
   const metrics = deps.metrics ? latencyMetrics(deps.metrics) : undefined;
-  const fallbackVoice = deps.offline.espeakNg.available ? new FallbackVoice(new EspeakTextToSpeech()) : undefined;
+  const localTts = deps.offline.espeakWasm.available ? new EspeakWasmTextToSpeech() : deps.offline.espeakNg.available ? new EspeakTextToSpeech() : undefined;
+  const fallbackVoice = localTts ? new FallbackVoice(localTts) : undefined;
   // The disclosure and greetings are the same on every call: their audio is synthesized once.
   const phraseCache = new PhraseCache();
 
@@ -78,7 +90,7 @@ export function createConversationRunner(deps: ConversationRunnerDeps): Conversa
         ...providers,
         agent: {
           systemPrompt: call.agent.prompt,
-          greeting: call.agent.greeting,
+          greeting: choice.stt.kind === 'none' ? withKeypadNotice(call.agent.greeting, choice.llm.kind === 'scripted') : call.agent.greeting,
           transferTarget: call.agent.transferTarget,
           ...(choice.stt.kind === 'deepgram' && choice.stt.language ? { language: choice.stt.language } : {}),
         },

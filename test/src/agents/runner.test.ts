@@ -34,7 +34,7 @@ test('runs a call with the configured providers and reports turns and traces', a
         DEEPGRAM_API_KEY: 'k', DEEPGRAM_BASE_URL: sims.deepgramLive.url, OPENAI_API_KEY: 'k', OPENAI_BASE_URL: sims.openai.baseUrl,
         SMARTALEX_LLM_MODEL: 'gpt-4o-mini',
       },
-      offline: { espeakNg: { available: false }, pocketsphinx: { available: false, modelDir: '' }, scriptedLlm: { available: true } },
+      offline: { espeakWasm: { available: false }, espeakNg: { available: false }, pocketsphinx: { available: false, modelDir: '' }, scriptedLlm: { available: true } },
       logger: createLogger('silent'),
       metrics: registry,
       onTurn: (callId, turn) => void turns.push([callId, turn]),
