@@ -31,9 +31,8 @@ let busy = false;
 function synthesizeOne({ id, text, voice, wordsPerMinute }) {
   if (!VOICE_PATTERN.test(voice)) throw new Error('invalid voice name');
   if (voice !== voiceSet) {
-    // set_voice returns espeak's error code (0 = EE_OK).
-    const rc = engine.set_voice(voice);
-    if (rc !== 0) throw new Error(`unknown voice ${voice}`);
+    // By voice name (en-us), else by language (en-gb), as the espeak-ng program's -v does; 0 is EE_OK.
+    if (engine.set_voice(voice) !== 0 && engine.set_voice('', voice) !== 0) throw new Error(`unknown voice ${voice}`);
     voiceSet = voice;
   }
   if (wordsPerMinute !== rateSet) {

@@ -70,6 +70,8 @@ class EspeakWasmHost {
   private child: ChildProcess | undefined;
   private ready: Promise<void> | undefined;
   private readonly channels = new Map<number, Channel>();
+  /** Requests waiting for the child to start. */
+  private starting = 0;
   private nextId = 1;
 
   /** Forks the child if none is running; resolves once it has loaded the engine. */
@@ -122,14 +124,22 @@ class EspeakWasmHost {
   }
 
   async request(text: string, voice: string, wordsPerMinute: number): Promise<{ id: number; channel: Channel }> {
-    await this.start();
+    const starting = this.start();
+    // While a request waits or is open the child keeps the process alive (its answer is awaited).
+    this.starting += 1;
+    this.refWhileBusy();
+    try {
+      await starting;
+    } finally {
+      this.starting -= 1;
+      this.refWhileBusy();
+    }
     const child = this.child;
     if (!child?.connected) throw new Error('eSpeak NG (WebAssembly) process is not running');
     const id = this.nextId++;
     const channel = new Channel();
     this.channels.set(id, channel);
-    // While a request is open the child keeps the process alive (its answer is awaited).
-    child.channel?.ref();
+    this.refWhileBusy();
     child.send({ type: 'synthesize', id, text, voice, wordsPerMinute });
     return { id, channel };
   }
@@ -138,7 +148,7 @@ class EspeakWasmHost {
   release(id: number): void {
     if (!this.channels.delete(id)) return;
     if (this.child?.connected) this.child.send({ type: 'cancel', id });
-    this.unrefWhenIdle();
+    this.refWhileBusy();
   }
 
   private onMessage(message: FromChild): void {
@@ -149,19 +159,27 @@ class EspeakWasmHost {
     else {
       channel.end(message.type === 'error' ? new Error(message.message) : undefined);
       this.channels.delete(message.id);
-      this.unrefWhenIdle();
+      this.refWhileBusy();
     }
   }
 
-  private unrefWhenIdle(): void {
-    if (this.channels.size === 0) this.child?.channel?.unref();
+  /** The IPC channel holds the event loop open only while some request waits on the child. */
+  private refWhileBusy(): void {
+    if (this.channels.size > 0 || this.starting > 0) this.child?.channel?.ref();
+    else this.child?.channel?.unref();
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Ends the child (tests, shutdown). */
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.ref(); // the caller awaits the exit
     child.kill('SIGTERM');
     await exited;
   }
@@ -172,6 +190,11 @@ const sharedHost = new EspeakWasmHost();
 /** Starts the shared child ahead of the first call (optional: the first synthesize() starts it too). */
 export function prewarmEspeakWasm(): Promise<void> {
   return sharedHost.start();
+}
+
+/** The shared child's process id while one runs (the benchmark reads its CPU time). */
+export function espeakWasmPid(): number | undefined {
+  return sharedHost.pid;
 }
 
 /** Stops the shared child, if one runs. */
