@@ -7,6 +7,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Database } from '../storage/index.ts';
 import type { Config } from './config.ts';
 import { openConfiguredDatabase } from './database-setup.ts';
+import { checkStartupPaths } from './startup-checks.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
@@ -48,7 +49,9 @@ export interface ServerOptions {
   calls?: Partial<Omit<CallManagerOptions, 'db' | 'logger'>>;
 }
 
+/** Throws a ConfigError naming the setting when a configured path is unusable (src/startup-checks.ts). */
 export async function startServer(config: Config, logger: Logger, output: { write(text: string): void; isTTY?: boolean } = process.stdout, options: ServerOptions = {}): Promise<RunningServer> {
+  checkStartupPaths(config);
   const db = await openConfiguredDatabase(config);
   const closers: (() => Promise<void>)[] = [() => db.close()];
   try {

@@ -23,7 +23,6 @@
  * its challenge: use one realm for all numbers (the default "smartalex").
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync, existsSync } from 'node:fs';
 import { DigestServer, SipEndpoint, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
 import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
@@ -33,6 +32,7 @@ import {
   finishCall, getAgent, routeNumber, startCall, type AgentMode, type AgentRow, type Database, type NumberRoute,
 } from '../../storage/index.ts';
 import type { Config } from '../config.ts';
+import { readPemSetting } from '../startup-checks.ts';
 import type { Logger } from '../log.ts';
 import { CallSession } from './call-session.ts';
 import { createGreetingRunner, echoRunner, type AgentRunner } from './runners.ts';
@@ -452,14 +452,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** CallManager options from the configuration. */
 export function callManagerOptions(config: Config, db: Database, logger: Logger): CallManagerOptions {
-  const readPem = (value: string): string => (existsSync(value) ? readFileSync(value, 'utf8') : value);
   return {
     db,
     logger,
     host: config.SMARTALEX_SIP_HOST,
     port: config.SMARTALEX_SIP_PORT,
     ...(config.SMARTALEX_SIP_TLS_CERT && config.SMARTALEX_SIP_TLS_KEY
-      ? { tls: { port: config.SMARTALEX_SIP_TLS_PORT, cert: readPem(config.SMARTALEX_SIP_TLS_CERT), key: readPem(config.SMARTALEX_SIP_TLS_KEY) } }
+      ? { tls: { port: config.SMARTALEX_SIP_TLS_PORT, cert: readPemSetting('SMARTALEX_SIP_TLS_CERT', config.SMARTALEX_SIP_TLS_CERT), key: readPemSetting('SMARTALEX_SIP_TLS_KEY', config.SMARTALEX_SIP_TLS_KEY) } }
       : {}),
     ...(config.SMARTALEX_PUBLIC_ADDRESS ? { publicAddress: config.SMARTALEX_PUBLIC_ADDRESS } : {}),
     rtpPorts: { minPort: config.SMARTALEX_RTP_PORT_MIN, maxPort: config.SMARTALEX_RTP_PORT_MAX },

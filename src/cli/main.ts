@@ -27,7 +27,7 @@ export function buildProgram(): Command {
       const logger = createLogger(config.SMARTALEX_LOG_LEVEL);
       // Loaded here, not at the top: the server's module graph costs about a second that admin commands need not pay.
       const { startServer } = await import('../server.ts');
-      const server = await startServer(config, logger);
+      const server = await startServer(config, logger).catch((error: unknown) => exitOnConfigError(error));
       const stop = async (signal: string): Promise<void> => {
         logger.info({ signal }, 'shutting down');
         await server.close();
@@ -51,12 +51,17 @@ export function configOrExit(): Config {
   try {
     return loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`smartalex: configuration error: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
+    return exitOnConfigError(error);
   }
+}
+
+/** A bad setting ends the process with one line naming it, exit 2; anything else is rethrown. */
+export function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`smartalex: configuration error: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
 }
 
 export function parsePositiveInt(value: string): number {
