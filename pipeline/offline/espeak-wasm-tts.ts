@@ -84,8 +84,10 @@ class EspeakWasmHost {
     child.stderr?.on('data', (d: string) => {
       if (stderr.length < 2000) stderr += d;
     });
-    // An idle child must not keep the server's process alive.
+    // An idle child must not keep the server's process alive: neither its process handle, nor its stderr pipe,
+    // nor (while no request waits) its IPC channel.
     child.unref();
+    (child.stderr as (NodeJS.ReadableStream & { unref?: () => void }) | null)?.unref?.();
     child.channel?.unref();
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

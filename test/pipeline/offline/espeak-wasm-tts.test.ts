@@ -5,6 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { EspeakWasmTextToSpeech, stopEspeakWasm } from '../../../pipeline/offline/index.ts';
 import { ProviderError } from '../../../pipeline/providers/types.ts';
 
@@ -82,6 +83,23 @@ test('after its process ended, the next request starts a new one', async () => {
   await stopEspeakWasm();
   assert.ok(total(await synth(tts, 'Hello again.')) > 0);
   await stopEspeakWasm();
+});
+
+test('a process that used it exits by itself: the idle child holds no handle open', async () => {
+  const module = new URL('../../../pipeline/offline/index.ts', import.meta.url).href;
+  const script = `import { EspeakWasmTextToSpeech } from ${JSON.stringify(module)};
+let n = 0;
+for await (const pcm of new EspeakWasmTextToSpeech().synthesize('Hello there.', { signal: new AbortController().signal })) n += pcm.length;
+console.log(n > 0 ? 'spoke' : 'silent');`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  assert.is(code, 0, `exit code (output: ${out})`);
+  assert.is(out.trim(), 'spoke');
 });
 
 test.run();
