@@ -12,6 +12,7 @@ export {
   EspeakTextToSpeech,
   EspeakWasmTextToSpeech,
   DEMO_KEYPAD_MENU,
+  keypadMenuText,
   keypadOnlyNotice,
   prewarmEspeakWasm,
   POCKETSPHINX_INSTALL,

@@ -16,8 +16,10 @@ import {
   EspeakTextToSpeech,
   EspeakWasmTextToSpeech,
   DEMO_KEYPAD_MENU,
+  keypadMenuText,
   keypadOnlyNotice,
   latencyMetrics,
+  REPROMPT,
   type CallTransport,
   type ConversationEnd,
   type ConversationTurn,
@@ -64,6 +66,11 @@ export function withKeypadNotice(greeting: string | null | undefined, scripted: 
   return `${greeting?.trim() ?? ''} ${keypadOnlyNotice(scripted ? DEMO_KEYPAD_MENU : undefined)}`.trim();
 }
 
+/** The silence reprompt without speech recognition: the menu again (saying something would not be heard). */
+export function keypadReprompt(scripted: boolean): string {
+  return scripted ? `${REPROMPT} ${keypadMenuText(DEMO_KEYPAD_MENU)}` : `${REPROMPT} Please use your phone's keypad.`;
+}
+
 export function createConversationRunner(deps: ConversationRunnerDeps): ConversationRunner {
   const metrics = deps.metrics ? latencyMetrics(deps.metrics) : undefined;
   const localTts = deps.offline.espeakWasm.available ? new EspeakWasmTextToSpeech() : deps.offline.espeakNg.available ? new EspeakTextToSpeech() : undefined;
@@ -91,6 +98,7 @@ export function createConversationRunner(deps: ConversationRunnerDeps): Conversa
         agent: {
           systemPrompt: call.agent.prompt,
           greeting: choice.stt.kind === 'none' ? withKeypadNotice(call.agent.greeting, choice.llm.kind === 'scripted') : call.agent.greeting,
+          ...(choice.stt.kind === 'none' ? { reprompt: keypadReprompt(choice.llm.kind === 'scripted') } : {}),
           transferTarget: call.agent.transferTarget,
           ...(choice.stt.kind === 'deepgram' && choice.stt.language ? { language: choice.stt.language } : {}),
         },
