@@ -115,9 +115,14 @@ class EspeakWasmHost {
         for (const channel of this.channels.values()) channel.end(error);
         this.channels.clear();
       });
-      child.once('error', (error) => {
+      // `on`, not `once`: a later failed send also emits 'error', and an unhandled one would throw in the server.
+      child.on('error', (error) => {
         clearTimeout(timer);
         reject(error);
+        if (this.child === child && child.exitCode === null && child.signalCode === null && child.pid === undefined) {
+          this.child = undefined; // never spawned: the next request tries again
+          this.ready = undefined;
+        }
       });
     });
     ready.catch(() => {}); // observed by the requests that wait on it
@@ -142,14 +147,16 @@ class EspeakWasmHost {
     const channel = new Channel();
     this.channels.set(id, channel);
     this.refWhileBusy();
-    child.send({ type: 'synthesize', id, text, voice, wordsPerMinute });
+    child.send({ type: 'synthesize', id, text, voice, wordsPerMinute }, (error) => {
+      if (error) channel.end(error); // the child went away meanwhile; its exit ends the other requests
+    });
     return { id, channel };
   }
 
   /** The caller stopped listening: drop its channel; a request still queued in the child is skipped there. */
   release(id: number): void {
     if (!this.channels.delete(id)) return;
-    if (this.child?.connected) this.child.send({ type: 'cancel', id });
+    if (this.child?.connected) this.child.send({ type: 'cancel', id }, () => {}); // a failed send: nothing to cancel
     this.refWhileBusy();
   }
 
@@ -165,10 +172,15 @@ class EspeakWasmHost {
     }
   }
 
-  /** The IPC channel holds the event loop open only while some request waits on the child. */
+  /** The child (its IPC channel, and its exit) holds the event loop open only while some request waits on it. */
   private refWhileBusy(): void {
-    if (this.channels.size > 0 || this.starting > 0) this.child?.channel?.ref();
-    else this.child?.channel?.unref();
+    if (this.channels.size > 0 || this.starting > 0) {
+      this.child?.ref();
+      this.child?.channel?.ref();
+    } else {
+      this.child?.unref();
+      this.child?.channel?.unref();
+    }
   }
 
   get pid(): number | undefined {

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { EspeakWasmTextToSpeech, stopEspeakWasm } from '../../../pipeline/offline/index.ts';
+import { EspeakWasmTextToSpeech, espeakWasmPid, stopEspeakWasm } from '../../../pipeline/offline/index.ts';
 import { ProviderError } from '../../../pipeline/providers/types.ts';
 
 async function synth(tts: EspeakWasmTextToSpeech, text: string, signal = new AbortController().signal, voice?: string): Promise<Int16Array[]> {
@@ -82,6 +82,22 @@ test('after its process ended, the next request starts a new one', async () => {
   assert.ok(total(await synth(tts, 'Hello.')) > 0);
   await stopEspeakWasm();
   assert.ok(total(await synth(tts, 'Hello again.')) > 0);
+  await stopEspeakWasm();
+});
+
+test('the process dying mid-request is a ProviderError for that request; the next one gets a new process', async () => {
+  const tts = new EspeakWasmTextToSpeech();
+  let chunks = 0;
+  try {
+    for await (const _pcm of tts.synthesize(TEXT.repeat(40), { signal: new AbortController().signal })) {
+      if (chunks++ === 0) process.kill(espeakWasmPid()!, 'SIGKILL');
+    }
+    assert.unreachable('should have thrown');
+  } catch (error) {
+    assert.instance(error, ProviderError);
+    assert.match((error as Error).message, /process exited \(SIGKILL\)/);
+  }
+  assert.ok(total(await synth(tts, 'Still here.')) > 0);
   await stopEspeakWasm();
 });
 
