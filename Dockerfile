@@ -3,9 +3,10 @@
 #   docker run -p 8080:8080 -p 5060:5060/udp -p 5060:5060/tcp -p 10000-10100:10000-10100/udp \
 #     -e SMARTALEX_RTP_PORT_MIN=10000 -e SMARTALEX_RTP_PORT_MAX=10100 -v smartalex-data:/data smartalex-media
 # Set DATABASE_URL for a Postgres server; see README.md for every setting.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 
-# Offline speech (espeak-ng TTS, pocketsphinx STT), sox for audio, tini to forward signals and reap children.
+# Offline speech recognition (pocketsphinx; no npm package ships a model), the espeak-ng program as an
+# alternative to the npm WebAssembly eSpeak NG, sox for audio, tini to forward signals and reap children.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       espeak-ng sox pocketsphinx pocketsphinx-en-us tini ca-certificates \
@@ -14,7 +15,7 @@ RUN apt-get update \
 WORKDIR /app
 ENV NODE_ENV=production
 
-# Dependencies first (cached while only sources change), with the project's .npmrc.
+# Dependencies first (cached while only sources change), with the project's .npmrc (no dependency install scripts).
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-fund --no-audit && npm cache clean --force
 

@@ -10,6 +10,12 @@ export * from './tracing/index.ts';
 export * from './providers/index.ts';
 export {
   EspeakTextToSpeech,
+  EspeakWasmTextToSpeech,
+  DEMO_KEYPAD_MENU,
+  keypadMenuText,
+  keypadOnlyNotice,
+  prewarmEspeakWasm,
+  POCKETSPHINX_INSTALL,
   PocketsphinxSpeechToText,
   ScriptedLanguageModel,
   detectOfflineProviders,

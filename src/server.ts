@@ -10,6 +10,7 @@ import { openConfiguredDatabase } from './database-setup.ts';
 import { SERVER_OWNER } from './cli/admin-protocol.ts';
 import { startAdminServer } from './cli/admin-server.ts';
 import { listenConfigError } from './listen-errors.ts';
+import { checkStartupPaths } from './startup-checks.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
@@ -25,6 +26,7 @@ import { recordCallOutcome } from '../storage/index.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
 import { SipListenError } from '../media/sip/index.ts';
+import { prewarmEspeakWasm } from '../pipeline/offline/index.ts';
 
 export interface RunningServer {
   db: Database;
@@ -51,7 +53,9 @@ export interface ServerOptions {
   calls?: Partial<Omit<CallManagerOptions, 'db' | 'logger'>>;
 }
 
+/** Throws a ConfigError naming the setting when a configured path is unusable (src/startup-checks.ts). */
 export async function startServer(config: Config, logger: Logger, output: { write(text: string): void; isTTY?: boolean } = process.stdout, options: ServerOptions = {}): Promise<RunningServer> {
+  checkStartupPaths(config);
   const db = await openConfiguredDatabase(config, { owner: SERVER_OWNER });
   const closers: (() => Promise<void>)[] = [() => db.close()];
   try {
@@ -109,6 +113,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     if (!options.calls?.runners?.conversation) {
       // Load the VAD model now, not on the first call (it takes ~100 ms and briefly holds the event loop).
       await SileroModel.load().catch((error: unknown) => logger.warn({ err: error }, 'Silero VAD model could not be loaded; conversations will fail to start'));
+      // The WebAssembly TTS process takes about a second to load: start it now, not on the first call's greeting.
+      if (providers.usesEspeakWasm) {
+        prewarmEspeakWasm().catch((error: unknown) => logger.warn({ err: { message: (error as Error)?.message } }, 'eSpeak NG (WebAssembly) could not start; conversation calls will fail to speak'));
+      }
       const seq = new Map<string, number>();
       const runConversation = createConversationRunner({
         config, offline: providers.offline, logger: logger.child({ component: 'conversation' }), metrics,

@@ -54,6 +54,8 @@ export interface AgentProfile {
   /** Where transfer_call goes; without one the tool is not offered. */
   transferTarget?: string | null;
   language?: string;
+  /** What the silence reprompt says; default REPROMPT ("Are you still there?"). */
+  reprompt?: string;
 }
 
 export interface ConversationTurn {
@@ -301,7 +303,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
         this.startFixed('goodbye', SILENCE_GOODBYE, { kind: 'hangup', reason: 'caller_silent' });
       } else {
         this.reprompts += 1;
-        this.startFixed('reprompt', REPROMPT);
+        this.startFixed('reprompt', this.options.agent.reprompt ?? REPROMPT);
       }
     }
   }

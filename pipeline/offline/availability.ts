@@ -1,8 +1,9 @@
 /**
  * Which offline providers can run on this machine, for the start-up report:
- * espeak-ng (TTS) and pocketsphinx with its en-us model (STT). The scripted
- * LLM needs nothing. Checks run the programs' version/help output
- * asynchronously with a short timeout; nothing here throws.
+ * eSpeak NG compiled to WebAssembly (TTS, an npm dependency), the Debian
+ * espeak-ng program (TTS) and pocketsphinx with its en-us model (STT). The
+ * scripted LLM needs nothing. Program checks run their version/help output
+ * asynchronously with a short timeout, found on PATH; nothing here throws.
  */
 import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
@@ -16,6 +17,9 @@ export interface ToolStatus {
 }
 
 export interface OfflineAvailability {
+  /** eSpeak NG in WebAssembly (@echogarden/espeak-ng-emscripten), run in a child process. */
+  espeakWasm: ToolStatus;
+  /** The espeak-ng program (Debian package espeak-ng). */
   espeakNg: ToolStatus;
   pocketsphinx: ToolStatus & { modelDir: string };
   scriptedLlm: ToolStatus;
@@ -65,9 +69,24 @@ export async function detectPocketsphinx(
   return { available: true, modelDir };
 }
 
+/** The command that installs offline speech recognition (Debian/Ubuntu); no npm package ships a model. */
+export const POCKETSPHINX_INSTALL = 'apt-get install pocketsphinx pocketsphinx-en-us';
+
+export const ESPEAK_WASM_PACKAGE = '@echogarden/espeak-ng-emscripten';
+
+/** The npm package is installed (a dependency; missing only after `npm install --omit=optional` or a broken install). */
+export function detectEspeakWasm(resolve: (specifier: string) => string = (s) => import.meta.resolve(s)): ToolStatus {
+  try {
+    resolve(ESPEAK_WASM_PACKAGE);
+    return { available: true };
+  } catch {
+    return { available: false, reason: `npm package ${ESPEAK_WASM_PACKAGE} is not installed (run npm install)` };
+  }
+}
+
 export async function detectOfflineProviders(): Promise<OfflineAvailability> {
   const [espeakNg, pocketsphinx] = await Promise.all([detectEspeak(), detectPocketsphinx()]);
-  return { espeakNg, pocketsphinx, scriptedLlm: { available: true } };
+  return { espeakWasm: detectEspeakWasm(), espeakNg, pocketsphinx, scriptedLlm: { available: true } };
 }
 
 /** One line per provider, for the start-up report. */
@@ -75,8 +94,12 @@ export function describeOfflineProviders(a: OfflineAvailability): string[] {
   const line = (label: string, s: ToolStatus): string =>
     `${label}: ${s.available ? `available${s.version ? ` (${s.version})` : ''}` : `unavailable: ${s.reason ?? 'unknown'}`}`;
   return [
-    line('offline TTS espeak-ng', a.espeakNg),
+    line('offline TTS eSpeak NG (WebAssembly, npm)', a.espeakWasm),
+    line('offline TTS espeak-ng (program)', a.espeakNg),
     line('offline STT pocketsphinx', a.pocketsphinx),
+    ...(a.pocketsphinx.available
+      ? []
+      : [`  to understand callers' speech offline, run: sudo ${POCKETSPHINX_INSTALL} (until then callers get the keypad menu)`]),
     line('offline LLM scripted', a.scriptedLlm),
   ];
 }

@@ -4,9 +4,13 @@
  * (the first rule whose keyword or pattern matches), otherwise with an echo
  * ("I heard you say ..."), streaming the reply word by word. When the caller
  * says goodbye and the request offers an `end_call` tool, it says a farewell
- * and calls that tool. It never logs what it is told or what it answers.
+ * and calls that tool. A keypad turn ("[keypad] 1#") picks from a keypad
+ * menu (keypad-menu.ts): the choice's answer and the menu again, or the
+ * farewell for the choice that ends the call. It never logs what it is told
+ * or what it answers.
  */
 import type { ChatMessage, LanguageModel, LlmChunk, ToolSpec } from '../providers/types.ts';
+import { DEMO_KEYPAD_MENU, keypadChoice, keypadMenuText, unknownKeypadReply, type KeypadChoice } from './keypad-menu.ts';
 
 export interface ScriptRule {
   /** A keyword (matched case-insensitively as whole words) or a pattern. */
@@ -27,6 +31,8 @@ export interface ScriptedLlmOptions {
   endCallTool?: string;
   /** Pause between streamed words, to imitate a model's pace. Default 0 (next tick). */
   wordDelayMs?: number;
+  /** What keypad turns pick from. Default DEMO_KEYPAD_MENU; `false`: keypad turns go through the rules like speech. */
+  keypadMenu?: readonly KeypadChoice[] | false;
 }
 
 export const DEFAULT_SCRIPT: ScriptRule[] = [
@@ -73,6 +79,7 @@ export class ScriptedLanguageModel implements LanguageModel {
   private readonly farewell: string;
   private readonly endCallTool: string;
   private readonly wordDelayMs: number;
+  private readonly keypadMenu: readonly KeypadChoice[] | undefined;
   private callCounter = 0;
 
   constructor(options: ScriptedLlmOptions = {}) {
@@ -86,6 +93,7 @@ export class ScriptedLanguageModel implements LanguageModel {
     this.farewell = options.farewell ?? 'Thank you for calling. Goodbye!';
     this.endCallTool = options.endCallTool ?? 'end_call';
     this.wordDelayMs = options.wordDelayMs ?? 0;
+    this.keypadMenu = options.keypadMenu === false ? undefined : (options.keypadMenu ?? DEMO_KEYPAD_MENU);
   }
 
   async *chat(req: { messages: ChatMessage[]; tools?: ToolSpec[]; signal: AbortSignal }): AsyncIterable<LlmChunk> {
@@ -97,9 +105,10 @@ export class ScriptedLanguageModel implements LanguageModel {
       return;
     }
     const user = lastUserText(req.messages);
+    const choice = user !== undefined && this.keypadMenu ? keypadChoice(user, this.keypadMenu) : undefined;
     this.endCallPattern.lastIndex = 0;
-    const wantsToEnd = user !== undefined && this.endCallPattern.test(user);
-    const reply = user === undefined ? this.greeting : wantsToEnd ? this.farewell : this.replyTo(user);
+    const wantsToEnd = user !== undefined && (choice ? choice !== 'unknown' && choice.endsCall === true : this.endCallPattern.test(user));
+    const reply = user === undefined ? this.greeting : wantsToEnd ? this.farewell : choice ? this.keypadReply(choice) : this.replyTo(user);
 
     const words = reply.split(/\s+/).filter((w) => w !== '');
     for (let i = 0; i < words.length; i++) {
@@ -118,6 +127,12 @@ export class ScriptedLanguageModel implements LanguageModel {
       return;
     }
     yield { type: 'done', finishReason: 'stop' };
+  }
+
+  private keypadReply(choice: KeypadChoice | 'unknown'): string {
+    const menu = this.keypadMenu ?? [];
+    if (choice === 'unknown' || !choice.reply) return unknownKeypadReply(menu);
+    return `${choice.reply} ${keypadMenuText(menu)}`;
   }
 
   private replyTo(text: string): string {

@@ -5,7 +5,9 @@
  * (`{ stt: { provider, model, language }, llm: { provider, model,
  * temperature }, tts: { provider, voice, model } }`) picks among what is
  * available. Without keys the offline providers stand in: pocketsphinx STT
- * when installed, espeak-ng TTS, the scripted LLM.
+ * when installed, eSpeak NG TTS (the WebAssembly build from npm by default,
+ * the Debian espeak-ng program when chosen with `tts.provider: "espeak"` and
+ * installed), the scripted LLM.
  *
  * Base URLs come only from the server configuration: an agent setting cannot
  * point the server's API key at another host.
@@ -16,6 +18,7 @@ import {
   DeepgramStt,
   DeepgramTts,
   EspeakTextToSpeech,
+  EspeakWasmTextToSpeech,
   OpenAiLlm,
   OpenAiTts,
   PocketsphinxSpeechToText,
@@ -51,12 +54,12 @@ const stage = <T extends string>(providers: readonly [T, ...T[]]) =>
 const settingsSchema = z.object({
   stt: stage(['deepgram', 'pocketsphinx']),
   llm: stage(['openai', 'scripted']),
-  tts: stage(['deepgram', 'openai', 'espeak']),
+  tts: stage(['deepgram', 'openai', 'espeak-wasm', 'espeak']),
 });
 
 export type SttChoice = { kind: 'deepgram'; model: string; language?: string } | { kind: 'pocketsphinx' } | { kind: 'none' };
 export type LlmChoice = { kind: 'openai'; model: string; temperature?: number } | { kind: 'scripted' };
-export type TtsChoice = { kind: 'deepgram'; model: string } | { kind: 'openai'; voice: string; model: string } | { kind: 'espeak'; voice: string } | { kind: 'none' };
+export type TtsChoice = { kind: 'deepgram'; model: string } | { kind: 'openai'; voice: string; model: string } | { kind: 'espeak'; voice: string } | { kind: 'espeak-wasm'; voice: string } | { kind: 'none' };
 
 export interface ProviderChoice {
   stt: SttChoice;
@@ -89,6 +92,7 @@ export function chooseProviders(agent: { providerSettings: unknown }, env: Provi
   const missing: string[] = [];
   const psphinx = env.offline.pocketsphinx.available;
   const espeak = env.offline.espeakNg.available;
+  const espeakWasm = env.offline.espeakWasm.available;
 
   let stt: SttChoice;
   const wantStt = s.stt?.provider ?? (k.deepgram ? 'deepgram' : 'pocketsphinx');
@@ -98,7 +102,7 @@ export function chooseProviders(agent: { providerSettings: unknown }, env: Provi
     if (wantStt === 'deepgram') missing.push('STT deepgram requested but DEEPGRAM_API_KEY is not set');
     else if (!k.deepgram) missing.push('no DEEPGRAM_API_KEY: offline STT (pocketsphinx, rough on 8 kHz phone audio)');
     stt = psphinx ? { kind: 'pocketsphinx' } : { kind: 'none' };
-    if (!psphinx) missing.push(`no STT: ${env.offline.pocketsphinx.reason ?? 'pocketsphinx unavailable'}; callers will not be understood`);
+    if (!psphinx) missing.push(`no STT: ${env.offline.pocketsphinx.reason ?? 'pocketsphinx unavailable'}; callers will not be understood (the agent offers the keypad instead)`);
   }
 
   let llm: LlmChoice;
@@ -112,13 +116,22 @@ export function chooseProviders(agent: { providerSettings: unknown }, env: Provi
   }
 
   let tts: TtsChoice;
-  const wantTts = s.tts?.provider ?? (k.deepgram ? 'deepgram' : k.openai ? 'openai' : 'espeak');
+  const wantTts = s.tts?.provider ?? (k.deepgram ? 'deepgram' : k.openai ? 'openai' : 'espeak-wasm');
   if (wantTts === 'deepgram' && k.deepgram) tts = { kind: 'deepgram', model: s.tts?.voice ?? s.tts?.model ?? 'aura-2-thalia-en' };
   else if (wantTts === 'openai' && k.openai) tts = { kind: 'openai', voice: s.tts?.voice ?? 'alloy', model: s.tts?.model ?? 'gpt-4o-mini-tts' };
   else {
-    if (wantTts !== 'espeak') missing.push(`TTS ${wantTts} requested but its API key is not set`);
-    tts = espeak ? { kind: 'espeak', voice: wantTts === 'espeak' && s.tts?.voice ? s.tts.voice : 'en-us' } : { kind: 'none' };
-    if (!espeak) missing.push(`no TTS: ${env.offline.espeakNg.reason ?? 'espeak-ng unavailable'}; conversation calls will be refused`);
+    if (wantTts !== 'espeak' && wantTts !== 'espeak-wasm') missing.push(`TTS ${wantTts} requested but its API key is not set`);
+    // eSpeak NG either way (same voices): the program when asked for and installed, else the WebAssembly build.
+    const voice = (wantTts === 'espeak' || wantTts === 'espeak-wasm') && s.tts?.voice ? s.tts.voice : 'en-us';
+    if (wantTts === 'espeak' && espeak) tts = { kind: 'espeak', voice };
+    else if (espeakWasm) {
+      if (wantTts === 'espeak') missing.push(`TTS espeak requested but ${env.offline.espeakNg.reason ?? 'espeak-ng is unavailable'}; using eSpeak NG (WebAssembly)`);
+      tts = { kind: 'espeak-wasm', voice };
+    } else if (espeak) tts = { kind: 'espeak', voice };
+    else {
+      tts = { kind: 'none' };
+      missing.push(`no TTS: ${env.offline.espeakWasm.reason ?? 'eSpeak NG (WebAssembly) unavailable'} and ${env.offline.espeakNg.reason ?? 'espeak-ng unavailable'}; conversation calls will be refused`);
+    }
   }
   return { stt, llm, tts, missing };
 }
@@ -195,8 +208,10 @@ export function createProviders(choice: ProviderChoice, env: ProviderEnvironment
     tts = new OpenAiTts({ apiKey: k.openai!, voice: choice.tts.voice, model: choice.tts.model, ...(c.OPENAI_BASE_URL ? { baseUrl: c.OPENAI_BASE_URL } : {}) });
   } else if (choice.tts.kind === 'espeak') {
     tts = new EspeakTextToSpeech({ voice: choice.tts.voice });
+  } else if (choice.tts.kind === 'espeak-wasm') {
+    tts = new EspeakWasmTextToSpeech({ voice: choice.tts.voice });
   } else {
-    throw new ProviderSettingsError('no text-to-speech is available (install espeak-ng or set DEEPGRAM_API_KEY / OPENAI_API_KEY)');
+    throw new ProviderSettingsError('no text-to-speech is available (run npm install, install espeak-ng, or set DEEPGRAM_API_KEY / OPENAI_API_KEY)');
   }
   return { stt, llm, tts };
 }

@@ -14,7 +14,12 @@ import {
   FallbackVoice,
   PhraseCache,
   EspeakTextToSpeech,
+  EspeakWasmTextToSpeech,
+  DEMO_KEYPAD_MENU,
+  keypadMenuText,
+  keypadOnlyNotice,
   latencyMetrics,
+  REPROMPT,
   type CallTransport,
   type ConversationEnd,
   type ConversationTurn,
@@ -53,9 +58,23 @@ export interface ConversationRunnerDeps {
   clock?: (call: ConversationCall) => () => number;
 }
 
+/**
+ * Without speech recognition the caller is told so at once and offered the keypad: the scripted agent's menu, or
+ * typing an answer for a real model (it gets the keys as "[keypad] ...").
+ */
+export function withKeypadNotice(greeting: string | null | undefined, scripted: boolean): string {
+  return `${greeting?.trim() ?? ''} ${keypadOnlyNotice(scripted ? DEMO_KEYPAD_MENU : undefined)}`.trim();
+}
+
+/** The silence reprompt without speech recognition: the menu again (saying something would not be heard). */
+export function keypadReprompt(scripted: boolean): string {
+  return scripted ? `${REPROMPT} ${keypadMenuText(DEMO_KEYPAD_MENU)}` : `${REPROMPT} Please use your phone's keypad.`;
+}
+
 export function createConversationRunner(deps: ConversationRunnerDeps): ConversationRunner {
   const metrics = deps.metrics ? latencyMetrics(deps.metrics) : undefined;
-  const fallbackVoice = deps.offline.espeakNg.available ? new FallbackVoice(new EspeakTextToSpeech()) : undefined;
+  const localTts = deps.offline.espeakWasm.available ? new EspeakWasmTextToSpeech() : deps.offline.espeakNg.available ? new EspeakTextToSpeech() : undefined;
+  const fallbackVoice = localTts ? new FallbackVoice(localTts) : undefined;
   // The disclosure and greetings are the same on every call: their audio is synthesized once.
   const phraseCache = new PhraseCache();
 
@@ -78,7 +97,8 @@ export function createConversationRunner(deps: ConversationRunnerDeps): Conversa
         ...providers,
         agent: {
           systemPrompt: call.agent.prompt,
-          greeting: call.agent.greeting,
+          greeting: choice.stt.kind === 'none' ? withKeypadNotice(call.agent.greeting, choice.llm.kind === 'scripted') : call.agent.greeting,
+          ...(choice.stt.kind === 'none' ? { reprompt: keypadReprompt(choice.llm.kind === 'scripted') } : {}),
           transferTarget: call.agent.transferTarget,
           ...(choice.stt.kind === 'deepgram' && choice.stt.language ? { language: choice.stt.language } : {}),
         },

@@ -39,6 +39,7 @@ import {
   finishCall, getAgent, routeNumber, startCall, type AgentMode, type AgentRow, type Database, type NumberRoute,
 } from '../../storage/index.ts';
 import { readPemCertificates, type Config } from '../config.ts';
+import { readPemSetting } from '../startup-checks.ts';
 import type { Logger } from '../log.ts';
 import { CallSession } from './call-session.ts';
 import { createGreetingRunner, echoRunner, type AgentRunner } from './runners.ts';
@@ -479,14 +480,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** CallManager options from the configuration. */
 export function callManagerOptions(config: Config, db: Database, logger: Logger): CallManagerOptions {
-  const readPem = (value: string): string => (existsSync(value) ? readFileSync(value, 'utf8') : value);
   return {
     db,
     logger,
     host: config.SMARTALEX_SIP_HOST,
     port: config.SMARTALEX_SIP_PORT,
     ...(config.SMARTALEX_SIP_TLS_CERT && config.SMARTALEX_SIP_TLS_KEY
-      ? { tls: { port: config.SMARTALEX_SIP_TLS_PORT, cert: readPem(config.SMARTALEX_SIP_TLS_CERT), key: readPem(config.SMARTALEX_SIP_TLS_KEY) } }
+      ? { tls: { port: config.SMARTALEX_SIP_TLS_PORT, cert: readPemSetting('SMARTALEX_SIP_TLS_CERT', config.SMARTALEX_SIP_TLS_CERT), key: readPemSetting('SMARTALEX_SIP_TLS_KEY', config.SMARTALEX_SIP_TLS_KEY) } }
       : {}),
     ...(config.SMARTALEX_PUBLIC_ADDRESS ? { publicAddress: config.SMARTALEX_PUBLIC_ADDRESS } : {}),
     tlsClient: {

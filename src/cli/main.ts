@@ -88,8 +88,8 @@ export function configOrExit(): Config {
   }
 }
 
-/** A ConfigError ends the process with its one line (exit 2); anything else is rethrown. */
-function exitOnConfigError(error: unknown): never {
+/** A bad setting ends the process with one line naming it, exit 2; anything else is rethrown. */
+export function exitOnConfigError(error: unknown): never {
   if (error instanceof ConfigError) {
     process.stderr.write(`smartalex: configuration error: ${error.message}\n`);
     process.exit(2);

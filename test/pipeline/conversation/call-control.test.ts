@@ -151,6 +151,18 @@ test('silence: reprompt, then goodbye and hang-up', async () => {
   }
 });
 
+test('the agent profile can say its own reprompt (the keypad menu when nothing can hear speech)', async () => {
+  const h = await startHarness({ agent: { greeting: 'Hello.', reprompt: 'Are you there? Press 1 for our hours.' }, settings: { call: { repromptAfterMs: 300, maxReprompts: 1 } } });
+  try {
+    const end = await h.running;
+    assert.equal(end.reason, 'caller_silent');
+    assert.ok(h.tts.calls.some((c) => c.text.includes('Press 1 for our hours.')), h.tts.calls.map((c) => c.text).join(' | '));
+    assert.not.ok(h.tts.calls.some((c) => c.text === REPROMPT));
+  } finally {
+    await h.close();
+  }
+});
+
 test('maximum call duration ends the call with a goodbye', async () => {
   const h = await startHarness({ agent: { greeting: 'Hello.' }, settings: { call: { maxDurationMs: 1500, repromptAfterMs: 0 } } });
   try {

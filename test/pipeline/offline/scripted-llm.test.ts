@@ -1,7 +1,8 @@
 /** ScriptedLanguageModel: script rules, echo fallback, word-by-word streaming, end_call on goodbye, abort. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ScriptedLanguageModel } from '../../../pipeline/offline/index.ts';
+import { DEMO_KEYPAD_MENU, keypadMenuText, keypadOnlyNotice, ScriptedLanguageModel } from '../../../pipeline/offline/index.ts';
+import { AI_DISCLOSURE } from '../../../pipeline/conversation/index.ts';
 import type { ChatMessage, LlmChunk, ToolSpec } from '../../../pipeline/providers/types.ts';
 
 const endCall: ToolSpec = { name: 'end_call', description: 'Hang up', parameters: { type: 'object', properties: {} } };
@@ -75,6 +76,37 @@ test('goodbye without the tool offered: farewell only; after a tool result: noth
     { role: 'tool', content: 'ok', toolCallId: 'a' },
   ], [endCall]);
   assert.equal(after, [{ type: 'done', finishReason: 'stop' }]);
+});
+
+test('keypad menu: 1 answers the opening hours, 2 the disclosure again, each followed by the menu', async () => {
+  const llm = new ScriptedLanguageModel();
+  const menu = keypadMenuText();
+  assert.is(menu, 'Press 1 for our opening hours, 2 to hear about this assistant, or 3 to end the call.');
+  assert.is(textOf(await collect(llm, [{ role: 'user', content: '[keypad] 1#' }], [endCall])), `We are open from noon until ten in the evening, every day. ${menu}`);
+  // Without the terminator (the run ended on the inter-digit timeout) the same choice.
+  const two = textOf(await collect(llm, [{ role: 'user', content: '[keypad] 2' }], [endCall]));
+  assert.ok(two.startsWith(AI_DISCLOSURE), two);
+  assert.ok(two.endsWith(menu));
+});
+
+test('keypad menu: 3 says the farewell and calls end_call; an unknown key gets the menu without the keys echoed', async () => {
+  const llm = new ScriptedLanguageModel();
+  const three = await collect(llm, [{ role: 'user', content: '[keypad] 3#' }], [endCall]);
+  assert.is(textOf(three), 'Thank you for calling. Goodbye!');
+  assert.is(three.find((c) => c.type === 'tool_call')?.type, 'tool_call');
+  const unknown = textOf(await collect(llm, [{ role: 'user', content: '[keypad] 4711#' }], [endCall]));
+  assert.is(unknown, `Sorry, that key is not on the menu. ${keypadMenuText()}`);
+  assert.not.match(unknown, /4711/);
+  // Speech still goes through the script; a menu can be turned off, then keys are answered like speech.
+  assert.is(textOf(await collect(llm, [{ role: 'user', content: 'what are your opening hours' }])), 'We are open from noon until ten in the evening, every day.');
+  const plain = new ScriptedLanguageModel({ keypadMenu: false });
+  assert.match(textOf(await collect(plain, [{ role: 'user', content: '[keypad] 1#' }])), /^I heard you say/);
+});
+
+test('the keypad-only notice offers the menu (or plain typing without a menu)', () => {
+  assert.ok(keypadOnlyNotice(DEMO_KEYPAD_MENU).endsWith(keypadMenuText()));
+  assert.match(keypadOnlyNotice(DEMO_KEYPAD_MENU), /can't understand speech/);
+  assert.match(keypadOnlyNotice(undefined), /press the hash key/);
 });
 
 test('abort stops the stream between words', async () => {

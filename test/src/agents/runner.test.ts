@@ -7,6 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Registry } from 'prom-client';
 import { createConversationRunner } from '../../../src/agents/index.ts';
+import { keypadReprompt, withKeypadNotice } from '../../../src/agents/runner.ts';
+import { keypadMenuText, REPROMPT } from '../../../pipeline/index.ts';
 import { createLogger } from '../../../src/log.ts';
 import type { AgentRow } from '../../../storage/index.ts';
 import { startAllSimulators } from '../../../pipeline/simulators/index.ts';
@@ -34,7 +36,7 @@ test('runs a call with the configured providers and reports turns and traces', a
         DEEPGRAM_API_KEY: 'k', DEEPGRAM_BASE_URL: sims.deepgramLive.url, OPENAI_API_KEY: 'k', OPENAI_BASE_URL: sims.openai.baseUrl,
         SMARTALEX_LLM_MODEL: 'gpt-4o-mini',
       },
-      offline: { espeakNg: { available: false }, pocketsphinx: { available: false, modelDir: '' }, scriptedLlm: { available: true } },
+      offline: { espeakWasm: { available: false }, espeakNg: { available: false }, pocketsphinx: { available: false, modelDir: '' }, scriptedLlm: { available: true } },
       logger: createLogger('silent'),
       metrics: registry,
       onTurn: (callId, turn) => void turns.push([callId, turn]),
@@ -59,6 +61,16 @@ test('runs a call with the configured providers and reports turns and traces', a
     transport.close();
     await sims.close();
   }
+});
+
+test('without speech recognition the greeting and the reprompt offer the keypad (the menu with the scripted agent)', () => {
+  const menu = keypadMenuText();
+  const scripted = withKeypadNotice('Welcome.', true);
+  assert.ok(scripted.startsWith("Welcome. I can't understand speech on this line yet"), scripted);
+  assert.ok(scripted.endsWith(menu), scripted);
+  assert.match(withKeypadNotice(null, false), /^I can't understand speech.*press the hash key\.$/);
+  assert.is(keypadReprompt(true), `${REPROMPT} ${menu}`);
+  assert.match(keypadReprompt(false), /keypad/);
 });
 
 test.run();

@@ -18,8 +18,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { METRIC_NAMES, reportSchema, type BenchReport } from '../../../src/bench/report-schema.ts';
 import { EXIT_REGRESSION, runBench, type BenchOptions } from '../../../src/bench/run.ts';
-import { serverReachable, serverUrl } from '../../support/databases.ts';
-import { needExternal } from '../../support/external.ts';
+import { postgresUnderTest } from '../../support/databases.ts';
 import { fakeReport } from './report-fixture.ts';
 import { startTestAgent } from './test-agent.ts';
 
@@ -151,9 +150,8 @@ test('against the in-process server with the simulators: a complete report with 
 });
 
 test('in-process echo agent: the provisioned echo number answers, echo is observed, no traces', async () => {
-  const url = serverUrl();
-  const reachable = url !== undefined && await serverReachable(url);
-  const usePostgres = needExternal(reachable, 'a Postgres server (SMARTALEX_TEST_DATABASE_URL)', 'the --database-url half of the echo run');
+  const url = await postgresUnderTest('the --database-url half of the echo run');
+  const usePostgres = url !== undefined;
   const { io } = quietIo();
   const outcome = await runBench(options({ calls: 1, bargeIn: false, agentMode: 'echo', ...(usePostgres ? { databaseUrl: url! } : {}) }), io);
   const report = outcome.report;

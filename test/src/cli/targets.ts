@@ -15,8 +15,7 @@ import * as assert from 'uvu/assert';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { openDatabase, rows, type Database } from '../../../storage/index.ts';
-import { needExternal } from '../../support/external.ts';
-import { serverReachable, serverUrl } from '../../support/databases.ts';
+import { postgresUnderTest } from '../../support/databases.ts';
 
 export const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -34,11 +33,8 @@ export interface TargetKind { name: Target['name']; create(): Promise<Target> }
 
 export async function targetKinds(): Promise<TargetKind[]> {
   const kinds: TargetKind[] = [{ name: 'pglite', create: async () => pgliteTarget() }];
-  const url = serverUrl();
-  const reachable = url ? await serverReachable(url) : false;
-  if (needExternal(reachable, 'a Postgres server (SMARTALEX_TEST_DATABASE_URL)', 'the Postgres-server half of this suite')) {
-    kinds.push({ name: 'postgres', create: () => postgresTarget(url!) });
-  }
+  const url = await postgresUnderTest();
+  if (url) kinds.push({ name: 'postgres', create: () => postgresTarget(url) });
   return kinds;
 }
 

@@ -128,6 +128,7 @@ for (const backend of await backends()) {
 }
 
 const offline: ProviderEnvironment['offline'] = {
+  espeakWasm: { available: true },
   espeakNg: { available: true },
   pocketsphinx: { available: true, modelDir: '/m' },
   scriptedLlm: { available: true },
