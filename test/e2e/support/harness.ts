@@ -96,7 +96,8 @@ export async function runSipp(target: string, scenario: string, args: string[] =
   ];
   if (!args.includes('-s')) full.push('-s', '2000');
   return new Promise((resolve) => {
-    execFile('sipp', full, { cwd: SIPP_DIR, timeout: (timeoutS + 10) * 1000 }, (error, stdout, stderr) => {
+    // SIGKILL: whatever SIPp does with SIGTERM, the test never waits past this bound.
+    execFile('sipp', full, { cwd: SIPP_DIR, timeout: (timeoutS + 10) * 1000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
       const read = (p: string): string => { try { return readFileSync(p, 'utf8'); } catch { return ''; } };
       const result = { code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr, messages: read(messageFile), errors: read(errorFile) };
       rmSync(traceDir, { recursive: true, force: true });
