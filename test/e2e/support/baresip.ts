@@ -73,7 +73,21 @@ export class Baresip {
     child.on('exit', () => { this.exited = true; });
   }
 
+  /**
+   * Starts a phone on free loopback ports. The ports are probed free, then bound by baresip: another
+   * process can take one in between, so a start that fails on "Address already in use" is retried.
+   */
   static async start(options: BaresipOptions): Promise<Baresip> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Baresip.startOnce(options);
+      } catch (error) {
+        if (attempt >= 5 || !/Address already in use/.test((error as Error).message)) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(options: BaresipOptions): Promise<Baresip> {
     const dir = mkdtempSync(join(tmpdir(), 'smartalex-baresip-'));
     const sipPort = await freeMediaPort();
     const rtpBase = await freeMediaPort();
