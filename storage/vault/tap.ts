@@ -215,6 +215,8 @@ export class RecordingTap {
   /** Recording and key ids from the header this tap writes under. */
   get recordingId(): string { return this.writer.header.recordingId; }
   get keyId(): string { return this.writer.header.keyId; }
+  /** Call-clock time of the recording's first sample, once a frame arrived. */
+  get originMs(): number | null { return this.interleaver.originMs; }
   get stats(): { framesEmitted: number; lateFramesDropped: number; silenceRequests: number } {
     return { framesEmitted: this.interleaver.framesEmitted, lateFramesDropped: this.interleaver.lateFramesDropped, silenceRequests: this.silenceRequests };
   }
