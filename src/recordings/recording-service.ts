@@ -39,6 +39,8 @@ import { DEFAULT_AUDIO_REDACTION, type AudioRedactionSettings, type AudioRedacti
 const DAY_MS = 86_400_000;
 /** Frames held per leg while the recording opens (10 s of 20 ms frames). */
 const MAX_PENDING_FRAMES = 500;
+/** Silenced spans listed per recording at most (each is still silenced beyond it). */
+const MAX_LISTED_SPANS = 1000;
 
 export interface CallRecordingStart {
   tenantId: string;
@@ -186,8 +188,15 @@ class VaultCallRecorder implements CallRecorder {
     if (!this.redaction.enabled || this.failed || this.finishing) return;
     if (!(span.endMs >= span.startMs) || !Number.isFinite(span.startMs) || !Number.isFinite(span.endMs)) return;
     const padded = { ...span, startMs: span.startMs - this.redaction.padMs, endMs: span.endMs + this.redaction.padMs };
-    this.spans.push(padded);
     this.tap?.silence(padded.startMs, padded.endMs);
+    // Pieces of one decision (an agent sentence's audio chunks) become one listed span.
+    const last = this.spans[this.spans.length - 1];
+    if (last && last.source === padded.source && last.type === padded.type && padded.startMs <= last.endMs && padded.endMs >= last.startMs) {
+      last.startMs = Math.min(last.startMs, padded.startMs);
+      last.endMs = Math.max(last.endMs, padded.endMs);
+    } else if (this.spans.length < MAX_LISTED_SPANS) {
+      this.spans.push(padded);
+    }
   }
 
   caller(frame: AudioFrame): void { this.push('caller', frame); }

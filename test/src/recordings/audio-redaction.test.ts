@@ -56,6 +56,26 @@ for (const backend of await backends()) {
     assert.equal(events[0]!.data, { recordingId: recorder.recordingId, spans: done.mutedSpans });
   });
 
+  test(`[${backend.name}] overlapping pieces of one decision (an agent sentence's audio chunks) are listed as one span`, async () => {
+    const callId = await newCall();
+    const recorder = fx.service.startCallRecording({ tenantId: tenant.id, callId, agent, audioRedaction: { enabled: true, holdMs: 1000, padMs: 20 } });
+    recorder.redactAudio({ type: 'CARD', source: 'agent', startMs: 1000 + 400, endMs: 1000 + 600 }); // before the recording is open
+    await recorder.ready;
+    for (let f = 0; f < 100; f++) {
+      recorder.caller(syntheticFrame('caller', f));
+      recorder.agent(syntheticFrame('agent', f));
+    }
+    recorder.redactAudio({ type: 'CARD', source: 'agent', startMs: 1000 + 600, endMs: 1000 + 800 });
+    recorder.redactAudio({ type: 'CARD', source: 'caller', startMs: 1000 + 700, endMs: 1000 + 900 });
+    const done = (await recorder.finish())!;
+    assert.equal(done.mutedSpans, [
+      { type: 'CARD', source: 'agent', startMs: 380, endMs: 820 },
+      { type: 'CARD', source: 'caller', startMs: 680, endMs: 920 },
+    ]);
+    const read = await fx.vault.read({ tenantId: tenant.id, recordingId: recorder.recordingId });
+    assert.equal(silentFrames(read.pcm), Array.from({ length: 27 }, (_, i) => 19 + i));
+  });
+
   test(`[${backend.name}] with pii_audio_redaction off the audio is kept and nothing is listed`, async () => {
     const callId = await newCall();
     const recorder = fx.service.startCallRecording({ tenantId: tenant.id, callId, agent, audioRedaction: audioRedactionFrom({ pii_audio_redaction: false }) });
