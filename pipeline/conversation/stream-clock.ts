@@ -5,7 +5,10 @@
  * anchor; consecutive frames that continue the previous one exactly (within
  * a few ms of jitter) add nothing, so a steady call keeps one anchor and a
  * call with gaps keeps one per gap, bounded by `maxAnchors` (the oldest go;
- * positions before the oldest kept anchor extrapolate from it).
+ * positions before the oldest kept anchor extrapolate from it). The default
+ * bound covers a minute even when every frame is an anchor (a transport whose
+ * frame times wander): word timings arrive seconds after their audio, never
+ * a minute. At most 2 x 3000 numbers (48 KB) per call.
  */
 const JITTER_MS = 5;
 
@@ -15,7 +18,7 @@ export class StreamClock {
   private readonly clockMs: number[] = [];
   private pushedMs = 0;
 
-  constructor(private readonly maxAnchors = 256) {}
+  constructor(private readonly maxAnchors = 3000) {}
 
   /** Records that `samples` samples at `sampleRate`, captured at `timeMs`, were pushed to the stream. */
   push(samples: number, sampleRate: number, timeMs: number): void {

@@ -29,6 +29,12 @@ const CARD = { startMs: WORDS[4]!.startMs, endMs: WORDS[7]!.endMs };
 const REPLY = 'I have noted the card 4111 1111 1111 1111.';
 const PAD_MS = 120; // DEFAULT_AUDIO_REDACTION.padMs
 const LOUD = 1000;
+/**
+ * The VAD must not stop (and so finalize the STT) inside the sentence: Silero scores some of the tone
+ * bursts low, and a Finalize makes the simulator close its segment early, giving its scripted words the
+ * partial audio's timings. A low threshold and a long hangover keep the tones one stretch of speech.
+ */
+const STEADY_TURNS = { vad: { threshold: 0.02 }, turn: { hangoverMs: 1500 } };
 
 interface Rig { t: TestServer; sims: AllSimulators; started: CallSession[]; close(): Promise<void> }
 
@@ -38,7 +44,7 @@ async function startRig(providerSettings: Record<string, unknown>, sims: AllSimu
   const env = { DEEPGRAM_BASE_URL: s.deepgram.url, DEEPGRAM_API_KEY: API_KEY, OPENAI_BASE_URL: s.openai.baseUrl, OPENAI_API_KEY: API_KEY };
   try {
     const t = await startTestServer({
-      env, agent: { name: 'pci', mode: 'conversation', prompt: 'Be brief.', greeting: 'How can I help?', recordingEnabled: true, providerSettings },
+      env, agent: { name: 'pci', mode: 'conversation', prompt: 'Be brief.', greeting: 'How can I help?', recordingEnabled: true, providerSettings: { ...STEADY_TURNS, ...providerSettings } },
     });
     const started: CallSession[] = [];
     t.server.calls.on('call-started', (x) => started.push(x));
@@ -159,7 +165,7 @@ test('the card number is silent in the recording, the words around it are not; m
 
     // The same call to an agent with pii_audio_redaction off: the card number stays in the audio.
     const keep = await createAgent(rig.t.db, rig.t.tenantId, {
-      name: 'pci-off', mode: 'conversation', prompt: 'Be brief.', greeting: 'How can I help?', recordingEnabled: true, providerSettings: { pii_audio_redaction: false },
+      name: 'pci-off', mode: 'conversation', prompt: 'Be brief.', greeting: 'How can I help?', recordingEnabled: true, providerSettings: { ...STEADY_TURNS, pii_audio_redaction: false },
     });
     await addNumber(rig.t.db, rig.t.tenantId, { number: '2002', agentId: keep.id, allowedCidrs: ['127.0.0.1/32'] });
     const off = await sayCardAndHangUp(rig, '2002');
@@ -174,9 +180,9 @@ test('the card number is silent in the recording, the words around it are not; m
 });
 
 test('a final that comes after its audio was sealed re-seals the chunk: the card number is still silent', async () => {
-  // 200 ms held in memory, the STT's final 1.8 s late (under the adapter's 2 s watchdog): the card number
-  // started about 4 s before the final arrives, so its start is in a sealed 2 s chunk by then.
-  const rig = await startRig({ pii_audio_redaction: { holdMs: 200 }, turn: { sttFinalTimeoutMs: 20_000 } }, { deepgramLive: { transcripts: () => SENTENCE, sttFinalDelayMs: 1800 } });
+  // Nothing held in memory, the STT's final 1.5 s late (under the adapter's 2 s watchdog): the card number
+  // started about 3.7 s before the final arrives, so its start is in a sealed 2 s chunk by then.
+  const rig = await startRig({ pii_audio_redaction: { holdMs: 0 }, turn: { hangoverMs: 1500, sttFinalTimeoutMs: 20_000 } }, { deepgramLive: { transcripts: () => SENTENCE, sttFinalDelayMs: 1500 } });
   try {
     const { callId, row } = await sayCardAndHangUp(rig);
     const parts: Buffer[] = [];
