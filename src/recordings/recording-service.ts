@@ -251,7 +251,7 @@ class VaultCallRecorder implements CallRecorder {
     }
     const { sizeBytes, sha256 } = await this.measure();
     const durationMs = Math.round((plaintextBytes / (this.rate * 4)) * 1000);
-    const mutedSpans = this.mutedSpans(tap.originMs, durationMs);
+    const mutedSpans = this.mutedSpans(tap, durationMs);
     await completeRecording(this.opts.db, this.start.tenantId, this.recordingId, { sizeBytes, sha256, durationMs, cutShort });
     if (mutedSpans.length > 0) {
       await addCallEvent(this.opts.db, this.start.tenantId, this.start.callId, 'recording_redactions', { recordingId: this.recordingId, spans: mutedSpans })
@@ -261,12 +261,12 @@ class VaultCallRecorder implements CallRecorder {
   }
 
   /** The silenced spans on the recording's own timeline, clipped to it. */
-  private mutedSpans(originMs: number | null, durationMs: number): MutedSpan[] {
-    if (originMs === null) return [];
+  private mutedSpans(tap: RecordingTap, durationMs: number): MutedSpan[] {
+    if (tap.originMs === null) return [];
     const out: MutedSpan[] = [];
     for (const s of this.spans) {
-      const startMs = Math.max(0, Math.round(s.startMs - originMs));
-      const endMs = Math.min(durationMs, Math.round(s.endMs - originMs));
+      const startMs = Math.max(0, Math.round(tap.recordingMs(s.startMs)!));
+      const endMs = Math.min(durationMs, Math.round(tap.recordingMs(s.endMs)!));
       if (endMs > startMs) out.push({ type: s.type, source: s.source, startMs, endMs });
     }
     return out;

@@ -17,7 +17,10 @@
  * it in memory. `silence(startMs, endMs)` (call clock) zeroes both channels
  * over that span: frames not yet emitted are zeroed when they are, held
  * frames at once, and audio already handed on through the writer's
- * silence() (which re-seals sealed chunks in place).
+ * silence() (which re-seals sealed chunks in place). Call-clock times become
+ * recording positions through where the caller frames were actually placed
+ * (`recordingMs`), so a frame moved to a later slot by jitter moves its span
+ * with it.
  */
 import { endianness } from 'node:os';
 import type { RecordingSummary, RecordingWriter } from './writer.ts';
@@ -38,6 +41,11 @@ export interface StereoInterleaverOptions {
   /** Receives each interleaved frame. The buffer is reused: copy it if you keep it (RecordingWriter.write copies). */
   onAudio: (interleaved: Buffer) => void;
 }
+
+/** Caller-frame shifts within this many ms count as the same placement. */
+const ANCHOR_TOLERANCE_MS = 5;
+/** Anchors kept per recording (a minute of frames even if every one moved). */
+const MAX_ANCHORS = 3000;
 
 const CALLER = 0;
 const AGENT = 1;
@@ -61,9 +69,25 @@ export class StereoInterleaver {
   private readonly onAudio: (interleaved: Buffer) => void;
   private origin: number | null = null;
   private next = 0;
+  /**
+   * Where caller frames landed: from each anchor's call-clock time on, a frame
+   * sits `shiftMs` later in the recording than its time says (jitter rounding
+   * moved it to the next slot, or a late burst). A new anchor only when the
+   * shift changes by more than a few ms; bounded (the oldest go).
+   */
+  private readonly anchorTimeMs: number[] = [];
+  private readonly anchorShiftMs: number[] = [];
 
   /** Call-clock time of the first slot, once a frame arrived. */
   get originMs(): number | null { return this.origin; }
+
+  /** Where call-clock time `timeMs` lies in the recording (ms from its start), as the caller frames were placed. */
+  recordingMs(timeMs: number): number | null {
+    if (this.origin === null) return null;
+    let i = this.anchorTimeMs.length - 1;
+    while (i > 0 && this.anchorTimeMs[i]! > timeMs) i--;
+    return timeMs - this.origin + (i >= 0 ? this.anchorShiftMs[i]! : 0);
+  }
 
   constructor(opts: StereoInterleaverOptions) {
     this.sampleRate = opts.sampleRate ?? 8000;
@@ -103,6 +127,7 @@ export class StereoInterleaver {
     // Jitter can round two consecutive frames of one leg into the same slot: the later one takes the next.
     if (slot === this.lastSlot[leg]) slot++;
     if (slot < this.next) { this.lateFramesDropped++; return; }
+    if (leg === CALLER) this.anchor(timeMs, slot * this.frameMs - (timeMs - this.origin));
     while (slot - this.next > this.maxSkew) this.emitNext();
     const index = slot % this.ring;
     const target = this.slots[leg][index]!;
@@ -111,6 +136,17 @@ export class StereoInterleaver {
     this.held[leg][index] = slot;
     if (slot > this.lastSlot[leg]!) this.lastSlot[leg] = slot;
     while (this.has(CALLER, this.next) && this.has(AGENT, this.next)) this.emitNext();
+  }
+
+  private anchor(timeMs: number, shiftMs: number): void {
+    const n = this.anchorShiftMs.length;
+    if (n > 0 && Math.abs(this.anchorShiftMs[n - 1]! - shiftMs) <= ANCHOR_TOLERANCE_MS) return;
+    this.anchorTimeMs.push(timeMs);
+    this.anchorShiftMs.push(shiftMs);
+    if (n + 1 > MAX_ANCHORS) {
+      this.anchorTimeMs.shift();
+      this.anchorShiftMs.shift();
+    }
   }
 
   private has(leg: Leg, slot: number): boolean {
@@ -164,8 +200,10 @@ export class RecordingTap {
   private ringCount = 0;
   /** Interleaved frames handed to the writer so far. */
   private framesWritten = 0;
-  /** Spans reaching past the newest emitted frame: applied as those frames are emitted (call clock ms). */
+  /** Spans reaching past the newest emitted frame: applied as those frames are emitted (recording ms). */
   private ahead: Array<{ startMs: number; endMs: number }> = [];
+  /** Spans decided before the first frame (call clock ms). */
+  private early: Array<{ startMs: number; endMs: number }> = [];
   private silenceRequests = 0;
 
   constructor(private readonly writer: RecordingWriter, private readonly opts: RecordingTapOptions = {}) {
@@ -189,16 +227,27 @@ export class RecordingTap {
     if (this.failure || this.finished || !(endMs > startMs)) return;
     this.silenceRequests++;
     const il = this.interleaver;
-    const emittedEndMs = il.originMs === null ? -Infinity : il.originMs + il.framesEmitted * il.frameMs;
-    if (endMs > emittedEndMs) {
-      if (this.ahead.length >= MAX_AHEAD_SPANS) this.ahead.shift();
-      this.ahead.push({ startMs, endMs });
+    if (il.originMs === null) {
+      // Nothing recorded yet: kept on the call clock until the first frame fixes the origin.
+      this.early.push({ startMs, endMs });
+      return;
     }
-    if (il.originMs === null || startMs >= emittedEndMs) return;
+    this.silenceRecording(il.recordingMs(startMs)!, il.recordingMs(endMs)!);
+  }
+
+  /** Silences [fromMs, toMs) of the recording's own timeline (ms from its first sample). */
+  private silenceRecording(fromMs: number, toMs: number): void {
+    const il = this.interleaver;
+    const emittedEndMs = il.framesEmitted * il.frameMs;
+    if (toMs > emittedEndMs) {
+      if (this.ahead.length >= MAX_AHEAD_SPANS) this.ahead.shift();
+      this.ahead.push({ startMs: fromMs, endMs: toMs });
+    }
+    if (fromMs >= emittedEndMs) return;
     const frameBytes = il.frameSamples * 4;
-    const toByte = (ms: number): number => Math.max(0, Math.round(((ms - il.originMs!) * il.sampleRate) / 1000)) * 4;
-    const from = toByte(startMs);
-    const to = Math.min(toByte(endMs), il.framesEmitted * frameBytes);
+    const toByte = (ms: number): number => Math.max(0, Math.round((ms * il.sampleRate) / 1000)) * 4;
+    const from = toByte(fromMs);
+    const to = Math.min(toByte(toMs), il.framesEmitted * frameBytes);
     const writtenBytes = this.framesWritten * frameBytes;
     // Held frames: zeroed in memory.
     for (let k = 0; k < this.ringCount; k++) {
@@ -217,6 +266,8 @@ export class RecordingTap {
   get keyId(): string { return this.writer.header.keyId; }
   /** Call-clock time of the recording's first sample, once a frame arrived. */
   get originMs(): number | null { return this.interleaver.originMs; }
+  /** Where a call-clock time lies in the recording (ms from its start), or null before the first frame. */
+  recordingMs(timeMs: number): number | null { return this.interleaver.recordingMs(timeMs); }
   get stats(): { framesEmitted: number; lateFramesDropped: number; silenceRequests: number } {
     return { framesEmitted: this.interleaver.framesEmitted, lateFramesDropped: this.interleaver.lateFramesDropped, silenceRequests: this.silenceRequests };
   }
@@ -237,6 +288,10 @@ export class RecordingTap {
   /** One interleaved frame from the interleaver: spans ahead applied, then held (or written when not holding). */
   private onInterleaved(frame: Buffer): void {
     if (this.failure) return;
+    if (this.early.length > 0) {
+      const il = this.interleaver;
+      for (const span of this.early.splice(0)) this.silenceRecording(il.recordingMs(span.startMs)!, il.recordingMs(span.endMs)!);
+    }
     this.applyAhead(frame);
     if (this.ring.length === 0) { this.writeOut(frame); return; }
     if (this.ringCount === this.ring.length) this.release();
@@ -248,7 +303,7 @@ export class RecordingTap {
   private applyAhead(frame: Buffer): void {
     if (this.ahead.length === 0) return;
     const il = this.interleaver;
-    const frameStartMs = il.originMs! + (il.framesEmitted - 1) * il.frameMs;
+    const frameStartMs = (il.framesEmitted - 1) * il.frameMs;
     const frameEndMs = frameStartMs + il.frameMs;
     for (const span of this.ahead) {
       const a = Math.max(span.startMs, frameStartMs);

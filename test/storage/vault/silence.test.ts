@@ -135,6 +135,29 @@ test('a span that arrives after its audio left the window re-seals the affected 
   assert.is(samples[1], -1000);
 });
 
+test('a span follows the caller frames to where jitter placed them in the recording', async () => {
+  const { vault, store, keys } = memoryVault();
+  const writer = await vault.startRecording(ref);
+  const tap = new RecordingTap(writer, { holdMs: 1000 });
+  // Caller frames stamped on a 20 ms grid until 95 ms, then bunched: the one stamped 101 rounds into slot 5,
+  // already taken, so it and every later frame sit one slot (19 ms) later than their stamps say.
+  const times = [0, 20, 40, 60, 80, 95, 101, 121, 141, 161];
+  times.forEach((t, i) => {
+    tap.caller({ pcm: new Int16Array(N).fill(100 + i), timeMs: t });
+    tap.agent({ pcm: new Int16Array(N).fill(-1), timeMs: i * 20 });
+  });
+  assert.is(tap.recordingMs(121), 140, 'the frame stamped 121 ms sits at 140 ms of the recording');
+  tap.silence(121, 141); // exactly the frame stamped 121 (caller value 107)
+  await tap.finish();
+  const pcm = (await decryptBytes(store.bytes(ref), keys)).pcm;
+  const s = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2);
+  const callerOfFrame = (f: number): number => s[f * N * 2]!;
+  const silent = Array.from({ length: s.length / (N * 2) }, (_, f) => s.subarray(f * N * 2, (f + 1) * N * 2).every((v) => v === 0));
+  assert.is(silent.filter(Boolean).length, 1, 'one frame silenced');
+  assert.is(silent.indexOf(true), 7, 'the seventh slot, where that frame went');
+  assert.not.ok(Array.from({ length: silent.length }, (_, f) => callerOfFrame(f)).includes(107), 'the frame stamped 121 ms is gone');
+});
+
 test('without a hold window the tap writes at once (the recording is as before)', async () => {
   const { tap, store, push, legs } = await feedTap(0);
   push(100);
