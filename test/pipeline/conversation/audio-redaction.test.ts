@@ -62,6 +62,37 @@ test('a caller turn with a card number: one CARD span over the card words, on th
   }
 });
 
+test('a card number split across two caller turns: a CARD span over its words in each turn', async () => {
+  const first = 'my card number is 4111 1111';
+  const second = '1111 1111';
+  const h = await startHarness({
+    agent: { greeting: 'Hello.' }, settings: { vad: { threshold: 0.02 }, turn: { hangoverMs: 1500 } }, pace: 'realtime',
+    sims: { deepgramLive: { transcripts: [first, second] }, openai: { replies: ['Go on.', 'Thank you.'] } },
+  });
+  const spans: AudioRedaction[] = [];
+  h.conversation.on('audio_redaction', (x) => spans.push(x));
+  try {
+    await h.waitQuiet();
+    const frameTimes: number[] = [];
+    h.transport.onFrame((f) => { if (f.kind === 'audio' && (frameTimes.length > 0 || f.pcm.some((v) => v !== 0))) frameTimes.push(f.timeMs); });
+    const at = (ms: number): number => frameTimes[Math.floor(ms / 20)]! + (ms % 20);
+    const a = synthesizeSpeechPattern(first, 8000);
+    const gap = new Int16Array(8000 * 2.5);
+    h.transport.say(Int16Array.from([...a, ...gap, ...synthesizeSpeechPattern(second, 8000)]));
+    await h.transport.waitFor(() => h.turns.filter((t) => t.role === 'caller').length >= 2, 20_000, 'both caller turns');
+    assert.equal(h.turns.filter((t) => t.role === 'caller').map((t) => t.redactedText), ['my card number is [CARD]', '[CARD]']);
+    const caller = spans.filter((x) => x.source === 'caller');
+    assert.equal(caller.map((x) => x.type), ['CARD', 'CARD']);
+    const w1 = speechPatternWords(first);
+    const w2 = speechPatternWords(second);
+    const secondAt = (a.length + gap.length) / 8;
+    assert.ok(Math.abs(caller[0]!.startMs - at(w1[4]!.startMs)) <= 30 && Math.abs(caller[0]!.endMs - at(w1[5]!.endMs)) <= 30, 'first half: its two words');
+    assert.ok(Math.abs(caller[1]!.startMs - at(secondAt + w2[0]!.startMs)) <= 30 && Math.abs(caller[1]!.endMs - at(secondAt + w2[1]!.endMs)) <= 30, 'second half: its two words');
+  } finally {
+    await h.close();
+  }
+});
+
 test('a masked keypad run is a span over its keys; a menu choice is not; an agent sentence repeating PII is a span, others are not', async () => {
   const h = await startHarness({
     agent: { greeting: 'Hello.' },
