@@ -15,7 +15,7 @@ import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
-import { openRecordingVault, RecordingCallTap, RecordingService } from './recordings/index.ts';
+import { audioRedactionFrom, DEFAULT_AUDIO_REDACTION, openRecordingVault, RecordingCallTap, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
 import { CallManager, callManagerOptions, type CallManagerOptions } from './calls/index.ts';
 import { providerReport } from './agents/startup-report.ts';
@@ -83,7 +83,13 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const recordedCalls = new Map<string, RecordingCallTap>();
     calls.addTap((call) => {
       if (!call.agent.recordingEnabled) return undefined;
-      const recorder = recordings.startCallRecording({ tenantId: call.tenantId, callId: call.callId, agent: call.agent });
+      let audioRedaction = DEFAULT_AUDIO_REDACTION;
+      try {
+        audioRedaction = audioRedactionFrom(call.agent.providerSettings);
+      } catch (error) {
+        logger.warn({ agentId: call.agent.id, reason: (error as Error).message }, 'invalid pii_audio_redaction; recording with the default (on)');
+      }
+      const recorder = recordings.startCallRecording({ tenantId: call.tenantId, callId: call.callId, agent: call.agent, audioRedaction });
       const tap = new RecordingCallTap(recorder, { onDone: () => recordedCalls.delete(call.callId) });
       recordedCalls.set(call.callId, tap);
       return tap;
@@ -132,6 +138,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
             redacted: { text: turn.redactedText, entities: turn.entities }, latency: turn.trace ? traceLatency(turn.trace) : null,
           });
         },
+        onAudioRedaction: (callId, span) => recordedCalls.get(callId)?.recorder.redactAudio(span),
         onTrace: (callId, trace) => {
           for (const listener of traceListeners) {
             try { listener(trace, callId); } catch { /* a listener's failure is its own */ }

@@ -18,6 +18,12 @@
  * each run a caller turn "[keypad] 1234#". The LLM gets the keys as typed (it
  * may need an account number); the 'turn' event carries them redacted
  * (redactKeypad). A key pressed over the agent interrupts it like speech.
+ * Where PII was said or typed, an 'audio_redaction' event gives the span on
+ * the frame clock (never the content) so the recorder can silence it: a
+ * caller turn's redacted words from the STT's word timings (StreamClock maps
+ * them back to the frames; untimed text falls back to the whole turn), a
+ * keypad run that redactKeypad masks, and an agent sentence that repeats PII
+ * (the whole sentence, timed by when its audio plays out).
  * A failing STT, LLM or TTS ends in a 'failure' event, a spoken apology (the
  * TTS if it still works, else the local FallbackVoice) and a clean hang-up.
  * Silence reprompts and the call-duration limit run on the frame clock, so
@@ -30,7 +36,7 @@ import { EventEmitter } from 'node:events';
 import { Resampler } from '../../media/codecs/resample.ts';
 import type { AudioFrame, DtmfFrame, EndFrame, InterruptFrame } from '../frames.ts';
 import type { ChatMessage, LanguageModel, SpeechToText, SttStream, TextToSpeech, ToolSpec } from '../providers/types.ts';
-import { redact, redactKeypad, TurnRedactor, type RedactedEntity } from '../redact/index.ts';
+import { redact, redactKeypad, TurnRedactor, type RedactedEntity, type RedactedType, type TurnRedaction } from '../redact/index.ts';
 import { TurnTimer, type LatencyMetrics, type TurnTrace } from '../tracing/index.ts';
 import type { CallTransport } from '../transport.ts';
 import { isSileroSampleRate, SileroModel, VoiceActivityDetector } from '../vad/index.ts';
@@ -45,6 +51,7 @@ import { parseToolCall, toolsFor } from './tools.ts';
 import { TurnDetector, type EndOfTurn } from './turn-detector.ts';
 import { concatPcm, type PhraseCache } from './phrase-cache.ts';
 import { KeypadCollector, type KeypadRun } from './keypad-collector.ts';
+import { StreamClock } from './stream-clock.ts';
 
 export interface AgentProfile {
   systemPrompt: string;
@@ -70,6 +77,14 @@ export interface ConversationTurn {
   interrupted?: boolean;
 }
 
+/** Audio to silence in the recording: [startMs, endMs) on the frame clock, both legs. Never carries content. */
+export interface AudioRedaction {
+  source: 'caller' | 'agent' | 'keypad';
+  type: RedactedType;
+  startMs: number;
+  endMs: number;
+}
+
 export type PipelineStage = 'stt' | 'llm' | 'tts';
 export interface ProviderFailure { stage: PipelineStage; provider: string; message: string }
 export interface InterruptEvent { atMs: number; droppedMs: number; heardMs: number }
@@ -77,6 +92,7 @@ export interface ConversationEnd { reason: string; failure?: ProviderFailure; tr
 
 export interface ConversationEvents {
   turn: [ConversationTurn];
+  audio_redaction: [AudioRedaction];
   trace: [TurnTrace];
   failure: [ProviderFailure];
   interrupt: [InterruptEvent];
@@ -159,6 +175,12 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private readonly tools: ToolSpec[];
   private readonly callerRedactor = new TurnRedactor();
   private readonly keypad: KeypadCollector;
+  /** Frame-clock span of the keys of the run being collected. */
+  private keysSpan: { startMs: number; endMs: number } | undefined;
+  /** Maps the STT stream's word timings back to the frame clock. */
+  private readonly sttClock = new StreamClock();
+  /** Agent sentences that repeat PII, with the first entity type (their audio is silenced in the recording). */
+  private readonly piiSpans = new WeakMap<SpokenSpan, RedactedType>();
   private stt: SttStream | undefined;
   private sttLoop: Promise<void> = Promise.resolve();
   private reply: Reply | undefined;
@@ -253,7 +275,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
           break;
         }
         if (ev.type === 'reconnected') this.options.log?.info({ stage: 'stt', provider: this.options.stt.name }, 'STT reconnected');
-        this.detector.stt(ev, this.clock());
+        this.detector.stt(ev.type === 'final' && ev.words ? { ...ev, words: this.onFrameClock(ev.words) } : ev, this.clock());
       }
     })().catch((error: unknown) => this.fail(new StageError('stt', this.options.stt.name, error)));
   }
@@ -275,6 +297,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       : frame;
     if (vadFrame.pcm.length > 0) this.vad.push(vadFrame);
     this.stt?.push(frame.pcm);
+    this.sttClock.push(frame.pcm.length, frame.sampleRate, frame.timeMs);
     this.tick(this.clock());
   }
 
@@ -318,8 +341,25 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.reprompts = 0;
     this.callerRedactor.add(turn.text);
     const redacted = this.callerRedactor.finish();
+    this.emitCallerAudioRedactions(turn, redacted);
     this.emit('turn', { role: 'caller', redactedText: redacted.text, entities: redacted.entities, atMs: turn.sttFinalAtMs });
     this.respondTo(turn);
+  }
+
+  /** Word timings on the STT stream's timeline, moved to the frame clock. */
+  private onFrameClock(words: ReadonlyArray<{ word: string; startMs: number; endMs: number }>): Array<{ word: string; startMs: number; endMs: number }> {
+    return words.map((w) => ({ word: w.word, startMs: this.sttClock.toClock(w.startMs) ?? w.startMs, endMs: this.sttClock.toClock(w.endMs) ?? w.endMs }));
+  }
+
+  /** Each redacted span of a caller turn: the audio of its words (or the whole turn where they are untimed). */
+  private emitCallerAudioRedactions(turn: EndOfTurn, redacted: TurnRedaction): void {
+    for (const span of redacted.sourceSpans) {
+      const parts = turn.timing.filter((t) => t.start < span.end && t.end > span.start);
+      const timed = parts.length > 0 && parts.every((t) => t.startMs !== undefined && t.endMs !== undefined);
+      const startMs = timed ? Math.min(...parts.map((t) => t.startMs!)) : turn.speechStartMs;
+      const endMs = timed ? Math.max(...parts.map((t) => t.endMs!)) : Math.max(turn.endOfSpeechMs, turn.speechStartMs);
+      this.emit('audio_redaction', { source: 'caller', type: span.type, startMs, endMs });
+    }
   }
 
   /** A key over the agent interrupts it (as speech would); keys are collected into runs. */
@@ -328,6 +368,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     const now = this.clock();
     this.detector.lastActivityMs = now;
     if (this.settings.bargeIn.enabled && this.canInterrupt()) this.process({ kind: 'interrupt', timeMs: now });
+    const keyStartMs = frame.timeMs - frame.durationMs;
+    const keyEndMs = Math.max(frame.timeMs, now);
+    const span = this.keysSpan;
+    this.keysSpan = span ? { startMs: Math.min(span.startMs, keyStartMs), endMs: Math.max(span.endMs, keyEndMs) } : { startMs: keyStartMs, endMs: keyEndMs };
     for (const run of this.keypad.push(frame.digit, now)) this.onKeypadRun(run);
   }
 
@@ -337,9 +381,17 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.reprompts = 0;
     const prefix = '[keypad] ';
     const redacted = redactKeypad(run.keys);
+    const keys = this.keysSpan;
+    if (!this.keypad.pending) this.keysSpan = undefined;
+    if (keys && redacted.entities.length > 0) {
+      // Keys sent in-band (or their echo) are in the caller's audio: the run's span is silenced whole.
+      this.emit('audio_redaction', { source: 'keypad', type: redacted.entities[0]!.type, startMs: keys.startMs, endMs: keys.endMs });
+    }
     const entities = redacted.entities.map((e) => ({ ...e, start: e.start + prefix.length, end: e.end + prefix.length }));
     this.emit('turn', { role: 'caller', redactedText: prefix + redacted.text, entities, atMs: run.atMs });
-    this.respondTo({ text: prefix + run.keys, endOfSpeechMs: run.atMs, vadStopMs: run.atMs, sttFinalAtMs: run.atMs, vadMissed: false });
+    this.respondTo({
+      text: prefix + run.keys, timing: [], speechStartMs: run.atMs, endOfSpeechMs: run.atMs, vadStopMs: run.atMs, sttFinalAtMs: run.atMs, vadMissed: false,
+    });
   }
 
   /** Answers a caller turn: at once, after cutting the agent off, or once the disclosure has played. */
@@ -525,6 +577,8 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       if (signal.aborted || this.ended) return;
       const span: SpokenSpan = { text: sentence, startMs: this.ledger.submittedMs, endMs: this.ledger.submittedMs };
       reply.spans.push(span);
+      const pii = redact(sentence).entities[0]?.type;
+      if (pii) this.piiSpans.set(span, pii);
       reply.timer?.mark('ttsStart', this.clock());
       const phraseKey = reply.kind === 'answer' || !this.options.phraseCache
         ? undefined
@@ -566,8 +620,14 @@ export class Conversation extends EventEmitter<ConversationEvents> {
         this.awaitingPlayout = reply;
       }
     }
-    this.transport.play(pcm);
     const ms = (pcm.length * 1000) / this.transport.sampleRate;
+    const pii = this.piiSpans.get(span);
+    if (pii) {
+      // The agent repeats PII: this audio plays once what is queued ahead of it has played.
+      const startMs = this.clock() + Math.max(0, this.transport.queuedMs());
+      this.emit('audio_redaction', { source: 'agent', type: pii, startMs, endMs: startMs + ms });
+    }
+    this.transport.play(pcm);
     this.ledger.add(ms);
     span.endMs = this.ledger.submittedMs;
   }

@@ -7,6 +7,7 @@ export {
   type ConversationLog,
   type ConversationOptions,
   type ConversationTurn,
+  type AudioRedaction,
   type InterruptEvent,
   type PipelineStage,
   type ProviderFailure,

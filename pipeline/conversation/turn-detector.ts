@@ -17,16 +17,31 @@
  *   backchannel ("mm-hmm", "yeah").
  *
  * All times are on the conversation clock (the transport's frame clock).
+ * The turn also says where its words were said (`timing`, from the STT's word
+ * timings already mapped to that clock), for redacting the recording.
  */
 import { EventEmitter } from 'node:events';
-import type { SttEvent } from '../providers/types.ts';
+import type { SttEvent, SttWord } from '../providers/types.ts';
 import type { SpeechEndEvent, SpeechStartEvent } from '../vad/index.ts';
 import { isBackchannel, words } from './backchannel.ts';
 import type { ConversationSettings } from './settings.ts';
 
+/** Where a stretch of the turn's text was said: characters [start, end) of `text`, and clock times when known. */
+export interface TimedText {
+  start: number;
+  end: number;
+  /** Absent when the STT gave no timings (an interim, or a provider without word times). */
+  startMs?: number;
+  endMs?: number;
+}
+
 export interface EndOfTurn {
   /** Raw caller text: in memory only, for the LLM; never logged or emitted. */
   text: string;
+  /** Word by word where the STT's timings match its text, else one entry per final (or for the interim). */
+  timing: TimedText[];
+  /** Clock time the caller's speech in this turn started (VAD; else the first word), for untimed text. */
+  speechStartMs: number;
   endOfSpeechMs: number;
   vadStopMs: number;
   sttFinalAtMs: number;
@@ -47,6 +62,10 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
   private voicedMs = 0;
   private vadEnd: SpeechEndEvent | undefined;
   private finals: string[] = [];
+  /** Word timings (clock ms) of each final, when the STT gave them. */
+  private finalWords: Array<SttWord[] | undefined> = [];
+  /** First VAD speech start since the last turn closed. */
+  private turnSpeechStartMs: number | undefined;
   private interim = '';
   private sttClosed = false;
   private sttFinalAtMs: number | undefined;
@@ -73,6 +92,7 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
   speechStart(ev: SpeechStartEvent): void {
     this.vadSpeaking = true;
     this.speechStartMs = ev.atMs;
+    this.turnSpeechStartMs ??= ev.atMs;
     this.voicedMs = 0;
     this.vadEnd = undefined;
     this.sttClosed = false;
@@ -113,6 +133,7 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
       case 'final':
         if (ev.text.trim() !== '') {
           this.finals.push(ev.text.trim());
+          this.finalWords.push(ev.words);
           this.interim = '';
           this.sttFinalAtMs = nowMs;
           this.lastActivityMs = nowMs;
@@ -151,6 +172,7 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
   /** Forget the words heard so far (a backchannel or noise that is not a turn). */
   discard(): void {
     this.finals = [];
+    this.finalWords = [];
     this.interim = '';
   }
 
@@ -158,9 +180,13 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
     if (this.vadSpeaking || !this.sttClosed) return;
     // An interim after the last final holds words no final covered.
     const text = [...this.finals, this.interim].join(' ').trim();
+    const timing = timedText(this.finals, this.finalWords, this.interim);
     const vadEnd = this.vadEnd;
     const finalAt = this.sttFinalAtMs ?? vadEnd?.atMs ?? 0;
+    const speechStartMs = this.turnSpeechStartMs ?? timing.find((t) => t.startMs !== undefined)?.startMs ?? vadEnd?.endOfSpeechMs ?? finalAt;
+    this.turnSpeechStartMs = undefined;
     this.finals = [];
+    this.finalWords = [];
     this.interim = '';
     this.sttClosed = false;
     this.sttFinalAtMs = undefined;
@@ -168,6 +194,8 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
     if (text === '') return; // noise, or a trailing empty final: no turn
     this.emit('end_of_turn', {
       text,
+      timing,
+      speechStartMs,
       endOfSpeechMs: vadEnd?.endOfSpeechMs ?? finalAt,
       vadStopMs: vadEnd?.atMs ?? finalAt,
       sttFinalAtMs: finalAt,
@@ -189,4 +217,25 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
       this.emit('barge_in', { atMs: nowMs });
     }
   }
+}
+
+/** Character ranges of the joined turn text with their clock times: word by word when the counts match. */
+function timedText(finals: string[], finalWords: Array<SttWord[] | undefined>, interim: string): TimedText[] {
+  const out: TimedText[] = [];
+  let at = 0;
+  finals.forEach((segment, k) => {
+    const words = finalWords[k];
+    const tokens = [...segment.matchAll(/\S+/g)];
+    if (words && words.length === tokens.length) {
+      tokens.forEach((t, i) => out.push({ start: at + t.index, end: at + t.index + t[0].length, startMs: words[i]!.startMs, endMs: words[i]!.endMs }));
+    } else if (words && words.length > 0) {
+      out.push({ start: at, end: at + segment.length, startMs: words[0]!.startMs, endMs: words[words.length - 1]!.endMs });
+    } else {
+      out.push({ start: at, end: at + segment.length });
+    }
+    at += segment.length + 1;
+  });
+  const rest = interim.trim();
+  if (rest !== '') out.push({ start: at, end: at + rest.length });
+  return out;
 }

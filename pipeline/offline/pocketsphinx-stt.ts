@@ -13,11 +13,15 @@
  * Results keep their order across processes. Every hypothesis is a `final`
  * with `speechFinal: true` (pocketsphinx's endpointer ended it); a finalize()
  * is answered with `utterance_end` once its process has printed everything.
+ * With `-time yes` each hypothesis is followed by one line per word
+ * (`word start end probability`, seconds from the start of that process's
+ * audio, up to `</s>`): they become the final's `words` on the stream's
+ * timeline (fillers such as `<sil>` and `[NOISE]` left out).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Resampler } from '../../media/codecs/resample.ts';
-import { ProviderError, type SpeechToText, type SttEvent, type SttStream } from '../providers/types.ts';
+import { ProviderError, type SpeechToText, type SttEvent, type SttStream, type SttWord } from '../providers/types.ts';
 
 export const POCKETSPHINX_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
 
@@ -31,6 +35,17 @@ export interface PocketsphinxOptions {
 }
 
 const MODEL_RATE = 16_000;
+/** A `-time yes` line: word, start and end (seconds), probability. */
+const WORD_LINE = /^(\S+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (-?\d+(?:\.\d+)?(?:e-?\d+)?)$/;
+/** Entries that are not words: sentence marks, silence, noise. */
+const FILLER = /^(<.*>|\[.*\])$/;
+
+/** The hypothesis still collecting word lines is complete (its `</s>`, the next hypothesis, or the end). */
+function closeHypothesis(segment: Segment): void {
+  if (!segment.open) return;
+  segment.lines.push(segment.open);
+  segment.open = undefined;
+}
 /** Silence appended before ending a process's input: flushes the resampler and lets the endpointer settle. */
 const FLUSH_SILENCE_MS = 100;
 
@@ -49,6 +64,7 @@ export class PocketsphinxSpeechToText implements SpeechToText {
       '-lm', `${model}/en-us.lm.bin`,
       '-dict', `${model}/cmudict-en-us.dict`,
       '-logfn', '/dev/null',
+      '-time', 'yes',
       ...(options.extraArgs ?? []),
     ];
   }
@@ -73,8 +89,12 @@ function killGroup(child: ChildProcessWithoutNullStreams): void {
 /** One pocketsphinx process: the audio since the previous finalize(). */
 interface Segment {
   child: ChildProcessWithoutNullStreams;
-  /** Hypotheses printed but not yet delivered (a later segment waits for the earlier one). */
-  lines: string[];
+  /** Hypotheses printed (with their word times) but not yet delivered (a later segment waits for the earlier one). */
+  lines: Array<{ text: string; words: SttWord[] }>;
+  /** The hypothesis whose word lines are still coming (until `</s>`). */
+  open?: { text: string; words: SttWord[] };
+  /** Stream time (ms) where this process's audio starts. */
+  startMs: number;
   exited: boolean;
   failed?: Error;
   /** Set when finalize() ended this segment's input: answer with utterance_end. */
@@ -90,6 +110,8 @@ class PocketsphinxStream implements SttStream {
   private closing = false;
   private doneWaiters: Array<() => void> = [];
   private done = false;
+  /** Audio pushed so far, in ms of the stream. */
+  private pushedMs = 0;
   private readonly onAbort = (): void => {
     for (const s of this.segments) killGroup(s.child);
     this.finish();
@@ -115,6 +137,7 @@ class PocketsphinxStream implements SttStream {
   push(pcm: Int16Array): void {
     if (this.done || this.closing || pcm.length === 0) return;
     const segment = this.current() ?? this.startSegment();
+    this.pushedMs += (pcm.length * 1000) / this.sampleRate;
     const wide = this.resampler ? this.resampler.process(pcm) : pcm;
     const bytes = Buffer.from(wide.buffer, wide.byteOffset, wide.byteLength);
     // Copy: the caller may reuse its frame buffer, and the pipe writes later.
@@ -172,7 +195,7 @@ class PocketsphinxStream implements SttStream {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
-    const segment: Segment = { child, lines: [], exited: false, finalized: false, audioBytes: 0 };
+    const segment: Segment = { child, lines: [], exited: false, finalized: false, audioBytes: 0, startMs: this.pushedMs };
     this.segments.push(segment);
     child.stdin.on('error', () => {}); // EPIPE if it dies; reported through 'close'
     child.stderr.resume(); // logs go to -logfn /dev/null; drain anything else
@@ -180,8 +203,18 @@ class PocketsphinxStream implements SttStream {
     lines.on('line', (line) => {
       const text = line.trim();
       if (text === '') return;
-      segment.lines.push(text);
-      this.deliver();
+      const word = WORD_LINE.exec(text);
+      if (word && segment.open) {
+        const [, token, start, end] = word;
+        if (token === '</s>') closeHypothesis(segment);
+        else if (!FILLER.test(token!)) {
+          segment.open.words.push({ word: token!.replace(/\(\d+\)$/, ''), startMs: segment.startMs + Number(start) * 1000, endMs: segment.startMs + Number(end) * 1000 });
+        }
+        if (token === '</s>') this.deliver();
+        return;
+      }
+      closeHypothesis(segment);
+      segment.open = { text, words: [] };
     });
     child.once('error', (err) => {
       segment.failed = new ProviderError(this.name, `could not run ${this.command}: ${err.message}`, { cause: err });
@@ -196,7 +229,7 @@ class PocketsphinxStream implements SttStream {
         segment.failed = new ProviderError(this.name, why);
       }
       // readline may still hold the last line; let it flush before delivering.
-      setImmediate(() => this.deliver());
+      setImmediate(() => { closeHypothesis(segment); this.deliver(); });
     });
     return segment;
   }
@@ -216,7 +249,9 @@ class PocketsphinxStream implements SttStream {
   private deliver(): void {
     while (this.segments.length > 0) {
       const head = this.segments[0]!;
-      for (const text of head.lines.splice(0)) this.queue.push({ type: 'final', text, speechFinal: true });
+      for (const { text, words } of head.lines.splice(0)) {
+        this.queue.push({ type: 'final', text, speechFinal: true, ...(words.length > 0 ? { words } : {}) });
+      }
       if (!head.exited) break;
       this.segments.shift();
       if (head.failed) this.queue.push({ type: 'error', error: head.failed });

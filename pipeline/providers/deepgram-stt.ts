@@ -32,7 +32,7 @@
 import { DeepgramClient, type DeepgramEnvironmentUrls } from '@deepgram/sdk';
 import { EventQueue } from './event-queue.ts';
 import { redactSecrets } from './provider-error.ts';
-import { ProviderError, type SpeechToText, type SttEvent, type SttStream } from './types.ts';
+import { ProviderError, type SpeechToText, type SttEvent, type SttStream, type SttWord } from './types.ts';
 
 export interface DeepgramSttOptions {
   /** An API key, sent as `Authorization: Token <key>`. */
@@ -110,7 +110,7 @@ type ListenMessage =
       is_final?: boolean;
       speech_final?: boolean;
       from_finalize?: boolean;
-      channel: { alternatives: Array<{ transcript: string }> };
+      channel: { alternatives: Array<{ transcript: string; words?: Array<{ word: string; punctuated_word?: string; start: number; end: number }> }> };
     }
   | { type: 'UtteranceEnd' | 'SpeechStarted' | 'Metadata' };
 
@@ -450,15 +450,19 @@ class DeepgramSttStream implements SttStream {
     this.lastMessageAt = performance.now();
     switch (m.type) {
       case 'Results': {
-        const text = m.channel.alternatives[0]?.transcript ?? '';
+        const alternative = m.channel.alternatives[0];
+        const text = alternative?.transcript ?? '';
         if (m.is_final) {
+          const words = this.timedWords(alternative?.words);
           this.releaseAudioBefore(m.start + m.duration);
           const closes = m.speech_final === true || m.from_finalize === true;
           this.speechPending = false; // a final covers what was shown
           if (closes) this.finalizeSentAt = null;
           // An empty speech_final closes the utterance whose words came in earlier finals.
           if (text.length > 0 || closes) {
-            this.queue.push({ type: 'final', text, speechFinal: m.speech_final === true, fromFinalize: m.from_finalize === true });
+            this.queue.push({
+              type: 'final', text, speechFinal: m.speech_final === true, fromFinalize: m.from_finalize === true, ...(words ? { words } : {}),
+            });
           }
         } else if (text.length > 0) {
           this.watch();
@@ -479,6 +483,13 @@ class DeepgramSttStream implements SttStream {
       default:
         return; // Metadata carries nothing the interface needs
     }
+  }
+
+  /** Deepgram's words (seconds on this connection) on the stream's timeline (ms since the first sample pushed). */
+  private timedWords(words: Array<{ word: string; punctuated_word?: string; start: number; end: number }> | undefined): SttWord[] | undefined {
+    if (!words || words.length === 0) return undefined;
+    const offsetMs = (this.connectionOffset * 1000) / this.sampleRate;
+    return words.map((w) => ({ word: w.punctuated_word ?? w.word, startMs: offsetMs + w.start * 1000, endMs: offsetMs + w.end * 1000 }));
   }
 
   /** Final results cover audio up to `endSeconds` of this connection: that audio never needs replaying. */

@@ -5,6 +5,13 @@
  */
 
 // ---------- speech to text ----------
+/**
+ * One recognised word with its place in the stream's audio: ms from the first
+ * sample pushed into this SttStream (Deepgram's words[].start/end, shifted by
+ * the connection's offset after a reconnect). Call content: never logged.
+ */
+export interface SttWord { word: string; startMs: number; endMs: number }
+
 export type SttEvent =
   | { type: 'interim'; text: string }
   /** A final result for a stretch of audio; `speechFinal` when the provider's endpointing says the utterance ended. */
@@ -14,6 +21,8 @@ export type SttEvent =
       speechFinal: boolean;
       /** True when this final answers a finalize() call (its text may then be empty). */
       fromFinalize?: boolean;
+      /** The words of `text` in order, when the provider times them. */
+      words?: SttWord[];
     }
   | { type: 'utterance_end' }
   | { type: 'reconnected' }

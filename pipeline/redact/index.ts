@@ -11,7 +11,7 @@
  */
 export { redact, applyRedaction } from './redact.ts';
 export { findPii } from './detect.ts';
-export { TurnRedactor, TurnRedactorError, type TurnRedactorOptions } from './turn-redactor.ts';
+export { TurnRedactor, TurnRedactorError, type TurnRedactorOptions, type TurnRedaction } from './turn-redactor.ts';
 export { redactKeypad, KEYPAD_CLEAR_DIGITS } from './keypad.ts';
 export { runRedactCli } from './cli.ts';
 export { benchRedactor, type RedactorBenchOptions, type RedactorBenchResult } from './bench.ts';

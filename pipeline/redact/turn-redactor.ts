@@ -9,6 +9,9 @@
  * it completes the number). The raw segments and the carried tail live only in
  * private fields (the tail until the next `finish()` or `discard()`);
  * `toString()`, `inspect` and JSON show counts, and errors never quote the text.
+ * `finish()` also says where each redacted span was in the joined raw text
+ * (`sourceSpans`, offsets only), so the words' audio can be silenced in the
+ * recording.
  */
 import { inspect } from 'node:util';
 import { findPii } from './detect.ts';
@@ -39,6 +42,11 @@ function mergeSpans(spans: PiiSpan[]): PiiSpan[] {
 export interface TurnRedactorOptions {
   /** Upper bound on the raw characters held for one turn (default 64 KiB); beyond it add() throws. */
   maxChars?: number;
+}
+
+/** A redacted turn, plus where each span sat in the joined raw text (offsets and type only). */
+export interface TurnRedaction extends RedactionResult {
+  sourceSpans: PiiSpan[];
 }
 
 export class TurnRedactorError extends Error {
@@ -74,11 +82,11 @@ export class TurnRedactor {
    * tail as context), and start a new turn. Entity offsets refer to the
    * redacted joined text.
    */
-  finish(): RedactionResult {
+  finish(): TurnRedaction {
     const joined = this.#segments.map((s) => s.trim()).join(' ');
     this.#segments = [];
     this.#chars = 0;
-    if (joined === '') return { text: '', entities: [] };
+    if (joined === '') return { text: '', entities: [], sourceSpans: [] };
     const spans = findPii(joined);
     if (this.#carried !== '') {
       // spans that reach into this turn from the carried context, clipped to this turn
@@ -88,7 +96,8 @@ export class TurnRedactor {
       }
     }
     this.#carried = tail(joined);
-    return applyRedaction(joined, mergeSpans(spans));
+    const merged = mergeSpans(spans);
+    return { ...applyRedaction(joined, merged), sourceSpans: merged };
   }
 
   /** Drop the current turn's raw segments and the carried context without redacting them. */

@@ -7,7 +7,12 @@
  * SpeechStarted / Metadata out in Deepgram's shapes.
  *
  * Speech is found deterministically by energy in 10 ms windows of the audio it
- * receives; each speech segment is given the next scripted transcript. Finals
+ * receives; each speech segment is given the next scripted transcript. Word
+ * timings (`words[].start/end`) follow the audio: when the segment has as many
+ * voiced runs (split by 30 ms or more of silence) as the transcript has words,
+ * word i is timed to run i (so audio with one burst per word, such as
+ * speech-pattern.ts makes, gets exact word times); otherwise the words are
+ * spread evenly over the segment. Finals
  * can be held back by `sttFinalDelayMs` (provider latency).
  *
  * The real service on a bad day, each behaviour selectable (the `typical`
@@ -267,6 +272,8 @@ class ListenSession {
   private cursorS = 0;
   private utterancePending = false;
   private lastWordEndS = 0;
+  /** Voiced runs of the current segment (seconds on this connection). */
+  private runs: Array<{ startS: number; endS: number }> = [];
 
   private readonly outbox: Outgoing[] = [];
   private pumpTimer: NodeJS.Timeout | null = null;
@@ -364,6 +371,9 @@ class ListenSession {
   private onWindow(voiced: boolean, startS: number, endS: number): void {
     if (voiced) {
       if (!this.inSpeech) this.beginSegment(startS);
+      const run = this.runs[this.runs.length - 1];
+      if (run && startS - run.endS < RUN_GAP_S) run.endS = endS;
+      else this.runs.push({ startS, endS });
       this.lastVoiceEndS = endS;
       this.silenceMs = 0;
       if (this.interimResults && (endS - this.lastInterimS) * 1000 >= (this.options.interimIntervalMs ?? 300)) {
@@ -393,6 +403,7 @@ class ListenSession {
   private beginSegment(startS: number): void {
     this.inSpeech = true;
     this.segmentStartS = startS;
+    this.runs = [];
     this.lastInterimS = startS;
     this.wordsShown = 0;
     this.utterancePending = false;
@@ -465,6 +476,10 @@ class ListenSession {
     const words = transcript.split(' ').filter(Boolean);
     const spanS = Math.max(0.05, this.lastVoiceEndS - this.segmentStartS);
     const perWord = words.length > 0 ? spanS / words.length : 0;
+    const runs = this.runs.length === this.transcript.split(' ').filter(Boolean).length ? this.runs : undefined;
+    const timing = (i: number): { start: number; end: number } => runs?.[i]
+      ? { start: round3(runs[i]!.startS), end: round3(runs[i]!.endS) }
+      : { start: round3(this.segmentStartS + i * perWord), end: round3(this.segmentStartS + (i + 1) * perWord) };
     const message = {
       type: 'Results',
       channel_index: [0, 1],
@@ -480,8 +495,7 @@ class ListenSession {
             confidence: words.length > 0 ? 0.98 : 0,
             words: words.map((word, i) => ({
               word: word.toLowerCase().replace(/[^\p{L}\p{N}']/gu, ''),
-              start: round3(this.segmentStartS + i * perWord),
-              end: round3(this.segmentStartS + (i + 1) * perWord),
+              ...timing(i),
               confidence: 0.98,
               punctuated_word: word,
             })),
@@ -560,3 +574,5 @@ class ListenSession {
 }
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+/** Silence that separates two voiced runs (two words) inside one segment. */
+const RUN_GAP_S = 0.03;

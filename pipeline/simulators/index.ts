@@ -19,7 +19,7 @@ export * from './deepgram-live.ts';
 export * from './deepgram-speak.ts';
 export * from './deepgram.ts';
 export * from './openai-chat.ts';
-export { synthesizeSpeechPattern, speechPatternMs } from './speech-pattern.ts';
+export { synthesizeSpeechPattern, speechPatternMs, speechPatternWords } from './speech-pattern.ts';
 
 export type SimulatorProfile = 'instant' | 'typical';
 

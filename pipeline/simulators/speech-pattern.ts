@@ -21,6 +21,18 @@ export function speechPatternMs(text: string): number {
   return ms;
 }
 
+/** Where each word of `text` sounds in its pattern (ms from the start): the known word times of test audio. */
+export function speechPatternWords(text: string): Array<{ word: string; startMs: number; endMs: number }> {
+  const out: Array<{ word: string; startMs: number; endMs: number }> = [];
+  let ms = 0;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const wordMs = Math.max(MIN_WORD_MS, word.length * MS_PER_CHAR);
+    out.push({ word, startMs: ms, endMs: ms + wordMs });
+    ms += wordMs + (/[.!?]$/.test(word) ? SENTENCE_GAP_MS : WORD_GAP_MS);
+  }
+  return out;
+}
+
 /** Mono PCM16 at `sampleRate` for `text`. Empty text gives an empty buffer. */
 export function synthesizeSpeechPattern(text: string, sampleRate: number): Int16Array {
   const words = text.split(/\s+/).filter(Boolean);

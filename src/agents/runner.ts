@@ -20,6 +20,7 @@ import {
   keypadOnlyNotice,
   latencyMetrics,
   REPROMPT,
+  type AudioRedaction,
   type CallTransport,
   type ConversationEnd,
   type ConversationTurn,
@@ -50,6 +51,8 @@ export interface ConversationRunnerDeps {
   /** The tenant's own provider keys, when it has any. */
   tenantKeys?: (tenantId: string) => Promise<TenantProviderKeys | undefined>;
   onTurn?: (callId: string, turn: ConversationTurn, tenantId: string) => void | Promise<void>;
+  /** Where PII was said or typed (frame clock, no content): the recorder silences it. Called synchronously. */
+  onAudioRedaction?: (callId: string, span: AudioRedaction) => void;
   onTrace?: (callId: string, trace: TurnTrace) => void | Promise<void>;
   onFailure?: (callId: string, failure: ProviderFailure, tenantId: string) => void | Promise<void>;
   onEnd?: (callId: string, end: ConversationEnd, tenantId: string) => void | Promise<void>;
@@ -121,6 +124,9 @@ export function createConversationRunner(deps: ConversationRunnerDeps): Conversa
       return end;
     }
     conversation.on('turn', (turn) => report('onTurn', deps.onTurn, call.callId, turn, call.tenantId));
+    conversation.on('audio_redaction', (span) => {
+      try { deps.onAudioRedaction?.(call.callId, span); } catch (error) { log.error({ hook: 'onAudioRedaction', err: { name: (error as Error)?.name } }, 'conversation hook failed'); }
+    });
     conversation.on('trace', (trace) => report('onTrace', deps.onTrace, call.callId, trace));
     conversation.on('failure', (failure) => report('onFailure', deps.onFailure, call.callId, failure, call.tenantId));
     log.info({ direction: call.direction }, 'conversation started');

@@ -11,3 +11,7 @@ export { decryptToWavFile, OutputExistsError, type DecryptedFile } from './decry
 export { eraseTenant, TenantNotFoundError } from './erase.ts';
 export { rotateTenantRecordingKey, type TenantKeyRotation } from './rotate.ts';
 export { RecordingCallTap, type RecordingCallTapOptions } from './call-tap.ts';
+export {
+  audioRedactionFrom, AudioRedactionSettingsError, DEFAULT_AUDIO_REDACTION,
+  type AudioRedactionSettings, type AudioRedactionSpan, type MutedSpan,
+} from './audio-redaction.ts';

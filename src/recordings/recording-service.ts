@@ -16,6 +16,12 @@
  * last chunk and completes the row with size, checksum, duration and whether
  * the recording was cut short. Failures are logged once (ids only) and never
  * thrown into the media path.
+ *
+ * PCI-safe audio (audio-redaction.ts): unless the agent turned it off, the
+ * tap holds the newest `holdMs` of audio in memory, `redactAudio(span)`
+ * silences a span in both legs (padded; re-sealing chunks already on disk),
+ * and `finish` lists the silenced spans (type, source, start, end; no
+ * content) in a `recording_redactions` call event and in its result.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { AudioFrame } from '../../pipeline/frames.ts';
@@ -23,15 +29,18 @@ import { Resampler } from '../../media/codecs/resample.ts';
 import { redact } from '../../pipeline/redact/index.ts';
 import type { RedactionResult } from '../../pipeline/redact/index.ts';
 import {
-  addTranscriptTurn, completeRecording, createRecording, retentionDaysFor, type Database, type TranscriptTurnRow,
+  addCallEvent, addTranscriptTurn, completeRecording, createRecording, retentionDaysFor, type Database, type TranscriptTurnRow,
 } from '../../storage/index.ts';
 import { HEADER_LENGTH } from '../../storage/vault/index.ts';
 import type { RecordingRef, RecordingTap, RecordingVault } from '../../storage/vault/index.ts';
 import type { Logger } from '../log.ts';
+import { DEFAULT_AUDIO_REDACTION, type AudioRedactionSettings, type AudioRedactionSpan, type MutedSpan } from './audio-redaction.ts';
 
 const DAY_MS = 86_400_000;
 /** Frames held per leg while the recording opens (10 s of 20 ms frames). */
 const MAX_PENDING_FRAMES = 500;
+/** Silenced spans listed per recording at most (each is still silenced beyond it). */
+const MAX_LISTED_SPANS = 1000;
 
 export interface CallRecordingStart {
   tenantId: string;
@@ -42,6 +51,8 @@ export interface CallRecordingStart {
   contactId?: string | null;
   /** Recording sample rate (default 8000); frames at other rates are resampled. */
   sampleRate?: number;
+  /** The agent's pii_audio_redaction (audioRedactionFrom); default on. */
+  audioRedaction?: AudioRedactionSettings;
 }
 
 export interface FinishedRecording {
@@ -50,6 +61,8 @@ export interface FinishedRecording {
   durationMs: number;
   cutShort: boolean;
   retainUntil: Date;
+  /** Spans silenced by audio redaction (ms from the start of the recording). */
+  mutedSpans: MutedSpan[];
 }
 
 export interface CallRecorder {
@@ -60,6 +73,8 @@ export interface CallRecorder {
   caller(frame: AudioFrame): void;
   /** Agent leg (right channel). Never throws, never waits. */
   agent(frame: AudioFrame): void;
+  /** Silences a span of the call clock in both legs (when audio redaction is on). Never throws. */
+  redactAudio(span: AudioRedactionSpan): void;
   /** Seals the recording and completes its row. Resolves null if the recording never started. */
   finish(): Promise<FinishedRecording | null>;
   /** Frames dropped because they came late, before start, or after a failure. */
@@ -122,6 +137,9 @@ class VaultCallRecorder implements CallRecorder {
   private failed = false;
   private finishing: Promise<FinishedRecording | null> | null = null;
   private pending: { leg: 'caller' | 'agent'; frame: AudioFrame }[] = [];
+  private readonly redaction: AudioRedactionSettings;
+  /** Padded spans on the call clock, in the order decided. */
+  private readonly spans: AudioRedactionSpan[] = [];
   private retainUntil = new Date(0);
   private readonly rate: number;
   private readonly resamplers = new Map<string, Resampler>();
@@ -129,6 +147,7 @@ class VaultCallRecorder implements CallRecorder {
 
   constructor(private readonly opts: RecordingServiceOptions, private readonly start: CallRecordingStart, private readonly onDone: () => void) {
     this.rate = start.sampleRate ?? 8000;
+    this.redaction = start.audioRedaction ?? DEFAULT_AUDIO_REDACTION;
     this.ref = { tenantId: start.tenantId, recordingId: this.recordingId };
     this.ready = this.open();
     this.ready.catch((err: unknown) => {
@@ -143,7 +162,11 @@ class VaultCallRecorder implements CallRecorder {
     const days = await retentionDaysFor(db, this.start.tenantId, this.start.agent.retentionDays);
     const now = this.opts.now?.() ?? new Date();
     this.retainUntil = new Date(now.getTime() + days * DAY_MS);
-    const tap = await vault.startTap(this.ref, { sampleRate: this.rate, onError: (err) => this.log('recording write failed', err) });
+    const tap = await vault.startTap(this.ref, {
+      sampleRate: this.rate,
+      holdMs: this.redaction.enabled ? this.redaction.holdMs : 0,
+      onError: (err) => this.log('recording write failed', err),
+    });
     try {
       await createRecording(db, this.start.tenantId, {
         id: this.recordingId, callId: this.start.callId, contactId: this.start.contactId ?? null,
@@ -158,6 +181,22 @@ class VaultCallRecorder implements CallRecorder {
     const held = this.pending;
     this.pending = [];
     for (const { leg, frame } of held) this.feed(leg, frame);
+    for (const span of this.spans) tap.silence(span.startMs, span.endMs);
+  }
+
+  redactAudio(span: AudioRedactionSpan): void {
+    if (!this.redaction.enabled || this.failed || this.finishing) return;
+    if (!(span.endMs >= span.startMs) || !Number.isFinite(span.startMs) || !Number.isFinite(span.endMs)) return;
+    const padded = { ...span, startMs: span.startMs - this.redaction.padMs, endMs: span.endMs + this.redaction.padMs };
+    this.tap?.silence(padded.startMs, padded.endMs);
+    // Pieces of one decision (an agent sentence's audio chunks) become one listed span.
+    const last = this.spans[this.spans.length - 1];
+    if (last && last.source === padded.source && last.type === padded.type && padded.startMs <= last.endMs && padded.endMs >= last.startMs) {
+      last.startMs = Math.min(last.startMs, padded.startMs);
+      last.endMs = Math.max(last.endMs, padded.endMs);
+    } else if (this.spans.length < MAX_LISTED_SPANS) {
+      this.spans.push(padded);
+    }
   }
 
   caller(frame: AudioFrame): void { this.push('caller', frame); }
@@ -212,8 +251,25 @@ class VaultCallRecorder implements CallRecorder {
     }
     const { sizeBytes, sha256 } = await this.measure();
     const durationMs = Math.round((plaintextBytes / (this.rate * 4)) * 1000);
+    const mutedSpans = this.mutedSpans(tap, durationMs);
     await completeRecording(this.opts.db, this.start.tenantId, this.recordingId, { sizeBytes, sha256, durationMs, cutShort });
-    return { recordingId: this.recordingId, sizeBytes, durationMs, cutShort, retainUntil: this.retainUntil };
+    if (mutedSpans.length > 0) {
+      await addCallEvent(this.opts.db, this.start.tenantId, this.start.callId, 'recording_redactions', { recordingId: this.recordingId, spans: mutedSpans })
+        .catch((err: unknown) => this.log('recording redactions could not be listed', err));
+    }
+    return { recordingId: this.recordingId, sizeBytes, durationMs, cutShort, retainUntil: this.retainUntil, mutedSpans };
+  }
+
+  /** The silenced spans on the recording's own timeline, clipped to it. */
+  private mutedSpans(tap: RecordingTap, durationMs: number): MutedSpan[] {
+    if (tap.originMs === null) return [];
+    const out: MutedSpan[] = [];
+    for (const s of this.spans) {
+      const startMs = Math.max(0, Math.round(tap.recordingMs(s.startMs)!));
+      const endMs = Math.min(durationMs, Math.round(tap.recordingMs(s.endMs)!));
+      if (endMs > startMs) out.push({ type: s.type, source: s.source, startMs, endMs });
+    }
+    return out;
   }
 
   /** Stored size, and SHA-256 of the sealed chunks (the part key rotation never rewrites). */

@@ -1,9 +1,11 @@
 /**
  * The recording container, byte for byte (docs/recording-format.md is the
  * prose version): a fixed 384-byte header, then chunks of
- * `u32 length || ciphertext || 16-byte GCM tag`, each sealed with AES-256-GCM
- * under the recording's data key with the STREAM nonce
- * `prefix(4) || counter(7, BE) || last(1)`. The chunk AAD is SHA-256 of the
+ * `u32 (generation << 24 | length) || ciphertext || 16-byte GCM tag`, each
+ * sealed with AES-256-GCM under the recording's data key with the STREAM nonce
+ * `prefix(4) || generation(1) || counter(6, BE) || last(1)`. The generation is
+ * 0 when a chunk is first sealed and goes up by one each time the chunk is
+ * re-sealed in place (audio redaction), so no nonce is ever used twice. The chunk AAD is SHA-256 of the
  * header's bound region (everything before the MAC), so a chunk cannot move to
  * another header, position or recording. The key block (key id + wrapped data
  * key) sits outside the bound region at a fixed offset so tenant-key rotation
@@ -37,9 +39,13 @@ export const CHUNK_LENGTH_FIELD = 4;
 export const CHUNK_OVERHEAD = CHUNK_LENGTH_FIELD + TAG_LENGTH;
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 export const MIN_CHUNK_SIZE = 1024;
-export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
-/** 7-byte counter, kept within exact Number range. */
-const MAX_CHUNK_COUNTER = Number.MAX_SAFE_INTEGER;
+export const MAX_CHUNK_SIZE = 8 * 1024 * 1024;
+/** 6-byte counter (the nonce's seventh counter byte holds the seal generation). */
+const MAX_CHUNK_COUNTER = 2 ** 48 - 1;
+/** A chunk may be re-sealed this many times (its generation is one byte). */
+export const MAX_SEAL_GENERATION = 255;
+/** The chunk length field: low 24 bits plaintext length, top 8 bits the seal generation. */
+const LENGTH_MASK = 0x00ff_ffff;
 
 const HEADER_MAC_INFO = Buffer.from('smartalex-recording/v1 header-mac', 'latin1');
 
@@ -202,22 +208,32 @@ export function verifyHeaderMac(header: RecordingHeader, dataKey: Buffer): void 
   }
 }
 
-/** STREAM nonce: prefix(4) || counter(7, big-endian) || last flag(1). */
-export function chunkNonce(prefix: Buffer, counter: number, last: boolean, out: Buffer = Buffer.alloc(12)): Buffer {
+/** STREAM nonce: prefix(4) || seal generation(1) || counter(6, big-endian) || last flag(1). */
+export function chunkNonce(prefix: Buffer, counter: number, last: boolean, out: Buffer = Buffer.alloc(12), generation = 0): Buffer {
   if (!Number.isInteger(counter) || counter < 0 || counter > MAX_CHUNK_COUNTER) throw new RecordingFormatError(`chunk counter ${counter} out of range`);
+  if (!Number.isInteger(generation) || generation < 0 || generation > MAX_SEAL_GENERATION) throw new RecordingFormatError(`seal generation ${generation} out of range`);
   prefix.copy(out, 0, 0, 4);
-  out.writeUInt8(0, 4); // top byte of the 7-byte counter: always 0 below 2^53
+  out.writeUInt8(generation, 4);
   out.writeUIntBE(counter, 5, 6);
   out.writeUInt8(last ? 1 : 0, 11);
   return out;
 }
 
-/** One chunk as stored: u32 BE ciphertext length || ciphertext || tag. */
-export function sealChunk(dataKey: Buffer, header: Pick<RecordingHeader, 'noncePrefix' | 'aad'>, counter: number, last: boolean, plaintext: Uint8Array): Buffer {
-  const cipher = createCipheriv('aes-256-gcm', dataKey, chunkNonce(header.noncePrefix, counter, last), { authTagLength: TAG_LENGTH });
+/** The chunk length field split into plaintext length and seal generation. */
+export function parseChunkLength(field: number): { length: number; generation: number } {
+  return { length: field & LENGTH_MASK, generation: field >>> 24 };
+}
+
+/** One chunk as stored: u32 BE (generation << 24 | ciphertext length) || ciphertext || tag. */
+export function sealChunk(
+  dataKey: Buffer, header: Pick<RecordingHeader, 'noncePrefix' | 'aad'>, counter: number, last: boolean, plaintext: Uint8Array, generation = 0,
+): Buffer {
+  if (plaintext.length > LENGTH_MASK) throw new RecordingFormatError(`chunk of ${plaintext.length} bytes is too long`);
+  const nonce = chunkNonce(header.noncePrefix, counter, last, Buffer.alloc(12), generation);
+  const cipher = createCipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: TAG_LENGTH });
   cipher.setAAD(header.aad);
   const out = Buffer.allocUnsafe(CHUNK_OVERHEAD + plaintext.length);
-  out.writeUInt32BE(plaintext.length, 0);
+  out.writeUInt32BE(((generation << 24) | plaintext.length) >>> 0, 0);
   const body = cipher.update(plaintext);
   const tail = cipher.final();
   body.copy(out, CHUNK_LENGTH_FIELD);
@@ -231,10 +247,13 @@ export function sealChunk(dataKey: Buffer, header: Pick<RecordingHeader, 'nonceP
  * plaintext only after the tag verified; null (and the scratch plaintext wiped)
  * when it did not.
  */
-export function openChunk(dataKey: Buffer, header: Pick<RecordingHeader, 'noncePrefix' | 'aad'>, counter: number, last: boolean, body: Buffer): Buffer | null {
+export function openChunk(
+  dataKey: Buffer, header: Pick<RecordingHeader, 'noncePrefix' | 'aad'>, counter: number, last: boolean, body: Buffer, generation = 0,
+): Buffer | null {
   const ctLength = body.length - TAG_LENGTH;
   if (ctLength < 0) return null;
-  const decipher = createDecipheriv('aes-256-gcm', dataKey, chunkNonce(header.noncePrefix, counter, last), { authTagLength: TAG_LENGTH });
+  const nonce = chunkNonce(header.noncePrefix, counter, last, Buffer.alloc(12), generation);
+  const decipher = createDecipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: TAG_LENGTH });
   decipher.setAAD(header.aad);
   decipher.setAuthTag(body.subarray(ctLength));
   const plain = decipher.update(body.subarray(0, ctLength));

@@ -39,7 +39,10 @@ export interface ObjectStore {
   create(ref: RecordingRef): Promise<AppendHandle>;
   /** The object's bytes as a stream; RecordingNotFoundError if missing. */
   openRead(ref: RecordingRef, range?: ReadRange): Promise<AsyncIterable<Uint8Array>>;
-  /** Overwrites bytes in place at `offset` (used only for the header key block) and makes them durable. */
+  /**
+   * Overwrites bytes in place at `offset` and makes them durable: the header key block (tenant key
+   * rotation), and a chunk re-sealed by audio redaction (same length, next seal generation).
+   */
   overwrite(ref: RecordingRef, offset: number, data: Uint8Array): Promise<void>;
   stat(ref: RecordingRef): Promise<{ size: number } | null>;
   /** Removes the object; missing objects are not an error. */
@@ -127,7 +130,7 @@ export class LocalObjectStore implements ObjectStore {
       throw err;
     }
     try {
-      // One positioned write: the key block lies inside the first 512-byte sector.
+      // One positioned write (the key block lies inside the first 512-byte sector; a re-sealed chunk keeps its length).
       const { bytesWritten } = await handle.write(data, 0, data.length, offset);
       if (bytesWritten !== data.length) throw new Error(`short write rewriting ${ref.tenantId}/${ref.recordingId}`);
       await handle.datasync();

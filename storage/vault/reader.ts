@@ -10,7 +10,7 @@
  */
 import { wavHeader } from '../../media/codecs/wav.ts';
 import { ChunkAuthenticationError, RecordingFormatError, TrailingDataError, TruncatedRecordingError } from './errors.ts';
-import { CHUNK_LENGTH_FIELD, HEADER_LENGTH, TAG_LENGTH, openChunk, parseHeader, plaintextBytesForSize, verifyHeaderMac } from './format.ts';
+import { CHUNK_LENGTH_FIELD, HEADER_LENGTH, TAG_LENGTH, openChunk, parseChunkLength, parseHeader, plaintextBytesForSize, verifyHeaderMac } from './format.ts';
 import type { RecordingHeader } from './format.ts';
 
 /** Anything that can turn a header's wrapped data key into the data key (a KeyRing does). */
@@ -129,13 +129,13 @@ export class RecordingReader implements AsyncIterable<Buffer> {
       for (let index = 0; ; index++) {
         const lengthBytes = await queue.read(CHUNK_LENGTH_FIELD);
         if (lengthBytes.length < CHUNK_LENGTH_FIELD) { this.truncated(`recording ends before its last chunk (after ${index} chunks)`); return; }
-        const length = lengthBytes.readUInt32BE(0);
+        const { length, generation } = parseChunkLength(lengthBytes.readUInt32BE(0));
         if (length > header.chunkSize) throw new RecordingFormatError(`chunk ${index} declares ${length} bytes, more than the chunk size ${header.chunkSize}`);
         const body = await queue.read(length + TAG_LENGTH);
         if (body.length < length + TAG_LENGTH) { this.truncated(`recording ends inside chunk ${index}`); return; }
         const atEnd = await queue.atEnd();
         // Expected flag first; the other one only tells truncation and trailing data apart from tampering.
-        const plain = openChunk(dataKey, header, index, atEnd, body);
+        const plain = openChunk(dataKey, header, index, atEnd, body, generation);
         if (plain) {
           if (!atEnd && length !== header.chunkSize) throw new RecordingFormatError(`chunk ${index} is short but not last`);
           this.verifiedChunks++;
@@ -145,7 +145,7 @@ export class RecordingReader implements AsyncIterable<Buffer> {
           if (atEnd) return;
           continue;
         }
-        const asOther = openChunk(dataKey, header, index, !atEnd, body);
+        const asOther = openChunk(dataKey, header, index, !atEnd, body, generation);
         if (asOther && !atEnd) {
           asOther.fill(0);
           throw new TrailingDataError(`recording ${header.recordingId} has data after its last chunk (chunk ${index})`);

@@ -14,6 +14,7 @@ import type { DecryptedRecording, ReadOptions } from './reader.ts';
 import { RecordingTap } from './tap.ts';
 import type { RecordingTapOptions } from './tap.ts';
 import { RecordingWriter } from './writer.ts';
+import type { ChunkRewriter } from './writer.ts';
 
 export interface RecordingVaultOptions {
   store: ObjectStore;
@@ -50,6 +51,7 @@ export class RecordingVault {
       try {
         return await RecordingWriter.create({
           handle,
+          rewriter: this.rewriterFor(ref),
           tenantId: ref.tenantId,
           recordingId: ref.recordingId,
           dataKey: dataKey.plainKey,
@@ -67,6 +69,18 @@ export class RecordingVault {
     } finally {
       dataKey.plainKey.fill(0);
     }
+  }
+
+  /** Positioned read and in-place rewrite of one recording's object (re-sealing silenced chunks). */
+  private rewriterFor(ref: RecordingRef): ChunkRewriter {
+    return {
+      read: async (offset, length) => {
+        const parts: Buffer[] = [];
+        for await (const part of await this.store.openRead(ref, { start: offset, end: offset + length - 1 })) parts.push(Buffer.from(part));
+        return Buffer.concat(parts);
+      },
+      overwrite: (offset, data) => this.store.overwrite(ref, offset, data),
+    };
   }
 
   /** A 2-channel (caller, agent) recording fed by 20 ms frames of both legs. */

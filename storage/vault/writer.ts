@@ -6,14 +6,31 @@
  * `finish()` seals whatever is left as the last chunk. A writer that dies
  * mid-call leaves header + whole chunks, which read back as a verified prefix
  * flagged cut short. Nothing unencrypted is ever handed to the store.
+ *
+ * `silence(start, end)` zeroes a byte range of the audio already accepted
+ * (audio redaction): in the unsealed chunk in memory, and in chunks already
+ * sealed by reading each back, zeroing it and re-sealing it in place under
+ * the next seal generation (a fresh nonce), through the same queue, so the
+ * re-seal lands after the chunk's own append.
  */
-import { VaultError } from './errors.ts';
-import { DEFAULT_CHUNK_SIZE, encodeHeader, parseHeader, sealChunk } from './format.ts';
+import { ChunkAuthenticationError, VaultError } from './errors.ts';
+import {
+  CHUNK_LENGTH_FIELD, CHUNK_OVERHEAD, DEFAULT_CHUNK_SIZE, HEADER_LENGTH, MAX_SEAL_GENERATION, encodeHeader, openChunk, parseChunkLength, parseHeader, sealChunk,
+} from './format.ts';
 import type { RecordingHeader } from './format.ts';
 import type { AppendHandle } from './object-store.ts';
 
+/** Positioned access to the object being written, for re-sealing chunks in place. */
+export interface ChunkRewriter {
+  read(offset: number, length: number): Promise<Buffer>;
+  /** Overwrites bytes in place and makes them durable. */
+  overwrite(offset: number, data: Uint8Array): Promise<void>;
+}
+
 export interface RecordingWriterOptions {
   handle: AppendHandle;
+  /** Needed by silence() for chunks already sealed; without it only the unsealed chunk can be silenced. */
+  rewriter?: ChunkRewriter;
   tenantId: string;
   recordingId: string;
   /** The recording's 32-byte data key; the writer keeps its own copy and wipes it on finish. */
@@ -32,6 +49,8 @@ export interface RecordingSummary {
   chunks: number;
   plaintextBytes: number;
   storedBytes: number;
+  /** Sealed chunks re-sealed in place by silence(). */
+  resealed: number;
 }
 
 export class RecordingWriter {
@@ -47,9 +66,14 @@ export class RecordingWriter {
   private state: 'open' | 'finishing' | 'finished' = 'open';
   private failure: unknown = null;
   private io: Promise<void> = Promise.resolve();
+  private readonly rewriter: ChunkRewriter | undefined;
+  /** Seal generation of each chunk re-sealed so far (absent: 0). */
+  private readonly generations = new Map<number, number>();
+  private resealed = 0;
 
   private constructor(opts: RecordingWriterOptions, header: Buffer) {
     this.handle = opts.handle;
+    this.rewriter = opts.rewriter;
     this.dataKey = Buffer.from(opts.dataKey);
     this.header = parseHeader(header);
     this.pending = Buffer.alloc(this.header.chunkSize);
@@ -113,7 +137,65 @@ export class RecordingWriter {
       await this.handle.close();
     }
     if (this.failure) throw this.failure;
-    return { chunks: this.counter, plaintextBytes: this.plaintextBytes, storedBytes: this.storedBytes };
+    return { chunks: this.counter, plaintextBytes: this.plaintextBytes, storedBytes: this.storedBytes, resealed: this.resealed };
+  }
+
+  /**
+   * Replaces plaintext bytes [start, end) of what was accepted so far with
+   * zeros. Bytes still in memory are zeroed at once; each sealed chunk the
+   * range reaches is read back, verified, zeroed and re-sealed in place under
+   * its next generation. Resolves when the re-seals are durable; rejects if
+   * one failed (the writer then fails like a failed append).
+   */
+  silence(start: number, end: number): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(new VaultError('WRITER_CLOSED', 'recording writer is already finished'));
+    if (this.failure) return Promise.reject(this.failure);
+    const from = Math.max(0, Math.floor(start));
+    const to = Math.min(this.plaintextBytes, Math.ceil(end));
+    if (to <= from) return this.io.then(() => { if (this.failure) throw this.failure; });
+    const size = this.header.chunkSize;
+    const sealedBytes = this.counter * size;
+    if (to > sealedBytes) this.pending.fill(0, Math.max(from, sealedBytes) - sealedBytes, to - sealedBytes);
+    if (from < sealedBytes) {
+      if (!this.rewriter) return Promise.reject(new VaultError('RESEAL', 'this writer cannot re-seal chunks (no rewriter)'));
+      for (let index = Math.floor(from / size); index * size < Math.min(to, sealedBytes); index++) {
+        const chunkStart = index * size;
+        this.queueReseal(index, Math.max(from, chunkStart) - chunkStart, Math.min(to, chunkStart + size) - chunkStart);
+      }
+    }
+    return this.io.then(() => { if (this.failure) throw this.failure; });
+  }
+
+  /** Re-seals full (non-last) chunk `index` with bytes [from, to) zeroed, under the next generation. */
+  private queueReseal(index: number, from: number, to: number): void {
+    const generation = this.generations.get(index) ?? 0;
+    if (generation >= MAX_SEAL_GENERATION) {
+      this.failure ??= new VaultError('RESEAL', `chunk ${index} was re-sealed too often`);
+      return;
+    }
+    this.generations.set(index, generation + 1);
+    const rewriter = this.rewriter!;
+    const size = this.header.chunkSize;
+    const offset = HEADER_LENGTH + index * (size + CHUNK_OVERHEAD);
+    this.io = this.io.then(async () => {
+      if (this.failure) return;
+      let plain: Buffer | null = null;
+      try {
+        const stored = await rewriter.read(offset, size + CHUNK_OVERHEAD);
+        const field = parseChunkLength(stored.readUInt32BE(0));
+        plain = field.length === size && field.generation === generation
+          ? openChunk(this.dataKey, this.header, index, false, stored.subarray(CHUNK_LENGTH_FIELD), generation)
+          : null;
+        if (!plain) throw new ChunkAuthenticationError(`recording ${this.header.recordingId}: chunk ${index} did not verify for re-sealing`, index);
+        plain.fill(0, from, to);
+        await rewriter.overwrite(offset, sealChunk(this.dataKey, this.header, index, false, plain, generation + 1));
+        this.resealed++;
+      } catch (err) {
+        this.failure = err;
+      } finally {
+        plain?.fill(0);
+      }
+    });
   }
 
   private sealPending(last: boolean): void {

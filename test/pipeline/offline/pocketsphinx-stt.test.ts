@@ -81,6 +81,36 @@ if (canRun) {
     assert.ok(events.every((e) => e.type !== 'final' || e.speechFinal));
   });
 
+  test('finals carry word timings on the stream timeline: one per word of the text, inside the speech, in order, also after a finalize()', async () => {
+    const times = JSON.parse(readFileSync(new URL('../../../fixtures/audio/speech-times.json', import.meta.url), 'utf8')) as Record<string, { durationS: number; at40dB: { startS: number; endS: number } }>;
+    const stt = new PocketsphinxSpeechToText();
+    const stream = stt.stream({ sampleRate: 8000 });
+    const a = audio('what-time-open-8k.wav');
+    const b = audio('hello-book-table-8k.wav');
+    pushFrames(stream, a.pcm, a.rate);
+    stream.finalize();
+    pushFrames(stream, b.pcm, b.rate);
+    stream.finalize();
+    const events = await until(stream, 2);
+    await stream.close();
+    const firstEnd = events.findIndex((e) => e.type === 'utterance_end');
+    const check = (part: SttEvent[], offsetMs: number, speech: { startS: number; endS: number }): void => {
+      const words = part.flatMap((e) => (e.type === 'final' ? e.words ?? [] : []));
+      const tokens = finals(part).split(/\s+/).filter(Boolean);
+      assert.is(words.length, tokens.length, 'one timed word per word of the text');
+      assert.equal(words.map((w) => w.word), tokens);
+      let last = offsetMs;
+      for (const w of words) {
+        assert.ok(w.startMs >= last - 1 && w.endMs > w.startMs, 'in order');
+        assert.ok(w.startMs >= offsetMs + speech.startS * 1000 - 150 && w.endMs <= offsetMs + speech.endS * 1000 + 150, `${w.startMs}-${w.endMs} inside the speech`);
+        last = w.endMs;
+      }
+    };
+    const aMs = (a.pcm.length / a.rate) * 1000;
+    check(events.slice(0, firstEnd), 0, times['what-time-open-8k.wav']!.at40dB);
+    check(events.slice(firstEnd), aMs, times['hello-book-table-8k.wav']!.at40dB);
+  });
+
   test('8 kHz caller audio is upsampled and recognized (telephone band: worse)', async () => {
     const stt = new PocketsphinxSpeechToText();
     const stream = stt.stream({ sampleRate: 8000 });
