@@ -56,9 +56,10 @@ async function startRig(providerSettings: Record<string, unknown>, sims: AllSimu
 }
 
 const voicedAfter = (call: OwnCall, at: number): number => receivedRms(call.received).filter((p) => p.at > at && p.rms > 300).length;
-const lastPacketAt = (call: OwnCall): number => call.received[call.received.length - 1]?.at ?? 0;
+/** Arrival of the last voiced packet: the server's RTP never stops (silence frames between replies). */
+const lastVoicedAt = (call: OwnCall): number => receivedRms(call.received).filter((p) => p.rms > 300).pop()?.at ?? 0;
 const finishedTalking = (call: OwnCall, since: number, quietMs: number) => (): boolean =>
-  voicedAfter(call, since) > 10 && performance.now() - lastPacketAt(call) > quietMs;
+  voicedAfter(call, since) > 10 && performance.now() - lastVoicedAt(call) > quietMs;
 
 async function silenceUntil(call: OwnCall, done: () => boolean, maxMs: number): Promise<void> {
   const deadline = performance.now() + maxMs;
