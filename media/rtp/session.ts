@@ -113,8 +113,10 @@ export interface RtpSessionOptions {
   signallingAddress?: string;
   /** Keep sending while there is no agent audio (silence frames, or CN SIDs). Default true. */
   continuous?: boolean;
-  /** Jitter buffer depth in 20 ms frames. Default 3 (60 ms). */
+  /** Jitter buffer starting depth in 20 ms frames; it then adapts to the path (jitter-buffer.ts). Default 2 (40 ms). */
   jitterDepthFrames?: number;
+  /** Adapt the jitter buffer's depth to measured jitter and loss. Default true; false keeps jitterDepthFrames. */
+  adaptiveJitter?: boolean;
   /** Emit 'inactive' after this long without a packet while receiving. Default 30000; 0 turns it off. */
   inactivityTimeoutMs?: number;
   /** Mean RTCP interval. Default 5000. */
@@ -227,7 +229,7 @@ const DROP_REASONS: readonly DropReason[] = [
 /** Plain counters at the start of a row; the drop reasons follow, then the jitter buffer's. */
 const COUNTERS = 18;
 /** Numbers in one RtpSessionStats row. */
-export const RTP_STATS_LENGTH = COUNTERS + DROP_REASONS.length + 8;
+export const RTP_STATS_LENGTH = COUNTERS + DROP_REASONS.length + 14;
 
 /** Rebuilds RtpSessionStats from a row written by RtpSession.statsInto. */
 export function rtpStatsFromArray(a: ArrayLike<number>, o = 0): RtpSessionStats {
@@ -242,7 +244,8 @@ export function rtpStatsFromArray(a: ArrayLike<number>, o = 0): RtpSessionStats 
     silenceOut: a[o + 16]!, comfortNoiseOut: a[o + 17]!,
     jitterBuffer: {
       pushed: a[j]!, played: a[j + 1]!, duplicates: a[j + 2]!, late: a[j + 3]!, lost: a[j + 4]!, underruns: a[j + 5]!,
-      overflowDrops: a[j + 6]!, resets: a[j + 7]!,
+      overflowDrops: a[j + 6]!, resets: a[j + 7]!, depthFrames: a[j + 8]!, peakDepthFrames: a[j + 9]!,
+      depthFrameTicks: a[j + 10]!, depthTicks: a[j + 11]!, shrinkDrops: a[j + 12]!, growHolds: a[j + 13]!,
     },
   };
 }
@@ -291,6 +294,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   // Receive state
   private readonly jitter: JitterBuffer;
   private reception: ReceptionStats | undefined;
+  private firstTimestamp = 0;
+  /** Reused for every packet (the jitter buffer reads it at once). */
+  private readonly packetTiming = { arrivalMs: 0, mediaMs: 0 };
   private readonly dtmfIn = new DtmfReceiver(SAMPLE_RATE);
   private lastDtmfAt = 0;
   private readonly playout = new Int16Array(FRAME_SAMPLES * 8);
@@ -360,7 +366,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     this.receiving = options.receive ?? true;
     this.seq = randomInt(0, 0x10000);
     this.timestamp = randomInt(0, 0x100000000);
-    this.jitter = new JitterBuffer({ depthFrames: options.jitterDepthFrames ?? 3, frameSamples: FRAME_SAMPLES });
+    this.jitter = new JitterBuffer({
+      depthFrames: options.jitterDepthFrames ?? 2, adaptive: options.adaptiveJitter ?? true, frameSamples: FRAME_SAMPLES,
+    });
     this.lastPacketAt = performance.now();
     this.nextRtcpAt = this.lastPacketAt + this.rtcpIntervalMs * (0.5 + Math.random());
     // A packet that breaks the parser (or a listener) must not take the process, or the media thread, down.
@@ -502,7 +510,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     const j = o + COUNTERS + DROP_REASONS.length;
     const jb = this.jitter.stats;
     out[j] = jb.pushed; out[j + 1] = jb.played; out[j + 2] = jb.duplicates; out[j + 3] = jb.late; out[j + 4] = jb.lost;
-    out[j + 5] = jb.underruns; out[j + 6] = jb.overflowDrops; out[j + 7] = jb.resets;
+    out[j + 5] = jb.underruns; out[j + 6] = jb.overflowDrops; out[j + 7] = jb.resets; out[j + 8] = jb.depthFrames;
+    out[j + 9] = jb.peakDepthFrames; out[j + 10] = jb.depthFrameTicks; out[j + 11] = jb.depthTicks; out[j + 12] = jb.shrinkDrops;
+    out[j + 13] = jb.growHolds;
   }
 
   /** Leaves the pacer, sends an RTCP BYE when the peer is known, and releases the ports. */
@@ -568,12 +578,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
       }
       this.remoteSsrc = p.ssrc;
       this.reception = new ReceptionStats(p.ssrc, SAMPLE_RATE);
+      this.firstTimestamp = p.timestamp;
     }
     this.reception!.update(p.sequenceNumber, p.timestamp, now);
     if (isAudio) {
       const pcm = new Int16Array(p.payload.length);
       decodeG711(this.law, p.payload, pcm);
-      this.jitter.push(p.sequenceNumber, pcm);
+      // Media time relative to the stream's first timestamp (signed: a reordered first packet may come before it).
+      this.packetTiming.arrivalMs = now;
+      this.packetTiming.mediaMs = ((p.timestamp - this.firstTimestamp) | 0) / (SAMPLE_RATE / 1000);
+      this.jitter.push(p.sequenceNumber, pcm, this.packetTiming);
     } else if (isDtmf) {
       this.lastDtmfAt = now;
       this.emitDigits(this.dtmfIn.push(p.timestamp, p.payload), now);
