@@ -5,7 +5,7 @@
  * hang-up. Taps (the recorder's hook) see both legs: caller frames as they
  * are played out and agent audio as it is queued.
  */
-import type { AudioFrame, DtmfFrame } from '../../pipeline/frames.ts';
+import type { AudioFrame, DtmfFrame } from '../../media/audio/frames.ts';
 import type { CallTransport, PlayoutStart } from '../../pipeline/transport.ts';
 import type { Dialog } from '../../media/sip/index.ts';
 import type { RtpStream } from '../../media/rtp/index.ts';

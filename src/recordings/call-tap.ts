@@ -17,7 +17,7 @@
  * Never throws into the media path and never logs call content.
  */
 import { performance } from 'node:perf_hooks';
-import type { AudioFrame } from '../../pipeline/frames.ts';
+import type { AudioFrame } from '../../media/audio/frames.ts';
 import type { CallTap } from '../calls/index.ts';
 import type { CallRecorder } from './recording-service.ts';
 
