@@ -133,7 +133,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         onTurn: async (callId, turn, tenantId) => {
           const n = (seq.get(callId) ?? 0) + 1;
           seq.set(callId, n);
-          await recordings.addTranscriptTurn({
+          await recordings.queueTranscriptTurn({
             tenantId, callId, seq: n, speaker: turn.role,
             redacted: { text: turn.redactedText, entities: turn.entities }, latency: turn.trace ? traceLatency(turn.trace) : null,
           });

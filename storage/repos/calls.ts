@@ -3,13 +3,15 @@
  * written when the call starts (state 'ringing'), updated when it is answered
  * and finished when it ends, so a crash leaves at most an unfinished row.
  * Each state change and its call event are one statement (the event in a
- * data-modifying CTE): a call's statements are counted (issue 17).
+ * data-modifying CTE), and finishing a call writes its queued transcript
+ * turns (transcript-queue.ts): a call's statements are counted (issue 17).
  */
 import { randomUUID } from 'node:crypto';
 import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../database.ts';
 import { callEvents, calls } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
+import { transcriptQueue } from './transcript-queue.ts';
 
 export type CallRow = typeof calls.$inferSelect;
 export type CallEventRow = typeof callEvents.$inferSelect;
@@ -49,13 +51,15 @@ export async function markCallAnswered(db: Database, tenantId: string, callId: s
 export async function finishCall(db: Database, tenantId: string, callId: string, end: { reason: string; failure?: string }): Promise<void> {
   const failure = end.failure !== undefined ? sql`, failure = ${end.failure}` : sql``;
   const event = JSON.stringify({ state: 'ended', reason: end.reason });
-  await withTenant(db, tenantId, async (tx) => {
+  // The transcript turns still queued for the call are written in the same transaction (transcript-queue.ts).
+  await transcriptQueue(db).finishWith(callId, (insertQueued) => withTenant(db, tenantId, async (tx) => {
+    await insertQueued(tx);
     // The event only when this finish ended the call (the update matched a row).
     await tx.execute(sql`with ended as (
         update calls set state = 'ended', ended_at = now(), end_reason = ${end.reason}${failure}
         where id = ${callId} and ended_at is null returning id)
       insert into call_events (tenant_id, call_id, type, data) select ${tenantId}::uuid, id, 'state', ${event}::jsonb from ended`);
-  });
+  }));
 }
 
 export interface CallOutcome {
