@@ -369,6 +369,12 @@ export class JitterBuffer {
   }
 }
 
+/** Mean and peak target depth in ms over a stream's life (from its stats), e.g. for a call record or a benchmark. */
+export function jitterBufferDepthMs(stats: JitterBufferStats, frameMs = 20): { meanMs: number; peakMs: number } {
+  const mean = stats.depthTicks > 0 ? stats.depthFrameTicks / stats.depthTicks : stats.depthFrames;
+  return { meanMs: mean * frameMs, peakMs: stats.peakDepthFrames * frameMs };
+}
+
 function isQuiet(frame: Int16Array): boolean {
   let sum = 0;
   for (let i = 0; i < frame.length; i++) {

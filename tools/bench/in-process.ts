@@ -117,7 +117,7 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
     const runningScratch = scratch;
     const probeDb = new DbProbe(server.db);
     dbProbe = probeDb;
-    const probe = new InProcessProbe({ feed: server, db: probeDb });
+    const probe = new InProcessProbe({ feed: server, db: probeDb, calls: server.calls });
     return {
       target: `sip:127.0.0.1:${port}`,
       number,

@@ -21,7 +21,7 @@ export const REPORT_VERSION = 1;
  * 4: config.warmupCalls (calls placed and discarded before measuring), config.callerNiceness,
  *    config.mediaThreadNiceness.
  */
-export const REPORT_MINOR_VERSION = 4;
+export const REPORT_MINOR_VERSION = 5;
 
 export const summarySchema = z.object({
   count: z.number().int().nonnegative(),
@@ -53,7 +53,7 @@ export const METRIC_NAMES = [
   'e2eMs', 'bargeInStopMs', 'setupInviteToOkMs', 'setupAckToFirstAudioMs',
   'rxPacingJitterMs', 'txPacingJitterMs', 'serverRxJitterMs',
   'endpointingMs', 'sttFinalMs', 'llmTtftMs', 'ttsTtfbMs', 'overheadMs',
-  'eventLoopLagMs', 'serverRssMB',
+  'eventLoopLagMs', 'serverRssMB', 'serverJitterBufferMs',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
