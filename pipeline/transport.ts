@@ -4,7 +4,7 @@
  * paces; the pipeline only ever sees 20 ms PCM16 frames and hands back PCM16.
  * `pipeline/` never imports `media/`: `src/calls` implements this interface.
  */
-import type { AudioFrame, DtmfFrame } from './frames.ts';
+import type { AudioFrame, DtmfFrame } from '../media/audio/frames.ts';
 import type { EndReason } from './end-reason.ts';
 
 export type { EndReason } from './end-reason.ts';

@@ -5,7 +5,7 @@
  * PCM cached per text and voice, then a hang-up). The conversation pipeline
  * registers its own runner for mode 'conversation' through the same hook.
  */
-import { resample } from '../../media/codecs/index.ts';
+import { resample } from '../../media/audio/index.ts';
 import { EspeakTextToSpeech } from '../../pipeline/offline/index.ts';
 import type { AudioRedaction, ConversationTurn, ProviderFailure, TurnTrace } from '../../pipeline/index.ts';
 import type { CallTransport } from '../../pipeline/transport.ts';

@@ -5,7 +5,7 @@
  * hang-up. Taps (the recorder's hook) see both legs: caller frames as they
  * are played out and agent frames as they left (the RTP stream's 'sent').
  */
-import type { AudioFrame, DtmfFrame } from '../../pipeline/frames.ts';
+import type { AudioFrame, DtmfFrame } from '../../media/audio/frames.ts';
 import { endReasonOf, type AudioRedaction } from '../../pipeline/index.ts';
 import type { CallTransport, EndReason, PlayoutStart } from '../../pipeline/transport.ts';
 import type { Dialog } from '../../media/sip/index.ts';

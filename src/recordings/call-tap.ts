@@ -7,7 +7,7 @@
  * (`onAudioRedaction`); at the end the recording is sealed.
  * Never throws into the media path and never logs call content.
  */
-import type { AudioFrame } from '../../pipeline/frames.ts';
+import type { AudioFrame } from '../../media/audio/frames.ts';
 import type { AudioRedaction } from '../../pipeline/index.ts';
 import type { CallTap, TapFactory } from '../calls/index.ts';
 import type { Logger } from '../log.ts';

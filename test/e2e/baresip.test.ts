@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ha1 } from '../../media/sip/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';
-import { startAllSimulators, type AllSimulators } from '../../pipeline/simulators/index.ts';
+import { startAllSimulators, type AllSimulators } from '../../tools/simulators/index.ts';
 import { addNumber, createAgent, listCalls, listTranscript } from '../../storage/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { waitFor } from '../support/poll.ts';

@@ -12,8 +12,8 @@
  * hang-ups; press() plays the caller's keypad; close() stops the loop so the test process can exit.
  */
 import { readFileSync } from 'node:fs';
-import { parseWav, pcm16Samples } from '../../media/codecs/wav.ts';
-import type { AudioFrame, DtmfFrame } from '../../pipeline/frames.ts';
+import { parseWav, pcm16Samples } from '../../media/audio/wav.ts';
+import type { AudioFrame, DtmfFrame } from '../../media/audio/frames.ts';
 import type { CallTransport, EndReason, PlayoutStart } from '../../pipeline/transport.ts';
 
 const fixtures = new URL('../../fixtures/audio/', import.meta.url);

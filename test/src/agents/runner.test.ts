@@ -12,7 +12,7 @@ import { keypadReprompt, withKeypadNotice } from '../../../src/agents/runner.ts'
 import { keypadMenuText, REPROMPT } from '../../../pipeline/index.ts';
 import { createLogger } from '../../../src/log.ts';
 import type { AgentRow } from '../../../storage/index.ts';
-import { startAllSimulators } from '../../../pipeline/simulators/index.ts';
+import { startAllSimulators } from '../../../tools/simulators/index.ts';
 import type { ConversationTurn, TurnTrace } from '../../../pipeline/index.ts';
 import { FakeTransport } from '../../support/fake-transport.ts';
 
