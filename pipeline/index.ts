@@ -5,6 +5,7 @@
  */
 export * from '../media/audio/frames.ts';
 export type * from './transport.ts';
+export { END_REASONS, endReasonOf } from './end-reason.ts';
 export * from './conversation/index.ts';
 export * from './tracing/index.ts';
 export * from './providers/index.ts';

@@ -29,7 +29,7 @@ import { Resampler } from '../../media/audio/resample.ts';
 import { redact } from '../../pipeline/redact/index.ts';
 import type { RedactionResult } from '../../pipeline/redact/index.ts';
 import {
-  addCallEvent, addTranscriptTurn, completeRecording, createRecording, queueTranscriptTurn, transcriptQueue, type Database, type TranscriptTurnRow,
+  addCallEvent, addTranscriptTurn, completeRecording, createRecording, transcriptQueue, type Database, type TranscriptTurnRow,
 } from '../../storage/index.ts';
 import { HEADER_LENGTH } from '../../storage/vault/index.ts';
 import type { RecordingRef, RecordingTap, RecordingVault } from '../../storage/vault/index.ts';
@@ -118,18 +118,6 @@ export class RecordingService {
     const redacted = turn.redacted ?? (turn.text !== undefined ? redact(turn.text) : undefined);
     if (!redacted) throw new Error('a transcript turn needs text or a redaction');
     return addTranscriptTurn(this.opts.db, turn.tenantId, {
-      callId: turn.callId, seq: turn.seq, speaker: turn.speaker, redacted, latency: turn.latency ?? null,
-    });
-  }
-
-  /**
-   * Redacts (unless given a redaction) and queues one transcript turn of a live call: written with others in one
-   * statement when the call is finished (finishCall) or after TRANSCRIPT_FLUSH_AFTER_MS (storage/repos/transcript-queue.ts).
-   */
-  queueTranscriptTurn(turn: TranscriptTurnInput): Promise<TranscriptTurnRow> {
-    const redacted = turn.redacted ?? (turn.text !== undefined ? redact(turn.text) : undefined);
-    if (!redacted) return Promise.reject(new Error('a transcript turn needs text or a redaction'));
-    return queueTranscriptTurn(this.opts.db, turn.tenantId, {
       callId: turn.callId, seq: turn.seq, speaker: turn.speaker, redacted, latency: turn.latency ?? null,
     });
   }

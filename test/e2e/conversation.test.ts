@@ -214,7 +214,7 @@ test('a failing LLM: the caller hears an apology, the agent hangs up, the call r
     await c.call.close();
     const call = await endedCall(rig, c.session.callId, (x) => x.latency !== null);
     assert.is(call.failure, 'llm:openai');
-    assert.is(call.endReason, 'llm_failure');
+    assert.is(call.endReason, 'llm-failure');
     assert.is((call.latency as { turns: number }).turns, 0);
     assert.ok(rig.sims!.openai.stats.chatRequests >= 1);
     const turns = await listTranscript(rig.t.db, rig.t.tenantId, c.session.callId);
