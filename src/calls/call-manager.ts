@@ -30,7 +30,7 @@ import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import { readFileSync, existsSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipEndpoint, SipListenError, type Dialog, type SipEndpointOptions, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
+import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipEndpoint, SipListenError, type Dialog, type SipEndpointOptions, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, type TransportStats, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
 import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../media/rtp/index.ts';
@@ -230,6 +230,16 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
 
   get sipPorts(): { udp?: number; tcp?: number; tls?: number } {
     return this.endpoint.ports;
+  }
+
+  /** The SIP transport's counters (for /metrics). */
+  sipStats(): TransportStats {
+    return this.endpoint.transport.stats;
+  }
+
+  /** Whether calls run their RTP in the media thread. */
+  get usesMediaThread(): boolean {
+    return this.media !== undefined;
   }
 
   get ready(): boolean {
