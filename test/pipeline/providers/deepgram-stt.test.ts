@@ -90,14 +90,14 @@ test('KeepAlive keeps an idle connection open; close() sends CloseStream and end
   const sim = await startDeepgramLiveSimulator({ idleTimeoutMs: 400 });
   const stt = new DeepgramStt({ apiKey: KEY, baseUrl: sim.url, keepAliveIntervalMs: 100 });
   const stream = stt.stream({ sampleRate: RATE });
-  await waitFor('sim.stats.openConnections === 1', () => sim.stats.openConnections === 1);
+  await waitFor('the connection to open', () => sim.stats.openConnections === 1);
   await waitFor('keepalives are sent while idle', () => sim.stats.keepAlives >= 3);
   assert.is(sim.stats.idleCloses, 0);
   await stream.close();
   assert.is(sim.stats.closeStreams, 1);
   const rest = await collectUntil(stream.events(), () => false, 1000);
   assert.equal(rest.filter((e) => e.type === 'error'), []);
-  await waitFor('sim.stats.openConnections === 0', () => sim.stats.openConnections === 0);
+  await waitFor('the connection to close', () => sim.stats.openConnections === 0);
   await sim.close();
 });
 

@@ -52,7 +52,7 @@ test('abort stops the stream; ttfb is at least the configured delay', async () =
     }
     assert.is(chunks, 2);
     assert.ok(first >= 95, `ttfb ${first.toFixed(1)} ms`);
-    await waitFor('sim.stats.aborted === 1', () => sim.stats.aborted === 1);
+    await waitFor('the simulator to see the request aborted', () => sim.stats.aborted === 1);
     assert.is(sim.stats.completed, 0);
   } finally {
     await sim.close();

@@ -64,7 +64,7 @@ test('abort stops the stream and the server sees the client leave', async () => 
       if (chunks === 2) ac.abort();
     }
     assert.is(chunks, 2);
-    await waitFor('sim.stats.speechAborted === 1', () => sim.stats.speechAborted === 1);
+    await waitFor('the simulator to see the request aborted', () => sim.stats.speechAborted === 1);
     assert.is(sim.stats.speechCompleted, 0);
   } finally {
     await sim.close();

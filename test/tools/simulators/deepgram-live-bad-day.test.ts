@@ -92,7 +92,7 @@ test('finalizeWhenIdle: silent gives a Finalize with nothing buffered no reply; 
     try {
       assert.is(await c.status, 101);
       send(c.ws, [['tone', 400], ['silence', 300]]);
-      await waitFor('results(c.msgs).some((m) => m.speech_final === true)', () => results(c.msgs).some((m) => m.speech_final === true));
+      await waitFor('a speech_final', () => results(c.msgs).some((m) => m.speech_final === true));
       c.ws.send(JSON.stringify({ type: 'Finalize' }));
       c.ws.send(JSON.stringify({ type: 'CloseStream' }));
       await waitFor('Metadata after CloseStream', () => c.msgs.some((m) => m.type === 'Metadata'));
@@ -111,7 +111,7 @@ test('interimOnlySegments: the word shows in an interim, the final is empty', as
   try {
     assert.is(await c.status, 101);
     send(c.ws, [['tone', 300], ['silence', 300]]);
-    await waitFor('results(c.msgs).some((m) => m.speech_final === true)', () => results(c.msgs).some((m) => m.speech_final === true));
+    await waitFor('a speech_final', () => results(c.msgs).some((m) => m.speech_final === true));
     assert.ok(results(c.msgs).some((m) => m.is_final === false && m.transcript === 'yes'), 'yes in an interim');
     assert.equal(results(c.msgs).filter((m) => m.is_final === true).map((m) => m.transcript), ['']);
   } finally {
@@ -136,7 +136,7 @@ test('socketFault: close with 1008 DATA-0000 after N messages; stall sends nothi
   try {
     assert.is(await c2.status, 101);
     send(c2.ws, [['tone', 400], ['silence', 300]]);
-    await waitFor('stalling.stats.stalls === 1', () => stalling.stats.stalls === 1);
+    await waitFor('the stall', () => stalling.stats.stalls === 1);
     send(c2.ws, [['tone', 400], ['silence', 300]]);
     await waitFor('audio is still read', () => stalling.stats.audioBytes >= 2 * 0.7 * RATE * 2);
     // Past the idle timeout too: a dead path closes nothing.
