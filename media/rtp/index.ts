@@ -2,6 +2,8 @@
 export { RtpSession, SAMPLE_RATE, FRAME_SAMPLES, SID_REFRESH_TICKS, canonicalAddress, codecLaw, isDtmfDigit, rtpStatsFromArray, RTP_STATS_LENGTH } from './session.ts';
 export type { DropReason, RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessionOptions, RtpSessionStats } from './session.ts';
 export type { RtpStream, RtpStreamEvents, RtpStreamStats } from './stream.ts';
+export { DROP_REASONS, JITTER_COUNTERS, RTP_COUNTERS, writeRtpStats } from './rtp-stats.ts';
+export type { RtpCounter } from './rtp-stats.ts';
 export { MediaThread, MediaThreadError, ThreadedRtpSession } from './media-thread.ts';
 export type { MediaThreadLogger, MediaThreadStats, ThreadedRtpSessionOptions } from './media-thread.ts';
 export { PortAllocator, PortExhaustedError, ephemeralPorts } from './port-allocator.ts';

@@ -8,7 +8,7 @@
 import { resample } from '../../media/audio/index.ts';
 import { EspeakTextToSpeech } from '../../pipeline/offline/index.ts';
 import type { AudioRedaction, ConversationTurn, ProviderFailure, TurnTrace } from '../../pipeline/index.ts';
-import type { CallTransport } from '../../pipeline/transport.ts';
+import type { CallTransport, EndReason } from '../../pipeline/transport.ts';
 import type { AgentRow } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
 
@@ -47,7 +47,7 @@ export interface AgentCall {
 export type AgentRunner = (call: AgentCall) => Promise<unknown> | void;
 
 /** Resolves when the call ends. */
-export function untilEnd(transport: CallTransport): Promise<string> {
+export function untilEnd(transport: CallTransport): Promise<EndReason> {
   return new Promise((resolve) => { transport.onEnd(resolve); });
 }
 
