@@ -77,9 +77,9 @@ export function keypadReprompt(scripted: boolean): string {
 export function createConversationRunner(deps: ConversationRunnerDeps): ConversationRunner {
   const metrics = deps.metrics ? latencyMetrics(deps.metrics) : undefined;
   const localTts = deps.offline.espeakWasm.available ? new EspeakWasmTextToSpeech() : deps.offline.espeakNg.available ? new EspeakTextToSpeech() : undefined;
-  const fallbackVoice = localTts ? new FallbackVoice(localTts) : undefined;
-  // The disclosure and greetings are the same on every call: their audio is synthesized once.
+  // The disclosure, greetings and the local apology are the same on every call: their audio is synthesized once.
   const phraseCache = new PhraseCache();
+  const fallbackVoice = localTts ? new FallbackVoice(localTts, phraseCache) : undefined;
 
   return async (call) => {
     const log = deps.logger.child({ callId: call.callId, tenantId: call.tenantId, agentId: call.agentId });
