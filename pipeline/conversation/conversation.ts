@@ -96,7 +96,9 @@ export interface AudioRedaction {
 export type { PipelineStage };
 export interface ProviderFailure { stage: PipelineStage; provider: string; message: string }
 export interface InterruptEvent { atMs: number; droppedMs: number; heardMs: number }
-export interface ConversationEnd { reason: string; failure?: ProviderFailure; traces: TurnTrace[] }
+/** Answers started before the caller's turn was over (preemptive generation), and those thrown away (the caller went on). */
+export interface SpeculationCount { started: number; used: number; wasted: number; wastedLlmRequests: number }
+export interface ConversationEnd { reason: string; failure?: ProviderFailure; traces: TurnTrace[]; speculation?: SpeculationCount }
 
 export interface ConversationEvents {
   turn: [ConversationTurn];
@@ -173,6 +175,9 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private reprompts = 0;
   private limitReached = false;
   private failure: ProviderFailure | undefined;
+  /** An answer started on the STT's final while the hangover runs (preemptive generation), and the text it answers. */
+  private speculation: { reply: Reply; text: string; task: Promise<void> } | undefined;
+  readonly speculationCount: SpeculationCount = { started: 0, used: 0, wasted: 0, wastedLlmRequests: 0 };
   private ended = false;
   private endResolve: ((end: ConversationEnd) => void) | undefined;
   private readonly endPromise: Promise<ConversationEnd>;
@@ -217,7 +222,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     if (this.options.fallbackVoice) void this.options.fallbackVoice.clip(APOLOGY); // warm the apology clip
     this.startGreeting();
     const end = await this.endPromise;
-    await Promise.allSettled([this.replyTask, this.sttLoop]);
+    await Promise.allSettled([this.replyTask, this.sttLoop, this.speculation?.task]);
     return end;
   }
 
@@ -247,6 +252,8 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.detector.on('finalize', () => this.stt?.finalize());
     this.detector.on('barge_in', (ev) => this.process({ kind: 'interrupt', timeMs: ev.atMs }));
     this.detector.on('end_of_turn', (turn) => this.onEndOfTurn(turn));
+    this.detector.on('tentative_turn', ({ text }) => this.speculate(text));
+    this.detector.on('resumed', () => this.dropSpeculation());
     try {
       this.stt = this.options.stt.stream({
         sampleRate: t.sampleRate,
@@ -399,16 +406,64 @@ export class Conversation extends EventEmitter<ConversationEvents> {
 
   /** `held`: the turn waited for the uninterruptible disclosure to finish. */
   private answer(turn: EndOfTurn, held = false): void {
+    const speculated = this.speculation?.text === turn.text && !held ? this.speculation : undefined;
+    if (!speculated) this.dropSpeculation();
+    this.speculation = undefined;
     this.turnCount += 1;
-    const timer = new TurnTimer(this.turnCount);
+    const timer = speculated?.reply.timer ?? new TurnTimer(this.turnCount);
     timer.mark('endOfSpeech', turn.endOfSpeechMs);
     timer.mark('vadStop', turn.vadStopMs);
     timer.mark('sttFinal', Math.max(turn.sttFinalAtMs, turn.vadStopMs));
     if (held) timer.mark('released', this.clock());
     timer.vadMissed = turn.vadMissed;
     this.history.push({ role: 'user', content: turn.text });
+    if (speculated) {
+      // The answer prepared during the hangover is the answer: its words join the history, its audio plays now.
+      this.speculationCount.used += 1;
+      this.options.metrics?.speculation?.('used');
+      const reply = speculated.reply;
+      this.reply = reply;
+      const started = new Set<SpokenSpan>();
+      for (const { span, pcm } of reply.commit()) {
+        if (!started.has(span)) {
+          started.add(span);
+          span.startMs = span.endMs = this.ledger.submittedMs;
+        }
+        this.play(reply, span, pcm);
+      }
+      this.replyTask = speculated.task;
+      return;
+    }
     const reply = this.newReply('answer', timer);
-    this.replyTask = this.runAnswer(reply);
+    this.replyTask = this.runAnswer(reply, [...this.history]);
+  }
+
+  /**
+   * Preemptive generation: the STT has closed the caller's words while the
+   * hangover still runs, so the answer starts now (LLM, then TTS of its first
+   * sentences) and is held. It becomes the reply if the turn ends with the
+   * same text, and is thrown away, unheard and out of the history, if the
+   * caller goes on.
+   */
+  private speculate(text: string): void {
+    if (this.ended || this.failure || this.reply?.active || this.pendingTurn) return;
+    if (this.speculation?.text === text) return;
+    this.dropSpeculation();
+    const reply = new Reply('answer', this.replyStage, new TurnTimer(this.turnCount + 1), true);
+    this.speculationCount.started += 1;
+    const task = this.runAnswer(reply, [...this.history, { role: 'user', content: text }]);
+    this.speculation = { reply, text, task };
+  }
+
+  /** The caller went on (or the turn ended otherwise): the speculative answer is void. */
+  private dropSpeculation(): void {
+    const s = this.speculation;
+    if (!s) return;
+    this.speculation = undefined;
+    s.reply.cancel('resumed', this.clock());
+    this.speculationCount.wasted += 1;
+    this.speculationCount.wastedLlmRequests += s.reply.llmRequests;
+    this.options.metrics?.speculation?.('wasted');
   }
 
   private newReply(kind: ReplyKind, timer?: TurnTimer): Reply {
@@ -446,7 +501,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     }
   }
 
-  private async runAnswer(reply: Reply): Promise<void> {
+  private async runAnswer(reply: Reply, prompt: ChatMessage[]): Promise<void> {
     const queue = new EventQueue<string>();
     const speaking = this.speak(reply, queue).then(
       () => undefined,
@@ -457,7 +512,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     );
     let failure: StageError | undefined;
     try {
-      await this.think(reply, queue);
+      await this.think(reply, queue, prompt);
     } catch (error) {
       failure = error instanceof StageError ? error : new StageError('llm', this.options.llm.name, error);
       reply.ac.abort();
@@ -467,17 +522,19 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     const ttsFailure = await speaking;
     reply.doneGenerating(this.clock());
     const problem = failure ?? ttsFailure;
+    // A speculative answer's failure counts only once it is the answer.
+    if (problem && reply.speculative && !(await reply.whenLive())) return;
     if (problem && !reply.interrupted) this.fail(problem);
   }
 
   /** The answer's LLM rounds and tools; its sentences go into `queue` as they complete. */
-  private think(reply: Reply, queue: EventQueue<string>): Promise<void> {
+  private think(reply: Reply, queue: EventQueue<string>, prompt: ChatMessage[]): Promise<void> {
     const { llm, agent } = this.options;
     return runToolLoop({
       llm,
       tools: this.tools,
       agent,
-      prompt: [...this.history],
+      prompt,
       signal: reply.signal,
       sendDtmf: (digits) => this.transport.sendDtmf(digits),
       whenLive: () => reply.whenLive(),
@@ -534,6 +591,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
 
   private play(reply: Reply, span: SpokenSpan, pcm: Int16Array): void {
     if (pcm.length === 0) return;
+    if (reply.speculative) {
+      reply.hold(span, pcm); // not the answer yet: the caller hears nothing of it
+      return;
+    }
     if (!reply.played) {
       reply.played = true;
       reply.timer?.mark('firstAudioQueued', this.clock());
@@ -601,8 +662,9 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     });
   }
 
-  /** Stops the current reply, if any, for `reason`: the one way an agent utterance ends early. */
+  /** Stops the current reply, if any, for `reason` (and voids an answer being prepared): the one way an agent utterance ends early. */
   private cancelReply(reason: CancelReason, atMs: number): void {
+    this.dropSpeculation();
     this.reply?.cancel(reason, atMs);
   }
 
@@ -707,7 +769,9 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.detector.removeAllListeners();
     const stt = this.stt;
     if (stt) this.sttLoop = Promise.allSettled([this.sttLoop, stt.close()]).then(() => undefined);
-    const end: ConversationEnd = { reason, traces: [...this.traces], ...(this.failure ? { failure: this.failure } : {}) };
+    const end: ConversationEnd = {
+      reason, traces: [...this.traces], speculation: { ...this.speculationCount }, ...(this.failure ? { failure: this.failure } : {}),
+    };
     this.emit('end', end);
     this.endResolve?.(end);
   }

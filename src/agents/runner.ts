@@ -131,7 +131,11 @@ export function createConversationRunner(deps: ConversationRunnerDeps): Conversa
     conversation.on('failure', (failure) => report('onFailure', deps.onFailure, call.callId, failure, call.tenantId));
     log.info({ direction: call.direction }, 'conversation started');
     const end = await conversation.run();
-    log.info({ reason: end.reason, turns: end.traces.length, failed: end.failure?.stage }, 'conversation ended');
+    log.info({
+      reason: end.reason, turns: end.traces.length, failed: end.failure?.stage,
+      // Preemptive answers (counts only): wasted ones were billed by the providers.
+      speculativeUsed: end.speculation?.used, speculativeWasted: end.speculation?.wasted, speculativeWastedLlmRequests: end.speculation?.wastedLlmRequests,
+    }, 'conversation ended');
     report('onEnd', deps.onEnd, call.callId, end, call.tenantId);
     return end;
   };
