@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DeepgramTts } from '../../../pipeline/providers/index.ts';
 import type { TextToSpeech } from '../../../pipeline/providers/types.ts';
-import { speechPatternMs, synthesizeSpeechPattern } from '../../../pipeline/simulators/index.ts';
+import { speechPatternMs, synthesizeSpeechPattern } from '../../../tools/simulators/index.ts';
 import { KEY, startHarness, type Harness } from './helpers.ts';
 
 const SPECULATIVE = 'Speculative words that nobody may ever hear.';
