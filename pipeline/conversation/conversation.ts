@@ -14,6 +14,13 @@
  * way of stopping it early is its one cancel(reason). The LLM rounds and tool
  * calls of an answer are the tool loop (tool-loop.ts).
  *
+ * Endpointing overlaps recognition: the STT is asked to finalize once the VAD
+ * hears silence (TurnDetector), so the turn ends at max(hangover, STT final).
+ * When the STT closes the caller's words while the hangover still runs, the
+ * answer starts at once as a speculative Reply (preemptive generation): held
+ * until the turn ends with the same text, thrown away unheard if the caller
+ * goes on. Wasted ones are counted (speculationCount, the metrics).
+ *
  * The greeting always starts with the AI disclosure, which cannot be talked
  * over. Caller and agent turns leave only redacted (TurnRedactor / redact)
  * as 'turn' events; raw text lives in memory for the LLM and is never logged.
