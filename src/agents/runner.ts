@@ -59,9 +59,9 @@ export function createConversationRunner(deps: ConversationRunnerDeps): Conversa
   const metrics = deps.metrics ? latencyMetrics(deps.metrics) : undefined;
   const providerLatency = deps.metrics ? providerLatencyMetrics(deps.metrics) : undefined;
   const localTts = deps.offline.espeakWasm.available ? new EspeakWasmTextToSpeech() : deps.offline.espeakNg.available ? new EspeakTextToSpeech() : undefined;
-  const fallbackVoice = localTts ? new FallbackVoice(localTts) : undefined;
-  // The disclosure and greetings are the same on every call: their audio is synthesized once.
+  // The disclosure, greetings and the local apology are the same on every call: their audio is synthesized once.
   const phraseCache = new PhraseCache();
+  const fallbackVoice = localTts ? new FallbackVoice(localTts, phraseCache) : undefined;
 
   return async (call) => {
     const log = deps.logger.child({ callId: call.callId, tenantId: call.tenantId, agentId: call.agentId });
@@ -111,7 +111,11 @@ export function createConversationRunner(deps: ConversationRunnerDeps): Conversa
     conversation.on('failure', (failure) => record.failure(failure));
     log.info({ direction: call.direction }, 'conversation started');
     const end = await conversation.run();
-    log.info({ reason: end.reason, turns: end.traces.length, failed: end.failure?.stage }, 'conversation ended');
+    log.info({
+      reason: end.reason, turns: end.traces.length, failed: end.failure?.stage,
+      // Preemptive answers (counts only): wasted ones were billed by the providers.
+      speculativeUsed: end.speculation?.used, speculativeWasted: end.speculation?.wasted, speculativeWastedLlmRequests: end.speculation?.wastedLlmRequests,
+    }, 'conversation ended');
     record.outcome(end);
     return end;
   };

@@ -30,7 +30,7 @@ const API_KEY = 'e2e-simulator-key';
 const CARD_DIGITS = '4111 1111 1111 1111';
 const CALLER_SAYS = `my card number is ${CARD_DIGITS}`;
 const AGENT_SAYS = `Thank you. I have noted the card ${CARD_DIGITS}. Is there anything else?`;
-const TRACE_FIELDS = ['turn', 'endpointingMs', 'sttFinalMs', 'llmTtftMs', 'llmFirstSentenceMs', 'ttsTtfbMs', 'e2eMs', 'overheadMs', 'heldMs', 'vadMissed', 'playoutEstimated'];
+const TRACE_FIELDS = ['turn', 'endpointingMs', 'sttFinalMs', 'llmTtftMs', 'llmFirstSentenceMs', 'ttsTtfbMs', 'e2eMs', 'overheadMs', 'preparedMs', 'heldMs', 'vadMissed', 'playoutEstimated'];
 
 function fixture(name: string): Int16Array {
   const wav = parseWav(readFileSync(new URL(`../../fixtures/audio/${name}`, import.meta.url)));

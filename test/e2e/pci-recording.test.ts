@@ -31,11 +31,11 @@ const REPLY = 'I have noted the card 4111 1111 1111 1111.';
 const PAD_MS = 120; // DEFAULT_AUDIO_REDACTION.padMs
 const LOUD = 1000;
 /**
- * The VAD must not stop (and so finalize the STT) inside the sentence: Silero scores some of the tone
- * bursts low, and a Finalize makes the simulator close its segment early, giving its scripted words the
- * partial audio's timings. A low threshold and a long hangover keep the tones one stretch of speech.
+ * The STT must not be finalized inside the sentence: Silero scores some of the tone bursts low, and a
+ * Finalize makes the simulator finalize its scripted words with the partial audio's timings. A low
+ * threshold and a long hangover keep the tones one stretch of speech, and finalize waits as long.
  */
-const STEADY_TURNS = { vad: { threshold: 0.02 }, turn: { hangoverMs: 1500 } };
+const STEADY_TURNS = { vad: { threshold: 0.02 }, turn: { hangoverMs: 1500, finalizeAfterMs: 1500 } };
 
 interface Rig { t: TestServer; sims: AllSimulators; started: CallSession[]; close(): Promise<void> }
 
@@ -203,7 +203,7 @@ test('the card number is silent in the recording, the words around it are not; m
 test('a final that comes after its audio was sealed re-seals the chunk: the card number is still silent', async () => {
   // Nothing held in memory, the STT's final 1.5 s late (under the adapter's 2 s watchdog): the card number
   // started about 3.7 s before the final arrives, so its start is in a sealed 2 s chunk by then.
-  const rig = await startRig({ pii_audio_redaction: { holdMs: 0 }, turn: { hangoverMs: 1500, sttFinalTimeoutMs: 20_000 } }, { deepgramLive: { transcripts: () => SENTENCE, sttFinalDelayMs: 1500 } });
+  const rig = await startRig({ pii_audio_redaction: { holdMs: 0 }, turn: { hangoverMs: 1500, sttFinalTimeoutMs: 20_000, finalizeAfterMs: 1500 } }, { deepgramLive: { transcripts: () => SENTENCE, sttFinalDelayMs: 1500 } });
   try {
     const { callId, row } = await sayCardAndHangUp(rig);
     const parts: Buffer[] = [];
