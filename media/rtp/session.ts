@@ -106,8 +106,10 @@ export interface RtpSessionOptions {
   signallingAddress?: string;
   /** Keep sending while there is no agent audio (silence frames, or CN SIDs). Default true. */
   continuous?: boolean;
-  /** Jitter buffer depth in 20 ms frames. Default 3 (60 ms). */
+  /** Jitter buffer starting depth in 20 ms frames; it then adapts to the path (jitter-buffer.ts). Default 2 (40 ms). */
   jitterDepthFrames?: number;
+  /** Adapt the jitter buffer's depth to measured jitter and loss. Default true; false keeps jitterDepthFrames. */
+  adaptiveJitter?: boolean;
   /** Emit 'inactive' after this long without a packet while receiving. Default 30000; 0 turns it off. */
   inactivityTimeoutMs?: number;
   /** Mean RTCP interval. Default 5000. */
@@ -206,6 +208,9 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
   // Receive state
   private readonly jitter: JitterBuffer;
   private reception: ReceptionStats | undefined;
+  private firstTimestamp = 0;
+  /** Reused for every packet (the jitter buffer reads it at once). */
+  private readonly packetTiming = { arrivalMs: 0, mediaMs: 0 };
   private readonly dtmfIn = new DtmfReceiver(SAMPLE_RATE);
   private lastDtmfAt = 0;
   private readonly playout = new Int16Array(FRAME_SAMPLES * 8);
@@ -277,7 +282,9 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     this.receiving = options.receive ?? true;
     this.seq = randomInt(0, 0x10000);
     this.timestamp = randomInt(0, 0x100000000);
-    this.jitter = new JitterBuffer({ depthFrames: options.jitterDepthFrames ?? 3, frameSamples: FRAME_SAMPLES });
+    this.jitter = new JitterBuffer({
+      depthFrames: options.jitterDepthFrames ?? 2, adaptive: options.adaptiveJitter ?? true, frameSamples: FRAME_SAMPLES,
+    });
     this.lastPacketAt = performance.now();
     this.nextRtcpAt = this.lastPacketAt + this.rtcpIntervalMs * (0.5 + Math.random());
     // A packet that breaks the parser (or a listener) must not take the process, or the media thread, down.
@@ -479,12 +486,16 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
       }
       this.remoteSsrc = p.ssrc;
       this.reception = new ReceptionStats(p.ssrc, SAMPLE_RATE);
+      this.firstTimestamp = p.timestamp;
     }
     this.reception!.update(p.sequenceNumber, p.timestamp, now);
     if (isAudio) {
       const pcm = new Int16Array(p.payload.length);
       decodeG711(this.law, p.payload, pcm);
-      this.jitter.push(p.sequenceNumber, pcm);
+      // Media time relative to the stream's first timestamp (signed: a reordered first packet may come before it).
+      this.packetTiming.arrivalMs = now;
+      this.packetTiming.mediaMs = ((p.timestamp - this.firstTimestamp) | 0) / (SAMPLE_RATE / 1000);
+      this.jitter.push(p.sequenceNumber, pcm, this.packetTiming);
     } else if (isDtmf) {
       this.lastDtmfAt = now;
       this.emitDigits(this.dtmfIn.push(p.timestamp, p.payload), now);

@@ -1,5 +1,5 @@
 /** Agents and the numbers that route calls to them. */
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, or } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import { parseCidr } from '../../media/sip/cidr.ts';
 import { parseDigestAlgorithms, type DigestAlgorithm } from '../../media/sip/digest.ts';
@@ -36,11 +36,11 @@ export async function listAgents(db: Database, tenantId: string): Promise<AgentR
 }
 
 export async function getAgent(db: Database, tenantId: string, idOrName: string): Promise<AgentRow | undefined> {
+  // One statement: by name or id; a name match wins over an agent whose id is that text.
+  const maybeId = /^[0-9a-f-]{36}$/i.test(idOrName);
   return withTenant(db, tenantId, async (tx) => {
-    const byName = await tx.select().from(agents).where(eq(agents.name, idOrName));
-    if (byName[0]) return byName[0];
-    if (!/^[0-9a-f-]{36}$/i.test(idOrName)) return undefined;
-    return (await tx.select().from(agents).where(eq(agents.id, idOrName)))[0];
+    const found = await tx.select().from(agents).where(maybeId ? or(eq(agents.name, idOrName), eq(agents.id, idOrName)) : eq(agents.name, idOrName));
+    return found.find((a) => a.name === idOrName) ?? found[0];
   });
 }
 
