@@ -1,5 +1,5 @@
 /** Public face of media/rtp: RTP sessions (in-thread, or in the media thread) and the pieces they are built from. */
-export { RtpSession, SAMPLE_RATE, FRAME_SAMPLES, SID_REFRESH_TICKS, canonicalAddress, codecLaw, isDtmfDigit, rtpStatsFromArray, RTP_STATS_LENGTH } from './session.ts';
+export { RtpSession, SAMPLE_RATE, FRAME_SAMPLES, SID_REFRESH_TICKS, canonicalAddress, isDtmfDigit, sessionSampleRate, rtpStatsFromArray, RTP_STATS_LENGTH } from './session.ts';
 export type { DropReason, RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessionOptions, RtpSessionStats } from './session.ts';
 export type { RtpStream, RtpStreamEvents, RtpStreamStats } from './stream.ts';
 export { MediaThread, MediaThreadError, ThreadedRtpSession } from './media-thread.ts';

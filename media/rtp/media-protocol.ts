@@ -12,8 +12,9 @@
  * Media thread -> main: ONE `tick` per pacer tick (several ticks when the
  * pacer caught up after a stall), in one transferred ArrayBuffer:
  *   Float64 [sessions * STATE_STRIDE]  one state row per open session
- *   Float64 [frames * 2]               audio index: sessionId, timeMs
- *   Int16   [frames * 160]             the caller audio frames, in order
+ *   Float64 [frames * 3]               audio index: sessionId, timeMs, samples
+ *   Int16   [sum of samples]           the caller audio frames, in order
+ *                                      (160 samples for an 8 kHz session, 320 for 16 kHz)
  * plus `events` (DTMF, talkspurt, inactive, latched, RTCP, BYE, errors) as
  * plain objects, each with `at` = how many audio frames of this tick precede
  * it, so the main thread replays everything in the media thread's order.
@@ -45,7 +46,7 @@ export const ST_LAST_CLEARED_MS = 6;
 export const ST_STATS = 7;
 export const STATE_STRIDE = ST_STATS + RTP_STATS_LENGTH;
 
-export const AUDIO_INDEX_STRIDE = 2;
+export const AUDIO_INDEX_STRIDE = 3;
 export { FRAME_SAMPLES };
 
 /** RtpSession options that can cross the thread boundary: a port range instead of an allocator, no pacer. */
