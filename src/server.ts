@@ -89,7 +89,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       } catch (error) {
         logger.warn({ agentId: call.agent.id, reason: (error as Error).message }, 'invalid pii_audio_redaction; recording with the default (on)');
       }
-      const recorder = recordings.startCallRecording({ tenantId: call.tenantId, callId: call.callId, agent: call.agent, audioRedaction });
+      const recorder = recordings.startCallRecording({ tenantId: call.tenantId, callId: call.callId, agent: call.agent, audioRedaction, sampleRate: call.sampleRate });
       const tap = new RecordingCallTap(recorder, { onDone: () => recordedCalls.delete(call.callId) });
       recordedCalls.set(call.callId, tap);
       return tap;

@@ -1,8 +1,10 @@
 /**
  * SDP offer/answer for one audio stream (RFC 3264), on top of sdp-transform
  * for the text format. Reads the remote audio m-line (address, ports, payload
- * types, telephone-event, ptime, direction, hold), picks the offerer's
- * preferred codec among ours, and writes our answer or our own offer. Comfort
+ * types, telephone-event, ptime, direction, hold), picks a codec (G.722
+ * whenever the offer has it, wideband being worth more to speech recognition
+ * than the offerer's order; otherwise the offerer's preferred codec among
+ * ours), and writes our answer or our own offer. Comfort
  * noise (RFC 3389, CN/8000) is accepted in an answer when the offer has it, so
  * the agent's silence can go out as SID packets. When no
  * codec is shared the result says so ('no-common-codec', status 488) so the
@@ -29,8 +31,15 @@ export const STATIC_CODECS: Readonly<Record<CodecName, Codec>> = {
   G722: { name: 'G722', payloadType: 9, clockRate: 8000, sampleRate: 16000 },
 };
 
-/** Codecs this server can carry today (G.722 is not implemented). */
-export const DEFAULT_CODECS: readonly CodecName[] = ['PCMU', 'PCMA'];
+/** Codecs this server accepts in answers (all it can carry). */
+export const DEFAULT_CODECS: readonly CodecName[] = ['G722', 'PCMU', 'PCMA'];
+/** Codecs chosen ahead of the offerer's order when offered: wideband first. */
+export const DEFAULT_PREFERRED: readonly CodecName[] = ['G722'];
+/**
+ * Codecs our own offers list by default. Outbound calls open their RTP session (and so fix its
+ * sample rate) before the answer arrives, so they offer G.711 only; see LocalMedia.codecs.
+ */
+export const DEFAULT_OFFER_CODECS: readonly CodecName[] = ['PCMU', 'PCMA'];
 
 const STATIC_PAYLOAD_NAMES: Record<number, { name: string; rate: number }> = {
   0: { name: 'PCMU', rate: 8000 },
@@ -180,8 +189,13 @@ export interface LocalMedia {
   address: string;
   /** Our RTP port (RTCP is port + 1). */
   port: number;
-  /** Codecs we accept, in our order of preference (used for offers). Default PCMU, PCMA. */
+  /** Codecs we accept (answers; default DEFAULT_CODECS) or list, in order (offers; default DEFAULT_OFFER_CODECS). */
   codecs?: readonly CodecName[];
+  /**
+   * Answers: codecs picked ahead of the offerer's order when the offer has them (default G.722). A
+   * re-INVITE's answer names the call's current codec, so a re-offer does not switch codecs needlessly.
+   */
+  preferred?: readonly CodecName[];
   /** The direction we want; default sendrecv. 'sendonly' puts the remote on hold. */
   direction?: Direction;
   ptime?: number;
@@ -264,7 +278,9 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
   const read = readRemoteAudio(offerSdp);
   if (!read.ok) return { ok: false, reason: read.reason, status: read.reason === 'unparseable' ? 400 : 488 };
   const remote = read.audio;
-  const codec = chooseCodec(remote.formats, local.codecs ?? DEFAULT_CODECS);
+  const ours = local.codecs ?? DEFAULT_CODECS;
+  const preferred = (local.preferred ?? DEFAULT_PREFERRED).filter((c) => ours.includes(c));
+  const codec = chooseCodec(remote.formats, preferred) ?? chooseCodec(remote.formats, ours);
   if (!codec) return { ok: false, reason: 'no-common-codec', status: 488 };
   let allowed = ANSWER_DIRECTION[remote.direction];
   // An old-style hold (c=0.0.0.0) gives us nowhere to send.
@@ -298,7 +314,7 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
 
 /** Builds our offer (outbound calls, re-INVITE for hold/resume). */
 export function createOffer(local: LocalMedia): string {
-  const codecs = (local.codecs ?? DEFAULT_CODECS).map((n) => STATIC_CODECS[n]);
+  const codecs = (local.codecs ?? DEFAULT_OFFER_CODECS).map((n) => STATIC_CODECS[n]);
   const te = { payloadType: local.telephoneEventPayloadType ?? 101, fmtp: '0-16' };
   const media = audioMedia(local, codecs, te, local.direction ?? 'sendrecv', 'RTP/AVP', local.ptime ?? 20);
   return sdpTransform.write(description(local, [media]));
@@ -311,7 +327,7 @@ export function readAnswer(answerSdp: string, local: LocalMedia): OfferAnswerRes
   const read = readRemoteAudio(answerSdp);
   if (!read.ok) return { ok: false, reason: read.reason };
   const remote = read.audio;
-  const codec = chooseCodec(remote.formats, local.codecs ?? DEFAULT_CODECS);
+  const codec = chooseCodec(remote.formats, local.codecs ?? DEFAULT_OFFER_CODECS);
   if (!codec) return { ok: false, reason: 'no-common-codec' };
   // The answer's direction is from its side: its sendonly means we only receive.
   let direction = intersect(ANSWER_DIRECTION[remote.direction], local.direction ?? 'sendrecv');

@@ -53,6 +53,8 @@ export interface CallInfo {
   callId: string;
   agent: AgentRow;
   direction: 'inbound' | 'outbound';
+  /** PCM rate of the call's audio both ways (16000 for a G.722 call): the recorder records at it. */
+  sampleRate: number;
 }
 
 /** Builds a per-call tap (e.g. the recorder), or undefined to skip this call. */
@@ -347,7 +349,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (!answer.ok) return bail(488, 'Not Acceptable Here', 'no-common-codec', record.id, rtp, sdpFailureWarning(answer.reason));
     const dialog = call.accept(answer.sdp);
     const log = logger.child({ callId: record.id, tenantId });
-    const info: CallInfo = { tenantId, callId: record.id, agent, direction: 'inbound' };
+    const info: CallInfo = { tenantId, callId: record.id, agent, direction: 'inbound', sampleRate: rtp.sampleRate };
     const session = new CallSession({
       db, logger, tenantId, agent, callId: record.id, direction: 'inbound', dialog, rtp, negotiated: answer, local,
       carrier: hostPort(call.source.address, call.source.port), taps: this.tapsFor(info, log),
@@ -415,7 +417,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       }
       const tenantId = options.tenantId;
       const log = logger.child({ callId: record.id, tenantId });
-      const info: CallInfo = { tenantId, callId: record.id, agent, direction: 'outbound' };
+      const info: CallInfo = { tenantId, callId: record.id, agent, direction: 'outbound', sampleRate: rtp.sampleRate };
       const session = new CallSession({
         db, logger, tenantId, agent, callId: record.id, direction: 'outbound', dialog, rtp, negotiated, local,
         carrier: `${via.host}${via.port ? `:${via.port}` : ''}`, taps: this.tapsFor(info, log),

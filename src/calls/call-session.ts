@@ -174,6 +174,7 @@ export class CallSession {
     this.local.version++;
     const answer = answerOffer(offer, {
       address: this.local.address, port: this.rtp.localPort, sessionId: this.local.sessionId, sessionVersion: this.local.version,
+      preferred: [this.negotiated.codec.name], // keep the call's codec when the re-offer still has it
     });
     if (!answer.ok) {
       this.local.version--;

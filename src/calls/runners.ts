@@ -53,8 +53,9 @@ export function createGreetingRunner(options: GreetingRunnerOptions = {}): Agent
   const cache = new Map<string, Promise<Int16Array>>();
   const maxCached = options.maxCached ?? 64;
 
-  const synthesize = (text: string, voice: string | undefined): Promise<Int16Array> => {
-    const key = `${voice ?? ''}\u0000${text}`;
+  /** The greeting at the call's rate (8 kHz, or 16 kHz for a wideband call). */
+  const synthesize = (text: string, voice: string | undefined, rate: number): Promise<Int16Array> => {
+    const key = `${rate}\u0000${voice ?? ''}\u0000${text}`;
     const hit = cache.get(key);
     if (hit) return hit;
     const job = (async () => {
@@ -64,7 +65,7 @@ export function createGreetingRunner(options: GreetingRunnerOptions = {}): Agent
       const all = new Int16Array(total);
       let o = 0;
       for (const p of parts) { all.set(p, o); o += p.length; }
-      return resample(all, tts.sampleRate, 8000);
+      return resample(all, tts.sampleRate, rate);
     })();
     cache.set(key, job);
     job.catch(() => cache.delete(key));
@@ -83,7 +84,7 @@ export function createGreetingRunner(options: GreetingRunnerOptions = {}): Agent
     let pcm: Int16Array;
     try {
       const voice = call.agent.voice && call.agent.voice !== 'default' ? call.agent.voice : undefined;
-      pcm = await synthesize(text, voice);
+      pcm = await synthesize(text, voice, call.transport.sampleRate);
     } catch (error) {
       const missing = /ENOENT/.test(String(error instanceof Error ? error.message : error));
       call.logger.error({ agentId: call.agentId, err: missing ? undefined : error },
@@ -93,7 +94,7 @@ export function createGreetingRunner(options: GreetingRunnerOptions = {}): Agent
       return;
     }
     call.transport.play(pcm);
-    call.events.record('greeting', { ms: Math.round(pcm.length / 8) });
+    call.events.record('greeting', { ms: Math.round((pcm.length * 1000) / call.transport.sampleRate) });
     const done = await Promise.race([ended, waitDrained(call.transport, options.hangupAfterMs ?? 500)]);
     if (done === 'drained') await call.transport.hangup('greeting-finished');
   };
