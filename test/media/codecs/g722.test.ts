@@ -14,8 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { G722Decoder, G722Encoder, g722BytesFor, g722SamplesFor } from '../../../media/codecs/g722.ts';
-import { parseWav, pcm16Samples } from '../../../media/codecs/wav.ts';
+import { G722Decoder, G722Encoder, g722BytesFor, g722SamplesFor } from '../../../media/audio/g722.ts';
+import { parseWav, pcm16Samples } from '../../../media/audio/wav.ts';
 import { hasCommand, needExternal } from '../../support/external.ts';
 
 const fixture = (name: string): Int16Array => pcm16Samples(parseWav(readFileSync(new URL(`../../../fixtures/audio/${name}`, import.meta.url))));

@@ -10,14 +10,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import type { AudioFrame } from '../../../pipeline/frames.ts';
+import type { AudioFrame } from '../../../media/audio/frames.ts';
 import { RtpSession } from '../../../media/rtp/session.ts';
 import { MediaThread } from '../../../media/rtp/media-thread.ts';
 import type { RtpStream } from '../../../media/rtp/stream.ts';
 import { parseRtp, serializeRtp } from '../../../media/rtp/packet.ts';
 import type { RtpPacket } from '../../../media/rtp/packet.ts';
-import { G722Decoder, G722Encoder } from '../../../media/codecs/g722.ts';
-import { decodeMulaw } from '../../../media/codecs/g711.ts';
+import { G722Decoder, G722Encoder } from '../../../media/audio/g722.ts';
+import { decodeMulaw } from '../../../media/audio/g711.ts';
 import { waitFor } from '../../support/poll.ts';
 
 const G722 = { name: 'G722', payloadType: 9 };
