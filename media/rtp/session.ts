@@ -59,6 +59,12 @@
  * a clean pause. Silent ticks in the burst carry their filler (silence or a
  * due SID), so a stream stays continuous through a stall within the bound.
  *
+ * SRTP (`srtp`, SDES-keyed, media/rtp/srtp.ts): every packet that leaves is
+ * protected as it is sent (RTP, RTCP, DTMF, silence); every packet that
+ * arrives is checked against the source rule first, then authenticated and
+ * decrypted, and a packet that fails (forged, replayed, wrong key) is dropped
+ * and counted (`dropped.srtp`) before anything else reads it.
+ *
  * Threads: a session lives in the thread that opened it and is paced by that
  * thread's shared pacer. The server runs its sessions in the media thread
  * (media-thread.ts: ThreadedRtpSession is the main-thread proxy); both
@@ -88,6 +94,8 @@ import {
 } from './rtcp.ts';
 import type { RtcpPacket } from './rtcp.ts';
 import type { RtpStream } from './stream.ts';
+import { SRTP_SUITES, SrtpContext } from './srtp.ts';
+import type { SrtpSuite } from './srtp.ts';
 
 /** The RTP clock rate of every codec here (and the PCM rate of G.711). */
 export const SAMPLE_RATE = 8000;
@@ -125,6 +133,11 @@ export interface RtpSessionOptions {
   telephoneEventPayloadType?: number;
   /** Negotiated comfort noise payload type (RFC 3389, normally 13): silence is sent as SID packets. Omit if none. */
   comfortNoisePayloadType?: number;
+  /**
+   * SRTP (RFC 3711) with SDES keys: each direction's master key and salt, concatenated and base64-encoded
+   * as in an a=crypto inline key (strings, so the options cross to the media thread). Omit for plain RTP.
+   */
+  srtp?: RtpSrtpKeys;
   /** The SDP address of the peer; may also be set later with setRemote. */
   remote?: RtpRemote;
   /** Source address of the peer's SIP signalling: media from it may latch too (see the source rule in the header). */
@@ -152,8 +165,16 @@ export interface RtpSessionOptions {
   ssrc?: number;
 }
 
+export interface RtpSrtpKeys {
+  suite: SrtpSuite;
+  /** Our master key || salt (base64): protects what we send. */
+  sendKey: string;
+  /** The peer's master key || salt (base64): unprotects what we receive. */
+  receiveKey: string;
+}
+
 /** 'foreign-source': RTP or RTCP from an address that is neither the SDP nor the signalling address; 'wrong-source': RTP not from the latched address and port. */
-export type DropReason = RtpParseError | 'foreign-source' | 'wrong-source' | 'unknown-pt' | 'not-receiving';
+export type DropReason = RtpParseError | 'foreign-source' | 'wrong-source' | 'unknown-pt' | 'not-receiving' | 'srtp';
 
 export interface RtpSessionStats {
   packetsIn: number;
@@ -244,7 +265,7 @@ export function isDtmfDigit(digit: string): boolean {
 // RtpSessionStats as a flat row of numbers (the media thread sends it to the main thread each tick without
 // building objects): RtpSession.statsInto writes it, rtpStatsFromArray reads it back. Keep the three in step.
 const DROP_REASONS: readonly DropReason[] = [
-  'too-short', 'bad-version', 'bad-csrc', 'bad-extension', 'bad-padding', 'foreign-source', 'wrong-source', 'unknown-pt', 'not-receiving',
+  'too-short', 'bad-version', 'bad-csrc', 'bad-extension', 'bad-padding', 'foreign-source', 'wrong-source', 'unknown-pt', 'not-receiving', 'srtp',
 ];
 /** Plain counters at the start of a row; the drop reasons follow, then the jitter buffer's. */
 const COUNTERS = 18;
@@ -310,6 +331,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   private tePayloadType: number | undefined;
   private cnPayloadType: number | undefined;
   private readonly signallingAddress: string | undefined;
+  /** SRTP contexts (see the header): ours protects what leaves, the peer's unprotects what arrives. */
+  private readonly srtpOut: SrtpContext | undefined;
+  private readonly srtpIn: SrtpContext | undefined;
   /** Where the peer's media may come from (source rule); empty: anywhere. */
   private expected: Set<string>;
   private readonly continuous: boolean;
@@ -391,6 +415,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     this.cnPayloadType = options.comfortNoisePayloadType;
     this.remote = options.remote;
     this.signallingAddress = options.signallingAddress;
+    if (options.srtp) {
+      this.srtpOut = srtpContext(options.srtp.suite, options.srtp.sendKey);
+      this.srtpIn = srtpContext(options.srtp.suite, options.srtp.receiveKey);
+    }
     this.expected = expectedSources(this.remote, this.signallingAddress);
     this.continuous = options.continuous ?? true;
     this.symmetric = options.symmetric ?? true;
@@ -564,7 +592,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
       this.counters.rtcpOut++;
       await new Promise<void>((resolve) => {
         try {
-          this.pair.rtcp.send(report, dest.port, dest.address, () => resolve());
+          this.pair.rtcp.send(this.srtpOut ? this.srtpOut.protectRtcp(report) : report, dest.port, dest.address, () => resolve());
         } catch {
           resolve();
         }
@@ -588,13 +616,23 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     if (looksLikeRtcp(msg)) return this.onRtcp(msg, rinfo);
     this.counters.packetsIn++;
     this.counters.bytesIn += msg.length;
-    const parsed = parseRtp(msg);
+    let parsed = parseRtp(msg);
     if (!parsed.ok) return this.drop(parsed.reason);
-    const p = parsed.packet;
     const latched = this.latched;
     if (latched) {
       if (latched.address !== rinfo.address || latched.port !== rinfo.port) return this.drop('wrong-source');
     } else if (!this.fromExpectedSource(rinfo.address)) return this.drop('foreign-source');
+    if (this.srtpIn) {
+      let plain: Buffer;
+      try {
+        plain = this.srtpIn.unprotectRtp(msg);
+      } catch {
+        return this.drop('srtp');
+      }
+      parsed = parseRtp(plain);
+      if (!parsed.ok) return this.drop(parsed.reason);
+    }
+    const p = parsed.packet;
     const isAudio = p.payloadType === this.payloadType;
     const isDtmf = this.tePayloadType !== undefined && p.payloadType === this.tePayloadType;
     if (!isAudio && !isDtmf) {
@@ -643,6 +681,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
 
   private onRtcp(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
+    if (this.srtpIn) {
+      if (!this.fromExpectedSource(rinfo.address)) return this.drop('foreign-source');
+      try {
+        msg = this.srtpIn.unprotectRtcp(msg);
+      } catch {
+        return this.drop('srtp');
+      }
+    }
     const parsed = parseRtcp(msg);
     if (!parsed.ok) return;
     // RTCP obeys the source rule too: a foreign BYE or report must not steer the call.
@@ -725,7 +771,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
       this.nextRtcpAt = now + this.rtcpIntervalMs * (0.5 + Math.random());
       const dest = this.rtcpDestination();
       if (dest) {
-        this.pair.rtcp.send(this.buildReport(false), dest.port, dest.address);
+        const report = this.buildReport(false);
+        this.pair.rtcp.send(this.srtpOut ? this.srtpOut.protectRtcp(report) : report, dest.port, dest.address);
         this.counters.rtcpOut++;
       }
     }
@@ -838,7 +885,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     this.counters.bytesOut += packet.length;
     this.counters.payloadBytesOut += payloadBytes;
     this.sentSinceReport = true;
-    this.pair.rtp.send(packet, dest.port, dest.address);
+    this.pair.rtp.send(this.srtpOut ? this.srtpOut.protectRtp(packet) : packet, dest.port, dest.address);
   }
 
   private receiveTick(dueMs: number): void {
@@ -887,4 +934,11 @@ function fitFrame(pcm: Int16Array, samples: number): Int16Array {
   const out = new Int16Array(samples);
   out.set(pcm.length <= samples ? pcm : pcm.subarray(0, samples));
   return out;
+}
+
+/** An SRTP context from a base64 master key || salt (an SDES inline key). */
+function srtpContext(suite: SrtpSuite, inline: string): SrtpContext {
+  const bytes = Buffer.from(inline, 'base64');
+  const keyBytes = SRTP_SUITES[suite].masterKeyBytes;
+  return SrtpContext.fromMaster(suite, bytes.subarray(0, keyBytes), bytes.subarray(keyBytes));
 }
