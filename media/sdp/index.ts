@@ -4,5 +4,7 @@ export {
 } from './offer-answer.ts';
 export type {
   AnswerResult, Codec, CodecName, Direction, LocalMedia, NegotiatedAudio, OfferAnswerResult, OfferedFormat, RemoteAudio,
-  RemoteAudioResult, SdpFailure,
+  NegotiatedSrtp, RemoteAudioResult, SdpFailure,
 } from './offer-answer.ts';
+export { chooseSdes, newSdesKey } from './sdes.ts';
+export type { CryptoLine, SdesChoice, SdesSuite } from './sdes.ts';

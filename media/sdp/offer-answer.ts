@@ -9,9 +9,18 @@
  * the agent's silence can go out as SID packets. When no
  * codec is shared the result says so ('no-common-codec', status 488) so the
  * SIP layer can answer 488 Not Acceptable Here.
+ *
+ * SRTP (RFC 4568 SDES): an RTP/SAVP offer is answered only when the caller of
+ * answerOffer allows SRTP (`srtp: 'allowed'`, the call came over TLS) and one
+ * of its a=crypto lines is usable (sdes.ts); the answer then carries our own
+ * fresh key and the result both keys. With `srtp: 'required'` (a number that
+ * demands it) an RTP/AVP offer is refused. Without `srtp`, RTP/SAVP is refused
+ * as before ('unsupported-transport').
  */
 import sdpTransform from 'sdp-transform';
 import type { MediaDescription, SessionDescription } from 'sdp-transform';
+import { chooseSdes, newSdesKey } from './sdes.ts';
+import type { CryptoLine, SdesSuite } from './sdes.ts';
 
 export type CodecName = 'PCMU' | 'PCMA' | 'G722';
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -70,6 +79,8 @@ export interface RemoteAudio {
   telephoneEvent?: { payloadType: number; clockRate: number; fmtp?: string };
   /** The CN/8000 format (RFC 3389), when listed. */
   comfortNoise?: { payloadType: number };
+  /** The a=crypto lines of an RTP/SAVP description (RFC 4568), as written. */
+  crypto?: CryptoLine[];
   ptime?: number;
   /** The direction attribute as written (media level, else session level, else sendrecv). */
   direction: Direction;
@@ -79,7 +90,7 @@ export interface RemoteAudio {
   mediaIndex: number;
 }
 
-export type SdpFailure = 'unparseable' | 'no-audio' | 'unsupported-transport' | 'no-common-codec';
+export type SdpFailure = 'unparseable' | 'no-audio' | 'unsupported-transport' | 'no-common-codec' | 'srtp-required' | 'no-usable-crypto';
 
 /** The SIP Warning (RFC 3261 20.43 warn-code and text) that says why an offer failed, for its 488 (or 400). */
 export function sdpFailureWarning(reason: SdpFailure): { code: number; text: string } {
@@ -88,12 +99,14 @@ export function sdpFailureWarning(reason: SdpFailure): { code: number; text: str
     case 'no-audio': return { code: 304, text: 'Media type not available' };
     case 'unsupported-transport': return { code: 302, text: 'Incompatible transport protocol' };
     case 'unparseable': return { code: 399, text: 'Session description not understood' };
+    case 'srtp-required': return { code: 302, text: 'Incompatible transport protocol: SRTP (RTP/SAVP) is required' };
+    case 'no-usable-crypto': return { code: 302, text: 'Incompatible transport protocol: no usable a=crypto line' };
   }
 }
 
 export type RemoteAudioResult = { ok: true; audio: RemoteAudio; description: SessionDescription } | { ok: false; reason: SdpFailure };
 
-const SUPPORTED_PROTOCOLS = new Set(['RTP/AVP', 'RTP/AVPF']);
+const SUPPORTED_PROTOCOLS = new Set(['RTP/AVP', 'RTP/AVPF', 'RTP/SAVP']);
 
 function isNullAddress(ip: string): boolean {
   return ip === '0.0.0.0' || ip === '::';
@@ -152,6 +165,7 @@ export function readRemoteAudio(sdp: string): RemoteAudioResult {
   }
   const cn = formats.find((f) => f.name.toUpperCase() === 'CN' && f.clockRate === 8000);
   if (cn) audio.comfortNoise = { payloadType: cn.payloadType };
+  if (m.crypto && m.crypto.length > 0) audio.crypto = m.crypto.map((c) => ({ id: c.id, suite: c.suite, config: c.config, ...(c.sessionConfig !== undefined ? { sessionConfig: c.sessionConfig } : {}) }));
   if (m.ptime !== undefined) audio.ptime = Number(m.ptime);
   return { ok: true, audio, description };
 }
@@ -206,6 +220,15 @@ export interface LocalMedia {
   sessionName?: string;
   /** Payload type offered for telephone-event (our offers only). Default 101. */
   telephoneEventPayloadType?: number;
+  /** Answers: SRTP (SDES) may be used ('allowed': only over TLS signalling) or must be ('required'); omitted: plain RTP only. */
+  srtp?: 'allowed' | 'required';
+}
+
+/** SDES keys of an SRTP call: the suite, our key (we send with it) and the remote's. Secrets: never log them. */
+export interface NegotiatedSrtp {
+  suite: SdesSuite;
+  sendKey: string;
+  receiveKey: string;
 }
 
 export interface NegotiatedAudio {
@@ -215,6 +238,8 @@ export interface NegotiatedAudio {
   /** The comfort noise payload type (RFC 3389), when both sides have CN: our silence goes out as SID packets. */
   comfortNoise?: { payloadType: number };
   remote: RemoteAudio;
+  /** SRTP keys when the call is RTP/SAVP (SDES). */
+  srtp?: NegotiatedSrtp;
   /** Our direction as written in our SDP. */
   direction: Direction;
   /** Whether we should send RTP / expect RTP, all things (hold, 0.0.0.0) considered. */
@@ -278,6 +303,11 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
   const read = readRemoteAudio(offerSdp);
   if (!read.ok) return { ok: false, reason: read.reason, status: read.reason === 'unparseable' ? 400 : 488 };
   const remote = read.audio;
+  const savp = remote.protocol === 'RTP/SAVP';
+  if (savp && !local.srtp) return { ok: false, reason: 'unsupported-transport', status: 488 };
+  if (!savp && local.srtp === 'required') return { ok: false, reason: 'srtp-required', status: 488 };
+  const sdes = savp ? chooseSdes(remote.crypto ?? []) : undefined;
+  if (savp && !sdes) return { ok: false, reason: 'no-usable-crypto', status: 488 };
   const ours = local.codecs ?? DEFAULT_CODECS;
   const preferred = (local.preferred ?? DEFAULT_PREFERRED).filter((c) => ours.includes(c));
   const codec = chooseCodec(remote.formats, preferred) ?? chooseCodec(remote.formats, ours);
@@ -288,10 +318,13 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
   const direction = intersect(allowed, local.direction ?? 'sendrecv');
   const ptime = local.ptime ?? 20;
   const te = remote.telephoneEvent && remote.telephoneEvent.clockRate === 8000 ? remote.telephoneEvent : undefined;
+  const srtp: NegotiatedSrtp | undefined = sdes ? { suite: sdes.suite, sendKey: newSdesKey(sdes.suite), receiveKey: sdes.remoteKey } : undefined;
   // RFC 3264 6: the answer has as many m-lines as the offer; the ones we decline get port 0.
   const media = read.description.media.map((m, i): MediaDescription => {
     if (i === remote.mediaIndex) {
-      return audioMedia(local, [codec], te ? { payloadType: te.payloadType, fmtp: te.fmtp ?? '0-16' } : undefined, direction, remote.protocol, ptime, remote.comfortNoise);
+      const m = audioMedia(local, [codec], te ? { payloadType: te.payloadType, fmtp: te.fmtp ?? '0-16' } : undefined, direction, remote.protocol, ptime, remote.comfortNoise);
+      if (srtp) m.crypto = [{ id: sdes!.tag, suite: srtp.suite, config: `inline:${srtp.sendKey}` }];
+      return m;
     }
     const first = m.payloads !== undefined && m.payloads !== null ? String(m.payloads).split(' ')[0] || '0' : '0';
     return { type: m.type, port: 0, protocol: m.protocol, payloads: first, rtp: [], fmtp: [] };
@@ -309,6 +342,7 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
   };
   if (te) result.telephoneEvent = { payloadType: te.payloadType, clockRate: te.clockRate };
   if (remote.comfortNoise) result.comfortNoise = { payloadType: remote.comfortNoise.payloadType };
+  if (srtp) result.srtp = srtp;
   return result;
 }
 
