@@ -90,7 +90,7 @@ export interface RemoteAudio {
   mediaIndex: number;
 }
 
-export type SdpFailure = 'unparseable' | 'no-audio' | 'unsupported-transport' | 'no-common-codec' | 'srtp-required' | 'no-usable-crypto';
+export type SdpFailure = 'unparseable' | 'no-audio' | 'unsupported-transport' | 'no-common-codec' | 'srtp-required' | 'no-usable-crypto' | 'srtp-rekey';
 
 /** The SIP Warning (RFC 3261 20.43 warn-code and text) that says why an offer failed, for its 488 (or 400). */
 export function sdpFailureWarning(reason: SdpFailure): { code: number; text: string } {
@@ -101,6 +101,7 @@ export function sdpFailureWarning(reason: SdpFailure): { code: number; text: str
     case 'unparseable': return { code: 399, text: 'Session description not understood' };
     case 'srtp-required': return { code: 302, text: 'Incompatible transport protocol: SRTP (RTP/SAVP) is required' };
     case 'no-usable-crypto': return { code: 302, text: 'Incompatible transport protocol: no usable a=crypto line' };
+    case 'srtp-rekey': return { code: 302, text: 'Incompatible transport protocol: SRTP keys cannot change during a call' };
   }
 }
 
@@ -222,6 +223,8 @@ export interface LocalMedia {
   telephoneEventPayloadType?: number;
   /** Answers: SRTP (SDES) may be used ('allowed': only over TLS signalling) or must be ('required'); omitted: plain RTP only. */
   srtp?: 'allowed' | 'required';
+  /** Answers with SRTP: our key (base64 master key || salt) when one was already chosen (default: a fresh one). */
+  srtpSendKey?: string;
 }
 
 /** SDES keys of an SRTP call: the suite, our key (we send with it) and the remote's. Secrets: never log them. */
@@ -318,7 +321,7 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
   const direction = intersect(allowed, local.direction ?? 'sendrecv');
   const ptime = local.ptime ?? 20;
   const te = remote.telephoneEvent && remote.telephoneEvent.clockRate === 8000 ? remote.telephoneEvent : undefined;
-  const srtp: NegotiatedSrtp | undefined = sdes ? { suite: sdes.suite, sendKey: newSdesKey(sdes.suite), receiveKey: sdes.remoteKey } : undefined;
+  const srtp: NegotiatedSrtp | undefined = sdes ? { suite: sdes.suite, sendKey: local.srtpSendKey ?? newSdesKey(sdes.suite), receiveKey: sdes.remoteKey } : undefined;
   // RFC 3264 6: the answer has as many m-lines as the offer; the ones we decline get port 0.
   const media = read.description.media.map((m, i): MediaDescription => {
     if (i === remote.mediaIndex) {

@@ -7,7 +7,9 @@
  * shipped (right and wrong password), TCP, TLS with a self-signed phone
  * certificate including a server hang-up, and RTP that keeps flowing while
  * the agent is silent (counted by the phone's RTCP reports), and keypad
- * digits reaching a conversation agent as a caller turn.
+ * digits reaching a conversation agent as a caller turn, and SRTP (SDES,
+ * baresip's srtp module with mediaenc=srtp-mand) over SIP TLS, refused with
+ * 488 over UDP.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -254,6 +256,24 @@ if (run) {
       assert.not.match(String(closed.param), /timeout/i, `closed by the server's BYE, not a timeout: ${closed.param}`);
     });
     assert.is((await lastCall()).endReason, 'agent-hangup');
+  });
+
+  test('SRTP (SDES, baresip srtp-mand) over SIP TLS: audio both ways, every packet authenticated; the same offer over UDP gets 488', async () => {
+    const tlsPort = t.server.sipPorts.tls!;
+    await withPhone({ tlsCertificate: phoneCert, tlsCaFile: serverCert, mediaenc: 'srtp-mand' }, async (phone) => {
+      let session: CallSession | undefined;
+      t.server.calls.once('call-started', (s: CallSession) => { session = s; });
+      await echoCall(phone, `sip:${t.number}@127.0.0.1:${tlsPort};transport=tls`);
+      const stats = session!.rtp.stats;
+      assert.ok(stats.jitterBuffer.pushed >= 50, `the phone's SRTP decrypted into audio (${stats.jitterBuffer.pushed} frames)`);
+      // libre sends one unprotected 16-byte RTCP APP keep-alive ("PING"): refused like any packet that does not authenticate.
+      assert.ok(stats.dropped.srtp <= 1, `packets refused by SRTP: ${stats.dropped.srtp}`);
+    });
+    await withPhone({ mediaenc: 'srtp-mand' }, async (phone) => {
+      await phone.dial(`sip:${t.number}@127.0.0.1:${t.server.sipPort}`);
+      const closed = await phone.waitEvent('CALL_CLOSED');
+      assert.match(String(closed.param), /488/, 'SDES keys are not accepted over plain UDP');
+    });
   });
 
   test('keypad digits from the phone (RFC 4733) reach the agent as a caller turn', async () => {
