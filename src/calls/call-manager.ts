@@ -354,7 +354,10 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (!call.offer) throw new SetupFailure(488, 'Not Acceptable Here', 'no-common-codec', { code: 399, text: 'An SDP offer is required' });
     const offer = call.offer;
     // SRTP (SDES) only when the keys came over TLS: over UDP or TCP they would cross the network in clear.
-    const srtp = call.source.transport === 'TLS' ? 'allowed' as const : undefined;
+    // A number that requires SRTP takes nothing else (RTP/SAVP over TLS only).
+    const tls = call.source.transport === 'TLS';
+    if (route.requireSrtp && !tls) throw new SetupFailure(488, 'Not Acceptable Here', 'no-common-codec', sdpFailureWarning('srtp-required'));
+    const srtp = route.requireSrtp ? 'required' as const : tls ? 'allowed' as const : undefined;
     const probe = answerOffer(offer, { address: this.mediaAddress, port: 9, ...(srtp ? { srtp } : {}) });
     if (!probe.ok) throw new SetupFailure(probe.status, probe.status === 488 ? 'Not Acceptable Here' : 'Bad Request', 'no-common-codec', sdpFailureWarning(probe.reason));
     return {

@@ -276,6 +276,18 @@ if (run) {
     });
   });
 
+  test('a number that requires SRTP: plain RTP over TLS gets 488, SRTP over TLS is answered', async () => {
+    const tlsPort = t.server.sipPorts.tls!;
+    const agent = await createAgent(t.db, t.tenantId, { name: 'srtp-only', mode: 'echo' });
+    await addNumber(t.db, t.tenantId, { number: '2105', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'], requireSrtp: true });
+    await withPhone({ tlsCertificate: phoneCert, tlsCaFile: serverCert }, async (phone) => {
+      await phone.dial(`sip:2105@127.0.0.1:${tlsPort};transport=tls`);
+      const closed = await phone.waitEvent('CALL_CLOSED');
+      assert.match(String(closed.param), /488/);
+    });
+    await withPhone({ tlsCertificate: phoneCert, tlsCaFile: serverCert, mediaenc: 'srtp-mand' }, (phone) => echoCall(phone, `sip:2105@127.0.0.1:${tlsPort};transport=tls`));
+  });
+
   test('keypad digits from the phone (RFC 4733) reach the agent as a caller turn', async () => {
     const agent = await createAgent(t.db, t.tenantId, { name: 'keypad', mode: 'conversation', greeting: 'Press one for our hours.', prompt: 'Be brief.', recordingEnabled: false });
     await addNumber(t.db, t.tenantId, { number: '2103', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
