@@ -1,10 +1,22 @@
 /**
  * One call's RTP stream: a UDP socket pair (RTP on an even port, RTCP on the
- * next), G.711 in and out, the jitter buffer, DTMF both ways and RTCP reports.
+ * next), G.711 or G.722 in and out, the jitter buffer, DTMF both ways and
+ * RTCP reports.
+ *
+ * Sample rates: the session's PCM rate (`sampleRate`, fixed for its life:
+ * 8 kHz for G.711, 16 kHz for G.722 unless the opener says otherwise) is what
+ * the audio events carry and sendFrame takes. The RTP clock is 8000 Hz for
+ * all three codecs (RFC 3551: G.722 is "G722/8000"), so timestamps advance
+ * 160 per 20 ms tick whatever the codec. A re-INVITE may switch to a codec of
+ * another rate (G.722 to PCMU): the session then resamples between its PCM
+ * rate and the codec's, so the conversation above never sees the change.
+ * Decoding happens as packets arrive (before the jitter buffer): a reordered
+ * G.722 packet decodes with the ADPCM state of arrival order, which the codec
+ * recovers from within a few milliseconds.
  *
  * Receive: packets are checked (parse, payload type, source), decoded and put
  * in the jitter buffer; on every tick of the shared 20 ms pacer one 20 ms
- * AudioFrame (PCM16, 8 kHz) is pulled and emitted. Symmetric RTP: until the
+ * AudioFrame (PCM16 at the session's rate) is pulled and emitted. Symmetric RTP: until the
  * peer's first valid packet we send to the SDP address; from then on we send
  * to (and only accept from) the address and port that packet came from.
  *
@@ -47,6 +59,12 @@
  * a clean pause. Silent ticks in the burst carry their filler (silence or a
  * due SID), so a stream stays continuous through a stall within the bound.
  *
+ * SRTP (`srtp`, SDES-keyed, media/rtp/srtp.ts): every packet that leaves is
+ * protected as it is sent (RTP, RTCP, DTMF, silence); every packet that
+ * arrives is checked against the source rule first, then authenticated and
+ * decrypted, and a packet that fails (forged, replayed, wrong key) is dropped
+ * and counted (`dropped.srtp`) before anything else reads it.
+ *
  * Threads: a session lives in the thread that opened it and is paced by that
  * thread's shared pacer. The server runs its sessions in the media thread
  * (media-thread.ts: ThreadedRtpSession is the main-thread proxy); both
@@ -58,8 +76,9 @@ import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RemoteInfo } from 'node:dgram';
 import type { AudioFrame, DtmfFrame } from '../audio/frames.ts';
-import { decodeG711, encodeG711 } from '../audio/g711.ts';
-import type { G711Law } from '../audio/g711.ts';
+import { voiceCodec } from '../audio/voice-codec.ts';
+import type { VoiceCodec, VoiceDecoder, VoiceEncoder } from '../audio/voice-codec.ts';
+import { Resampler } from '../audio/resample.ts';
 import { looksLikeRtcp, parseRtp, RTP_HEADER_BYTES, writeRtpHeader } from './packet.ts';
 import { JitterBuffer } from './jitter-buffer.ts';
 import { DtmfReceiver, dtmfPacketSequence } from './dtmf.ts';
@@ -79,8 +98,12 @@ export type { DropReason, RtpSessionStats } from './rtp-stats.ts';
 export { RTP_STATS_LENGTH, rtpStatsFromArray } from './rtp-stats.ts';
 /** The events of an RTP leg (the same for the in-thread session and the media-thread proxy). */
 export type RtpSessionEvents = RtpStreamEvents;
+import { SRTP_SUITES, SrtpContext } from './srtp.ts';
+import type { SrtpSuite } from './srtp.ts';
 
+/** The RTP clock rate of every codec here (and the PCM rate of G.711). */
 export const SAMPLE_RATE = 8000;
+/** RTP timestamp units per 20 ms tick (and samples in a 20 ms G.711 frame). */
 export const FRAME_SAMPLES = 160;
 const COMFORT_NOISE_PT = 13;
 /** With comfort noise, a SID refresh every this many ticks of silence (100 ms). */
@@ -96,10 +119,17 @@ export interface RtpSessionOptions {
   /** Where ports come from; default: ephemeral even/odd pairs. */
   ports?: PortAllocator;
   codec: RtpCodecChoice;
+  /** PCM rate of the audio events and of sendFrame, for the session's life. Default: the codec's (8000, or 16000 for G.722). */
+  sampleRate?: number;
   /** Negotiated telephone-event payload type (both directions); omit if none. */
   telephoneEventPayloadType?: number;
   /** Negotiated comfort noise payload type (RFC 3389, normally 13): silence is sent as SID packets. Omit if none. */
   comfortNoisePayloadType?: number;
+  /**
+   * SRTP (RFC 3711) with SDES keys: each direction's master key and salt, concatenated and base64-encoded
+   * as in an a=crypto inline key (strings, so the options cross to the media thread). Omit for plain RTP.
+   */
+  srtp?: RtpSrtpKeys;
   /** The SDP address of the peer; may also be set later with setRemote. */
   remote?: RtpRemote;
   /** Source address of the peer's SIP signalling: media from it may latch too (see the source rule in the header). */
@@ -129,12 +159,19 @@ export interface RtpSessionOptions {
   ssrc?: number;
 }
 
-/** The G.711 law of a codec name; throws a RangeError for anything but PCMU and PCMA. */
-export function codecLaw(name: string): G711Law {
-  const upper = name.toUpperCase();
-  if (upper === 'PCMU') return 'mulaw';
-  if (upper === 'PCMA') return 'alaw';
-  throw new RangeError(`RtpSession supports PCMU and PCMA, not ${name}`);
+export interface RtpSrtpKeys {
+  suite: SrtpSuite;
+  /** Our master key || salt (base64): protects what we send. */
+  sendKey: string;
+  /** The peer's master key || salt (base64): unprotects what we receive. */
+  receiveKey: string;
+}
+
+/** The PCM rate a session opened with these options runs at; throws a RangeError for a codec it cannot carry. */
+export function sessionSampleRate(options: { codec: RtpCodecChoice; sampleRate?: number }): number {
+  const rate = options.sampleRate ?? voiceCodec(options.codec.name).sampleRate;
+  if (rate !== 8000 && rate !== 16000) throw new RangeError(`RTP sessions run at 8000 or 16000 Hz, not ${rate}`);
+  return rate;
 }
 
 /** An IP address as compared by the source rule: lower case, IPv4-mapped IPv6 as IPv4, no brackets. */
@@ -166,11 +203,27 @@ export function isDtmfDigit(digit: string): boolean {
 
 const SID_PAYLOAD = Uint8Array.of(SID_LEVEL);
 
-/** One 20 ms frame of digital silence in a G.711 law. */
-function silenceOf(law: G711Law): Uint8Array {
-  const out = new Uint8Array(FRAME_SAMPLES);
-  encodeG711(law, new Int16Array(FRAME_SAMPLES), out);
-  return out;
+/** A codec in use both ways: its encoder and decoder, and resamplers when its rate is not the session's. */
+interface CodecState {
+  codec: VoiceCodec;
+  encoder: VoiceEncoder;
+  decoder: VoiceDecoder;
+  /** Samples of one 20 ms frame at the codec's rate. */
+  frameSamples: number;
+  /** One 20 ms frame of silence at the codec's rate (encoded through the encoder, which keeps G.722's state in step). */
+  silence: Int16Array;
+  toCodec: Resampler | undefined;
+  fromCodec: Resampler | undefined;
+}
+
+function codecState(name: string, sessionRate: number): CodecState {
+  const codec = voiceCodec(name);
+  const frameSamples = codec.sampleRate / 50;
+  return {
+    codec, encoder: codec.createEncoder(), decoder: codec.createDecoder(), frameSamples, silence: new Int16Array(frameSamples),
+    toCodec: codec.sampleRate === sessionRate ? undefined : new Resampler(sessionRate, codec.sampleRate),
+    fromCodec: codec.sampleRate === sessionRate ? undefined : new Resampler(codec.sampleRate, sessionRate),
+  };
 }
 
 export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStream {
@@ -181,12 +234,17 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
   private readonly ports: PortAllocator;
   private readonly pacer: Pacer;
   private readonly removeTick: () => void;
-  private law: G711Law;
+  /** PCM rate of the audio events and sendFrame (see the header), and samples in one 20 ms frame at it. */
+  readonly sampleRate: number;
+  readonly frameSamples: number;
+  private codec: CodecState;
   private payloadType: number;
   private tePayloadType: number | undefined;
   private cnPayloadType: number | undefined;
-  private silencePayload: Uint8Array;
   private readonly signallingAddress: string | undefined;
+  /** SRTP contexts (see the header): ours protects what leaves, the peer's unprotects what arrives. */
+  private readonly srtpOut: SrtpContext | undefined;
+  private readonly srtpIn: SrtpContext | undefined;
   /** Where the peer's media may come from (source rule); empty: anywhere. */
   private expected: Set<string>;
   private readonly continuous: boolean;
@@ -213,7 +271,7 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
   private readonly packetTiming = { arrivalMs: 0, mediaMs: 0 };
   private readonly dtmfIn = new DtmfReceiver(SAMPLE_RATE);
   private lastDtmfAt = 0;
-  private readonly playout = new Int16Array(FRAME_SAMPLES * 8);
+  private readonly playout: Int16Array;
   private playoutLength = 0;
   private inactiveFired = false;
   /** Monotonic time (performance.now) of the last packet received, or of the start. */
@@ -231,7 +289,7 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
   private sidTicks = -1;
   private queue: Int16Array[] = [];
   private queueHead = 0;
-  private partial = new Int16Array(FRAME_SAMPLES);
+  private partial: Int16Array;
   private partialLength = 0;
   private pendingDigits: Array<{ digit: string; durationMs: number }> = [];
   private dtmfPlan: { packets: DtmfPacketPlan[]; index: number; timestamp: number } | undefined;
@@ -250,15 +308,20 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
 
   /** Binds a socket pair and joins the pacer. */
   static async open(options: RtpSessionOptions): Promise<RtpSession> {
-    const law = codecLaw(options.codec.name);
+    const rate = sessionSampleRate(options);
+    const codec = codecState(options.codec.name, rate);
     const ports = options.ports ?? ephemeralPorts();
     const pair = await ports.allocate(options.bindAddress);
-    return new RtpSession(options, law, ports, pair);
+    return new RtpSession(options, rate, codec, ports, pair);
   }
 
-  private constructor(options: RtpSessionOptions, law: G711Law, ports: PortAllocator, pair: SocketPair) {
+  private constructor(options: RtpSessionOptions, sampleRate: number, codec: CodecState, ports: PortAllocator, pair: SocketPair) {
     super();
-    this.law = law;
+    this.sampleRate = sampleRate;
+    this.frameSamples = sampleRate / 50;
+    this.codec = codec;
+    this.playout = new Int16Array(this.frameSamples * 8);
+    this.partial = new Int16Array(this.frameSamples);
     this.ports = ports;
     this.pair = pair;
     this.localAddress = pair.address;
@@ -266,9 +329,12 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     this.payloadType = options.codec.payloadType;
     this.tePayloadType = options.telephoneEventPayloadType;
     this.cnPayloadType = options.comfortNoisePayloadType;
-    this.silencePayload = silenceOf(law);
     this.remote = options.remote;
     this.signallingAddress = options.signallingAddress;
+    if (options.srtp) {
+      this.srtpOut = srtpContext(options.srtp.suite, options.srtp.sendKey);
+      this.srtpIn = srtpContext(options.srtp.suite, options.srtp.receiveKey);
+    }
     this.expected = expectedSources(this.remote, this.signallingAddress);
     this.continuous = options.continuous ?? true;
     this.symmetric = options.symmetric ?? true;
@@ -283,7 +349,7 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     this.seq = randomInt(0, 0x10000);
     this.timestamp = randomInt(0, 0x100000000);
     this.jitter = new JitterBuffer({
-      depthFrames: options.jitterDepthFrames ?? 2, adaptive: options.adaptiveJitter ?? true, frameSamples: FRAME_SAMPLES,
+      depthFrames: options.jitterDepthFrames ?? 2, adaptive: options.adaptiveJitter ?? true, frameSamples: this.frameSamples,
     });
     this.lastPacketAt = performance.now();
     this.nextRtcpAt = this.lastPacketAt + this.rtcpIntervalMs * (0.5 + Math.random());
@@ -334,13 +400,16 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     this.rtcpLatched = undefined;
   }
 
-  /** Codec change (e.g. after a re-INVITE): later packets use the new payload types and law both ways. */
+  /**
+   * Codec change (e.g. after a re-INVITE): later packets use the new payload types and codec both ways
+   * (fresh codec state; resampled when its rate is not the session's, see the header).
+   */
   setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number): void {
-    this.law = codecLaw(codec.name);
+    const next = this.codec.codec.name === voiceCodec(codec.name).name ? this.codec : codecState(codec.name, this.sampleRate);
+    this.codec = next;
     this.payloadType = codec.payloadType;
     this.tePayloadType = telephoneEventPayloadType;
     this.cnPayloadType = comfortNoisePayloadType;
-    this.silencePayload = silenceOf(this.law);
     this.jitter.reset();
   }
 
@@ -362,18 +431,19 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     return this.receiving;
   }
 
-  /** Queues agent audio: PCM16 at 8 kHz, any length (cut into 20 ms frames; a tail is padded when the queue drains). */
+  /** Queues agent audio: PCM16 at the session's rate, any length (cut into 20 ms frames; a tail is padded when the queue drains). */
   sendFrame(pcm: Int16Array): void {
     if (this.closed || !this.sending) return;
+    const frameSamples = this.frameSamples;
     let offset = 0;
     while (offset < pcm.length) {
-      const take = Math.min(FRAME_SAMPLES - this.partialLength, pcm.length - offset);
+      const take = Math.min(frameSamples - this.partialLength, pcm.length - offset);
       this.partial.set(pcm.subarray(offset, offset + take), this.partialLength);
       this.partialLength += take;
       offset += take;
-      if (this.partialLength === FRAME_SAMPLES) {
+      if (this.partialLength === frameSamples) {
         this.enqueue(this.partial);
-        this.partial = new Int16Array(FRAME_SAMPLES);
+        this.partial = new Int16Array(frameSamples);
         this.partialLength = 0;
       }
     }
@@ -382,7 +452,7 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
   /** Drops all queued outgoing audio (barge-in). Returns how many ms of audio were dropped. */
   clearOutgoing(): number {
     const frames = this.queue.length - this.queueHead;
-    const ms = frames * 20 + (this.partialLength * 1000) / SAMPLE_RATE;
+    const ms = frames * 20 + (this.partialLength * 1000) / this.sampleRate;
     this.queue = [];
     this.queueHead = 0;
     this.partialLength = 0;
@@ -391,12 +461,12 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
 
   /** Outgoing audio waiting, in ms. */
   get queuedMs(): number {
-    return (this.queue.length - this.queueHead) * 20 + (this.partialLength * 1000) / SAMPLE_RATE;
+    return (this.queue.length - this.queueHead) * 20 + (this.partialLength * 1000) / this.sampleRate;
   }
 
-  /** Outgoing audio waiting, in samples (queuedMs * 8, exact). */
+  /** Outgoing audio waiting, in samples at the session's rate (exact). */
   get queuedSamples(): number {
-    return (this.queue.length - this.queueHead) * FRAME_SAMPLES + this.partialLength;
+    return (this.queue.length - this.queueHead) * this.frameSamples + this.partialLength;
   }
 
   /** Sends a DTMF digit as RFC 4733 events; false when telephone-event was not negotiated or the digit is invalid. */
@@ -434,7 +504,7 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
       this.counters.rtcpOut++;
       await new Promise<void>((resolve) => {
         try {
-          this.pair.rtcp.send(report, dest.port, dest.address, () => resolve());
+          this.pair.rtcp.send(this.srtpOut ? this.srtpOut.protectRtcp(report) : report, dest.port, dest.address, () => resolve());
         } catch {
           resolve();
         }
@@ -458,13 +528,23 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     if (looksLikeRtcp(msg)) return this.onRtcp(msg, rinfo);
     this.counters.packetsIn++;
     this.counters.bytesIn += msg.length;
-    const parsed = parseRtp(msg);
+    let parsed = parseRtp(msg);
     if (!parsed.ok) return this.drop(parsed.reason);
-    const p = parsed.packet;
     const latched = this.latched;
     if (latched) {
       if (latched.address !== rinfo.address || latched.port !== rinfo.port) return this.drop('wrong-source');
     } else if (!this.fromExpectedSource(rinfo.address)) return this.drop('foreign-source');
+    if (this.srtpIn) {
+      let plain: Buffer;
+      try {
+        plain = this.srtpIn.unprotectRtp(msg);
+      } catch {
+        return this.drop('srtp');
+      }
+      parsed = parseRtp(plain);
+      if (!parsed.ok) return this.drop(parsed.reason);
+    }
+    const p = parsed.packet;
     const isAudio = p.payloadType === this.payloadType;
     const isDtmf = this.tePayloadType !== undefined && p.payloadType === this.tePayloadType;
     if (!isAudio && !isDtmf) {
@@ -490,12 +570,14 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     }
     this.reception!.update(p.sequenceNumber, p.timestamp, now);
     if (isAudio) {
-      const pcm = new Int16Array(p.payload.length);
-      decodeG711(this.law, p.payload, pcm);
+      const c = this.codec;
+      const decoded = new Int16Array(c.codec.samplesFor(p.payload.length));
+      c.decoder.decode(p.payload, decoded);
       // Media time relative to the stream's first timestamp (signed: a reordered first packet may come before it).
+      // Every codec here has an 8000 Hz RTP clock (G.722's too: RFC 3551).
       this.packetTiming.arrivalMs = now;
       this.packetTiming.mediaMs = ((p.timestamp - this.firstTimestamp) | 0) / (SAMPLE_RATE / 1000);
-      this.jitter.push(p.sequenceNumber, pcm, this.packetTiming);
+      this.jitter.push(p.sequenceNumber, c.fromCodec ? c.fromCodec.process(decoded) : decoded, this.packetTiming);
     } else if (isDtmf) {
       this.lastDtmfAt = now;
       this.emitDigits(this.dtmfIn.push(p.timestamp, p.payload), now);
@@ -516,6 +598,14 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
 
   private onRtcp(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
+    if (this.srtpIn) {
+      if (!this.fromExpectedSource(rinfo.address)) return this.drop('foreign-source');
+      try {
+        msg = this.srtpIn.unprotectRtcp(msg);
+      } catch {
+        return this.drop('srtp');
+      }
+    }
     const parsed = parseRtcp(msg);
     if (!parsed.ok) return;
     // RTCP obeys the source rule too: a foreign BYE or report must not steer the call.
@@ -557,7 +647,7 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
       // The tail of an utterance: pad it to a whole frame rather than hold it back.
       const f = this.partial;
       f.fill(0, this.partialLength);
-      this.partial = new Int16Array(FRAME_SAMPLES);
+      this.partial = new Int16Array(this.frameSamples);
       this.partialLength = 0;
       return f;
     }
@@ -598,7 +688,8 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
       this.nextRtcpAt = now + this.rtcpIntervalMs * (0.5 + Math.random());
       const dest = this.rtcpDestination();
       if (dest) {
-        this.pair.rtcp.send(this.buildReport(false), dest.port, dest.address);
+        const report = this.buildReport(false);
+        this.pair.rtcp.send(this.srtpOut ? this.srtpOut.protectRtcp(report) : report, dest.port, dest.address);
         this.counters.rtcpOut++;
       }
     }
@@ -657,25 +748,22 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
       else this.contiguous = false;
       return;
     }
-    const packet = Buffer.allocUnsafe(RTP_HEADER_BYTES + frame.length);
-    writeRtpHeader(packet, 0, {
-      marker: !this.contiguous, payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: this.timestamp, ssrc: this.ssrc,
-    });
-    encodeG711(this.law, frame, packet, RTP_HEADER_BYTES);
+    const packet = this.audioPacket(this.codec.toCodec ? this.codec.toCodec.process(frame) : frame, !this.contiguous);
     const first = !this.talkspurt;
     this.talkspurt = true;
     this.contiguous = true;
     this.sidTicks = -1;
-    this.transmit(dest, packet, frame.length);
+    this.transmit(dest, packet, packet.length - RTP_HEADER_BYTES);
     if (first && this.listenerCount('talkspurt') > 0) this.emit('talkspurt', { timeMs: performance.now() });
-    if (this.listenerCount('sent') > 0) this.emit('sent', { kind: 'audio', pcm: frame, sampleRate: SAMPLE_RATE, timeMs });
+    if (this.listenerCount('sent') > 0) this.emit('sent', { kind: 'audio', pcm: frame, sampleRate: this.sampleRate, timeMs });
   }
 
   /** A tick without agent audio: a silence frame, or with comfort noise a SID when one is due (see the header). */
   private sendSilence(dest: { address: string; port: number }): void {
     const cn = this.cnPayloadType;
     if (cn === undefined) {
-      this.sendPacket(dest, this.payloadType, !this.contiguous, this.timestamp, this.silencePayload);
+      const packet = this.audioPacket(this.codec.silence, !this.contiguous);
+      this.transmit(dest, packet, packet.length - RTP_HEADER_BYTES);
       this.counters.silenceOut++;
       this.contiguous = true;
       return;
@@ -691,6 +779,16 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     this.counters.comfortNoiseOut++;
   }
 
+  /** One audio packet of `pcm`, a 20 ms frame at the codec's rate (padded or cut to it), in the negotiated codec. */
+  private audioPacket(pcm: Int16Array, marker: boolean): Buffer {
+    const c = this.codec;
+    const frame = pcm.length === c.frameSamples ? pcm : fitFrame(pcm, c.frameSamples);
+    const packet = Buffer.allocUnsafe(RTP_HEADER_BYTES + c.codec.bytesFor(c.frameSamples));
+    writeRtpHeader(packet, 0, { marker, payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: this.timestamp, ssrc: this.ssrc });
+    c.encoder.encode(frame, packet, RTP_HEADER_BYTES);
+    return packet;
+  }
+
   private sendPacket(dest: { address: string; port: number }, pt: number, marker: boolean, timestamp: number, payload: Uint8Array): void {
     const packet = Buffer.allocUnsafe(RTP_HEADER_BYTES + payload.length);
     writeRtpHeader(packet, 0, { marker, payloadType: pt, sequenceNumber: this.seq, timestamp, ssrc: this.ssrc });
@@ -704,22 +802,23 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     this.counters.bytesOut += packet.length;
     this.counters.payloadBytesOut += payloadBytes;
     this.sentSinceReport = true;
-    this.pair.rtp.send(packet, dest.port, dest.address);
+    this.pair.rtp.send(this.srtpOut ? this.srtpOut.protectRtp(packet) : packet, dest.port, dest.address);
   }
 
   private receiveTick(dueMs: number): void {
     if (!this.receiving || this.reception === undefined) return;
-    while (this.playoutLength < FRAME_SAMPLES) {
+    const frameSamples = this.frameSamples;
+    while (this.playoutLength < frameSamples) {
       const f = this.jitter.pull();
       const room = this.playout.length - this.playoutLength;
       const n = Math.min(room, f.length);
       this.playout.set(n === f.length ? f : f.subarray(0, n), this.playoutLength);
       this.playoutLength += n;
     }
-    const pcm = this.playout.slice(0, FRAME_SAMPLES);
-    this.playout.copyWithin(0, FRAME_SAMPLES, this.playoutLength);
-    this.playoutLength -= FRAME_SAMPLES;
-    this.emit('audio', { kind: 'audio', pcm, sampleRate: SAMPLE_RATE, timeMs: dueMs });
+    const pcm = this.playout.slice(0, frameSamples);
+    this.playout.copyWithin(0, frameSamples, this.playoutLength);
+    this.playoutLength -= frameSamples;
+    this.emit('audio', { kind: 'audio', pcm, sampleRate: this.sampleRate, timeMs: dueMs });
   }
 
   private rtcpDestination(): { address: string; port: number } | undefined {
@@ -745,4 +844,18 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     if (bye) parts.bye = reason === undefined ? {} : { reason };
     return buildCompound(parts);
   }
+}
+
+/** `pcm` padded with silence or cut to exactly `samples` (a resampler's output can be a sample off a whole frame). */
+function fitFrame(pcm: Int16Array, samples: number): Int16Array {
+  const out = new Int16Array(samples);
+  out.set(pcm.length <= samples ? pcm : pcm.subarray(0, samples));
+  return out;
+}
+
+/** An SRTP context from a base64 master key || salt (an SDES inline key). */
+function srtpContext(suite: SrtpSuite, inline: string): SrtpContext {
+  const bytes = Buffer.from(inline, 'base64');
+  const keyBytes = SRTP_SUITES[suite].masterKeyBytes;
+  return SrtpContext.fromMaster(suite, bytes.subarray(0, keyBytes), bytes.subarray(keyBytes));
 }

@@ -59,6 +59,8 @@ export interface RtpStream extends EventEmitter<RtpStreamEvents> {
   /** The bound RTP port (even; RTCP is on the next one). */
   readonly localPort: number;
   readonly ssrc: number;
+  /** PCM rate of the audio events and of sendFrame, fixed for the session's life (8000, or 16000 for a G.722 call). */
+  readonly sampleRate: number;
   /** Outgoing audio waiting, in ms. */
   readonly queuedMs: number;
   /** Counters (for the proxy: the media thread's latest report, at most one tick old; final after close()). */
@@ -68,7 +70,7 @@ export interface RtpStream extends EventEmitter<RtpStreamEvents> {
   readonly isReceiving: boolean;
   /** performance.now() of the last packet received (or of the start). */
   readonly lastPacketAt: number;
-  /** Queues agent audio: PCM16 at 8 kHz, any length (cut into 20 ms frames). */
+  /** Queues agent audio: PCM16 at `sampleRate`, any length (cut into 20 ms frames). */
   sendFrame(pcm: Int16Array): void;
   /** Drops all queued outgoing audio (barge-in); returns how many ms were dropped. */
   clearOutgoing(): number;

@@ -54,6 +54,8 @@ export interface CallInfo {
   callId: string;
   agent: AgentRow;
   direction: 'inbound' | 'outbound';
+  /** PCM rate of the call's audio both ways (16000 for a G.722 call): the recorder records at it. */
+  sampleRate: number;
 }
 
 /** Builds a per-call tap (e.g. the recorder), or undefined to skip this call. */
@@ -361,7 +363,12 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (!agent) throw new SetupFailure(480, 'Temporarily Unavailable', 'setup-failed');
     if (!call.offer) throw new SetupFailure(488, 'Not Acceptable Here', 'no-common-codec', { code: 399, text: 'An SDP offer is required' });
     const offer = call.offer;
-    const probe = answerOffer(offer, { address: this.mediaAddress, port: 9 });
+    // SRTP (SDES) only when the keys came over TLS: over UDP or TCP they would cross the network in clear.
+    // A number that requires SRTP takes nothing else (RTP/SAVP over TLS only).
+    const tls = call.source.transport === 'TLS';
+    if (route.requireSrtp && !tls) throw new SetupFailure(488, 'Not Acceptable Here', 'no-common-codec', sdpFailureWarning('srtp-required'));
+    const srtp = route.requireSrtp ? 'required' as const : tls ? 'allowed' as const : undefined;
+    const probe = answerOffer(offer, { address: this.mediaAddress, port: 9, ...(srtp ? { srtp } : {}) });
     if (!probe.ok) throw new SetupFailure(probe.status, probe.status === 488 ? 'Not Acceptable Here' : 'Bad Request', 'no-common-codec', sdpFailureWarning(probe.reason));
     return {
       direction: 'inbound', tenantId: route.tenantId, agent, cancelled: call.cancelled,
@@ -377,6 +384,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         codec: { name: probe.codec.name, payloadType: probe.codec.payloadType },
         ...(probe.telephoneEvent ? { telephoneEventPayloadType: probe.telephoneEvent.payloadType } : {}),
         ...(probe.comfortNoise ? { comfortNoisePayloadType: probe.comfortNoise.payloadType } : {}),
+        ...(probe.srtp ? { srtp: probe.srtp } : {}),
         remote: { address: probe.remote.address, port: probe.remote.port, rtcpPort: probe.remote.rtcpPort },
         // The RTP source rule: media may latch only from the SDP address or where this INVITE came from.
         signallingAddress: call.source.address,
@@ -384,7 +392,11 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       },
       carrier: hostPort(call.source.address, call.source.port),
       connect: async (rtp, local) => {
-        const answer = answerOffer(offer, { address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1 });
+        const answer = answerOffer(offer, {
+          address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1,
+          // The key the RTP session already protects with.
+          ...(srtp ? { srtp } : {}), ...(probe.srtp ? { srtpSendKey: probe.srtp.sendKey } : {}),
+        });
         if (!answer.ok) throw new SetupFailure(488, 'Not Acceptable Here', 'no-common-codec', sdpFailureWarning(answer.reason));
         const dialog = call.accept(answer.sdp);
         onAccepted();
@@ -490,7 +502,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       if (!connected.negotiated) throw connected.error;
       step('session');
       const log = logger.child({ callId: recordId, tenantId: leg.tenantId });
-      const info: CallInfo = { tenantId: leg.tenantId, callId: recordId, agent: leg.agent, direction: leg.direction };
+      const info: CallInfo = { tenantId: leg.tenantId, callId: recordId, agent: leg.agent, direction: leg.direction, sampleRate: rtp.sampleRate };
       session = new CallSession({
         db, logger, tenantId: leg.tenantId, agent: leg.agent, callId: recordId, direction: leg.direction,
         dialog, rtp, negotiated: connected.negotiated, local, carrier: leg.carrier, taps: this.tapsFor(info, log),

@@ -73,11 +73,12 @@ export function createGreetingRunner(options: GreetingRunnerOptions = {}): Agent
   const tts = options.tts ?? new EspeakTextToSpeech();
   const cache = options.cache ?? new PhraseCache();
 
-  const synthesize = async (text: string, voice: string | undefined): Promise<Int16Array> => {
-    const key = { provider: `greeting:${tts.name}`, voice, sampleRate: 8000, text };
+  /** The greeting at the call's rate (8 kHz, or 16 kHz for a wideband call). */
+  const synthesize = async (text: string, voice: string | undefined, rate: number): Promise<Int16Array> => {
+    const key = { provider: `greeting:${tts.name}`, voice, sampleRate: rate, text };
     const pcm = await cache.load(key, async () => {
       const all = await synthesizeWhole(tts, text, { ...(voice ? { voice } : {}), signal: new AbortController().signal });
-      return resample(all, tts.sampleRate, 8000);
+      return resample(all, tts.sampleRate, rate);
     });
     return pcm ?? new Int16Array(0);
   };
@@ -93,7 +94,7 @@ export function createGreetingRunner(options: GreetingRunnerOptions = {}): Agent
     let pcm: Int16Array;
     try {
       const voice = call.agent.voice && call.agent.voice !== 'default' ? call.agent.voice : undefined;
-      pcm = await synthesize(text, voice);
+      pcm = await synthesize(text, voice, call.transport.sampleRate);
     } catch (error) {
       const missing = /ENOENT/.test(String(error instanceof Error ? error.message : error));
       call.logger.error({ agentId: call.agentId, err: missing ? undefined : error },
@@ -103,7 +104,7 @@ export function createGreetingRunner(options: GreetingRunnerOptions = {}): Agent
       return;
     }
     call.transport.play(pcm);
-    call.record.event('greeting', { ms: Math.round(pcm.length / 8) });
+    call.record.event('greeting', { ms: Math.round((pcm.length * 1000) / call.transport.sampleRate) });
     const done = await Promise.race([ended, waitDrained(call.transport, options.hangupAfterMs ?? 500)]);
     if (done === 'drained') await call.transport.hangup('greeting-finished');
   };

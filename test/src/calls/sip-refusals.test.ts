@@ -69,8 +69,8 @@ async function count(status: number, method: string): Promise<number> {
 }
 
 
-test('a G.722-only offer gets 488 with Warning 305; an SRTP-only offer 488 with Warning 302', async () => {
-  const codec = await refused(OPEN_NUMBER, sdp('9'));
+test('a G.729-only offer gets 488 with Warning 305; an SRTP-only offer 488 with Warning 302', async () => {
+  const codec = await refused(OPEN_NUMBER, sdp('18'));
   assert.is(codec.status, 488);
   assert.is(codec.headers.get('warning'), '305 127.0.0.1 "Incompatible media format"');
   const transport = await refused(OPEN_NUMBER, sdp('0', 'RTP/SAVP'));
@@ -84,7 +84,7 @@ test('a refused re-INVITE gets 488 with Warning 305 and the call goes on', async
   uac.transport.on('message', onMessage);
   try {
     const dialog = await uac.invite({ uri: `sip:${OPEN_NUMBER}@127.0.0.1:${manager.sipPorts.udp}`, from: 'sip:caller@127.0.0.1', sdp: sdp('0'), timeoutMs: 20_000 });
-    const error = await dialog.reinvite(sdp('9')).then(() => undefined, (e: unknown) => e);
+    const error = await dialog.reinvite(sdp('18')).then(() => undefined, (e: unknown) => e);
     assert.match(String(error), /488/);
     const refusal = responses.find((r) => r.status === 488 && parseCSeq(r.headers.get('cseq') ?? '')?.seq === dialog.localSeq);
     assert.is(refusal?.headers.get('warning'), '305 127.0.0.1 "Incompatible media format"');
