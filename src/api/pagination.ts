@@ -2,17 +2,12 @@
  * Cursor pagination for list routes. A page is `{ items, nextCursor }`;
  * `nextCursor` is null on the last page. The cursor is opaque to clients
  * (base64url of the last row's sort key and id); a malformed one is a 400.
- * Lists are keyset-paginated (no OFFSET): order by (sortColumn, id) and ask for
- * the rows after the cursor with `afterCursor`.
- *
- *   query: pageQuery.extend({ agentId: z.uuid().optional() })   // filters sit beside limit/cursor
- *   const cursor = decodeCursor(query.cursor);
- *   const found = await ctx.tenant((tx) => tx.select().from(calls)
- *     .where(and(filters..., afterCursor(cursor, calls.startedAt, calls.id, 'desc')))
- *     .orderBy(desc(calls.startedAt), desc(calls.id)).limit(query.limit + 1));
- *   return pageOf(found, query.limit, (row) => [row.startedAt, row.id]);
+ * Lists are keyset-paginated (no OFFSET): the repo orders by (sort column, id)
+ * and asks for the rows after the cursor with `afterCursor` (storage/keyset.ts),
+ * fetching limit + 1 rows; `pageOf` cuts the page and makes the next cursor.
+ * Example: src/api/README.md.
  */
-import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import type { Cursor } from '../../storage/index.ts';
 import { z } from 'zod';
 import { badRequest } from './problem.ts';
 
@@ -30,9 +25,6 @@ export function pageSchema<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
 
-/** A position in a list: the last row's sort value and id. */
-export interface Cursor { key: string | number; id: string | number }
-
 type SortValue = Date | string | number;
 
 export function encodeCursor(key: SortValue, id: string | number): string {
@@ -41,6 +33,8 @@ export function encodeCursor(key: SortValue, id: string | number): string {
 }
 
 /** The cursor a client sent, or undefined for the first page; 400 when it is not one of ours. */
+export type { Cursor };
+
 export function decodeCursor(text: string | undefined): Cursor | undefined {
   if (text === undefined) return undefined;
   try {
@@ -51,14 +45,6 @@ export function decodeCursor(text: string | undefined): Cursor | undefined {
     if (typeof parsed.v === 'string' || typeof parsed.v === 'number') return { key: parsed.v, id };
   } catch { /* fall through */ }
   throw badRequest('The cursor is not valid for this list.', [{ path: 'query.cursor', message: 'invalid cursor' }]);
-}
-
-/** The keyset condition "after the cursor" for ORDER BY (sort, id) ASC or DESC; undefined on the first page. */
-export function afterCursor(cursor: Cursor | undefined, sortColumn: AnyColumn, idColumn: AnyColumn, direction: 'asc' | 'desc'): SQL | undefined {
-  if (!cursor) return undefined;
-  return direction === 'desc'
-    ? sql`(${sortColumn}, ${idColumn}) < (${cursor.key}, ${cursor.id})`
-    : sql`(${sortColumn}, ${idColumn}) > (${cursor.key}, ${cursor.id})`;
 }
 
 /** Cuts the `limit + 1` rows fetched to a page and makes the next cursor from the last row kept. */
