@@ -13,4 +13,7 @@ export * from './repos/transcripts.ts';
 export * from './repos/tenant-keys.ts';
 export * from './repos/provider-keys.ts';
 export * from './repos/outbound.ts';
+export * from './repos/users.ts';
+export * from './repos/sessions.ts';
+export * from './repos/api-keys.ts';
 export * as schema from './schema.ts';
