@@ -17,7 +17,7 @@ import { buildContext, type ApiContext, type RequestFacts } from './context.ts';
 import type { ControlPlaneDeps } from './deps.ts';
 import { problemErrorHandler, problemNotFoundHandler } from './errors.ts';
 import { allows, isRoutePermission, type RoutePermission } from './permissions.ts';
-import { ApiProblem, forbidden, problemSchema, unauthorized } from './problem.ts';
+import { ApiProblem, badRequest, forbidden, problemSchema, unauthorized } from './problem.ts';
 import { routeDefect, type ApiRoute } from './route.ts';
 import { ALL_ROUTES } from './routes/index.ts';
 
@@ -106,6 +106,8 @@ function addRoute(v1: FastifyInstance, deps: ControlPlaneDeps, route: ApiRoute):
       if (route.permission === 'public') return;
       request.apiContext = await authorise(facts, request, route);
     },
+    // A route that declares no body takes none: a body sent anyway is a 400, not silently ignored.
+    ...(route.body ? {} : { preValidation: async (request: FastifyRequest) => { if (request.body !== undefined && request.body !== null) throw badRequest('This route takes no request body.', [{ path: 'body', message: 'unexpected body' }]); } }),
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const input = { params: request.params, query: request.query, body: request.body, request, reply };
       const result = route.permission === 'public'
