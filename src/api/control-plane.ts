@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, bearerOf } from './auth/authenticate.ts';
+import { verifyAgainstDummy } from './auth/passwords.ts';
 import { buildContext, type ApiContext, type RequestFacts } from './context.ts';
 import type { ControlPlaneDeps } from './deps.ts';
 import { problemErrorHandler, problemNotFoundHandler } from './errors.ts';
@@ -47,6 +48,8 @@ export async function registerControlPlane(app: FastifyInstance, deps: ControlPl
     const defect = routeDefect(route);
     if (defect) throw new RouteRegistrationError(defect);
   }
+  // The dummy Argon2id hash an unknown address is checked against exists before the first login (equal timing from the start).
+  void verifyAgainstDummy('');
   if (!app.hasRequestDecorator('apiContext')) {
     app.decorateRequest('apiContext', null);
     app.decorateRequest('apiFacts', null);
