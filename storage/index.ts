@@ -12,4 +12,6 @@ export * from './repos/transcripts.ts';
 export * from './repos/tenant-keys.ts';
 export * from './repos/provider-keys.ts';
 export * from './repos/outbound.ts';
+export * from './repos/contacts.ts';
+export { InvalidCursorError, type Page, type PageRequest } from './repos/page.ts';
 export * as schema from './schema.ts';
