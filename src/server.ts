@@ -15,6 +15,7 @@ import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
+import { controlPlaneSettings, registerControlPlane, systemClock } from './api/index.ts';
 import { audioRedactionFrom, DEFAULT_AUDIO_REDACTION, openRecordingVault, RecordingCallTap, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
 import { CallManager, callManagerOptions, type CallManagerOptions } from './calls/index.ts';
@@ -101,6 +102,12 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+    });
+    // The control-plane API under /v1 (src/api/README.md).
+    await registerControlPlane(http, {
+      db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
+      settings: controlPlaneSettings(config),
+      services: { keyRing: recordingVault.vault.keys },
     });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
       throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;
