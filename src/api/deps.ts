@@ -1,5 +1,6 @@
 /** What the control plane needs from the process (server wiring or a test harness builds it). */
 import type { Database } from '../../storage/index.ts';
+import type { ObjectStore } from '../../storage/vault/index.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from './clock.ts';
 
@@ -33,6 +34,8 @@ export const DEFAULT_SETTINGS: ControlPlaneSettings = {
  */
 export interface ControlPlaneServices {
   [name: string]: unknown;
+  /** Where recording objects live: deleting a call, a contact or a recording takes them with it. */
+  recordingStore?: ObjectStore;
 }
 
 export interface ControlPlaneDeps {

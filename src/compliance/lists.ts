@@ -31,11 +31,11 @@ function requirePhone(raw: string): string {
   return phone;
 }
 
-export async function addToDoNotCall(db: Database, tenantId: string, raw: string, options: { reason?: string | undefined } & ListActor = {}): Promise<{ phone: string; added: boolean }> {
+export async function addToDoNotCall(db: Database, tenantId: string, raw: string, options: { reason?: string | undefined } & ListActor = {}): Promise<{ phone: string; added: boolean; row: DoNotCallRow }> {
   const phone = requirePhone(raw);
-  const { added } = await addDoNotCallEntry(db, tenantId, { phone, reason: options.reason ?? null });
+  const { added, row } = await addDoNotCallEntry(db, tenantId, { phone, reason: options.reason ?? null });
   if (added) await audit(db, tenantId, { ...by(options), action: 'dnc.added', target: maskPhone(phone), detail: options.reason ? { reason: options.reason } : {} });
-  return { phone, added };
+  return { phone, added, row };
 }
 
 export async function removeFromDoNotCall(db: Database, tenantId: string, raw: string, options: ListActor = {}): Promise<{ phone: string; removed: boolean }> {

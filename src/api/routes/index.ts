@@ -5,7 +5,9 @@
  */
 import type { ApiRoute } from '../route.ts';
 import { meRoutes } from './me.ts';
+import { RESOURCE_ROUTES } from './resources.ts';
 
 export const ALL_ROUTES: readonly ApiRoute[] = [
   ...meRoutes,
+  ...RESOURCE_ROUTES,
 ];
