@@ -15,4 +15,7 @@ export * from './repos/provider-keys.ts';
 export * from './repos/outbound.ts';
 export * from './repos/contacts.ts';
 export { InvalidCursorError, type Page, type PageRequest } from './repos/page.ts';
+export * from './repos/users.ts';
+export * from './repos/sessions.ts';
+export * from './repos/api-keys.ts';
 export * as schema from './schema.ts';

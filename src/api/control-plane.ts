@@ -90,7 +90,8 @@ function addRoute(v1: FastifyInstance, deps: ControlPlaneDeps, route: ApiRoute):
     description: route.permission === 'public' ? 'No credential needed.' : `Permission: \`${route.permission}\``,
     ...(route.params ? { params: route.params } : {}),
     ...(route.query ? { querystring: route.query } : {}),
-    ...(route.body ? { body: route.body } : {}),
+    // Fastify validates an absent body as null: an optional body schema ("may be absent") accepts that too.
+    ...(route.body ? { body: route.body instanceof z.ZodOptional ? (route.body.unwrap() as z.ZodType).nullable().optional() : route.body } : {}),
     response,
   };
   v1.route({

@@ -82,6 +82,7 @@ export function defineRoute<
 
 /** True when `schema` is an object schema that rejects unknown keys. */
 export function isStrictObject(schema: unknown): boolean {
+  if (schema instanceof z.ZodOptional) return isStrictObject(schema.unwrap());
   if (!(schema instanceof z.ZodObject)) return false;
   const catchall = schema.def.catchall;
   return catchall instanceof z.ZodNever;

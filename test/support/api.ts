@@ -6,10 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
-import { createTenant, issueApiKey, type Database, type Role } from '../../storage/index.ts';
+import { createTenant, issueApiKey, PostgresTenantKeyStore, type Database, type Role } from '../../storage/index.ts';
+import { KeyRing, LocalMasterKey } from '../../storage/vault/index.ts';
+import { createUserWithSetup } from '../../src/api/auth/accounts.ts';
 import { DEFAULT_SETTINGS, manualClock, registerControlPlane, type ApiRoute, type ControlPlaneDeps, type ControlPlaneSettings } from '../../src/api/index.ts';
 import { createHttpServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/log.ts';
+
+/** A password the policy accepts. */
+export const PASSWORD = 'Correct-Horse-7-Battery';
 
 export interface ApiHarness {
   app: FastifyInstance;
@@ -20,6 +25,10 @@ export interface ApiHarness {
   tenant(name?: string): Promise<string>;
   /** `Authorization` header value for a new API key of `role` in `tenantId`. */
   bearer(tenantId: string, role: Role): Promise<string>;
+  /** A user with a password (default PASSWORD) in `tenantId`. */
+  user(tenantId: string, role: Role, email?: string, password?: string): Promise<{ id: string; email: string; password: string }>;
+  /** Logs in over /v1/auth/login; the session's `Authorization` header value and the response body. */
+  login(email: string, password?: string, extra?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ auth: string; body: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 
@@ -28,7 +37,8 @@ export async function apiHarness(db: Database, options: { routes?: readonly ApiR
   const clock = manualClock(new Date());
   const app = createHttpServer({ logger, metrics: new Registry(), readiness: {} });
   const deps: ControlPlaneDeps = {
-    db, logger, clock, settings: { ...DEFAULT_SETTINGS, ...options.settings }, sessionSecret: randomBytes(32), services: options.services ?? {},
+    db, logger, clock, settings: { ...DEFAULT_SETTINGS, ...options.settings }, sessionSecret: randomBytes(32),
+    services: options.services ?? { keyRing: new KeyRing({ master: LocalMasterKey.generate(), store: new PostgresTenantKeyStore(db) }) },
   };
   await registerControlPlane(app, deps, options.routes);
   await app.ready();
@@ -36,6 +46,16 @@ export async function apiHarness(db: Database, options: { routes?: readonly ApiR
     app, db, deps, clock,
     tenant: async (name = 'Tenant') => (await createTenant(db, { name })).id,
     bearer: async (tenantId, role) => `Bearer ${(await issueApiKey(db, tenantId, { name: `test-${role}-${randomBytes(3).toString('hex')}`, role })).key}`,
+    user: async (tenantId, role, email = `${role}-${randomBytes(4).toString('hex')}@example.com`, password = PASSWORD) => {
+      const { user } = await createUserWithSetup(db, tenantId, { email, role, password, actor: 'test', now: clock(), ttlMs: 3600_000 });
+      return { id: user.id, email: user.email, password };
+    },
+    login: async (email, password = PASSWORD, extra = {}, headers = {}) => {
+      const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password, ...extra }, headers });
+      if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
+      const body = res.json() as Record<string, unknown>;
+      return { auth: `Bearer ${String(body.token)}`, body };
+    },
     close: () => app.close(),
   };
 }
