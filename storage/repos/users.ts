@@ -137,8 +137,9 @@ export async function claimInvitation(tx: Tx, invitationId: string, at: Date): P
   return claimed.length > 0;
 }
 
+/** Open invitations to join (setup links for existing users are not listed). */
 export async function listInvitations(tx: Tx, limit: number): Promise<InvitationRow[]> {
-  return tx.select().from(invitations).where(isNull(invitations.acceptedAt)).orderBy(desc(invitations.createdAt)).limit(limit);
+  return tx.select().from(invitations).where(and(isNull(invitations.acceptedAt), isNull(invitations.userId))).orderBy(desc(invitations.createdAt)).limit(limit);
 }
 
 export async function deleteInvitation(tx: Tx, invitationId: string): Promise<boolean> {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 export const roleSchema = z.enum(['owner', 'admin', 'manager', 'viewer']);
-export const emailSchema = z.email().max(254);
+export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email());
 /** Any password is accepted on input; the policy (src/api/auth/passwords.ts) decides on set. */
 export const passwordInput = z.string().min(1).max(1024);
 export const totpCode = z.string().regex(/^\d{6}$/, 'six digits');
