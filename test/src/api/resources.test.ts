@@ -18,6 +18,7 @@ import {
 } from '../../../storage/index.ts';
 import { MemoryObjectStore } from '../../../storage/vault/index.ts';
 import { AI_DISCLOSURE } from '../../../pipeline/index.ts';
+import { RESOURCE_ROUTES } from '../../../src/api/routes/resources.ts';
 import { apiHarness, type ApiHarness } from '../../support/api.ts';
 import { backends } from '../../support/databases.ts';
 import { seedResources } from '../../support/resources.ts';
@@ -240,6 +241,15 @@ for (const backend of await backends()) {
       assert.is(second.items.length, 1);
       assert.is.not(second.items[0], first.items[0]);
       expect(await admin('GET', '/audit?action=%25'), 400, 'action with a wildcard');
+
+      // Every resource route is in the OpenAPI document, from the schemas it validates with.
+      const doc = (await h.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+      for (const route of RESOURCE_ROUTES) {
+        const path = `/v1${route.url.replace(/:(\w+)/g, '{$1}')}`;
+        const op = doc.paths[path]?.[route.method.toLowerCase()];
+        assert.ok(op, `${route.method} ${path} is documented`);
+        assert.ok(Object.keys(op!.responses).some((code) => code.startsWith('2')), `${route.method} ${path} documents its success response`);
+      }
     } finally {
       await h.close();
       await backend.cleanup();
