@@ -39,7 +39,8 @@ const publicBaseUrl = z.string().transform((text, ctx) => {
 });
 
 const schema = z.object({
-  SMARTALEX_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback by default: plain HTTP elsewhere needs SMARTALEX_HTTP_TLS_CERT/KEY or SMARTALEX_HTTP_ALLOW_PLAIN=true. */
+  SMARTALEX_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   SMARTALEX_HTTP_PORT: port.default(8080),
   /** HTTPS for the HTTP server (API, health, metrics, recording links): a PEM certificate chain and its private key (files or PEM text). Both or neither. */
   SMARTALEX_HTTP_TLS_CERT: optionalText,
@@ -168,10 +169,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(config.SMARTALEX_SIP_TLS_CERT) !== Boolean(config.SMARTALEX_SIP_TLS_KEY)) {
     throw new ConfigError('SMARTALEX_SIP_TLS_CERT: TLS needs both SMARTALEX_SIP_TLS_CERT and SMARTALEX_SIP_TLS_KEY');
   }
+  if (Boolean(config.SMARTALEX_HTTP_TLS_CERT) !== Boolean(config.SMARTALEX_HTTP_TLS_KEY)) {
+    throw new ConfigError('SMARTALEX_HTTP_TLS_CERT: HTTPS needs both SMARTALEX_HTTP_TLS_CERT and SMARTALEX_HTTP_TLS_KEY');
+  }
+  if (!config.SMARTALEX_HTTP_TLS_CERT && !config.SMARTALEX_HTTP_ALLOW_PLAIN && !isLoopbackHost(config.SMARTALEX_HTTP_HOST)) {
+    throw new ConfigError(`SMARTALEX_HTTP_HOST: plain HTTP is served on loopback only (got ${JSON.stringify(config.SMARTALEX_HTTP_HOST)}); configure SMARTALEX_HTTP_TLS_CERT and SMARTALEX_HTTP_TLS_KEY, or set SMARTALEX_HTTP_ALLOW_PLAIN=true behind a TLS-terminating proxy`);
+  }
   if (config.SMARTALEX_SIP_TLS_CA !== undefined && !readPemCertificates(config.SMARTALEX_SIP_TLS_CA)) {
     throw new ConfigError(`SMARTALEX_SIP_TLS_CA: must be a readable PEM file of CA certificates (got ${JSON.stringify(config.SMARTALEX_SIP_TLS_CA)})`);
   }
   return config;
+}
+
+/** True for an address only this machine can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h);
 }
 
 /** PEM certificates from a file path or inline PEM text; undefined when there are none. */

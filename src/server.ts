@@ -10,7 +10,7 @@ import { openConfiguredDatabase } from './database-setup.ts';
 import { SERVER_OWNER } from './cli/admin-protocol.ts';
 import { startAdminServer } from './cli/admin-server.ts';
 import { listenConfigError } from './listen-errors.ts';
-import { checkStartupPaths } from './startup-checks.ts';
+import { checkStartupPaths, readPemSetting } from './startup-checks.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
@@ -82,7 +82,12 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     calls.addTap(recordingTaps(recordings, logger));
     const sipPorts = calls.sipPorts;
     const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready };
-    const http = createHttpServer({ logger, metrics, readiness });
+    const http = createHttpServer({
+      logger, metrics, readiness,
+      ...(config.SMARTALEX_HTTP_TLS_CERT && config.SMARTALEX_HTTP_TLS_KEY
+        ? { tls: { cert: readPemSetting('SMARTALEX_HTTP_TLS_CERT', config.SMARTALEX_HTTP_TLS_CERT), key: readPemSetting('SMARTALEX_HTTP_TLS_KEY', config.SMARTALEX_HTTP_TLS_KEY) } }
+        : {}),
+    });
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),

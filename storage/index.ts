@@ -2,7 +2,7 @@
 export { openDatabase, type Database, type DatabaseOptions, type Tx } from './database.ts';
 export { dataDirOwner, DataDirLockedError, LOCK_FILE, socketPath, type LockOwner } from './data-dir-lock.ts';
 export { migrate, rows, MIGRATIONS_FOLDER } from './migrate.ts';
-export { afterCursor, type Cursor } from './keyset.ts';
+export { afterCursor, keysetOrder, type Cursor } from './keyset.ts';
 export { withTenant, withoutTenant, isUuid, TenantScopeError } from './tenant-scope.ts';
 export * from './repos/tenants.ts';
 export * from './repos/agents.ts';

@@ -13,11 +13,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, bearerOf } from './auth/authenticate.ts';
+import { verifyAgainstDummy } from './auth/passwords.ts';
 import { buildContext, type ApiContext, type RequestFacts } from './context.ts';
 import type { ControlPlaneDeps } from './deps.ts';
 import { problemErrorHandler, problemNotFoundHandler } from './errors.ts';
 import { allows, isRoutePermission, type RoutePermission } from './permissions.ts';
-import { ApiProblem, forbidden, problemSchema, unauthorized } from './problem.ts';
+import { ApiProblem, badRequest, forbidden, problemSchema, unauthorized } from './problem.ts';
 import { routeDefect, type ApiRoute } from './route.ts';
 import { ALL_ROUTES } from './routes/index.ts';
 
@@ -47,6 +48,8 @@ export async function registerControlPlane(app: FastifyInstance, deps: ControlPl
     const defect = routeDefect(route);
     if (defect) throw new RouteRegistrationError(defect);
   }
+  // The dummy Argon2id hash an unknown address is checked against exists before the first login (equal timing from the start).
+  void verifyAgainstDummy('');
   if (!app.hasRequestDecorator('apiContext')) {
     app.decorateRequest('apiContext', null);
     app.decorateRequest('apiFacts', null);
@@ -106,6 +109,8 @@ function addRoute(v1: FastifyInstance, deps: ControlPlaneDeps, route: ApiRoute):
       if (route.permission === 'public') return;
       request.apiContext = await authorise(facts, request, route);
     },
+    // A route that declares no body takes none: a body sent anyway is a 400, not silently ignored.
+    ...(route.body ? {} : { preValidation: async (request: FastifyRequest) => { if (request.body !== undefined && request.body !== null) throw badRequest('This route takes no request body.', [{ path: 'body', message: 'unexpected body' }]); } }),
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const input = { params: request.params, query: request.query, body: request.body, request, reply };
       const result = route.permission === 'public'

@@ -7,5 +7,5 @@ export { systemClock, manualClock, type Clock } from './clock.ts';
 export { ALL_ROUTES } from './routes/index.ts';
 export * from './problem.ts';
 export * from './pagination.ts';
-export { afterCursor } from '../../storage/index.ts';
+export { afterCursor, keysetOrder } from '../../storage/index.ts';
 export { MATRIX, PERMISSIONS, ROLES, allows, type Permission, type RoutePermission } from './permissions.ts';

@@ -9,7 +9,7 @@ import { and, asc, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database, Tx } from '../database.ts';
 import { rows } from '../migrate.ts';
 import { invitations, tenants, userRecoveryCodes, users } from '../schema.ts';
-import { afterCursor, type Cursor } from '../keyset.ts';
+import { afterCursor, keysetOrder, type Cursor } from '../keyset.ts';
 import { withoutTenant } from '../tenant-scope.ts';
 import type { Role } from './tenants.ts';
 
@@ -48,7 +48,7 @@ export async function insertUser(tx: Tx, input: { tenantId: string; email: strin
 export async function listUsersPage(tx: Tx, q: { limit: number; cursor?: Cursor | undefined; role?: Role | undefined }): Promise<UserRow[]> {
   return tx.select().from(users)
     .where(and(q.role ? eq(users.role, q.role) : undefined, afterCursor(q.cursor, users.createdAt, users.id, 'asc')))
-    .orderBy(asc(users.createdAt), asc(users.id)).limit(q.limit + 1);
+    .orderBy(...keysetOrder(users.createdAt, users.id, 'asc')).limit(q.limit + 1);
 }
 
 export async function countOwners(tx: Tx): Promise<number> {

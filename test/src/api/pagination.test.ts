@@ -6,9 +6,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { z } from 'zod';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { schema, withTenant } from '../../../storage/index.ts';
-import { afterCursor, decodeCursor, defineRoute, pageOf, pageQuery, pageSchema } from '../../../src/api/index.ts';
+import { afterCursor, keysetOrder, decodeCursor, defineRoute, pageOf, pageQuery, pageSchema } from '../../../src/api/index.ts';
 import { apiHarness } from '../../support/api.ts';
 import { backends } from '../../support/databases.ts';
 
@@ -21,7 +22,7 @@ const listAgents = defineRoute({
     const cursor = decodeCursor(query.cursor);
     const rows = await ctx.tenant((tx) => tx.select().from(schema.agents)
       .where(and(query.name ? eq(schema.agents.name, query.name) : undefined, afterCursor(cursor, schema.agents.createdAt, schema.agents.id, 'desc')))
-      .orderBy(desc(schema.agents.createdAt), desc(schema.agents.id)).limit(query.limit + 1));
+      .orderBy(...keysetOrder(schema.agents.createdAt, schema.agents.id, 'desc')).limit(query.limit + 1));
     const page = pageOf(rows, query.limit, (r) => [r.createdAt, r.id]);
     return { items: page.items.map((r) => ({ id: r.id, name: r.name, createdAt: r.createdAt.toISOString() })), nextCursor: page.nextCursor };
   },
@@ -34,8 +35,9 @@ for (const backend of await backends()) {
       try {
         const mine = await h.tenant('mine');
         const other = await h.tenant('other');
-        const base = Date.parse('2026-03-01T00:00:00Z');
-        await withTenant(h.db, mine, (tx) => tx.insert(schema.agents).values(Array.from({ length: 7 }, (_, i) => ({ tenantId: mine, name: `a${i}`, createdAt: new Date(base + (i % 3) * 1000) }))));
+        await withTenant(h.db, mine, (tx) => tx.insert(schema.agents).values(Array.from({ length: 7 }, (_, i) => ({ tenantId: mine, name: `a${i}` }))));
+        // Microsecond timestamps within one millisecond (what now() stores): the cursor has milliseconds only.
+        await h.db.owner.execute(sql`update agents set created_at = '2026-03-01T00:00:00.123Z'::timestamptz + make_interval(secs => (substr(name, 2)::int % 3) * 0.0001) where name like 'a%'`);
         await withTenant(h.db, other, (tx) => tx.insert(schema.agents).values([{ tenantId: other, name: 'theirs' }]));
         const auth = { authorization: await h.bearer(mine, 'manager') };
         const seen: string[] = [];
