@@ -14,6 +14,8 @@ export { queueTranscriptTurn, transcriptQueue, TRANSCRIPT_FLUSH_AFTER_MS } from 
 export * from './repos/tenant-keys.ts';
 export * from './repos/provider-keys.ts';
 export * from './repos/outbound.ts';
+export * from './repos/contacts.ts';
+export { InvalidCursorError, type Page, type PageRequest } from './repos/page.ts';
 export * from './repos/users.ts';
 export * from './repos/sessions.ts';
 export * from './repos/api-keys.ts';

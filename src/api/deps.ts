@@ -1,5 +1,6 @@
 /** What the control plane needs from the process (server wiring or a test harness builds it). */
 import type { Database } from '../../storage/index.ts';
+import type { ObjectStore } from '../../storage/vault/index.ts';
 import type { KeyRing } from '../../storage/vault/index.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from './clock.ts';
@@ -36,6 +37,8 @@ export interface ControlPlaneServices {
   /** Seals TOTP secrets with the tenant's key (the recording vault's key ring); without it 2FA enrolment answers 503. */
   keyRing?: Pick<KeyRing, 'sealTenantSecret' | 'unsealTenantSecret'>;
   [name: string]: unknown;
+  /** Where recording objects live: deleting a call, a contact or a recording takes them with it. */
+  recordingStore?: ObjectStore;
 }
 
 export interface ControlPlaneDeps {

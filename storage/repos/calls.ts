@@ -7,10 +7,11 @@
  * turns (transcript-queue.ts): a call's statements are counted (issue 17).
  */
 import { randomUUID } from 'node:crypto';
-import { asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gte, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../database.ts';
 import { callEvents, calls } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
+import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
 import { transcriptQueue } from './transcript-queue.ts';
 
 export type CallRow = typeof calls.$inferSelect;
@@ -94,4 +95,55 @@ export async function listCalls(db: Database, tenantId: string, limit = 100): Pr
 
 export async function listCallEvents(db: Database, tenantId: string, callId: string): Promise<CallEventRow[]> {
   return withTenant(db, tenantId, (tx) => tx.select().from(callEvents).where(eq(callEvents.callId, callId)).orderBy(asc(callEvents.id)));
+}
+
+/**
+ * What became of a call, from its row (one definition, for the list filter and the answer):
+ *   in-progress  not ended yet;
+ *   failed       a stage failed (calls.failure) or set-up failed (end reason setup-failed, failed, failed-<status>);
+ *   unanswered   ended without being answered;
+ *   completed    answered and ended with nothing failed.
+ */
+export const CALL_OUTCOMES = ['in-progress', 'failed', 'unanswered', 'completed'] as const;
+export type CallOutcomeKind = (typeof CALL_OUTCOMES)[number];
+
+const outcomeSql = sql<CallOutcomeKind>`case
+  when ${calls.endedAt} is null then 'in-progress'
+  when ${calls.failure} is not null or ${calls.endReason} = 'setup-failed' or ${calls.endReason} like 'failed%' then 'failed'
+  when ${calls.answeredAt} is null then 'unanswered'
+  else 'completed' end`;
+
+export type CallListRow = CallRow & { outcome: CallOutcomeKind };
+
+export interface CallFilter {
+  /** Started at or after. */
+  from?: Date | undefined;
+  /** Started before. */
+  to?: Date | undefined;
+  agentId?: string | undefined;
+  numberId?: string | undefined;
+  direction?: 'inbound' | 'outbound' | undefined;
+  outcome?: CallOutcomeKind | undefined;
+}
+
+/** The tenant's calls, newest first, filtered, one page at a time. */
+export async function listCallsPage(db: Database, tenantId: string, filter: CallFilter, page: PageRequest): Promise<Page<CallListRow>> {
+  const where: (SQL | undefined)[] = [
+    filter.from ? gte(calls.startedAt, filter.from) : undefined,
+    filter.to ? lt(calls.startedAt, filter.to) : undefined,
+    filter.agentId ? eq(calls.agentId, filter.agentId) : undefined,
+    filter.numberId ? eq(calls.numberId, filter.numberId) : undefined,
+    filter.direction ? eq(calls.direction, filter.direction) : undefined,
+    filter.outcome ? sql`${outcomeSql} = ${filter.outcome}` : undefined,
+    afterTimestamp(calls.startedAt, calls.id, page.cursor, 'desc'),
+  ];
+  const found = await withTenant(db, tenantId, (tx) => tx.select({ ...getTableColumns(calls), outcome: outcomeSql, key: micros(calls.startedAt) })
+    .from(calls).where(and(...where)).orderBy(desc(calls.startedAt), desc(calls.id)).limit(page.limit + 1));
+  const result = pageOf(found, page.limit, (row) => encodeCursor(row.key, row.id));
+  return { items: result.items.map(({ key: _key, ...row }) => row), next: result.next };
+}
+
+/** One call with its outcome; undefined when the tenant has no such call. */
+export async function getCallWithOutcome(db: Database, tenantId: string, callId: string): Promise<CallListRow | undefined> {
+  return withTenant(db, tenantId, async (tx) => (await tx.select({ ...getTableColumns(calls), outcome: outcomeSql }).from(calls).where(eq(calls.id, callId)))[0]);
 }

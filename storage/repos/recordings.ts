@@ -6,11 +6,12 @@
  * pointing at nothing (harmless, swept later) but never an unreferenced copy
  * of call audio.
  */
-import { and, asc, desc, eq, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, lte, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../database.ts';
 import { calls, contacts, recordings, tenants } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import type { ObjectStore } from '../vault/object-store.ts';
+import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
 
 export type RecordingRow = typeof recordings.$inferSelect;
 
@@ -64,6 +65,15 @@ export async function listRecordings(db: Database, tenantId: string, filter: { c
     .where(filter.callId ? eq(recordings.callId, filter.callId) : undefined)
     .orderBy(desc(recordings.createdAt))
     .limit(filter.limit ?? 1000));
+}
+
+/** The tenant's recordings, newest first, one page at a time. */
+export async function listRecordingsPage(db: Database, tenantId: string, filter: { callId?: string | undefined }, page: PageRequest): Promise<Page<RecordingRow>> {
+  const found = await withTenant(db, tenantId, (tx) => tx.select({ ...getTableColumns(recordings), key: micros(recordings.createdAt) }).from(recordings)
+    .where(and(filter.callId ? eq(recordings.callId, filter.callId) : undefined, afterTimestamp(recordings.createdAt, recordings.id, page.cursor, 'desc')))
+    .orderBy(desc(recordings.createdAt), desc(recordings.id)).limit(page.limit + 1));
+  const result = pageOf(found, page.limit, (row) => encodeCursor(row.key, row.id));
+  return { items: result.items.map(({ key: _key, ...row }) => row), next: result.next };
 }
 
 /** The tenant's recordings whose retention deadline has passed, oldest deadline first. */

@@ -1,20 +1,28 @@
 /** Tenants, API keys and users: creation and lookup, always inside a tenant scope. */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Database, Tx } from '../database.ts';
 import { rows } from '../migrate.ts';
-import { apiKeys, tenants } from '../schema.ts';
+import { agents, apiKeys, tenants } from '../schema.ts';
 import { withoutTenant, withTenant } from '../tenant-scope.ts';
 
 export type Role = 'owner' | 'admin' | 'manager' | 'viewer';
 
-export interface TenantRow { id: string; name: string; plan: string; retentionDays: number; maxConcurrentCalls: number }
+export interface TenantRow { id: string; name: string; plan: string; retentionDays: number; maxConcurrentCalls: number; createdAt: Date }
 
-const PLAN_RETENTION_DAYS: Record<string, number> = { professional: 30, dental: 90, 'real-estate': 365 };
+/** The plans and their recording retention (the seeds' "Data retention varies by plan"): the most a tenant may keep. */
+export const PLAN_RETENTION_DAYS = { professional: 30, dental: 90, 'real-estate': 365 } as const;
+export type Plan = keyof typeof PLAN_RETENTION_DAYS;
+export const PLANS = Object.keys(PLAN_RETENTION_DAYS) as Plan[];
+
+/** The plan's retention maximum in days; undefined for a name that is not a plan. */
+export function planRetentionDays(plan: string): number | undefined {
+  return Object.hasOwn(PLAN_RETENTION_DAYS, plan) ? PLAN_RETENTION_DAYS[plan as Plan] : undefined;
+}
 
 export async function createTenant(db: Database, input: { name: string; plan?: string }): Promise<TenantRow> {
   const plan = input.plan ?? 'professional';
-  const retentionDays = PLAN_RETENTION_DAYS[plan];
+  const retentionDays = planRetentionDays(plan);
   if (retentionDays === undefined) throw new Error(`unknown plan "${plan}" (professional, dental or real-estate)`);
   const id = randomUUID();
   return withTenant(db, id, async (tx) => {
@@ -25,6 +33,34 @@ export async function createTenant(db: Database, input: { name: string; plan?: s
 
 export async function getTenant(db: Database, tenantId: string): Promise<TenantRow | undefined> {
   return withTenant(db, tenantId, async (tx) => (await tx.select().from(tenants).where(eq(tenants.id, tenantId)))[0]);
+}
+
+/** Changes the tenant's name and/or retention (checked against the plan by the caller). Undefined: no such tenant. */
+export async function updateTenant(db: Database, tenantId: string, changes: { name?: string | undefined; retentionDays?: number | undefined }): Promise<TenantRow | undefined> {
+  const set = {
+    ...(changes.name !== undefined ? { name: changes.name } : {}),
+    ...(changes.retentionDays !== undefined ? { retentionDays: changes.retentionDays } : {}),
+  };
+  if (Object.keys(set).length === 0) return getTenant(db, tenantId);
+  return withTenant(db, tenantId, async (tx) => (await tx.update(tenants).set(set).where(eq(tenants.id, tenantId)).returning())[0]);
+}
+
+/**
+ * Moves the tenant to another plan in one transaction: a retention at the old
+ * plan's maximum follows the plan to its maximum, a shorter one is kept up to
+ * the new maximum, and agents' retention overrides above it come down to it.
+ */
+export async function changeTenantPlan(db: Database, tenantId: string, plan: Plan): Promise<{ tenant: TenantRow; agentsClamped: number } | undefined> {
+  const max = PLAN_RETENTION_DAYS[plan];
+  return withTenant(db, tenantId, async (tx) => {
+    const [current] = await tx.select().from(tenants).where(eq(tenants.id, tenantId)).for('update');
+    if (!current) return undefined;
+    const oldMax = planRetentionDays(current.plan);
+    const retentionDays = current.retentionDays === oldMax ? max : Math.min(current.retentionDays, max);
+    const [tenant] = await tx.update(tenants).set({ plan, retentionDays }).where(eq(tenants.id, tenantId)).returning();
+    const clamped = await tx.update(agents).set({ retentionDays: max }).where(and(eq(agents.tenantId, tenantId), gt(agents.retentionDays, max))).returning({ id: agents.id });
+    return { tenant: tenant!, agentsClamped: clamped.length };
+  });
 }
 
 export async function listTenantIds(db: Database): Promise<string[]> {

@@ -7,6 +7,7 @@ import type { ApiRoute } from '../route.ts';
 import { apiKeyRoutes } from './api-keys.ts';
 import { authRoutes } from './auth.ts';
 import { meRoutes } from './me.ts';
+import { RESOURCE_ROUTES } from './resources.ts';
 import { sessionRoutes } from './sessions.ts';
 import { tenantSecurityRoutes } from './tenant-security.ts';
 import { totpRoutes } from './totp.ts';
@@ -15,6 +16,7 @@ import { userRoutes } from './users.ts';
 export const ALL_ROUTES: readonly ApiRoute[] = [
   ...authRoutes,
   ...meRoutes,
+  ...RESOURCE_ROUTES,
   ...sessionRoutes,
   ...totpRoutes,
   ...userRoutes,
