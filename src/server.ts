@@ -22,7 +22,7 @@ import { providerReport } from './agents/startup-report.ts';
 import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
 import { failureLabel, latencySummary, traceLatency } from './agents/call-record.ts';
-import { recordCallOutcome } from '../storage/index.ts';
+import { completeConversation, recordCallOutcome } from '../storage/index.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
 import { SipListenError } from '../media/sip/index.ts';
@@ -148,7 +148,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         onFailure: (callId, failure, tenantId) => recordCallOutcome(db, tenantId, callId, { failure: failureLabel(failure) }),
         onEnd: async (callId, end, tenantId) => {
           seq.delete(callId);
-          await recordCallOutcome(db, tenantId, callId, {
+          await completeConversation(db, tenantId, callId, {
             latency: { ...latencySummary(end.traces) },
             ...(end.failure ? { failure: failureLabel(end.failure) } : {}),
           });

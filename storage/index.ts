@@ -13,3 +13,6 @@ export * from './repos/tenant-keys.ts';
 export * from './repos/provider-keys.ts';
 export * from './repos/outbound.ts';
 export * as schema from './schema.ts';
+export * from './repos/webhook-outbox.ts';
+export * from './repos/webhooks.ts';
+export * from './repos/data-subject.ts';

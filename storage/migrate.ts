@@ -15,7 +15,8 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.me
 const READ_WRITE_TABLES = [
   'tenants', 'users', 'api_keys', 'agents', 'carrier_trunks', 'numbers', 'calls', 'call_events',
   'transcript_turns', 'recordings', 'contacts', 'do_not_call', 'consents', 'tenant_keys',
-  'tenant_provider_keys',
+  'tenant_provider_keys', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'webhook_attempts', 'campaigns',
+  'campaign_contacts',
 ];
 
 export async function migrate(db: Database, options: { appPassword?: string } = {}): Promise<void> {

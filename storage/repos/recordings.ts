@@ -11,6 +11,7 @@ import type { Database } from '../database.ts';
 import { calls, contacts, recordings, tenants } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import type { ObjectStore } from '../vault/object-store.ts';
+import { emitEvent, notifyOutbox } from './webhook-outbox.ts';
 
 export type RecordingRow = typeof recordings.$inferSelect;
 
@@ -41,10 +42,19 @@ export interface RecordingCompletion {
   cutShort: boolean;
 }
 
+/** Marks the recording complete and emits recording.ready (metadata only, never a link or audio) in one transaction. */
 export async function completeRecording(db: Database, tenantId: string, id: string, done: RecordingCompletion): Promise<void> {
   await withTenant(db, tenantId, async (tx) => {
-    await tx.update(recordings).set({ ...done, completedAt: new Date() }).where(eq(recordings.id, id));
-  });
+    const [row] = await tx.update(recordings).set({ ...done, completedAt: new Date() }).where(eq(recordings.id, id)).returning();
+    if (!row) return;
+    await emitEvent(tx, tenantId, {
+      type: 'recording.ready', subject: row.callId ?? row.id,
+      data: {
+        recordingId: row.id, callId: row.callId, durationMs: row.durationMs, sizeBytes: row.sizeBytes, sha256: row.sha256,
+        cutShort: row.cutShort, retainUntil: row.retainUntil.toISOString(),
+      },
+    });
+  }).finally(notifyOutbox);
 }
 
 /** After tenant-key rotation re-wrapped the recording's data key. */
