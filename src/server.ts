@@ -10,14 +10,15 @@ import { openConfiguredDatabase } from './database-setup.ts';
 import { SERVER_OWNER } from './cli/admin-protocol.ts';
 import { startAdminServer } from './cli/admin-server.ts';
 import { listenConfigError } from './listen-errors.ts';
-import { checkStartupPaths } from './startup-checks.ts';
+import { checkStartupPaths, readPemSetting } from './startup-checks.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
+import { controlPlaneSettings, registerControlPlane, systemClock } from './api/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
-import { CallManager, callManagerOptions, type CallManagerOptions } from './calls/index.ts';
+import { CallManager, callManagerOptions, registerCallMetrics, type CallManagerOptions } from './calls/index.ts';
 import { providerReport } from './agents/startup-report.ts';
 import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
@@ -81,10 +82,21 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     calls.addTap(recordingTaps(recordings, logger));
     const sipPorts = calls.sipPorts;
     const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready };
-    const http = createHttpServer({ logger, metrics, readiness });
+    const http = createHttpServer({
+      logger, metrics, readiness,
+      ...(config.SMARTALEX_HTTP_TLS_CERT && config.SMARTALEX_HTTP_TLS_KEY
+        ? { tls: { cert: readPemSetting('SMARTALEX_HTTP_TLS_CERT', config.SMARTALEX_HTTP_TLS_CERT), key: readPemSetting('SMARTALEX_HTTP_TLS_KEY', config.SMARTALEX_HTTP_TLS_KEY) } }
+        : {}),
+    });
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+    });
+    // The control-plane API under /v1 (src/api/README.md).
+    await registerControlPlane(http, {
+      db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
+      settings: controlPlaneSettings(config),
+      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
     });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
       throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;
@@ -99,6 +111,9 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const providers = await providerReport(db, config);
     output.write(`Providers:\n${providers.lines.map((l) => `  ${l}`).join('\n')}\n`);
     logger.info({ providers: providers.lines }, 'conversation providers');
+    let vadModel: SileroModel | undefined;
+    // SIP, RTP, media-thread and VAD counters on /metrics (src/calls/call-metrics.ts).
+    registerCallMetrics(metrics, calls, () => vadModel?.stats);
     const traceListeners = new Set<(trace: TurnTrace, callId: string) => void>();
     calls.on('call-started', (session) => session.on('trace', (trace) => {
       for (const listener of traceListeners) {
@@ -107,7 +122,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     }));
     if (!options.calls?.runners?.conversation) {
       // Load the VAD model now, not on the first call (it takes ~100 ms and briefly holds the event loop).
-      await SileroModel.load().catch((error: unknown) => logger.warn({ err: error }, 'Silero VAD model could not be loaded; conversations will fail to start'));
+      vadModel = await SileroModel.load().catch((error: unknown) => {
+        logger.warn({ err: error }, 'Silero VAD model could not be loaded; conversations will fail to start');
+        return undefined;
+      });
       // The WebAssembly TTS process takes about a second to load: start it now, not on the first call's greeting.
       if (providers.usesEspeakWasm) {
         prewarmEspeakWasm().catch((error: unknown) => logger.warn({ err: { message: (error as Error)?.message } }, 'eSpeak NG (WebAssembly) could not start; conversation calls will fail to speak'));

@@ -239,7 +239,16 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
     this.local.version++;
     const answer = answerOffer(offer, {
       address: this.local.address, port: this.rtp.localPort, sessionId: this.local.sessionId, sessionVersion: this.local.version,
+      preferred: [this.negotiated.codec.name], // keep the call's codec when the re-offer still has it
+      // An SRTP call stays SRTP under the same keys (the RTP session cannot change them mid-call).
+      ...(this.negotiated.srtp ? { srtp: 'required' as const, srtpSendKey: this.negotiated.srtp.sendKey } : {}),
     });
+    const keys = this.negotiated.srtp;
+    if (answer.ok && keys && (answer.srtp?.suite !== keys.suite || answer.srtp.receiveKey !== keys.receiveKey)) {
+      this.local.version--;
+      this.event('reinvite-refused', { reason: 'srtp-rekey' });
+      return { warning: sdpFailureWarning('srtp-rekey') };
+    }
     if (!answer.ok) {
       this.local.version--;
       this.event('reinvite-refused', { reason: answer.reason });

@@ -56,10 +56,14 @@ export interface ProbeResult {
   eventLoopLag: Summary | undefined;
   /** The in-process server's database work in the window, when probed. */
   database?: DbProbeResult;
+  /** Answers started before the caller's turn was over (preemptive generation), used or wasted, in the window. */
+  speculation?: SpeculationTally;
   /** Mean receive jitter-buffer depth of each call that ended in the window (ms), and the peak over them. */
   jitterBufferMs?: number[];
   jitterBufferPeakMs?: number;
 }
+
+export interface SpeculationTally { used: number; wasted: number }
 
 /** The server side of a benchmark run. */
 export interface ServerProbe {
@@ -97,6 +101,7 @@ export class InProcessProbe implements ServerProbe {
   private raw = emptySamples();
   private rawCount = 0;
 
+  private speculationBefore: SpeculationTally | undefined;
   private depths: number[] = [];
   private depthPeak = 0;
   /** Calls that started in the window and have not ended: at stop() their stats so far are taken. */
@@ -106,9 +111,11 @@ export class InProcessProbe implements ServerProbe {
     if (this.live.delete(call)) this.takeDepth(call);
   };
 
-  constructor(private readonly source: { feed?: TurnTraceFeed; db?: DbProbe; calls?: CallEndFeed } = {}) {}
+  /** `speculation`: reads the server's running totals (smartalex_speculative_replies_total). */
+  constructor(private readonly source: { feed?: TurnTraceFeed; db?: DbProbe; speculation?: () => Promise<SpeculationTally>; calls?: CallEndFeed } = {}) {}
 
   async start(): Promise<void> {
+    this.speculationBefore = await this.source.speculation?.();
     this.raw = emptySamples();
     this.rawCount = 0;
     this.unsubscribe = this.source.feed?.onTurnTrace((trace) => {
@@ -163,8 +170,12 @@ export class InProcessProbe implements ServerProbe {
       p99: ms(lag.percentile(99)), max: ms(lag.max),
     } : undefined;
     const database = this.source.db?.stop();
+    const before = this.speculationBefore;
+    const after = before ? await this.source.speculation?.() : undefined;
+    const speculation = before && after ? { used: after.used - before.used, wasted: after.wasted - before.wasted } : undefined;
     return {
       ...(database ? { database } : {}),
+      ...(speculation ? { speculation } : {}),
       ...(this.source.calls ? { jitterBufferMs: this.depths, jitterBufferPeakMs: this.depthPeak } : {}),
       pid: process.pid,
       traces: this.traces(),
