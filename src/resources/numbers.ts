@@ -60,6 +60,8 @@ export interface NewNumber {
   allowAnySource?: boolean | undefined;
   digest?: DigestCredentials | undefined;
   digestAlgorithms?: DigestAlgorithm[] | undefined;
+  /** Calls to this number must offer SRTP (RTP/SAVP); others are refused with 488. */
+  requireSrtp?: boolean | undefined;
 }
 
 function reachable(cidrs: readonly string[], digest: unknown): void {
@@ -82,6 +84,7 @@ export async function createNumber(db: Database, tenantId: string, input: NewNum
     row = await addNumber(db, tenantId, {
       number: input.number, agentId: input.agentId, allowedCidrs, allowAnySource: input.allowAnySource === true,
       ...(input.digest ? { digest: input.digest } : {}), ...(input.digestAlgorithms ? { digestAlgorithms: input.digestAlgorithms } : {}),
+      requireSrtp: input.requireSrtp === true,
     });
   } catch (error) {
     // Numbers are unique across tenants (a call is routed by the number alone).
