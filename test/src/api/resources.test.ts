@@ -91,6 +91,10 @@ for (const backend of await backends()) {
       }, 201, 'number.added');
       assert.equal(number.allowedCidrs, ['198.51.100.7/32', '2001:db8::/32']);
       assert.equal(number.digest, { username: 'trunk', realm: 'smartalex', algorithms: ['SHA-256'] });
+      assert.is(number.requireSrtp, false);
+      const srtp = await audited('PATCH', `/numbers/${number.id}`, { requireSrtp: true }, 200, 'number.updated');
+      assert.is(srtp.requireSrtp, true);
+      assert.is((await routeNumber(h.db, '+15557000001'))?.requireSrtp, true, 'the call path sees SRTP required');
       assert.not.match(JSON.stringify(number), /correct horse|ha1/i);
       const stored = await getNumber(h.db, tenantId, number.id);
       assert.is(stored!.digestHa1Sha256, ha1('SHA-256', 'trunk', 'smartalex', 'correct horse'));
