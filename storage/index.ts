@@ -20,3 +20,6 @@ export * from './repos/users.ts';
 export * from './repos/sessions.ts';
 export * from './repos/api-keys.ts';
 export * as schema from './schema.ts';
+export * from './repos/webhook-outbox.ts';
+export * from './repos/webhooks.ts';
+export * from './repos/data-subject.ts';

@@ -12,6 +12,7 @@ import { calls, contacts, recordings, tenants } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import type { ObjectStore } from '../vault/object-store.ts';
 import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
+import { emitEvent, notifyOutbox } from './webhook-outbox.ts';
 
 export type RecordingRow = typeof recordings.$inferSelect;
 
@@ -43,10 +44,19 @@ export interface RecordingCompletion {
   cutShort: boolean;
 }
 
+/** Marks the recording complete and emits recording.ready (metadata only, never a link or audio) in one transaction. */
 export async function completeRecording(db: Database, tenantId: string, id: string, done: RecordingCompletion): Promise<void> {
   await withTenant(db, tenantId, async (tx) => {
-    await tx.update(recordings).set({ ...done, completedAt: new Date() }).where(eq(recordings.id, id));
-  });
+    const [row] = await tx.update(recordings).set({ ...done, completedAt: new Date() }).where(eq(recordings.id, id)).returning();
+    if (!row) return;
+    await emitEvent(tx, tenantId, {
+      type: 'recording.ready', subject: row.callId ?? row.id,
+      data: {
+        recordingId: row.id, callId: row.callId, durationMs: row.durationMs, sizeBytes: row.sizeBytes, sha256: row.sha256,
+        cutShort: row.cutShort, retainUntil: row.retainUntil.toISOString(),
+      },
+    });
+  }).finally(notifyOutbox);
 }
 
 /** After tenant-key rotation re-wrapped the recording's data key. */
