@@ -80,6 +80,8 @@ const schema = z.object({
   SMARTALEX_MEDIA_THREAD_NICE: z.coerce.number().int().min(-20).max(19).optional(),
   /** Concurrent calls per tenant (both directions); beyond it new calls get 503. */
   SMARTALEX_MAX_CALLS_PER_TENANT: z.coerce.number().int().positive().default(50),
+  /** On SIGTERM: how long calls in progress may go on by themselves before the agent says goodbye and hangs up (src/calls/call-manager.ts drain). */
+  SMARTALEX_DRAIN_TIMEOUT_S: z.coerce.number().nonnegative().max(86_400).default(600),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
   /** Optional separate login for the runtime role; otherwise the owner login switches role per transaction. */
   SMARTALEX_APP_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),

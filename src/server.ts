@@ -17,7 +17,7 @@ import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
 import { audioRedactionFrom, DEFAULT_AUDIO_REDACTION, openRecordingVault, RecordingCallTap, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
-import { CallManager, callManagerOptions, type CallManagerOptions } from './calls/index.ts';
+import { CallManager, callManagerOptions, type CallManagerOptions, type DrainReport } from './calls/index.ts';
 import { providerReport } from './agents/startup-report.ts';
 import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
@@ -45,6 +45,12 @@ export interface RunningServer {
    * throws is ignored. Nothing arrives when options.calls.runners replaced the runner.
    */
   onTurnTrace(listener: (trace: TurnTrace, callId: string) => void): () => void;
+  /**
+   * Before a shutdown (SIGTERM): /readyz turns 503 ("draining"), SIP OPTIONS and new INVITEs get 503 so a
+   * dispatcher sends new calls elsewhere, and the calls in progress finish, up to SMARTALEX_DRAIN_TIMEOUT_S
+   * (then a goodbye and BYE). Resolves when no call is left; close() afterwards.
+   */
+  drain(): Promise<DrainReport>;
   close(): Promise<void>;
 }
 
@@ -96,7 +102,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     });
     calls.on('call-started', (session) => recordedCalls.get(session.callId)?.useOutgoingQueue(() => session.rtp.queuedMs));
     const sipPorts = calls.sipPorts;
-    const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready };
+    const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready, draining: () => !calls.isDraining };
     const http = createHttpServer({ logger, metrics, readiness });
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
@@ -169,6 +175,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         traceListeners.add(listener);
         return () => void traceListeners.delete(listener);
       },
+      drain: () => calls.drain({ deadlineMs: config.SMARTALEX_DRAIN_TIMEOUT_S * 1000 }),
       close: async () => {
         for (const close of closers) await close().catch((error: unknown) => logger.error({ err: error }, 'error while closing'));
       },

@@ -43,7 +43,7 @@ import { isSileroSampleRate, SileroModel, VoiceActivityDetector } from '../vad/i
 import { EventQueue } from '../providers/event-queue.ts';
 import { isBackchannel } from './backchannel.ts';
 import { composeGreeting } from './disclosure.ts';
-import { APOLOGY, FallbackVoice, REPROMPT, SILENCE_GOODBYE, TIME_LIMIT_GOODBYE } from './phrases.ts';
+import { APOLOGY, FallbackVoice, REPROMPT, SHUTDOWN_GOODBYE, SILENCE_GOODBYE, TIME_LIMIT_GOODBYE } from './phrases.ts';
 import { heardText, PlayoutLedger, type SpokenSpan } from './playout-ledger.ts';
 import { SentenceSplitter, splitSentences } from './sentence-splitter.ts';
 import { DEFAULT_CONVERSATION_SETTINGS, type ConversationSettings } from './settings.ts';
@@ -249,6 +249,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       t.onPlayoutStart((ev) => this.onPlayoutStart(ev.timeMs)),
       t.onEnd((reason) => this.finish(reason)),
     );
+    if (t.onWrapUp) this.unsubscribe.push(t.onWrapUp(() => this.wrapUp()));
     this.vad.on('speech_start', (ev) => this.detector.speechStart(ev));
     this.vad.on('probability', (p) => this.detector.speechProgress(p));
     this.vad.on('speech_end', (ev) => this.detector.speechEnd(ev));
@@ -681,6 +682,14 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     }
     this.emit('interrupt', { atMs, droppedMs, heardMs: Math.max(0, heardMs - (r.spans[0]?.startMs ?? heardMs)) });
     this.settle(r, atMs);
+  }
+
+  /** The server is shutting down: a short goodbye (cutting off whatever the agent was saying), then hang up. */
+  private wrapUp(): void {
+    if (this.ended || this.failure || this.limitReached) return;
+    this.limitReached = true;
+    this.interruptQuietly();
+    this.startFixed('goodbye', SHUTDOWN_GOODBYE, { kind: 'hangup', reason: 'node-drain' });
   }
 
   /** Stops whatever the agent is saying without a barge-in event (call limit). */

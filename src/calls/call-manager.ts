@@ -7,7 +7,9 @@
  * number's setting or else the server's, see media/sip/digest.ts), held to the per-tenant concurrent
  * call limit, answered through SDP offer/answer, and run as a CallSession
  * with the runner registered for the agent's mode. Outbound calls (UAC) go
- * through `placeCall` and end up in the same CallSession.
+ * through `placeCall` and end up in the same CallSession. `drain()` (before a
+ * shutdown) stops taking calls and lets those in progress finish, up to a
+ * deadline, then asks each to say goodbye and hang up.
  *
  * Admission and enumeration (the rule, in order):
  *  1. source inside the called number's allowed CIDRs: admitted, no digest;
@@ -126,6 +128,25 @@ export class CallManagerError extends Error {
   override name = 'CallManagerError';
 }
 
+export interface DrainOptions {
+  /** How long calls in progress may go on by themselves (SMARTALEX_DRAIN_TIMEOUT_S). */
+  deadlineMs: number;
+  /** After the deadline: how long a call gets to say goodbye before its BYE is forced. Default 15 s. */
+  goodbyeMs?: number;
+}
+
+/** How the calls in progress at drain time ended. */
+export interface DrainReport {
+  /** Ended by themselves before the deadline. */
+  finished: number;
+  /** Asked to wrap up at the deadline (goodbye, then BYE). */
+  wrappedUp: number;
+  /** Still up after the goodbye time: ended with a BYE. */
+  forced: number;
+}
+
+const DEFAULT_GOODBYE_MS = 15_000;
+
 export class CallManager extends EventEmitter<CallManagerEvents> {
   readonly endpoint: SipEndpoint;
   readonly securityLog: SecurityLog;
@@ -142,6 +163,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   private readonly bindAddress: string;
   private warnedConversation = false;
   private closed = false;
+  /** New INVITEs inside onInvite (lookup, auth, set-up) that may still become calls. */
+  private admitting = 0;
+  private draining: Promise<DrainReport> | undefined;
 
   private constructor(endpoint: SipEndpoint, securityLog: SecurityLog, private readonly options: CallManagerOptions) {
     super();
@@ -206,6 +230,48 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     return !this.closed;
   }
 
+  /** True once drain() has begun: no new calls are taken (OPTIONS and INVITEs get 503). */
+  get isDraining(): boolean {
+    return this.draining !== undefined;
+  }
+
+  /**
+   * Stops taking calls (OPTIONS and new INVITEs get 503, outbound calls are refused), waits for the calls in
+   * progress to end by themselves up to `deadlineMs`, then asks each to say goodbye and hang up, and ends
+   * any still up after `goodbyeMs` with a BYE. Resolves when no call is left; a second call joins the first.
+   */
+  drain(options: DrainOptions): Promise<DrainReport> {
+    this.draining ??= this.runDrain(options);
+    return this.draining;
+  }
+
+  private async runDrain(options: DrainOptions): Promise<DrainReport> {
+    const log = this.options.logger;
+    this.endpoint.drain();
+    const idle = (): boolean => this.sessions.size === 0 && this.admitting === 0;
+    let ended = 0;
+    const count = (): void => { ended++; };
+    this.on('call-ended', count);
+    log.info({ calls: this.sessions.size, deadlineMs: options.deadlineMs }, 'draining: no new calls; waiting for the calls in progress');
+    try {
+      await until(idle, options.deadlineMs);
+      const report: DrainReport = { finished: ended, wrappedUp: 0, forced: 0 };
+      if (idle()) return report;
+      await until(() => this.admitting === 0, 5_000); // a call being set up becomes a session (or fails) first
+      const late = [...this.sessions];
+      report.wrappedUp = late.length;
+      log.info({ calls: late.length }, 'drain deadline reached: the remaining calls say goodbye and hang up');
+      for (const session of late) session.wrapUp();
+      await until(idle, options.goodbyeMs ?? DEFAULT_GOODBYE_MS);
+      const stuck = [...this.sessions];
+      report.forced = stuck.length;
+      await Promise.all(stuck.map((s) => s.end('node-drain', true)));
+      return report;
+    } finally {
+      this.off('call-ended', count);
+    }
+  }
+
   activeCalls(tenantId?: string): number {
     return tenantId ? this.active.get(tenantId) ?? 0 : this.sessions.size;
   }
@@ -262,6 +328,15 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   // ------------------------------------------------------------ inbound
 
   private async onInvite(call: IncomingCall): Promise<void> {
+    this.admitting++;
+    try {
+      await this.handleInvite(call);
+    } finally {
+      this.admitting--;
+    }
+  }
+
+  private async handleInvite(call: IncomingCall): Promise<void> {
     const log = this.options.logger;
     const source = normalizeAddress(call.source.address);
     const called = calledNumber(call.request);
@@ -366,6 +441,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   /** Places a call through a carrier; resolves with the answered call, rejects with the SIP failure. */
   async placeCall(options: PlaceCallOptions): Promise<CallSession> {
     const { db, logger } = this.options;
+    if (this.draining) throw new CallManagerError('the server is draining (shutting down): no new calls');
     const via = parseUri(options.via);
     if (!via || !isSipUri(via)) throw new CallManagerError(`--via must be a SIP URI such as sip:carrier.example:5060 (got ${options.via})`);
     const agent = await getAgent(db, options.tenantId, options.agent);
@@ -468,6 +544,12 @@ function headerUri(value: string | undefined): string {
 
 function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** Resolves once `done()` holds or `ms` have passed (polled: calls end on their own schedule). */
+async function until(done: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(100, Math.max(1, deadline - Date.now()))));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -206,6 +206,16 @@ export class CallSession {
     this.record('rtp-foreign-source', { packets });
   }
 
+  /**
+   * The server needs the line back (drain deadline): the agent says goodbye and hangs up; a runner that
+   * cannot (echo, greeting, a call not yet answered) is ended at once with a BYE.
+   */
+  wrapUp(): void {
+    if (this.ended) return;
+    this.record('wrap-up', { reason: 'node-drain' });
+    if (this.answeredAt === undefined || !this.transport.requestWrapUp()) void this.end('node-drain', true);
+  }
+
   /** Ends the call once; `bye` sends a BYE when the dialog is still up. */
   end(reason: string, bye: boolean): Promise<void> {
     if (this.ending) return this.ending;
