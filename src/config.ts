@@ -82,6 +82,12 @@ const schema = z.object({
   SMARTALEX_MAX_CALLS_PER_TENANT: z.coerce.number().int().positive().default(50),
   /** On SIGTERM: how long calls in progress may go on by themselves before the agent says goodbye and hangs up (src/calls/call-manager.ts drain). */
   SMARTALEX_DRAIN_TIMEOUT_S: z.coerce.number().nonnegative().max(86_400).default(600),
+  /** This node's id in the cluster (cluster_nodes, calls.node_id). Unset: the host name and a random suffix, new each start. */
+  SMARTALEX_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (at most 64)').optional(),
+  /** How often the node writes its heartbeat row (and tries to take the cluster lead). */
+  SMARTALEX_NODE_HEARTBEAT_S: z.coerce.number().positive().max(300).default(5),
+  /** A node whose heartbeat is older than this is lost: its call leases stop counting and the leader's reaper ends its calls (node-lost). */
+  SMARTALEX_NODE_TIMEOUT_S: z.coerce.number().positive().max(3600).default(30),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
   /** Optional separate login for the runtime role; otherwise the owner login switches role per transaction. */
   SMARTALEX_APP_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
@@ -145,6 +151,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = result.data;
   if (config.SMARTALEX_RTP_PORT_MIN >= config.SMARTALEX_RTP_PORT_MAX) {
     throw new ConfigError(`SMARTALEX_RTP_PORT_MIN: must be below SMARTALEX_RTP_PORT_MAX (got ${config.SMARTALEX_RTP_PORT_MIN} and ${config.SMARTALEX_RTP_PORT_MAX})`);
+  }
+  if (config.SMARTALEX_NODE_TIMEOUT_S <= 2 * config.SMARTALEX_NODE_HEARTBEAT_S) {
+    throw new ConfigError(`SMARTALEX_NODE_TIMEOUT_S: must be more than twice SMARTALEX_NODE_HEARTBEAT_S, so one late heartbeat does not lose the node (got ${config.SMARTALEX_NODE_TIMEOUT_S} and ${config.SMARTALEX_NODE_HEARTBEAT_S})`);
   }
   if (config.SMARTALEX_MASTER_KEY !== undefined) {
     // Checked here so a malformed key stops start-up, not the first recording; the message never echoes the key.

@@ -17,6 +17,11 @@ import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
 import { audioRedactionFrom, DEFAULT_AUDIO_REDACTION, openRecordingVault, RecordingCallTap, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
+import { ClusterNode, defaultNodeId } from './cluster/node.ts';
+import { clusterCallLimiter } from './cluster/call-leases.ts';
+import { LeaderElection } from './cluster/leader.ts';
+import { reaperJob } from './cluster/reaper.ts';
+import { postgresRateLimitStore } from './cluster/rate-limit-store.ts';
 import { CallManager, callManagerOptions, type CallManagerOptions, type DrainReport } from './calls/index.ts';
 import { providerReport } from './agents/startup-report.ts';
 import { createConversationRunner } from './agents/runner.ts';
@@ -36,6 +41,10 @@ export interface RunningServer {
   calls: CallManager;
   /** Call recording (both legs, encrypted) and redacted transcripts: see src/recordings/recording-service.ts. */
   recordings: RecordingService;
+  /** This process as a node of the cluster (heartbeat row, call leases): see src/cluster/node.ts. */
+  node: ClusterNode;
+  /** The cluster lead (retention sweeper, reaper of lost nodes): see src/cluster/leader.ts. */
+  leader: LeaderElection;
   /** The bound SIP UDP port (TCP uses the same number when it was free). */
   sipPort: number;
   sipPorts: { udp?: number; tcp?: number; tls?: number };
@@ -78,9 +87,23 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     }
     const recordings = new RecordingService({ db, vault: recordingVault.vault, logger: logger.child({ component: 'recordings' }) });
     closers.unshift(() => recordings.close());
-    const retention = startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES });
-    closers.unshift(() => retention.stop());
-    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, ...options.calls }).catch((error: unknown) => {
+    // Cluster state lives in the database (src/cluster): this node's heartbeat and call leases; the jobs that
+    // must run once in the cluster (retention, reaping lost nodes) run on the node holding the lead.
+    const heartbeatMs = config.SMARTALEX_NODE_HEARTBEAT_S * 1000;
+    const staleAfterMs = config.SMARTALEX_NODE_TIMEOUT_S * 1000;
+    const clusterLog = logger.child({ component: 'cluster' });
+    const node = await ClusterNode.start({ db, id: config.SMARTALEX_NODE_ID ?? defaultNodeId(), heartbeatMs, staleAfterMs, logger: clusterLog });
+    closers.unshift(() => node.stop());
+    const leader = await LeaderElection.start({
+      db, nodeId: node.id, retryMs: heartbeatMs, logger: clusterLog,
+      jobs: [
+        { name: 'retention', start: () => startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES }) },
+        reaperJob(db, { intervalMs: heartbeatMs, staleAfterMs, logger: clusterLog }),
+      ],
+    });
+    closers.unshift(() => leader.stop());
+    const callLimiter = clusterCallLimiter(db, node, config.SMARTALEX_MAX_CALLS_PER_TENANT, logger.child({ component: 'calls' }));
+    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, callLimiter, nodeId: node.id, ...options.calls }).catch((error: unknown) => {
       if (!(error instanceof SipListenError)) throw error;
       throw listenConfigError(error.cause, error.transport === 'TLS' ? 'SMARTALEX_SIP_TLS_PORT' : 'SMARTALEX_SIP_PORT', 'SMARTALEX_SIP_HOST', error.host, error.port, `SIP ${error.transport}`) ?? error;
     });
@@ -102,10 +125,12 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     });
     calls.on('call-started', (session) => recordedCalls.get(session.callId)?.useOutgoingQueue(() => session.rtp.queuedMs));
     const sipPorts = calls.sipPorts;
+    node.sipUri = `sip:${calls.endpoint.transport.advertisedAddress}:${sipPorts.udp ?? sipPorts.tcp ?? config.SMARTALEX_SIP_PORT}`;
     const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready, draining: () => !calls.isDraining };
     const http = createHttpServer({ logger, metrics, readiness });
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
+      rateLimitStore: postgresRateLimitStore(db, 'recordings'),
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
     });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
@@ -162,12 +187,14 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       });
       calls.setRunner('conversation', async (call) => { await runConversation(call); });
     }
-    logger.info({ httpPort, sipPorts, database: db.kind }, 'smartalex media server started');
+    logger.info({ httpPort, sipPorts, database: db.kind, nodeId: node.id }, 'smartalex media server started');
     return {
       db,
       httpPort,
       metrics,
       calls,
+      node,
+      leader,
       recordings,
       sipPort: sipPorts.udp ?? sipPorts.tcp ?? 0,
       sipPorts,
@@ -175,7 +202,11 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         traceListeners.add(listener);
         return () => void traceListeners.delete(listener);
       },
-      drain: () => calls.drain({ deadlineMs: config.SMARTALEX_DRAIN_TIMEOUT_S * 1000 }),
+      drain: async () => {
+        const draining = calls.drain({ deadlineMs: config.SMARTALEX_DRAIN_TIMEOUT_S * 1000 });
+        await node.draining();
+        return draining;
+      },
       close: async () => {
         for (const close of closers) await close().catch((error: unknown) => logger.error({ err: error }, 'error while closing'));
       },

@@ -1,5 +1,5 @@
 /** The storage layer's public face: the only place that holds SQL. */
-export { openDatabase, type Database, type DatabaseOptions, type Tx } from './database.ts';
+export { openDatabase, type Database, type DatabaseOptions, type DbSession, type Tx } from './database.ts';
 export { dataDirOwner, DataDirLockedError, LOCK_FILE, socketPath, type LockOwner } from './data-dir-lock.ts';
 export { migrate, rows, MIGRATIONS_FOLDER } from './migrate.ts';
 export { withTenant, withoutTenant, isUuid, TenantScopeError } from './tenant-scope.ts';
@@ -12,4 +12,5 @@ export * from './repos/transcripts.ts';
 export * from './repos/tenant-keys.ts';
 export * from './repos/provider-keys.ts';
 export * from './repos/outbound.ts';
+export * from './cluster.ts';
 export * as schema from './schema.ts';

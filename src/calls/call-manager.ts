@@ -44,6 +44,7 @@ import { readPemCertificates, type Config } from '../config.ts';
 import { readPemSetting } from '../startup-checks.ts';
 import type { Logger } from '../log.ts';
 import { CallSession } from './call-session.ts';
+import { localCallLimiter, type CallLimiter, type ReleaseCall } from './call-limit.ts';
 import { createGreetingRunner, echoRunner, type AgentRunner } from './runners.ts';
 import { SecurityLog } from './security-log.ts';
 import { watchRefusals } from './sip-refusals.ts';
@@ -82,6 +83,10 @@ export interface CallManagerOptions {
   mediaThreadNiceness?: number;
   rtpTimeoutMs: number;
   maxCallsPerTenant: number;
+  /** Where the per-tenant limit is counted; default in this process. `serve` passes the cluster's leases. */
+  callLimiter?: CallLimiter;
+  /** This node's id, written on each call row (so a reaper can end the calls of a node that died). */
+  nodeId?: string;
   /** Digest realm for challenges. Default "smartalex". */
   realm?: string;
   /**
@@ -157,6 +162,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   private readonly media: MediaThread | undefined;
   private readonly releaseMedia: (() => Promise<void>) | undefined;
   private readonly active = new Map<string, number>();
+  private readonly limiter: CallLimiter;
   private readonly sessions = new Set<CallSession>();
   private readonly digestServers = new Map<string, DigestServer>();
   private readonly mediaAddress: string;
@@ -172,6 +178,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     this.endpoint = endpoint;
     this.securityLog = securityLog;
     this.taps = [...(options.taps ?? [])];
+    this.limiter = options.callLimiter ?? localCallLimiter(options.maxCallsPerTenant);
     this.ports = new PortAllocator(options.rtpPorts);
     if (options.mediaThread ?? true) {
       this.media = MediaThread.shared();
@@ -296,16 +303,19 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     return server;
   }
 
-  private reserve(tenantId: string): boolean {
-    const n = this.active.get(tenantId) ?? 0;
-    if (n >= this.options.maxCallsPerTenant) return false;
-    this.active.set(tenantId, n + 1);
-    return true;
-  }
-
-  private release(tenantId: string): void {
-    const n = (this.active.get(tenantId) ?? 1) - 1;
-    if (n <= 0) this.active.delete(tenantId); else this.active.set(tenantId, n);
+  /** A place under the tenant's call limit (counted by the limiter, cluster-wide under `serve`); the release runs once. */
+  private async reserve(tenantId: string): Promise<ReleaseCall | undefined> {
+    const release = await this.limiter.acquire(tenantId);
+    if (!release) return undefined;
+    this.active.set(tenantId, (this.active.get(tenantId) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      release();
+      const n = (this.active.get(tenantId) ?? 1) - 1;
+      if (n <= 0) this.active.delete(tenantId); else this.active.set(tenantId, n);
+    };
   }
 
   /** A call's RTP leg: in the media thread (its allocator holds our port range), or in this thread. */
@@ -365,33 +375,38 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     }
     route = route!;
     if (call.cancelled.aborted) return;
-    if (!this.reserve(route.tenantId)) {
-      log.warn({ tenantId: route.tenantId, limit: this.options.maxCallsPerTenant }, 'tenant is at its concurrent call limit');
+    let release: ReleaseCall | undefined;
+    try {
+      release = await this.reserve(route.tenantId);
+    } catch (error) {
+      log.error({ err: error, tenantId: route.tenantId }, 'call limit check failed');
       return call.reject(503, 'Service Unavailable', [['Retry-After', '5']]);
     }
-    let reserved = true;
+    if (!release) {
+      log.warn({ tenantId: route.tenantId, limit: this.limiter.maxCallsPerTenant }, 'tenant is at its concurrent call limit');
+      return call.reject(503, 'Service Unavailable', [['Retry-After', '5']]);
+    }
     let recordId: string | undefined;
     let rtp: RtpStream | undefined;
     try {
-      await this.admit(call, route, source, (id) => { recordId = id; }, (r) => { rtp = r; }, () => { reserved = false; });
+      await this.admit(call, route, source, release, (id) => { recordId = id; }, (r) => { rtp = r; });
     } catch (error) {
       log.error({ err: error, tenantId: route.tenantId }, 'could not set up the call');
       call.reject(500, 'Server Internal Error');
       await rtp?.close().catch(() => undefined);
       if (recordId) await finishCall(this.options.db, route.tenantId, recordId, { reason: 'setup-failed' }).catch(() => undefined);
-      if (reserved) this.release(route.tenantId);
+      release();
     }
   }
 
-  private async admit(call: IncomingCall, route: NumberRoute, source: string, setRecord: (id: string) => void, setRtp: (r: RtpStream) => void, handedOver: () => void): Promise<void> {
+  private async admit(call: IncomingCall, route: NumberRoute, source: string, release: ReleaseCall, setRecord: (id: string) => void, setRtp: (r: RtpStream) => void): Promise<void> {
     const { db, logger } = this.options;
     const tenantId = route.tenantId;
     const bail = async (status: number, reason: string, recordReason?: string, recordId?: string, rtp?: RtpStream, warning?: { code: number; text: string }): Promise<void> => {
       if (status) call.reject(status, reason, warning ? [this.endpoint.warning(warning.code, warning.text)] : []);
       await rtp?.close().catch(() => undefined);
       if (recordId) await finishCall(db, tenantId, recordId, { reason: recordReason ?? reason });
-      this.release(tenantId);
-      handedOver();
+      release();
     };
     const agent = await getAgent(db, tenantId, route.agentId);
     if (!agent) return bail(480, 'Temporarily Unavailable');
@@ -402,6 +417,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const record = await startCall(db, tenantId, {
       agentId: agent.id, numberId: route.numberId, direction: 'inbound',
       fromUri: headerUri(call.request.headers.get('from')), toUri: headerUri(call.request.headers.get('to')), sipCallId: call.request.headers.get('call-id') ?? '',
+      ...(this.options.nodeId ? { nodeId: this.options.nodeId } : {}),
     });
     setRecord(record.id);
     if (this.options.ringMs) await sleep(this.options.ringMs, call.cancelled);
@@ -426,9 +442,8 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const session = new CallSession({
       db, logger, tenantId, agent, callId: record.id, direction: 'inbound', dialog, rtp, negotiated: answer, local,
       carrier: hostPort(call.source.address, call.source.port), taps: this.tapsFor(info, log),
-      onClosed: (s, reason) => { this.sessions.delete(s); this.release(tenantId); this.emit('call-ended', s, reason); },
+      onClosed: (s, reason) => { this.sessions.delete(s); release(); this.emit('call-ended', s, reason); },
     });
-    handedOver();
     this.sessions.add(session);
     log.info({ codec: answer.codec.name, transport: call.source.transport, source }, 'call answered');
     const runner = this.runnerFor(agent, log);
@@ -453,11 +468,12 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const { callerNumber } = await assertOutboundAllowed(db, options.tenantId, { number, from: options.from, actor: options.actor ?? 'system:call-manager' });
     const host = this.mediaAddress.includes(':') ? `[${this.mediaAddress}]` : this.mediaAddress;
     const from = options.from ?? `sip:${callerNumber}@${host}`;
-    if (!this.reserve(options.tenantId)) throw new CallManagerError(`tenant ${options.tenantId} is at its concurrent call limit (${this.options.maxCallsPerTenant})`);
+    const release = await this.reserve(options.tenantId);
+    if (!release) throw new CallManagerError(`tenant ${options.tenantId} is at its concurrent call limit (${this.limiter.maxCallsPerTenant})`);
     let rtp: RtpStream | undefined;
     let recordId: string | undefined;
     try {
-      const record = await startCall(db, options.tenantId, { agentId: agent.id, direction: 'outbound', fromUri: from, toUri: uri, sipCallId: '' });
+      const record = await startCall(db, options.tenantId, { agentId: agent.id, direction: 'outbound', fromUri: from, toUri: uri, sipCallId: '', ...(this.options.nodeId ? { nodeId: this.options.nodeId } : {}) });
       recordId = record.id;
       rtp = await this.openRtp({
         codec: { name: 'PCMU', payloadType: 0 }, telephoneEventPayloadType: 101,
@@ -495,7 +511,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       const session = new CallSession({
         db, logger, tenantId, agent, callId: record.id, direction: 'outbound', dialog, rtp, negotiated, local,
         carrier: `${via.host}${via.port ? `:${via.port}` : ''}`, taps: this.tapsFor(info, log),
-        onClosed: (s, reason) => { this.sessions.delete(s); this.release(tenantId); this.emit('call-ended', s, reason); },
+        onClosed: (s, reason) => { this.sessions.delete(s); release(); this.emit('call-ended', s, reason); },
       });
       this.sessions.add(session);
       if (earlyMedia) session.record('early-media', {});
@@ -508,7 +524,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       await rtp?.close().catch(() => undefined);
       const status = (error as { status?: number }).status;
       if (recordId) await finishCall(db, options.tenantId, recordId, { reason: status ? `failed-${status}` : 'failed' }).catch(() => undefined);
-      this.release(options.tenantId);
+      release();
       throw error;
     }
   }

@@ -18,13 +18,15 @@ export interface CallStart {
   fromUri: string;
   toUri: string;
   sipCallId: string;
+  /** The media node holding the call (storage/cluster.ts), so it can be reaped if that node dies. */
+  nodeId?: string;
 }
 
 export async function startCall(db: Database, tenantId: string, input: CallStart): Promise<CallRow> {
   return withTenant(db, tenantId, async (tx) => {
     const [row] = await tx.insert(calls).values({
       tenantId, agentId: input.agentId, numberId: input.numberId ?? null, direction: input.direction,
-      fromUri: input.fromUri, toUri: input.toUri, sipCallId: input.sipCallId, state: 'ringing',
+      fromUri: input.fromUri, toUri: input.toUri, sipCallId: input.sipCallId, state: 'ringing', nodeId: input.nodeId ?? null,
     }).returning();
     await tx.insert(callEvents).values({ tenantId, callId: row!.id, type: 'state', data: { state: 'ringing' } });
     return row!;
