@@ -34,8 +34,10 @@
  * taken); after clearOutgoing() it counts only what was sent after the clear
  * until the media thread confirms it applied the clear. So queuedMs falls as
  * packets leave (one report per tick) and drops to 0 at once on a clear,
- * which the recorder (src/recordings/call-tap.ts) needs to record exactly the
- * agent audio that left. clearOutgoing() returns the mirror's estimate: at a
+ * so a pipeline sees its own audio drain. What really left is not inferred
+ * from that: a session with a 'sent' listener asks the media thread (once) to
+ * report each agent frame as its packet leaves, and they come back with the
+ * caller frames of the tick (the recorder takes those). clearOutgoing() returns the mirror's estimate: at a
  * barge-in the media thread may still send the one frame whose tick fell
  * between its last report and the clear (`lastClearedMs` is what it really
  * dropped). `stats` is the last state row (at most one tick old; final once
@@ -53,7 +55,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import {
-  AUDIO_INDEX_STRIDE, FRAME_SAMPLES, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_LAST_CLEARED_MS,
+  AUDIO_INDEX_STRIDE, FRAME_SAMPLES, LEG_SENT, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_LAST_CLEARED_MS,
   ST_LAST_PACKET_AT, ST_LATCHED, ST_QUEUED, ST_RECEIVED, ST_STATS, STATE_STRIDE,
 } from './media-protocol.ts';
 import type { BatchMessage, Control, FromWorker, ThreadedRtpSessionOptions, WireError, WireEvent, WorkerStartData } from './media-protocol.ts';
@@ -329,7 +331,9 @@ class WorkerLink {
     for (let k = 0; k < frames; k++) {
       while (e < nEvents && events![e]!.at <= k) this.dispatch(events![e++]!);
       const o = indexAt + k * AUDIO_INDEX_STRIDE;
-      this.sessions.get(f64[o]!)?.deliverAudio(pcm, k * FRAME_SAMPLES, f64[o + 1]!);
+      const session = this.sessions.get(f64[o]!);
+      if (f64[o + 2] === LEG_SENT) session?.deliverSent(pcm, k * FRAME_SAMPLES, f64[o + 1]!);
+      else session?.deliverAudio(pcm, k * FRAME_SAMPLES, f64[o + 1]!);
     }
     while (e < nEvents) this.dispatch(events![e++]!);
   }
@@ -502,6 +506,7 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
   readonly ssrc: number;
   private closed = false;
   private closeEmitted = false;
+  private reportingSent = false;
   private closing: Promise<void> | undefined;
   private sending: boolean;
   private receiving: boolean;
@@ -526,6 +531,12 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
     this.receiving = options.receive ?? true;
     this.tePayloadType = options.telephoneEventPayloadType;
     this.state[ST_LAST_PACKET_AT] = performance.now();
+    // The first 'sent' listener asks the media thread to report the agent frames that leave (off by default: a copy each).
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event !== 'sent' || this.reportingSent || this.closed) return;
+      this.reportingSent = true;
+      this.link.control(this.id, { c: 'report-sent' });
+    });
   }
 
   get isLatched(): boolean {
@@ -621,6 +632,16 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
       this.emit('audio', { kind: 'audio', pcm: pcm.slice(offset, offset + FRAME_SAMPLES), sampleRate: SAMPLE_RATE, timeMs });
     } catch (err) {
       this.reportError(err); // as an in-thread session's tick does: one listener's failure is not the other calls'
+    }
+  }
+
+  /** @internal one agent frame that left (copied: listeners may keep it). */
+  deliverSent(pcm: Int16Array, offset: number, timeMs: number): void {
+    if (this.closed || this.listenerCount('sent') === 0) return;
+    try {
+      this.emit('sent', { kind: 'audio', pcm: pcm.slice(offset, offset + FRAME_SAMPLES), sampleRate: SAMPLE_RATE, timeMs });
+    } catch (err) {
+      this.reportError(err);
     }
   }
 

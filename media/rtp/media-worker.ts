@@ -4,7 +4,8 @@
  * the sockets and the port allocators living here. See media-thread.ts for
  * the design and media-protocol.ts for the wire.
  *
- * Per pacer tick everything the sessions produced (caller audio frames, DTMF,
+ * Per pacer tick everything the sessions produced (caller audio frames, the
+ * agent frames that left for sessions whose owner asked for them, DTMF,
  * talkspurt starts, inactivity, errors) plus one state row per session (queue
  * size, samples taken, clears applied, counters) goes to the main thread in
  * ONE message, flushed in a microtask after the pacer's handlers have run (so
@@ -24,7 +25,7 @@ import { sharedPacer } from './pacer.ts';
 import { ephemeralPorts, PortAllocator } from './port-allocator.ts';
 import type { PortRange } from './port-allocator.ts';
 import {
-  AUDIO_INDEX_STRIDE, FRAME_SAMPLES, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_ID, ST_LAST_CLEARED_MS,
+  AUDIO_INDEX_STRIDE, FRAME_SAMPLES, LEG_CALLER, LEG_SENT, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_ID, ST_LAST_CLEARED_MS,
   ST_LAST_PACKET_AT, ST_LATCHED, ST_QUEUED, ST_RECEIVED, ST_STATS, STATE_STRIDE, toWireError,
 } from './media-protocol.ts';
 import type { BatchMessage, Control, FromWorker, ThreadedRtpSessionOptions, WireEvent, WorkerStartData } from './media-protocol.ts';
@@ -61,6 +62,7 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
   // What the current tick produced (reused; emptied by each flush).
   const frameIds: number[] = [];
   const frameTimes: number[] = [];
+  const frameLegs: number[] = [];
   const framePcm: Int16Array[] = [];
   let events: WireEvent[] = [];
   let flushScheduled = false;
@@ -106,6 +108,7 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
     for (let k = 0; k < frames; k++) {
       f64[o++] = frameIds[k]!;
       f64[o++] = frameTimes[k]!;
+      f64[o++] = frameLegs[k]!;
       const frame = framePcm[k]!;
       pcm.set(frame.length <= FRAME_SAMPLES ? frame : frame.subarray(0, FRAME_SAMPLES), k * FRAME_SAMPLES);
     }
@@ -113,6 +116,7 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
     if (tickEvents) events = [];
     frameIds.length = 0;
     frameTimes.length = 0;
+    frameLegs.length = 0;
     framePcm.length = 0;
     post({ t: 'tick', buf, sessions, frames, events: tickEvents }, [buf]);
   };
@@ -138,6 +142,7 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
     s.on('audio', (f) => {
       frameIds.push(id);
       frameTimes.push(f.timeMs + toMain);
+      frameLegs.push(LEG_CALLER);
       framePcm.push(f.pcm);
     });
     s.on('dtmf', (d) => {
@@ -214,6 +219,16 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
       case 'codec': s.setCodec(c.codec, c.te, c.cn); break;
       case 'remote': s.setRemote(c.remote); break;
       case 'direction': s.setDirection({ send: c.send, receive: c.receive }); break;
+      case 'report-sent':
+        if (s.listenerCount('sent') === 0) {
+          s.on('sent', (f) => {
+            frameIds.push(id);
+            frameTimes.push(f.timeMs + toMain);
+            frameLegs.push(LEG_SENT);
+            framePcm.push(f.pcm);
+          });
+        }
+        break;
     }
   };
 

@@ -31,8 +31,9 @@
  * contiguously (the start, hold, CN, DTMF, a stall gap), so with silence
  * frames only the first packet carries it. The 'talkspurt' event (playout
  * start for the latency tracer) still fires on the first AGENT audio frame
- * after silence. Filler is generated here, not queued: the recorder, which
- * follows queued agent audio, never sees it.
+ * after silence. Filler is generated here, not queued: 'sent', which reports
+ * each agent frame as its packet leaves (what the recorder takes), never
+ * carries it.
  *
  * Event-loop stalls: when the pacer skipped ticks (the process was blocked),
  * the queued audio those ticks would have carried is sent at once, in a burst,
@@ -56,9 +57,9 @@ import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RemoteInfo } from 'node:dgram';
-import type { AudioFrame, DtmfFrame } from '../../pipeline/frames.ts';
-import { decodeG711, encodeG711 } from '../codecs/g711.ts';
-import type { G711Law } from '../codecs/g711.ts';
+import type { AudioFrame, DtmfFrame } from '../audio/frames.ts';
+import { decodeG711, encodeG711 } from '../audio/g711.ts';
+import type { G711Law } from '../audio/g711.ts';
 import { looksLikeRtcp, parseRtp, RTP_HEADER_BYTES, writeRtpHeader } from './packet.ts';
 import type { RtpParseError } from './packet.ts';
 import { JitterBuffer } from './jitter-buffer.ts';
@@ -180,6 +181,11 @@ export interface RtpSessionEvents {
   bye: [{ reason?: string }];
   /** The first packet of a talkspurt (marker bit set) left; timeMs is performance.now() right after the send call. */
   talkspurt: [{ timeMs: number }];
+  /**
+   * One agent audio frame left in an RTP packet (never filler, never what a clear dropped); timeMs is the
+   * pacer tick it belongs to, on the clock of the caller frames (a catch-up burst carries its ticks' times).
+   */
+  sent: [AudioFrame];
   close: [];
   error: [Error];
 }
@@ -656,11 +662,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     // The RTP clock follows real time: every tick (sent or silent) is 160 samples.
     if (this.lastTick !== undefined) {
       const missed = tick - this.lastTick - 1;
-      if (missed > 0) this.catchUp(missed);
+      if (missed > 0) this.catchUp(missed, dueMs);
       this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
     }
     this.lastTick = tick;
-    this.sendTick();
+    this.sendTick(dueMs);
     this.receiveTick(dueMs);
     const now = performance.now();
     // An event whose end packets were all lost is reported after a second of silence.
@@ -683,7 +689,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   }
 
   /** Ticks the pacer skipped: older ones beyond the bound become a gap, the newest are sent now (see the header). */
-  private catchUp(missed: number): void {
+  private catchUp(missed: number, dueMs: number): void {
     const burst = Math.min(missed, this.maxCatchUpFrames);
     const gap = missed - burst;
     if (gap > 0) {
@@ -694,12 +700,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     for (let i = 0; i < burst; i++) {
       this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
       const before = this.counters.packetsOut;
-      this.sendTick();
+      this.sendTick(dueMs - (burst - i) * 20);
       this.counters.catchUpPackets += this.counters.packetsOut - before;
     }
   }
 
-  private sendTick(): void {
+  /** One tick's packet; `timeMs` is the tick's due time (for 'sent'). */
+  private sendTick(timeMs: number): void {
     const dest = this.destination;
     if (!this.sending || !dest) {
       this.talkspurt = false;
@@ -745,6 +752,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     this.sidTicks = -1;
     this.transmit(dest, packet, frame.length);
     if (first && this.listenerCount('talkspurt') > 0) this.emit('talkspurt', { timeMs: performance.now() });
+    if (this.listenerCount('sent') > 0) this.emit('sent', { kind: 'audio', pcm: frame, sampleRate: SAMPLE_RATE, timeMs });
   }
 
   /** A tick without agent audio: a silence frame, or with comfort noise a SID when one is due (see the header). */

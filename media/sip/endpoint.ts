@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildAuthorization, pickChallenge, type DigestAlgorithm, type DigestServer, type DigestVerifyResult, type Ha1Lookup } from './digest.ts';
-import { Dialog, dialogKey, type DialogHost, type ReinviteAnswer } from './dialog.ts';
+import { Dialog, dialogKey, type DialogHost, type ReinviteAnswer, type RequestHooks } from './dialog.ts';
 import { SipGuard, type GuardOptions } from './guard.ts';
 import { formatUri, isSipUri, parseUri } from './uri.ts';
 import { formatWarning, parseCSeq, parseNameAddr } from './header-values.ts';
@@ -178,10 +178,11 @@ export class SipEndpoint implements DialogHost {
     if (!req.headers.has('user-agent')) req.headers.append('User-Agent', this.userAgent);
   }
 
-  request(req: SipRequest, target: SipPeer, onProvisional?: (res: SipResponse) => void): Promise<SipResponse> {
+  request(req: SipRequest, target: SipPeer, hooks: RequestHooks = {}): Promise<SipResponse> {
     return new Promise((resolve) => {
       this.transactions.sendRequest(req, target, {
-        onResponse: (res) => { if (res.status < 200) onProvisional?.(res); else resolve(res); },
+        onResponse: (res) => { if (res.status < 200) hooks.onProvisional?.(res); else resolve(res); },
+        ...(hooks.onSent ? { onSent: () => hooks.onSent?.() } : {}),
         onTimeout: (_tx, why) => resolve(createResponseTo(req, why === 'timeout' ? 408 : 503, why === 'timeout' ? 'Request Timeout' : 'Transport Error')),
       });
     });

@@ -32,6 +32,6 @@ export {
 } from './transaction.ts';
 export type { TimerSettings, TransactionLimits, MessageSender, ClientTransactionHandlers, ServerTransactionState, ClientTransactionState, TransactionLayerEvents } from './transaction.ts';
 export { Dialog, dialogKey } from './dialog.ts';
-export type { DialogState, DialogEvents, IncomingRefer, ReinviteAnswer, ReinviteRefusal } from './dialog.ts';
+export type { DialogEndReason, DialogState, DialogEvents, IncomingRefer, ReinviteAnswer, ReinviteRefusal, RequestHooks } from './dialog.ts';
 export { SipEndpoint, SipCallError, ALLOWED_METHODS, DRAINING_REASON } from './endpoint.ts';
 export type { SipEndpointOptions, IncomingCall, InviteOptions, InviteHandler } from './endpoint.ts';

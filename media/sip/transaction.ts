@@ -236,6 +236,8 @@ export interface ClientTransactionHandlers {
   onResponse(response: SipResponse, tx: ClientTransaction): void;
   /** Timer B / F fired (no final response), or the transport failed. */
   onTimeout?(tx: ClientTransaction, reason: 'timeout' | 'transport'): void;
+  /** The request's first transmission was handed to the socket (it has left this process). */
+  onSent?(tx: ClientTransaction): void;
 }
 
 export class ClientTransaction {
@@ -274,8 +276,8 @@ export class ClientTransaction {
     this.timers = [];
   }
 
-  private transmit(msg: SipMessage): void {
-    this.layer.sender.send(msg, this.target).catch(() => {
+  private transmit(msg: SipMessage, onSent?: () => void): void {
+    this.layer.sender.send(msg, this.target).then(onSent, () => {
       if (this.state === 'terminated') return;
       this.terminate();
       this.handlers.onTimeout?.(this, 'transport');
@@ -284,7 +286,7 @@ export class ClientTransaction {
 
   start(): void {
     const { t1, t2 } = this.layer.timers;
-    this.transmit(this.request);
+    this.transmit(this.request, () => this.handlers.onSent?.(this));
     if (!this.reliable) {
       let interval = t1;
       const again = () => { // timer A (INVITE) / E (non-INVITE)

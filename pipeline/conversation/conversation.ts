@@ -29,12 +29,12 @@
  * Silence reprompts and the call-duration limit run on the frame clock, so
  * the conversation keeps no timers of its own.
  *
- * Resampling uses media/codecs/resample.ts, imported directly the way
+ * Resampling uses media/audio/resample.ts, imported directly the way
  * pipeline/offline already does (the pipeline owns no resampler of its own).
  */
 import { EventEmitter } from 'node:events';
-import { Resampler } from '../../media/codecs/resample.ts';
-import type { AudioFrame, DtmfFrame, EndFrame, InterruptFrame } from '../frames.ts';
+import { Resampler } from '../../media/audio/resample.ts';
+import type { AudioFrame, DtmfFrame, EndFrame, InterruptFrame } from '../../media/audio/frames.ts';
 import type { ChatMessage, LanguageModel, SpeechToText, SttStream, TextToSpeech, ToolSpec } from '../providers/types.ts';
 import { redact, redactKeypad, TurnRedactor, type RedactedEntity, type RedactedType, type TurnRedaction } from '../redact/index.ts';
 import { TurnTimer, type LatencyMetrics, type TurnTrace } from '../tracing/index.ts';

@@ -11,6 +11,5 @@ export {
   type ProviderEnvironment,
   type TenantProviderKeys,
 } from './providers.ts';
-export { createConversationRunner, type ConversationCall, type ConversationRunner, type ConversationRunnerDeps } from './runner.ts';
+export { createConversationRunner, type ConversationRunner, type ConversationRunnerDeps } from './runner.ts';
 export { cachedTenantKeys, loadTenantProviderKeys, type TenantKeyUnsealer } from './tenant-keys.ts';
-export { failureLabel, latencySummary, traceLatency, type CallLatencySummary, type StatSummary } from './call-record.ts';

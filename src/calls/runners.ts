@@ -5,12 +5,33 @@
  * PCM cached per text and voice, then a hang-up). The conversation pipeline
  * registers its own runner for mode 'conversation' through the same hook.
  */
-import { resample } from '../../media/codecs/index.ts';
+import { resample } from '../../media/audio/index.ts';
 import { EspeakTextToSpeech } from '../../pipeline/offline/index.ts';
+import type { AudioRedaction, ConversationTurn, ProviderFailure, TurnTrace } from '../../pipeline/index.ts';
 import type { CallTransport } from '../../pipeline/transport.ts';
 import type { AgentRow } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
 
+/**
+ * What a runner writes about its call. Each call is queued on the call's one ordered write chain
+ * (never blocking the media path); none takes call content except `turn`, whose text is already redacted.
+ */
+export interface CallRecordWriter {
+  /** Appends a call event (type plus small JSON data; never call content). */
+  event(type: string, data?: Record<string, unknown>): void;
+  /** Stores one redacted transcript line, numbered in the order the turns came. */
+  turn(turn: ConversationTurn): void;
+  /** Notes what failed (stage and provider) on the call row. */
+  failure(failure: Pick<ProviderFailure, 'stage' | 'provider'>): void;
+  /** The conversation's outcome: the latency summary over its turns, and what failed. */
+  outcome(end: { traces: readonly TurnTrace[]; failure?: Pick<ProviderFailure, 'stage' | 'provider'> | undefined }): void;
+  /** Where PII was said or typed (frame clock, no content): the call's taps (the recorder) silence it. */
+  redactAudio(span: AudioRedaction): void;
+  /** A finished turn's latency trace, for the call's 'trace' listeners (the benchmark's feed). */
+  trace(trace: TurnTrace): void;
+}
+
+/** The one shape a runner gets: who the call is, its transport, its record and its logger. */
 export interface AgentCall {
   tenantId: string;
   agentId: string;
@@ -19,12 +40,11 @@ export interface AgentCall {
   callId: string;
   direction: 'inbound' | 'outbound';
   transport: CallTransport;
-  /** Appends a call event (type plus small JSON data; never call content). */
-  events: { record(type: string, data?: Record<string, unknown>): void };
+  record: CallRecordWriter;
   logger: Logger;
 }
 
-export type AgentRunner = (call: AgentCall) => Promise<void> | void;
+export type AgentRunner = (call: AgentCall) => Promise<unknown> | void;
 
 /** Resolves when the call ends. */
 export function untilEnd(transport: CallTransport): Promise<string> {
@@ -88,12 +108,12 @@ export function createGreetingRunner(options: GreetingRunnerOptions = {}): Agent
       const missing = /ENOENT/.test(String(error instanceof Error ? error.message : error));
       call.logger.error({ agentId: call.agentId, err: missing ? undefined : error },
         missing ? 'greeting needs espeak-ng, which is not installed (apt-get install espeak-ng); hanging up' : 'greeting synthesis failed; hanging up');
-      call.events.record('failure', { stage: 'tts', provider: 'espeak-ng' });
+      call.record.event('failure', { stage: 'tts', provider: 'espeak-ng' });
       await call.transport.hangup('tts-unavailable');
       return;
     }
     call.transport.play(pcm);
-    call.events.record('greeting', { ms: Math.round(pcm.length / 8) });
+    call.record.event('greeting', { ms: Math.round(pcm.length / 8) });
     const done = await Promise.race([ended, waitDrained(call.transport, options.hangupAfterMs ?? 500)]);
     if (done === 'drained') await call.transport.hangup('greeting-finished');
   };

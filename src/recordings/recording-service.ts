@@ -24,8 +24,8 @@
  * content) in a `recording_redactions` call event and in its result.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { AudioFrame } from '../../pipeline/frames.ts';
-import { Resampler } from '../../media/codecs/resample.ts';
+import type { AudioFrame } from '../../media/audio/frames.ts';
+import { Resampler } from '../../media/audio/resample.ts';
 import { redact } from '../../pipeline/redact/index.ts';
 import type { RedactionResult } from '../../pipeline/redact/index.ts';
 import {

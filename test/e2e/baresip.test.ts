@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ha1 } from '../../media/sip/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';
-import { startAllSimulators, type AllSimulators } from '../../pipeline/simulators/index.ts';
+import { startAllSimulators, type AllSimulators } from '../../tools/simulators/index.ts';
 import { addNumber, createAgent, listCalls, listTranscript } from '../../storage/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { waitFor } from '../support/poll.ts';
@@ -166,7 +166,7 @@ if (run) {
     await addNumber(t.db, t.tenantId, { number: '2101', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
     let hangUp: () => void = () => undefined;
     const hangUpNow = new Promise<void>((resolve) => { hangUp = resolve; });
-    t.server.calls.setRunner('greeting', async (c) => { await hangUpNow; await c.transport.hangup('agent-done'); });
+    t.server.calls.setRunner('greeting', async (c) => { await hangUpNow; await c.transport.hangup('agent-hangup'); });
     await withPhone({ tlsCertificate: phoneCert, tlsCaFile: serverCert }, async (phone) => {
       await phone.dial(`sip:2101@127.0.0.1:${tlsPort};transport=tls`);
       await phone.waitEvent('CALL_ESTABLISHED');
@@ -175,7 +175,7 @@ if (run) {
       const closed = await phone.waitEvent('CALL_CLOSED', { from });
       assert.not.match(String(closed.param), /timeout/i, `closed by the server's BYE, not a timeout: ${closed.param}`);
     });
-    assert.is((await lastCall()).endReason, 'agent-done');
+    assert.is((await lastCall()).endReason, 'agent-hangup');
   });
 
   test('keypad digits from the phone (RFC 4733) reach the agent as a caller turn', async () => {

@@ -1,7 +1,7 @@
 /**
  * The conversation end to end: the real server in-process with its providers
  * pointed at the local simulators (Deepgram live STT and Aura TTS on one base
- * URL, as src/bench/in-process.ts does, and OpenAI chat), an agent in
+ * URL, as tools/bench/in-process.ts does, and OpenAI chat), an agent in
  * 'conversation' mode, and the project's UAC as the caller. The UAC hears
  * the AI-disclosure greeting, says a fixture utterance in real time, hears
  * the spoken reply and hangs up. The call record holds the redacted
@@ -13,9 +13,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { parseWav, pcm16Samples } from '../../media/codecs/index.ts';
+import { parseWav, pcm16Samples } from '../../media/audio/index.ts';
 import { AI_DISCLOSURE } from '../../pipeline/conversation/index.ts';
-import { startAllSimulators, type AllSimulatorOverrides, type AllSimulators } from '../../pipeline/simulators/index.ts';
+import { startAllSimulators, type AllSimulatorOverrides, type AllSimulators } from '../../tools/simulators/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';
 import { sql } from 'drizzle-orm';
 import { getCall, listCallEvents, listTranscript, type CallRow, type Database } from '../../storage/index.ts';
@@ -214,7 +214,7 @@ test('a failing LLM: the caller hears an apology, the agent hangs up, the call r
     await c.call.close();
     const call = await endedCall(rig, c.session.callId, (x) => x.latency !== null);
     assert.is(call.failure, 'llm:openai');
-    assert.is(call.endReason, 'llm_failure');
+    assert.is(call.endReason, 'llm-failure');
     assert.is((call.latency as { turns: number }).turns, 0);
     assert.ok(rig.sims!.openai.stats.chatRequests >= 1);
     const turns = await listTranscript(rig.t.db, rig.t.tenantId, c.session.callId);

@@ -72,6 +72,7 @@ test('SIGTERM: probes and new calls get 503, /readyz 503, the call in progress g
     assert.is(server.child.exitCode, null, 'the server waits for the call');
 
     await call.close(); // the caller hangs up: nothing is left, the process exits
+    call = undefined;
     assert.is(await server.stop('SIGTERM', 60_000), 0, server.output().slice(-3000));
     const drained = server.logs('drained')[0];
     assert.equal({ finished: drained?.finished, wrappedUp: drained?.wrappedUp, forced: drained?.forced }, { finished: 1, wrappedUp: 0, forced: 0 });

@@ -14,7 +14,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startAllSimulators, speechPatternWords, synthesizeSpeechPattern, type AllSimulatorOverrides, type AllSimulators } from '../../pipeline/simulators/index.ts';
+import { startAllSimulators, speechPatternWords, synthesizeSpeechPattern, type AllSimulatorOverrides, type AllSimulators } from '../../tools/simulators/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';
 import { addNumber, createAgent, getCall, listCallEvents, listRecordings, listTranscript, type RecordingRow } from '../../storage/index.ts';
 import { HEADER_LENGTH } from '../../storage/vault/index.ts';

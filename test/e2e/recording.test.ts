@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseWav } from '../../media/codecs/index.ts';
+import { parseWav } from '../../media/audio/index.ts';
 import { addNumber, createAgent, getCall, listAudit, listRecordings } from '../../storage/index.ts';
 import { decryptToWavFile, mintRecordingLink, openRecordingVault } from '../../src/recordings/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';

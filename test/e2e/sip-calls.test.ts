@@ -112,7 +112,7 @@ if (run) {
   });
 
   test('the server hangs up with BYE (agent hang-up) and the caller sees it', async () => {
-    t.server.calls.setRunner('greeting', async (c) => { await sleep(300); await c.transport.hangup('agent-done'); });
+    t.server.calls.setRunner('greeting', async (c) => { await sleep(300); await c.transport.hangup('agent-hangup'); });
     const agent = await createAgent(t.db, t.tenantId, { name: 'hangs-up', mode: 'greeting', greeting: 'x' });
     await addNumber(t.db, t.tenantId, { number: '2001', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
     const call = await ownCall(t.server.sipPort, { number: '2001' });
@@ -123,7 +123,7 @@ if (run) {
     await call.close();
     assert.ok(bye, 'BYE from the server');
     const rec = await lastCall();
-    assert.is(rec.endReason, 'agent-done');
+    assert.is(rec.endReason, 'agent-hangup');
   });
 
   test('transfer sends REFER to the target at the carrier and ends the call on a 200 sipfrag', async () => {

@@ -17,7 +17,7 @@ import { MediaThread, RtpSession, SID_REFRESH_TICKS } from '../../../media/rtp/i
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../../media/rtp/index.ts';
 import { parseRtp } from '../../../media/rtp/packet.ts';
 import type { RtpPacket } from '../../../media/rtp/packet.ts';
-import { encodeMulawSample } from '../../../media/codecs/g711.ts';
+import { encodeMulawSample } from '../../../media/audio/g711.ts';
 
 const PCMU = { name: 'PCMU', payloadType: 0 };
 const HOST = '127.0.0.1';

@@ -16,13 +16,13 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
-import type { AudioFrame, DtmfFrame } from '../../../pipeline/frames.ts';
+import type { AudioFrame, DtmfFrame } from '../../../media/audio/frames.ts';
 import { MediaThread, ThreadedRtpSession } from '../../../media/rtp/media-thread.ts';
 import { RtpSession } from '../../../media/rtp/session.ts';
 import { PortExhaustedError } from '../../../media/rtp/port-allocator.ts';
 import { parseRtp, serializeRtp } from '../../../media/rtp/packet.ts';
 import type { RtpPacket } from '../../../media/rtp/packet.ts';
-import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/codecs/g711.ts';
+import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/audio/g711.ts';
 
 const PCMU = { name: 'PCMU', payloadType: 0 };
 const HOST = '127.0.0.1';

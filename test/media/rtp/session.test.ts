@@ -2,13 +2,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import type { AudioFrame, DtmfFrame } from '../../../pipeline/frames.ts';
+import type { AudioFrame, DtmfFrame } from '../../../media/audio/frames.ts';
 import { RtpSession } from '../../../media/rtp/session.ts';
 import { Pacer } from '../../../media/rtp/pacer.ts';
 import { PortAllocator } from '../../../media/rtp/port-allocator.ts';
 import { parseRtp, serializeRtp } from '../../../media/rtp/packet.ts';
 import type { RtpPacket } from '../../../media/rtp/packet.ts';
-import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/codecs/g711.ts';
+import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/audio/g711.ts';
 import { buildReceiverReport, parseRtcp } from '../../../media/rtp/rtcp.ts';
 import { dtmfPacketSequence, parseTelephoneEvent } from '../../../media/rtp/dtmf.ts';
 

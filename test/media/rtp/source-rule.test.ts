@@ -9,12 +9,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import type { AudioFrame } from '../../../pipeline/frames.ts';
+import type { AudioFrame } from '../../../media/audio/frames.ts';
 import { MediaThread, RtpSession } from '../../../media/rtp/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../../media/rtp/index.ts';
 import { parseRtp, serializeRtp } from '../../../media/rtp/packet.ts';
 import type { RtpPacket } from '../../../media/rtp/packet.ts';
-import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/codecs/g711.ts';
+import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/audio/g711.ts';
 
 const PCMU = { name: 'PCMU', payloadType: 0 };
 const PEER = '127.0.0.1';

@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FRAME_MS } from '../../../pipeline/frames.ts';
+import { FRAME_MS } from '../../../media/audio/frames.ts';
 import { assistantTexts, startHarness } from './helpers.ts';
 
 const LONG_REPLY =

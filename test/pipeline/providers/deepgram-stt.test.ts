@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DeepgramStt } from '../../../pipeline/providers/deepgram-stt.ts';
 import { ProviderError, type SttEvent } from '../../../pipeline/providers/types.ts';
-import { startDeepgramLiveSimulator } from '../../../pipeline/simulators/deepgram-live.ts';
+import { startDeepgramLiveSimulator } from '../../../tools/simulators/deepgram-live.ts';
 import { burstsAndSilence, collectUntil, frames20ms, sleep, waitFor } from './helpers.ts';
 
 const RATE = 16000;

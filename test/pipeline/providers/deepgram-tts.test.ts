@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DeepgramTts } from '../../../pipeline/providers/deepgram-tts.ts';
 import { ProviderError } from '../../../pipeline/providers/types.ts';
-import { startDeepgramSpeakSimulator } from '../../../pipeline/simulators/deepgram-speak.ts';
-import { speechPatternMs } from '../../../pipeline/simulators/speech-pattern.ts';
+import { startDeepgramSpeakSimulator } from '../../../tools/simulators/deepgram-speak.ts';
+import { speechPatternMs } from '../../../tools/simulators/speech-pattern.ts';
 import { waitFor } from './helpers.ts';
 
 const KEY = 'dg-tts-secret-key-0123456789';

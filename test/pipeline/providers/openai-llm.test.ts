@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OpenAiLlm } from '../../../pipeline/providers/openai-llm.ts';
 import { ProviderError, type LlmChunk } from '../../../pipeline/providers/types.ts';
-import { startOpenAiSimulator } from '../../../pipeline/simulators/openai-chat.ts';
+import { startOpenAiSimulator } from '../../../tools/simulators/openai-chat.ts';
 import { waitFor } from './helpers.ts';
 
 const KEY = 'sk-test-secret-key-0123456789abcdef';

@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OpenAiTts } from '../../../pipeline/providers/openai-tts.ts';
 import { ProviderError } from '../../../pipeline/providers/types.ts';
-import { startOpenAiSimulator } from '../../../pipeline/simulators/openai-chat.ts';
-import { speechPatternMs } from '../../../pipeline/simulators/speech-pattern.ts';
+import { startOpenAiSimulator } from '../../../tools/simulators/openai-chat.ts';
+import { speechPatternMs } from '../../../tools/simulators/speech-pattern.ts';
 import { waitFor } from './helpers.ts';
 
 const KEY = 'sk-tts-secret-key-0123456789abcdef';

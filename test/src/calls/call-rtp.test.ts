@@ -20,7 +20,7 @@ import { CallManager } from '../../../src/calls/call-manager.ts';
 import type { CallSession } from '../../../src/calls/call-session.ts';
 import { createLogger } from '../../../src/log.ts';
 import { MediaThread, serializeRtp } from '../../../media/rtp/index.ts';
-import { encodeG711 } from '../../../media/codecs/index.ts';
+import { encodeG711 } from '../../../media/audio/index.ts';
 import { addNumber, createAgent, createTenant, listCallEvents, migrate, openDatabase, type Database } from '../../../storage/index.ts';
 import { ownCall, sdpOffer, type OwnCall } from '../../e2e/support/uac.ts';
 import { frameRms, receivedRms } from '../../e2e/support/energy.ts';

@@ -105,7 +105,7 @@ test('a crashed media thread ends the calls with BYE; the next call gets a fresh
   logged.length = 0;
   MediaThread.shared().simulateCrash();
   assert.ok(await bye, 'the server hung up');
-  assert.is(await session.closed, 'media-failure');
+  assert.is(await session.untilClosed(), 'media-failure');
   const row = await getCall(db, tenantId, session.callId);
   assert.is(row?.endReason, 'media-failure');
   assert.is(MediaThread.shared().stats.crashes, crashesBefore + 1);
