@@ -95,6 +95,15 @@ const schema = z.object({
   SMARTALEX_DATA_DIR: z.string().min(1).default('./data'),
   /** 32 bytes, base64 or hex. Without it the embedded default keeps a 0600 key file in the data directory. */
   SMARTALEX_MASTER_KEY: optionalText,
+  /** Recordings in this S3-compatible bucket (multipart upload as the call goes) instead of <data dir>/recordings; every node of a cluster must use the same one. */
+  SMARTALEX_RECORDINGS_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
+  /** Key prefix inside the bucket, e.g. "recordings/". */
+  SMARTALEX_RECORDINGS_S3_PREFIX: z.string().regex(/^[A-Za-z0-9._/-]{0,200}$/, 'letters, digits, ".", "_", "-" and "/"').optional(),
+  /** The S3 API endpoint for a non-AWS store (MinIO, Ceph, ...), e.g. https://s3.example.com. Unset: AWS. */
+  SMARTALEX_RECORDINGS_S3_ENDPOINT: z.string().regex(/^https?:\/\//, 'an http(s):// URL').optional(),
+  SMARTALEX_RECORDINGS_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Path-style requests (http://endpoint/bucket/key), which most non-AWS stores need. */
+  SMARTALEX_RECORDINGS_S3_PATH_STYLE: bool.default(false),
   /** How often `serve` deletes recordings past their retention deadline. */
   SMARTALEX_RETENTION_SWEEP_MINUTES: z.coerce.number().positive().max(10080).default(60),
   SMARTALEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -6,7 +6,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { getCall, listCalls } from '../../storage/index.ts';
+import { getCall, issueApiKey, listCalls, listRecordings } from '../../storage/index.ts';
+import { parseWav } from '../../media/audio/wav.ts';
+import { startTestS3 } from '../support/s3rver.ts';
 import { SipCallError } from '../../media/sip/index.ts';
 import { postgresUnderTest } from '../support/databases.ts';
 import { waitFor, waitForValue } from '../support/poll.ts';
@@ -51,7 +53,7 @@ if (adminUrl) {
       assert.is(reaped.endReason, 'node-lost');
       assert.is(reaped.nodeId, 'node-a');
       assert.is(await cluster.leases('node-a'), 0, "the dead node's lease is gone");
-      assert.ok(b.logs('node lost: its calls were ended (node-lost)').some((l) => l.lostNodeId === 'node-a'));
+      await waitFor('node-b to log the reaping', () => b.logs('node lost: its calls were ended (node-lost)').some((l) => l.lostNodeId === 'node-a'), { timeoutMs: 10_000 });
 
       second = await ownCall(b.sipPort);
       assert.is(await cluster.leases('node-b'), 1, 'the place is free again: the survivor takes the call');
@@ -63,6 +65,43 @@ if (adminUrl) {
       await abandon(first);
       await abandon(second);
       await cluster.close();
+    }
+  });
+
+  test('recordings in S3 (s3rver): a recording made on node A streams through a link served by node B', async () => {
+    const s3 = await startTestS3();
+    const cluster = await startTestCluster(adminUrl);
+    try {
+      const client = s3.client as { endpoint: string };
+      const env = {
+        SMARTALEX_RECORDINGS_S3_BUCKET: s3.bucket, SMARTALEX_RECORDINGS_S3_ENDPOINT: client.endpoint, SMARTALEX_RECORDINGS_S3_PATH_STYLE: 'true',
+        AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      };
+      const a = await cluster.startNode('node-a', env);
+      const b = await cluster.startNode('node-b', env);
+      const call = await ownCall(a.sipPort);
+      await call.sendTone(100);
+      await call.close();
+      const recording = await waitForValue('the recording to be sealed', async () => {
+        const [r] = await listRecordings(cluster.db, cluster.tenantId);
+        return r?.completedAt ? r : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 200 });
+      const { key } = await issueApiKey(cluster.db, cluster.tenantId, { name: 'test', role: 'owner' });
+      const minted = await fetch(`http://127.0.0.1:${b.httpPort}/v1/recordings/${recording.id}/link`, {
+        method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(10_000),
+      });
+      assert.is(minted.status, 201, await minted.clone().text());
+      const { path } = await minted.json() as { path: string };
+      const wav = await fetch(`http://127.0.0.1:${b.httpPort}${path}`, { signal: AbortSignal.timeout(20_000) });
+      assert.is(wav.status, 200);
+      const audio = parseWav(Buffer.from(await wav.arrayBuffer()));
+      assert.is(audio.channels, 2);
+      assert.ok(audio.data.length >= 100 * 160 * 4 * 0.9, `node B streamed node A's recording (${audio.data.length} bytes of audio)`);
+      await a.stop('SIGTERM');
+      await b.stop('SIGTERM');
+    } finally {
+      await cluster.close();
+      await s3.close();
     }
   });
 }
