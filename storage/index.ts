@@ -13,4 +13,5 @@ export * from './repos/tenant-keys.ts';
 export * from './repos/provider-keys.ts';
 export * from './repos/outbound.ts';
 export * from './cluster.ts';
+export * from './backup.ts';
 export * as schema from './schema.ts';
