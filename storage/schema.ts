@@ -125,6 +125,8 @@ export const numbers = pgTable('numbers', {
    * (e.g. {SHA-256} refuses an MD5 answer). NULL: the server default (SMARTALEX_SIP_DIGEST_ALGORITHMS).
    */
   digestAlgorithms: text('digest_algorithms').array(),
+  /** Calls to this number must use SRTP (RTP/SAVP with SDES keys, over SIP TLS); anything else gets 488. */
+  requireSrtp: boolean('require_srtp').notNull().default(false),
   createdAt: createdAt(),
 }, (t) => [
   check('numbers_digest_algorithms', sql`${t.digestAlgorithms} is null or (cardinality(${t.digestAlgorithms}) between 1 and 2 and ${t.digestAlgorithms} <@ '{MD5,SHA-256}'::text[] and ${t.digestAlgorithms}[1] is distinct from ${t.digestAlgorithms}[2])`),

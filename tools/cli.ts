@@ -6,5 +6,6 @@
 import { runCli } from '../src/cli/main.ts';
 import { registerBenchCommand } from './bench/command.ts';
 import { registerRecorderBenchCommand } from './bench/recorder-command.ts';
+import { registerCodecBenchCommand } from './bench/codecs.ts';
 
-await runCli([registerBenchCommand, registerRecorderBenchCommand]);
+await runCli([registerBenchCommand, registerRecorderBenchCommand, registerCodecBenchCommand]);

@@ -1,4 +1,4 @@
-/** Public face of media/audio: G.711, resampling and WAV files. */
+/** Public face of media/audio: G.711, G.722, the voice codec table, resampling and WAV files. */
 export {
   decodeAlaw, decodeAlawSample, decodeG711, decodeMulaw, decodeMulawSample, encodeAlaw, encodeAlawSample, encodeG711,
   encodeMulaw, encodeMulawSample, G711_SILENCE,
@@ -8,3 +8,6 @@ export { resample, Resampler } from './resample.ts';
 export type { ResamplerOptions } from './resample.ts';
 export { encodeWav, parseWav, pcm16Samples, wavHeader, WavFormatError } from './wav.ts';
 export type { WavAudio, WavEncoding } from './wav.ts';
+export { G722Decoder, G722Encoder, g722BytesFor, g722SamplesFor } from './g722.ts';
+export { voiceCodec } from './voice-codec.ts';
+export type { VoiceCodec, VoiceCodecName, VoiceDecoder, VoiceEncoder } from './voice-codec.ts';

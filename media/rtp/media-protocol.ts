@@ -12,11 +12,12 @@
  * Media thread -> main: ONE `tick` per pacer tick (several ticks when the
  * pacer caught up after a stall), in one transferred ArrayBuffer:
  *   Float64 [sessions * STATE_STRIDE]  one state row per open session
- *   Float64 [frames * 3]               audio index: sessionId, timeMs, leg
- *   Int16   [frames * 160]             the audio frames, in order: the caller's
+ *   Float64 [frames * 4]               audio index: sessionId, timeMs, leg, samples
+ *   Int16   [sum of samples]           the audio frames, in order: the caller's
  *                                      (LEG_CALLER) and, for a session whose
  *                                      owner listens to 'sent', the agent frames
- *                                      that left (LEG_SENT)
+ *                                      that left (LEG_SENT); 160 samples for an
+ *                                      8 kHz session, 320 for 16 kHz (G.722)
  * plus `events` (DTMF, talkspurt, inactive, latched, RTCP, BYE, errors) as
  * plain objects, each with `at` = how many audio frames of this tick precede
  * it, so the main thread replays everything in the media thread's order.
@@ -48,7 +49,7 @@ export const ST_LAST_CLEARED_MS = 6;
 export const ST_STATS = 7;
 export const STATE_STRIDE = ST_STATS + RTP_STATS_LENGTH;
 
-export const AUDIO_INDEX_STRIDE = 3;
+export const AUDIO_INDEX_STRIDE = 4;
 /** Audio index leg: a caller frame played out. */
 export const LEG_CALLER = 0;
 /** Audio index leg: an agent frame that left in an RTP packet. */

@@ -53,14 +53,16 @@
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../worker-boot.ts';
 import {
   AUDIO_INDEX_STRIDE, FRAME_SAMPLES, LEG_SENT, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_LAST_CLEARED_MS,
   ST_LAST_PACKET_AT, ST_LATCHED, ST_QUEUED, ST_RECEIVED, ST_STATS, STATE_STRIDE,
 } from './media-protocol.ts';
 import type { BatchMessage, Control, FromWorker, ThreadedRtpSessionOptions, WireError, WireEvent, WorkerStartData } from './media-protocol.ts';
 import { PortExhaustedError } from './port-allocator.ts';
-import { codecLaw, isDtmfDigit, rtpStatsFromArray, SAMPLE_RATE } from './session.ts';
+import { voiceCodec } from '../audio/voice-codec.ts';
+import { isDtmfDigit, rtpStatsFromArray, sessionSampleRate } from './session.ts';
 import type { RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessionOptions, RtpSessionStats } from './session.ts';
 import type { RtcpPacket } from './rtcp.ts';
 import type { RtpStream } from './stream.ts';
@@ -144,15 +146,11 @@ class WorkerLink {
   private readonly watchdog: NodeJS.Timeout;
 
   constructor(private readonly owner: MediaThread) {
-    // Workers do not inherit the main thread's TypeScript loader (tsx) in Node 20: register it, then load the entry.
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./media-worker.ts', import.meta.url).href;
-    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
     const data: WorkerStartData = {
       mark: MEDIA_WORKER_MARK, mainTimeOrigin: performance.timeOrigin,
       ...(owner.niceness !== undefined ? { niceness: owner.niceness } : {}),
     };
-    this.worker = new Worker(boot, { eval: true, workerData: data });
+    this.worker = startTsWorker(new URL('./media-worker.ts', import.meta.url), { workerData: data });
     this.exited = new Promise((resolve) => { this.resolveExited = resolve; });
     this.ready = new Promise((resolve, reject) => { this.readyCallbacks = { resolve, reject }; });
     this.ready.catch(() => undefined);
@@ -325,15 +323,18 @@ class WorkerLink {
     const f64 = new Float64Array(buf, 0, indexAt + frames * AUDIO_INDEX_STRIDE);
     // State first: listeners of this tick's audio (the recorder) see the queue as it is after this tick's send.
     for (let o = 0; o < indexAt; o += STATE_STRIDE) this.sessions.get(f64[o]!)?.applyState(f64, o);
-    const pcm = new Int16Array(buf, f64.byteLength, frames * FRAME_SAMPLES);
+    const pcm = new Int16Array(buf, f64.byteLength);
     let e = 0;
+    let at = 0;
     const nEvents = events ? events.length : 0;
     for (let k = 0; k < frames; k++) {
       while (e < nEvents && events![e]!.at <= k) this.dispatch(events![e++]!);
       const o = indexAt + k * AUDIO_INDEX_STRIDE;
       const session = this.sessions.get(f64[o]!);
-      if (f64[o + 2] === LEG_SENT) session?.deliverSent(pcm, k * FRAME_SAMPLES, f64[o + 1]!);
-      else session?.deliverAudio(pcm, k * FRAME_SAMPLES, f64[o + 1]!);
+      const samples = f64[o + 3]!;
+      if (f64[o + 2] === LEG_SENT) session?.deliverSent(pcm, at, samples, f64[o + 1]!);
+      else session?.deliverAudio(pcm, at, samples, f64[o + 1]!);
+      at += samples;
     }
     while (e < nEvents) this.dispatch(events![e++]!);
   }
@@ -435,7 +436,7 @@ export class MediaThread {
 
   /** Opens a session in the media thread (starting it if needed); rejects as RtpSession.open would (e.g. PortExhaustedError). */
   async open(options: ThreadedRtpSessionOptions): Promise<ThreadedRtpSession> {
-    codecLaw(options.codec.name); // the same RangeError as RtpSession.open, before anything crosses
+    sessionSampleRate(options); // the same RangeError as RtpSession.open, before anything crosses
     return this.currentLink().open(options);
   }
 
@@ -504,6 +505,8 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
   readonly localAddress: string;
   readonly localPort: number;
   readonly ssrc: number;
+  /** PCM rate of the audio events and sendFrame, as in the media thread's session (sessionSampleRate). */
+  readonly sampleRate: number;
   private closed = false;
   private closeEmitted = false;
   private reportingSent = false;
@@ -527,6 +530,7 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
     this.localAddress = localAddress;
     this.localPort = localPort;
     this.ssrc = ssrc;
+    this.sampleRate = sessionSampleRate(options);
     this.sending = options.send ?? true;
     this.receiving = options.receive ?? true;
     this.tePayloadType = options.telephoneEventPayloadType;
@@ -574,7 +578,7 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
     const samples = this.clearAck < this.clearSeq
       ? this.enqueued - this.enqueuedAtClear
       : this.workerQueued + (this.enqueued - this.workerReceived);
-    return (Math.max(0, samples) * 1000) / SAMPLE_RATE;
+    return (Math.max(0, samples) * 1000) / this.sampleRate;
   }
 
   sendDtmf(digit: string, durationMs = 100): boolean {
@@ -588,7 +592,7 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
   }
 
   setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number): void {
-    codecLaw(codec.name); // throws like RtpSession.setCodec
+    voiceCodec(codec.name); // throws like RtpSession.setCodec
     this.tePayloadType = telephoneEventPayloadType;
     if (this.closed) return;
     const c: Control = { c: 'codec', codec: { name: codec.name, payloadType: codec.payloadType } };
@@ -626,20 +630,20 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
   }
 
   /** @internal one caller frame (copied: listeners may keep it). */
-  deliverAudio(pcm: Int16Array, offset: number, timeMs: number): void {
+  deliverAudio(pcm: Int16Array, offset: number, samples: number, timeMs: number): void {
     if (this.closed || this.listenerCount('audio') === 0) return;
     try {
-      this.emit('audio', { kind: 'audio', pcm: pcm.slice(offset, offset + FRAME_SAMPLES), sampleRate: SAMPLE_RATE, timeMs });
+      this.emit('audio', { kind: 'audio', pcm: pcm.slice(offset, offset + samples), sampleRate: this.sampleRate, timeMs });
     } catch (err) {
       this.reportError(err); // as an in-thread session's tick does: one listener's failure is not the other calls'
     }
   }
 
   /** @internal one agent frame that left (copied: listeners may keep it). */
-  deliverSent(pcm: Int16Array, offset: number, timeMs: number): void {
+  deliverSent(pcm: Int16Array, offset: number, samples: number, timeMs: number): void {
     if (this.closed || this.listenerCount('sent') === 0) return;
     try {
-      this.emit('sent', { kind: 'audio', pcm: pcm.slice(offset, offset + FRAME_SAMPLES), sampleRate: SAMPLE_RATE, timeMs });
+      this.emit('sent', { kind: 'audio', pcm: pcm.slice(offset, offset + samples), sampleRate: this.sampleRate, timeMs });
     } catch (err) {
       this.reportError(err);
     }

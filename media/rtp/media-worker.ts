@@ -25,7 +25,7 @@ import { sharedPacer } from './pacer.ts';
 import { ephemeralPorts, PortAllocator } from './port-allocator.ts';
 import type { PortRange } from './port-allocator.ts';
 import {
-  AUDIO_INDEX_STRIDE, FRAME_SAMPLES, LEG_CALLER, LEG_SENT, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_ID, ST_LAST_CLEARED_MS,
+  AUDIO_INDEX_STRIDE, LEG_CALLER, LEG_SENT, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_ID, ST_LAST_CLEARED_MS,
   ST_LAST_PACKET_AT, ST_LATCHED, ST_QUEUED, ST_RECEIVED, ST_STATS, STATE_STRIDE, toWireError,
 } from './media-protocol.ts';
 import type { BatchMessage, Control, FromWorker, ThreadedRtpSessionOptions, WireEvent, WorkerStartData } from './media-protocol.ts';
@@ -97,20 +97,25 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
     const frames = framePcm.length;
     if (sessions === 0 && frames === 0 && events.length === 0) return;
     const f64Length = sessions * STATE_STRIDE + frames * AUDIO_INDEX_STRIDE;
-    const buf = new ArrayBuffer(f64Length * 8 + frames * FRAME_SAMPLES * 2);
+    let samples = 0;
+    for (let k = 0; k < frames; k++) samples += framePcm[k]!.length;
+    const buf = new ArrayBuffer(f64Length * 8 + samples * 2);
     const f64 = new Float64Array(buf, 0, f64Length);
     let o = 0;
     for (const e of entries.values()) {
       writeState(e, f64, o);
       o += STATE_STRIDE;
     }
-    const pcm = new Int16Array(buf, f64Length * 8, frames * FRAME_SAMPLES);
+    const pcm = new Int16Array(buf, f64Length * 8, samples);
+    let at = 0;
     for (let k = 0; k < frames; k++) {
+      const frame = framePcm[k]!;
       f64[o++] = frameIds[k]!;
       f64[o++] = frameTimes[k]!;
       f64[o++] = frameLegs[k]!;
-      const frame = framePcm[k]!;
-      pcm.set(frame.length <= FRAME_SAMPLES ? frame : frame.subarray(0, FRAME_SAMPLES), k * FRAME_SAMPLES);
+      f64[o++] = frame.length;
+      pcm.set(frame, at);
+      at += frame.length;
     }
     const tickEvents = events.length > 0 ? events : null;
     if (tickEvents) events = [];

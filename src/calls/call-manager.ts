@@ -32,7 +32,7 @@ import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import { readFileSync, existsSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipEndpoint, SipListenError, type Dialog, type SipEndpointOptions, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
+import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipCallError, SipEndpoint, SipListenError, type Dialog, type SipEndpointOptions, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, type TransportStats, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
 import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../media/rtp/index.ts';
@@ -57,6 +57,8 @@ export interface CallInfo {
   callId: string;
   agent: AgentRow;
   direction: 'inbound' | 'outbound';
+  /** PCM rate of the call's audio both ways (16000 for a G.722 call): the recorder records at it. */
+  sampleRate: number;
 }
 
 /** Builds a per-call tap (e.g. the recorder), or undefined to skip this call. */
@@ -263,6 +265,16 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     return this.endpoint.ports;
   }
 
+  /** The SIP transport's counters (for /metrics). */
+  sipStats(): TransportStats {
+    return this.endpoint.transport.stats;
+  }
+
+  /** Whether calls run their RTP in the media thread. */
+  get usesMediaThread(): boolean {
+    return this.media !== undefined;
+  }
+
   get ready(): boolean {
     return !this.closed;
   }
@@ -436,7 +448,12 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (!agent) throw new SetupFailure(480, 'Temporarily Unavailable', 'setup-failed');
     if (!call.offer) throw new SetupFailure(488, 'Not Acceptable Here', 'no-common-codec', { code: 399, text: 'An SDP offer is required' });
     const offer = call.offer;
-    const probe = answerOffer(offer, { address: this.mediaAddress, port: 9 });
+    // SRTP (SDES) only when the keys came over TLS: over UDP or TCP they would cross the network in clear.
+    // A number that requires SRTP takes nothing else (RTP/SAVP over TLS only).
+    const tls = call.source.transport === 'TLS';
+    if (route.requireSrtp && !tls) throw new SetupFailure(488, 'Not Acceptable Here', 'no-common-codec', sdpFailureWarning('srtp-required'));
+    const srtp = route.requireSrtp ? 'required' as const : tls ? 'allowed' as const : undefined;
+    const probe = answerOffer(offer, { address: this.mediaAddress, port: 9, ...(srtp ? { srtp } : {}) });
     if (!probe.ok) throw new SetupFailure(probe.status, probe.status === 488 ? 'Not Acceptable Here' : 'Bad Request', 'no-common-codec', sdpFailureWarning(probe.reason));
     return {
       direction: 'inbound', tenantId: route.tenantId, agent, cancelled: call.cancelled,
@@ -452,6 +469,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         codec: { name: probe.codec.name, payloadType: probe.codec.payloadType },
         ...(probe.telephoneEvent ? { telephoneEventPayloadType: probe.telephoneEvent.payloadType } : {}),
         ...(probe.comfortNoise ? { comfortNoisePayloadType: probe.comfortNoise.payloadType } : {}),
+        ...(probe.srtp ? { srtp: probe.srtp } : {}),
         remote: { address: probe.remote.address, port: probe.remote.port, rtcpPort: probe.remote.rtcpPort },
         // The RTP source rule: media may latch only from the SDP address or where this INVITE came from.
         signallingAddress: call.source.address,
@@ -459,7 +477,11 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       },
       carrier: hostPort(call.source.address, call.source.port),
       connect: async (rtp, local) => {
-        const answer = answerOffer(offer, { address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1 });
+        const answer = answerOffer(offer, {
+          address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1,
+          // The key the RTP session already protects with.
+          ...(srtp ? { srtp } : {}), ...(probe.srtp ? { srtpSendKey: probe.srtp.sendKey } : {}),
+        });
         if (!answer.ok) throw new SetupFailure(488, 'Not Acceptable Here', 'no-common-codec', sdpFailureWarning(answer.reason));
         const dialog = call.accept(answer.sdp);
         onAccepted();
@@ -511,9 +533,6 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
           ...(options.auth ? { auth: options.auth } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
           onEarlyMedia: (sdp) => { if (!earlyMedia && applyAnswer(sdp)) earlyMedia = true; },
-        }).catch((error: unknown) => {
-          const status = (error as { status?: number }).status;
-          throw Object.assign(error as Error, { endReason: status ? 'rejected' : 'setup-failed', failure: status ? `sip:${status}` : undefined });
         });
         const negotiated = dialog.remoteSdp ? applyAnswer(dialog.remoteSdp) : undefined;
         if (!negotiated) return { dialog, error: new CallManagerError('the callee answered without a usable SDP answer') };
@@ -570,7 +589,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       if (!connected.negotiated) throw connected.error;
       step('session');
       const log = logger.child({ callId: recordId, tenantId: leg.tenantId });
-      const info: CallInfo = { tenantId: leg.tenantId, callId: recordId, agent: leg.agent, direction: leg.direction };
+      const info: CallInfo = { tenantId: leg.tenantId, callId: recordId, agent: leg.agent, direction: leg.direction, sampleRate: rtp.sampleRate };
       session = new CallSession({
         db, logger, tenantId: leg.tenantId, agent: leg.agent, callId: recordId, direction: leg.direction,
         dialog, rtp, negotiated: connected.negotiated, local, carrier: leg.carrier, taps: this.tapsFor(info, log),
@@ -586,10 +605,10 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     } catch (error) {
       if (error instanceof SetupFailure) endReason = error.endReason;
       else if (leg.cancelled?.aborted) endReason = 'cancelled';
-      else {
-        const e = error as { endReason?: EndReason; failure?: string };
-        if (e.endReason) endReason = e.endReason;
-        failure = e.failure;
+      else if (error instanceof SipCallError) {
+        // The callee (or the carrier) answered our INVITE with a failure.
+        endReason = 'rejected';
+        failure = `sip:${error.status}`;
       }
       throw error;
     } finally {

@@ -38,13 +38,15 @@ export class TransferError extends Error {
 }
 
 export class SipCallTransport implements CallTransport {
-  readonly sampleRate = 8000;
+  /** The RTP stream's PCM rate: 16 kHz for a G.722 (wideband) call, 8 kHz for G.711. */
+  readonly sampleRate: number;
   readonly taps: CallTap[];
   private readonly endListeners = new Set<(reason: EndReason) => void>();
   private readonly wrapUpListeners = new Set<() => void>();
   private endedReason: EndReason | undefined;
 
   constructor(private readonly dialog: Dialog, private readonly rtp: RtpStream, private readonly options: SipCallTransportOptions) {
+    this.sampleRate = rtp.sampleRate;
     this.taps = options.taps ?? [];
     if (this.taps.some((t) => t.onCallerFrame)) {
       rtp.on('audio', (frame) => { for (const t of this.taps) t.onCallerFrame?.(frame); });

@@ -107,10 +107,11 @@ export function registerAdminCommands(program: Command, ctx: OperatorContext): v
     .option('--digest-password-stdin', 'read the digest password from standard input')
     .option('--digest-realm <realm>', 'digest realm', 'smartalex')
     .option('--digest-algorithms <list>', 'digest algorithms offered, in order, and the only ones accepted, e.g. SHA-256 (default: SMARTALEX_SIP_DIGEST_ALGORITHMS)')
+    .option('--require-srtp', 'calls must use SRTP (RTP/SAVP, SDES keys) over SIP TLS; any other offer gets 488')
     .option('--json', 'print JSON')
     .action(async (opts: {
       tenant: string; number: string; agent: string; allow: string[]; allowAny?: boolean; digestUser?: string; digestPasswordStdin?: boolean;
-      digestRealm: string; digestAlgorithms?: string; json?: boolean;
+      digestRealm: string; digestAlgorithms?: string; requireSrtp?: boolean; json?: boolean;
     }) => {
       if (!/^[A-Za-z0-9+*#._-]{1,64}$/.test(opts.number)) throw new Error('--number must be 1-64 characters of digits, letters, + * # . _ -');
       const allowedCidrs = allowedCidrsOption(opts.allow, opts.allowAny === true);
@@ -136,6 +137,7 @@ export function registerAdminCommands(program: Command, ctx: OperatorContext): v
         if (!found) throw new Error(`no agent "${opts.agent}" in this tenant`);
         const row = await addNumber(db, opts.tenant, {
           number: opts.number, agentId: found.id, allowedCidrs, allowAnySource: opts.allowAny === true, ...(digest ? { digest } : {}), ...(digestAlgorithms ? { digestAlgorithms } : {}),
+          requireSrtp: opts.requireSrtp === true,
         });
         await audit(db, opts.tenant, { actor: OPERATOR, action: 'number.added', target: row.number });
         io.stdout.write(opts.json ? JSON.stringify({ numberId: row.id, number: row.number, agentId: found.id }) + '\n' : `number ${row.number} -> agent ${found.name}\n`);
@@ -151,12 +153,13 @@ export function registerAdminCommands(program: Command, ctx: OperatorContext): v
         // digestAlgorithms null: the server default (SMARTALEX_SIP_DIGEST_ALGORITHMS).
         const view = list.map((n) => ({
           number: n.number, agentId: n.agentId, allowedCidrs: n.allowedCidrs, digest: Boolean(n.digestUsername), digestAlgorithms: n.digestAlgorithms,
+          requireSrtp: n.requireSrtp,
         }));
         if (opts.json) io.stdout.write(JSON.stringify(view) + '\n');
         else {
           for (const n of view) {
             const digest = n.digest ? `  digest ${n.digestAlgorithms?.join(',') ?? '(server default algorithms)'}` : '';
-            io.stdout.write(`${n.number}  agent ${n.agentId}  allow ${n.allowedCidrs.join(',') || '-'}${digest}\n`);
+            io.stdout.write(`${n.number}  agent ${n.agentId}  allow ${n.allowedCidrs.join(',') || '-'}${digest}${n.requireSrtp ? '  srtp required' : ''}\n`);
           }
         }
       });

@@ -53,6 +53,6 @@ export function recordingTaps(recordings: RecordingService, logger: Logger): Tap
     } catch (error) {
       logger.warn({ agentId: call.agent.id, reason: (error as Error).message }, 'invalid pii_audio_redaction; recording with the default (on)');
     }
-    return new RecordingCallTap(recordings.startCallRecording({ tenantId: call.tenantId, callId: call.callId, agent: call.agent, audioRedaction }));
+    return new RecordingCallTap(recordings.startCallRecording({ tenantId: call.tenantId, callId: call.callId, agent: call.agent, audioRedaction, sampleRate: call.sampleRate }));
   };
 }

@@ -1,5 +1,5 @@
 /** Agents and the numbers that route calls to them. */
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, or } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import { parseCidr } from '../../media/sip/cidr.ts';
 import { parseDigestAlgorithms, type DigestAlgorithm } from '../../media/sip/digest.ts';
@@ -36,11 +36,11 @@ export async function listAgents(db: Database, tenantId: string): Promise<AgentR
 }
 
 export async function getAgent(db: Database, tenantId: string, idOrName: string): Promise<AgentRow | undefined> {
+  // One statement: by name or id; a name match wins over an agent whose id is that text.
+  const maybeId = /^[0-9a-f-]{36}$/i.test(idOrName);
   return withTenant(db, tenantId, async (tx) => {
-    const byName = await tx.select().from(agents).where(eq(agents.name, idOrName));
-    if (byName[0]) return byName[0];
-    if (!/^[0-9a-f-]{36}$/i.test(idOrName)) return undefined;
-    return (await tx.select().from(agents).where(eq(agents.id, idOrName)))[0];
+    const found = await tx.select().from(agents).where(maybeId ? or(eq(agents.name, idOrName), eq(agents.id, idOrName)) : eq(agents.name, idOrName));
+    return found.find((a) => a.name === idOrName) ?? found[0];
   });
 }
 
@@ -54,6 +54,8 @@ export interface NumberInput {
   digest?: { username: string; realm: string; ha1Md5: string; ha1Sha256: string };
   /** Offered (in order) and accepted digest algorithms; omitted or null: the server default. */
   digestAlgorithms?: DigestAlgorithm[] | null;
+  /** Calls must use SRTP over SIP TLS (RTP/SAVP only); default false. */
+  requireSrtp?: boolean;
 }
 
 export type NumberRow = typeof numbers.$inferSelect;
@@ -70,6 +72,7 @@ export async function addNumber(db: Database, tenantId: string, input: NumberInp
       agentId: input.agentId,
       allowedCidrs,
       digestAlgorithms,
+      requireSrtp: input.requireSrtp === true,
       digestUsername: input.digest?.username ?? null,
       digestRealm: input.digest?.realm ?? null,
       digestHa1Md5: input.digest?.ha1Md5 ?? null,
@@ -91,6 +94,8 @@ export interface NumberRoute {
   digest?: { username: string; realm: string; ha1Md5: string | null; ha1Sha256: string | null };
   /** The number's own digest algorithms; undefined: the server default. */
   digestAlgorithms?: DigestAlgorithm[];
+  /** Calls must use SRTP over SIP TLS (numbers.require_srtp). */
+  requireSrtp: boolean;
 }
 
 /** Which tenant and agent a called number belongs to (the directory; crosses tenants by design). */
@@ -99,7 +104,7 @@ export async function routeNumber(db: Database, called: string): Promise<NumberR
     rows<{
       tenant_id: string; number_id: string; agent_id: string; allowed_cidrs: string[] | string;
       digest_username: string | null; digest_realm: string | null; digest_ha1_md5: string | null; digest_ha1_sha256: string | null;
-      digest_algorithms: string[] | string | null;
+      digest_algorithms: string[] | string | null; require_srtp: boolean | null;
     }>(await tx.execute(sql`select * from smartalex_route_number(${called})`))[0]);
   if (!row) return undefined;
   return {
@@ -107,6 +112,7 @@ export async function routeNumber(db: Database, called: string): Promise<NumberR
     numberId: row.number_id,
     agentId: row.agent_id,
     allowedCidrs: parseTextArray(row.allowed_cidrs),
+    requireSrtp: row.require_srtp === true,
     ...(row.digest_username && row.digest_realm
       ? { digest: { username: row.digest_username, realm: row.digest_realm, ha1Md5: row.digest_ha1_md5, ha1Sha256: row.digest_ha1_sha256 } }
       : {}),

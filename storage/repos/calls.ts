@@ -2,11 +2,16 @@
  * Call records and their events, always inside the tenant scope. A call row is
  * written when the call starts (state 'ringing'), updated when it is answered
  * and finished when it ends, so a crash leaves at most an unfinished row.
+ * Each state change and its call event are one statement (the event in a
+ * data-modifying CTE), and finishing a call writes its queued transcript
+ * turns (transcript-queue.ts): a call's statements are counted (issue 17).
  */
-import { and, asc, desc, eq, isNull } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../database.ts';
 import { callEvents, calls } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
+import { transcriptQueue } from './transcript-queue.ts';
 
 export type CallRow = typeof calls.$inferSelect;
 export type CallEventRow = typeof callEvents.$inferSelect;
@@ -23,20 +28,21 @@ export interface CallStart {
 }
 
 export async function startCall(db: Database, tenantId: string, input: CallStart): Promise<CallRow> {
+  const id = randomUUID();
   return withTenant(db, tenantId, async (tx) => {
-    const [row] = await tx.insert(calls).values({
-      tenantId, agentId: input.agentId, numberId: input.numberId ?? null, direction: input.direction,
+    const event = tx.$with('event').as(tx.insert(callEvents).values({ tenantId, callId: id, type: 'state', data: { state: 'ringing' } }).returning({ id: callEvents.id }));
+    const [row] = await tx.with(event).insert(calls).values({
+      id, tenantId, agentId: input.agentId, numberId: input.numberId ?? null, direction: input.direction,
       fromUri: input.fromUri, toUri: input.toUri, sipCallId: input.sipCallId, state: 'ringing', nodeId: input.nodeId ?? null,
     }).returning();
-    await tx.insert(callEvents).values({ tenantId, callId: row!.id, type: 'state', data: { state: 'ringing' } });
     return row!;
   });
 }
 
 export async function markCallAnswered(db: Database, tenantId: string, callId: string): Promise<void> {
   await withTenant(db, tenantId, async (tx) => {
-    await tx.update(calls).set({ state: 'answered', answeredAt: new Date() }).where(eq(calls.id, callId));
-    await tx.insert(callEvents).values({ tenantId, callId, type: 'state', data: { state: 'answered' } });
+    const event = tx.$with('event').as(tx.insert(callEvents).values({ tenantId, callId, type: 'state', data: { state: 'answered' } }).returning({ id: callEvents.id }));
+    await tx.with(event).update(calls).set({ state: 'answered', answeredAt: new Date() }).where(eq(calls.id, callId));
   });
 }
 
@@ -45,13 +51,17 @@ export async function markCallAnswered(db: Database, tenantId: string, callId: s
  * without one, a failure already recorded (recordCallOutcome) is kept.
  */
 export async function finishCall(db: Database, tenantId: string, callId: string, end: { reason: string; failure?: string }): Promise<void> {
-  await withTenant(db, tenantId, async (tx) => {
-    const updated = await tx.update(calls)
-      .set({ state: 'ended', endedAt: new Date(), endReason: end.reason, ...(end.failure !== undefined ? { failure: end.failure } : {}) })
-      .where(and(eq(calls.id, callId), isNull(calls.endedAt)))
-      .returning({ id: calls.id });
-    if (updated.length) await tx.insert(callEvents).values({ tenantId, callId, type: 'state', data: { state: 'ended', reason: end.reason } });
-  });
+  const failure = end.failure !== undefined ? sql`, failure = ${end.failure}` : sql``;
+  const event = JSON.stringify({ state: 'ended', reason: end.reason });
+  // The transcript turns still queued for the call are written in the same transaction (transcript-queue.ts).
+  await transcriptQueue(db).finishWith(callId, (insertQueued) => withTenant(db, tenantId, async (tx) => {
+    await insertQueued(tx);
+    // The event only when this finish ended the call (the update matched a row).
+    await tx.execute(sql`with ended as (
+        update calls set state = 'ended', ended_at = now(), end_reason = ${end.reason}${failure}
+        where id = ${callId} and ended_at is null returning id)
+      insert into call_events (tenant_id, call_id, type, data) select ${tenantId}::uuid, id, 'state', ${event}::jsonb from ended`);
+  }));
 }
 
 export interface CallOutcome {

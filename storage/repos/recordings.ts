@@ -6,7 +6,7 @@
  * pointing at nothing (harmless, swept later) but never an unreferenced copy
  * of call audio.
  */
-import { and, asc, desc, eq, lte } from 'drizzle-orm';
+import { and, asc, desc, eq, lte, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../database.ts';
 import { calls, contacts, recordings, tenants } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
@@ -20,14 +20,15 @@ export interface NewRecording {
   contactId?: string | null;
   objectKey: string;
   keyId: string;
-  retainUntil: Date;
+  /** A date, or computed in the same statement: `from` plus the agent's retention days, else the tenant's (retentionDaysFor). */
+  retainUntil: Date | { from: Date; agentRetentionDays: number | null | undefined };
 }
 
 export async function createRecording(db: Database, tenantId: string, input: NewRecording): Promise<RecordingRow> {
   return withTenant(db, tenantId, async (tx) => {
     const [row] = await tx.insert(recordings).values({
       id: input.id, tenantId, callId: input.callId, contactId: input.contactId ?? null,
-      objectKey: input.objectKey, keyId: input.keyId, retainUntil: input.retainUntil,
+      objectKey: input.objectKey, keyId: input.keyId, retainUntil: retainUntilSql(tenantId, input.retainUntil),
     }).returning();
     return row!;
   });
@@ -72,6 +73,13 @@ export async function listExpiredRecordings(db: Database, tenantId: string, now:
 }
 
 /** Retention days for a new recording: the agent's override, else the tenant plan's. */
+function retainUntilSql(tenantId: string, retain: NewRecording['retainUntil']): Date | SQL {
+  if (retain instanceof Date) return retain;
+  const days = retain.agentRetentionDays != null && retain.agentRetentionDays > 0 ? retain.agentRetentionDays : null;
+  return sql`${retain.from.toISOString()}::timestamptz + make_interval(days => coalesce(${days}::int,
+    (select ${tenants.retentionDays} from ${tenants} where ${tenants.id} = ${tenantId}::uuid)))`;
+}
+
 export async function retentionDaysFor(db: Database, tenantId: string, agentRetentionDays: number | null | undefined): Promise<number> {
   if (agentRetentionDays != null && agentRetentionDays > 0) return agentRetentionDays;
   const [row] = await withTenant(db, tenantId, (tx) => tx.select({ days: tenants.retentionDays }).from(tenants).where(eq(tenants.id, tenantId)));

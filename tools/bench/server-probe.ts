@@ -16,12 +16,22 @@
  * in-process server) the trace metrics stay empty and the report says why.
  */
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { jitterBufferDepthMs } from '../../media/rtp/jitter-buffer.ts';
+import type { RtpSessionStats } from '../../media/rtp/session.ts';
 import type { DbProbe, DbProbeResult } from './db-probe.ts';
 import type { Summary } from './stats.ts';
 
 export const TRACE_FIELDS = ['endpointingMs', 'sttFinalMs', 'llmTtftMs', 'ttsTtfbMs', 'overheadMs'] as const;
 export type TraceField = (typeof TRACE_FIELDS)[number];
 export type TurnTrace = Partial<Record<TraceField, number>>;
+
+/** A call as the server's CallManager reports it ended: its RTP stream's final stats. */
+export interface EndedCall { rtp: { stats: RtpSessionStats } }
+/** The server's call events (CallManager). */
+export interface CallEndFeed {
+  on(event: 'call-ended', listener: (call: EndedCall) => void): unknown;
+  off(event: 'call-ended', listener: (call: EndedCall) => void): unknown;
+}
 
 /** The hook a server can offer for raw per-turn traces. */
 export interface TurnTraceFeed {
@@ -46,7 +56,14 @@ export interface ProbeResult {
   eventLoopLag: Summary | undefined;
   /** The in-process server's database work in the window, when probed. */
   database?: DbProbeResult;
+  /** Answers started before the caller's turn was over (preemptive generation), used or wasted, in the window. */
+  speculation?: SpeculationTally;
+  /** Mean receive jitter-buffer depth of each call that ended in the window (ms), and the peak over them. */
+  jitterBufferMs?: number[];
+  jitterBufferPeakMs?: number;
 }
+
+export interface SpeculationTally { used: number; wasted: number }
 
 /** The server side of a benchmark run. */
 export interface ServerProbe {
@@ -84,9 +101,20 @@ export class InProcessProbe implements ServerProbe {
   private raw = emptySamples();
   private rawCount = 0;
 
-  constructor(private readonly source: { feed?: TurnTraceFeed; db?: DbProbe } = {}) {}
+  private speculationBefore: SpeculationTally | undefined;
+  private depths: number[] = [];
+  private depthPeak = 0;
+  private readonly onCallEnded = (call: EndedCall): void => {
+    const d = jitterBufferDepthMs(call.rtp.stats.jitterBuffer);
+    this.depths.push(d.meanMs);
+    if (d.peakMs > this.depthPeak) this.depthPeak = d.peakMs;
+  };
+
+  /** `speculation`: reads the server's running totals (smartalex_speculative_replies_total). */
+  constructor(private readonly source: { feed?: TurnTraceFeed; db?: DbProbe; speculation?: () => Promise<SpeculationTally>; calls?: CallEndFeed } = {}) {}
 
   async start(): Promise<void> {
+    this.speculationBefore = await this.source.speculation?.();
     this.raw = emptySamples();
     this.rawCount = 0;
     this.unsubscribe = this.source.feed?.onTurnTrace((trace) => {
@@ -97,6 +125,9 @@ export class InProcessProbe implements ServerProbe {
       }
     });
     this.source.db?.start();
+    this.depths = [];
+    this.depthPeak = 0;
+    this.source.calls?.on('call-ended', this.onCallEnded);
     this.lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
     this.lag.enable();
     this.rssBefore = process.memoryUsage.rss() / MB;
@@ -123,6 +154,7 @@ export class InProcessProbe implements ServerProbe {
     this.rssMB();
     if (this.rssTimer) clearInterval(this.rssTimer);
     this.unsubscribe?.();
+    this.source.calls?.off('call-ended', this.onCallEnded);
     const lag = this.lag;
     lag?.disable();
     // The histogram records each sampling interval whole (resolution included): the lag is what exceeds it.
@@ -132,8 +164,13 @@ export class InProcessProbe implements ServerProbe {
       p99: ms(lag.percentile(99)), max: ms(lag.max),
     } : undefined;
     const database = this.source.db?.stop();
+    const before = this.speculationBefore;
+    const after = before ? await this.source.speculation?.() : undefined;
+    const speculation = before && after ? { used: after.used - before.used, wasted: after.wasted - before.wasted } : undefined;
     return {
       ...(database ? { database } : {}),
+      ...(speculation ? { speculation } : {}),
+      ...(this.source.calls ? { jitterBufferMs: this.depths, jitterBufferPeakMs: this.depthPeak } : {}),
       pid: process.pid,
       traces: this.traces(),
       cpuMs: (cpu.user + cpu.system) / 1000,

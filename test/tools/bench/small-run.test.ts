@@ -118,11 +118,14 @@ test('against the in-process server with the simulators: a complete report with 
   assert.ok(report.server.inProcess);
   assert.ok((report.metrics.eventLoopLagMs.stats?.count ?? 0) > 0);
   assert.ok((report.metrics.serverRssMB.stats?.count ?? 0) > 0);
+  // The server's adaptive jitter buffer: one mean depth per call, at least one frame.
+  assert.is(report.metrics.serverJitterBufferMs.stats?.count, 2);
+  assert.ok(report.metrics.serverJitterBufferMs.samples.every((ms) => ms >= 20), String(report.metrics.serverJitterBufferMs.samples));
   assert.ok((report.server.cpuMsPerCall ?? 0) > 0);
   assert.ok(report.agentMode !== 'unknown', report.agentModeEvidence);
   assert.ok(report.server.tracesNote.length > 0);
   assert.is(outcome.exitCode, 0);
-  assert.is(report.minorVersion, 4);
+  assert.is(report.minorVersion, 5);
   assert.is(report.config.warmupCalls, 2);
   // The server is alone in this process; the callers and simulators ran in the bench driver, another process.
   assert.is(report.server.pid, process.pid);
@@ -147,6 +150,11 @@ test('against the in-process server with the simulators: a complete report with 
   assert.ok(db.statements > 0 && db.transactions > 0, 'a call reaches the database');
   assert.is(db.statementsPerCall, db.statements / 2);
   assert.ok(db.statementMs !== null);
+  // Preemptive answers are counted from the server's counter (the window's share only).
+  const spec = report.server.speculation;
+  assert.ok(spec, 'speculation is reported');
+  assert.ok(Number.isInteger(spec.used) && Number.isInteger(spec.wasted));
+  assert.is(spec.wastedPerCall, spec.wasted / 2);
 });
 
 test('in-process echo agent: the provisioned echo number answers, echo is observed, no traces', async () => {
