@@ -17,7 +17,7 @@ import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
-import { CallManager, callManagerOptions, type CallManagerOptions } from './calls/index.ts';
+import { CallManager, callManagerOptions, registerCallMetrics, type CallManagerOptions } from './calls/index.ts';
 import { providerReport } from './agents/startup-report.ts';
 import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
@@ -99,6 +99,9 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const providers = await providerReport(db, config);
     output.write(`Providers:\n${providers.lines.map((l) => `  ${l}`).join('\n')}\n`);
     logger.info({ providers: providers.lines }, 'conversation providers');
+    let vadModel: SileroModel | undefined;
+    // SIP, RTP, media-thread and VAD counters on /metrics (src/calls/call-metrics.ts).
+    registerCallMetrics(metrics, calls, () => vadModel?.stats);
     const traceListeners = new Set<(trace: TurnTrace, callId: string) => void>();
     calls.on('call-started', (session) => session.on('trace', (trace) => {
       for (const listener of traceListeners) {
@@ -107,7 +110,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     }));
     if (!options.calls?.runners?.conversation) {
       // Load the VAD model now, not on the first call (it takes ~100 ms and briefly holds the event loop).
-      await SileroModel.load().catch((error: unknown) => logger.warn({ err: error }, 'Silero VAD model could not be loaded; conversations will fail to start'));
+      vadModel = await SileroModel.load().catch((error: unknown) => {
+        logger.warn({ err: error }, 'Silero VAD model could not be loaded; conversations will fail to start');
+        return undefined;
+      });
       // The WebAssembly TTS process takes about a second to load: start it now, not on the first call's greeting.
       if (providers.usesEspeakWasm) {
         prewarmEspeakWasm().catch((error: unknown) => logger.warn({ err: { message: (error as Error)?.message } }, 'eSpeak NG (WebAssembly) could not start; conversation calls will fail to speak'));

@@ -11,7 +11,8 @@
  * A transaction holds its callback open in the worker until the main thread
  * says commit or rollback; PGlite serialises transactions itself.
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
+import { startTsWorker } from '../media/worker-boot.ts';
 import { PGlite, types, type Results } from '@electric-sql/pglite';
 
 const MARK = 'smartalex-pglite-thread';
@@ -73,11 +74,7 @@ export class PGliteThread implements TxHandle {
   closed = false;
 
   constructor(options: PGliteThreadOptions = {}) {
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const self = import.meta.url;
-    // Workers do not inherit the main thread's tsx hooks in Node 20: register them first.
-    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(self)}); })`;
-    this.worker = new Worker(boot, { eval: true, workerData: { mark: MARK, dataDir: options.dataDir } });
+    this.worker = startTsWorker(import.meta.url, { workerData: { mark: MARK, dataDir: options.dataDir } });
     this.waitReady = new Promise<void>((resolve, reject) => {
       this.worker.once('message', (msg: FromWorker) => {
         if ('ready' in msg && msg.ready) resolve();

@@ -4,6 +4,8 @@ export type { DropReason, RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessio
 export { deriveSessionKey, deriveSessionKeys, SRTP_SUITES, SrtpContext, SrtpError } from './srtp.ts';
 export type { SrtpRefusal, SrtpSessionKeys, SrtpSuite, SrtpSuiteInfo } from './srtp.ts';
 export type { RtpStream, RtpStreamEvents, RtpStreamStats } from './stream.ts';
+export { DROP_REASONS, JITTER_COUNTERS, RTP_COUNTERS, writeRtpStats } from './rtp-stats.ts';
+export type { RtpCounter } from './rtp-stats.ts';
 export { MediaThread, MediaThreadError, ThreadedRtpSession } from './media-thread.ts';
 export type { MediaThreadLogger, MediaThreadStats, ThreadedRtpSessionOptions } from './media-thread.ts';
 export { PortAllocator, PortExhaustedError, ephemeralPorts } from './port-allocator.ts';

@@ -53,7 +53,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../worker-boot.ts';
 import {
   AUDIO_INDEX_STRIDE, FRAME_SAMPLES, LEG_SENT, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_LAST_CLEARED_MS,
   ST_LAST_PACKET_AT, ST_LATCHED, ST_QUEUED, ST_RECEIVED, ST_STATS, STATE_STRIDE,
@@ -145,15 +146,11 @@ class WorkerLink {
   private readonly watchdog: NodeJS.Timeout;
 
   constructor(private readonly owner: MediaThread) {
-    // Workers do not inherit the main thread's TypeScript loader (tsx) in Node 20: register it, then load the entry.
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./media-worker.ts', import.meta.url).href;
-    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
     const data: WorkerStartData = {
       mark: MEDIA_WORKER_MARK, mainTimeOrigin: performance.timeOrigin,
       ...(owner.niceness !== undefined ? { niceness: owner.niceness } : {}),
     };
-    this.worker = new Worker(boot, { eval: true, workerData: data });
+    this.worker = startTsWorker(new URL('./media-worker.ts', import.meta.url), { workerData: data });
     this.exited = new Promise((resolve) => { this.resolveExited = resolve; });
     this.ready = new Promise((resolve, reject) => { this.readyCallbacks = { resolve, reject }; });
     this.ready.catch(() => undefined);

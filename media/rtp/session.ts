@@ -80,9 +80,7 @@ import { voiceCodec } from '../audio/voice-codec.ts';
 import type { VoiceCodec, VoiceDecoder, VoiceEncoder } from '../audio/voice-codec.ts';
 import { Resampler } from '../audio/resample.ts';
 import { looksLikeRtcp, parseRtp, RTP_HEADER_BYTES, writeRtpHeader } from './packet.ts';
-import type { RtpParseError } from './packet.ts';
 import { JitterBuffer } from './jitter-buffer.ts';
-import type { JitterBufferStats } from './jitter-buffer.ts';
 import { DtmfReceiver, dtmfPacketSequence } from './dtmf.ts';
 import type { DtmfPacketPlan } from './dtmf.ts';
 import { sharedPacer } from './pacer.ts';
@@ -92,10 +90,16 @@ import type { PortAllocator, SocketPair } from './port-allocator.ts';
 import {
   buildCompound, buildReceiverReport, buildSenderReport, ntpFromUnixMs, parseRtcp, ReceptionStats,
 } from './rtcp.ts';
-import type { RtcpPacket } from './rtcp.ts';
-import type { RtpStream } from './stream.ts';
+import type { RtpCodecChoice, RtpRemote, RtpStream, RtpStreamEvents } from './stream.ts';
+import { DROP_REASONS, RTP_STATS_LENGTH, rtpStatsFromArray, writeRtpStats, type DropReason, type RtpSessionStats } from './rtp-stats.ts';
 import { SRTP_SUITES, SrtpContext } from './srtp.ts';
 import type { SrtpSuite } from './srtp.ts';
+
+export type { RtpCodecChoice, RtpRemote } from './stream.ts';
+export type { DropReason, RtpSessionStats } from './rtp-stats.ts';
+export { RTP_STATS_LENGTH, rtpStatsFromArray } from './rtp-stats.ts';
+/** The events of an RTP leg (the same for the in-thread session and the media-thread proxy). */
+export type RtpSessionEvents = RtpStreamEvents;
 
 /** The RTP clock rate of every codec here (and the PCM rate of G.711). */
 export const SAMPLE_RATE = 8000;
@@ -108,18 +112,6 @@ export const SID_REFRESH_TICKS = 5;
 const SID_LEVEL = 127;
 const DTMF_GAP_TICKS = 3;
 const DTMF_END_TIMEOUT_MS = 1000;
-
-export interface RtpRemote {
-  address: string;
-  port: number;
-  /** Defaults to port + 1. */
-  rtcpPort?: number;
-}
-
-export interface RtpCodecChoice {
-  name: 'PCMU' | 'PCMA' | 'G722' | string;
-  payloadType: number;
-}
 
 export interface RtpSessionOptions {
   /** Local address to bind, e.g. '0.0.0.0' or '127.0.0.1'. */
@@ -173,61 +165,6 @@ export interface RtpSrtpKeys {
   receiveKey: string;
 }
 
-/** 'foreign-source': RTP or RTCP from an address that is neither the SDP nor the signalling address; 'wrong-source': RTP not from the latched address and port. */
-export type DropReason = RtpParseError | 'foreign-source' | 'wrong-source' | 'unknown-pt' | 'not-receiving' | 'srtp';
-
-export interface RtpSessionStats {
-  packetsIn: number;
-  bytesIn: number;
-  packetsOut: number;
-  bytesOut: number;
-  /** Cumulative lost packets per RFC 3550 A.3. */
-  lost: number;
-  /** Interarrival jitter in ms (RFC 3550 A.8). */
-  jitterMs: number;
-  dropped: Record<DropReason, number>;
-  comfortNoise: number;
-  ssrcChanges: number;
-  dtmfIn: number;
-  dtmfOut: number;
-  rtcpIn: number;
-  rtcpOut: number;
-  /** Outgoing 20 ms frames waiting to be sent. */
-  queuedFrames: number;
-  /** Frames dropped because the outgoing queue was over its bound. */
-  queueOverflow: number;
-  /** Packets sent late, in a burst, for ticks an event-loop stall made the pacer skip. */
-  catchUpPackets: number;
-  /** Missed ticks older than maxCatchUpFrames, left as a gap in the timestamps. */
-  gapTicks: number;
-  /** Silence frames sent while the agent had nothing to say (continuous RTP). */
-  silenceOut: number;
-  /** Comfort noise SID packets sent (continuous RTP with CN negotiated). */
-  comfortNoiseOut: number;
-  jitterBuffer: JitterBufferStats;
-}
-
-export interface RtpSessionEvents {
-  audio: [AudioFrame];
-  dtmf: [DtmfFrame];
-  /** No packet for inactivityTimeoutMs (fires once until packets resume). */
-  inactive: [{ idleMs: number }];
-  /** Symmetric RTP latched onto this source. */
-  latched: [{ address: string; port: number }];
-  rtcp: [RtcpPacket[]];
-  /** The peer sent an RTCP BYE. */
-  bye: [{ reason?: string }];
-  /** The first packet of a talkspurt (marker bit set) left; timeMs is performance.now() right after the send call. */
-  talkspurt: [{ timeMs: number }];
-  /**
-   * One agent audio frame left in an RTP packet (never filler, never what a clear dropped); timeMs is the
-   * pacer tick it belongs to, on the clock of the caller frames (a catch-up burst carries its ticks' times).
-   */
-  sent: [AudioFrame];
-  close: [];
-  error: [Error];
-}
-
 /** The PCM rate a session opened with these options runs at; throws a RangeError for a codec it cannot carry. */
 export function sessionSampleRate(options: { codec: RtpCodecChoice; sampleRate?: number }): number {
   const rate = options.sampleRate ?? voiceCodec(options.codec.name).sampleRate;
@@ -262,34 +199,6 @@ export function isDtmfDigit(digit: string): boolean {
   return /^[0-9*#A-Da-d]$/.test(digit);
 }
 
-// RtpSessionStats as a flat row of numbers (the media thread sends it to the main thread each tick without
-// building objects): RtpSession.statsInto writes it, rtpStatsFromArray reads it back. Keep the three in step.
-const DROP_REASONS: readonly DropReason[] = [
-  'too-short', 'bad-version', 'bad-csrc', 'bad-extension', 'bad-padding', 'foreign-source', 'wrong-source', 'unknown-pt', 'not-receiving', 'srtp',
-];
-/** Plain counters at the start of a row; the drop reasons follow, then the jitter buffer's. */
-const COUNTERS = 18;
-/** Numbers in one RtpSessionStats row. */
-export const RTP_STATS_LENGTH = COUNTERS + DROP_REASONS.length + 8;
-
-/** Rebuilds RtpSessionStats from a row written by RtpSession.statsInto. */
-export function rtpStatsFromArray(a: ArrayLike<number>, o = 0): RtpSessionStats {
-  const dropped = {} as Record<DropReason, number>;
-  for (let i = 0; i < DROP_REASONS.length; i++) dropped[DROP_REASONS[i]!] = a[o + COUNTERS + i]!;
-  const j = o + COUNTERS + DROP_REASONS.length;
-  return {
-    packetsIn: a[o]!, bytesIn: a[o + 1]!, packetsOut: a[o + 2]!, bytesOut: a[o + 3]!, lost: a[o + 4]!, jitterMs: a[o + 5]!,
-    dropped,
-    comfortNoise: a[o + 6]!, ssrcChanges: a[o + 7]!, dtmfIn: a[o + 8]!, dtmfOut: a[o + 9]!, rtcpIn: a[o + 10]!, rtcpOut: a[o + 11]!,
-    queuedFrames: a[o + 12]!, queueOverflow: a[o + 13]!, catchUpPackets: a[o + 14]!, gapTicks: a[o + 15]!,
-    silenceOut: a[o + 16]!, comfortNoiseOut: a[o + 17]!,
-    jitterBuffer: {
-      pushed: a[j]!, played: a[j + 1]!, duplicates: a[j + 2]!, late: a[j + 3]!, lost: a[j + 4]!, underruns: a[j + 5]!,
-      overflowDrops: a[j + 6]!, resets: a[j + 7]!,
-    },
-  };
-}
-
 const SID_PAYLOAD = Uint8Array.of(SID_LEVEL);
 
 /** A codec in use both ways: its encoder and decoder, and resamplers when its rate is not the session's. */
@@ -315,7 +224,7 @@ function codecState(name: string, sessionRate: number): CodecState {
   };
 }
 
-export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStream {
+export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStream {
   readonly localAddress: string;
   readonly localPort: number;
   readonly ssrc: number;
@@ -383,7 +292,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   private sentSinceReport = false;
   private nextRtcpAt: number;
 
+  /** The plain counters of `stats` (lost, jitterMs and queuedFrames are filled in when a row is written). */
   private readonly counters = {
+    lost: 0, jitterMs: 0, queuedFrames: 0,
     packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, payloadBytesOut: 0, comfortNoise: 0, ssrcChanges: 0,
     dtmfIn: 0, dtmfOut: 0, rtcpIn: 0, rtcpOut: 0, queueOverflow: 0, catchUpPackets: 0, gapTicks: 0,
     silenceOut: 0, comfortNoiseOut: 0,
@@ -569,16 +480,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   /** Writes `stats` as a row of RTP_STATS_LENGTH numbers at `o` (no allocation; see rtpStatsFromArray). */
   statsInto(out: Float64Array, o: number): void {
     const c = this.counters;
-    out[o] = c.packetsIn; out[o + 1] = c.bytesIn; out[o + 2] = c.packetsOut; out[o + 3] = c.bytesOut;
-    out[o + 4] = Math.max(0, this.reception?.cumulativeLost ?? 0); out[o + 5] = this.reception?.jitterMs ?? 0;
-    out[o + 6] = c.comfortNoise; out[o + 7] = c.ssrcChanges; out[o + 8] = c.dtmfIn; out[o + 9] = c.dtmfOut;
-    out[o + 10] = c.rtcpIn; out[o + 11] = c.rtcpOut; out[o + 12] = this.queue.length - this.queueHead; out[o + 13] = c.queueOverflow;
-    out[o + 14] = c.catchUpPackets; out[o + 15] = c.gapTicks; out[o + 16] = c.silenceOut; out[o + 17] = c.comfortNoiseOut;
-    for (let i = 0; i < DROP_REASONS.length; i++) out[o + COUNTERS + i] = this.dropped[DROP_REASONS[i]!];
-    const j = o + COUNTERS + DROP_REASONS.length;
-    const jb = this.jitter.stats;
-    out[j] = jb.pushed; out[j + 1] = jb.played; out[j + 2] = jb.duplicates; out[j + 3] = jb.late; out[j + 4] = jb.lost;
-    out[j + 5] = jb.underruns; out[j + 6] = jb.overflowDrops; out[j + 7] = jb.resets;
+    c.lost = Math.max(0, this.reception?.cumulativeLost ?? 0);
+    c.jitterMs = this.reception?.jitterMs ?? 0;
+    c.queuedFrames = this.queue.length - this.queueHead;
+    writeRtpStats(out, o, c, this.dropped, this.jitter.stats);
   }
 
   /** Leaves the pacer, sends an RTCP BYE when the peer is known, and releases the ports. */

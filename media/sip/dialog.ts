@@ -13,7 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { parseCSeq, parseNameAddr } from './header-values.ts';
 import { createRequest, SipHeaders, type SipRequest, type SipResponse } from './message.ts';
-import type { SipPeer, TransportName } from './transport.ts';
+import { peerForUri, type SipPeer, type TransportName } from './transport.ts';
 import { formatUri, isSipUri, parseUri } from './uri.ts';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
@@ -154,11 +154,7 @@ export class Dialog extends EventEmitter<DialogEvents> {
     const first = this.routeSet[0];
     const uriText = first ? parseNameAddr(first) && formatUri(parseNameAddr(first)!.uri) : this.remoteTarget;
     const uri = uriText ? parseUri(uriText) : null;
-    if (uri && isSipUri(uri)) {
-      const t = (uri.params.transport ?? '').toUpperCase();
-      const transport: TransportName = t === 'TCP' || t === 'TLS' || t === 'UDP' ? t : uri.scheme === 'sips' ? 'TLS' : this.transport;
-      return { transport, address: uri.host.replace(/^\[|\]$/g, ''), port: uri.port ?? (transport === 'TLS' ? 5061 : 5060) };
-    }
+    if (uri && isSipUri(uri)) return peerForUri(uri, this.transport);
     return this.fallbackPeer;
   }
 

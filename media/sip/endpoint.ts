@@ -14,11 +14,11 @@ import { buildAuthorization, pickChallenge, type DigestAlgorithm, type DigestSer
 import { Dialog, dialogKey, type DialogHost, type ReinviteAnswer, type RequestHooks } from './dialog.ts';
 import { SipGuard, type GuardOptions } from './guard.ts';
 import { formatUri, isSipUri, parseUri } from './uri.ts';
-import { formatWarning, parseCSeq, parseNameAddr } from './header-values.ts';
+import { formatWarning, parseCSeq, parseNameAddr, tagOf } from './header-values.ts';
 import { createRequest, createResponseTo, SipHeaders, type SipRequest, type SipResponse } from './message.ts';
 import { checkRequestSanity } from './parser.ts';
 import { newBranch, TransactionLayer, type ServerTransaction, type TimerSettings } from './transaction.ts';
-import { SipTransport, type SipPeer, type SipTransportOptions, type TransportName } from './transport.ts';
+import { peerForUri, SipTransport, type SipPeer, type SipTransportOptions, type TransportName } from './transport.ts';
 
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'REFER', 'NOTIFY'];
 const KNOWN_UNSUPPORTED = ['REGISTER', 'SUBSCRIBE', 'MESSAGE', 'PUBLISH', 'UPDATE', 'PRACK'];
@@ -98,10 +98,6 @@ function stripTag(value: string): string {
   const display = na.displayName === undefined ? '' : `"${na.displayName.replace(/[\\"]/g, (c) => '\\' + c)}" `;
   const rest = Object.entries(params).map(([k, v]) => (v === null ? `;${k}` : `;${k}=${v}`)).join('');
   return `${display}<${formatUri(na.uri)}>${rest}`;
-}
-
-function tagOf(value: string | undefined): string | undefined {
-  return value ? parseNameAddr(value)?.params.tag ?? undefined : undefined;
 }
 
 export class SipEndpoint implements DialogHost {
@@ -395,9 +391,8 @@ export class SipEndpoint implements DialogHost {
   private targetFor(uriText: string, override?: TransportName): SipPeer {
     const uri = parseUri(uriText);
     if (!uri || !isSipUri(uri)) throw new Error(`cannot route to ${uriText}`);
-    const t = (uri.params.transport ?? '').toUpperCase();
-    const transport: TransportName = override ?? (t === 'TCP' || t === 'TLS' ? t : uri.scheme === 'sips' ? 'TLS' : 'UDP');
-    return { transport, address: uri.host.replace(/^\[|\]$/g, ''), port: uri.port ?? (transport === 'TLS' ? 5061 : 5060) };
+    const peer = peerForUri(uri, 'UDP');
+    return override ? { ...peer, transport: override, port: uri.port ?? (override === 'TLS' ? 5061 : 5060) } : peer;
   }
 
   /** Sends OPTIONS (a ping) and resolves with the final response. */

@@ -24,6 +24,7 @@ import {
   type OfflineAvailability,
   type SileroModel,
 } from '../../pipeline/index.ts';
+import { providerLatencyMetrics, type ProviderNames } from './provider-metrics.ts';
 import { chooseProviders, createProviders, type ProviderConfig, type TenantProviderKeys } from './providers.ts';
 
 export type ConversationRunner = (call: AgentCall) => Promise<ConversationEnd>;
@@ -56,20 +57,23 @@ export function keypadReprompt(scripted: boolean): string {
 
 export function createConversationRunner(deps: ConversationRunnerDeps): ConversationRunner {
   const metrics = deps.metrics ? latencyMetrics(deps.metrics) : undefined;
+  const providerLatency = deps.metrics ? providerLatencyMetrics(deps.metrics) : undefined;
   const localTts = deps.offline.espeakWasm.available ? new EspeakWasmTextToSpeech() : deps.offline.espeakNg.available ? new EspeakTextToSpeech() : undefined;
-  const fallbackVoice = localTts ? new FallbackVoice(localTts) : undefined;
-  // The disclosure and greetings are the same on every call: their audio is synthesized once.
+  // The disclosure, greetings and the local apology are the same on every call: their audio is synthesized once.
   const phraseCache = new PhraseCache();
+  const fallbackVoice = localTts ? new FallbackVoice(localTts, phraseCache) : undefined;
 
   return async (call) => {
     const log = deps.logger.child({ callId: call.callId, tenantId: call.tenantId, agentId: call.agentId });
     const record = call.record;
     let conversation: Conversation;
+    let names: ProviderNames;
     try {
       const tenantKeys = deps.tenantKeys ? await deps.tenantKeys(call.tenantId) : undefined;
       const env = { config: deps.config, offline: deps.offline, tenantKeys };
       const choice = chooseProviders(call.agent, env);
       const providers = createProviders(choice, env, call.transport.sampleRate);
+      names = { stt: providers.stt.name, llm: providers.llm.name, tts: providers.tts.name };
       conversation = await Conversation.create({
         transport: call.transport,
         ...providers,
@@ -100,11 +104,18 @@ export function createConversationRunner(deps: ConversationRunnerDeps): Conversa
     }
     conversation.on('turn', (turn) => record.turn(turn));
     conversation.on('audio_redaction', (span) => record.redactAudio(span));
-    conversation.on('trace', (trace) => record.trace(trace));
+    conversation.on('trace', (trace) => {
+      providerLatency?.(names, trace);
+      record.trace(trace);
+    });
     conversation.on('failure', (failure) => record.failure(failure));
     log.info({ direction: call.direction }, 'conversation started');
     const end = await conversation.run();
-    log.info({ reason: end.reason, turns: end.traces.length, failed: end.failure?.stage }, 'conversation ended');
+    log.info({
+      reason: end.reason, turns: end.traces.length, failed: end.failure?.stage,
+      // Preemptive answers (counts only): wasted ones were billed by the providers.
+      speculativeUsed: end.speculation?.used, speculativeWasted: end.speculation?.wasted, speculativeWastedLlmRequests: end.speculation?.wastedLlmRequests,
+    }, 'conversation ended');
     record.outcome(end);
     return end;
   };

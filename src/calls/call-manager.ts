@@ -30,7 +30,7 @@ import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import { readFileSync, existsSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipEndpoint, SipListenError, type Dialog, type SipEndpointOptions, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
+import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipCallError, SipEndpoint, SipListenError, type Dialog, type SipEndpointOptions, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, type TransportStats, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
 import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../media/rtp/index.ts';
@@ -232,6 +232,16 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
 
   get sipPorts(): { udp?: number; tcp?: number; tls?: number } {
     return this.endpoint.ports;
+  }
+
+  /** The SIP transport's counters (for /metrics). */
+  sipStats(): TransportStats {
+    return this.endpoint.transport.stats;
+  }
+
+  /** Whether calls run their RTP in the media thread. */
+  get usesMediaThread(): boolean {
+    return this.media !== undefined;
   }
 
   get ready(): boolean {
@@ -437,9 +447,6 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
           ...(options.auth ? { auth: options.auth } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
           onEarlyMedia: (sdp) => { if (!earlyMedia && applyAnswer(sdp)) earlyMedia = true; },
-        }).catch((error: unknown) => {
-          const status = (error as { status?: number }).status;
-          throw Object.assign(error as Error, { endReason: status ? 'rejected' : 'setup-failed', failure: status ? `sip:${status}` : undefined });
         });
         const negotiated = dialog.remoteSdp ? applyAnswer(dialog.remoteSdp) : undefined;
         if (!negotiated) return { dialog, error: new CallManagerError('the callee answered without a usable SDP answer') };
@@ -511,10 +518,10 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     } catch (error) {
       if (error instanceof SetupFailure) endReason = error.endReason;
       else if (leg.cancelled?.aborted) endReason = 'cancelled';
-      else {
-        const e = error as { endReason?: EndReason; failure?: string };
-        if (e.endReason) endReason = e.endReason;
-        failure = e.failure;
+      else if (error instanceof SipCallError) {
+        // The callee (or the carrier) answered our INVITE with a failure.
+        endReason = 'rejected';
+        failure = `sip:${error.status}`;
       }
       throw error;
     } finally {

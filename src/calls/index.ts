@@ -10,3 +10,4 @@ export { SipCallTransport, TransferError } from './sip-call-transport.ts';
 export type { CallTap } from './sip-call-transport.ts';
 export { SecurityLog } from './security-log.ts';
 export { sourceAllowed, normalizeAddress } from './source-acl.ts';
+export { registerCallMetrics, type CallMetricsSource, type VadStats } from './call-metrics.ts';

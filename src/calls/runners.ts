@@ -2,13 +2,14 @@
  * Agent runners: what runs on a call once it is answered, chosen by the
  * agent's mode. Built in: `echo` (the caller's audio straight back) and
  * `greeting` (the agent's greeting spoken by espeak-ng, resampled to 8 kHz,
- * PCM cached per text and voice, then a hang-up). The conversation pipeline
+ * kept in the phrase cache, then a hang-up). The conversation pipeline
  * registers its own runner for mode 'conversation' through the same hook.
  */
 import { resample } from '../../media/audio/index.ts';
 import { EspeakTextToSpeech } from '../../pipeline/offline/index.ts';
+import { PhraseCache, synthesizeWhole } from '../../pipeline/conversation/phrase-cache.ts';
 import type { AudioRedaction, ConversationTurn, ProviderFailure, TurnTrace } from '../../pipeline/index.ts';
-import type { CallTransport } from '../../pipeline/transport.ts';
+import type { CallTransport, EndReason } from '../../pipeline/transport.ts';
 import type { AgentRow } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
 
@@ -47,7 +48,7 @@ export interface AgentCall {
 export type AgentRunner = (call: AgentCall) => Promise<unknown> | void;
 
 /** Resolves when the call ends. */
-export function untilEnd(transport: CallTransport): Promise<string> {
+export function untilEnd(transport: CallTransport): Promise<EndReason> {
   return new Promise((resolve) => { transport.onEnd(resolve); });
 }
 
@@ -63,34 +64,23 @@ export interface GreetingRunnerOptions {
   tts?: EspeakTextToSpeech;
   /** Pause after the greeting before hanging up. Default 500 ms. */
   hangupAfterMs?: number;
-  /** Cached greetings at most. Default 64. */
-  maxCached?: number;
+  /** Where greetings are kept once synthesized (the server's phrase cache); default one of its own. */
+  cache?: PhraseCache;
 }
 
-/** The greeting runner, with its own PCM cache. */
-export function createGreetingRunner(options: GreetingRunnerOptions = {}): AgentRunner & { cache: Map<string, Promise<Int16Array>> } {
+/** The greeting runner; its greetings go through the phrase cache. */
+export function createGreetingRunner(options: GreetingRunnerOptions = {}): AgentRunner & { cache: PhraseCache } {
   const tts = options.tts ?? new EspeakTextToSpeech();
-  const cache = new Map<string, Promise<Int16Array>>();
-  const maxCached = options.maxCached ?? 64;
+  const cache = options.cache ?? new PhraseCache();
 
   /** The greeting at the call's rate (8 kHz, or 16 kHz for a wideband call). */
-  const synthesize = (text: string, voice: string | undefined, rate: number): Promise<Int16Array> => {
-    const key = `${rate}\u0000${voice ?? ''}\u0000${text}`;
-    const hit = cache.get(key);
-    if (hit) return hit;
-    const job = (async () => {
-      const parts: Int16Array[] = [];
-      for await (const chunk of tts.synthesize(text, { ...(voice ? { voice } : {}), signal: new AbortController().signal })) parts.push(chunk);
-      const total = parts.reduce((n, p) => n + p.length, 0);
-      const all = new Int16Array(total);
-      let o = 0;
-      for (const p of parts) { all.set(p, o); o += p.length; }
+  const synthesize = async (text: string, voice: string | undefined, rate: number): Promise<Int16Array> => {
+    const key = { provider: `greeting:${tts.name}`, voice, sampleRate: rate, text };
+    const pcm = await cache.load(key, async () => {
+      const all = await synthesizeWhole(tts, text, { ...(voice ? { voice } : {}), signal: new AbortController().signal });
       return resample(all, tts.sampleRate, rate);
-    })();
-    cache.set(key, job);
-    job.catch(() => cache.delete(key));
-    while (cache.size > maxCached) cache.delete(cache.keys().next().value!);
-    return job;
+    });
+    return pcm ?? new Int16Array(0);
   };
 
   const runner = async (call: AgentCall): Promise<void> => {

@@ -32,7 +32,8 @@ import { addNumber, createAgent, listTenantIds } from '../../storage/index.ts';
 import { DbProbe } from './db-probe.ts';
 import type { DriverSimulators } from './driver-client.ts';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
-import { InProcessProbe } from './server-probe.ts';
+import { InProcessProbe, type SpeculationTally } from './server-probe.ts';
+import type { Registry } from 'prom-client';
 
 export type BenchAgentMode = 'conversation' | 'echo';
 /** The number the echo agent answers in-process. */
@@ -117,7 +118,8 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
     const runningScratch = scratch;
     const probeDb = new DbProbe(server.db);
     dbProbe = probeDb;
-    const probe = new InProcessProbe({ feed: server, db: probeDb });
+    const metrics = server.metrics;
+    const probe = new InProcessProbe({ feed: server, db: probeDb, speculation: () => speculationTally(metrics) });
     return {
       target: `sip:127.0.0.1:${port}`,
       number,
@@ -148,4 +150,12 @@ async function provisionEchoAgent(server: RunningServer): Promise<string> {
   const agent = await createAgent(server.db, tenantId, { name: 'bench-echo', mode: 'echo' });
   await addNumber(server.db, tenantId, { number: ECHO_NUMBER, agentId: agent.id, allowedCidrs: ['127.0.0.1/32', '::1/128'] });
   return ECHO_NUMBER;
+}
+
+/** The server's running totals of preemptive answers, from its Prometheus counter. */
+async function speculationTally(registry: Registry): Promise<SpeculationTally> {
+  const metric = registry.getSingleMetric('smartalex_speculative_replies_total');
+  const values = metric ? (await metric.get()).values : [];
+  const count = (outcome: string): number => values.filter((v) => v.labels.outcome === outcome).reduce((n, v) => n + v.value, 0);
+  return { used: count('used'), wasted: count('wasted') };
 }

@@ -20,8 +20,9 @@ export const REPORT_VERSION = 1;
  * 3: soak.rss[].heapUsedMB, soak.heapSlopeMBPerMin, soak.secondHalfSlopeMBPerMin.
  * 4: config.warmupCalls (calls placed and discarded before measuring), config.callerNiceness,
  *    config.mediaThreadNiceness.
+ * 5: server.speculation (preemptive answers used and wasted).
  */
-export const REPORT_MINOR_VERSION = 4;
+export const REPORT_MINOR_VERSION = 5;
 
 export const summarySchema = z.object({
   count: z.number().int().nonnegative(),
@@ -153,6 +154,12 @@ export const reportSchema = z.object({
         maxMs: z.number(),
       }).describe('Event-loop gaps over thresholdMs seen by a 5 ms timer, and how many coincided with database work'),
     }).optional(),
+    speculation: z.object({
+      used: z.number().int().nonnegative().describe('Answers started on the STT final during the VAD hangover that became the reply'),
+      wasted: z.number().int().nonnegative().describe('Such answers thrown away because the caller went on: LLM (and TTS) requests the providers still bill'),
+      wastedPerCall: z.number().nullable(),
+      wastedPercent: z.number().nullable().describe('wasted / (used + wasted), percent'),
+    }).optional().describe('Since minor 5, in-process: preemptive generation during the calls (smartalex_speculative_replies_total)'),
   }),
   benchDriver: z.object({
     pid: z.number().int().positive(),

@@ -192,6 +192,13 @@ export function buildReport(input: ReportInput): BenchReport {
       rssPerCallMB: probe && calls > 0 ? Math.max(0, probe.rssPeakMB - probe.rssBeforeMB) / calls : null,
       note: probe ? SERVER_NOTE : 'server is remote: only wire measurements',
       ...(probe?.database ? { database: databaseSection(probe.database, calls) } : {}),
+      ...(probe?.speculation ? {
+        speculation: {
+          ...probe.speculation,
+          wastedPerCall: calls > 0 ? probe.speculation.wasted / calls : null,
+          wastedPercent: probe.speculation.used + probe.speculation.wasted > 0 ? (100 * probe.speculation.wasted) / (probe.speculation.used + probe.speculation.wasted) : null,
+        },
+      } : {}),
     },
     ...(input.driver ? { benchDriver: driverSection(input.driver, calls) } : {}),
   };

@@ -46,7 +46,11 @@ export interface ProbeResult {
   eventLoopLag: Summary | undefined;
   /** The in-process server's database work in the window, when probed. */
   database?: DbProbeResult;
+  /** Answers started before the caller's turn was over (preemptive generation), used or wasted, in the window. */
+  speculation?: SpeculationTally;
 }
+
+export interface SpeculationTally { used: number; wasted: number }
 
 /** The server side of a benchmark run. */
 export interface ServerProbe {
@@ -84,9 +88,13 @@ export class InProcessProbe implements ServerProbe {
   private raw = emptySamples();
   private rawCount = 0;
 
-  constructor(private readonly source: { feed?: TurnTraceFeed; db?: DbProbe } = {}) {}
+  private speculationBefore: SpeculationTally | undefined;
+
+  /** `speculation`: reads the server's running totals (smartalex_speculative_replies_total). */
+  constructor(private readonly source: { feed?: TurnTraceFeed; db?: DbProbe; speculation?: () => Promise<SpeculationTally> } = {}) {}
 
   async start(): Promise<void> {
+    this.speculationBefore = await this.source.speculation?.();
     this.raw = emptySamples();
     this.rawCount = 0;
     this.unsubscribe = this.source.feed?.onTurnTrace((trace) => {
@@ -132,8 +140,12 @@ export class InProcessProbe implements ServerProbe {
       p99: ms(lag.percentile(99)), max: ms(lag.max),
     } : undefined;
     const database = this.source.db?.stop();
+    const before = this.speculationBefore;
+    const after = before ? await this.source.speculation?.() : undefined;
+    const speculation = before && after ? { used: after.used - before.used, wasted: after.wasted - before.wasted } : undefined;
     return {
       ...(database ? { database } : {}),
+      ...(speculation ? { speculation } : {}),
       pid: process.pid,
       traces: this.traces(),
       cpuMs: (cpu.user + cpu.system) / 1000,

@@ -8,7 +8,7 @@
  * the server's pacing jitter.
  *
  * The worker loads TypeScript itself (workers do not inherit the tsx loader
- * in Node 20): src/worker-boot.ts.
+ * in Node 20): media/worker-boot.ts.
  *
  * Failure is never a hang: `started` rejects when the thread fails to start
  * the simulators, throws, or exits before it said `started`; a crash after
@@ -17,7 +17,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { SimulatorProfile } from '../simulators/index.ts';
-import { startTsWorker } from '../../src/worker-boot.ts';
+import { startTsWorker } from '../../media/worker-boot.ts';
 import {
   SIMULATOR_WORKER_MARK, type FromSimulatorThread, type SimulatorKnobs, type SimulatorWorkerData, type StartedSimulators, type ToSimulatorThread,
 } from './driver-protocol.ts';

@@ -51,6 +51,11 @@ export function summaryText(report: BenchReport): string {
       `; event-loop stalls > ${db.stalls.thresholdMs} ms: ${db.stalls.count} (${db.stalls.withDatabaseWork} during database work, max ${fmt(db.stalls.maxMs, 0)} ms)`);
     if (top) lines.push(`  most frequent: ${top}`);
   }
+  const spec = report.server.speculation;
+  if (spec) {
+    lines.push(`speculative answers (started on the STT final during the hangover): ${spec.used} used, ${spec.wasted} wasted ` +
+      `(${fmt(spec.wastedPercent, 1)}%, ${fmt(spec.wastedPerCall, 2)} per call; the providers bill wasted requests)`);
+  }
   if (report.ramp) lines.push(`ramp: largest sustainable concurrency ${report.ramp.maxSustainableCalls} calls (${report.ramp.stoppedBecause})`);
   if (report.soak) {
     const s = report.soak;

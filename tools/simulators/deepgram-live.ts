@@ -15,6 +15,15 @@
  * spread evenly over the segment. Finals
  * can be held back by `sttFinalDelayMs` (provider latency).
  *
+ * `Finalize` as Deepgram documents it: the audio buffered so far is
+ * transcribed at once and its final result carries `from_finalize: true`;
+ * nothing else changes. A Finalize in a pause of the caller's speech (before
+ * endpointing silence) finalizes the segment's words, and if the caller goes
+ * on, the rest of the segment is the same utterance (no new scripted
+ * transcript), closed later by endpointing or another Finalize with an empty
+ * final, as nothing new was said. A segment whose words were finalized and
+ * that heard no voice since ends without another result.
+ *
  * The real service on a bad day, each behaviour selectable (the `typical`
  * profile turns the realistic ones on, see index.ts):
  * - `finalizeWhenIdle: 'silent'`: a Finalize with no speech buffered gets no
@@ -267,6 +276,10 @@ class ListenSession {
   private transcript = '';
   /** The words of this segment show in interims only (`interimOnlySegments`). */
   private interimOnly = false;
+  /** The segment's words went out in a final (a Finalize before its endpoint). */
+  private wordsFinalized = false;
+  /** Voiced audio arrived since the segment's last final: something is buffered to finalize. */
+  private voicedSinceFinal = false;
   private wordsShown = 0;
   private lastInterimS = 0;
   private cursorS = 0;
@@ -376,7 +389,8 @@ class ListenSession {
       else this.runs.push({ startS, endS });
       this.lastVoiceEndS = endS;
       this.silenceMs = 0;
-      if (this.interimResults && (endS - this.lastInterimS) * 1000 >= (this.options.interimIntervalMs ?? 300)) {
+      this.voicedSinceFinal = true;
+      if (this.interimResults && !this.wordsFinalized && (endS - this.lastInterimS) * 1000 >= (this.options.interimIntervalMs ?? 300)) {
         this.lastInterimS = endS;
         const words = this.transcript.split(' ').filter(Boolean);
         // The last word stays unconfirmed until the final, unless the final will not carry it.
@@ -407,6 +421,7 @@ class ListenSession {
     this.lastInterimS = startS;
     this.wordsShown = 0;
     this.utterancePending = false;
+    this.wordsFinalized = false;
     this.transcript = this.pickTranscript();
     this.interimOnly = this.options.interimOnlySegments?.({ index: this.shared.segmentsFinalized, connectionId: this.connectionId }) ?? false;
     if (this.vadEvents) this.enqueue({ type: 'SpeechStarted', channel: [0, 1], timestamp: round3(startS) }, 0);
@@ -420,33 +435,46 @@ class ListenSession {
     return (script[index % script.length] ?? '').trim();
   }
 
+  /** The segment is over (endpointing silence, or the stream closing): its words go out unless a Finalize sent them. */
   private finishSegment(endS: number, speechFinal: boolean, fromFinalize: boolean): void {
+    if (!this.wordsFinalized) this.finalizeWords(endS, speechFinal, fromFinalize);
+    else if (this.voicedSinceFinal) this.sendFinal('', endS, speechFinal, fromFinalize);
     this.inSpeech = false;
     this.silenceMs = 0;
     this.shared.segmentsFinalized += 1;
+    this.lastWordEndS = this.lastVoiceEndS;
+    this.utterancePending = this.transcript.length > 0;
+  }
+
+  /** The segment's scripted words in a final result. */
+  private finalizeWords(endS: number, speechFinal: boolean, fromFinalize: boolean): void {
+    this.wordsFinalized = true;
     this.stats.finals += 1;
     const words = this.interimOnly ? '' : this.transcript;
     if (speechFinal && this.options.splitSpeechFinal && words !== '') {
       // The words are finalized first; the endpoint then comes as an empty speech_final.
-      this.sendResults(words, endS, { isFinal: true, speechFinal: false, fromFinalize });
-      this.cursorS = endS;
-      this.sendResults('', endS, { isFinal: true, speechFinal: true, fromFinalize: false });
+      this.sendFinal(words, endS, false, fromFinalize);
+      this.sendFinal('', endS, true, false);
     } else {
-      this.sendResults(words, endS, { isFinal: true, speechFinal, fromFinalize });
+      this.sendFinal(words, endS, speechFinal, fromFinalize);
     }
+  }
+
+  private sendFinal(transcript: string, endS: number, speechFinal: boolean, fromFinalize: boolean): void {
+    this.sendResults(transcript, endS, { isFinal: true, speechFinal, fromFinalize });
     this.cursorS = endS;
-    this.lastWordEndS = this.lastVoiceEndS;
-    this.utterancePending = this.transcript.length > 0;
+    this.voicedSinceFinal = false;
   }
 
   private onFinalize(): void {
     this.stats.finalizes += 1;
     const nowS = this.processedSamples / this.sampleRate;
-    if (this.inSpeech) {
-      this.finishSegment(nowS, false, true);
+    if (this.inSpeech && !this.wordsFinalized) {
+      this.finalizeWords(nowS, false, true);
+    } else if (this.inSpeech && this.voicedSinceFinal) {
+      this.sendFinal('', nowS, false, true); // more audio, no new words
     } else if (this.options.finalizeWhenIdle !== 'silent') {
-      this.sendResults('', nowS, { isFinal: true, speechFinal: false, fromFinalize: true });
-      this.cursorS = nowS;
+      this.sendFinal('', nowS, false, true);
     }
   }
 

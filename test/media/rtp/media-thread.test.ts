@@ -23,18 +23,12 @@ import { PortExhaustedError } from '../../../media/rtp/port-allocator.ts';
 import { parseRtp, serializeRtp } from '../../../media/rtp/packet.ts';
 import type { RtpPacket } from '../../../media/rtp/packet.ts';
 import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/audio/g711.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const PCMU = { name: 'PCMU', payloadType: 0 };
 const HOST = '127.0.0.1';
 const media = MediaThread.shared();
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -345,7 +339,7 @@ test('a hung worker is terminated by the watchdog: its sessions end as on a cras
     const onWarning = (): void => undefined;
     process.on('warning', onWarning);
     media.simulateHang(30_000);
-    await waitFor('the hung worker ended', () => closed, 5000);
+    await waitFor('the hung worker ended', () => closed, { timeoutMs: 5000 });
     process.off('warning', onWarning);
     assert.is(errors.length, 1);
     assert.match(errors[0]!.message, /stopped responding/);

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { DeepgramStt } from '../../../pipeline/providers/deepgram-stt.ts';
 import { ProviderError, type SttEvent } from '../../../pipeline/providers/types.ts';
 import { startDeepgramLiveSimulator } from '../../../tools/simulators/deepgram-live.ts';
-import { burstsAndSilence, collectUntil, frames20ms, sleep, waitFor } from './helpers.ts';
+import { burstsAndSilence, collectUntil, frames20ms, sleep } from './helpers.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const RATE = 16000;
 const KEY = 'dg-test-secret-key-0123456789';
@@ -89,14 +90,14 @@ test('KeepAlive keeps an idle connection open; close() sends CloseStream and end
   const sim = await startDeepgramLiveSimulator({ idleTimeoutMs: 400 });
   const stt = new DeepgramStt({ apiKey: KEY, baseUrl: sim.url, keepAliveIntervalMs: 100 });
   const stream = stt.stream({ sampleRate: RATE });
-  assert.ok(await waitFor(() => sim.stats.openConnections === 1));
-  assert.ok(await waitFor(() => sim.stats.keepAlives >= 3), 'keepalives are sent while idle');
+  await waitFor('the connection to open', () => sim.stats.openConnections === 1);
+  await waitFor('keepalives are sent while idle', () => sim.stats.keepAlives >= 3);
   assert.is(sim.stats.idleCloses, 0);
   await stream.close();
   assert.is(sim.stats.closeStreams, 1);
   const rest = await collectUntil(stream.events(), () => false, 1000);
   assert.equal(rest.filter((e) => e.type === 'error'), []);
-  assert.ok(await waitFor(() => sim.stats.openConnections === 0));
+  await waitFor('the connection to close', () => sim.stats.openConnections === 0);
   await sim.close();
 });
 

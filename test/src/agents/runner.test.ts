@@ -64,6 +64,9 @@ test('runs a call with the configured providers and reports turns and traces', a
     const exported = await registry.metrics();
     assert.match(exported, /smartalex_turn_e2e_ms_count 1/);
     assert.match(exported, /smartalex_turn_overhead_ms_bucket/);
+    for (const stage of ['stt', 'llm', 'tts']) {
+      assert.match(exported, new RegExp(`smartalex_provider_latency_ms_count\\{stage="${stage}",provider="[^"]+"\\} 1`), `${stage} latency by provider`);
+    }
   } finally {
     transport.close();
     await sims.close();

@@ -4,7 +4,8 @@
  * inbound and outbound, with the RTP in the media thread and in this thread,
  * and afterwards no tenant call slot is held, no RTP leg (port, media-thread
  * session) is open, no call row is left unfinished, and a call that was
- * already answered when its set-up failed got a BYE.
+ * already answered when its set-up failed got a BYE. A refused outbound
+ * call gives everything back too, its row ending 'rejected' with the status.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -115,7 +116,9 @@ test('outbound: a failure at any set-up step leaks nothing; an answered call get
   const media = createSocket('udp4');
   await new Promise<void>((r) => media.bind(0, '127.0.0.1', () => r()));
   const answered: Dialog[] = [];
+  let busy = false;
   carrier.onInvite((call) => {
+    if (busy) return call.reject(486, 'Busy Here');
     const sdp = ['v=0', 'o=callee 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${media.address().port} RTP/AVP 0`, 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n');
     answered.push(call.accept(sdp));
   });
@@ -137,6 +140,16 @@ test('outbound: a failure at any set-up step leaks nothing; an answered call get
       if (step === 'reserve' || step === 'record') assert.is(rows.length, before, `${what}: no row`);
       else assert.is(rows[0]!.endReason, 'setup-failed', what);
     }
+    // A callee that refuses: the same give-back, and the row says how it ended.
+    failAt = undefined;
+    busy = true;
+    const refused = await manager.placeCall({ tenantId, agent: 'echo', number: '5551234', via: `sip:127.0.0.1:${carrier.ports.udp}` })
+      .then(() => undefined, (error: unknown) => error);
+    assert.instance(refused, SipCallError);
+    await assertNothingHeld(manager, 'outbound, refused with 486');
+    const [row] = await listCalls(db, tenantId);
+    assert.is(row!.endReason, 'rejected');
+    assert.is(row!.failure, 'sip:486');
   } finally {
     failAt = undefined;
     media.close();

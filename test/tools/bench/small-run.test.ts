@@ -122,7 +122,7 @@ test('against the in-process server with the simulators: a complete report with 
   assert.ok(report.agentMode !== 'unknown', report.agentModeEvidence);
   assert.ok(report.server.tracesNote.length > 0);
   assert.is(outcome.exitCode, 0);
-  assert.is(report.minorVersion, 4);
+  assert.is(report.minorVersion, 5);
   assert.is(report.config.warmupCalls, 2);
   // The server is alone in this process; the callers and simulators ran in the bench driver, another process.
   assert.is(report.server.pid, process.pid);
@@ -147,6 +147,11 @@ test('against the in-process server with the simulators: a complete report with 
   assert.ok(db.statements > 0 && db.transactions > 0, 'a call reaches the database');
   assert.is(db.statementsPerCall, db.statements / 2);
   assert.ok(db.statementMs !== null);
+  // Preemptive answers are counted from the server's counter (the window's share only).
+  const spec = report.server.speculation;
+  assert.ok(spec, 'speculation is reported');
+  assert.ok(Number.isInteger(spec.used) && Number.isInteger(spec.wasted));
+  assert.is(spec.wastedPerCall, spec.wasted / 2);
 });
 
 test('in-process echo agent: the provisioned echo number answers, echo is observed, no traces', async () => {

@@ -110,6 +110,29 @@ test('Finalize flushes the segment in progress with from_finalize', async () => 
   assert.not.ok(rec.msgs.some((m) => m.type === 'SpeechStarted'), 'no SpeechStarted without vad_events');
 });
 
+test('Finalize in a pause keeps the utterance: speech that goes on before the endpoint is not a new transcript', async () => {
+  const sim = await startDeepgramLiveSimulator({ transcripts: ['i would like to book', 'a table for two'], finalizeWhenIdle: 'silent' });
+  const ws = connect(sim.wsUrl, 'encoding=linear16&sample_rate=16000&endpointing=300');
+  const rec = recorder(ws);
+  await opened(ws);
+  ws.send(pcm16LeBytes(burstsAndSilence(RATE, [['tone', 400], ['silence', 100]])));
+  ws.send(JSON.stringify({ type: 'Finalize' })); // the caller paused
+  ws.send(pcm16LeBytes(burstsAndSilence(RATE, [['tone', 300], ['silence', 100]]))); // and went on, within the endpoint
+  ws.send(JSON.stringify({ type: 'Finalize' }));
+  ws.send(JSON.stringify({ type: 'Finalize' })); // nothing new buffered: no reply (finalizeWhenIdle 'silent')
+  ws.send(pcm16LeBytes(burstsAndSilence(RATE, [['silence', 400], ['tone', 300], ['silence', 400]]))); // the next utterance
+  ws.send(JSON.stringify({ type: 'CloseStream' }));
+  await rec.closed;
+  await sim.close();
+  const finals = (rec.msgs.filter((m) => m.type === 'Results' && m.is_final === true) as unknown as Array<{ from_finalize: boolean; speech_final: boolean; channel: { alternatives: Array<{ transcript: string }> } }>)
+    .map((f) => [f.channel.alternatives[0]!.transcript, f.from_finalize, f.speech_final]);
+  assert.equal(finals, [
+    ['i would like to book', true, false],
+    ['', true, false],
+    ['a table for two', false, true],
+  ]);
+});
+
 test('sttFinalDelayMs holds finals back at least that long; earlier messages are not delayed', async () => {
   const sim = await startDeepgramLiveSimulator({ sttFinalDelayMs: 200 });
   const ws = connect(sim.wsUrl, 'encoding=linear16&sample_rate=16000&interim_results=true&endpointing=50&vad_events=true');

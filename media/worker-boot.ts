@@ -1,7 +1,10 @@
 /**
- * A worker thread whose entry module is TypeScript. Workers do not inherit
- * the main thread's tsx loader in Node 20, so the worker boots from a small
- * eval string that registers tsx (tsx/esm/api), then imports the entry.
+ * A worker thread whose entry module is TypeScript: the one way this project
+ * starts one (the media thread, the embedded database's thread, the
+ * benchmark's simulator thread). Workers do not inherit the main thread's tsx
+ * loader in Node 20, so the worker boots from a small eval string that
+ * registers tsx (tsx/esm/api), then imports the entry. On the ground floor
+ * (media/) so that every floor may use it.
  */
 import { pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
