@@ -12,7 +12,7 @@ export { PortAllocator, PortExhaustedError, ephemeralPorts } from './port-alloca
 export type { PortRange, SocketPair } from './port-allocator.ts';
 export { Pacer, sharedPacer } from './pacer.ts';
 export type { PacerOptions, PacerStats, TickHandler } from './pacer.ts';
-export { JitterBuffer } from './jitter-buffer.ts';
+export { JitterBuffer, jitterBufferDepthMs } from './jitter-buffer.ts';
 export type { JitterBufferOptions, JitterBufferStats, PulledKind } from './jitter-buffer.ts';
 export {
   DTMF_EVENTS, digitOfEvent, DtmfReceiver, dtmfPacketSequence, eventOfDigit, parseTelephoneEvent, writeTelephoneEvent,

@@ -136,8 +136,10 @@ export interface RtpSessionOptions {
   signallingAddress?: string;
   /** Keep sending while there is no agent audio (silence frames, or CN SIDs). Default true. */
   continuous?: boolean;
-  /** Jitter buffer depth in 20 ms frames. Default 3 (60 ms). */
+  /** Jitter buffer starting depth in 20 ms frames; it then adapts to the path (jitter-buffer.ts). Default 2 (40 ms). */
   jitterDepthFrames?: number;
+  /** Adapt the jitter buffer's depth to measured jitter and loss. Default true; false keeps jitterDepthFrames. */
+  adaptiveJitter?: boolean;
   /** Emit 'inactive' after this long without a packet while receiving. Default 30000; 0 turns it off. */
   inactivityTimeoutMs?: number;
   /** Mean RTCP interval. Default 5000. */
@@ -264,6 +266,9 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
   // Receive state
   private readonly jitter: JitterBuffer;
   private reception: ReceptionStats | undefined;
+  private firstTimestamp = 0;
+  /** Reused for every packet (the jitter buffer reads it at once). */
+  private readonly packetTiming = { arrivalMs: 0, mediaMs: 0 };
   private readonly dtmfIn = new DtmfReceiver(SAMPLE_RATE);
   private lastDtmfAt = 0;
   private readonly playout: Int16Array;
@@ -343,7 +348,9 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     this.receiving = options.receive ?? true;
     this.seq = randomInt(0, 0x10000);
     this.timestamp = randomInt(0, 0x100000000);
-    this.jitter = new JitterBuffer({ depthFrames: options.jitterDepthFrames ?? 3, frameSamples: this.frameSamples });
+    this.jitter = new JitterBuffer({
+      depthFrames: options.jitterDepthFrames ?? 2, adaptive: options.adaptiveJitter ?? true, frameSamples: this.frameSamples,
+    });
     this.lastPacketAt = performance.now();
     this.nextRtcpAt = this.lastPacketAt + this.rtcpIntervalMs * (0.5 + Math.random());
     // A packet that breaks the parser (or a listener) must not take the process, or the media thread, down.
@@ -559,13 +566,18 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
       }
       this.remoteSsrc = p.ssrc;
       this.reception = new ReceptionStats(p.ssrc, SAMPLE_RATE);
+      this.firstTimestamp = p.timestamp;
     }
     this.reception!.update(p.sequenceNumber, p.timestamp, now);
     if (isAudio) {
       const c = this.codec;
       const decoded = new Int16Array(c.codec.samplesFor(p.payload.length));
       c.decoder.decode(p.payload, decoded);
-      this.jitter.push(p.sequenceNumber, c.fromCodec ? c.fromCodec.process(decoded) : decoded);
+      // Media time relative to the stream's first timestamp (signed: a reordered first packet may come before it).
+      // Every codec here has an 8000 Hz RTP clock (G.722's too: RFC 3551).
+      this.packetTiming.arrivalMs = now;
+      this.packetTiming.mediaMs = ((p.timestamp - this.firstTimestamp) | 0) / (SAMPLE_RATE / 1000);
+      this.jitter.push(p.sequenceNumber, c.fromCodec ? c.fromCodec.process(decoded) : decoded, this.packetTiming);
     } else if (isDtmf) {
       this.lastDtmfAt = now;
       this.emitDigits(this.dtmfIn.push(p.timestamp, p.payload), now);

@@ -19,7 +19,7 @@ import type { Dialog, DialogEndReason, ReinviteAnswer } from '../../media/sip/in
 import type { RtpStream } from '../../media/rtp/index.ts';
 import { answerOffer, sdpFailureWarning, type NegotiatedAudio } from '../../media/sdp/index.ts';
 import {
-  addCallEvent, addTranscriptTurn, finishCall, markCallAnswered, recordCallOutcome, type AgentRow, type Database,
+  addCallEvent, finishCall, markCallAnswered, queueTranscriptTurn, recordCallOutcome, type AgentRow, type Database,
 } from '../../storage/index.ts';
 import {
   conversationSettingsFrom, DEFAULT_KEYPAD_SETTINGS, KeypadCollector, redactKeypad,
@@ -144,13 +144,17 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
     this.queue(() => addCallEvent(this.db, this.tenantId, this.callId, type, data));
   }
 
-  /** Stores one redacted transcript line; numbered here, in the order the turns came. */
+  /**
+   * Stores one redacted transcript line; numbered here, in the order the turns came. Queued in memory, not on this
+   * call's write chain: the call's turns are written together in one statement by finishCall (or after
+   * TRANSCRIPT_FLUSH_AFTER_MS in a long call), storage/repos/transcript-queue.ts.
+   */
   turn(turn: ConversationTurn): void {
     const seq = ++this.turns;
-    this.queue(() => addTranscriptTurn(this.db, this.tenantId, {
+    queueTranscriptTurn(this.db, this.tenantId, {
       callId: this.callId, seq, speaker: turn.role,
       redacted: { text: turn.redactedText, entities: turn.entities }, latency: turn.trace ? traceLatency(turn.trace) : null,
-    }));
+    }).catch((error: unknown) => this.logger.warn({ err: error }, 'could not write to the call record'));
   }
 
   failure(failure: Pick<ProviderFailure, 'stage' | 'provider'>): void {

@@ -10,6 +10,7 @@ import { registerComplianceCommands } from './compliance.ts';
 import type { OperatorContext } from './operator.ts';
 import { registerProviderKeyCommands } from './provider-keys.ts';
 import { registerRecordingCommands } from './recording.ts';
+import { registerUserCommands } from './users.ts';
 
 export function registerOperatorCommands(program: Command, ctx: OperatorContext): void {
   registerAdminCommands(program, ctx);
@@ -17,6 +18,7 @@ export function registerOperatorCommands(program: Command, ctx: OperatorContext)
   registerRecordingCommands(program, ctx);
   registerProviderKeyCommands(program, ctx);
   registerComplianceCommands(program, ctx);
+  registerUserCommands(program, ctx);
 }
 
 /** "number add" for the leaf command being run (its arguments are not part of it: they can hold phone numbers). */

@@ -119,7 +119,7 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
     const probeDb = new DbProbe(server.db);
     dbProbe = probeDb;
     const metrics = server.metrics;
-    const probe = new InProcessProbe({ feed: server, db: probeDb, speculation: () => speculationTally(metrics) });
+    const probe = new InProcessProbe({ feed: server, db: probeDb, speculation: () => speculationTally(metrics), calls: server.calls });
     return {
       target: `sip:127.0.0.1:${port}`,
       number,

@@ -54,7 +54,7 @@ export const METRIC_NAMES = [
   'e2eMs', 'bargeInStopMs', 'setupInviteToOkMs', 'setupAckToFirstAudioMs',
   'rxPacingJitterMs', 'txPacingJitterMs', 'serverRxJitterMs',
   'endpointingMs', 'sttFinalMs', 'llmTtftMs', 'ttsTtfbMs', 'overheadMs',
-  'eventLoopLagMs', 'serverRssMB',
+  'eventLoopLagMs', 'serverRssMB', 'serverJitterBufferMs',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 

@@ -30,6 +30,7 @@ const DESCRIPTIONS: Record<MetricName, { unit: MetricEntry['unit']; source: Metr
   overheadMs: { unit: 'ms', source: 'server-trace', tracked: true, description: 'Server trace: what the server adds, its own gaps on the critical path (turn decision to LLM, sentence to TTS, TTS bytes to queue, queue to first packet)' },
   eventLoopLagMs: { unit: 'ms', source: 'server-process', tracked: true, description: 'Event-loop delay of the server\'s main thread (monitorEventLoopDelay, 10 ms resolution)' },
   serverRssMB: { unit: 'MB', source: 'server-process', tracked: false, description: 'Resident memory of the server\'s process, sampled once a second during the run' },
+  serverJitterBufferMs: { unit: 'ms', source: 'server-process', tracked: false, description: 'The server\'s adaptive receive jitter buffer: each call\'s mean target depth over the call (one sample per call)' },
 };
 
 /** serverRssMB in-process: what the number includes. */
@@ -135,6 +136,10 @@ export function buildReport(input: ReportInput): BenchReport {
   const rss = new SampleSet();
   rss.addAll(input.rssSamples);
   metrics.serverRssMB = metricEntry('serverRssMB', rss, probe ? SERVER_RSS_NOTE : 'server is remote: not measured');
+  const depth = new SampleSet();
+  depth.addAll(probe?.jitterBufferMs ?? []);
+  metrics.serverJitterBufferMs = metricEntry('serverJitterBufferMs', probe?.jitterBufferMs ? depth : undefined,
+    probe?.jitterBufferMs ? `mean depth per call (peak over all calls ${Math.round(probe.jitterBufferPeakMs ?? 0)} ms)` : 'needs the in-process server');
   for (const name of METRIC_NAMES) if (!metrics[name]) metrics[name] = metricEntry(name, undefined, 'not measured');
 
   const rxPackets = sum(results, (r) => r.rxPackets);

@@ -16,12 +16,22 @@
  * in-process server) the trace metrics stay empty and the report says why.
  */
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { jitterBufferDepthMs } from '../../media/rtp/jitter-buffer.ts';
+import type { RtpSessionStats } from '../../media/rtp/session.ts';
 import type { DbProbe, DbProbeResult } from './db-probe.ts';
 import type { Summary } from './stats.ts';
 
 export const TRACE_FIELDS = ['endpointingMs', 'sttFinalMs', 'llmTtftMs', 'ttsTtfbMs', 'overheadMs'] as const;
 export type TraceField = (typeof TRACE_FIELDS)[number];
 export type TurnTrace = Partial<Record<TraceField, number>>;
+
+/** A call as the server's CallManager reports it ended: its RTP stream's final stats. */
+export interface EndedCall { rtp: { stats: RtpSessionStats } }
+/** The server's call events (CallManager). */
+export interface CallEndFeed {
+  on(event: 'call-ended', listener: (call: EndedCall) => void): unknown;
+  off(event: 'call-ended', listener: (call: EndedCall) => void): unknown;
+}
 
 /** The hook a server can offer for raw per-turn traces. */
 export interface TurnTraceFeed {
@@ -48,6 +58,9 @@ export interface ProbeResult {
   database?: DbProbeResult;
   /** Answers started before the caller's turn was over (preemptive generation), used or wasted, in the window. */
   speculation?: SpeculationTally;
+  /** Mean receive jitter-buffer depth of each call that ended in the window (ms), and the peak over them. */
+  jitterBufferMs?: number[];
+  jitterBufferPeakMs?: number;
 }
 
 export interface SpeculationTally { used: number; wasted: number }
@@ -89,9 +102,16 @@ export class InProcessProbe implements ServerProbe {
   private rawCount = 0;
 
   private speculationBefore: SpeculationTally | undefined;
+  private depths: number[] = [];
+  private depthPeak = 0;
+  private readonly onCallEnded = (call: EndedCall): void => {
+    const d = jitterBufferDepthMs(call.rtp.stats.jitterBuffer);
+    this.depths.push(d.meanMs);
+    if (d.peakMs > this.depthPeak) this.depthPeak = d.peakMs;
+  };
 
   /** `speculation`: reads the server's running totals (smartalex_speculative_replies_total). */
-  constructor(private readonly source: { feed?: TurnTraceFeed; db?: DbProbe; speculation?: () => Promise<SpeculationTally> } = {}) {}
+  constructor(private readonly source: { feed?: TurnTraceFeed; db?: DbProbe; speculation?: () => Promise<SpeculationTally>; calls?: CallEndFeed } = {}) {}
 
   async start(): Promise<void> {
     this.speculationBefore = await this.source.speculation?.();
@@ -105,6 +125,9 @@ export class InProcessProbe implements ServerProbe {
       }
     });
     this.source.db?.start();
+    this.depths = [];
+    this.depthPeak = 0;
+    this.source.calls?.on('call-ended', this.onCallEnded);
     this.lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
     this.lag.enable();
     this.rssBefore = process.memoryUsage.rss() / MB;
@@ -131,6 +154,7 @@ export class InProcessProbe implements ServerProbe {
     this.rssMB();
     if (this.rssTimer) clearInterval(this.rssTimer);
     this.unsubscribe?.();
+    this.source.calls?.off('call-ended', this.onCallEnded);
     const lag = this.lag;
     lag?.disable();
     // The histogram records each sampling interval whole (resolution included): the lag is what exceeds it.
@@ -146,6 +170,7 @@ export class InProcessProbe implements ServerProbe {
     return {
       ...(database ? { database } : {}),
       ...(speculation ? { speculation } : {}),
+      ...(this.source.calls ? { jitterBufferMs: this.depths, jitterBufferPeakMs: this.depthPeak } : {}),
       pid: process.pid,
       traces: this.traces(),
       cpuMs: (cpu.user + cpu.system) / 1000,

@@ -101,6 +101,8 @@ export interface DeepgramLiveSimStats {
   authFailures: number;
   messagesSent: number;
   audioBytes: number;
+  /** Binary (audio) WebSocket messages received. */
+  audioMessages: number;
   keepAlives: number;
   finalizes: number;
   closeStreams: number;
@@ -151,6 +153,7 @@ export function createDeepgramLiveHandler(options: Omit<DeepgramLiveSimOptions, 
     authFailures: 0,
     messagesSent: 0,
     audioBytes: 0,
+    audioMessages: 0,
     keepAlives: 0,
     finalizes: 0,
     closeStreams: 0,
@@ -342,6 +345,7 @@ class ListenSession {
     if (isBinary) {
       if (buf.length === 0) return this.onCloseStream(); // legacy: an empty frame closes the stream
       this.stats.audioBytes += buf.length;
+      this.stats.audioMessages += 1;
       this.audioHash.update(buf);
       this.onAudio(buf);
       return;

@@ -86,6 +86,29 @@ test('finalize() asks Deepgram to finalize; the final is marked fromFinalize', a
   }
 });
 
+test('audio goes out in 100 ms chunks, and finalize() sends the rest before Finalize', async () => {
+  const sim = await startDeepgramLiveSimulator({ transcripts: ['chunked audio'] });
+  const stt = new DeepgramStt({ apiKey: KEY, baseUrl: sim.url, endpointingMs: false, utteranceEndMs: 0 });
+  const stream = stt.stream({ sampleRate: RATE });
+  try {
+    await waitFor('the STT connection to open', () => sim.stats.openConnections === 1);
+    const frames = [...frames20ms(burstsAndSilence(RATE, [['tone', 540]]), RATE)];
+    assert.is(frames.length, 27);
+    for (const f of frames) stream.push(f);
+    // 27 frames of 20 ms: five full 100 ms chunks sent, 40 ms still buffered.
+    await waitFor('five 100 ms chunks to arrive', () => sim.stats.audioBytes === 5 * 1600 * 2);
+    assert.is(sim.stats.audioMessages, 5);
+    stream.finalize();
+    const events = await collectUntil(stream.events(), (ev) => ev.some((e) => e.type === 'final'));
+    assert.ok(events.some((e) => e.type === 'final' && e.fromFinalize));
+    assert.is(sim.stats.audioMessages, 6);
+    assert.is(sim.stats.audioBytes, 27 * 320 * 2);
+  } finally {
+    await stream.close();
+    await sim.close();
+  }
+});
+
 test('KeepAlive keeps an idle connection open; close() sends CloseStream and ends events', async () => {
   const sim = await startDeepgramLiveSimulator({ idleTimeoutMs: 400 });
   const stt = new DeepgramStt({ apiKey: KEY, baseUrl: sim.url, keepAliveIntervalMs: 100 });

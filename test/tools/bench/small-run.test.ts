@@ -118,6 +118,9 @@ test('against the in-process server with the simulators: a complete report with 
   assert.ok(report.server.inProcess);
   assert.ok((report.metrics.eventLoopLagMs.stats?.count ?? 0) > 0);
   assert.ok((report.metrics.serverRssMB.stats?.count ?? 0) > 0);
+  // The server's adaptive jitter buffer: one mean depth per call, at least one frame.
+  assert.is(report.metrics.serverJitterBufferMs.stats?.count, 2);
+  assert.ok(report.metrics.serverJitterBufferMs.samples.every((ms) => ms >= 20), String(report.metrics.serverJitterBufferMs.samples));
   assert.ok((report.server.cpuMsPerCall ?? 0) > 0);
   assert.ok(report.agentMode !== 'unknown', report.agentModeEvidence);
   assert.ok(report.server.tracesNote.length > 0);
