@@ -10,11 +10,12 @@ import { openConfiguredDatabase } from './database-setup.ts';
 import { SERVER_OWNER } from './cli/admin-protocol.ts';
 import { startAdminServer } from './cli/admin-server.ts';
 import { listenConfigError } from './listen-errors.ts';
-import { checkStartupPaths } from './startup-checks.ts';
+import { checkStartupPaths, readPemSetting } from './startup-checks.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
+import { controlPlaneSettings, registerControlPlane, systemClock } from './api/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
 import { ClusterNode, defaultNodeId } from './cluster/node.ts';
@@ -116,11 +117,22 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const sipPorts = calls.sipPorts;
     node.sipUri = `sip:${calls.endpoint.transport.advertisedAddress}:${sipPorts.udp ?? sipPorts.tcp ?? config.SMARTALEX_SIP_PORT}`;
     const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready, draining: () => !calls.isDraining };
-    const http = createHttpServer({ logger, metrics, readiness });
+    const http = createHttpServer({
+      logger, metrics, readiness,
+      ...(config.SMARTALEX_HTTP_TLS_CERT && config.SMARTALEX_HTTP_TLS_KEY
+        ? { tls: { cert: readPemSetting('SMARTALEX_HTTP_TLS_CERT', config.SMARTALEX_HTTP_TLS_CERT), key: readPemSetting('SMARTALEX_HTTP_TLS_KEY', config.SMARTALEX_HTTP_TLS_KEY) } }
+        : {}),
+    });
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       rateLimitStore: postgresRateLimitStore(db, 'recordings'),
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+    });
+    // The control-plane API under /v1 (src/api/README.md).
+    await registerControlPlane(http, {
+      db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
+      settings: controlPlaneSettings(config),
+      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
     });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
       throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;

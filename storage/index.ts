@@ -2,6 +2,7 @@
 export { openDatabase, type Database, type DatabaseOptions, type DbSession, type Tx } from './database.ts';
 export { dataDirOwner, DataDirLockedError, LOCK_FILE, socketPath, type LockOwner } from './data-dir-lock.ts';
 export { migrate, rows, MIGRATIONS_FOLDER } from './migrate.ts';
+export { afterCursor, keysetOrder, type Cursor } from './keyset.ts';
 export { withTenant, withoutTenant, isUuid, TenantScopeError } from './tenant-scope.ts';
 export * from './repos/tenants.ts';
 export * from './repos/agents.ts';
@@ -13,6 +14,14 @@ export { queueTranscriptTurn, transcriptQueue, TRANSCRIPT_FLUSH_AFTER_MS } from 
 export * from './repos/tenant-keys.ts';
 export * from './repos/provider-keys.ts';
 export * from './repos/outbound.ts';
+export * from './repos/contacts.ts';
+export { InvalidCursorError, type Page, type PageRequest } from './repos/page.ts';
+export * from './repos/users.ts';
+export * from './repos/sessions.ts';
+export * from './repos/api-keys.ts';
 export * from './cluster.ts';
 export * from './backup.ts';
 export * as schema from './schema.ts';
+export * from './repos/webhook-outbox.ts';
+export * from './repos/webhooks.ts';
+export * from './repos/data-subject.ts';

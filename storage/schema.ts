@@ -10,7 +10,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, boolean, check, customType, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
+  bigint, bigserial, boolean, check, customType, index, integer, jsonb, pgEnum, pgTable, primaryKey, real, text, timestamp, unique, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -47,6 +47,8 @@ export const tenants = pgTable('tenants', {
   outboundWindowEnd: text('outbound_window_end').notNull().default('21:00'),
   outboundDays: text('outbound_days').array().notNull().default(sql`'{mon,tue,wed,thu,fri,sat,sun}'::text[]`),
   outboundRequireConsent: boolean('outbound_require_consent').notNull().default(true),
+  /** Owners and admins must enrol TOTP 2FA before using the API (src/api/auth). */
+  require2fa: boolean('require_2fa').notNull().default(false),
 }, (t) => [
   check('tenants_outbound_window', sql`${t.outboundWindowStart} ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' and ${t.outboundWindowEnd} ~ '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$' and ${t.outboundWindowStart} collate "C" < ${t.outboundWindowEnd} collate "C"`),
   check('tenants_outbound_days', sql`cardinality(${t.outboundDays}) > 0 and ${t.outboundDays} <@ '{mon,tue,wed,thu,fri,sat,sun}'::text[]`),
@@ -57,10 +59,63 @@ export const users = pgTable('users', {
   tenantId: tenantRef(),
   email: text('email').notNull(),
   role: userRole('role').notNull(),
+  /** Argon2id (PHC string); NULL until the user sets one (invitation, setup link). */
   passwordHash: text('password_hash'),
   totpEnabled: boolean('totp_enabled').notNull().default(false),
   createdAt: createdAt(),
+  /** The confirmed TOTP secret, sealed by the tenant key ring (label totp/<user id>); totp_key_id names the key version. */
+  totpSecretSealed: bytea('totp_secret_sealed'),
+  totpKeyId: text('totp_key_id'),
+  /** An enrolment not yet confirmed by a first code. */
+  totpPendingSealed: bytea('totp_pending_sealed'),
+  totpPendingKeyId: text('totp_pending_key_id'),
+  /** The last accepted TOTP time step: a code is not accepted twice. */
+  totpLastStep: bigint('totp_last_step', { mode: 'number' }),
+  disabledAt: timestamp('disabled_at', { withTimezone: true }),
 }, (t) => [unique('users_tenant_email').on(t.tenantId, t.email)]);
+
+/** One-time 2FA recovery codes, stored as SHA-256 hashes (the codes are 60-bit random). */
+export const userRecoveryCodes = pgTable('user_recovery_codes', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  codeHash: text('code_hash').notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+  createdAt: createdAt(),
+}, (t) => [index('user_recovery_codes_user').on(t.userId)]);
+
+/**
+ * Control-plane sessions: the token (a signed JWT) names the row; the row
+ * enforces inactivity (last_seen_at) and the absolute lifetime (expires_at)
+ * and carries the device (user agent, address).
+ */
+export const sessions = pgTable('sessions', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: createdAt(),
+  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  userAgent: text('user_agent'),
+  sourceIp: text('source_ip'),
+  /** The tenant requires 2FA for this role and the user has none yet: only enrolment is allowed. */
+  mfaPending: boolean('mfa_pending').notNull().default(false),
+}, (t) => [index('sessions_user').on(t.tenantId, t.userId)]);
+
+/** Invitations and setup links: a one-time token (SHA-256 stored) that sets a password; user_id set for an existing user. */
+export const invitations = pgTable('invitations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  email: text('email').notNull(),
+  role: userRole('role').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  acceptedAt: timestamp('accepted_at', { withTimezone: true }),
+});
 
 export const apiKeys = pgTable('api_keys', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -74,6 +129,8 @@ export const apiKeys = pgTable('api_keys', {
   createdAt: createdAt(),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  /** Set on the old key when it is rotated: it keeps working until then (the grace period). */
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
 });
 
 export const agents = pgTable('agents', {
@@ -203,6 +260,8 @@ export const contacts = pgTable('contacts', {
   name: text('name'),
   phone: text('phone').notNull(),
   email: text('email'),
+  /** The contact's own IANA time zone, for calling hours (the tenant's zone applies when NULL). */
+  timeZone: text('time_zone'),
   createdAt: createdAt(),
 });
 
@@ -284,6 +343,125 @@ export const securityEvents = pgTable('security_events', {
   sourceIp: text('source_ip'),
   detail: jsonb('detail').notNull().default({}),
 });
+
+// ---------------------------------------------------------------- webhooks (0008_webhooks.sql)
+
+/**
+ * A tenant's webhook receiver. The signing secret ("whsec_...") is sealed with
+ * the tenant key (AAD binds tenant and endpoint); after a rotation the previous
+ * secret stays (sealed) until `previous_secret_until`, and deliveries are
+ * signed with both. Disabled after sustained failure (src/webhooks).
+ */
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  url: text('url').notNull(),
+  description: text('description'),
+  eventTypes: text('event_types').array().notNull(),
+  enabled: boolean('enabled').notNull().default(true),
+  secretSealed: bytea('secret_sealed').notNull(),
+  secretKeyId: text('secret_key_id').notNull(),
+  previousSecretSealed: bytea('previous_secret_sealed'),
+  previousSecretKeyId: text('previous_secret_key_id'),
+  previousSecretUntil: timestamp('previous_secret_until', { withTimezone: true }),
+  consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+  failingSince: timestamp('failing_since', { withTimezone: true }),
+  disabledReason: text('disabled_reason'),
+  createdAt: createdAt(),
+}, (t) => [check('webhook_endpoints_event_types', sql`cardinality(${t.eventTypes}) > 0`)]);
+
+/** The outbox: one row per event, written in the transaction of the change it reports. `id` is the webhook-id. */
+export const webhookEvents = pgTable('webhook_events', {
+  id: text('id').primaryKey(),
+  tenantId: tenantRef(),
+  seq: bigserial('seq', { mode: 'number' }).notNull(),
+  type: text('type').notNull(),
+  /** What the event is about (a call id, a campaign id): deliveries to one endpoint keep this order per subject. */
+  subject: text('subject').notNull(),
+  payload: jsonb('payload').notNull(),
+  createdAt: createdAt(),
+}, (t) => [index('webhook_events_tenant_seq').on(t.tenantId, t.seq)]);
+
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  tenantId: tenantRef(),
+  eventId: text('event_id').notNull().references(() => webhookEvents.id, { onDelete: 'cascade' }),
+  endpointId: uuid('endpoint_id').notNull().references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+  subject: text('subject').notNull(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  /** pending (to send or being sent), delivered, failed (gave up after the schedule). */
+  status: text('status').notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull(),
+  /** Set while a worker sends it; an expired lease (a crash mid-delivery) makes it due again. */
+  leaseUntil: timestamp('lease_until', { withTimezone: true }),
+  lastStatusCode: integer('last_status_code'),
+  lastError: text('last_error'),
+  deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  createdAt: createdAt(),
+}, (t) => [
+  unique('webhook_deliveries_event_endpoint').on(t.eventId, t.endpointId),
+  check('webhook_deliveries_status', sql`${t.status} in ('pending', 'delivered', 'failed')`),
+  index('webhook_deliveries_due').on(t.tenantId, t.status, t.nextAttemptAt),
+  index('webhook_deliveries_order').on(t.endpointId, t.subject, t.seq),
+]);
+
+/** The delivery log: one row per attempt (status code or error, never the payload). */
+export const webhookAttempts = pgTable('webhook_attempts', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  tenantId: tenantRef(),
+  deliveryId: bigint('delivery_id', { mode: 'number' }).notNull().references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+  attempt: integer('attempt').notNull(),
+  at: timestamp('at', { withTimezone: true }).notNull(),
+  statusCode: integer('status_code'),
+  error: text('error'),
+  durationMs: integer('duration_ms').notNull(),
+}, (t) => [index('webhook_attempts_delivery').on(t.deliveryId, t.attempt)]);
+
+// ---------------------------------------------------------------- campaigns (0008_webhooks.sql)
+
+export const campaigns = pgTable('campaigns', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  name: text('name').notNull(),
+  agentId: uuid('agent_id').notNull().references(() => agents.id, { onDelete: 'cascade' }),
+  /** The From to present (one of the tenant's numbers); NULL: the tenant's default (outbound-policy.ts). */
+  callerId: text('caller_id'),
+  state: text('state').notNull().default('draft'),
+  startsAt: timestamp('starts_at', { withTimezone: true }),
+  endsAt: timestamp('ends_at', { withTimezone: true }),
+  maxConcurrent: integer('max_concurrent').notNull().default(1),
+  callsPerSecond: real('calls_per_second').notNull().default(1),
+  maxAttempts: integer('max_attempts').notNull().default(3),
+  retrySpacingSeconds: integer('retry_spacing_seconds').notNull().default(3600),
+  createdAt: createdAt(),
+  completedAt: timestamp('completed_at', { withTimezone: true }),
+}, (t) => [
+  check('campaigns_state', sql`${t.state} in ('draft', 'running', 'paused', 'cancelled', 'completed')`),
+  check('campaigns_limits', sql`${t.maxConcurrent} between 1 and 1000 and ${t.callsPerSecond} > 0 and ${t.callsPerSecond} <= 100 and ${t.maxAttempts} between 1 and 10 and ${t.retrySpacingSeconds} >= 0`),
+]);
+
+export const campaignContacts = pgTable('campaign_contacts', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  tenantId: tenantRef(),
+  campaignId: uuid('campaign_id').notNull().references(() => campaigns.id, { onDelete: 'cascade' }),
+  contactId: uuid('contact_id').notNull().references(() => contacts.id, { onDelete: 'cascade' }),
+  /** pending (to dial, maybe again), dialing (a call is being placed: never dialled again after a restart), done. */
+  state: text('state').notNull().default('pending'),
+  outcome: text('outcome'),
+  /** A refusal reason or what failed (never call content). */
+  detail: text('detail'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+  callId: uuid('call_id').references(() => calls.id, { onDelete: 'set null' }),
+  completedAt: timestamp('completed_at', { withTimezone: true }),
+}, (t) => [
+  unique('campaign_contacts_campaign_contact').on(t.campaignId, t.contactId),
+  check('campaign_contacts_state', sql`${t.state} in ('pending', 'dialing', 'done')`),
+  check('campaign_contacts_outcome', sql`${t.outcome} is null or ${t.outcome} in ('answered', 'busy', 'no-answer', 'failed', 'refused', 'cancelled')`),
+  index('campaign_contacts_due').on(t.campaignId, t.state, t.nextAttemptAt),
+  index('campaign_contacts_contact').on(t.contactId),
+]);
 
 /**
  * Cluster state (0009_cluster.sql): the media nodes sharing this database, the per-tenant call leases that

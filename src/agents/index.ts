@@ -3,6 +3,7 @@ export {
   chooseProviders,
   createProviders,
   describeProviders,
+  parseProviderSettings,
   providerKeys,
   ProviderSettingsError,
   type CallProviders,

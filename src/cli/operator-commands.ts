@@ -11,6 +11,7 @@ import { registerComplianceCommands } from './compliance.ts';
 import type { OperatorContext } from './operator.ts';
 import { registerProviderKeyCommands } from './provider-keys.ts';
 import { registerRecordingCommands } from './recording.ts';
+import { registerUserCommands } from './users.ts';
 
 export function registerOperatorCommands(program: Command, ctx: OperatorContext): void {
   registerAdminCommands(program, ctx);
@@ -18,6 +19,7 @@ export function registerOperatorCommands(program: Command, ctx: OperatorContext)
   registerRecordingCommands(program, ctx);
   registerProviderKeyCommands(program, ctx);
   registerComplianceCommands(program, ctx);
+  registerUserCommands(program, ctx);
   registerBackupCommands(program, ctx);
 }
 

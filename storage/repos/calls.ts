@@ -5,13 +5,18 @@
  * Each state change and its call event are one statement (the event in a
  * data-modifying CTE), and finishing a call writes its queued transcript
  * turns (transcript-queue.ts): a call's statements are counted (issue 17).
+ * Each of those changes writes its webhook event (call.started, call.answered,
+ * call.ended, transcript.completed) in the same transaction (webhook-outbox.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gte, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../database.ts';
-import { callEvents, calls } from '../schema.ts';
+import { callEvents, calls, transcriptTurns } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
+import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
 import { transcriptQueue } from './transcript-queue.ts';
+import { rows } from '../migrate.ts';
+import { emitEvent, notifyOutbox, wantsEvent } from './webhook-outbox.ts';
 
 export type CallRow = typeof calls.$inferSelect;
 export type CallEventRow = typeof callEvents.$inferSelect;
@@ -35,15 +40,21 @@ export async function startCall(db: Database, tenantId: string, input: CallStart
       id, tenantId, agentId: input.agentId, numberId: input.numberId ?? null, direction: input.direction,
       fromUri: input.fromUri, toUri: input.toUri, sipCallId: input.sipCallId, state: 'ringing', nodeId: input.nodeId ?? null,
     }).returning();
+    await emitEvent(tx, tenantId, {
+      type: 'call.started', subject: row!.id,
+      data: { callId: row!.id, direction: row!.direction, agentId: row!.agentId, from: row!.fromUri, to: row!.toUri, startedAt: row!.startedAt.toISOString() },
+    });
     return row!;
-  });
+  }).finally(notifyOutbox);
 }
 
 export async function markCallAnswered(db: Database, tenantId: string, callId: string): Promise<void> {
   await withTenant(db, tenantId, async (tx) => {
+    const answeredAt = new Date();
     const event = tx.$with('event').as(tx.insert(callEvents).values({ tenantId, callId, type: 'state', data: { state: 'answered' } }).returning({ id: callEvents.id }));
-    await tx.with(event).update(calls).set({ state: 'answered', answeredAt: new Date() }).where(eq(calls.id, callId));
-  });
+    const updated = await tx.with(event).update(calls).set({ state: 'answered', answeredAt }).where(eq(calls.id, callId)).returning({ id: calls.id });
+    if (updated.length) await emitEvent(tx, tenantId, { type: 'call.answered', subject: callId, data: { callId, answeredAt: answeredAt.toISOString() } });
+  }).finally(notifyOutbox);
 }
 
 /**
@@ -57,11 +68,53 @@ export async function finishCall(db: Database, tenantId: string, callId: string,
   await transcriptQueue(db).finishWith(callId, (insertQueued) => withTenant(db, tenantId, async (tx) => {
     await insertQueued(tx);
     // The event only when this finish ended the call (the update matched a row).
-    await tx.execute(sql`with ended as (
+    const ended = await tx.execute(sql`with ended as (
         update calls set state = 'ended', ended_at = now(), end_reason = ${end.reason}${failure}
-        where id = ${callId} and ended_at is null returning id)
-      insert into call_events (tenant_id, call_id, type, data) select ${tenantId}::uuid, id, 'state', ${event}::jsonb from ended`);
-  }));
+        where id = ${callId} and ended_at is null returning *),
+      event as (insert into call_events (tenant_id, call_id, type, data) select ${tenantId}::uuid, id, 'state', ${event}::jsonb from ended)
+      select id from ended`);
+    if (rows<{ id: string }>(ended).length === 0) return;
+    const endedWanted = await wantsEvent(tx, tenantId, 'call.ended');
+    const transcriptWanted = await wantsEvent(tx, tenantId, 'transcript.completed');
+    if (!endedWanted && !transcriptWanted) return;
+    const [row] = await tx.select().from(calls).where(eq(calls.id, callId));
+    if (!row) return;
+    if (endedWanted) await emitEvent(tx, tenantId, { type: 'call.ended', subject: callId, data: callEndedData(row) });
+    // The redacted transcript as stored (its queued turns were written above, in this transaction).
+    if (transcriptWanted) {
+      const turns = await tx.select({ seq: transcriptTurns.seq, speaker: transcriptTurns.speaker, text: transcriptTurns.redactedText, entities: transcriptTurns.entities, at: transcriptTurns.at })
+        .from(transcriptTurns).where(eq(transcriptTurns.callId, callId)).orderBy(asc(transcriptTurns.seq), asc(transcriptTurns.id));
+      if (turns.length > 0) {
+        await emitEvent(tx, tenantId, {
+          type: 'transcript.completed', subject: callId,
+          data: {
+            callId, redacted: true, latency: row.latency ?? null, failure: row.failure ?? null,
+            turns: turns.map((t) => ({ seq: t.seq, speaker: t.speaker, text: t.text, entities: t.entities, at: t.at.toISOString() })),
+          },
+        });
+      }
+    }
+  })).finally(notifyOutbox);
+}
+
+/** How a call ended, for call.ended and the campaign outcomes: answered, or why not. */
+export function callOutcome(row: Pick<CallRow, 'answeredAt' | 'endReason' | 'failure'>): 'answered' | 'busy' | 'no-answer' | 'failed' {
+  if (row.answeredAt) return 'answered';
+  const reason = row.endReason ?? '';
+  if (reason === 'failed-486' || reason === 'failed-600' || reason === 'busy') return 'busy';
+  if (reason === 'failed-408' || reason === 'failed-480' || reason === 'failed-487' || reason === 'no-answer' || reason === 'timeout') return 'no-answer';
+  return 'failed';
+}
+
+function callEndedData(row: CallRow): Record<string, unknown> {
+  const ended = row.endedAt ?? new Date();
+  return {
+    callId: row.id, direction: row.direction, agentId: row.agentId, outcome: callOutcome(row), endReason: row.endReason, failure: row.failure,
+    startedAt: row.startedAt.toISOString(), answeredAt: row.answeredAt?.toISOString() ?? null, endedAt: ended.toISOString(),
+    durationMs: Math.max(0, ended.getTime() - row.startedAt.getTime()),
+    talkMs: row.answeredAt ? Math.max(0, ended.getTime() - row.answeredAt.getTime()) : 0,
+    latency: row.latency ?? null,
+  };
 }
 
 export interface CallOutcome {
@@ -96,4 +149,55 @@ export async function listCalls(db: Database, tenantId: string, limit = 100): Pr
 
 export async function listCallEvents(db: Database, tenantId: string, callId: string): Promise<CallEventRow[]> {
   return withTenant(db, tenantId, (tx) => tx.select().from(callEvents).where(eq(callEvents.callId, callId)).orderBy(asc(callEvents.id)));
+}
+
+/**
+ * What became of a call, from its row (one definition, for the list filter and the answer):
+ *   in-progress  not ended yet;
+ *   failed       a stage failed (calls.failure) or set-up failed (end reason setup-failed, failed, failed-<status>);
+ *   unanswered   ended without being answered;
+ *   completed    answered and ended with nothing failed.
+ */
+export const CALL_OUTCOMES = ['in-progress', 'failed', 'unanswered', 'completed'] as const;
+export type CallOutcomeKind = (typeof CALL_OUTCOMES)[number];
+
+const outcomeSql = sql<CallOutcomeKind>`case
+  when ${calls.endedAt} is null then 'in-progress'
+  when ${calls.failure} is not null or ${calls.endReason} = 'setup-failed' or ${calls.endReason} like 'failed%' then 'failed'
+  when ${calls.answeredAt} is null then 'unanswered'
+  else 'completed' end`;
+
+export type CallListRow = CallRow & { outcome: CallOutcomeKind };
+
+export interface CallFilter {
+  /** Started at or after. */
+  from?: Date | undefined;
+  /** Started before. */
+  to?: Date | undefined;
+  agentId?: string | undefined;
+  numberId?: string | undefined;
+  direction?: 'inbound' | 'outbound' | undefined;
+  outcome?: CallOutcomeKind | undefined;
+}
+
+/** The tenant's calls, newest first, filtered, one page at a time. */
+export async function listCallsPage(db: Database, tenantId: string, filter: CallFilter, page: PageRequest): Promise<Page<CallListRow>> {
+  const where: (SQL | undefined)[] = [
+    filter.from ? gte(calls.startedAt, filter.from) : undefined,
+    filter.to ? lt(calls.startedAt, filter.to) : undefined,
+    filter.agentId ? eq(calls.agentId, filter.agentId) : undefined,
+    filter.numberId ? eq(calls.numberId, filter.numberId) : undefined,
+    filter.direction ? eq(calls.direction, filter.direction) : undefined,
+    filter.outcome ? sql`${outcomeSql} = ${filter.outcome}` : undefined,
+    afterTimestamp(calls.startedAt, calls.id, page.cursor, 'desc'),
+  ];
+  const found = await withTenant(db, tenantId, (tx) => tx.select({ ...getTableColumns(calls), outcome: outcomeSql, key: micros(calls.startedAt) })
+    .from(calls).where(and(...where)).orderBy(desc(calls.startedAt), desc(calls.id)).limit(page.limit + 1));
+  const result = pageOf(found, page.limit, (row) => encodeCursor(row.key, row.id));
+  return { items: result.items.map(({ key: _key, ...row }) => row), next: result.next };
+}
+
+/** One call with its outcome; undefined when the tenant has no such call. */
+export async function getCallWithOutcome(db: Database, tenantId: string, callId: string): Promise<CallListRow | undefined> {
+  return withTenant(db, tenantId, async (tx) => (await tx.select({ ...getTableColumns(calls), outcome: outcomeSql }).from(calls).where(eq(calls.id, callId)))[0]);
 }

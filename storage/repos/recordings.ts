@@ -6,11 +6,13 @@
  * pointing at nothing (harmless, swept later) but never an unreferenced copy
  * of call audio.
  */
-import { and, asc, desc, eq, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, lte, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../database.ts';
 import { calls, contacts, recordings, tenants } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import type { ObjectStore } from '../vault/object-store.ts';
+import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
+import { emitEvent, notifyOutbox } from './webhook-outbox.ts';
 
 export type RecordingRow = typeof recordings.$inferSelect;
 
@@ -42,10 +44,19 @@ export interface RecordingCompletion {
   cutShort: boolean;
 }
 
+/** Marks the recording complete and emits recording.ready (metadata only, never a link or audio) in one transaction. */
 export async function completeRecording(db: Database, tenantId: string, id: string, done: RecordingCompletion): Promise<void> {
   await withTenant(db, tenantId, async (tx) => {
-    await tx.update(recordings).set({ ...done, completedAt: new Date() }).where(eq(recordings.id, id));
-  });
+    const [row] = await tx.update(recordings).set({ ...done, completedAt: new Date() }).where(eq(recordings.id, id)).returning();
+    if (!row) return;
+    await emitEvent(tx, tenantId, {
+      type: 'recording.ready', subject: row.callId ?? row.id,
+      data: {
+        recordingId: row.id, callId: row.callId, durationMs: row.durationMs, sizeBytes: row.sizeBytes, sha256: row.sha256,
+        cutShort: row.cutShort, retainUntil: row.retainUntil.toISOString(),
+      },
+    });
+  }).finally(notifyOutbox);
 }
 
 /** After tenant-key rotation re-wrapped the recording's data key. */
@@ -64,6 +75,15 @@ export async function listRecordings(db: Database, tenantId: string, filter: { c
     .where(filter.callId ? eq(recordings.callId, filter.callId) : undefined)
     .orderBy(desc(recordings.createdAt))
     .limit(filter.limit ?? 1000));
+}
+
+/** The tenant's recordings, newest first, one page at a time. */
+export async function listRecordingsPage(db: Database, tenantId: string, filter: { callId?: string | undefined }, page: PageRequest): Promise<Page<RecordingRow>> {
+  const found = await withTenant(db, tenantId, (tx) => tx.select({ ...getTableColumns(recordings), key: micros(recordings.createdAt) }).from(recordings)
+    .where(and(filter.callId ? eq(recordings.callId, filter.callId) : undefined, afterTimestamp(recordings.createdAt, recordings.id, page.cursor, 'desc')))
+    .orderBy(desc(recordings.createdAt), desc(recordings.id)).limit(page.limit + 1));
+  const result = pageOf(found, page.limit, (row) => encodeCursor(row.key, row.id));
+  return { items: result.items.map(({ key: _key, ...row }) => row), next: result.next };
 }
 
 /** The tenant's recordings whose retention deadline has passed, oldest deadline first. */

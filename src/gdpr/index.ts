@@ -1,0 +1,5 @@
+export * from './csv.ts';
+export * from './data-subject.ts';
+export * from './erase.ts';
+export * from './export.ts';
+export * from './zip-writer.ts';

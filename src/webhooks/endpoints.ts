@@ -1,0 +1,123 @@
+/**
+ * Managing a tenant's webhook endpoints: create (the "whsec_" secret is
+ * generated here, sealed with the tenant key and returned once), change,
+ * rotate the secret (the previous one keeps signing alongside the new one for
+ * an overlap, default 24 h), delete, replay one delivery. Every change is
+ * audited (never with the secret). The URL's form and event types are checked
+ * here; its addresses are checked at send time (sender.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  deleteWebhookEndpoint, endpointInfo, getWebhookEndpoint, insertWebhookEndpoint, isWebhookEventType, requeueWebhookDelivery, updateWebhookEndpoint,
+  WEBHOOK_EVENT_TYPES, type Database, type WebhookEndpointInfo, type WebhookEndpointRow,
+} from '../../storage/index.ts';
+import type { KeyRing } from '../../storage/vault/index.ts';
+import { checkEndpointUrl } from './sender.ts';
+import { generateWebhookSecret } from './signing.ts';
+
+export type SecretKeys = Pick<KeyRing, 'sealTenantSecret' | 'unsealTenantSecret'>;
+
+export const DEFAULT_ROTATION_OVERLAP_MS = 24 * 3600_000;
+
+export class WebhookEndpointError extends Error {
+  override name = 'WebhookEndpointError';
+}
+
+const sealLabel = (endpointId: string): string => `webhook-secret/${endpointId}`;
+
+function checkEventTypes(types: readonly string[]): string[] {
+  const unique = [...new Set(types)];
+  if (unique.length === 0) throw new WebhookEndpointError('give at least one event type');
+  const unknown = unique.filter((t) => !isWebhookEventType(t));
+  if (unknown.length) throw new WebhookEndpointError(`unknown event type ${unknown.map((t) => `"${t}"`).join(', ')} (known: ${WEBHOOK_EVENT_TYPES.join(', ')})`);
+  return unique;
+}
+
+function checkUrl(url: string): string {
+  const problem = checkEndpointUrl(url);
+  if (problem) throw new WebhookEndpointError(`invalid endpoint URL: ${problem}`);
+  return url;
+}
+
+async function seal(keys: SecretKeys, tenantId: string, endpointId: string, secret: string): Promise<{ sealed: Buffer; keyId: string }> {
+  const plain = Buffer.from(secret, 'utf8');
+  try {
+    return await keys.sealTenantSecret(tenantId, sealLabel(endpointId), plain);
+  } finally {
+    plain.fill(0);
+  }
+}
+
+async function unseal(keys: Pick<SecretKeys, 'unsealTenantSecret'>, tenantId: string, endpointId: string, keyId: string, sealed: Buffer): Promise<string> {
+  const plain = await keys.unsealTenantSecret(tenantId, sealLabel(endpointId), keyId, sealed);
+  try {
+    return plain.toString('utf8');
+  } finally {
+    plain.fill(0);
+  }
+}
+
+export interface CreateEndpointInput { url: string; eventTypes: readonly string[]; description?: string | null; actor: string }
+
+/** Creates an endpoint; the secret is in the result only (store it at the receiver). */
+export async function createWebhookEndpoint(db: Database, keys: SecretKeys, tenantId: string, input: CreateEndpointInput): Promise<{ endpoint: WebhookEndpointInfo; secret: string }> {
+  const url = checkUrl(input.url);
+  const eventTypes = checkEventTypes(input.eventTypes);
+  const id = randomUUID();
+  const secret = generateWebhookSecret();
+  const sealed = await seal(keys, tenantId, id, secret);
+  const row = await insertWebhookEndpoint(db, tenantId, { id, url, eventTypes, description: input.description ?? null, secretSealed: sealed.sealed, secretKeyId: sealed.keyId }, {
+    actor: input.actor, action: 'webhook.endpoint.created', target: id, detail: { eventTypes },
+  });
+  return { endpoint: endpointInfo(row), secret };
+}
+
+export interface EndpointChanges { url?: string; eventTypes?: readonly string[]; description?: string | null; enabled?: boolean }
+
+export async function changeWebhookEndpoint(db: Database, tenantId: string, id: string, changes: EndpointChanges, actor: string): Promise<WebhookEndpointInfo | undefined> {
+  const set = {
+    ...(changes.url !== undefined ? { url: checkUrl(changes.url) } : {}),
+    ...(changes.eventTypes !== undefined ? { eventTypes: checkEventTypes(changes.eventTypes) } : {}),
+    ...(changes.description !== undefined ? { description: changes.description } : {}),
+    ...(changes.enabled !== undefined ? { enabled: changes.enabled } : {}),
+  };
+  const row = await updateWebhookEndpoint(db, tenantId, id, set, { actor, action: 'webhook.endpoint.updated', target: id, detail: { fields: Object.keys(set) } });
+  return row ? endpointInfo(row) : undefined;
+}
+
+/** A new secret; the current one stays valid (signing alongside) for `overlapMs`. Undefined when there is no such endpoint. */
+export async function rotateWebhookSecret(
+  db: Database, keys: SecretKeys, tenantId: string, id: string, options: { actor: string; overlapMs?: number; now?: Date },
+): Promise<{ secret: string; previousValidUntil: Date } | undefined> {
+  const current = await getWebhookEndpoint(db, tenantId, id);
+  if (!current) return undefined;
+  const secret = generateWebhookSecret();
+  const sealed = await seal(keys, tenantId, id, secret);
+  const until = new Date((options.now ?? new Date()).getTime() + (options.overlapMs ?? DEFAULT_ROTATION_OVERLAP_MS));
+  const row = await updateWebhookEndpoint(db, tenantId, id, {
+    secret: { ...sealed, previous: { sealed: current.secretSealed, keyId: current.secretKeyId, until } },
+  }, { actor: options.actor, action: 'webhook.secret.rotated', target: id, detail: { previousValidUntil: until.toISOString() } });
+  return row ? { secret, previousValidUntil: until } : undefined;
+}
+
+/** The secrets a delivery is signed with at `now`: the current one, and the previous one during its overlap. */
+export async function signingSecrets(
+  keys: Pick<SecretKeys, 'unsealTenantSecret'>, tenantId: string, id: string,
+  endpoint: Pick<WebhookEndpointRow, 'secretSealed' | 'secretKeyId' | 'previousSecretSealed' | 'previousSecretKeyId' | 'previousSecretUntil'>,
+  now: Date,
+): Promise<string[]> {
+  const out = [await unseal(keys, tenantId, id, endpoint.secretKeyId, endpoint.secretSealed)];
+  if (endpoint.previousSecretSealed && endpoint.previousSecretKeyId && endpoint.previousSecretUntil && endpoint.previousSecretUntil > now) {
+    out.push(await unseal(keys, tenantId, id, endpoint.previousSecretKeyId, endpoint.previousSecretSealed));
+  }
+  return out;
+}
+
+export async function removeWebhookEndpoint(db: Database, tenantId: string, id: string, actor: string): Promise<boolean> {
+  return deleteWebhookEndpoint(db, tenantId, id, { actor, action: 'webhook.endpoint.deleted', target: id });
+}
+
+/** Sends one delivery again (same event, same webhook-id), as soon as the worker runs. */
+export async function replayWebhookDelivery(db: Database, tenantId: string, deliveryId: number, actor: string, now: Date = new Date()): Promise<boolean> {
+  return requeueWebhookDelivery(db, tenantId, deliveryId, now, { actor, action: 'webhook.delivery.replayed', target: String(deliveryId) });
+}
