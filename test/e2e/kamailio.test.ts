@@ -111,7 +111,7 @@ if (run) {
     await nodes.a!.exited;
     const before = await callsPerNode();
     const r = await carrier(8, 4);
-    assert.is(r.code, 0, `no call fails: ${describeSipp(r)}`);
+    assert.is(r.code, 0, `no call fails: ${describeSipp(r)}\n${nodes.b!.output().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-5).join('\n')}\n${kamailio.output().slice(-1500)}`);
     assert.equal(diff(await callsPerNode(), before), { 'node-b2': 8 }, 'every call went to the live node');
     const reaped = await waitForValue("node-a's call to be reaped", async () => {
       const c = await getCall(cluster.db, cluster.tenantId, onA!.id);
