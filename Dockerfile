@@ -23,7 +23,12 @@ COPY --chown=root:root . .
 
 # Runs as the image's unprivileged `node` user; the data directory is its volume.
 RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
+# A container is reached through its port mapping, so HTTP binds every interface; plain HTTP there is
+# allowed on the assumption that TLS terminates in front of it. Configure SMARTALEX_HTTP_TLS_CERT and
+# SMARTALEX_HTTP_TLS_KEY to serve HTTPS from the container itself.
 ENV SMARTALEX_DATA_DIR=/data \
+    SMARTALEX_HTTP_HOST=0.0.0.0 \
+    SMARTALEX_HTTP_ALLOW_PLAIN=true \
     SMARTALEX_HTTP_PORT=8080 \
     SMARTALEX_SIP_PORT=5060 \
     SMARTALEX_RTP_PORT_MIN=10000 \

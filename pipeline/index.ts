@@ -3,8 +3,9 @@
  * from (frames, the CallTransport seam, providers and their simulators,
  * offline providers, VAD, redaction, latency tracing).
  */
-export * from './frames.ts';
+export * from '../media/audio/frames.ts';
 export type * from './transport.ts';
+export { END_REASONS, endReasonOf } from './end-reason.ts';
 export * from './conversation/index.ts';
 export * from './tracing/index.ts';
 export * from './providers/index.ts';

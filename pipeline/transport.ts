@@ -4,7 +4,10 @@
  * paces; the pipeline only ever sees 20 ms PCM16 frames and hands back PCM16.
  * `pipeline/` never imports `media/`: `src/calls` implements this interface.
  */
-import type { AudioFrame, DtmfFrame } from './frames.ts';
+import type { AudioFrame, DtmfFrame } from '../media/audio/frames.ts';
+import type { EndReason } from './end-reason.ts';
+
+export type { EndReason } from './end-reason.ts';
 
 export interface PlayoutStart {
   /** performance.now() when the first packet of this talkspurt left. */
@@ -28,8 +31,11 @@ export interface CallTransport {
   sendDtmf(digits: string): Promise<void>;
   /** Hands the caller to `target` (SIP REFER). Rejects if the transfer fails. */
   transfer(target: string): Promise<void>;
-  /** Ends the call from our side (SIP BYE). */
-  hangup(reason: string): Promise<void>;
+  /**
+   * Ends the call from our side (SIP BYE). The reason is an EndReason; another spelling (a conversation's
+   * `max_duration`) is read by endReasonOf, so the call record holds the canonical one.
+   */
+  hangup(reason: EndReason | string): Promise<void>;
   /** Fires once when the call ends, whichever side ended it. */
-  onEnd(listener: (reason: string) => void): () => void;
+  onEnd(listener: (reason: EndReason) => void): () => void;
 }

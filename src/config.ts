@@ -39,8 +39,22 @@ const publicBaseUrl = z.string().transform((text, ctx) => {
 });
 
 const schema = z.object({
-  SMARTALEX_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback by default: plain HTTP elsewhere needs SMARTALEX_HTTP_TLS_CERT/KEY or SMARTALEX_HTTP_ALLOW_PLAIN=true. */
+  SMARTALEX_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   SMARTALEX_HTTP_PORT: port.default(8080),
+  /** HTTPS for the HTTP server (API, health, metrics, recording links): a PEM certificate chain and its private key (files or PEM text). Both or neither. */
+  SMARTALEX_HTTP_TLS_CERT: optionalText,
+  SMARTALEX_HTTP_TLS_KEY: optionalText,
+  /** Serve plain HTTP on an address other than loopback (behind a TLS-terminating proxy). Default false: without a certificate, the HTTP server binds loopback only. */
+  SMARTALEX_HTTP_ALLOW_PLAIN: bool.default(false),
+  /** Control-plane sessions end after this many minutes without a request (server-side). */
+  SMARTALEX_SESSION_IDLE_MINUTES: z.coerce.number().int().positive().max(24 * 60).default(30),
+  /** ...and this many hours after login, used or not. */
+  SMARTALEX_SESSION_MAX_HOURS: z.coerce.number().int().positive().max(24 * 30).default(12),
+  /** The session signing key changes this often; the previous keys stay accepted until their tokens expire. */
+  SMARTALEX_SESSION_KEY_ROTATION_HOURS: z.coerce.number().int().positive().max(24 * 90).default(24),
+  /** Default hours a rotated API key's old secret keeps working (a rotation request may state its own). */
+  SMARTALEX_API_KEY_ROTATION_GRACE_HOURS: z.coerce.number().int().min(0).max(24 * 30).default(24),
   SMARTALEX_SIP_HOST: z.string().min(1).default('0.0.0.0'),
   SMARTALEX_SIP_PORT: port.default(5060),
   /** Address written into SDP and Contact when the bind address is a wildcard. */
@@ -159,10 +173,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(config.SMARTALEX_SIP_TLS_CERT) !== Boolean(config.SMARTALEX_SIP_TLS_KEY)) {
     throw new ConfigError('SMARTALEX_SIP_TLS_CERT: TLS needs both SMARTALEX_SIP_TLS_CERT and SMARTALEX_SIP_TLS_KEY');
   }
+  if (Boolean(config.SMARTALEX_HTTP_TLS_CERT) !== Boolean(config.SMARTALEX_HTTP_TLS_KEY)) {
+    throw new ConfigError('SMARTALEX_HTTP_TLS_CERT: HTTPS needs both SMARTALEX_HTTP_TLS_CERT and SMARTALEX_HTTP_TLS_KEY');
+  }
+  if (!config.SMARTALEX_HTTP_TLS_CERT && !config.SMARTALEX_HTTP_ALLOW_PLAIN && !isLoopbackHost(config.SMARTALEX_HTTP_HOST)) {
+    throw new ConfigError(`SMARTALEX_HTTP_HOST: plain HTTP is served on loopback only (got ${JSON.stringify(config.SMARTALEX_HTTP_HOST)}); configure SMARTALEX_HTTP_TLS_CERT and SMARTALEX_HTTP_TLS_KEY, or set SMARTALEX_HTTP_ALLOW_PLAIN=true behind a TLS-terminating proxy`);
+  }
   if (config.SMARTALEX_SIP_TLS_CA !== undefined && !readPemCertificates(config.SMARTALEX_SIP_TLS_CA)) {
     throw new ConfigError(`SMARTALEX_SIP_TLS_CA: must be a readable PEM file of CA certificates (got ${JSON.stringify(config.SMARTALEX_SIP_TLS_CA)})`);
   }
   return config;
+}
+
+/** True for an address only this machine can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h);
 }
 
 /** PEM certificates from a file path or inline PEM text; undefined when there are none. */

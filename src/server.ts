@@ -10,21 +10,20 @@ import { openConfiguredDatabase } from './database-setup.ts';
 import { SERVER_OWNER } from './cli/admin-protocol.ts';
 import { startAdminServer } from './cli/admin-server.ts';
 import { listenConfigError } from './listen-errors.ts';
-import { checkStartupPaths } from './startup-checks.ts';
+import { checkStartupPaths, readPemSetting } from './startup-checks.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
-import { audioRedactionFrom, DEFAULT_AUDIO_REDACTION, openRecordingVault, RecordingCallTap, RecordingService } from './recordings/index.ts';
+import { controlPlaneSettings, registerControlPlane, systemClock } from './api/index.ts';
+import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
-import { CallManager, callManagerOptions, type CallManagerOptions } from './calls/index.ts';
+import { CallManager, callManagerOptions, registerCallMetrics, type CallManagerOptions } from './calls/index.ts';
 import { providerReport } from './agents/startup-report.ts';
 import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
-import { failureLabel, latencySummary, traceLatency } from './agents/call-record.ts';
-import { completeConversation, recordCallOutcome } from '../storage/index.ts';
-import { WebhookDeliveryWorker } from './webhooks/index.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
+import { WebhookDeliveryWorker } from './webhooks/index.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
 import { SipListenError } from '../media/sip/index.ts';
 import { prewarmEspeakWasm } from '../pipeline/offline/index.ts';
@@ -88,27 +87,24 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     });
     closers.unshift(() => calls.close());
     // Every call whose agent records: both legs into the vault, sealed at hang-up (src/recordings/call-tap.ts).
-    const recordedCalls = new Map<string, RecordingCallTap>();
-    calls.addTap((call) => {
-      if (!call.agent.recordingEnabled) return undefined;
-      let audioRedaction = DEFAULT_AUDIO_REDACTION;
-      try {
-        audioRedaction = audioRedactionFrom(call.agent.providerSettings);
-      } catch (error) {
-        logger.warn({ agentId: call.agent.id, reason: (error as Error).message }, 'invalid pii_audio_redaction; recording with the default (on)');
-      }
-      const recorder = recordings.startCallRecording({ tenantId: call.tenantId, callId: call.callId, agent: call.agent, audioRedaction });
-      const tap = new RecordingCallTap(recorder, { onDone: () => recordedCalls.delete(call.callId) });
-      recordedCalls.set(call.callId, tap);
-      return tap;
-    });
-    calls.on('call-started', (session) => recordedCalls.get(session.callId)?.useOutgoingQueue(() => session.rtp.queuedMs));
+    calls.addTap(recordingTaps(recordings, logger));
     const sipPorts = calls.sipPorts;
     const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready };
-    const http = createHttpServer({ logger, metrics, readiness });
+    const http = createHttpServer({
+      logger, metrics, readiness,
+      ...(config.SMARTALEX_HTTP_TLS_CERT && config.SMARTALEX_HTTP_TLS_KEY
+        ? { tls: { cert: readPemSetting('SMARTALEX_HTTP_TLS_CERT', config.SMARTALEX_HTTP_TLS_CERT), key: readPemSetting('SMARTALEX_HTTP_TLS_KEY', config.SMARTALEX_HTTP_TLS_KEY) } }
+        : {}),
+    });
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+    });
+    // The control-plane API under /v1 (src/api/README.md).
+    await registerControlPlane(http, {
+      db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
+      settings: controlPlaneSettings(config),
+      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
     });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
       throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;
@@ -123,44 +119,31 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const providers = await providerReport(db, config);
     output.write(`Providers:\n${providers.lines.map((l) => `  ${l}`).join('\n')}\n`);
     logger.info({ providers: providers.lines }, 'conversation providers');
+    let vadModel: SileroModel | undefined;
+    // SIP, RTP, media-thread and VAD counters on /metrics (src/calls/call-metrics.ts).
+    registerCallMetrics(metrics, calls, () => vadModel?.stats);
     const traceListeners = new Set<(trace: TurnTrace, callId: string) => void>();
+    calls.on('call-started', (session) => session.on('trace', (trace) => {
+      for (const listener of traceListeners) {
+        try { listener(trace, session.callId); } catch { /* a listener's failure is its own */ }
+      }
+    }));
     if (!options.calls?.runners?.conversation) {
       // Load the VAD model now, not on the first call (it takes ~100 ms and briefly holds the event loop).
-      await SileroModel.load().catch((error: unknown) => logger.warn({ err: error }, 'Silero VAD model could not be loaded; conversations will fail to start'));
+      vadModel = await SileroModel.load().catch((error: unknown) => {
+        logger.warn({ err: error }, 'Silero VAD model could not be loaded; conversations will fail to start');
+        return undefined;
+      });
       // The WebAssembly TTS process takes about a second to load: start it now, not on the first call's greeting.
       if (providers.usesEspeakWasm) {
         prewarmEspeakWasm().catch((error: unknown) => logger.warn({ err: { message: (error as Error)?.message } }, 'eSpeak NG (WebAssembly) could not start; conversation calls will fail to speak'));
       }
-      const seq = new Map<string, number>();
       const runConversation = createConversationRunner({
         config, offline: providers.offline, logger: logger.child({ component: 'conversation' }), metrics,
         // The tenant's own provider keys win over the server-wide ones; cached per tenant for 60 s.
         tenantKeys: cachedTenantKeys((tenantId) => loadTenantProviderKeys(db, recordingVault.vault.keys, tenantId, {
           onUnsealFailure: (provider, errorName) => logger.warn({ tenantId, provider, err: { name: errorName } }, 'tenant provider key could not be unsealed; using the server-wide key'),
         })),
-        onTurn: async (callId, turn, tenantId) => {
-          const n = (seq.get(callId) ?? 0) + 1;
-          seq.set(callId, n);
-          await recordings.addTranscriptTurn({
-            tenantId, callId, seq: n, speaker: turn.role,
-            redacted: { text: turn.redactedText, entities: turn.entities }, latency: turn.trace ? traceLatency(turn.trace) : null,
-          });
-        },
-        onAudioRedaction: (callId, span) => recordedCalls.get(callId)?.recorder.redactAudio(span),
-        onTrace: (callId, trace) => {
-          for (const listener of traceListeners) {
-            try { listener(trace, callId); } catch { /* a listener's failure is its own */ }
-          }
-        },
-        // The call record keeps what failed (stage and provider) and the latency summary over the call's turns.
-        onFailure: (callId, failure, tenantId) => recordCallOutcome(db, tenantId, callId, { failure: failureLabel(failure) }),
-        onEnd: async (callId, end, tenantId) => {
-          seq.delete(callId);
-          await completeConversation(db, tenantId, callId, {
-            latency: { ...latencySummary(end.traces) },
-            ...(end.failure ? { failure: failureLabel(end.failure) } : {}),
-          });
-        },
       });
       calls.setRunner('conversation', async (call) => { await runConversation(call); });
     }

@@ -11,7 +11,7 @@ import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:f
 import { createSecureContext } from 'node:tls';
 import { ConfigError, type Config } from './config.ts';
 
-type PathSettings = Pick<Config, 'SMARTALEX_DATA_DIR' | 'SMARTALEX_SIP_TLS_CERT' | 'SMARTALEX_SIP_TLS_KEY'>;
+type PathSettings = Pick<Config, 'SMARTALEX_DATA_DIR' | 'SMARTALEX_SIP_TLS_CERT' | 'SMARTALEX_SIP_TLS_KEY'> & Partial<Pick<Config, 'SMARTALEX_HTTP_TLS_CERT' | 'SMARTALEX_HTTP_TLS_KEY'>>;
 
 const reason = (error: unknown): string => (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : 'unknown error');
 
@@ -38,7 +38,9 @@ export function checkDataDir(dir: string): void {
 }
 
 /** The PEM text of a setting that holds either PEM itself or a path to a PEM file. */
-export function readPemSetting(setting: 'SMARTALEX_SIP_TLS_CERT' | 'SMARTALEX_SIP_TLS_KEY', value: string): string {
+export type TlsSetting = 'SMARTALEX_SIP_TLS_CERT' | 'SMARTALEX_SIP_TLS_KEY' | 'SMARTALEX_HTTP_TLS_CERT' | 'SMARTALEX_HTTP_TLS_KEY';
+
+export function readPemSetting(setting: TlsSetting, value: string): string {
   if (value.includes('-----BEGIN')) return value;
   let text: string;
   try {
@@ -50,15 +52,15 @@ export function readPemSetting(setting: 'SMARTALEX_SIP_TLS_CERT' | 'SMARTALEX_SI
   return text;
 }
 
-export function checkTlsFiles(certValue: string, keyValue: string): void {
-  const cert = readPemSetting('SMARTALEX_SIP_TLS_CERT', certValue);
-  const key = readPemSetting('SMARTALEX_SIP_TLS_KEY', keyValue);
+export function checkTlsFiles(certValue: string, keyValue: string, names: { cert: TlsSetting; key: TlsSetting } = { cert: 'SMARTALEX_SIP_TLS_CERT', key: 'SMARTALEX_SIP_TLS_KEY' }): void {
+  const cert = readPemSetting(names.cert, certValue);
+  const key = readPemSetting(names.key, keyValue);
   try {
     createSecureContext({ cert, key });
   } catch (error) {
     // OpenSSL's reason only (e.g. "key values mismatch"), never the PEM.
     const detail = error instanceof Error ? error.message.replace(/^error:[0-9A-F]+:/i, '') : 'unusable';
-    throw new ConfigError(`SMARTALEX_SIP_TLS_CERT: the certificate and SMARTALEX_SIP_TLS_KEY do not form a usable pair (${detail})`);
+    throw new ConfigError(`${names.cert}: the certificate and ${names.key} do not form a usable pair (${detail})`);
   }
 }
 
@@ -66,4 +68,7 @@ export function checkTlsFiles(certValue: string, keyValue: string): void {
 export function checkStartupPaths(config: PathSettings): void {
   checkDataDir(config.SMARTALEX_DATA_DIR);
   if (config.SMARTALEX_SIP_TLS_CERT && config.SMARTALEX_SIP_TLS_KEY) checkTlsFiles(config.SMARTALEX_SIP_TLS_CERT, config.SMARTALEX_SIP_TLS_KEY);
+  if (config.SMARTALEX_HTTP_TLS_CERT && config.SMARTALEX_HTTP_TLS_KEY) {
+    checkTlsFiles(config.SMARTALEX_HTTP_TLS_CERT, config.SMARTALEX_HTTP_TLS_KEY, { cert: 'SMARTALEX_HTTP_TLS_CERT', key: 'SMARTALEX_HTTP_TLS_KEY' });
+  }
 }

@@ -10,7 +10,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -44,6 +45,12 @@ export interface Database {
   readonly owner: Db;
   /** Application connection: use through withTenant / directory helpers. */
   readonly app: Db;
+  /**
+   * An `app` transaction whose first statement is `setup` (tenant-scope.ts: role and tenant). On PGlite the setup
+   * rides with BEGIN in the database thread's one message, so it costs no round trip; on a Postgres server it is
+   * the transaction's first statement.
+   */
+  transactionWithSetup<T>(setup: SQL, work: (tx: Tx) => Promise<T>): Promise<T>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -84,6 +91,14 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
     appRole: options.appRole,
     owner: db,
     app: db,
+    transactionWithSetup: (setup, work) => {
+      const query = dialect.sqlToQuery(setup);
+      const handoff = { sql: query.sql, params: query.params, taken: false };
+      return client.withBeginSetup(handoff, () => db.transaction(async (tx) => {
+        if (!handoff.taken) await tx.execute(setup); // the transaction did not come through the thread's hand-off
+        return work(tx);
+      }));
+    },
     ping: () => ping(db),
     close,
   };
@@ -100,6 +115,10 @@ async function openPostgres(url: string, appUrl: string | undefined, appRole: st
     appRole,
     owner,
     app,
+    transactionWithSetup: (setup, work) => app.transaction(async (tx) => {
+      await tx.execute(setup);
+      return work(tx);
+    }),
     ping: () => ping(app),
     close: async () => {
       await ownerClient.end({ timeout: 5 });
@@ -107,6 +126,8 @@ async function openPostgres(url: string, appUrl: string | undefined, appRole: st
     },
   };
 }
+
+const dialect = new PgDialect();
 
 async function ping(db: Db): Promise<boolean> {
   try {

@@ -9,9 +9,13 @@
  * BroadcastChannel leader election), which Node 20 lacks, hence this module.
  *
  * A transaction holds its callback open in the worker until the main thread
- * says commit or rollback; PGlite serialises transactions itself.
+ * says commit or rollback; PGlite serialises transactions itself. A
+ * transaction may carry a setup statement (`withBeginSetup`: the tenant
+ * scope's set_config) that the worker runs right after BEGIN, in the same
+ * message: no round trip of its own.
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
+import { startTsWorker } from '../media/worker-boot.ts';
 import { PGlite, types, type Results } from '@electric-sql/pglite';
 
 const MARK = 'smartalex-pglite-thread';
@@ -20,7 +24,7 @@ type RowMode = 'array' | 'object';
 type ToWorker =
   | { id: number; type: 'query'; tx?: number; sql: string; params?: unknown[]; rowMode?: RowMode }
   | { id: number; type: 'exec'; tx?: number; sql: string }
-  | { id: number; type: 'begin'; tx: number }
+  | { id: number; type: 'begin'; tx: number; setup?: BeginSetup }
   | { id: number; type: 'end'; tx: number; commit: boolean }
   | { id: number; type: 'close' };
 /** A request before it gets its id (Omit distributed over the union). */
@@ -32,6 +36,9 @@ type FromWorker =
   | { id: 0; ready: false; error: SerializedError };
 
 interface SerializedError { message: string; [field: string]: unknown }
+
+/** A statement run right after BEGIN, inside the transaction. */
+export interface BeginSetup { sql: string; params: unknown[] }
 
 /** Postgres error fields worth carrying across (DatabaseError's). */
 const ERROR_FIELDS = ['code', 'severity', 'detail', 'hint', 'schema', 'table', 'column', 'constraint', 'routine'] as const;
@@ -69,15 +76,13 @@ export class PGliteThread implements TxHandle {
   private nextId = 1;
   private nextTx = 1;
   private closing: Promise<void> | undefined;
+  /** Taken by the next transaction() (see withBeginSetup). */
+  private beginSetup: (BeginSetup & { taken: boolean }) | undefined;
   readonly waitReady: Promise<void>;
   closed = false;
 
   constructor(options: PGliteThreadOptions = {}) {
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const self = import.meta.url;
-    // Workers do not inherit the main thread's tsx hooks in Node 20: register them first.
-    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(self)}); })`;
-    this.worker = new Worker(boot, { eval: true, workerData: { mark: MARK, dataDir: options.dataDir } });
+    this.worker = startTsWorker(import.meta.url, { workerData: { mark: MARK, dataDir: options.dataDir } });
     this.waitReady = new Promise<void>((resolve, reject) => {
       this.worker.once('message', (msg: FromWorker) => {
         if ('ready' in msg && msg.ready) resolve();
@@ -101,11 +106,28 @@ export class PGliteThread implements TxHandle {
     return this.call({ type: 'exec', sql }) as Promise<Results[]>;
   }
 
+  /**
+   * Calls `start`, which must open one transaction synchronously (drizzle's db.transaction() does, before its
+   * first await), and hands that transaction `setup` to run right after its BEGIN, in the worker. `setup.taken`
+   * tells the transaction's callback whether that happened (if not, it must run the statement itself).
+   */
+  withBeginSetup<T>(setup: BeginSetup & { taken: boolean }, start: () => T): T {
+    this.beginSetup = setup;
+    try {
+      return start();
+    } finally {
+      this.beginSetup = undefined;
+    }
+  }
+
   async transaction<T>(work: (tx: TxHandle) => Promise<T>): Promise<T> {
     const tx = this.nextTx++;
+    const setup = this.beginSetup;
+    this.beginSetup = undefined;
+    if (setup) setup.taken = true;
     // Not awaited: the worker queues this transaction's statements until it has begun, saving a
     // round trip per transaction; a failure to begin surfaces on the first statement or the end.
-    const begun = this.call({ type: 'begin', tx });
+    const begun = this.call({ type: 'begin', tx, ...(setup ? { setup: { sql: setup.sql, params: setup.params } } : {}) });
     begun.catch(() => undefined);
     const handle: TxHandle = {
       query: <R>(sql: string, params?: unknown[], options?: { rowMode?: RowMode }) =>
@@ -209,7 +231,9 @@ async function serve(dataDir: string | undefined): Promise<void> {
         ready.catch(() => undefined);
         let decide!: (commit: boolean) => void;
         const decision = new Promise<boolean>((resolve) => { decide = resolve; });
+        const setup = msg.setup;
         const done = db.transaction(async (tx) => {
+          if (setup) await tx.query(setup.sql, setup.params);
           started(tx as unknown as TxHandle);
           if (!(await decision)) throw ROLLBACK;
         }).then(() => undefined);

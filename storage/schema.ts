@@ -47,6 +47,8 @@ export const tenants = pgTable('tenants', {
   outboundWindowEnd: text('outbound_window_end').notNull().default('21:00'),
   outboundDays: text('outbound_days').array().notNull().default(sql`'{mon,tue,wed,thu,fri,sat,sun}'::text[]`),
   outboundRequireConsent: boolean('outbound_require_consent').notNull().default(true),
+  /** Owners and admins must enrol TOTP 2FA before using the API (src/api/auth). */
+  require2fa: boolean('require_2fa').notNull().default(false),
 }, (t) => [
   check('tenants_outbound_window', sql`${t.outboundWindowStart} ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' and ${t.outboundWindowEnd} ~ '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$' and ${t.outboundWindowStart} collate "C" < ${t.outboundWindowEnd} collate "C"`),
   check('tenants_outbound_days', sql`cardinality(${t.outboundDays}) > 0 and ${t.outboundDays} <@ '{mon,tue,wed,thu,fri,sat,sun}'::text[]`),
@@ -57,10 +59,63 @@ export const users = pgTable('users', {
   tenantId: tenantRef(),
   email: text('email').notNull(),
   role: userRole('role').notNull(),
+  /** Argon2id (PHC string); NULL until the user sets one (invitation, setup link). */
   passwordHash: text('password_hash'),
   totpEnabled: boolean('totp_enabled').notNull().default(false),
   createdAt: createdAt(),
+  /** The confirmed TOTP secret, sealed by the tenant key ring (label totp/<user id>); totp_key_id names the key version. */
+  totpSecretSealed: bytea('totp_secret_sealed'),
+  totpKeyId: text('totp_key_id'),
+  /** An enrolment not yet confirmed by a first code. */
+  totpPendingSealed: bytea('totp_pending_sealed'),
+  totpPendingKeyId: text('totp_pending_key_id'),
+  /** The last accepted TOTP time step: a code is not accepted twice. */
+  totpLastStep: bigint('totp_last_step', { mode: 'number' }),
+  disabledAt: timestamp('disabled_at', { withTimezone: true }),
 }, (t) => [unique('users_tenant_email').on(t.tenantId, t.email)]);
+
+/** One-time 2FA recovery codes, stored as SHA-256 hashes (the codes are 60-bit random). */
+export const userRecoveryCodes = pgTable('user_recovery_codes', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  codeHash: text('code_hash').notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+  createdAt: createdAt(),
+}, (t) => [index('user_recovery_codes_user').on(t.userId)]);
+
+/**
+ * Control-plane sessions: the token (a signed JWT) names the row; the row
+ * enforces inactivity (last_seen_at) and the absolute lifetime (expires_at)
+ * and carries the device (user agent, address).
+ */
+export const sessions = pgTable('sessions', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: createdAt(),
+  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  userAgent: text('user_agent'),
+  sourceIp: text('source_ip'),
+  /** The tenant requires 2FA for this role and the user has none yet: only enrolment is allowed. */
+  mfaPending: boolean('mfa_pending').notNull().default(false),
+}, (t) => [index('sessions_user').on(t.tenantId, t.userId)]);
+
+/** Invitations and setup links: a one-time token (SHA-256 stored) that sets a password; user_id set for an existing user. */
+export const invitations = pgTable('invitations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  email: text('email').notNull(),
+  role: userRole('role').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  acceptedAt: timestamp('accepted_at', { withTimezone: true }),
+});
 
 export const apiKeys = pgTable('api_keys', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -74,6 +129,8 @@ export const apiKeys = pgTable('api_keys', {
   createdAt: createdAt(),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  /** Set on the old key when it is rotated: it keeps working until then (the grace period). */
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
 });
 
 export const agents = pgTable('agents', {
@@ -125,6 +182,8 @@ export const numbers = pgTable('numbers', {
    * (e.g. {SHA-256} refuses an MD5 answer). NULL: the server default (SMARTALEX_SIP_DIGEST_ALGORITHMS).
    */
   digestAlgorithms: text('digest_algorithms').array(),
+  /** Calls to this number must use SRTP (RTP/SAVP with SDES keys, over SIP TLS); anything else gets 488. */
+  requireSrtp: boolean('require_srtp').notNull().default(false),
   createdAt: createdAt(),
 }, (t) => [
   check('numbers_digest_algorithms', sql`${t.digestAlgorithms} is null or (cardinality(${t.digestAlgorithms}) between 1 and 2 and ${t.digestAlgorithms} <@ '{MD5,SHA-256}'::text[] and ${t.digestAlgorithms}[1] is distinct from ${t.digestAlgorithms}[2])`),

@@ -2,7 +2,9 @@
  * The one way the application reaches tenant data (DESIGN.md: "Tenant context
  * is explicit"). Opens a transaction, switches to the runtime role, and sets
  * app.tenant_id transaction-locally with set_config(..., true), so the setting
- * cannot leak to the next user of a pooled connection.
+ * cannot leak to the next user of a pooled connection. The set_config
+ * statement goes with the transaction's BEGIN on embedded PGlite
+ * (Database.transactionWithSetup), so it adds no round trip.
  */
 import { sql } from 'drizzle-orm';
 import type { Database, Tx } from './database.ts';
@@ -19,17 +21,11 @@ export function isUuid(value: string): boolean {
 
 export async function withTenant<T>(db: Database, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
   if (!isUuid(tenantId)) throw new TenantScopeError('tenant id must be a UUID');
-  return db.app.transaction(async (tx) => {
-    // One round trip: set_config('role', ..., true) is SET LOCAL ROLE (same membership check).
-    await tx.execute(sql`select set_config('role', ${db.appRole}, true), set_config('app.tenant_id', ${tenantId}, true)`);
-    return work(tx);
-  });
+  // set_config('role', ..., true) is SET LOCAL ROLE (same membership check).
+  return db.transactionWithSetup(sql`select set_config('role', ${db.appRole}, true), set_config('app.tenant_id', ${tenantId}, true)`, work);
 }
 
 /** Runtime-role work with no tenant set: the directory functions and security events only. */
 export async function withoutTenant<T>(db: Database, work: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.app.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('role', ${db.appRole}, true)`);
-    return work(tx);
-  });
+  return db.transactionWithSetup(sql`select set_config('role', ${db.appRole}, true)`, work);
 }

@@ -1,23 +1,49 @@
 /**
- * A fixed-depth jitter buffer for one incoming RTP stream, keyed on the 16-bit
+ * An adaptive jitter buffer for one incoming RTP stream, keyed on the 16-bit
  * sequence number (wraparound aware). Packets are pushed as they arrive (out of
  * order, duplicated, late); the playout side pulls one packet's decoded frame
- * per tick. It holds `depthFrames` of audio before it starts playing, reorders,
- * drops duplicates and packets that arrive after their turn, and conceals a
- * lost packet by repeating the last frame with falling gain, then silence.
+ * per tick. It holds its target depth of audio before it starts playing,
+ * reorders, drops duplicates and packets that arrive after their turn, and
+ * conceals a lost packet by repeating the last frame with falling gain, then
+ * silence.
  *
- * When the buffer runs dry (the peer paused, e.g. silence suppression or hold)
- * it does not skip ahead: it plays concealment/silence and rebuilds its depth
- * from the next packet, so a talkspurt that resumes with the next sequence
- * number is not thrown away. When the sender runs fast and the buffer grows
- * past its ceiling, the oldest frames are dropped to keep latency bounded.
+ * Adaptive depth (default on): it starts small (`depthFrames`, 2 = 40 ms) and
+ * follows the path. Each packet's relative delay is its arrival time minus its
+ * media time (RTP timestamp); over the last WINDOW packets the spread between
+ * the fastest packet and the 95th percentile is the jitter the buffer must
+ * absorb, so the target is 1 + ceil(spread / frame) frames, one more while
+ * recent loss is over LOSS_HEADROOM (a path that loses packets also delays
+ * some), clamped to [minDepthFrames (never below 1), maxDepthFrames]. The
+ * depth moves where it costs least: it grows when a frame is missing (playout
+ * holds instead of skipping the frame as lost, so a late packet still plays)
+ * or when the buffer runs dry and refills, and shrinks by dropping one quiet
+ * frame once the buffer holds more than the target. A spike leaves the window
+ * after WINDOW packets, so the depth falls back when the path is clean again.
+ * `adaptive: false` keeps `depthFrames` fixed.
+ *
+ * When the buffer runs dry (the peer paused, e.g. silence suppression or hold,
+ * or a packet is late) it does not skip ahead: it plays concealment/silence and
+ * rebuilds its depth from the next packet, so a talkspurt that resumes with the
+ * next sequence number is not thrown away. Only ticks with something buffered
+ * count towards the "stop waiting" bound, so a continuous stream that resumes
+ * after a gap refills to its depth instead of playing from a single frame.
+ * When the sender runs fast and the buffer grows past its ceiling, the oldest
+ * frames are dropped to keep latency bounded.
+ *
+ * Timing comes from the caller (`push(seq, frame, { arrivalMs, mediaMs })`),
+ * never from a clock here, so tests drive it with synthetic arrival patterns.
  */
 import { seqDiff } from './packet.ts';
 
 export interface JitterBufferOptions {
-  /** Frames held before playout starts (each normally 20 ms). Default 3 (60 ms). */
+  /** Frames held before playout starts (each normally 20 ms); the adaptive buffer's starting depth. Default 2 (40 ms). */
   depthFrames?: number;
-  /** Above this many buffered frames the oldest are dropped. Default depth * 2 + 2. */
+  /** Follow measured jitter and loss (see the header). Default true. */
+  adaptive?: boolean;
+  /** Adaptive bounds in frames. Default 1 and 10 (200 ms). */
+  minDepthFrames?: number;
+  maxDepthFrames?: number;
+  /** Above this many buffered frames the oldest are dropped. Default (largest depth) * 2 + 2. */
   maxFrames?: number;
   /** Consecutive lost frames concealed by repetition before falling to silence. Default 3. */
   concealFrames?: number;
@@ -25,6 +51,14 @@ export interface JitterBufferOptions {
   concealGain?: number;
   /** Samples of silence returned when there is nothing to play at all. Default 160. */
   frameSamples?: number;
+  /** Duration of one frame, ms. Default 20. */
+  frameMs?: number;
+}
+
+/** When a packet arrived and the media time it carries (RTP timestamp in ms), both on any consistent clock. */
+export interface PacketTiming {
+  arrivalMs: number;
+  mediaMs: number;
 }
 
 export type PulledKind = 'audio' | 'concealed' | 'silence';
@@ -42,16 +76,38 @@ export interface JitterBufferStats {
   overflowDrops: number;
   /** Times the buffer restarted on a wild sequence jump. */
   resets: number;
+  /** Target depth now, in frames. */
+  depthFrames: number;
+  /** Largest target depth so far, in frames. */
+  peakDepthFrames: number;
+  /** Sum of the target depth over every pull since the stream started (mean depth = depthFrameTicks / depthTicks). */
+  depthFrameTicks: number;
+  depthTicks: number;
+  /** Frames dropped to shrink the depth (quiet ones). */
+  shrinkDrops: number;
+  /** Ticks held (concealed without skipping) to grow the depth. */
+  growHolds: number;
 }
 
 const CAPACITY = 256; // slots; a power of two above any sane maxFrames
+/** Packets over which jitter and loss are measured (2 s of 20 ms frames). */
+export const WINDOW = 100;
+/** The target is recomputed every this many packets. */
+const RECOMPUTE_EVERY = 10;
+/** Recent loss over this fraction adds one frame of headroom. */
+const LOSS_HEADROOM = 0.02;
+/** A frame whose mean absolute sample is under this (about -50 dBFS) may be dropped to shrink the depth. */
+const QUIET_MEAN_ABS = 100;
 
 export class JitterBuffer {
-  readonly depthFrames: number;
+  readonly adaptive: boolean;
+  readonly minDepthFrames: number;
+  readonly maxDepthFrames: number;
   readonly maxFrames: number;
   private readonly concealFrames: number;
   private readonly concealGain: number;
   private readonly frameSamples: number;
+  private readonly frameMs: number;
   private readonly slots: Array<Int16Array | undefined> = new Array<Int16Array | undefined>(CAPACITY);
   private readonly slotSeq = new Int32Array(CAPACITY).fill(-1);
   private count = 0;
@@ -63,16 +119,42 @@ export class JitterBuffer {
   private bufferingTicks = 0;
   private missingRun = 0;
   private lastFrame: Int16Array | undefined;
+  /** The depth the buffer aims for (frames). */
+  private target: number;
+  /** The depth playout currently runs at: set when playout (re)starts, +1 per hold, -1 per shrink drop. */
+  private playDepth: number;
+  // Jitter measurement: relative delays (arrival - media time) of the last WINDOW packets, and the loss among the last WINDOW positions.
+  private readonly delays = new Float64Array(WINDOW);
+  private readonly sorted = new Float64Array(WINDOW);
+  private delayCount = 0;
+  private delayNext = 0;
+  private extSeq = 0;
+  private lastSeq = 0;
+  private sinceRecompute = 0;
+  private readonly lossRing = new Uint8Array(WINDOW);
+  private lossNext = 0;
+  private lossInWindow = 0;
+  private pulls = 0;
   /** Kind of the frame returned by the last pull(). */
   lastKind: PulledKind = 'silence';
-  readonly stats: JitterBufferStats = { pushed: 0, played: 0, duplicates: 0, late: 0, lost: 0, underruns: 0, overflowDrops: 0, resets: 0 };
+  readonly stats: JitterBufferStats;
 
   constructor(options: JitterBufferOptions = {}) {
-    this.depthFrames = Math.max(1, options.depthFrames ?? 3);
-    this.maxFrames = Math.min(CAPACITY - 1, Math.max(this.depthFrames + 1, options.maxFrames ?? this.depthFrames * 2 + 2));
+    this.adaptive = options.adaptive ?? true;
+    const initial = Math.max(1, options.depthFrames ?? 2);
+    this.minDepthFrames = this.adaptive ? Math.max(1, options.minDepthFrames ?? 1) : initial;
+    this.maxDepthFrames = this.adaptive ? Math.max(this.minDepthFrames, options.maxDepthFrames ?? 10) : initial;
+    this.target = Math.min(this.maxDepthFrames, Math.max(this.minDepthFrames, initial));
+    this.playDepth = this.target;
+    this.maxFrames = Math.min(CAPACITY - 1, Math.max(this.maxDepthFrames + 1, options.maxFrames ?? this.maxDepthFrames * 2 + 2));
     this.concealFrames = options.concealFrames ?? 3;
     this.concealGain = options.concealGain ?? 0.5;
     this.frameSamples = options.frameSamples ?? 160;
+    this.frameMs = options.frameMs ?? 20;
+    this.stats = {
+      pushed: 0, played: 0, duplicates: 0, late: 0, lost: 0, underruns: 0, overflowDrops: 0, resets: 0,
+      depthFrames: this.target, peakDepthFrames: this.target, depthFrameTicks: 0, depthTicks: 0, shrinkDrops: 0, growHolds: 0,
+    };
   }
 
   /** Frames currently held. */
@@ -80,8 +162,16 @@ export class JitterBuffer {
     return this.count;
   }
 
-  /** Adds a decoded frame. Returns what happened to it. */
-  push(seq: number, frame: Int16Array): 'stored' | 'duplicate' | 'late' {
+  /** The target depth in frames (fixed, or what the adaptation chose). */
+  get depthFrames(): number {
+    return this.target;
+  }
+
+  /**
+   * Adds a decoded frame. Returns what happened to it. `timing` feeds the jitter measurement; without it the
+   * packet is taken to arrive at the current pull and to carry media time seq * frameMs.
+   */
+  push(seq: number, frame: Int16Array, timing?: PacketTiming): 'stored' | 'duplicate' | 'late' {
     seq &= 0xffff;
     this.stats.pushed++;
     if (!this.started) {
@@ -90,21 +180,19 @@ export class JitterBuffer {
       this.bufferingTicks = 0;
     }
     let d = seqDiff(seq, this.nextSeq);
+    if (d >= CAPACITY || -d > CAPACITY * 4) {
+      this.restart(seq);
+      d = 0;
+    }
+    if (this.adaptive) this.measure(seq, timing);
     if (d < 0) {
       // Before playout starts, an earlier packet (reordered start) moves the start back.
       if (!this.committed && this.count + -d < this.maxFrames) {
         this.nextSeq = seq;
-        d = 0;
-      } else if (-d > CAPACITY * 4) {
-        this.restart(seq);
-        d = 0;
       } else {
         this.stats.late++;
         return 'late';
       }
-    } else if (d >= CAPACITY) {
-      this.restart(seq);
-      d = 0;
     }
     const slot = seq & (CAPACITY - 1);
     if (this.slotSeq[slot] === seq) {
@@ -120,24 +208,38 @@ export class JitterBuffer {
 
   /** Called once per playout tick: the next frame in order, a concealment frame, or silence. */
   pull(): Int16Array {
+    this.pulls++;
     if (!this.started) return this.silence('silence', true);
+    this.stats.depthTicks++;
+    this.stats.depthFrameTicks += this.target;
     if (!this.playing) {
-      this.bufferingTicks++;
-      if (this.count > 0 && (this.count >= this.depthFrames || this.bufferingTicks > this.depthFrames)) {
+      // Only ticks with audio waiting count: a stream resuming after a gap refills to its depth.
+      if (this.count > 0) this.bufferingTicks++;
+      if (this.count > 0 && (this.count >= this.target || this.bufferingTicks > this.target)) {
         this.playing = true;
         this.committed = true;
-      }
-      else return this.conceal(true);
+        this.playDepth = this.target;
+      } else return this.conceal(true);
     }
-    const slot = this.nextSeq & (CAPACITY - 1);
-    const frame = this.slots[slot];
-    if (frame !== undefined && this.slotSeq[slot] === this.nextSeq) {
+    let slot = this.nextSeq & (CAPACITY - 1);
+    let frame = this.present(slot);
+    if (frame !== undefined && this.playDepth > this.target && this.count > this.target && isQuiet(frame)) {
+      // Shrink: one quiet frame fewer of delay.
+      this.take(slot);
+      this.nextSeq = (this.nextSeq + 1) & 0xffff;
+      this.playDepth--;
+      this.stats.shrinkDrops++;
+      slot = this.nextSeq & (CAPACITY - 1);
+      frame = this.present(slot);
+    }
+    if (frame !== undefined) {
       this.take(slot);
       this.nextSeq = (this.nextSeq + 1) & 0xffff;
       this.missingRun = 0;
       this.lastFrame = frame;
       this.lastKind = 'audio';
       this.stats.played++;
+      this.noteLoss(false);
       return frame;
     }
     if (this.count === 0) {
@@ -146,7 +248,14 @@ export class JitterBuffer {
       this.bufferingTicks = 0;
       return this.conceal(true);
     }
+    if (this.adaptive && this.playDepth < this.target) {
+      // Grow: hold this position one tick (its packet may be late) rather than skip it.
+      this.playDepth++;
+      this.stats.growHolds++;
+      return this.conceal(false);
+    }
     this.stats.lost++;
+    this.noteLoss(true);
     this.nextSeq = (this.nextSeq + 1) & 0xffff;
     return this.conceal(false);
   }
@@ -159,6 +268,48 @@ export class JitterBuffer {
     this.committed = false;
     this.missingRun = 0;
     this.lastFrame = undefined;
+    this.delayCount = 0;
+    this.delayNext = 0;
+    this.sinceRecompute = 0;
+  }
+
+  private present(slot: number): Int16Array | undefined {
+    const frame = this.slots[slot];
+    return frame !== undefined && this.slotSeq[slot] === this.nextSeq ? frame : undefined;
+  }
+
+  /** Records one packet's relative delay and, every RECOMPUTE_EVERY packets, recomputes the target. */
+  private measure(seq: number, timing: PacketTiming | undefined): void {
+    // Without timing: arrival is the pull count, media time the (unwrapped) sequence number, both in frames.
+    this.extSeq = this.delayCount === 0 ? seq : this.extSeq + seqDiff(seq, this.lastSeq);
+    this.lastSeq = seq;
+    const delay = timing ? timing.arrivalMs - timing.mediaMs : (this.pulls - this.extSeq) * this.frameMs;
+    this.delays[this.delayNext] = delay;
+    this.delayNext = (this.delayNext + 1) % WINDOW;
+    if (this.delayCount < WINDOW) this.delayCount++;
+    if (++this.sinceRecompute < RECOMPUTE_EVERY) return;
+    this.sinceRecompute = 0;
+    this.retarget();
+  }
+
+  private retarget(): void {
+    const n = this.delayCount;
+    const s = this.sorted.subarray(0, n);
+    s.set(this.delays.subarray(0, n));
+    s.sort();
+    const spread = s[Math.floor(0.95 * (n - 1))]! - s[0]!;
+    let frames = 1 + Math.ceil(Math.max(0, spread - 0.5) / this.frameMs);
+    if (this.lossInWindow > LOSS_HEADROOM * WINDOW) frames++;
+    this.target = Math.min(this.maxDepthFrames, Math.max(this.minDepthFrames, frames));
+    this.stats.depthFrames = this.target;
+    if (this.target > this.stats.peakDepthFrames) this.stats.peakDepthFrames = this.target;
+  }
+
+  private noteLoss(lost: boolean): void {
+    const bit = lost ? 1 : 0;
+    this.lossInWindow += bit - this.lossRing[this.lossNext]!;
+    this.lossRing[this.lossNext] = bit;
+    this.lossNext = (this.lossNext + 1) % WINDOW;
   }
 
   private restart(seq: number): void {
@@ -168,6 +319,9 @@ export class JitterBuffer {
     this.playing = false;
     this.committed = false;
     this.bufferingTicks = 0;
+    this.delayCount = 0;
+    this.delayNext = 0;
+    this.sinceRecompute = 0;
   }
 
   private clearSlots(): void {
@@ -182,10 +336,10 @@ export class JitterBuffer {
     this.count--;
   }
 
-  /** Skips the oldest positions until only depthFrames remain buffered. */
+  /** Skips the oldest positions until only the target depth remains buffered. */
   private trimToDepth(): void {
     this.committed = true;
-    while (this.count > this.depthFrames) {
+    while (this.count > this.target) {
       const slot = this.nextSeq & (CAPACITY - 1);
       if (this.slots[slot] !== undefined && this.slotSeq[slot] === this.nextSeq) {
         this.take(slot);
@@ -193,6 +347,7 @@ export class JitterBuffer {
       }
       this.nextSeq = (this.nextSeq + 1) & 0xffff;
     }
+    this.playDepth = this.target;
   }
 
   private conceal(underrun: boolean): Int16Array {
@@ -212,4 +367,19 @@ export class JitterBuffer {
     this.lastKind = kind;
     return new Int16Array(this.lastFrame?.length ?? this.frameSamples);
   }
+}
+
+/** Mean and peak target depth in ms over a stream's life (from its stats), e.g. for a call record or a benchmark. */
+export function jitterBufferDepthMs(stats: JitterBufferStats, frameMs = 20): { meanMs: number; peakMs: number } {
+  const mean = stats.depthTicks > 0 ? stats.depthFrameTicks / stats.depthTicks : stats.depthFrames;
+  return { meanMs: mean * frameMs, peakMs: stats.peakDepthFrames * frameMs };
+}
+
+function isQuiet(frame: Int16Array): boolean {
+  let sum = 0;
+  for (let i = 0; i < frame.length; i++) {
+    const x = frame[i]!;
+    sum += x < 0 ? -x : x;
+  }
+  return sum < QUIET_MEAN_ABS * frame.length;
 }

@@ -12,8 +12,12 @@
  * Media thread -> main: ONE `tick` per pacer tick (several ticks when the
  * pacer caught up after a stall), in one transferred ArrayBuffer:
  *   Float64 [sessions * STATE_STRIDE]  one state row per open session
- *   Float64 [frames * 2]               audio index: sessionId, timeMs
- *   Int16   [frames * 160]             the caller audio frames, in order
+ *   Float64 [frames * 4]               audio index: sessionId, timeMs, leg, samples
+ *   Int16   [sum of samples]           the audio frames, in order: the caller's
+ *                                      (LEG_CALLER) and, for a session whose
+ *                                      owner listens to 'sent', the agent frames
+ *                                      that left (LEG_SENT); 160 samples for an
+ *                                      8 kHz session, 320 for 16 kHz (G.722)
  * plus `events` (DTMF, talkspurt, inactive, latched, RTCP, BYE, errors) as
  * plain objects, each with `at` = how many audio frames of this tick precede
  * it, so the main thread replays everything in the media thread's order.
@@ -45,7 +49,11 @@ export const ST_LAST_CLEARED_MS = 6;
 export const ST_STATS = 7;
 export const STATE_STRIDE = ST_STATS + RTP_STATS_LENGTH;
 
-export const AUDIO_INDEX_STRIDE = 2;
+export const AUDIO_INDEX_STRIDE = 4;
+/** Audio index leg: a caller frame played out. */
+export const LEG_CALLER = 0;
+/** Audio index leg: an agent frame that left in an RTP packet. */
+export const LEG_SENT = 1;
 export { FRAME_SAMPLES };
 
 /** RtpSession options that can cross the thread boundary: a port range instead of an allocator, no pacer. */
@@ -68,6 +76,8 @@ export type Control =
   | { c: 'codec'; codec: { name: string; payloadType: number }; te?: number; cn?: number }
   | { c: 'remote'; remote: { address: string; port: number; rtcpPort?: number } }
   | { c: 'direction'; send: boolean; receive: boolean }
+  /** The owner listens to 'sent': report the agent frames that leave (they cost a copy each, so only on request). */
+  | { c: 'report-sent' }
   /** Tests: make the media thread die of an uncaught exception. */
   | { c: 'crash' }
   /** Tests: make the media thread stop responding (a busy loop) for `ms`. */

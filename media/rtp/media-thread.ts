@@ -34,8 +34,10 @@
  * taken); after clearOutgoing() it counts only what was sent after the clear
  * until the media thread confirms it applied the clear. So queuedMs falls as
  * packets leave (one report per tick) and drops to 0 at once on a clear,
- * which the recorder (src/recordings/call-tap.ts) needs to record exactly the
- * agent audio that left. clearOutgoing() returns the mirror's estimate: at a
+ * so a pipeline sees its own audio drain. What really left is not inferred
+ * from that: a session with a 'sent' listener asks the media thread (once) to
+ * report each agent frame as its packet leaves, and they come back with the
+ * caller frames of the tick (the recorder takes those). clearOutgoing() returns the mirror's estimate: at a
  * barge-in the media thread may still send the one frame whose tick fell
  * between its last report and the clear (`lastClearedMs` is what it really
  * dropped). `stats` is the last state row (at most one tick old; final once
@@ -51,14 +53,16 @@
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../worker-boot.ts';
 import {
-  AUDIO_INDEX_STRIDE, FRAME_SAMPLES, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_LAST_CLEARED_MS,
+  AUDIO_INDEX_STRIDE, FRAME_SAMPLES, LEG_SENT, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_LAST_CLEARED_MS,
   ST_LAST_PACKET_AT, ST_LATCHED, ST_QUEUED, ST_RECEIVED, ST_STATS, STATE_STRIDE,
 } from './media-protocol.ts';
 import type { BatchMessage, Control, FromWorker, ThreadedRtpSessionOptions, WireError, WireEvent, WorkerStartData } from './media-protocol.ts';
 import { PortExhaustedError } from './port-allocator.ts';
-import { codecLaw, isDtmfDigit, rtpStatsFromArray, SAMPLE_RATE } from './session.ts';
+import { voiceCodec } from '../audio/voice-codec.ts';
+import { isDtmfDigit, rtpStatsFromArray, sessionSampleRate } from './session.ts';
 import type { RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessionOptions, RtpSessionStats } from './session.ts';
 import type { RtcpPacket } from './rtcp.ts';
 import type { RtpStream } from './stream.ts';
@@ -142,15 +146,11 @@ class WorkerLink {
   private readonly watchdog: NodeJS.Timeout;
 
   constructor(private readonly owner: MediaThread) {
-    // Workers do not inherit the main thread's TypeScript loader (tsx) in Node 20: register it, then load the entry.
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./media-worker.ts', import.meta.url).href;
-    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
     const data: WorkerStartData = {
       mark: MEDIA_WORKER_MARK, mainTimeOrigin: performance.timeOrigin,
       ...(owner.niceness !== undefined ? { niceness: owner.niceness } : {}),
     };
-    this.worker = new Worker(boot, { eval: true, workerData: data });
+    this.worker = startTsWorker(new URL('./media-worker.ts', import.meta.url), { workerData: data });
     this.exited = new Promise((resolve) => { this.resolveExited = resolve; });
     this.ready = new Promise((resolve, reject) => { this.readyCallbacks = { resolve, reject }; });
     this.ready.catch(() => undefined);
@@ -323,13 +323,18 @@ class WorkerLink {
     const f64 = new Float64Array(buf, 0, indexAt + frames * AUDIO_INDEX_STRIDE);
     // State first: listeners of this tick's audio (the recorder) see the queue as it is after this tick's send.
     for (let o = 0; o < indexAt; o += STATE_STRIDE) this.sessions.get(f64[o]!)?.applyState(f64, o);
-    const pcm = new Int16Array(buf, f64.byteLength, frames * FRAME_SAMPLES);
+    const pcm = new Int16Array(buf, f64.byteLength);
     let e = 0;
+    let at = 0;
     const nEvents = events ? events.length : 0;
     for (let k = 0; k < frames; k++) {
       while (e < nEvents && events![e]!.at <= k) this.dispatch(events![e++]!);
       const o = indexAt + k * AUDIO_INDEX_STRIDE;
-      this.sessions.get(f64[o]!)?.deliverAudio(pcm, k * FRAME_SAMPLES, f64[o + 1]!);
+      const session = this.sessions.get(f64[o]!);
+      const samples = f64[o + 3]!;
+      if (f64[o + 2] === LEG_SENT) session?.deliverSent(pcm, at, samples, f64[o + 1]!);
+      else session?.deliverAudio(pcm, at, samples, f64[o + 1]!);
+      at += samples;
     }
     while (e < nEvents) this.dispatch(events![e++]!);
   }
@@ -431,7 +436,7 @@ export class MediaThread {
 
   /** Opens a session in the media thread (starting it if needed); rejects as RtpSession.open would (e.g. PortExhaustedError). */
   async open(options: ThreadedRtpSessionOptions): Promise<ThreadedRtpSession> {
-    codecLaw(options.codec.name); // the same RangeError as RtpSession.open, before anything crosses
+    sessionSampleRate(options); // the same RangeError as RtpSession.open, before anything crosses
     return this.currentLink().open(options);
   }
 
@@ -500,8 +505,11 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
   readonly localAddress: string;
   readonly localPort: number;
   readonly ssrc: number;
+  /** PCM rate of the audio events and sendFrame, as in the media thread's session (sessionSampleRate). */
+  readonly sampleRate: number;
   private closed = false;
   private closeEmitted = false;
+  private reportingSent = false;
   private closing: Promise<void> | undefined;
   private sending: boolean;
   private receiving: boolean;
@@ -522,10 +530,17 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
     this.localAddress = localAddress;
     this.localPort = localPort;
     this.ssrc = ssrc;
+    this.sampleRate = sessionSampleRate(options);
     this.sending = options.send ?? true;
     this.receiving = options.receive ?? true;
     this.tePayloadType = options.telephoneEventPayloadType;
     this.state[ST_LAST_PACKET_AT] = performance.now();
+    // The first 'sent' listener asks the media thread to report the agent frames that leave (off by default: a copy each).
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event !== 'sent' || this.reportingSent || this.closed) return;
+      this.reportingSent = true;
+      this.link.control(this.id, { c: 'report-sent' });
+    });
   }
 
   get isLatched(): boolean {
@@ -563,7 +578,7 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
     const samples = this.clearAck < this.clearSeq
       ? this.enqueued - this.enqueuedAtClear
       : this.workerQueued + (this.enqueued - this.workerReceived);
-    return (Math.max(0, samples) * 1000) / SAMPLE_RATE;
+    return (Math.max(0, samples) * 1000) / this.sampleRate;
   }
 
   sendDtmf(digit: string, durationMs = 100): boolean {
@@ -577,7 +592,7 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
   }
 
   setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number): void {
-    codecLaw(codec.name); // throws like RtpSession.setCodec
+    voiceCodec(codec.name); // throws like RtpSession.setCodec
     this.tePayloadType = telephoneEventPayloadType;
     if (this.closed) return;
     const c: Control = { c: 'codec', codec: { name: codec.name, payloadType: codec.payloadType } };
@@ -615,12 +630,22 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
   }
 
   /** @internal one caller frame (copied: listeners may keep it). */
-  deliverAudio(pcm: Int16Array, offset: number, timeMs: number): void {
+  deliverAudio(pcm: Int16Array, offset: number, samples: number, timeMs: number): void {
     if (this.closed || this.listenerCount('audio') === 0) return;
     try {
-      this.emit('audio', { kind: 'audio', pcm: pcm.slice(offset, offset + FRAME_SAMPLES), sampleRate: SAMPLE_RATE, timeMs });
+      this.emit('audio', { kind: 'audio', pcm: pcm.slice(offset, offset + samples), sampleRate: this.sampleRate, timeMs });
     } catch (err) {
       this.reportError(err); // as an in-thread session's tick does: one listener's failure is not the other calls'
+    }
+  }
+
+  /** @internal one agent frame that left (copied: listeners may keep it). */
+  deliverSent(pcm: Int16Array, offset: number, samples: number, timeMs: number): void {
+    if (this.closed || this.listenerCount('sent') === 0) return;
+    try {
+      this.emit('sent', { kind: 'audio', pcm: pcm.slice(offset, offset + samples), sampleRate: this.sampleRate, timeMs });
+    } catch (err) {
+      this.reportError(err);
     }
   }
 

@@ -4,7 +4,8 @@
  * the sockets and the port allocators living here. See media-thread.ts for
  * the design and media-protocol.ts for the wire.
  *
- * Per pacer tick everything the sessions produced (caller audio frames, DTMF,
+ * Per pacer tick everything the sessions produced (caller audio frames, the
+ * agent frames that left for sessions whose owner asked for them, DTMF,
  * talkspurt starts, inactivity, errors) plus one state row per session (queue
  * size, samples taken, clears applied, counters) goes to the main thread in
  * ONE message, flushed in a microtask after the pacer's handlers have run (so
@@ -24,7 +25,7 @@ import { sharedPacer } from './pacer.ts';
 import { ephemeralPorts, PortAllocator } from './port-allocator.ts';
 import type { PortRange } from './port-allocator.ts';
 import {
-  AUDIO_INDEX_STRIDE, FRAME_SAMPLES, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_ID, ST_LAST_CLEARED_MS,
+  AUDIO_INDEX_STRIDE, LEG_CALLER, LEG_SENT, MEDIA_WORKER_MARK, OP_CLEAR, OP_CTL, OP_SEND, OP_STRIDE, ST_CLEAR_ACK, ST_ID, ST_LAST_CLEARED_MS,
   ST_LAST_PACKET_AT, ST_LATCHED, ST_QUEUED, ST_RECEIVED, ST_STATS, STATE_STRIDE, toWireError,
 } from './media-protocol.ts';
 import type { BatchMessage, Control, FromWorker, ThreadedRtpSessionOptions, WireEvent, WorkerStartData } from './media-protocol.ts';
@@ -61,6 +62,7 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
   // What the current tick produced (reused; emptied by each flush).
   const frameIds: number[] = [];
   const frameTimes: number[] = [];
+  const frameLegs: number[] = [];
   const framePcm: Int16Array[] = [];
   let events: WireEvent[] = [];
   let flushScheduled = false;
@@ -95,24 +97,31 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
     const frames = framePcm.length;
     if (sessions === 0 && frames === 0 && events.length === 0) return;
     const f64Length = sessions * STATE_STRIDE + frames * AUDIO_INDEX_STRIDE;
-    const buf = new ArrayBuffer(f64Length * 8 + frames * FRAME_SAMPLES * 2);
+    let samples = 0;
+    for (let k = 0; k < frames; k++) samples += framePcm[k]!.length;
+    const buf = new ArrayBuffer(f64Length * 8 + samples * 2);
     const f64 = new Float64Array(buf, 0, f64Length);
     let o = 0;
     for (const e of entries.values()) {
       writeState(e, f64, o);
       o += STATE_STRIDE;
     }
-    const pcm = new Int16Array(buf, f64Length * 8, frames * FRAME_SAMPLES);
+    const pcm = new Int16Array(buf, f64Length * 8, samples);
+    let at = 0;
     for (let k = 0; k < frames; k++) {
+      const frame = framePcm[k]!;
       f64[o++] = frameIds[k]!;
       f64[o++] = frameTimes[k]!;
-      const frame = framePcm[k]!;
-      pcm.set(frame.length <= FRAME_SAMPLES ? frame : frame.subarray(0, FRAME_SAMPLES), k * FRAME_SAMPLES);
+      f64[o++] = frameLegs[k]!;
+      f64[o++] = frame.length;
+      pcm.set(frame, at);
+      at += frame.length;
     }
     const tickEvents = events.length > 0 ? events : null;
     if (tickEvents) events = [];
     frameIds.length = 0;
     frameTimes.length = 0;
+    frameLegs.length = 0;
     framePcm.length = 0;
     post({ t: 'tick', buf, sessions, frames, events: tickEvents }, [buf]);
   };
@@ -138,6 +147,7 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
     s.on('audio', (f) => {
       frameIds.push(id);
       frameTimes.push(f.timeMs + toMain);
+      frameLegs.push(LEG_CALLER);
       framePcm.push(f.pcm);
     });
     s.on('dtmf', (d) => {
@@ -214,6 +224,16 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
       case 'codec': s.setCodec(c.codec, c.te, c.cn); break;
       case 'remote': s.setRemote(c.remote); break;
       case 'direction': s.setDirection({ send: c.send, receive: c.receive }); break;
+      case 'report-sent':
+        if (s.listenerCount('sent') === 0) {
+          s.on('sent', (f) => {
+            frameIds.push(id);
+            frameTimes.push(f.timeMs + toMain);
+            frameLegs.push(LEG_SENT);
+            framePcm.push(f.pcm);
+          });
+        }
+        break;
     }
   };
 

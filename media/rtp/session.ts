@@ -1,10 +1,22 @@
 /**
  * One call's RTP stream: a UDP socket pair (RTP on an even port, RTCP on the
- * next), G.711 in and out, the jitter buffer, DTMF both ways and RTCP reports.
+ * next), G.711 or G.722 in and out, the jitter buffer, DTMF both ways and
+ * RTCP reports.
+ *
+ * Sample rates: the session's PCM rate (`sampleRate`, fixed for its life:
+ * 8 kHz for G.711, 16 kHz for G.722 unless the opener says otherwise) is what
+ * the audio events carry and sendFrame takes. The RTP clock is 8000 Hz for
+ * all three codecs (RFC 3551: G.722 is "G722/8000"), so timestamps advance
+ * 160 per 20 ms tick whatever the codec. A re-INVITE may switch to a codec of
+ * another rate (G.722 to PCMU): the session then resamples between its PCM
+ * rate and the codec's, so the conversation above never sees the change.
+ * Decoding happens as packets arrive (before the jitter buffer): a reordered
+ * G.722 packet decodes with the ADPCM state of arrival order, which the codec
+ * recovers from within a few milliseconds.
  *
  * Receive: packets are checked (parse, payload type, source), decoded and put
  * in the jitter buffer; on every tick of the shared 20 ms pacer one 20 ms
- * AudioFrame (PCM16, 8 kHz) is pulled and emitted. Symmetric RTP: until the
+ * AudioFrame (PCM16 at the session's rate) is pulled and emitted. Symmetric RTP: until the
  * peer's first valid packet we send to the SDP address; from then on we send
  * to (and only accept from) the address and port that packet came from.
  *
@@ -31,8 +43,9 @@
  * contiguously (the start, hold, CN, DTMF, a stall gap), so with silence
  * frames only the first packet carries it. The 'talkspurt' event (playout
  * start for the latency tracer) still fires on the first AGENT audio frame
- * after silence. Filler is generated here, not queued: the recorder, which
- * follows queued agent audio, never sees it.
+ * after silence. Filler is generated here, not queued: 'sent', which reports
+ * each agent frame as its packet leaves (what the recorder takes), never
+ * carries it.
  *
  * Event-loop stalls: when the pacer skipped ticks (the process was blocked),
  * the queued audio those ticks would have carried is sent at once, in a burst,
@@ -46,6 +59,12 @@
  * a clean pause. Silent ticks in the burst carry their filler (silence or a
  * due SID), so a stream stays continuous through a stall within the bound.
  *
+ * SRTP (`srtp`, SDES-keyed, media/rtp/srtp.ts): every packet that leaves is
+ * protected as it is sent (RTP, RTCP, DTMF, silence); every packet that
+ * arrives is checked against the source rule first, then authenticated and
+ * decrypted, and a packet that fails (forged, replayed, wrong key) is dropped
+ * and counted (`dropped.srtp`) before anything else reads it.
+ *
  * Threads: a session lives in the thread that opened it and is paced by that
  * thread's shared pacer. The server runs its sessions in the media thread
  * (media-thread.ts: ThreadedRtpSession is the main-thread proxy); both
@@ -56,13 +75,12 @@ import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RemoteInfo } from 'node:dgram';
-import type { AudioFrame, DtmfFrame } from '../../pipeline/frames.ts';
-import { decodeG711, encodeG711 } from '../codecs/g711.ts';
-import type { G711Law } from '../codecs/g711.ts';
+import type { AudioFrame, DtmfFrame } from '../audio/frames.ts';
+import { voiceCodec } from '../audio/voice-codec.ts';
+import type { VoiceCodec, VoiceDecoder, VoiceEncoder } from '../audio/voice-codec.ts';
+import { Resampler } from '../audio/resample.ts';
 import { looksLikeRtcp, parseRtp, RTP_HEADER_BYTES, writeRtpHeader } from './packet.ts';
-import type { RtpParseError } from './packet.ts';
 import { JitterBuffer } from './jitter-buffer.ts';
-import type { JitterBufferStats } from './jitter-buffer.ts';
 import { DtmfReceiver, dtmfPacketSequence } from './dtmf.ts';
 import type { DtmfPacketPlan } from './dtmf.ts';
 import { sharedPacer } from './pacer.ts';
@@ -72,10 +90,20 @@ import type { PortAllocator, SocketPair } from './port-allocator.ts';
 import {
   buildCompound, buildReceiverReport, buildSenderReport, ntpFromUnixMs, parseRtcp, ReceptionStats,
 } from './rtcp.ts';
-import type { RtcpPacket } from './rtcp.ts';
-import type { RtpStream } from './stream.ts';
+import type { RtpCodecChoice, RtpRemote, RtpStream, RtpStreamEvents } from './stream.ts';
+import { DROP_REASONS, RTP_STATS_LENGTH, rtpStatsFromArray, writeRtpStats, type DropReason, type RtpSessionStats } from './rtp-stats.ts';
 
+export type { RtpCodecChoice, RtpRemote } from './stream.ts';
+export type { DropReason, RtpSessionStats } from './rtp-stats.ts';
+export { RTP_STATS_LENGTH, rtpStatsFromArray } from './rtp-stats.ts';
+/** The events of an RTP leg (the same for the in-thread session and the media-thread proxy). */
+export type RtpSessionEvents = RtpStreamEvents;
+import { SRTP_SUITES, SrtpContext } from './srtp.ts';
+import type { SrtpSuite } from './srtp.ts';
+
+/** The RTP clock rate of every codec here (and the PCM rate of G.711). */
 export const SAMPLE_RATE = 8000;
+/** RTP timestamp units per 20 ms tick (and samples in a 20 ms G.711 frame). */
 export const FRAME_SAMPLES = 160;
 const COMFORT_NOISE_PT = 13;
 /** With comfort noise, a SID refresh every this many ticks of silence (100 ms). */
@@ -85,36 +113,33 @@ const SID_LEVEL = 127;
 const DTMF_GAP_TICKS = 3;
 const DTMF_END_TIMEOUT_MS = 1000;
 
-export interface RtpRemote {
-  address: string;
-  port: number;
-  /** Defaults to port + 1. */
-  rtcpPort?: number;
-}
-
-export interface RtpCodecChoice {
-  name: 'PCMU' | 'PCMA' | string;
-  payloadType: number;
-}
-
 export interface RtpSessionOptions {
   /** Local address to bind, e.g. '0.0.0.0' or '127.0.0.1'. */
   bindAddress: string;
   /** Where ports come from; default: ephemeral even/odd pairs. */
   ports?: PortAllocator;
   codec: RtpCodecChoice;
+  /** PCM rate of the audio events and of sendFrame, for the session's life. Default: the codec's (8000, or 16000 for G.722). */
+  sampleRate?: number;
   /** Negotiated telephone-event payload type (both directions); omit if none. */
   telephoneEventPayloadType?: number;
   /** Negotiated comfort noise payload type (RFC 3389, normally 13): silence is sent as SID packets. Omit if none. */
   comfortNoisePayloadType?: number;
+  /**
+   * SRTP (RFC 3711) with SDES keys: each direction's master key and salt, concatenated and base64-encoded
+   * as in an a=crypto inline key (strings, so the options cross to the media thread). Omit for plain RTP.
+   */
+  srtp?: RtpSrtpKeys;
   /** The SDP address of the peer; may also be set later with setRemote. */
   remote?: RtpRemote;
   /** Source address of the peer's SIP signalling: media from it may latch too (see the source rule in the header). */
   signallingAddress?: string;
   /** Keep sending while there is no agent audio (silence frames, or CN SIDs). Default true. */
   continuous?: boolean;
-  /** Jitter buffer depth in 20 ms frames. Default 3 (60 ms). */
+  /** Jitter buffer starting depth in 20 ms frames; it then adapts to the path (jitter-buffer.ts). Default 2 (40 ms). */
   jitterDepthFrames?: number;
+  /** Adapt the jitter buffer's depth to measured jitter and loss. Default true; false keeps jitterDepthFrames. */
+  adaptiveJitter?: boolean;
   /** Emit 'inactive' after this long without a packet while receiving. Default 30000; 0 turns it off. */
   inactivityTimeoutMs?: number;
   /** Mean RTCP interval. Default 5000. */
@@ -134,62 +159,19 @@ export interface RtpSessionOptions {
   ssrc?: number;
 }
 
-/** 'foreign-source': RTP or RTCP from an address that is neither the SDP nor the signalling address; 'wrong-source': RTP not from the latched address and port. */
-export type DropReason = RtpParseError | 'foreign-source' | 'wrong-source' | 'unknown-pt' | 'not-receiving';
-
-export interface RtpSessionStats {
-  packetsIn: number;
-  bytesIn: number;
-  packetsOut: number;
-  bytesOut: number;
-  /** Cumulative lost packets per RFC 3550 A.3. */
-  lost: number;
-  /** Interarrival jitter in ms (RFC 3550 A.8). */
-  jitterMs: number;
-  dropped: Record<DropReason, number>;
-  comfortNoise: number;
-  ssrcChanges: number;
-  dtmfIn: number;
-  dtmfOut: number;
-  rtcpIn: number;
-  rtcpOut: number;
-  /** Outgoing 20 ms frames waiting to be sent. */
-  queuedFrames: number;
-  /** Frames dropped because the outgoing queue was over its bound. */
-  queueOverflow: number;
-  /** Packets sent late, in a burst, for ticks an event-loop stall made the pacer skip. */
-  catchUpPackets: number;
-  /** Missed ticks older than maxCatchUpFrames, left as a gap in the timestamps. */
-  gapTicks: number;
-  /** Silence frames sent while the agent had nothing to say (continuous RTP). */
-  silenceOut: number;
-  /** Comfort noise SID packets sent (continuous RTP with CN negotiated). */
-  comfortNoiseOut: number;
-  jitterBuffer: JitterBufferStats;
+export interface RtpSrtpKeys {
+  suite: SrtpSuite;
+  /** Our master key || salt (base64): protects what we send. */
+  sendKey: string;
+  /** The peer's master key || salt (base64): unprotects what we receive. */
+  receiveKey: string;
 }
 
-export interface RtpSessionEvents {
-  audio: [AudioFrame];
-  dtmf: [DtmfFrame];
-  /** No packet for inactivityTimeoutMs (fires once until packets resume). */
-  inactive: [{ idleMs: number }];
-  /** Symmetric RTP latched onto this source. */
-  latched: [{ address: string; port: number }];
-  rtcp: [RtcpPacket[]];
-  /** The peer sent an RTCP BYE. */
-  bye: [{ reason?: string }];
-  /** The first packet of a talkspurt (marker bit set) left; timeMs is performance.now() right after the send call. */
-  talkspurt: [{ timeMs: number }];
-  close: [];
-  error: [Error];
-}
-
-/** The G.711 law of a codec name; throws a RangeError for anything but PCMU and PCMA. */
-export function codecLaw(name: string): G711Law {
-  const upper = name.toUpperCase();
-  if (upper === 'PCMU') return 'mulaw';
-  if (upper === 'PCMA') return 'alaw';
-  throw new RangeError(`RtpSession supports PCMU and PCMA, not ${name}`);
+/** The PCM rate a session opened with these options runs at; throws a RangeError for a codec it cannot carry. */
+export function sessionSampleRate(options: { codec: RtpCodecChoice; sampleRate?: number }): number {
+  const rate = options.sampleRate ?? voiceCodec(options.codec.name).sampleRate;
+  if (rate !== 8000 && rate !== 16000) throw new RangeError(`RTP sessions run at 8000 or 16000 Hz, not ${rate}`);
+  return rate;
 }
 
 /** An IP address as compared by the source rule: lower case, IPv4-mapped IPv6 as IPv4, no brackets. */
@@ -219,44 +201,32 @@ export function isDtmfDigit(digit: string): boolean {
   return /^[0-9*#A-Da-d]$/.test(digit);
 }
 
-// RtpSessionStats as a flat row of numbers (the media thread sends it to the main thread each tick without
-// building objects): RtpSession.statsInto writes it, rtpStatsFromArray reads it back. Keep the three in step.
-const DROP_REASONS: readonly DropReason[] = [
-  'too-short', 'bad-version', 'bad-csrc', 'bad-extension', 'bad-padding', 'foreign-source', 'wrong-source', 'unknown-pt', 'not-receiving',
-];
-/** Plain counters at the start of a row; the drop reasons follow, then the jitter buffer's. */
-const COUNTERS = 18;
-/** Numbers in one RtpSessionStats row. */
-export const RTP_STATS_LENGTH = COUNTERS + DROP_REASONS.length + 8;
+const SID_PAYLOAD = Uint8Array.of(SID_LEVEL);
 
-/** Rebuilds RtpSessionStats from a row written by RtpSession.statsInto. */
-export function rtpStatsFromArray(a: ArrayLike<number>, o = 0): RtpSessionStats {
-  const dropped = {} as Record<DropReason, number>;
-  for (let i = 0; i < DROP_REASONS.length; i++) dropped[DROP_REASONS[i]!] = a[o + COUNTERS + i]!;
-  const j = o + COUNTERS + DROP_REASONS.length;
+/** A codec in use both ways: its encoder and decoder, and resamplers when its rate is not the session's. */
+interface CodecState {
+  codec: VoiceCodec;
+  encoder: VoiceEncoder;
+  decoder: VoiceDecoder;
+  /** Samples of one 20 ms frame at the codec's rate. */
+  frameSamples: number;
+  /** One 20 ms frame of silence at the codec's rate (encoded through the encoder, which keeps G.722's state in step). */
+  silence: Int16Array;
+  toCodec: Resampler | undefined;
+  fromCodec: Resampler | undefined;
+}
+
+function codecState(name: string, sessionRate: number): CodecState {
+  const codec = voiceCodec(name);
+  const frameSamples = codec.sampleRate / 50;
   return {
-    packetsIn: a[o]!, bytesIn: a[o + 1]!, packetsOut: a[o + 2]!, bytesOut: a[o + 3]!, lost: a[o + 4]!, jitterMs: a[o + 5]!,
-    dropped,
-    comfortNoise: a[o + 6]!, ssrcChanges: a[o + 7]!, dtmfIn: a[o + 8]!, dtmfOut: a[o + 9]!, rtcpIn: a[o + 10]!, rtcpOut: a[o + 11]!,
-    queuedFrames: a[o + 12]!, queueOverflow: a[o + 13]!, catchUpPackets: a[o + 14]!, gapTicks: a[o + 15]!,
-    silenceOut: a[o + 16]!, comfortNoiseOut: a[o + 17]!,
-    jitterBuffer: {
-      pushed: a[j]!, played: a[j + 1]!, duplicates: a[j + 2]!, late: a[j + 3]!, lost: a[j + 4]!, underruns: a[j + 5]!,
-      overflowDrops: a[j + 6]!, resets: a[j + 7]!,
-    },
+    codec, encoder: codec.createEncoder(), decoder: codec.createDecoder(), frameSamples, silence: new Int16Array(frameSamples),
+    toCodec: codec.sampleRate === sessionRate ? undefined : new Resampler(sessionRate, codec.sampleRate),
+    fromCodec: codec.sampleRate === sessionRate ? undefined : new Resampler(codec.sampleRate, sessionRate),
   };
 }
 
-const SID_PAYLOAD = Uint8Array.of(SID_LEVEL);
-
-/** One 20 ms frame of digital silence in a G.711 law. */
-function silenceOf(law: G711Law): Uint8Array {
-  const out = new Uint8Array(FRAME_SAMPLES);
-  encodeG711(law, new Int16Array(FRAME_SAMPLES), out);
-  return out;
-}
-
-export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStream {
+export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStream {
   readonly localAddress: string;
   readonly localPort: number;
   readonly ssrc: number;
@@ -264,12 +234,17 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   private readonly ports: PortAllocator;
   private readonly pacer: Pacer;
   private readonly removeTick: () => void;
-  private law: G711Law;
+  /** PCM rate of the audio events and sendFrame (see the header), and samples in one 20 ms frame at it. */
+  readonly sampleRate: number;
+  readonly frameSamples: number;
+  private codec: CodecState;
   private payloadType: number;
   private tePayloadType: number | undefined;
   private cnPayloadType: number | undefined;
-  private silencePayload: Uint8Array;
   private readonly signallingAddress: string | undefined;
+  /** SRTP contexts (see the header): ours protects what leaves, the peer's unprotects what arrives. */
+  private readonly srtpOut: SrtpContext | undefined;
+  private readonly srtpIn: SrtpContext | undefined;
   /** Where the peer's media may come from (source rule); empty: anywhere. */
   private expected: Set<string>;
   private readonly continuous: boolean;
@@ -291,9 +266,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   // Receive state
   private readonly jitter: JitterBuffer;
   private reception: ReceptionStats | undefined;
+  private firstTimestamp = 0;
+  /** Reused for every packet (the jitter buffer reads it at once). */
+  private readonly packetTiming = { arrivalMs: 0, mediaMs: 0 };
   private readonly dtmfIn = new DtmfReceiver(SAMPLE_RATE);
   private lastDtmfAt = 0;
-  private readonly playout = new Int16Array(FRAME_SAMPLES * 8);
+  private readonly playout: Int16Array;
   private playoutLength = 0;
   private inactiveFired = false;
   /** Monotonic time (performance.now) of the last packet received, or of the start. */
@@ -311,7 +289,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   private sidTicks = -1;
   private queue: Int16Array[] = [];
   private queueHead = 0;
-  private partial = new Int16Array(FRAME_SAMPLES);
+  private partial: Int16Array;
   private partialLength = 0;
   private pendingDigits: Array<{ digit: string; durationMs: number }> = [];
   private dtmfPlan: { packets: DtmfPacketPlan[]; index: number; timestamp: number } | undefined;
@@ -319,7 +297,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   private sentSinceReport = false;
   private nextRtcpAt: number;
 
+  /** The plain counters of `stats` (lost, jitterMs and queuedFrames are filled in when a row is written). */
   private readonly counters = {
+    lost: 0, jitterMs: 0, queuedFrames: 0,
     packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, payloadBytesOut: 0, comfortNoise: 0, ssrcChanges: 0,
     dtmfIn: 0, dtmfOut: 0, rtcpIn: 0, rtcpOut: 0, queueOverflow: 0, catchUpPackets: 0, gapTicks: 0,
     silenceOut: 0, comfortNoiseOut: 0,
@@ -328,15 +308,20 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
 
   /** Binds a socket pair and joins the pacer. */
   static async open(options: RtpSessionOptions): Promise<RtpSession> {
-    const law = codecLaw(options.codec.name);
+    const rate = sessionSampleRate(options);
+    const codec = codecState(options.codec.name, rate);
     const ports = options.ports ?? ephemeralPorts();
     const pair = await ports.allocate(options.bindAddress);
-    return new RtpSession(options, law, ports, pair);
+    return new RtpSession(options, rate, codec, ports, pair);
   }
 
-  private constructor(options: RtpSessionOptions, law: G711Law, ports: PortAllocator, pair: SocketPair) {
+  private constructor(options: RtpSessionOptions, sampleRate: number, codec: CodecState, ports: PortAllocator, pair: SocketPair) {
     super();
-    this.law = law;
+    this.sampleRate = sampleRate;
+    this.frameSamples = sampleRate / 50;
+    this.codec = codec;
+    this.playout = new Int16Array(this.frameSamples * 8);
+    this.partial = new Int16Array(this.frameSamples);
     this.ports = ports;
     this.pair = pair;
     this.localAddress = pair.address;
@@ -344,9 +329,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     this.payloadType = options.codec.payloadType;
     this.tePayloadType = options.telephoneEventPayloadType;
     this.cnPayloadType = options.comfortNoisePayloadType;
-    this.silencePayload = silenceOf(law);
     this.remote = options.remote;
     this.signallingAddress = options.signallingAddress;
+    if (options.srtp) {
+      this.srtpOut = srtpContext(options.srtp.suite, options.srtp.sendKey);
+      this.srtpIn = srtpContext(options.srtp.suite, options.srtp.receiveKey);
+    }
     this.expected = expectedSources(this.remote, this.signallingAddress);
     this.continuous = options.continuous ?? true;
     this.symmetric = options.symmetric ?? true;
@@ -360,7 +348,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     this.receiving = options.receive ?? true;
     this.seq = randomInt(0, 0x10000);
     this.timestamp = randomInt(0, 0x100000000);
-    this.jitter = new JitterBuffer({ depthFrames: options.jitterDepthFrames ?? 3, frameSamples: FRAME_SAMPLES });
+    this.jitter = new JitterBuffer({
+      depthFrames: options.jitterDepthFrames ?? 2, adaptive: options.adaptiveJitter ?? true, frameSamples: this.frameSamples,
+    });
     this.lastPacketAt = performance.now();
     this.nextRtcpAt = this.lastPacketAt + this.rtcpIntervalMs * (0.5 + Math.random());
     // A packet that breaks the parser (or a listener) must not take the process, or the media thread, down.
@@ -410,13 +400,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     this.rtcpLatched = undefined;
   }
 
-  /** Codec change (e.g. after a re-INVITE): later packets use the new payload types and law both ways. */
+  /**
+   * Codec change (e.g. after a re-INVITE): later packets use the new payload types and codec both ways
+   * (fresh codec state; resampled when its rate is not the session's, see the header).
+   */
   setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number): void {
-    this.law = codecLaw(codec.name);
+    const next = this.codec.codec.name === voiceCodec(codec.name).name ? this.codec : codecState(codec.name, this.sampleRate);
+    this.codec = next;
     this.payloadType = codec.payloadType;
     this.tePayloadType = telephoneEventPayloadType;
     this.cnPayloadType = comfortNoisePayloadType;
-    this.silencePayload = silenceOf(this.law);
     this.jitter.reset();
   }
 
@@ -438,18 +431,19 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     return this.receiving;
   }
 
-  /** Queues agent audio: PCM16 at 8 kHz, any length (cut into 20 ms frames; a tail is padded when the queue drains). */
+  /** Queues agent audio: PCM16 at the session's rate, any length (cut into 20 ms frames; a tail is padded when the queue drains). */
   sendFrame(pcm: Int16Array): void {
     if (this.closed || !this.sending) return;
+    const frameSamples = this.frameSamples;
     let offset = 0;
     while (offset < pcm.length) {
-      const take = Math.min(FRAME_SAMPLES - this.partialLength, pcm.length - offset);
+      const take = Math.min(frameSamples - this.partialLength, pcm.length - offset);
       this.partial.set(pcm.subarray(offset, offset + take), this.partialLength);
       this.partialLength += take;
       offset += take;
-      if (this.partialLength === FRAME_SAMPLES) {
+      if (this.partialLength === frameSamples) {
         this.enqueue(this.partial);
-        this.partial = new Int16Array(FRAME_SAMPLES);
+        this.partial = new Int16Array(frameSamples);
         this.partialLength = 0;
       }
     }
@@ -458,7 +452,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   /** Drops all queued outgoing audio (barge-in). Returns how many ms of audio were dropped. */
   clearOutgoing(): number {
     const frames = this.queue.length - this.queueHead;
-    const ms = frames * 20 + (this.partialLength * 1000) / SAMPLE_RATE;
+    const ms = frames * 20 + (this.partialLength * 1000) / this.sampleRate;
     this.queue = [];
     this.queueHead = 0;
     this.partialLength = 0;
@@ -467,12 +461,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
 
   /** Outgoing audio waiting, in ms. */
   get queuedMs(): number {
-    return (this.queue.length - this.queueHead) * 20 + (this.partialLength * 1000) / SAMPLE_RATE;
+    return (this.queue.length - this.queueHead) * 20 + (this.partialLength * 1000) / this.sampleRate;
   }
 
-  /** Outgoing audio waiting, in samples (queuedMs * 8, exact). */
+  /** Outgoing audio waiting, in samples at the session's rate (exact). */
   get queuedSamples(): number {
-    return (this.queue.length - this.queueHead) * FRAME_SAMPLES + this.partialLength;
+    return (this.queue.length - this.queueHead) * this.frameSamples + this.partialLength;
   }
 
   /** Sends a DTMF digit as RFC 4733 events; false when telephone-event was not negotiated or the digit is invalid. */
@@ -493,16 +487,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
   /** Writes `stats` as a row of RTP_STATS_LENGTH numbers at `o` (no allocation; see rtpStatsFromArray). */
   statsInto(out: Float64Array, o: number): void {
     const c = this.counters;
-    out[o] = c.packetsIn; out[o + 1] = c.bytesIn; out[o + 2] = c.packetsOut; out[o + 3] = c.bytesOut;
-    out[o + 4] = Math.max(0, this.reception?.cumulativeLost ?? 0); out[o + 5] = this.reception?.jitterMs ?? 0;
-    out[o + 6] = c.comfortNoise; out[o + 7] = c.ssrcChanges; out[o + 8] = c.dtmfIn; out[o + 9] = c.dtmfOut;
-    out[o + 10] = c.rtcpIn; out[o + 11] = c.rtcpOut; out[o + 12] = this.queue.length - this.queueHead; out[o + 13] = c.queueOverflow;
-    out[o + 14] = c.catchUpPackets; out[o + 15] = c.gapTicks; out[o + 16] = c.silenceOut; out[o + 17] = c.comfortNoiseOut;
-    for (let i = 0; i < DROP_REASONS.length; i++) out[o + COUNTERS + i] = this.dropped[DROP_REASONS[i]!];
-    const j = o + COUNTERS + DROP_REASONS.length;
-    const jb = this.jitter.stats;
-    out[j] = jb.pushed; out[j + 1] = jb.played; out[j + 2] = jb.duplicates; out[j + 3] = jb.late; out[j + 4] = jb.lost;
-    out[j + 5] = jb.underruns; out[j + 6] = jb.overflowDrops; out[j + 7] = jb.resets;
+    c.lost = Math.max(0, this.reception?.cumulativeLost ?? 0);
+    c.jitterMs = this.reception?.jitterMs ?? 0;
+    c.queuedFrames = this.queue.length - this.queueHead;
+    writeRtpStats(out, o, c, this.dropped, this.jitter.stats);
   }
 
   /** Leaves the pacer, sends an RTCP BYE when the peer is known, and releases the ports. */
@@ -516,7 +504,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
       this.counters.rtcpOut++;
       await new Promise<void>((resolve) => {
         try {
-          this.pair.rtcp.send(report, dest.port, dest.address, () => resolve());
+          this.pair.rtcp.send(this.srtpOut ? this.srtpOut.protectRtcp(report) : report, dest.port, dest.address, () => resolve());
         } catch {
           resolve();
         }
@@ -540,13 +528,23 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     if (looksLikeRtcp(msg)) return this.onRtcp(msg, rinfo);
     this.counters.packetsIn++;
     this.counters.bytesIn += msg.length;
-    const parsed = parseRtp(msg);
+    let parsed = parseRtp(msg);
     if (!parsed.ok) return this.drop(parsed.reason);
-    const p = parsed.packet;
     const latched = this.latched;
     if (latched) {
       if (latched.address !== rinfo.address || latched.port !== rinfo.port) return this.drop('wrong-source');
     } else if (!this.fromExpectedSource(rinfo.address)) return this.drop('foreign-source');
+    if (this.srtpIn) {
+      let plain: Buffer;
+      try {
+        plain = this.srtpIn.unprotectRtp(msg);
+      } catch {
+        return this.drop('srtp');
+      }
+      parsed = parseRtp(plain);
+      if (!parsed.ok) return this.drop(parsed.reason);
+    }
+    const p = parsed.packet;
     const isAudio = p.payloadType === this.payloadType;
     const isDtmf = this.tePayloadType !== undefined && p.payloadType === this.tePayloadType;
     if (!isAudio && !isDtmf) {
@@ -568,12 +566,18 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
       }
       this.remoteSsrc = p.ssrc;
       this.reception = new ReceptionStats(p.ssrc, SAMPLE_RATE);
+      this.firstTimestamp = p.timestamp;
     }
     this.reception!.update(p.sequenceNumber, p.timestamp, now);
     if (isAudio) {
-      const pcm = new Int16Array(p.payload.length);
-      decodeG711(this.law, p.payload, pcm);
-      this.jitter.push(p.sequenceNumber, pcm);
+      const c = this.codec;
+      const decoded = new Int16Array(c.codec.samplesFor(p.payload.length));
+      c.decoder.decode(p.payload, decoded);
+      // Media time relative to the stream's first timestamp (signed: a reordered first packet may come before it).
+      // Every codec here has an 8000 Hz RTP clock (G.722's too: RFC 3551).
+      this.packetTiming.arrivalMs = now;
+      this.packetTiming.mediaMs = ((p.timestamp - this.firstTimestamp) | 0) / (SAMPLE_RATE / 1000);
+      this.jitter.push(p.sequenceNumber, c.fromCodec ? c.fromCodec.process(decoded) : decoded, this.packetTiming);
     } else if (isDtmf) {
       this.lastDtmfAt = now;
       this.emitDigits(this.dtmfIn.push(p.timestamp, p.payload), now);
@@ -594,6 +598,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
 
   private onRtcp(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
+    if (this.srtpIn) {
+      if (!this.fromExpectedSource(rinfo.address)) return this.drop('foreign-source');
+      try {
+        msg = this.srtpIn.unprotectRtcp(msg);
+      } catch {
+        return this.drop('srtp');
+      }
+    }
     const parsed = parseRtcp(msg);
     if (!parsed.ok) return;
     // RTCP obeys the source rule too: a foreign BYE or report must not steer the call.
@@ -635,7 +647,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
       // The tail of an utterance: pad it to a whole frame rather than hold it back.
       const f = this.partial;
       f.fill(0, this.partialLength);
-      this.partial = new Int16Array(FRAME_SAMPLES);
+      this.partial = new Int16Array(this.frameSamples);
       this.partialLength = 0;
       return f;
     }
@@ -656,11 +668,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     // The RTP clock follows real time: every tick (sent or silent) is 160 samples.
     if (this.lastTick !== undefined) {
       const missed = tick - this.lastTick - 1;
-      if (missed > 0) this.catchUp(missed);
+      if (missed > 0) this.catchUp(missed, dueMs);
       this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
     }
     this.lastTick = tick;
-    this.sendTick();
+    this.sendTick(dueMs);
     this.receiveTick(dueMs);
     const now = performance.now();
     // An event whose end packets were all lost is reported after a second of silence.
@@ -676,14 +688,15 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
       this.nextRtcpAt = now + this.rtcpIntervalMs * (0.5 + Math.random());
       const dest = this.rtcpDestination();
       if (dest) {
-        this.pair.rtcp.send(this.buildReport(false), dest.port, dest.address);
+        const report = this.buildReport(false);
+        this.pair.rtcp.send(this.srtpOut ? this.srtpOut.protectRtcp(report) : report, dest.port, dest.address);
         this.counters.rtcpOut++;
       }
     }
   }
 
   /** Ticks the pacer skipped: older ones beyond the bound become a gap, the newest are sent now (see the header). */
-  private catchUp(missed: number): void {
+  private catchUp(missed: number, dueMs: number): void {
     const burst = Math.min(missed, this.maxCatchUpFrames);
     const gap = missed - burst;
     if (gap > 0) {
@@ -694,12 +707,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     for (let i = 0; i < burst; i++) {
       this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
       const before = this.counters.packetsOut;
-      this.sendTick();
+      this.sendTick(dueMs - (burst - i) * 20);
       this.counters.catchUpPackets += this.counters.packetsOut - before;
     }
   }
 
-  private sendTick(): void {
+  /** One tick's packet; `timeMs` is the tick's due time (for 'sent'). */
+  private sendTick(timeMs: number): void {
     const dest = this.destination;
     if (!this.sending || !dest) {
       this.talkspurt = false;
@@ -734,24 +748,22 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
       else this.contiguous = false;
       return;
     }
-    const packet = Buffer.allocUnsafe(RTP_HEADER_BYTES + frame.length);
-    writeRtpHeader(packet, 0, {
-      marker: !this.contiguous, payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: this.timestamp, ssrc: this.ssrc,
-    });
-    encodeG711(this.law, frame, packet, RTP_HEADER_BYTES);
+    const packet = this.audioPacket(this.codec.toCodec ? this.codec.toCodec.process(frame) : frame, !this.contiguous);
     const first = !this.talkspurt;
     this.talkspurt = true;
     this.contiguous = true;
     this.sidTicks = -1;
-    this.transmit(dest, packet, frame.length);
+    this.transmit(dest, packet, packet.length - RTP_HEADER_BYTES);
     if (first && this.listenerCount('talkspurt') > 0) this.emit('talkspurt', { timeMs: performance.now() });
+    if (this.listenerCount('sent') > 0) this.emit('sent', { kind: 'audio', pcm: frame, sampleRate: this.sampleRate, timeMs });
   }
 
   /** A tick without agent audio: a silence frame, or with comfort noise a SID when one is due (see the header). */
   private sendSilence(dest: { address: string; port: number }): void {
     const cn = this.cnPayloadType;
     if (cn === undefined) {
-      this.sendPacket(dest, this.payloadType, !this.contiguous, this.timestamp, this.silencePayload);
+      const packet = this.audioPacket(this.codec.silence, !this.contiguous);
+      this.transmit(dest, packet, packet.length - RTP_HEADER_BYTES);
       this.counters.silenceOut++;
       this.contiguous = true;
       return;
@@ -767,6 +779,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     this.counters.comfortNoiseOut++;
   }
 
+  /** One audio packet of `pcm`, a 20 ms frame at the codec's rate (padded or cut to it), in the negotiated codec. */
+  private audioPacket(pcm: Int16Array, marker: boolean): Buffer {
+    const c = this.codec;
+    const frame = pcm.length === c.frameSamples ? pcm : fitFrame(pcm, c.frameSamples);
+    const packet = Buffer.allocUnsafe(RTP_HEADER_BYTES + c.codec.bytesFor(c.frameSamples));
+    writeRtpHeader(packet, 0, { marker, payloadType: this.payloadType, sequenceNumber: this.seq, timestamp: this.timestamp, ssrc: this.ssrc });
+    c.encoder.encode(frame, packet, RTP_HEADER_BYTES);
+    return packet;
+  }
+
   private sendPacket(dest: { address: string; port: number }, pt: number, marker: boolean, timestamp: number, payload: Uint8Array): void {
     const packet = Buffer.allocUnsafe(RTP_HEADER_BYTES + payload.length);
     writeRtpHeader(packet, 0, { marker, payloadType: pt, sequenceNumber: this.seq, timestamp, ssrc: this.ssrc });
@@ -780,22 +802,23 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     this.counters.bytesOut += packet.length;
     this.counters.payloadBytesOut += payloadBytes;
     this.sentSinceReport = true;
-    this.pair.rtp.send(packet, dest.port, dest.address);
+    this.pair.rtp.send(this.srtpOut ? this.srtpOut.protectRtp(packet) : packet, dest.port, dest.address);
   }
 
   private receiveTick(dueMs: number): void {
     if (!this.receiving || this.reception === undefined) return;
-    while (this.playoutLength < FRAME_SAMPLES) {
+    const frameSamples = this.frameSamples;
+    while (this.playoutLength < frameSamples) {
       const f = this.jitter.pull();
       const room = this.playout.length - this.playoutLength;
       const n = Math.min(room, f.length);
       this.playout.set(n === f.length ? f : f.subarray(0, n), this.playoutLength);
       this.playoutLength += n;
     }
-    const pcm = this.playout.slice(0, FRAME_SAMPLES);
-    this.playout.copyWithin(0, FRAME_SAMPLES, this.playoutLength);
-    this.playoutLength -= FRAME_SAMPLES;
-    this.emit('audio', { kind: 'audio', pcm, sampleRate: SAMPLE_RATE, timeMs: dueMs });
+    const pcm = this.playout.slice(0, frameSamples);
+    this.playout.copyWithin(0, frameSamples, this.playoutLength);
+    this.playoutLength -= frameSamples;
+    this.emit('audio', { kind: 'audio', pcm, sampleRate: this.sampleRate, timeMs: dueMs });
   }
 
   private rtcpDestination(): { address: string; port: number } | undefined {
@@ -821,4 +844,18 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpStr
     if (bye) parts.bye = reason === undefined ? {} : { reason };
     return buildCompound(parts);
   }
+}
+
+/** `pcm` padded with silence or cut to exactly `samples` (a resampler's output can be a sample off a whole frame). */
+function fitFrame(pcm: Int16Array, samples: number): Int16Array {
+  const out = new Int16Array(samples);
+  out.set(pcm.length <= samples ? pcm : pcm.subarray(0, samples));
+  return out;
+}
+
+/** An SRTP context from a base64 master key || salt (an SDES inline key). */
+function srtpContext(suite: SrtpSuite, inline: string): SrtpContext {
+  const bytes = Buffer.from(inline, 'base64');
+  const keyBytes = SRTP_SUITES[suite].masterKeyBytes;
+  return SrtpContext.fromMaster(suite, bytes.subarray(0, keyBytes), bytes.subarray(keyBytes));
 }

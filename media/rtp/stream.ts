@@ -15,16 +15,52 @@
  * proxy they are mirrors of the media thread's state (see media-thread.ts).
  */
 import type { EventEmitter } from 'node:events';
-import type { RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessionStats } from './session.ts';
+import type { AudioFrame, DtmfFrame } from '../audio/frames.ts';
+import type { RtcpPacket } from './rtcp.ts';
+import type { RtpSessionStats } from './rtp-stats.ts';
 
-export type RtpStreamEvents = RtpSessionEvents;
 export type RtpStreamStats = RtpSessionStats;
+
+export interface RtpRemote {
+  address: string;
+  port: number;
+  /** Defaults to port + 1. */
+  rtcpPort?: number;
+}
+
+export interface RtpCodecChoice {
+  name: 'PCMU' | 'PCMA' | string;
+  payloadType: number;
+}
+
+export interface RtpStreamEvents {
+  audio: [AudioFrame];
+  dtmf: [DtmfFrame];
+  /** No packet for inactivityTimeoutMs (fires once until packets resume). */
+  inactive: [{ idleMs: number }];
+  /** Symmetric RTP latched onto this source. */
+  latched: [{ address: string; port: number }];
+  rtcp: [RtcpPacket[]];
+  /** The peer sent an RTCP BYE. */
+  bye: [{ reason?: string }];
+  /** The first packet of a talkspurt (marker bit set) left; timeMs is performance.now() right after the send call. */
+  talkspurt: [{ timeMs: number }];
+  /**
+   * One agent audio frame left in an RTP packet (never filler, never what a clear dropped); timeMs is the
+   * pacer tick it belongs to, on the clock of the caller frames (a catch-up burst carries its ticks' times).
+   */
+  sent: [AudioFrame];
+  close: [];
+  error: [Error];
+}
 
 export interface RtpStream extends EventEmitter<RtpStreamEvents> {
   readonly localAddress: string;
   /** The bound RTP port (even; RTCP is on the next one). */
   readonly localPort: number;
   readonly ssrc: number;
+  /** PCM rate of the audio events and of sendFrame, fixed for the session's life (8000, or 16000 for a G.722 call). */
+  readonly sampleRate: number;
   /** Outgoing audio waiting, in ms. */
   readonly queuedMs: number;
   /** Counters (for the proxy: the media thread's latest report, at most one tick old; final after close()). */
@@ -34,7 +70,7 @@ export interface RtpStream extends EventEmitter<RtpStreamEvents> {
   readonly isReceiving: boolean;
   /** performance.now() of the last packet received (or of the start). */
   readonly lastPacketAt: number;
-  /** Queues agent audio: PCM16 at 8 kHz, any length (cut into 20 ms frames). */
+  /** Queues agent audio: PCM16 at `sampleRate`, any length (cut into 20 ms frames). */
   sendFrame(pcm: Int16Array): void;
   /** Drops all queued outgoing audio (barge-in); returns how many ms were dropped. */
   clearOutgoing(): number;

@@ -1,15 +1,26 @@
 /**
  * SDP offer/answer for one audio stream (RFC 3264), on top of sdp-transform
  * for the text format. Reads the remote audio m-line (address, ports, payload
- * types, telephone-event, ptime, direction, hold), picks the offerer's
- * preferred codec among ours, and writes our answer or our own offer. Comfort
+ * types, telephone-event, ptime, direction, hold), picks a codec (G.722
+ * whenever the offer has it, wideband being worth more to speech recognition
+ * than the offerer's order; otherwise the offerer's preferred codec among
+ * ours), and writes our answer or our own offer. Comfort
  * noise (RFC 3389, CN/8000) is accepted in an answer when the offer has it, so
  * the agent's silence can go out as SID packets. When no
  * codec is shared the result says so ('no-common-codec', status 488) so the
  * SIP layer can answer 488 Not Acceptable Here.
+ *
+ * SRTP (RFC 4568 SDES): an RTP/SAVP offer is answered only when the caller of
+ * answerOffer allows SRTP (`srtp: 'allowed'`, the call came over TLS) and one
+ * of its a=crypto lines is usable (sdes.ts); the answer then carries our own
+ * fresh key and the result both keys. With `srtp: 'required'` (a number that
+ * demands it) an RTP/AVP offer is refused. Without `srtp`, RTP/SAVP is refused
+ * as before ('unsupported-transport').
  */
 import sdpTransform from 'sdp-transform';
 import type { MediaDescription, SessionDescription } from 'sdp-transform';
+import { chooseSdes, newSdesKey } from './sdes.ts';
+import type { CryptoLine, SdesSuite } from './sdes.ts';
 
 export type CodecName = 'PCMU' | 'PCMA' | 'G722';
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -29,8 +40,15 @@ export const STATIC_CODECS: Readonly<Record<CodecName, Codec>> = {
   G722: { name: 'G722', payloadType: 9, clockRate: 8000, sampleRate: 16000 },
 };
 
-/** Codecs this server can carry today (G.722 is not implemented). */
-export const DEFAULT_CODECS: readonly CodecName[] = ['PCMU', 'PCMA'];
+/** Codecs this server accepts in answers (all it can carry). */
+export const DEFAULT_CODECS: readonly CodecName[] = ['G722', 'PCMU', 'PCMA'];
+/** Codecs chosen ahead of the offerer's order when offered: wideband first. */
+export const DEFAULT_PREFERRED: readonly CodecName[] = ['G722'];
+/**
+ * Codecs our own offers list by default. Outbound calls open their RTP session (and so fix its
+ * sample rate) before the answer arrives, so they offer G.711 only; see LocalMedia.codecs.
+ */
+export const DEFAULT_OFFER_CODECS: readonly CodecName[] = ['PCMU', 'PCMA'];
 
 const STATIC_PAYLOAD_NAMES: Record<number, { name: string; rate: number }> = {
   0: { name: 'PCMU', rate: 8000 },
@@ -61,6 +79,8 @@ export interface RemoteAudio {
   telephoneEvent?: { payloadType: number; clockRate: number; fmtp?: string };
   /** The CN/8000 format (RFC 3389), when listed. */
   comfortNoise?: { payloadType: number };
+  /** The a=crypto lines of an RTP/SAVP description (RFC 4568), as written. */
+  crypto?: CryptoLine[];
   ptime?: number;
   /** The direction attribute as written (media level, else session level, else sendrecv). */
   direction: Direction;
@@ -70,7 +90,7 @@ export interface RemoteAudio {
   mediaIndex: number;
 }
 
-export type SdpFailure = 'unparseable' | 'no-audio' | 'unsupported-transport' | 'no-common-codec';
+export type SdpFailure = 'unparseable' | 'no-audio' | 'unsupported-transport' | 'no-common-codec' | 'srtp-required' | 'no-usable-crypto' | 'srtp-rekey';
 
 /** The SIP Warning (RFC 3261 20.43 warn-code and text) that says why an offer failed, for its 488 (or 400). */
 export function sdpFailureWarning(reason: SdpFailure): { code: number; text: string } {
@@ -79,12 +99,15 @@ export function sdpFailureWarning(reason: SdpFailure): { code: number; text: str
     case 'no-audio': return { code: 304, text: 'Media type not available' };
     case 'unsupported-transport': return { code: 302, text: 'Incompatible transport protocol' };
     case 'unparseable': return { code: 399, text: 'Session description not understood' };
+    case 'srtp-required': return { code: 302, text: 'Incompatible transport protocol: SRTP (RTP/SAVP) is required' };
+    case 'no-usable-crypto': return { code: 302, text: 'Incompatible transport protocol: no usable a=crypto line' };
+    case 'srtp-rekey': return { code: 302, text: 'Incompatible transport protocol: SRTP keys cannot change during a call' };
   }
 }
 
 export type RemoteAudioResult = { ok: true; audio: RemoteAudio; description: SessionDescription } | { ok: false; reason: SdpFailure };
 
-const SUPPORTED_PROTOCOLS = new Set(['RTP/AVP', 'RTP/AVPF']);
+const SUPPORTED_PROTOCOLS = new Set(['RTP/AVP', 'RTP/AVPF', 'RTP/SAVP']);
 
 function isNullAddress(ip: string): boolean {
   return ip === '0.0.0.0' || ip === '::';
@@ -143,6 +166,7 @@ export function readRemoteAudio(sdp: string): RemoteAudioResult {
   }
   const cn = formats.find((f) => f.name.toUpperCase() === 'CN' && f.clockRate === 8000);
   if (cn) audio.comfortNoise = { payloadType: cn.payloadType };
+  if (m.crypto && m.crypto.length > 0) audio.crypto = m.crypto.map((c) => ({ id: c.id, suite: c.suite, config: c.config, ...(c.sessionConfig !== undefined ? { sessionConfig: c.sessionConfig } : {}) }));
   if (m.ptime !== undefined) audio.ptime = Number(m.ptime);
   return { ok: true, audio, description };
 }
@@ -180,8 +204,13 @@ export interface LocalMedia {
   address: string;
   /** Our RTP port (RTCP is port + 1). */
   port: number;
-  /** Codecs we accept, in our order of preference (used for offers). Default PCMU, PCMA. */
+  /** Codecs we accept (answers; default DEFAULT_CODECS) or list, in order (offers; default DEFAULT_OFFER_CODECS). */
   codecs?: readonly CodecName[];
+  /**
+   * Answers: codecs picked ahead of the offerer's order when the offer has them (default G.722). A
+   * re-INVITE's answer names the call's current codec, so a re-offer does not switch codecs needlessly.
+   */
+  preferred?: readonly CodecName[];
   /** The direction we want; default sendrecv. 'sendonly' puts the remote on hold. */
   direction?: Direction;
   ptime?: number;
@@ -192,6 +221,17 @@ export interface LocalMedia {
   sessionName?: string;
   /** Payload type offered for telephone-event (our offers only). Default 101. */
   telephoneEventPayloadType?: number;
+  /** Answers: SRTP (SDES) may be used ('allowed': only over TLS signalling) or must be ('required'); omitted: plain RTP only. */
+  srtp?: 'allowed' | 'required';
+  /** Answers with SRTP: our key (base64 master key || salt) when one was already chosen (default: a fresh one). */
+  srtpSendKey?: string;
+}
+
+/** SDES keys of an SRTP call: the suite, our key (we send with it) and the remote's. Secrets: never log them. */
+export interface NegotiatedSrtp {
+  suite: SdesSuite;
+  sendKey: string;
+  receiveKey: string;
 }
 
 export interface NegotiatedAudio {
@@ -201,6 +241,8 @@ export interface NegotiatedAudio {
   /** The comfort noise payload type (RFC 3389), when both sides have CN: our silence goes out as SID packets. */
   comfortNoise?: { payloadType: number };
   remote: RemoteAudio;
+  /** SRTP keys when the call is RTP/SAVP (SDES). */
+  srtp?: NegotiatedSrtp;
   /** Our direction as written in our SDP. */
   direction: Direction;
   /** Whether we should send RTP / expect RTP, all things (hold, 0.0.0.0) considered. */
@@ -264,7 +306,14 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
   const read = readRemoteAudio(offerSdp);
   if (!read.ok) return { ok: false, reason: read.reason, status: read.reason === 'unparseable' ? 400 : 488 };
   const remote = read.audio;
-  const codec = chooseCodec(remote.formats, local.codecs ?? DEFAULT_CODECS);
+  const savp = remote.protocol === 'RTP/SAVP';
+  if (savp && !local.srtp) return { ok: false, reason: 'unsupported-transport', status: 488 };
+  if (!savp && local.srtp === 'required') return { ok: false, reason: 'srtp-required', status: 488 };
+  const sdes = savp ? chooseSdes(remote.crypto ?? []) : undefined;
+  if (savp && !sdes) return { ok: false, reason: 'no-usable-crypto', status: 488 };
+  const ours = local.codecs ?? DEFAULT_CODECS;
+  const preferred = (local.preferred ?? DEFAULT_PREFERRED).filter((c) => ours.includes(c));
+  const codec = chooseCodec(remote.formats, preferred) ?? chooseCodec(remote.formats, ours);
   if (!codec) return { ok: false, reason: 'no-common-codec', status: 488 };
   let allowed = ANSWER_DIRECTION[remote.direction];
   // An old-style hold (c=0.0.0.0) gives us nowhere to send.
@@ -272,10 +321,13 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
   const direction = intersect(allowed, local.direction ?? 'sendrecv');
   const ptime = local.ptime ?? 20;
   const te = remote.telephoneEvent && remote.telephoneEvent.clockRate === 8000 ? remote.telephoneEvent : undefined;
+  const srtp: NegotiatedSrtp | undefined = sdes ? { suite: sdes.suite, sendKey: local.srtpSendKey ?? newSdesKey(sdes.suite), receiveKey: sdes.remoteKey } : undefined;
   // RFC 3264 6: the answer has as many m-lines as the offer; the ones we decline get port 0.
   const media = read.description.media.map((m, i): MediaDescription => {
     if (i === remote.mediaIndex) {
-      return audioMedia(local, [codec], te ? { payloadType: te.payloadType, fmtp: te.fmtp ?? '0-16' } : undefined, direction, remote.protocol, ptime, remote.comfortNoise);
+      const m = audioMedia(local, [codec], te ? { payloadType: te.payloadType, fmtp: te.fmtp ?? '0-16' } : undefined, direction, remote.protocol, ptime, remote.comfortNoise);
+      if (srtp) m.crypto = [{ id: sdes!.tag, suite: srtp.suite, config: `inline:${srtp.sendKey}` }];
+      return m;
     }
     const first = m.payloads !== undefined && m.payloads !== null ? String(m.payloads).split(' ')[0] || '0' : '0';
     return { type: m.type, port: 0, protocol: m.protocol, payloads: first, rtp: [], fmtp: [] };
@@ -293,12 +345,13 @@ export function answerOffer(offerSdp: string, local: LocalMedia): AnswerResult {
   };
   if (te) result.telephoneEvent = { payloadType: te.payloadType, clockRate: te.clockRate };
   if (remote.comfortNoise) result.comfortNoise = { payloadType: remote.comfortNoise.payloadType };
+  if (srtp) result.srtp = srtp;
   return result;
 }
 
 /** Builds our offer (outbound calls, re-INVITE for hold/resume). */
 export function createOffer(local: LocalMedia): string {
-  const codecs = (local.codecs ?? DEFAULT_CODECS).map((n) => STATIC_CODECS[n]);
+  const codecs = (local.codecs ?? DEFAULT_OFFER_CODECS).map((n) => STATIC_CODECS[n]);
   const te = { payloadType: local.telephoneEventPayloadType ?? 101, fmtp: '0-16' };
   const media = audioMedia(local, codecs, te, local.direction ?? 'sendrecv', 'RTP/AVP', local.ptime ?? 20);
   return sdpTransform.write(description(local, [media]));
@@ -311,7 +364,7 @@ export function readAnswer(answerSdp: string, local: LocalMedia): OfferAnswerRes
   const read = readRemoteAudio(answerSdp);
   if (!read.ok) return { ok: false, reason: read.reason };
   const remote = read.audio;
-  const codec = chooseCodec(remote.formats, local.codecs ?? DEFAULT_CODECS);
+  const codec = chooseCodec(remote.formats, local.codecs ?? DEFAULT_OFFER_CODECS);
   if (!codec) return { ok: false, reason: 'no-common-codec' };
   // The answer's direction is from its side: its sendonly means we only receive.
   let direction = intersect(ANSWER_DIRECTION[remote.direction], local.direction ?? 'sendrecv');

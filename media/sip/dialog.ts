@@ -13,10 +13,12 @@
 import { EventEmitter } from 'node:events';
 import { parseCSeq, parseNameAddr } from './header-values.ts';
 import { createRequest, SipHeaders, type SipRequest, type SipResponse } from './message.ts';
-import type { SipPeer, TransportName } from './transport.ts';
+import { peerForUri, type SipPeer, type TransportName } from './transport.ts';
 import { formatUri, isSipUri, parseUri } from './uri.ts';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
+/** Why a dialog ended: our BYE, theirs, or the endpoint closing under it. */
+export type DialogEndReason = 'local bye' | 'remote bye' | 'endpoint closed';
 
 /** Why a re-INVITE's offer is refused: the Warning (RFC 3261 20.43) its 488 carries. */
 export interface ReinviteRefusal {
@@ -27,9 +29,15 @@ export interface ReinviteRefusal {
 export type ReinviteAnswer = string | ReinviteRefusal | undefined;
 
 /** What a dialog needs from its endpoint. */
+export interface RequestHooks {
+  onProvisional?: (res: SipResponse) => void;
+  /** The request's first transmission left (handed to the socket). */
+  onSent?: () => void;
+}
+
 export interface DialogHost {
   /** Sends a request in a new client transaction and resolves with the final response. */
-  request(req: SipRequest, target: SipPeer, onProvisional?: (res: SipResponse) => void): Promise<SipResponse>;
+  request(req: SipRequest, target: SipPeer, hooks?: RequestHooks): Promise<SipResponse>;
   /** Sends an ACK for a 2xx (no transaction). */
   sendAck(ack: SipRequest, target: SipPeer): void;
   /** Fills Via (with a new branch), Contact and User-Agent on an outgoing request. */
@@ -54,7 +62,7 @@ export interface DialogEvents {
   refer: [refer: IncomingRefer];
   /** A NOTIFY for a REFER we sent (sipfrag status). */
   referProgress: [status: number, reason: string];
-  terminated: [reason: string];
+  terminated: [reason: DialogEndReason];
   /** Our BYE got no 2xx: a failure status, or 408/503 when no answer came or the transport failed (the dialog is over regardless). */
   byeFailed: [status: number];
 }
@@ -146,11 +154,7 @@ export class Dialog extends EventEmitter<DialogEvents> {
     const first = this.routeSet[0];
     const uriText = first ? parseNameAddr(first) && formatUri(parseNameAddr(first)!.uri) : this.remoteTarget;
     const uri = uriText ? parseUri(uriText) : null;
-    if (uri && isSipUri(uri)) {
-      const t = (uri.params.transport ?? '').toUpperCase();
-      const transport: TransportName = t === 'TCP' || t === 'TLS' || t === 'UDP' ? t : uri.scheme === 'sips' ? 'TLS' : this.transport;
-      return { transport, address: uri.host.replace(/^\[|\]$/g, ''), port: uri.port ?? (transport === 'TLS' ? 5061 : 5060) };
-    }
+    if (uri && isSipUri(uri)) return peerForUri(uri, this.transport);
     return this.fallbackPeer;
   }
 
@@ -170,23 +174,25 @@ export class Dialog extends EventEmitter<DialogEvents> {
     return req;
   }
 
-  private async send(req: SipRequest): Promise<SipResponse> {
+  private async send(req: SipRequest, hooks?: RequestHooks): Promise<SipResponse> {
     const hop = this.nextHop();
     this.host.decorate(req, hop.transport);
-    return this.host.request(req, hop);
+    return this.host.request(req, hop, hooks);
   }
 
   /**
    * Hangs up: ends the dialog and sends BYE (retransmitted over UDP by its
    * transaction, RFC 3261 17.1.2); resolves with its final status, 408 or 503
    * when none came. Never rejects: a failure is also emitted as 'byeFailed'.
+   * `onSent` fires once the BYE has left (its first transmission reached the
+   * socket): the point after which the transport may close.
    */
-  async bye(): Promise<number> {
+  async bye(hooks: Pick<RequestHooks, 'onSent'> = {}): Promise<number> {
     if (this.state === 'terminated') return 481;
     this.terminate('local bye');
     let status: number;
     try {
-      status = (await this.send(this.createRequest('BYE'))).status;
+      status = (await this.send(this.createRequest('BYE'), hooks)).status;
     } catch {
       status = 503; // could not even be sent (e.g. no listener for the hop's transport)
     }
@@ -263,7 +269,7 @@ export class Dialog extends EventEmitter<DialogEvents> {
   }
 
   /** Marks the dialog ended (the endpoint forgets it). */
-  terminate(reason: string): void {
+  terminate(reason: DialogEndReason): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
     this.host.dialogEnded(this);

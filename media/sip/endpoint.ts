@@ -11,14 +11,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildAuthorization, pickChallenge, type DigestAlgorithm, type DigestServer, type DigestVerifyResult, type Ha1Lookup } from './digest.ts';
-import { Dialog, dialogKey, type DialogHost, type ReinviteAnswer } from './dialog.ts';
+import { Dialog, dialogKey, type DialogHost, type ReinviteAnswer, type RequestHooks } from './dialog.ts';
 import { SipGuard, type GuardOptions } from './guard.ts';
 import { formatUri, isSipUri, parseUri } from './uri.ts';
-import { formatWarning, parseCSeq, parseNameAddr } from './header-values.ts';
+import { formatWarning, parseCSeq, parseNameAddr, tagOf } from './header-values.ts';
 import { createRequest, createResponseTo, SipHeaders, type SipRequest, type SipResponse } from './message.ts';
 import { checkRequestSanity } from './parser.ts';
 import { newBranch, TransactionLayer, type ServerTransaction, type TimerSettings } from './transaction.ts';
-import { SipTransport, type SipPeer, type SipTransportOptions, type TransportName } from './transport.ts';
+import { peerForUri, SipTransport, type SipPeer, type SipTransportOptions, type TransportName } from './transport.ts';
 
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'REFER', 'NOTIFY'];
 const KNOWN_UNSUPPORTED = ['REGISTER', 'SUBSCRIBE', 'MESSAGE', 'PUBLISH', 'UPDATE', 'PRACK'];
@@ -100,10 +100,6 @@ function stripTag(value: string): string {
   return `${display}<${formatUri(na.uri)}>${rest}`;
 }
 
-function tagOf(value: string | undefined): string | undefined {
-  return value ? parseNameAddr(value)?.params.tag ?? undefined : undefined;
-}
-
 export class SipEndpoint implements DialogHost {
   readonly transport: SipTransport;
   readonly transactions: TransactionLayer;
@@ -172,10 +168,11 @@ export class SipEndpoint implements DialogHost {
     if (!req.headers.has('user-agent')) req.headers.append('User-Agent', this.userAgent);
   }
 
-  request(req: SipRequest, target: SipPeer, onProvisional?: (res: SipResponse) => void): Promise<SipResponse> {
+  request(req: SipRequest, target: SipPeer, hooks: RequestHooks = {}): Promise<SipResponse> {
     return new Promise((resolve) => {
       this.transactions.sendRequest(req, target, {
-        onResponse: (res) => { if (res.status < 200) onProvisional?.(res); else resolve(res); },
+        onResponse: (res) => { if (res.status < 200) hooks.onProvisional?.(res); else resolve(res); },
+        ...(hooks.onSent ? { onSent: () => hooks.onSent?.() } : {}),
         onTimeout: (_tx, why) => resolve(createResponseTo(req, why === 'timeout' ? 408 : 503, why === 'timeout' ? 'Request Timeout' : 'Transport Error')),
       });
     });
@@ -394,9 +391,8 @@ export class SipEndpoint implements DialogHost {
   private targetFor(uriText: string, override?: TransportName): SipPeer {
     const uri = parseUri(uriText);
     if (!uri || !isSipUri(uri)) throw new Error(`cannot route to ${uriText}`);
-    const t = (uri.params.transport ?? '').toUpperCase();
-    const transport: TransportName = override ?? (t === 'TCP' || t === 'TLS' ? t : uri.scheme === 'sips' ? 'TLS' : 'UDP');
-    return { transport, address: uri.host.replace(/^\[|\]$/g, ''), port: uri.port ?? (transport === 'TLS' ? 5061 : 5060) };
+    const peer = peerForUri(uri, 'UDP');
+    return override ? { ...peer, transport: override, port: uri.port ?? (override === 'TLS' ? 5061 : 5060) } : peer;
   }
 
   /** Sends OPTIONS (a ping) and resolves with the final response. */

@@ -193,6 +193,12 @@ export function nameAddrTag(na: NameAddr): string | undefined {
   return na.params.tag ?? undefined;
 }
 
+/** The tag parameter of a From or To header value; undefined when absent or unparseable. */
+export function tagOf(value: string | undefined): string | undefined {
+  const na = value ? parseNameAddr(value) : null;
+  return na ? nameAddrTag(na) : undefined;
+}
+
 // ---------------------------------------------------------------- CSeq, Max-Forwards, numbers
 
 export interface CSeq { seq: number; method: string }

@@ -12,6 +12,7 @@ export type { Uri, SipUri, TelUri, OpaqueUri, Params } from './uri.ts';
 export {
   parseVia, formatVia, viaBranch, viaRport, parseNameAddr, formatNameAddr, nameAddrTag, parseCSeq, formatCSeq,
   parseMaxForwards, parseHeaderParams, formatHeaderParams, parseAuthValue, isToken, quote, formatWarning, BRANCH_MAGIC_COOKIE,
+  tagOf,
 } from './header-values.ts';
 export type { Via, NameAddr, CSeq, AuthValue } from './header-values.ts';
 export { parseMessage, checkRequestSanity, hasResponseEssentials, DEFAULT_MAX_MESSAGE_SIZE } from './parser.ts';
@@ -25,13 +26,13 @@ export { parseCidr, CidrError, mappedIpv4 } from './cidr.ts';
 export type { Cidr, CidrProblem } from './cidr.ts';
 export { SipGuard, KNOWN_SCANNER_USER_AGENTS } from './guard.ts';
 export type { AdmitVerdict, GuardOptions, GuardVerdict, SecurityEvent, SecurityEventType } from './guard.ts';
-export { SipTransport, SipListenError } from './transport.ts';
+export { peerForUri, SipTransport, SipListenError } from './transport.ts';
 export type { SipPeer, SipTransportOptions, TransportName, TransportStats } from './transport.ts';
 export {
   TransactionLayer, ServerTransaction, ClientTransaction, newBranch, serverTransactionKey, buildNon2xxAck, DEFAULT_TIMERS,
 } from './transaction.ts';
 export type { TimerSettings, TransactionLimits, MessageSender, ClientTransactionHandlers, ServerTransactionState, ClientTransactionState, TransactionLayerEvents } from './transaction.ts';
 export { Dialog, dialogKey } from './dialog.ts';
-export type { DialogState, DialogEvents, IncomingRefer, ReinviteAnswer, ReinviteRefusal } from './dialog.ts';
+export type { DialogEndReason, DialogState, DialogEvents, IncomingRefer, ReinviteAnswer, ReinviteRefusal, RequestHooks } from './dialog.ts';
 export { SipEndpoint, SipCallError, ALLOWED_METHODS } from './endpoint.ts';
 export type { SipEndpointOptions, IncomingCall, InviteOptions, InviteHandler } from './endpoint.ts';

@@ -27,7 +27,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { BRANCH_MAGIC_COOKIE, parseCSeq, parseNameAddr, parseVia } from './header-values.ts';
+import { BRANCH_MAGIC_COOKIE, parseCSeq, parseVia, tagOf } from './header-values.ts';
 import { createRequest, createResponseTo, SipHeaders, type SipMessage, type SipRequest, type SipResponse } from './message.ts';
 import type { SipPeer } from './transport.ts';
 
@@ -59,10 +59,6 @@ function topVia(msg: SipMessage) {
   return v ? parseVia(v) : null;
 }
 
-function tagOf(value: string | undefined): string {
-  if (!value) return '';
-  return parseNameAddr(value)?.params.tag ?? '';
-}
 
 /** Server transaction key for an incoming request (ACK and CANCEL map as RFC 3261 17.2.3 says). */
 export function serverTransactionKey(req: SipRequest, methodOverride?: string): string | undefined {
@@ -75,8 +71,8 @@ export function serverTransactionKey(req: SipRequest, methodOverride?: string): 
   }
   // RFC 2543: Request-URI, From tag, Call-ID, CSeq number, top Via (To tag only for non-ACK).
   const cseq = parseCSeq(req.headers.get('cseq') ?? '');
-  const toTag = req.method === 'ACK' ? '' : tagOf(req.headers.get('to'));
-  return `2543|${req.uri}|${tagOf(req.headers.get('from'))}|${toTag}|${req.headers.get('call-id') ?? ''}|${cseq?.seq ?? ''}|${via.host}:${via.port ?? ''}|${method}`;
+  const toTag = req.method === 'ACK' ? '' : tagOf(req.headers.get('to')) ?? '';
+  return `2543|${req.uri}|${tagOf(req.headers.get('from')) ?? ''}|${toTag}|${req.headers.get('call-id') ?? ''}|${cseq?.seq ?? ''}|${via.host}:${via.port ?? ''}|${method}`;
 }
 
 function clientKey(branch: string, method: string): string {
@@ -236,6 +232,8 @@ export interface ClientTransactionHandlers {
   onResponse(response: SipResponse, tx: ClientTransaction): void;
   /** Timer B / F fired (no final response), or the transport failed. */
   onTimeout?(tx: ClientTransaction, reason: 'timeout' | 'transport'): void;
+  /** The request's first transmission was handed to the socket (it has left this process). */
+  onSent?(tx: ClientTransaction): void;
 }
 
 export class ClientTransaction {
@@ -274,8 +272,8 @@ export class ClientTransaction {
     this.timers = [];
   }
 
-  private transmit(msg: SipMessage): void {
-    this.layer.sender.send(msg, this.target).catch(() => {
+  private transmit(msg: SipMessage, onSent?: () => void): void {
+    this.layer.sender.send(msg, this.target).then(onSent, () => {
       if (this.state === 'terminated') return;
       this.terminate();
       this.handlers.onTimeout?.(this, 'transport');
@@ -284,7 +282,7 @@ export class ClientTransaction {
 
   start(): void {
     const { t1, t2 } = this.layer.timers;
-    this.transmit(this.request);
+    this.transmit(this.request, () => this.handlers.onSent?.(this));
     if (!this.reliable) {
       let interval = t1;
       const again = () => { // timer A (INVITE) / E (non-INVITE)

@@ -20,6 +20,7 @@ import { EventEmitter } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { formatVia, parseVia } from './header-values.ts';
+import type { SipUri } from './uri.ts';
 import { ConnectionLimits } from './connection-limits.ts';
 import type { SipGuard } from './guard.ts';
 import { createResponseTo, type SipMessage, type SipRequest, type SipResponse } from './message.ts';
@@ -37,6 +38,16 @@ export interface SipPeer {
   port: number;
   /** Stream connection the message arrived on, when any. */
   connectionId?: number;
+}
+
+/**
+ * Where a request to a SIP URI goes (RFC 3263 without DNS): the URI's host and port, over its `transport`
+ * parameter, else TLS for sips:, else `fallback`; the port defaults to 5061 for TLS and 5060 otherwise.
+ */
+export function peerForUri(uri: SipUri, fallback: TransportName): SipPeer {
+  const t = (uri.params.transport ?? '').toUpperCase();
+  const transport: TransportName = t === 'TCP' || t === 'TLS' || t === 'UDP' ? t : uri.scheme === 'sips' ? 'TLS' : fallback;
+  return { transport, address: uri.host.replace(/^\[|\]$/g, ''), port: uri.port ?? (transport === 'TLS' ? 5061 : 5060) };
 }
 
 export interface SipTransportOptions {

@@ -6,8 +6,20 @@
  *                     -> streaming STT ─────┴> TurnDetector -> end of turn
  *   end of turn -> LLM (streaming, tools) -> SentenceSplitter -> TTS (streaming)
  *               -> resample to the call's rate -> transport.play()
- *   InterruptFrame (barge-in) -> clearPlayback(), abort LLM + TTS, trim history
- *   EndFrame (hang-up, either side) -> abort everything, close VAD and STT
+ *   InterruptFrame (barge-in, a key over the agent, a new turn over it)
+ *               -> Reply.cancel('barge_in'): clearPlayback(), abort LLM + TTS, trim history
+ *   EndFrame (hang-up, either side, or close()) -> Reply.cancel('call_end'), close VAD and STT
+ *
+ * Each agent utterance is a Reply (reply.ts): one state machine, and every
+ * way of stopping it early is its one cancel(reason). The LLM rounds and tool
+ * calls of an answer are the tool loop (tool-loop.ts).
+ *
+ * Endpointing overlaps recognition: the STT is asked to finalize once the VAD
+ * hears silence (TurnDetector), so the turn ends at max(hangover, STT final).
+ * When the STT closes the caller's words while the hangover still runs, the
+ * answer starts at once as a speculative Reply (preemptive generation): held
+ * until the turn ends with the same text, thrown away unheard if the caller
+ * goes on. Wasted ones are counted (speculationCount, the metrics).
  *
  * The greeting always starts with the AI disclosure, which cannot be talked
  * over. Caller and agent turns leave only redacted (TurnRedactor / redact)
@@ -29,12 +41,12 @@
  * Silence reprompts and the call-duration limit run on the frame clock, so
  * the conversation keeps no timers of its own.
  *
- * Resampling uses media/codecs/resample.ts, imported directly the way
+ * Resampling uses media/audio/resample.ts, imported directly the way
  * pipeline/offline already does (the pipeline owns no resampler of its own).
  */
 import { EventEmitter } from 'node:events';
-import { Resampler } from '../../media/codecs/resample.ts';
-import type { AudioFrame, DtmfFrame, EndFrame, InterruptFrame } from '../frames.ts';
+import { Resampler } from '../../media/audio/resample.ts';
+import type { AudioFrame, DtmfFrame, EndFrame, InterruptFrame } from '../../media/audio/frames.ts';
 import type { ChatMessage, LanguageModel, SpeechToText, SttStream, TextToSpeech, ToolSpec } from '../providers/types.ts';
 import { redact, redactKeypad, TurnRedactor, type RedactedEntity, type RedactedType, type TurnRedaction } from '../redact/index.ts';
 import { TurnTimer, type LatencyMetrics, type TurnTrace } from '../tracing/index.ts';
@@ -44,10 +56,13 @@ import { EventQueue } from '../providers/event-queue.ts';
 import { isBackchannel } from './backchannel.ts';
 import { composeGreeting } from './disclosure.ts';
 import { APOLOGY, FallbackVoice, REPROMPT, SILENCE_GOODBYE, TIME_LIMIT_GOODBYE } from './phrases.ts';
-import { heardText, PlayoutLedger, type SpokenSpan } from './playout-ledger.ts';
-import { SentenceSplitter, splitSentences } from './sentence-splitter.ts';
+import { PlayoutLedger, type SpokenSpan } from './playout-ledger.ts';
+import { splitSentences } from './sentence-splitter.ts';
 import { DEFAULT_CONVERSATION_SETTINGS, type ConversationSettings } from './settings.ts';
-import { parseToolCall, toolsFor } from './tools.ts';
+import { toolsFor } from './tools.ts';
+import { Reply, type AfterReply, type CancelReason, type ReplyKind, type ReplyStage } from './reply.ts';
+import { StageError, type PipelineStage } from './stage-error.ts';
+import { runToolLoop } from './tool-loop.ts';
 import { TurnDetector, type EndOfTurn } from './turn-detector.ts';
 import { concatPcm, type PhraseCache } from './phrase-cache.ts';
 import { KeypadCollector, type KeypadRun } from './keypad-collector.ts';
@@ -85,10 +100,12 @@ export interface AudioRedaction {
   endMs: number;
 }
 
-export type PipelineStage = 'stt' | 'llm' | 'tts';
+export type { PipelineStage };
 export interface ProviderFailure { stage: PipelineStage; provider: string; message: string }
 export interface InterruptEvent { atMs: number; droppedMs: number; heardMs: number }
-export interface ConversationEnd { reason: string; failure?: ProviderFailure; traces: TurnTrace[] }
+/** Answers started before the caller's turn was over (preemptive generation), and those thrown away (the caller went on). */
+export interface SpeculationCount { started: number; used: number; wasted: number; wastedLlmRequests: number }
+export interface ConversationEnd { reason: string; failure?: ProviderFailure; traces: TurnTrace[]; speculation?: SpeculationCount }
 
 export interface ConversationEvents {
   turn: [ConversationTurn];
@@ -123,36 +140,6 @@ export interface ConversationOptions {
   log?: ConversationLog;
 }
 
-type ReplyKind = 'greeting' | 'answer' | 'reprompt' | 'goodbye' | 'apology' | 'notice';
-type AfterReply = { kind: 'hangup'; reason: string } | { kind: 'transfer'; target: string };
-
-/** One agent utterance: its LLM/TTS work, what it said, and what comes after it. */
-interface Reply {
-  kind: ReplyKind;
-  ac: AbortController;
-  spans: SpokenSpan[];
-  /** Assistant (and tool) messages it added to the history. */
-  messages: ChatMessage[];
-  generating: boolean;
-  doneAtMs: number;
-  after?: AfterReply;
-  timer?: TurnTimer;
-  trace?: TurnTrace;
-  /** The first `protectedSpans` sentences (the disclosure) cannot be interrupted. */
-  protectedSpans: number;
-  played: boolean;
-  settled: boolean;
-  interrupted: boolean;
-}
-
-class StageError extends Error {
-  constructor(readonly stage: PipelineStage, readonly provider: string, readonly error: unknown) {
-    super(`${stage} failed`);
-  }
-}
-
-const MAX_TOOL_ROUNDS = 3;
-
 export class Conversation extends EventEmitter<ConversationEvents> {
   /** Loads (or reuses) the Silero model and makes a conversation ready to run(). */
   static async create(options: ConversationOptions): Promise<Conversation> {
@@ -184,6 +171,8 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private stt: SttStream | undefined;
   private sttLoop: Promise<void> = Promise.resolve();
   private reply: Reply | undefined;
+  /** What replies need from the conversation (history, audio, settling). */
+  private readonly replyStage: ReplyStage;
   private replyTask: Promise<void> = Promise.resolve();
   private pendingTurn: EndOfTurn | undefined;
   private awaitingPlayout: Reply | undefined;
@@ -193,6 +182,9 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private reprompts = 0;
   private limitReached = false;
   private failure: ProviderFailure | undefined;
+  /** An answer started on the STT's final while the hangover runs (preemptive generation), and the text it answers. */
+  private speculation: { reply: Reply; text: string; task: Promise<void> } | undefined;
+  readonly speculationCount: SpeculationCount = { started: 0, used: 0, wasted: 0, wastedLlmRequests: 0 };
   private ended = false;
   private endResolve: ((end: ConversationEnd) => void) | undefined;
   private readonly endPromise: Promise<ConversationEnd>;
@@ -214,6 +206,17 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.tools = toolsFor(options.agent);
     this.keypad = new KeypadCollector(this.settings.keypad);
     this.endPromise = new Promise((resolve) => (this.endResolve = resolve));
+    this.replyStage = {
+      history: this.history,
+      stopAudio: () => {
+        const dropped = this.transport.clearPlayback(); // the caller stops hearing the agent now
+        this.ledger.drop(dropped);
+        return dropped;
+      },
+      queuedMs: () => this.transport.queuedMs(),
+      playedMs: (queued) => this.ledger.playedMs(queued),
+      settled: (reply, atMs) => this.settle(reply, atMs),
+    };
   }
 
   /** Starts the call (greeting first) and resolves when it has ended, whichever side ended it. */
@@ -226,18 +229,18 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     if (this.options.fallbackVoice) void this.options.fallbackVoice.clip(APOLOGY); // warm the apology clip
     this.startGreeting();
     const end = await this.endPromise;
-    await Promise.allSettled([this.replyTask, this.sttLoop]);
+    await Promise.allSettled([this.replyTask, this.sttLoop, this.speculation?.task]);
     return end;
   }
 
   /** True while an agent utterance is being generated or played. */
   get agentActive(): boolean {
-    return this.reply !== undefined && !this.reply.settled;
+    return this.reply?.active ?? false;
   }
 
   /** Ends the conversation from our side without hanging up (the caller of close() owns the call). */
   close(reason = 'closed'): void {
-    this.finish(reason);
+    this.process({ kind: 'end', reason, timeMs: this.clock() });
   }
 
   // ------------------------------------------------------------------ wiring
@@ -247,7 +250,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.unsubscribe.push(
       t.onFrame((frame) => this.onFrame(frame)),
       t.onPlayoutStart((ev) => this.onPlayoutStart(ev.timeMs)),
-      t.onEnd((reason) => this.finish(reason)),
+      t.onEnd((reason) => this.process({ kind: 'end', reason, timeMs: this.clock() })),
     );
     this.vad.on('speech_start', (ev) => this.detector.speechStart(ev));
     this.vad.on('probability', (p) => this.detector.speechProgress(p));
@@ -256,6 +259,8 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.detector.on('finalize', () => this.stt?.finalize());
     this.detector.on('barge_in', (ev) => this.process({ kind: 'interrupt', timeMs: ev.atMs }));
     this.detector.on('end_of_turn', (turn) => this.onEndOfTurn(turn));
+    this.detector.on('tentative_turn', ({ text }) => this.speculate(text));
+    this.detector.on('resumed', () => this.dropSpeculation());
     try {
       this.stt = this.options.stt.stream({
         sampleRate: t.sampleRate,
@@ -280,10 +285,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     })().catch((error: unknown) => this.fail(new StageError('stt', this.options.stt.name, error)));
   }
 
-  /** Control frames travel the same path as audio: every stage reacts in order. */
+  /** Control frames: every interruption of the agent and every end of the call comes through here. */
   private process(frame: InterruptFrame | EndFrame): void {
     if (frame.kind === 'interrupt') this.interrupt(frame.timeMs);
-    else this.finish(frame.reason);
+    else this.finish(frame.reason, frame.timeMs);
   }
 
   private onFrame(frame: AudioFrame | DtmfFrame): void {
@@ -307,15 +312,15 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     const keys = this.keypad.due(now);
     if (keys) this.onKeypadRun(keys);
     const r = this.reply;
-    if (r && !r.settled && !r.generating) {
+    if (r?.state === 'draining') {
       const drained = this.transport.queuedMs() <= 0;
-      if (drained || now - r.doneAtMs > this.settings.call.drainTimeoutMs) this.settle(r, now);
+      if (drained || now - r.doneAtMs > this.settings.call.drainTimeoutMs) r.drained(now);
     }
     if (this.ended || this.failure) return;
     const c = this.settings.call;
     if (!this.limitReached && now - this.startedAtMs >= c.maxDurationMs) {
       this.limitReached = true;
-      this.interruptQuietly();
+      this.cancelReply('time_limit', now);
       this.startFixed('goodbye', TIME_LIMIT_GOODBYE, { kind: 'hangup', reason: 'max_duration' });
       return;
     }
@@ -335,8 +340,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
 
   private onEndOfTurn(turn: EndOfTurn): void {
     if (this.ended || this.failure) return;
-    const r = this.reply;
-    const agentAudible = r !== undefined && !r.settled;
+    const agentAudible = this.reply?.active ?? false;
     if (agentAudible && isBackchannel(turn.text)) return; // "mm-hmm" over the agent: not a turn
     this.reprompts = 0;
     this.callerRedactor.add(turn.text);
@@ -396,47 +400,81 @@ export class Conversation extends EventEmitter<ConversationEvents> {
 
   /** Answers a caller turn: at once, after cutting the agent off, or once the disclosure has played. */
   private respondTo(turn: EndOfTurn): void {
-    const r = this.reply;
-    const agentAudible = r !== undefined && !r.settled;
-    if (agentAudible) {
+    if (this.reply?.active) {
       if (!this.canInterrupt()) {
         // The disclosure is still playing: answer once it is done.
         this.pendingTurn = turn;
         return;
       }
-      this.interrupt(this.clock());
+      this.process({ kind: 'interrupt', timeMs: this.clock() });
     }
     this.answer(turn);
   }
 
   /** `held`: the turn waited for the uninterruptible disclosure to finish. */
   private answer(turn: EndOfTurn, held = false): void {
+    const speculated = this.speculation?.text === turn.text && !held ? this.speculation : undefined;
+    if (!speculated) this.dropSpeculation();
+    this.speculation = undefined;
     this.turnCount += 1;
-    const timer = new TurnTimer(this.turnCount);
+    const timer = speculated?.reply.timer ?? new TurnTimer(this.turnCount);
     timer.mark('endOfSpeech', turn.endOfSpeechMs);
     timer.mark('vadStop', turn.vadStopMs);
     timer.mark('sttFinal', Math.max(turn.sttFinalAtMs, turn.vadStopMs));
     if (held) timer.mark('released', this.clock());
     timer.vadMissed = turn.vadMissed;
     this.history.push({ role: 'user', content: turn.text });
+    if (speculated) {
+      // The answer prepared during the hangover is the answer: its words join the history, its audio plays now.
+      this.speculationCount.used += 1;
+      this.options.metrics?.speculation?.('used');
+      const reply = speculated.reply;
+      this.reply = reply;
+      const started = new Set<SpokenSpan>();
+      for (const { span, pcm } of reply.commit()) {
+        if (!started.has(span)) {
+          started.add(span);
+          span.startMs = span.endMs = this.ledger.submittedMs;
+        }
+        this.play(reply, span, pcm);
+      }
+      this.replyTask = speculated.task;
+      return;
+    }
     const reply = this.newReply('answer', timer);
-    this.replyTask = this.runAnswer(reply);
+    this.replyTask = this.runAnswer(reply, [...this.history]);
+  }
+
+  /**
+   * Preemptive generation: the STT has closed the caller's words while the
+   * hangover still runs, so the answer starts now (LLM, then TTS of its first
+   * sentences) and is held. It becomes the reply if the turn ends with the
+   * same text, and is thrown away, unheard and out of the history, if the
+   * caller goes on.
+   */
+  private speculate(text: string): void {
+    if (this.ended || this.failure || this.reply?.active || this.pendingTurn) return;
+    if (this.speculation?.text === text) return;
+    this.dropSpeculation();
+    const reply = new Reply('answer', this.replyStage, new TurnTimer(this.turnCount + 1), true);
+    this.speculationCount.started += 1;
+    const task = this.runAnswer(reply, [...this.history, { role: 'user', content: text }]);
+    this.speculation = { reply, text, task };
+  }
+
+  /** The caller went on (or the turn ended otherwise): the speculative answer is void. */
+  private dropSpeculation(): void {
+    const s = this.speculation;
+    if (!s) return;
+    this.speculation = undefined;
+    s.reply.cancel('resumed', this.clock());
+    this.speculationCount.wasted += 1;
+    this.speculationCount.wastedLlmRequests += s.reply.llmRequests;
+    this.options.metrics?.speculation?.('wasted');
   }
 
   private newReply(kind: ReplyKind, timer?: TurnTimer): Reply {
-    const reply: Reply = {
-      kind,
-      ac: new AbortController(),
-      spans: [],
-      messages: [],
-      generating: true,
-      doneAtMs: 0,
-      protectedSpans: 0,
-      played: false,
-      settled: false,
-      interrupted: false,
-      ...(timer ? { timer } : {}),
-    };
+    const reply = new Reply(kind, this.replyStage, timer);
     this.reply = reply;
     return reply;
   }
@@ -445,18 +483,14 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     const { text, disclosure } = composeGreeting(this.options.agent.greeting);
     const reply = this.newReply('greeting');
     reply.protectedSpans = splitSentences(disclosure).length;
-    const message: ChatMessage = { role: 'assistant', content: text };
-    this.history.push(message);
-    reply.messages.push(message);
+    reply.addMessage({ role: 'assistant', content: text });
     this.replyTask = this.runFixed(reply, text);
   }
 
   private startFixed(kind: ReplyKind, text: string, after?: AfterReply): void {
     const reply = this.newReply(kind);
     if (after) reply.after = after;
-    const message: ChatMessage = { role: 'assistant', content: text };
-    this.history.push(message);
-    reply.messages.push(message);
+    reply.addMessage({ role: 'assistant', content: text });
     const previous = this.replyTask;
     this.replyTask = previous.then(() => this.runFixed(reply, text));
   }
@@ -470,11 +504,11 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     } catch (error) {
       this.fail(error instanceof StageError ? error : new StageError('tts', this.options.tts.name, error));
     } finally {
-      this.doneGenerating(reply);
+      reply.doneGenerating(this.clock());
     }
   }
 
-  private async runAnswer(reply: Reply): Promise<void> {
+  private async runAnswer(reply: Reply, prompt: ChatMessage[]): Promise<void> {
     const queue = new EventQueue<string>();
     const speaking = this.speak(reply, queue).then(
       () => undefined,
@@ -485,7 +519,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     );
     let failure: StageError | undefined;
     try {
-      await this.generate(reply, queue);
+      await this.think(reply, queue, prompt);
     } catch (error) {
       failure = error instanceof StageError ? error : new StageError('llm', this.options.llm.name, error);
       reply.ac.abort();
@@ -493,85 +527,42 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       queue.end();
     }
     const ttsFailure = await speaking;
-    this.doneGenerating(reply);
+    reply.doneGenerating(this.clock());
     const problem = failure ?? ttsFailure;
+    // A speculative answer's failure counts only once it is the answer.
+    if (problem && reply.speculative && !(await reply.whenLive())) return;
     if (problem && !reply.interrupted) this.fail(problem);
   }
 
-  private doneGenerating(reply: Reply): void {
-    reply.generating = false;
-    reply.doneAtMs = this.clock();
-  }
-
-  /** LLM rounds (a tool call may need another), sentences into `queue` as they complete. */
-  private async generate(reply: Reply, queue: EventQueue<string>): Promise<void> {
+  /** The answer's LLM rounds and tools; its sentences go into `queue` as they complete. */
+  private think(reply: Reply, queue: EventQueue<string>, prompt: ChatMessage[]): Promise<void> {
     const { llm, agent } = this.options;
-    const signal = reply.ac.signal;
-    for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
-      const splitter = new SentenceSplitter();
-      const calls = [];
-      let text = '';
-      reply.timer?.mark('llmStart', this.clock());
-      const onSentence = (s: string): void => {
+    return runToolLoop({
+      llm,
+      tools: this.tools,
+      agent,
+      prompt,
+      signal: reply.signal,
+      sendDtmf: (digits) => this.transport.sendDtmf(digits),
+      whenLive: () => reply.whenLive(),
+      onSentence: (sentence) => {
         reply.timer?.mark('llmFirstSentence', this.clock());
-        queue.push(s);
-      };
-      try {
-        for await (const chunk of llm.chat({ messages: [...this.history], tools: this.tools, signal })) {
-          if (signal.aborted) return;
-          if (chunk.type === 'text') {
-            reply.timer?.mark('llmFirstToken', this.clock());
-            text += chunk.text;
-            for (const s of splitter.push(chunk.text)) onSentence(s);
-          } else if (chunk.type === 'tool_call') {
-            calls.push(chunk.call);
-          }
-        }
-      } catch (error) {
-        if (signal.aborted) return;
-        throw new StageError('llm', llm.name, error);
-      }
-      if (signal.aborted) return;
-      for (const s of splitter.flush()) onSentence(s);
-      if (text.trim() === '' && calls.length === 0) return;
-      const message: ChatMessage = calls.length > 0 ? { role: 'assistant', content: text, toolCalls: calls } : { role: 'assistant', content: text };
-      this.history.push(message);
-      reply.messages.push(message);
-      if (calls.length === 0) return;
-      let again = false;
-      for (const call of calls) {
-        const action = parseToolCall(call, agent);
-        let result: string;
-        if (action.kind === 'end_call') {
-          reply.after = { kind: 'hangup', reason: 'agent_end_call' };
-          result = 'ok: the call ends after your last words';
-        } else if (action.kind === 'transfer') {
-          reply.after = { kind: 'transfer', target: action.target };
-          result = 'ok: transferring the caller';
-        } else if (action.kind === 'dtmf') {
-          try {
-            await this.transport.sendDtmf(action.digits);
-            result = 'ok: digits sent';
-          } catch {
-            result = 'error: the digits could not be sent';
-          }
-          again = true;
-        } else {
-          result = action.message;
-          again = true;
-        }
-        const toolMessage: ChatMessage = { role: 'tool', content: result, toolCallId: call.id };
-        this.history.push(toolMessage);
-        reply.messages.push(toolMessage);
-      }
-      if (!again || reply.after || signal.aborted) return;
-    }
+        queue.push(sentence);
+      },
+      onMessage: (message) => reply.addMessage(message),
+      onAfter: (after) => (reply.after = after),
+      onRequest: () => {
+        reply.llmRequests += 1;
+        reply.timer?.mark('llmStart', this.clock());
+      },
+      onFirstToken: () => reply.timer?.mark('llmFirstToken', this.clock()),
+    });
   }
 
   /** TTS for each sentence from `sentences`, resampled to the call's rate and queued on the transport. */
   private async speak(reply: Reply, sentences: AsyncIterable<string>): Promise<void> {
     const { tts, agent } = this.options;
-    const signal = reply.ac.signal;
+    const signal = reply.signal;
     const resampler = tts.sampleRate === this.transport.sampleRate ? undefined : new Resampler(tts.sampleRate, this.transport.sampleRate);
     for await (const sentence of sentences) {
       if (signal.aborted || this.ended) return;
@@ -607,6 +598,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
 
   private play(reply: Reply, span: SpokenSpan, pcm: Int16Array): void {
     if (pcm.length === 0) return;
+    if (reply.speculative) {
+      reply.hold(span, pcm); // not the answer yet: the caller hears nothing of it
+      return;
+    }
     if (!reply.played) {
       reply.played = true;
       reply.timer?.mark('firstAudioQueued', this.clock());
@@ -654,7 +649,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   /** True while the agent is audible and past the disclosure: caller speech may cut it off. */
   private canInterrupt(): boolean {
     const r = this.reply;
-    if (!r || r.settled || this.failure || this.ended) return false;
+    if (!r?.active || this.failure || this.ended) return false;
     if (!r.generating && this.transport.queuedMs() <= 0) return false;
     if (r.protectedSpans > 0) {
       // The disclosure must be fully synthesized (a later sentence started, or the reply is done) and played.
@@ -665,63 +660,25 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     return true;
   }
 
+  /** Barge-in: the caller cut the agent off; what they heard stays in the history. */
   private interrupt(atMs: number): void {
+    if (this.ended) return;
     const r = this.reply;
-    if (!r || r.settled || this.ended) return;
-    const droppedMs = this.transport.clearPlayback(); // first: the caller stops hearing the agent now
-    r.ac.abort();
-    this.ledger.drop(droppedMs);
-    const heardMs = this.ledger.playedMs(0);
-    r.interrupted = true;
-    if (this.awaitingPlayout === r) this.awaitingPlayout = undefined;
-    this.trimHistory(r, heardText(r.spans, heardMs));
-    if (r.after) {
-      for (const m of r.messages) if (m.role === 'tool') m.content = 'cancelled: the caller spoke before it happened';
-      delete r.after;
-    }
-    this.emit('interrupt', { atMs, droppedMs, heardMs: Math.max(0, heardMs - (r.spans[0]?.startMs ?? heardMs)) });
-    this.settle(r, atMs);
+    r?.cancel('barge_in', atMs, (cut) => {
+      this.emit('interrupt', { atMs, droppedMs: cut.droppedMs, heardMs: Math.max(0, cut.heardMs - (r.spans[0]?.startMs ?? cut.heardMs)) });
+    });
   }
 
-  /** Stops whatever the agent is saying without a barge-in event (call limit). */
-  private interruptQuietly(): void {
-    const r = this.reply;
-    if (!r || r.settled) return;
-    this.ledger.drop(this.transport.clearPlayback());
-    r.ac.abort();
-    r.interrupted = true;
-    this.trimHistory(r, heardText(r.spans, this.ledger.playedMs(0)));
-    delete r.after;
-    this.settle(r, this.clock());
-  }
-
-  /** The reply's assistant messages keep only what the caller heard. */
-  private trimHistory(r: Reply, heard: string): void {
-    let rest: string | undefined = heard;
-    const drop = new Set<ChatMessage>();
-    for (const m of r.messages) {
-      if (m.role !== 'assistant') continue;
-      m.content = rest ?? '';
-      rest = undefined;
-      if (m.content === '' && !m.toolCalls?.length) drop.add(m);
-    }
-    if (rest !== undefined && rest !== '') {
-      const m: ChatMessage = { role: 'assistant', content: rest };
-      this.history.push(m);
-      r.messages.push(m);
-    }
-    if (drop.size > 0) {
-      const kept = this.history.filter((m) => !drop.has(m));
-      this.history.splice(0, this.history.length, ...kept);
-      r.messages = r.messages.filter((m) => !drop.has(m));
-    }
+  /** Stops the current reply, if any, for `reason` (and voids an answer being prepared): the one way an agent utterance ends early. */
+  private cancelReply(reason: CancelReason, atMs: number): void {
+    this.dropSpeculation();
+    this.reply?.cancel(reason, atMs);
   }
 
   /** The reply is over (played out or cut off): emit the agent turn, then hang up / transfer / answer what waited. */
   private settle(r: Reply, now: number): void {
-    if (r.settled) return;
-    r.settled = true;
     if (this.reply === r) this.reply = undefined;
+    if (r.interrupted && this.awaitingPlayout === r) this.awaitingPlayout = undefined;
     this.detector.lastActivityMs = Math.max(this.detector.lastActivityMs, now);
     const spoken = r.messages.filter((m) => m.role === 'assistant').map((m) => m.content).join(' ').trim();
     if (spoken !== '') {
@@ -741,7 +698,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       void this.hangup(after.reason);
     } else if (after?.kind === 'transfer') {
       this.transport.transfer(after.target).then(
-        () => this.finish('transferred'),
+        () => this.process({ kind: 'end', reason: 'transferred', timeMs: this.clock() }),
         () => {
           if (!this.ended) this.startFixed('notice', "I'm sorry, I couldn't transfer your call right now. How else can I help?");
         },
@@ -763,25 +720,14 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.options.log?.warn({ stage: failure.stage, provider: failure.provider }, 'provider failed; apologising and hanging up');
     this.options.metrics?.failure(failure.stage, failure.provider);
     this.emit('failure', failure);
-    const r = this.reply;
-    if (r && !r.settled) {
-      r.ac.abort();
-      this.ledger.drop(this.transport.clearPlayback());
-      r.interrupted = true;
-      this.trimHistory(r, heardText(r.spans, this.ledger.playedMs(0)));
-      delete r.after;
-      r.generating = false;
-      this.settle(r, this.clock());
-    }
+    this.cancelReply('failure', this.clock());
     void this.apologize(failure);
   }
 
   private async apologize(failure: ProviderFailure): Promise<void> {
     const reply = this.newReply('apology');
     reply.after = { kind: 'hangup', reason: `${failure.stage}_failure` };
-    const message: ChatMessage = { role: 'assistant', content: APOLOGY };
-    this.history.push(message);
-    reply.messages.push(message);
+    reply.addMessage({ role: 'assistant', content: APOLOGY });
     let spoken = false;
     if (failure.stage !== 'tts') {
       const queue = new EventQueue<string>();
@@ -806,7 +752,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       }
     }
     if (!spoken) this.options.log?.warn({ stage: failure.stage }, 'no voice left for the apology; hanging up');
-    this.doneGenerating(reply); // tick() settles it once played out, then hangs up
+    reply.doneGenerating(this.clock()); // tick() settles it once played out, then hangs up
   }
 
   private async hangup(reason: string): Promise<void> {
@@ -815,32 +761,24 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     } catch {
       // the call is going away either way
     }
-    this.finish(reason);
+    this.process({ kind: 'end', reason, timeMs: this.clock() });
   }
 
-  private finish(reason: string): void {
+  private finish(reason: string, atMs: number): void {
     if (this.ended) return;
     this.ended = true;
     for (const off of this.unsubscribe.splice(0)) off();
     this.callAc.abort();
-    const r = this.reply;
-    if (r && !r.settled) {
-      r.ac.abort();
-      const queued = this.transport.queuedMs();
-      if (queued > 0 || r.generating) {
-        r.interrupted = true;
-        this.trimHistory(r, heardText(r.spans, this.ledger.playedMs(queued)));
-      }
-      delete r.after;
-      this.settle(r, this.clock());
-    }
+    this.cancelReply('call_end', atMs);
     this.pendingTurn = undefined;
     this.vad.close();
     this.vad.removeAllListeners();
     this.detector.removeAllListeners();
     const stt = this.stt;
     if (stt) this.sttLoop = Promise.allSettled([this.sttLoop, stt.close()]).then(() => undefined);
-    const end: ConversationEnd = { reason, traces: [...this.traces], ...(this.failure ? { failure: this.failure } : {}) };
+    const end: ConversationEnd = {
+      reason, traces: [...this.traces], speculation: { ...this.speculationCount }, ...(this.failure ? { failure: this.failure } : {}),
+    };
     this.emit('end', end);
     this.endResolve?.(end);
   }

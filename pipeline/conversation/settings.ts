@@ -9,8 +9,11 @@ import { DEFAULT_KEYPAD_SETTINGS, type KeypadSettings } from './keypad-collector
 
 export interface ConversationSettings {
   vad: { threshold: number; minSpeechMs: number };
-  /** End of turn: VAD silence (the hangover) combined with the STT's final; how long to wait for that final. */
-  turn: { hangoverMs: number; sttFinalTimeoutMs: number };
+  /**
+   * End of turn: VAD silence (the hangover) combined with the STT's final; how long to wait for that final.
+   * `finalizeAfterMs`: silence after which the STT is asked to finalize (and an answer may be prepared), while the hangover runs.
+   */
+  turn: { hangoverMs: number; sttFinalTimeoutMs: number; finalizeAfterMs: number };
   bargeIn: {
     enabled: boolean;
     /** Caller speech (VAD) over the agent for this long, with at least one recognised non-backchannel word, interrupts. */
@@ -43,7 +46,7 @@ export interface ConversationSettings {
 
 export const DEFAULT_CONVERSATION_SETTINGS: ConversationSettings = {
   vad: { threshold: 0.5, minSpeechMs: 100 },
-  turn: { hangoverMs: 200, sttFinalTimeoutMs: 1500 },
+  turn: { hangoverMs: 200, sttFinalTimeoutMs: 1500, finalizeAfterMs: 120 },
   bargeIn: { enabled: true, minSpeechMs: 300, minWords: 2, maxUnrecognizedMs: 1000, minVoicedMs: 600 },
   call: { repromptAfterMs: 8000, maxReprompts: 2, maxDurationMs: 30 * 60_000, drainTimeoutMs: 30_000 },
   keypad: DEFAULT_KEYPAD_SETTINGS,
@@ -57,7 +60,7 @@ const schema = z.object({
     /** Same as turn.hangoverMs (the VAD's minimum silence). */
     minSilenceMs: ms.optional(),
   }).partial().optional(),
-  turn: z.object({ hangoverMs: ms.optional(), sttFinalTimeoutMs: ms.optional() }).optional(),
+  turn: z.object({ hangoverMs: ms.optional(), sttFinalTimeoutMs: ms.optional(), finalizeAfterMs: ms.optional() }).optional(),
   bargeIn: z.object({
     enabled: z.boolean().optional(),
     minSpeechMs: ms.optional(),
@@ -96,6 +99,7 @@ export function conversationSettingsFrom(providerSettings: unknown): Conversatio
     turn: {
       hangoverMs: p.turn?.hangoverMs ?? p.vad?.minSilenceMs ?? d.turn.hangoverMs,
       sttFinalTimeoutMs: p.turn?.sttFinalTimeoutMs ?? d.turn.sttFinalTimeoutMs,
+      finalizeAfterMs: p.turn?.finalizeAfterMs ?? d.turn.finalizeAfterMs,
     },
     bargeIn: { ...d.bargeIn, ...definedOnly(p.bargeIn ?? {}) },
     call: {

@@ -3,13 +3,24 @@
  *
  * - `end_of_turn`: the caller finished. The VAD's silence hangover says speech
  *   stopped; the turn closes once the STT has also closed it (a speech_final,
- *   the answer to the finalize() asked at VAD stop, or an utterance end). If
+ *   the answer to the finalize() asked when the VAD first heard silence, or
+ *   an utterance end), so it ends at max(hangover, STT final), not their
+ *   sum. If
  *   the STT stays quiet for `sttFinalTimeoutMs` (counted again from a
  *   reconnect, which replays the audio), what it has closes the turn; with no
  *   words at all the noise is dropped. The turn's text is its finals plus the
  *   latest interim when no final covered it: a short "yes" may only ever show
  *   in an interim result before the endpoint closes it.
  *   When the VAD heard nothing but the STT closes an utterance, that counts.
+ * - `finalize`: once the VAD has heard `turn.finalizeAfterMs` of silence
+ *   (windows under its negative threshold since the last voiced one) the STT
+ *   is asked to finalize now, while the hangover runs (at VAD stop at the
+ *   latest). The default (120 ms) is longer than the gaps between words, so
+ *   an utterance is not cut into pieces the STT recognises without context.
+ * - `tentative_turn`: the STT has closed what the caller said while the
+ *   hangover still runs: the turn will very likely end with this text, so an
+ *   answer can be prepared. `resumed`: the caller spoke again before the
+ *   hangover ran out: any such preparation is void.
  * - `barge_in`: while `canInterrupt()` (the agent is audible), caller speech
  *   with `minWords` recognised words, or `minSpeechMs` of VAD speech with a
  *   recognised word, or `minVoicedMs` of confidently voiced VAD windows, or
@@ -51,8 +62,12 @@ export interface EndOfTurn {
 export interface TurnDetectorEvents {
   end_of_turn: [EndOfTurn];
   barge_in: [{ atMs: number }];
-  /** Ask the STT to finalize what it has (VAD stop without an STT close yet). */
+  /** Ask the STT to finalize what it has (silence heard, no STT close yet). */
   finalize: [];
+  /** The STT closed the caller's words during the hangover: the likely text of the turn (raw, in memory only). */
+  tentative_turn: [{ text: string }];
+  /** Speech again during the hangover, after silence had begun. */
+  resumed: [];
 }
 
 export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
@@ -72,6 +87,15 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
   /** Where the STT-final timeout counts from: VAD stop, or a later STT reconnect. */
   private timeoutFromMs = 0;
   private candidate = false;
+  /** `finalizeAfterMs` of silence heard since the last voiced window, while the VAD still says speech. */
+  private pausing = false;
+  /** End of the last window at or over the VAD threshold. */
+  private lastVoicedMs = 0;
+  /** finalize was asked for the audio up to this pause. */
+  private finalizeAsked = false;
+  /** A tentative_turn was emitted for this pause. */
+  private tentative = false;
+  private readonly negativeThreshold: number;
   /** Clock time of the last caller activity (speech or words); for the silence reprompt. */
   lastActivityMs: number;
 
@@ -82,6 +106,8 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
   ) {
     super();
     this.lastActivityMs = startMs;
+    // The VAD's own default (detector.ts): what counts as silence while speaking.
+    this.negativeThreshold = Math.max(0.01, settings.vad.threshold - 0.15);
   }
 
   /** True while the caller speaks or a turn is waiting to close. */
@@ -96,6 +122,10 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
     this.voicedMs = 0;
     this.vadEnd = undefined;
     this.sttClosed = false;
+    this.pausing = false;
+    this.finalizeAsked = false;
+    this.tentative = false;
+    this.lastVoicedMs = ev.detectedAtMs;
     this.lastActivityMs = ev.detectedAtMs;
     if (this.canInterrupt()) this.candidate = true;
     this.checkBargeIn(ev.detectedAtMs);
@@ -105,7 +135,15 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
   speechProgress(window: { startMs: number; endMs: number; probability: number }): void {
     const endMs = window.endMs;
     if (!this.vadSpeaking) return;
-    if (window.probability >= this.settings.vad.threshold) this.voicedMs += Math.max(0, endMs - Math.max(window.startMs, this.speechStartMs));
+    if (window.probability >= this.settings.vad.threshold) {
+      this.voicedMs += Math.max(0, endMs - Math.max(window.startMs, this.speechStartMs));
+      this.lastVoicedMs = endMs;
+      if (this.pausing) this.resume();
+    } else if (window.probability < this.negativeThreshold && !this.pausing && endMs - this.lastVoicedMs >= this.settings.turn.finalizeAfterMs) {
+      this.pausing = true;
+      this.askFinalize();
+      this.maybeTentative();
+    }
     this.lastActivityMs = endMs;
     if (!this.candidate && this.canInterrupt()) this.candidate = true;
     this.checkBargeIn(endMs);
@@ -117,7 +155,7 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
     this.timeoutFromMs = ev.atMs;
     this.candidate = false;
     this.lastActivityMs = ev.atMs;
-    if (!this.sttClosed) this.emit('finalize');
+    this.askFinalize();
     this.maybeCommit();
   }
 
@@ -145,11 +183,13 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
           this.sttClosed = false;
         }
         this.checkBargeIn(nowMs);
+        this.maybeTentative();
         this.maybeCommit();
         return;
       case 'utterance_end':
         this.sttClosed = true;
         this.sttFinalAtMs ??= nowMs;
+        this.maybeTentative();
         this.maybeCommit();
         return;
       case 'reconnected':
@@ -167,6 +207,33 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
       this.sttFinalAtMs ??= nowMs;
       this.maybeCommit();
     }
+  }
+
+  /** Finalize once per stretch of speech, when silence starts (or at VAD stop at the latest). */
+  private askFinalize(): void {
+    if (this.sttClosed || this.finalizeAsked) return;
+    this.finalizeAsked = true;
+    this.emit('finalize');
+  }
+
+  /** The caller went on talking before the hangover ran out: what the STT closed is not the end of the turn. */
+  private resume(): void {
+    this.pausing = false;
+    this.finalizeAsked = false;
+    this.sttClosed = false;
+    this.sttFinalAtMs = undefined;
+    if (this.tentative) {
+      this.tentative = false;
+      this.emit('resumed');
+    }
+  }
+
+  private maybeTentative(): void {
+    if (!this.vadSpeaking || !this.pausing || !this.sttClosed || this.tentative) return;
+    const text = [...this.finals, this.interim].join(' ').trim();
+    if (text === '') return;
+    this.tentative = true;
+    this.emit('tentative_turn', { text });
   }
 
   /** Forget the words heard so far (a backchannel or noise that is not a turn). */
@@ -191,6 +258,9 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
     this.sttClosed = false;
     this.sttFinalAtMs = undefined;
     this.vadEnd = undefined;
+    this.pausing = false;
+    this.finalizeAsked = false;
+    this.tentative = false;
     if (text === '') return; // noise, or a trailing empty final: no turn
     this.emit('end_of_turn', {
       text,

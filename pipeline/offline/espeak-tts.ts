@@ -1,13 +1,13 @@
 /**
  * Offline text to speech with espeak-ng: `espeak-ng --stdout --stdin` writes a
  * 22050 Hz mono PCM16 WAV as it synthesizes (sentence by sentence, much faster
- * than real time); this adapter reads the header with media/codecs/wav.ts and
+ * than real time); this adapter reads the header with media/audio/wav.ts and
  * yields the PCM as it arrives. The text goes in on stdin, not on the command
  * line, so call content never shows up in the process list. Aborting kills
  * the process and ends the stream quietly.
  */
 import { spawn } from 'node:child_process';
-import { parseWav } from '../../media/codecs/wav.ts';
+import { parseWav } from '../../media/audio/wav.ts';
 import { ProviderError, type TextToSpeech } from '../providers/types.ts';
 
 export interface EspeakOptions {

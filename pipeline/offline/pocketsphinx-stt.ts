@@ -7,7 +7,7 @@
  * flushed per line), so results stream.
  *
  * The model is for 16 kHz: 8 kHz caller audio is upsampled with
- * media/codecs/resample.ts. `finalize()` cannot be asked of a running
+ * media/audio/resample.ts. `finalize()` cannot be asked of a running
  * pocketsphinx, so it ends that process's input (it then decodes what it has,
  * prints and exits) and starts a fresh process for the audio that follows.
  * Results keep their order across processes. Every hypothesis is a `final`
@@ -20,7 +20,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { Resampler } from '../../media/codecs/resample.ts';
+import { Resampler } from '../../media/audio/resample.ts';
 import { ProviderError, type SpeechToText, type SttEvent, type SttStream, type SttWord } from '../providers/types.ts';
 
 export const POCKETSPHINX_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -32,6 +32,8 @@ export interface PocketsphinxOptions {
   modelDir?: string;
   /** Extra command-line arguments, e.g. ['-vad_threshold', '3.0']. */
   extraArgs?: string[];
+  /** How long close() waits for the processes to print what they still decode before killing them. Default 5000. */
+  closeTimeoutMs?: number;
 }
 
 const MODEL_RATE = 16_000;
@@ -53,9 +55,11 @@ export class PocketsphinxSpeechToText implements SpeechToText {
   readonly name = 'pocketsphinx';
   readonly args: string[];
   readonly command: string;
+  readonly closeTimeoutMs: number;
 
   constructor(options: PocketsphinxOptions = {}) {
     this.command = options.command ?? 'pocketsphinx_continuous';
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     const model = options.modelDir ?? POCKETSPHINX_MODEL_DIR;
     this.args = [
       '-infile', '/dev/stdin',
@@ -73,7 +77,7 @@ export class PocketsphinxSpeechToText implements SpeechToText {
     if (opts.language && !/^en(-us)?$/i.test(opts.language)) {
       throw new ProviderError(this.name, `only en-us is installed, not ${opts.language}`);
     }
-    return new PocketsphinxStream(this.name, this.command, this.args, opts.sampleRate, opts.signal);
+    return new PocketsphinxStream(this.name, this.command, this.args, opts.sampleRate, opts.signal, this.closeTimeoutMs);
   }
 }
 
@@ -123,6 +127,7 @@ class PocketsphinxStream implements SttStream {
     private readonly args: string[],
     private readonly sampleRate: number,
     private readonly signal: AbortSignal | undefined,
+    private readonly closeTimeoutMs: number,
   ) {
     if (!Number.isInteger(sampleRate) || sampleRate < 8000) throw new ProviderError(name, `unsupported sample rate ${sampleRate}`);
     this.resampler = sampleRate === MODEL_RATE ? undefined : new Resampler(sampleRate, MODEL_RATE);
@@ -175,7 +180,7 @@ class PocketsphinxStream implements SttStream {
       const timer = setTimeout(() => {
         for (const s of this.segments) killGroup(s.child);
         this.finish();
-      }, 5000);
+      }, this.closeTimeoutMs);
       this.doneWaiters.push(() => {
         clearTimeout(timer);
         resolve();

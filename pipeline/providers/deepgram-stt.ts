@@ -6,6 +6,10 @@
  * What this adapter adds on top of the SDK:
  * - KeepAlive while no audio flows (Deepgram closes idle sockets after ~10 s).
  * - finalize() sends Finalize (queued across a reconnect).
+ * - Audio goes out in chunks of `sendChunkMs` (default 100 ms), not one
+ *   WebSocket message per 20 ms frame: per-frame writes were the largest item
+ *   of the server's main thread at 50 calls. finalize() and close() send what
+ *   is buffered first, so the end of an utterance is never held back.
  * - Reconnect without losing the turn: every pushed frame is kept until a
  *   final result covers it (Results carry start + duration in the
  *   connection's audio timeline); after an unexpected drop a new connection is
@@ -67,6 +71,8 @@ export interface DeepgramSttOptions {
   watchdogMs?: number;
   /** Upper bound on audio kept for replay. Default 30000. */
   maxReplayMs?: number;
+  /** Audio is sent in chunks of this many ms (Deepgram suggests 20-100); 0 sends every push at once. Default 100. */
+  sendChunkMs?: number;
   connectTimeoutMs?: number;
   /** How long close() waits for the server to flush and close. Default 2000. */
   closeTimeoutMs?: number;
@@ -152,6 +158,9 @@ class DeepgramSttStream implements SttStream {
   /** Absolute sample index that is time 0 of the current connection. */
   private connectionOffset = 0;
   private readonly maxReplaySamples: number;
+  /** Audio pushed but not sent yet (coalescing to chunkSamples). */
+  private readonly chunk: Int16Array;
+  private chunkLength = 0;
 
   constructor(
     private readonly client: DeepgramClient,
@@ -161,6 +170,7 @@ class DeepgramSttStream implements SttStream {
     this.sampleRate = opts.sampleRate;
     this.language = opts.language ?? options.language ?? 'en';
     this.maxReplaySamples = Math.round(((options.maxReplayMs ?? 30_000) * opts.sampleRate) / 1000);
+    this.chunk = new Int16Array(Math.max(0, Math.round(((options.sendChunkMs ?? 100) * opts.sampleRate) / 1000)));
     if (opts.signal) {
       if (opts.signal.aborted) {
         void this.close();
@@ -180,7 +190,28 @@ class DeepgramSttStream implements SttStream {
 
   push(pcm: Int16Array): void {
     if (this.closing || pcm.length === 0) return;
-    const copy = pcm.slice();
+    const size = this.chunk.length;
+    if (size === 0) return this.sendAudio(pcm.slice());
+    let offset = 0;
+    while (offset < pcm.length) {
+      const n = Math.min(size - this.chunkLength, pcm.length - offset);
+      this.chunk.set(pcm.subarray(offset, offset + n), this.chunkLength);
+      this.chunkLength += n;
+      offset += n;
+      if (this.chunkLength === size) this.flushAudio();
+    }
+  }
+
+  /** Sends the audio buffered for the current chunk, if any. */
+  private flushAudio(): void {
+    if (this.chunkLength === 0) return;
+    const copy = this.chunk.slice(0, this.chunkLength);
+    this.chunkLength = 0;
+    this.sendAudio(copy);
+  }
+
+  /** Keeps `copy` for replay and sends it when the socket is open. */
+  private sendAudio(copy: Int16Array): void {
     this.replay.push({ start: this.pushedSamples, pcm: copy });
     this.pushedSamples += copy.length;
     this.replaySamples += copy.length;
@@ -199,6 +230,7 @@ class DeepgramSttStream implements SttStream {
 
   finalize(): void {
     if (this.closing) return;
+    this.flushAudio();
     this.watch();
     const socket = this.openSocket();
     if (!socket) {
@@ -219,6 +251,7 @@ class DeepgramSttStream implements SttStream {
 
   close(): Promise<void> {
     if (this.closedPromise) return this.closedPromise;
+    if (!this.closing) this.flushAudio();
     this.closing = true;
     this.stopTimers();
     const socket = this.openSocket();

@@ -14,7 +14,4 @@ export { findPii } from './detect.ts';
 export { TurnRedactor, TurnRedactorError, type TurnRedactorOptions, type TurnRedaction } from './turn-redactor.ts';
 export { redactKeypad, KEYPAD_CLEAR_DIGITS } from './keypad.ts';
 export { runRedactCli } from './cli.ts';
-export { benchRedactor, type RedactorBenchOptions, type RedactorBenchResult } from './bench.ts';
-export { generateCorpus, type CorpusOptions, type LabelledLine } from './corpus.ts';
-export { evaluate, formatReport, type EvaluationReport, type TypeScore } from './evaluate.ts';
 export { ENTITY_TYPES, tagFor, type EntityType, type RedactedType, type PiiSpan, type RedactedEntity, type RedactionResult } from './types.ts';

@@ -3,7 +3,8 @@
  * server's Registry and exported at GET /metrics: smartalex_turn_e2e_ms,
  * smartalex_turn_overhead_ms, smartalex_turn_endpointing_ms,
  * smartalex_turn_stt_final_ms, smartalex_turn_llm_ttft_ms,
- * smartalex_turn_tts_ttfb_ms, and a counter of provider failures by stage.
+ * smartalex_turn_tts_ttfb_ms, a counter of provider failures by stage, and
+ * smartalex_speculative_replies_total{outcome=used|wasted} (preemptive answers).
  * One set per Registry: asking twice returns the same set.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -14,6 +15,8 @@ export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 150, 200, 300, 400, 500, 
 export interface LatencyMetrics {
   observe(trace: TurnTrace): void;
   failure(stage: string, provider: string): void;
+  /** An answer started before the turn was over: used as the reply, or wasted (the caller went on; the provider still bills it). */
+  speculation?(outcome: 'used' | 'wasted'): void;
 }
 
 const perRegistry = new WeakMap<Registry, LatencyMetrics>();
@@ -40,12 +43,21 @@ export function latencyMetrics(registry: Registry): LatencyMetrics {
     labelNames: ['stage', 'provider'] as const,
     registers: [registry],
   });
+  const speculative = new Counter({
+    name: 'smartalex_speculative_replies_total',
+    help: 'Answers started on the STT final before the VAD hangover ended, by outcome (used, or wasted because the caller went on)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   const metrics: LatencyMetrics = {
     observe(trace) {
       for (const { field, histogram } of histograms) histogram.observe(trace[field]);
     },
     failure(stage, provider) {
       failures.inc({ stage, provider });
+    },
+    speculation(outcome) {
+      speculative.inc({ outcome });
     },
   };
   perRegistry.set(registry, metrics);

@@ -15,13 +15,19 @@
  *                      (llmStart - turn end)           turn decision to LLM request
  *                    + (ttsStart - llmFirstSentence)   sentence to TTS request
  *                    + (firstAudioQueued - ttsFirstByte)  resampling, queueing
+ *                      (from the turn's end for an answer prepared before it:
+ *                      audio held for the hangover is turn-taking, not overhead)
  *                    + (playout - firstAudioQueued)    pacer to first packet
  *                    each clamped at 0 (the pacer may stamp a tick slightly
  *                    before the audio was handed over). When the reply queued
  *                    behind earlier agent audio, the last gap is that wait, not
  *                    overhead, and is left out. e2e = endpointingMs + sttFinalMs
- *                    + llmFirstSentenceMs + ttsTtfbMs + overheadMs, give or take
- *                    the clamping.
+ *                    + llmFirstSentenceMs + ttsTtfbMs + overheadMs - preparedMs,
+ *                    give or take the clamping.
+ *   preparedMs       provider time spent before the turn ended (an answer started
+ *                    on the STT final during the hangover): from the LLM request
+ *                    to the first TTS audio or the turn's end, whichever came
+ *                    first; 0 when the answer started after the turn ended
  */
 
 export interface TurnTrace {
@@ -34,6 +40,8 @@ export interface TurnTrace {
   ttsTtfbMs: number;
   e2eMs: number;
   overheadMs: number;
+  /** Provider time (LLM request onwards) that ran before the turn ended: hidden in the hangover by preemptive generation. */
+  preparedMs: number;
   /** Time the turn waited for the AI disclosure to finish playing (0 when it did not). */
   heldMs: number;
   /** True when the turn's end of speech came from the STT alone (the VAD heard nothing). */
@@ -85,9 +93,11 @@ export class TurnTimer {
     const e2eMs = playout - endOfSpeech;
     const released = Math.max(sttFinal, m('released') ?? sttFinal);
     const heldMs = released - sttFinal;
+    const llmStart = m('llmStart');
+    const preparedMs = llmStart === undefined ? 0 : Math.max(0, Math.min(m('ttsFirstByte') ?? released, released) - llmStart);
     const overheadMs = Math.max(0, (m('llmStart') ?? released) - released)
       + span('llmFirstSentence', 'ttsStart')
-      + span('ttsFirstByte', 'firstAudioQueued')
+      + Math.max(0, (m('firstAudioQueued') ?? 0) - Math.max(m('ttsFirstByte') ?? Infinity, released))
       + (this.playoutEstimated ? 0 : span('firstAudioQueued', 'playout'));
     return {
       turn: this.turn,
@@ -98,6 +108,7 @@ export class TurnTimer {
       ttsTtfbMs: round(ttsTtfbMs),
       e2eMs: round(e2eMs),
       overheadMs: round(overheadMs),
+      preparedMs: round(preparedMs),
       heldMs: round(heldMs),
       vadMissed: this.vadMissed,
       playoutEstimated: this.playoutEstimated,

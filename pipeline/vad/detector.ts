@@ -27,7 +27,7 @@
  * an inference that was in flight.
  */
 import { EventEmitter } from 'node:events';
-import type { AudioFrame } from '../frames.ts';
+import type { AudioFrame } from '../../media/audio/frames.ts';
 import {
   SILERO_WINDOWS,
   SileroModel,

@@ -3,6 +3,7 @@ export {
   chooseProviders,
   createProviders,
   describeProviders,
+  parseProviderSettings,
   providerKeys,
   ProviderSettingsError,
   type CallProviders,
@@ -11,6 +12,5 @@ export {
   type ProviderEnvironment,
   type TenantProviderKeys,
 } from './providers.ts';
-export { createConversationRunner, type ConversationCall, type ConversationRunner, type ConversationRunnerDeps } from './runner.ts';
+export { createConversationRunner, type ConversationRunner, type ConversationRunnerDeps } from './runner.ts';
 export { cachedTenantKeys, loadTenantProviderKeys, type TenantKeyUnsealer } from './tenant-keys.ts';
-export { failureLabel, latencySummary, traceLatency, type CallLatencySummary, type StatSummary } from './call-record.ts';

@@ -80,14 +80,19 @@ export function providerKeys(env: ProviderEnvironment): { deepgram?: string; ope
   return { ...(deepgram ? { deepgram } : {}), ...(openai ? { openai } : {}) };
 }
 
-export function chooseProviders(agent: { providerSettings: unknown }, env: ProviderEnvironment): ProviderChoice {
-  const raw = typeof agent.providerSettings === 'object' && agent.providerSettings !== null ? agent.providerSettings : {};
+/** The stt / llm / tts part of an agent's provider_settings, checked; ProviderSettingsError names the bad setting. */
+export function parseProviderSettings(providerSettings: unknown): z.output<typeof settingsSchema> {
+  const raw = typeof providerSettings === 'object' && providerSettings !== null ? providerSettings : {};
   const parsed = settingsSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ProviderSettingsError(`provider_settings.${issue.path.join('.')}: ${issue.message}`);
   }
-  const s = parsed.data;
+  return parsed.data;
+}
+
+export function chooseProviders(agent: { providerSettings: unknown }, env: ProviderEnvironment): ProviderChoice {
+  const s = parseProviderSettings(agent.providerSettings);
   const k = providerKeys(env);
   const missing: string[] = [];
   const psphinx = env.offline.pocketsphinx.available;

@@ -2,12 +2,12 @@
  * The conversation runner the call manager invokes for an agent in mode
  * 'conversation': it picks the agent's providers, runs one Conversation on
  * the call's transport and resolves when the call has ended. Turns (redacted),
- * traces, failures and the end are reported through callbacks for the call
- * record; a throwing callback is logged (without content) and ignored.
+ * PII spans, traces, failures and the outcome go to the call's record
+ * (AgentCall.record: the call's ordered writes and its taps).
  */
 import type { Registry } from 'prom-client';
-import type { AgentRow } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
+import type { AgentCall } from '../calls/index.ts';
 import {
   Conversation,
   conversationSettingsFrom,
@@ -20,27 +20,14 @@ import {
   keypadOnlyNotice,
   latencyMetrics,
   REPROMPT,
-  type AudioRedaction,
-  type CallTransport,
   type ConversationEnd,
-  type ConversationTurn,
   type OfflineAvailability,
-  type ProviderFailure,
   type SileroModel,
-  type TurnTrace,
 } from '../../pipeline/index.ts';
+import { providerLatencyMetrics, type ProviderNames } from './provider-metrics.ts';
 import { chooseProviders, createProviders, type ProviderConfig, type TenantProviderKeys } from './providers.ts';
 
-export interface ConversationCall {
-  tenantId: string;
-  agentId: string;
-  agent: AgentRow;
-  callId: string;
-  direction: 'inbound' | 'outbound';
-  transport: CallTransport;
-}
-
-export type ConversationRunner = (call: ConversationCall) => Promise<ConversationEnd>;
+export type ConversationRunner = (call: AgentCall) => Promise<ConversationEnd>;
 
 export interface ConversationRunnerDeps {
   config: ProviderConfig;
@@ -50,15 +37,9 @@ export interface ConversationRunnerDeps {
   metrics?: Registry;
   /** The tenant's own provider keys, when it has any. */
   tenantKeys?: (tenantId: string) => Promise<TenantProviderKeys | undefined>;
-  onTurn?: (callId: string, turn: ConversationTurn, tenantId: string) => void | Promise<void>;
-  /** Where PII was said or typed (frame clock, no content): the recorder silences it. Called synchronously. */
-  onAudioRedaction?: (callId: string, span: AudioRedaction) => void;
-  onTrace?: (callId: string, trace: TurnTrace) => void | Promise<void>;
-  onFailure?: (callId: string, failure: ProviderFailure, tenantId: string) => void | Promise<void>;
-  onEnd?: (callId: string, end: ConversationEnd, tenantId: string) => void | Promise<void>;
   vadModel?: SileroModel;
   /** The call's clock (default performance.now()); tests pass their fake transport's. */
-  clock?: (call: ConversationCall) => () => number;
+  clock?: (call: AgentCall) => () => number;
 }
 
 /**
@@ -76,25 +57,23 @@ export function keypadReprompt(scripted: boolean): string {
 
 export function createConversationRunner(deps: ConversationRunnerDeps): ConversationRunner {
   const metrics = deps.metrics ? latencyMetrics(deps.metrics) : undefined;
+  const providerLatency = deps.metrics ? providerLatencyMetrics(deps.metrics) : undefined;
   const localTts = deps.offline.espeakWasm.available ? new EspeakWasmTextToSpeech() : deps.offline.espeakNg.available ? new EspeakTextToSpeech() : undefined;
-  const fallbackVoice = localTts ? new FallbackVoice(localTts) : undefined;
-  // The disclosure and greetings are the same on every call: their audio is synthesized once.
+  // The disclosure, greetings and the local apology are the same on every call: their audio is synthesized once.
   const phraseCache = new PhraseCache();
+  const fallbackVoice = localTts ? new FallbackVoice(localTts, phraseCache) : undefined;
 
   return async (call) => {
     const log = deps.logger.child({ callId: call.callId, tenantId: call.tenantId, agentId: call.agentId });
-    const report = <A extends unknown[]>(what: string, fn: ((...args: A) => void | Promise<void>) | undefined, ...args: A): void => {
-      if (!fn) return;
-      Promise.resolve()
-        .then(() => fn(...args))
-        .catch((error: unknown) => log.error({ hook: what, err: { name: (error as Error)?.name } }, 'conversation hook failed'));
-    };
+    const record = call.record;
     let conversation: Conversation;
+    let names: ProviderNames;
     try {
       const tenantKeys = deps.tenantKeys ? await deps.tenantKeys(call.tenantId) : undefined;
       const env = { config: deps.config, offline: deps.offline, tenantKeys };
       const choice = chooseProviders(call.agent, env);
       const providers = createProviders(choice, env, call.transport.sampleRate);
+      names = { stt: providers.stt.name, llm: providers.llm.name, tts: providers.tts.name };
       conversation = await Conversation.create({
         transport: call.transport,
         ...providers,
@@ -117,22 +96,27 @@ export function createConversationRunner(deps: ConversationRunnerDeps): Conversa
       // Misconfiguration: say so in the call record, end the call (no content involved).
       const message = error instanceof Error ? error.message : 'could not start the conversation';
       log.warn({ reason: message }, 'conversation could not start');
-      const end: ConversationEnd = { reason: 'setup_failed', traces: [] };
-      report('onFailure', deps.onFailure, call.callId, { stage: 'tts', provider: 'setup', message }, call.tenantId);
-      await call.transport.hangup('setup_failed').catch(() => undefined);
-      report('onEnd', deps.onEnd, call.callId, end, call.tenantId);
+      const end: ConversationEnd = { reason: 'setup-failed', traces: [] };
+      record.failure({ stage: 'tts', provider: 'setup' });
+      await call.transport.hangup('setup-failed').catch(() => undefined);
+      record.outcome(end);
       return end;
     }
-    conversation.on('turn', (turn) => report('onTurn', deps.onTurn, call.callId, turn, call.tenantId));
-    conversation.on('audio_redaction', (span) => {
-      try { deps.onAudioRedaction?.(call.callId, span); } catch (error) { log.error({ hook: 'onAudioRedaction', err: { name: (error as Error)?.name } }, 'conversation hook failed'); }
+    conversation.on('turn', (turn) => record.turn(turn));
+    conversation.on('audio_redaction', (span) => record.redactAudio(span));
+    conversation.on('trace', (trace) => {
+      providerLatency?.(names, trace);
+      record.trace(trace);
     });
-    conversation.on('trace', (trace) => report('onTrace', deps.onTrace, call.callId, trace));
-    conversation.on('failure', (failure) => report('onFailure', deps.onFailure, call.callId, failure, call.tenantId));
+    conversation.on('failure', (failure) => record.failure(failure));
     log.info({ direction: call.direction }, 'conversation started');
     const end = await conversation.run();
-    log.info({ reason: end.reason, turns: end.traces.length, failed: end.failure?.stage }, 'conversation ended');
-    report('onEnd', deps.onEnd, call.callId, end, call.tenantId);
+    log.info({
+      reason: end.reason, turns: end.traces.length, failed: end.failure?.stage,
+      // Preemptive answers (counts only): wasted ones were billed by the providers.
+      speculativeUsed: end.speculation?.used, speculativeWasted: end.speculation?.wasted, speculativeWastedLlmRequests: end.speculation?.wastedLlmRequests,
+    }, 'conversation ended');
+    record.outcome(end);
     return end;
   };
 }

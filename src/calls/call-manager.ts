@@ -30,18 +30,19 @@ import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import { readFileSync, existsSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipEndpoint, SipListenError, type SipEndpointOptions, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
+import { DEFAULT_DIGEST_ALGORITHMS, DigestServer, SipCallError, SipEndpoint, SipListenError, type Dialog, type SipEndpointOptions, type DigestAlgorithm, type GuardOptions, type IncomingCall, type SipRequest, type TransportStats, parseNameAddr, parseUri, isSipUri, formatUri, type Uri } from '../../media/sip/index.ts';
 import { MediaThread, PortAllocator, RtpSession } from '../../media/rtp/index.ts';
 import { assertOutboundAllowed, stripPunctuation } from '../compliance/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../media/rtp/index.ts';
-import { answerOffer, createOffer, readAnswer, sdpFailureWarning } from '../../media/sdp/index.ts';
+import { answerOffer, createOffer, readAnswer, sdpFailureWarning, type NegotiatedAudio } from '../../media/sdp/index.ts';
+import type { EndReason } from '../../pipeline/index.ts';
 import {
-  finishCall, getAgent, routeNumber, startCall, type AgentMode, type AgentRow, type Database, type NumberRoute,
+  finishCall, getAgent, routeNumber, startCall, type AgentMode, type AgentRow, type CallStart, type Database, type NumberRoute,
 } from '../../storage/index.ts';
 import { readPemCertificates, type Config } from '../config.ts';
 import { readPemSetting } from '../startup-checks.ts';
 import type { Logger } from '../log.ts';
-import { CallSession } from './call-session.ts';
+import { CallSession, type LocalMediaState } from './call-session.ts';
 import { createGreetingRunner, echoRunner, type AgentRunner } from './runners.ts';
 import { SecurityLog } from './security-log.ts';
 import { watchRefusals } from './sip-refusals.ts';
@@ -53,6 +54,8 @@ export interface CallInfo {
   callId: string;
   agent: AgentRow;
   direction: 'inbound' | 'outbound';
+  /** PCM rate of the call's audio both ways (16000 for a G.722 call): the recorder records at it. */
+  sampleRate: number;
 }
 
 /** Builds a per-call tap (e.g. the recorder), or undefined to skip this call. */
@@ -96,6 +99,8 @@ export interface CallManagerOptions {
   taps?: TapFactory[];
   /** Where SIP refusals (401/403/488) are counted (smartalex_sip_refusals_total); the server's /metrics registry. */
   metrics?: Registry;
+  /** Called as each set-up step begins (tracing; tests make a step fail by throwing here). */
+  setupProbe?: (step: SetupStep) => void;
 }
 
 export type SipLimits = Pick<SipEndpointOptions, 'messageTimeoutMs' | 'maxConnections' | 'maxConnectionsPerSource' | 'maxPendingTransactions'>;
@@ -121,7 +126,34 @@ export interface PlaceCallOptions {
 
 export interface CallManagerEvents {
   'call-started': [session: CallSession];
-  'call-ended': [session: CallSession, reason: string];
+  'call-ended': [session: CallSession, reason: EndReason];
+}
+
+/** The steps of call set-up, in order (both directions; 'ring' only inbound). */
+export type SetupStep = 'reserve' | 'record' | 'ring' | 'rtp' | 'connect' | 'session';
+
+/** A set-up refusal: the SIP answer for an inbound call, and the reason its record ends with. */
+class SetupFailure extends Error {
+  override name = 'SetupFailure';
+  constructor(readonly status: number, readonly sipReason: string, readonly endReason: EndReason, readonly warning?: { code: number; text: string }) {
+    super(`call set-up refused: ${status} ${sipReason}`);
+  }
+}
+
+/** What differs between an inbound and an outbound call's set-up; the rest is `establish`. */
+interface CallLeg {
+  direction: 'inbound' | 'outbound';
+  tenantId: string;
+  agent: AgentRow;
+  /** Inbound: the caller's CANCEL. */
+  cancelled?: AbortSignal;
+  record: CallStart;
+  /** Inbound: 180 Ringing, then the configured ring time. */
+  ring?: () => Promise<void>;
+  rtp: Omit<ThreadedRtpSessionOptions, 'bindAddress' | 'portRange'>;
+  carrier: string;
+  /** Offer/answer over SIP once the RTP port is known: the dialog, and the audio or why it is unusable. */
+  connect(rtp: RtpStream, local: LocalMediaState): Promise<{ dialog: Dialog; negotiated: NegotiatedAudio } | { dialog: Dialog; negotiated?: undefined; error: Error }>;
 }
 
 export class CallManagerError extends Error {
@@ -204,8 +236,23 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     return this.endpoint.ports;
   }
 
+  /** The SIP transport's counters (for /metrics). */
+  sipStats(): TransportStats {
+    return this.endpoint.transport.stats;
+  }
+
+  /** Whether calls run their RTP in the media thread. */
+  get usesMediaThread(): boolean {
+    return this.media !== undefined;
+  }
+
   get ready(): boolean {
     return !this.closed;
+  }
+
+  /** RTP legs open (in the media thread, or in this thread's port range): none once every call is over. */
+  get openRtpLegs(): number {
+    return this.media ? this.media.sessionCount : this.ports.allocated;
   }
 
   activeCalls(tenantId?: string): number {
@@ -290,77 +337,74 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         return call.reject(403, 'Forbidden');
       }
     }
-    route = route!;
     if (call.cancelled.aborted) return;
-    if (!this.reserve(route.tenantId)) {
-      log.warn({ tenantId: route.tenantId, limit: this.options.maxCallsPerTenant }, 'tenant is at its concurrent call limit');
-      return call.reject(503, 'Service Unavailable', [['Retry-After', '5']]);
-    }
-    let reserved = true;
-    let recordId: string | undefined;
-    let rtp: RtpStream | undefined;
+    let accepted = false;
     try {
-      await this.admit(call, route, source, (id) => { recordId = id; }, (r) => { rtp = r; }, () => { reserved = false; });
+      const leg = await this.inboundLeg(call, route!, () => { accepted = true; });
+      const session = await this.establish(leg);
+      log.info({ codec: session.codec, transport: call.source.transport, source }, 'call answered');
+      const runner = this.runnerFor(session.agent, log);
+      session.dialog.once('ack', () => session.answered(runner));
     } catch (error) {
-      log.error({ err: error, tenantId: route.tenantId }, 'could not set up the call');
+      if (accepted || call.cancelled.aborted) return; // answered (the session path sent the BYE) or already 487
+      if (error instanceof SetupFailure) {
+        if (error.status === 503) log.warn({ tenantId: route!.tenantId, limit: this.options.maxCallsPerTenant }, 'tenant is at its concurrent call limit');
+        return call.reject(error.status, error.sipReason, [
+          ...(error.status === 503 ? [['Retry-After', '5'] as const] : []),
+          ...(error.warning ? [this.endpoint.warning(error.warning.code, error.warning.text)] : []),
+        ]);
+      }
+      log.error({ err: error, tenantId: route!.tenantId }, 'could not set up the call');
       call.reject(500, 'Server Internal Error');
-      await rtp?.close().catch(() => undefined);
-      if (recordId) await finishCall(this.options.db, route.tenantId, recordId, { reason: 'setup-failed' }).catch(() => undefined);
-      if (reserved) this.release(route.tenantId);
     }
   }
 
-  private async admit(call: IncomingCall, route: NumberRoute, source: string, setRecord: (id: string) => void, setRtp: (r: RtpStream) => void, handedOver: () => void): Promise<void> {
-    const { db, logger } = this.options;
-    const tenantId = route.tenantId;
-    const bail = async (status: number, reason: string, recordReason?: string, recordId?: string, rtp?: RtpStream, warning?: { code: number; text: string }): Promise<void> => {
-      if (status) call.reject(status, reason, warning ? [this.endpoint.warning(warning.code, warning.text)] : []);
-      await rtp?.close().catch(() => undefined);
-      if (recordId) await finishCall(db, tenantId, recordId, { reason: recordReason ?? reason });
-      this.release(tenantId);
-      handedOver();
+  /** The inbound side of set-up: checks that hold nothing (agent, SDP offer), then how to ring and answer. */
+  private async inboundLeg(call: IncomingCall, route: NumberRoute, onAccepted: () => void): Promise<CallLeg> {
+    const agent = await getAgent(this.options.db, route.tenantId, route.agentId);
+    if (!agent) throw new SetupFailure(480, 'Temporarily Unavailable', 'setup-failed');
+    if (!call.offer) throw new SetupFailure(488, 'Not Acceptable Here', 'no-common-codec', { code: 399, text: 'An SDP offer is required' });
+    const offer = call.offer;
+    // SRTP (SDES) only when the keys came over TLS: over UDP or TCP they would cross the network in clear.
+    // A number that requires SRTP takes nothing else (RTP/SAVP over TLS only).
+    const tls = call.source.transport === 'TLS';
+    if (route.requireSrtp && !tls) throw new SetupFailure(488, 'Not Acceptable Here', 'no-common-codec', sdpFailureWarning('srtp-required'));
+    const srtp = route.requireSrtp ? 'required' as const : tls ? 'allowed' as const : undefined;
+    const probe = answerOffer(offer, { address: this.mediaAddress, port: 9, ...(srtp ? { srtp } : {}) });
+    if (!probe.ok) throw new SetupFailure(probe.status, probe.status === 488 ? 'Not Acceptable Here' : 'Bad Request', 'no-common-codec', sdpFailureWarning(probe.reason));
+    return {
+      direction: 'inbound', tenantId: route.tenantId, agent, cancelled: call.cancelled,
+      record: {
+        agentId: agent.id, numberId: route.numberId, direction: 'inbound',
+        fromUri: headerUri(call.request.headers.get('from')), toUri: headerUri(call.request.headers.get('to')), sipCallId: call.request.headers.get('call-id') ?? '',
+      },
+      ring: async () => {
+        call.progress(180);
+        if (this.options.ringMs) await sleep(this.options.ringMs, call.cancelled);
+      },
+      rtp: {
+        codec: { name: probe.codec.name, payloadType: probe.codec.payloadType },
+        ...(probe.telephoneEvent ? { telephoneEventPayloadType: probe.telephoneEvent.payloadType } : {}),
+        ...(probe.comfortNoise ? { comfortNoisePayloadType: probe.comfortNoise.payloadType } : {}),
+        ...(probe.srtp ? { srtp: probe.srtp } : {}),
+        remote: { address: probe.remote.address, port: probe.remote.port, rtcpPort: probe.remote.rtcpPort },
+        // The RTP source rule: media may latch only from the SDP address or where this INVITE came from.
+        signallingAddress: call.source.address,
+        inactivityTimeoutMs: this.options.rtpTimeoutMs, send: probe.send, receive: probe.receive,
+      },
+      carrier: hostPort(call.source.address, call.source.port),
+      connect: async (rtp, local) => {
+        const answer = answerOffer(offer, {
+          address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1,
+          // The key the RTP session already protects with.
+          ...(srtp ? { srtp } : {}), ...(probe.srtp ? { srtpSendKey: probe.srtp.sendKey } : {}),
+        });
+        if (!answer.ok) throw new SetupFailure(488, 'Not Acceptable Here', 'no-common-codec', sdpFailureWarning(answer.reason));
+        const dialog = call.accept(answer.sdp);
+        onAccepted();
+        return { dialog, negotiated: answer };
+      },
     };
-    const agent = await getAgent(db, tenantId, route.agentId);
-    if (!agent) return bail(480, 'Temporarily Unavailable');
-    if (!call.offer) return bail(488, 'Not Acceptable Here', undefined, undefined, undefined, { code: 399, text: 'An SDP offer is required' });
-    const probe = answerOffer(call.offer, { address: this.mediaAddress, port: 9 });
-    if (!probe.ok) return bail(probe.status, probe.status === 488 ? 'Not Acceptable Here' : 'Bad Request', undefined, undefined, undefined, sdpFailureWarning(probe.reason));
-    call.progress(180);
-    const record = await startCall(db, tenantId, {
-      agentId: agent.id, numberId: route.numberId, direction: 'inbound',
-      fromUri: headerUri(call.request.headers.get('from')), toUri: headerUri(call.request.headers.get('to')), sipCallId: call.request.headers.get('call-id') ?? '',
-    });
-    setRecord(record.id);
-    if (this.options.ringMs) await sleep(this.options.ringMs, call.cancelled);
-    if (call.cancelled.aborted) return bail(0, '', 'cancelled', record.id);
-    const rtp = await this.openRtp({
-      codec: { name: probe.codec.name, payloadType: probe.codec.payloadType },
-      ...(probe.telephoneEvent ? { telephoneEventPayloadType: probe.telephoneEvent.payloadType } : {}),
-      ...(probe.comfortNoise ? { comfortNoisePayloadType: probe.comfortNoise.payloadType } : {}),
-      remote: { address: probe.remote.address, port: probe.remote.port, rtcpPort: probe.remote.rtcpPort },
-      // The RTP source rule: media may latch only from the SDP address or where this INVITE came from.
-      signallingAddress: call.source.address,
-      inactivityTimeoutMs: this.options.rtpTimeoutMs, send: probe.send, receive: probe.receive,
-    });
-    setRtp(rtp);
-    if (call.cancelled.aborted) return bail(0, '', 'cancelled', record.id, rtp);
-    const local = { address: this.mediaAddress, sessionId: String(Date.now()), version: 1 };
-    const answer = answerOffer(call.offer, { address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1 });
-    if (!answer.ok) return bail(488, 'Not Acceptable Here', 'no-common-codec', record.id, rtp, sdpFailureWarning(answer.reason));
-    const dialog = call.accept(answer.sdp);
-    const log = logger.child({ callId: record.id, tenantId });
-    const info: CallInfo = { tenantId, callId: record.id, agent, direction: 'inbound' };
-    const session = new CallSession({
-      db, logger, tenantId, agent, callId: record.id, direction: 'inbound', dialog, rtp, negotiated: answer, local,
-      carrier: hostPort(call.source.address, call.source.port), taps: this.tapsFor(info, log),
-      onClosed: (s, reason) => { this.sessions.delete(s); this.release(tenantId); this.emit('call-ended', s, reason); },
-    });
-    handedOver();
-    this.sessions.add(session);
-    log.info({ codec: answer.codec.name, transport: call.source.transport, source }, 'call answered');
-    const runner = this.runnerFor(agent, log);
-    dialog.once('ack', () => session.answered(runner));
-    this.emit('call-started', session);
   }
 
   // ------------------------------------------------------------ outbound
@@ -379,63 +423,119 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const { callerNumber } = await assertOutboundAllowed(db, options.tenantId, { number, from: options.from, actor: options.actor ?? 'system:call-manager', timeZone: options.timeZone });
     const host = this.mediaAddress.includes(':') ? `[${this.mediaAddress}]` : this.mediaAddress;
     const from = options.from ?? `sip:${callerNumber}@${host}`;
-    if (!this.reserve(options.tenantId)) throw new CallManagerError(`tenant ${options.tenantId} is at its concurrent call limit (${this.options.maxCallsPerTenant})`);
-    let rtp: RtpStream | undefined;
-    let recordId: string | undefined;
-    try {
-      const record = await startCall(db, options.tenantId, { agentId: agent.id, direction: 'outbound', fromUri: from, toUri: uri, sipCallId: '' });
-      recordId = record.id;
-      rtp = await this.openRtp({
+    let earlyMedia = false;
+    const session = await this.establish({
+      direction: 'outbound', tenantId: options.tenantId, agent,
+      record: { agentId: agent.id, direction: 'outbound', fromUri: from, toUri: uri, sipCallId: '' },
+      rtp: {
         codec: { name: 'PCMU', payloadType: 0 }, telephoneEventPayloadType: 101,
         inactivityTimeoutMs: this.options.rtpTimeoutMs,
         // The RTP source rule: media may latch only from the answer's SDP address or the carrier we call through.
         signallingAddress: via.host.replace(/^\[|\]$/g, ''),
-      });
-      const local = { address: this.mediaAddress, sessionId: String(Date.now()), version: 1 };
-      const localMedia = { address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1 };
-      const offer = createOffer(localMedia);
-      const openedRtp = rtp;
-      const applyAnswer = (sdp: string) => {
-        const ans = readAnswer(sdp, localMedia);
-        if (!ans.ok) return undefined;
-        openedRtp.setCodec({ name: ans.codec.name, payloadType: ans.codec.payloadType }, ans.telephoneEvent?.payloadType);
-        openedRtp.setRemote({ address: ans.remote.address, port: ans.remote.port, rtcpPort: ans.remote.rtcpPort });
-        openedRtp.setDirection({ send: ans.send, receive: ans.receive });
-        return ans;
-      };
-      let earlyMedia = false;
-      const dialog = await this.endpoint.invite({
-        uri, from, sdp: offer, timeoutMs: options.timeoutMs ?? 60_000,
-        ...(options.auth ? { auth: options.auth } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        onEarlyMedia: (sdp) => { if (!earlyMedia && applyAnswer(sdp)) earlyMedia = true; },
-      });
-      const negotiated = dialog.remoteSdp ? applyAnswer(dialog.remoteSdp) : undefined;
-      if (!negotiated) {
-        void dialog.bye().then((status) => { if (status >= 300) logger.warn({ status, transport: dialog.transport }, 'the BYE to an unusable answer failed'); });
-        throw new CallManagerError('the callee answered without a usable SDP answer');
+      },
+      carrier: `${via.host}${via.port ? `:${via.port}` : ''}`,
+      connect: async (rtp, local) => {
+        const localMedia = { address: local.address, port: rtp.localPort, sessionId: local.sessionId, sessionVersion: 1 };
+        const applyAnswer = (sdp: string) => {
+          const ans = readAnswer(sdp, localMedia);
+          if (!ans.ok) return undefined;
+          rtp.setCodec({ name: ans.codec.name, payloadType: ans.codec.payloadType }, ans.telephoneEvent?.payloadType);
+          rtp.setRemote({ address: ans.remote.address, port: ans.remote.port, rtcpPort: ans.remote.rtcpPort });
+          rtp.setDirection({ send: ans.send, receive: ans.receive });
+          return ans;
+        };
+        const dialog = await this.endpoint.invite({
+          uri, from, sdp: createOffer(localMedia), timeoutMs: options.timeoutMs ?? 60_000,
+          ...(options.auth ? { auth: options.auth } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          onEarlyMedia: (sdp) => { if (!earlyMedia && applyAnswer(sdp)) earlyMedia = true; },
+        });
+        const negotiated = dialog.remoteSdp ? applyAnswer(dialog.remoteSdp) : undefined;
+        if (!negotiated) return { dialog, error: new CallManagerError('the callee answered without a usable SDP answer') };
+        return { dialog, negotiated };
+      },
+    });
+    if (earlyMedia) session.event('early-media', {});
+    session.event('sip', { callId: session.dialog.callId });
+    logger.child({ callId: session.callId, tenantId: session.tenantId }).info({ codec: session.codec }, 'outbound call answered');
+    session.answered(this.runnerFor(agent, logger));
+    return session;
+  }
+
+  // ------------------------------------------------------------ set-up, both directions
+
+  /**
+   * The one set-up path. Resources are taken in order (tenant call slot, call row, RTP port, the SIP
+   * dialog) and owned here until the CallSession that takes them over exists; any failure before that,
+   * at any step, gives each one back in the `finally` (the dialog gets a BYE, the row its end reason).
+   * A failure after it is the session's to handle (it ends itself).
+   */
+  private async establish(leg: CallLeg): Promise<CallSession> {
+    const { db, logger } = this.options;
+    const step = (name: SetupStep): void => {
+      this.options.setupProbe?.(name);
+      if (leg.cancelled?.aborted) throw new SetupFailure(487, 'Request Terminated', 'cancelled');
+    };
+    step('reserve');
+    if (!this.reserve(leg.tenantId)) {
+      throw leg.direction === 'inbound'
+        ? new SetupFailure(503, 'Service Unavailable', 'setup-failed')
+        : new CallManagerError(`tenant ${leg.tenantId} is at its concurrent call limit (${this.options.maxCallsPerTenant})`);
+    }
+    let recordId: string | undefined;
+    let rtp: RtpStream | undefined;
+    let dialog: Dialog | undefined;
+    let session: CallSession | undefined;
+    let endReason: EndReason = 'setup-failed';
+    let failure: string | undefined;
+    try {
+      step('record');
+      recordId = (await startCall(db, leg.tenantId, leg.record)).id;
+      if (leg.ring) {
+        step('ring');
+        await leg.ring();
       }
-      const tenantId = options.tenantId;
-      const log = logger.child({ callId: record.id, tenantId });
-      const info: CallInfo = { tenantId, callId: record.id, agent, direction: 'outbound' };
-      const session = new CallSession({
-        db, logger, tenantId, agent, callId: record.id, direction: 'outbound', dialog, rtp, negotiated, local,
-        carrier: `${via.host}${via.port ? `:${via.port}` : ''}`, taps: this.tapsFor(info, log),
-        onClosed: (s, reason) => { this.sessions.delete(s); this.release(tenantId); this.emit('call-ended', s, reason); },
+      step('rtp');
+      rtp = await this.openRtp(leg.rtp);
+      step('connect');
+      const local = { address: this.mediaAddress, sessionId: String(Date.now()), version: 1 };
+      const connected = await leg.connect(rtp, local);
+      dialog = connected.dialog;
+      if (!connected.negotiated) throw connected.error;
+      step('session');
+      const log = logger.child({ callId: recordId, tenantId: leg.tenantId });
+      const info: CallInfo = { tenantId: leg.tenantId, callId: recordId, agent: leg.agent, direction: leg.direction, sampleRate: rtp.sampleRate };
+      session = new CallSession({
+        db, logger, tenantId: leg.tenantId, agent: leg.agent, callId: recordId, direction: leg.direction,
+        dialog, rtp, negotiated: connected.negotiated, local, carrier: leg.carrier, taps: this.tapsFor(info, log),
       });
       this.sessions.add(session);
-      if (earlyMedia) session.record('early-media', {});
-      session.record('sip', { callId: dialog.callId });
-      log.info({ codec: negotiated.codec.name }, 'outbound call answered');
-      session.answered(this.runnerFor(agent, log));
+      session.once('close', (reason) => {
+        this.sessions.delete(session!);
+        this.release(leg.tenantId);
+        this.emit('call-ended', session!, reason);
+      });
       this.emit('call-started', session);
       return session;
     } catch (error) {
-      await rtp?.close().catch(() => undefined);
-      const status = (error as { status?: number }).status;
-      if (recordId) await finishCall(db, options.tenantId, recordId, { reason: status ? `failed-${status}` : 'failed' }).catch(() => undefined);
-      this.release(options.tenantId);
+      if (error instanceof SetupFailure) endReason = error.endReason;
+      else if (leg.cancelled?.aborted) endReason = 'cancelled';
+      else if (error instanceof SipCallError) {
+        // The callee (or the carrier) answered our INVITE with a failure.
+        endReason = 'rejected';
+        failure = `sip:${error.status}`;
+      }
       throw error;
+    } finally {
+      if (!session) {
+        if (dialog && dialog.state !== 'terminated') await byeLeft(dialog);
+        await rtp?.close().catch(() => undefined);
+        if (recordId) {
+          await finishCall(db, leg.tenantId, recordId, { reason: endReason, ...(failure ? { failure } : {}) })
+            .catch((error: unknown) => logger.warn({ err: error }, 'could not finish the record of a call that failed to set up'));
+        }
+        this.release(leg.tenantId);
+      }
     }
   }
 
@@ -443,8 +543,8 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Each end() resolves once its BYE has left, so the sockets may close right after.
     await Promise.all([...this.sessions].map((s) => s.end('shutdown', true)));
-    await new Promise((r) => setTimeout(r, 20)); // let the BYEs leave before the sockets close
     await this.endpoint.close();
     await this.securityLog.close();
     await this.releaseMedia?.();
@@ -470,6 +570,11 @@ function headerUri(value: string | undefined): string {
 
 function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** Sends a BYE and resolves once it has left (or has failed to). */
+function byeLeft(dialog: Dialog): Promise<void> {
+  return new Promise((resolve) => { void dialog.bye({ onSent: resolve }).then(() => resolve()); });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

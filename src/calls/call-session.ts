@@ -6,20 +6,32 @@
  * keys are call content, see recordKeys), RTP
  * inactivity (ends the call with BYE), the RTP session closing under the call
  * (the media thread died: ends it with BYE too), BYE either way. Ends exactly once:
- * BYE when we hang up (a failed BYE is logged, and the media and record end
- * regardless), RTP closed, transport listeners told, record finished.
- * Database writes for a call are chained so they land in order and never
+ * BYE when we hang up (awaited until it has left; a failed BYE is logged, and
+ * the media and record end regardless), RTP closed, transport listeners told,
+ * record finished, then 'close' with the EndReason.
+ * Every database write of a call (events, redacted transcript lines, outcome,
+ * the final row) goes through one chain, so they land in order and never
  * block the media path.
  */
+import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Dialog, ReinviteAnswer } from '../../media/sip/index.ts';
+import type { Dialog, DialogEndReason, ReinviteAnswer } from '../../media/sip/index.ts';
 import type { RtpStream } from '../../media/rtp/index.ts';
 import { answerOffer, sdpFailureWarning, type NegotiatedAudio } from '../../media/sdp/index.ts';
-import { addCallEvent, finishCall, markCallAnswered, type AgentRow, type Database } from '../../storage/index.ts';
-import { conversationSettingsFrom, DEFAULT_KEYPAD_SETTINGS, KeypadCollector, redactKeypad, type KeypadRun, type KeypadSettings } from '../../pipeline/index.ts';
+import {
+  addCallEvent, finishCall, markCallAnswered, queueTranscriptTurn, recordCallOutcome, type AgentRow, type Database,
+} from '../../storage/index.ts';
+import {
+  conversationSettingsFrom, DEFAULT_KEYPAD_SETTINGS, KeypadCollector, redactKeypad,
+  type AudioRedaction, type ConversationTurn, type EndReason, type KeypadRun, type KeypadSettings, type ProviderFailure, type TurnTrace,
+} from '../../pipeline/index.ts';
 import type { Logger } from '../log.ts';
-import type { AgentRunner } from './runners.ts';
+import { failureLabel, latencySummary, traceLatency } from './call-record.ts';
+import type { AgentCall, AgentRunner, CallRecordWriter } from './runners.ts';
 import { SipCallTransport, type CallTap } from './sip-call-transport.ts';
+
+/** How the dialog's own end maps to the call's. */
+const DIALOG_END: Record<DialogEndReason, EndReason> = { 'remote bye': 'remote-bye', 'local bye': 'agent-hangup', 'endpoint closed': 'shutdown' };
 
 export interface LocalMediaState {
   address: string;
@@ -41,10 +53,16 @@ export interface CallSessionInit {
   local: LocalMediaState;
   carrier: string;
   taps: CallTap[];
-  onClosed: (session: CallSession, reason: string) => void;
 }
 
-export class CallSession {
+export interface CallSessionEvents {
+  /** The call is over: media closed, record finished (fires once). */
+  close: [reason: EndReason];
+  /** A finished turn's latency trace (from the runner). */
+  trace: [trace: TurnTrace];
+}
+
+export class CallSession extends EventEmitter<CallSessionEvents> implements CallRecordWriter {
   readonly tenantId: string;
   readonly callId: string;
   readonly agent: AgentRow;
@@ -54,7 +72,7 @@ export class CallSession {
   readonly transport: SipCallTransport;
   readonly startedAt = performance.now();
   answeredAt: number | undefined;
-  endReason: string | undefined;
+  endReason: EndReason | undefined;
   private negotiated: NegotiatedAudio;
   private readonly local: LocalMediaState;
   private readonly logger: Logger;
@@ -63,12 +81,13 @@ export class CallSession {
   private readonly keypad: KeypadCollector;
   private keypadTimer: NodeJS.Timeout | undefined;
   private ending: Promise<void> | undefined;
-  private readonly onClosed: CallSessionInit['onClosed'];
-  private resolveClosed!: (reason: string) => void;
-  /** Resolves with the end reason once the call is over and its record finished. */
-  readonly closed: Promise<string> = new Promise((resolve) => { this.resolveClosed = resolve; });
+  private readonly taps: CallTap[];
+  private closedWith: EndReason | undefined;
+  /** Transcript lines stored so far (their seq). */
+  private turns = 0;
 
   constructor(init: CallSessionInit) {
+    super();
     this.tenantId = init.tenantId;
     this.callId = init.callId;
     this.agent = init.agent;
@@ -78,7 +97,7 @@ export class CallSession {
     this.negotiated = init.negotiated;
     this.local = init.local;
     this.db = init.db;
-    this.onClosed = init.onClosed;
+    this.taps = init.taps;
     this.logger = init.logger.child({ callId: init.callId, tenantId: init.tenantId });
     this.transport = new SipCallTransport(init.dialog, init.rtp, { carrier: init.carrier, end: (reason) => this.end(reason, true), taps: init.taps });
 
@@ -101,8 +120,19 @@ export class CallSession {
     // A BYE that fails (no answer, transport error, an error status) is logged; the call ends here regardless.
     init.dialog.on('byeFailed', (status) => this.logger.warn({ status, transport: init.dialog.transport }, 'our BYE failed; the call is ended on our side'));
     init.dialog.on('bye', () => void this.end('remote-bye', false));
-    init.dialog.on('terminated', (reason) => void this.end(reason === 'remote bye' ? 'remote-bye' : reason, false));
+    init.dialog.on('terminated', (reason) => void this.end(DIALOG_END[reason], false));
     init.dialog.onReinvite = (offer) => this.onReinvite(offer);
+  }
+
+  /** Resolves with the end reason once the call has closed (at once when it already has): the 'close' event as a promise. */
+  untilClosed(): Promise<EndReason> {
+    if (this.closedWith) return Promise.resolve(this.closedWith);
+    return new Promise((resolve) => this.once('close', resolve));
+  }
+
+  /** The negotiated codec's name (PCMU, PCMA). */
+  get codec(): string {
+    return this.negotiated.codec.name;
   }
 
   get ended(): boolean {
@@ -110,8 +140,44 @@ export class CallSession {
   }
 
   /** Appends a call event (ordered with the other writes of this call). */
-  record(type: string, data: Record<string, unknown> = {}): void {
+  event(type: string, data: Record<string, unknown> = {}): void {
     this.queue(() => addCallEvent(this.db, this.tenantId, this.callId, type, data));
+  }
+
+  /**
+   * Stores one redacted transcript line; numbered here, in the order the turns came. Queued in memory, not on this
+   * call's write chain: the call's turns are written together in one statement by finishCall (or after
+   * TRANSCRIPT_FLUSH_AFTER_MS in a long call), storage/repos/transcript-queue.ts.
+   */
+  turn(turn: ConversationTurn): void {
+    const seq = ++this.turns;
+    queueTranscriptTurn(this.db, this.tenantId, {
+      callId: this.callId, seq, speaker: turn.role,
+      redacted: { text: turn.redactedText, entities: turn.entities }, latency: turn.trace ? traceLatency(turn.trace) : null,
+    }).catch((error: unknown) => this.logger.warn({ err: error }, 'could not write to the call record'));
+  }
+
+  failure(failure: Pick<ProviderFailure, 'stage' | 'provider'>): void {
+    this.queue(() => recordCallOutcome(this.db, this.tenantId, this.callId, { failure: failureLabel(failure) }));
+  }
+
+  outcome(end: { traces: readonly TurnTrace[]; failure?: Pick<ProviderFailure, 'stage' | 'provider'> | undefined }): void {
+    this.queue(() => recordCallOutcome(this.db, this.tenantId, this.callId, {
+      latency: { ...latencySummary(end.traces) }, ...(end.failure ? { failure: failureLabel(end.failure) } : {}),
+    }));
+  }
+
+  /** A span to silence (PII said or typed): every tap that records audio hears of it. */
+  redactAudio(span: AudioRedaction): void {
+    for (const t of this.taps) {
+      try { t.onAudioRedaction?.(span); } catch { /* a tap must not break the call */ }
+    }
+  }
+
+  trace(trace: TurnTrace): void {
+    for (const listener of this.listeners('trace')) {
+      try { listener(trace); } catch { /* a listener's failure is its own */ }
+    }
   }
 
   /** A keypad key: collected into runs (until the terminator or the inter-digit pause), each stored once, redacted. */
@@ -140,7 +206,7 @@ export class CallSession {
    * card becomes [CARD], any other run of four or more digits is masked), their count and what ended the run.
    */
   private recordKeys(run: KeypadRun): void {
-    this.record('dtmf', { keys: redactKeypad(run.keys).text, count: run.keys.length, endedBy: run.endedBy });
+    this.event('dtmf', { keys: redactKeypad(run.keys).text, count: run.keys.length, endedBy: run.endedBy });
   }
 
   private queue(work: () => Promise<unknown>): void {
@@ -154,16 +220,15 @@ export class CallSession {
     if (this.answeredAt !== undefined || this.ended) return;
     this.answeredAt = performance.now();
     this.queue(() => markCallAnswered(this.db, this.tenantId, this.callId));
-    const call = {
+    const call: AgentCall = {
       tenantId: this.tenantId, agentId: this.agent.id, agent: this.agent, callId: this.callId, direction: this.direction,
-      transport: this.transport, events: { record: (type: string, data?: Record<string, unknown>) => this.record(type, data) },
-      logger: this.logger,
+      transport: this.transport, record: this, logger: this.logger,
     };
     Promise.resolve()
       .then(() => runner(call))
       .catch((error: unknown) => {
         this.logger.error({ err: error }, 'agent runner failed; hanging up');
-        this.record('failure', { stage: 'agent' });
+        this.event('failure', { stage: 'agent' });
         return this.end('agent-error', true);
       });
   }
@@ -174,10 +239,19 @@ export class CallSession {
     this.local.version++;
     const answer = answerOffer(offer, {
       address: this.local.address, port: this.rtp.localPort, sessionId: this.local.sessionId, sessionVersion: this.local.version,
+      preferred: [this.negotiated.codec.name], // keep the call's codec when the re-offer still has it
+      // An SRTP call stays SRTP under the same keys (the RTP session cannot change them mid-call).
+      ...(this.negotiated.srtp ? { srtp: 'required' as const, srtpSendKey: this.negotiated.srtp.sendKey } : {}),
     });
+    const keys = this.negotiated.srtp;
+    if (answer.ok && keys && (answer.srtp?.suite !== keys.suite || answer.srtp.receiveKey !== keys.receiveKey)) {
+      this.local.version--;
+      this.event('reinvite-refused', { reason: 'srtp-rekey' });
+      return { warning: sdpFailureWarning('srtp-rekey') };
+    }
     if (!answer.ok) {
       this.local.version--;
-      this.record('reinvite-refused', { reason: answer.reason });
+      this.event('reinvite-refused', { reason: answer.reason });
       return { warning: sdpFailureWarning(answer.reason) };
     }
     const before = this.negotiated;
@@ -185,15 +259,15 @@ export class CallSession {
       || answer.telephoneEvent?.payloadType !== before.telephoneEvent?.payloadType
       || answer.comfortNoise?.payloadType !== before.comfortNoise?.payloadType) {
       this.rtp.setCodec({ name: answer.codec.name, payloadType: answer.codec.payloadType }, answer.telephoneEvent?.payloadType, answer.comfortNoise?.payloadType);
-      this.record('codec', { codec: answer.codec.name });
+      this.event('codec', { codec: answer.codec.name });
     }
     const r = answer.remote;
     if (!answer.remote.onHold && (r.address !== before.remote.address || r.port !== before.remote.port)) {
       this.rtp.setRemote({ address: r.address, port: r.port, rtcpPort: r.rtcpPort });
     }
     this.rtp.setDirection({ send: answer.send, receive: answer.receive });
-    if (r.onHold && !before.remote.onHold) this.record('hold', { direction: r.direction });
-    else if (!r.onHold && before.remote.onHold) this.record('resume', {});
+    if (r.onHold && !before.remote.onHold) this.event('hold', { direction: r.direction });
+    else if (!r.onHold && before.remote.onHold) this.event('resume', {});
     this.negotiated = answer;
     return answer.sdp;
   }
@@ -203,17 +277,24 @@ export class CallSession {
     const packets = this.rtp.stats.dropped['foreign-source'];
     if (packets === 0) return;
     this.logger.warn({ packets }, 'dropped RTP from an address that is neither the SDP nor the signalling address');
-    this.record('rtp-foreign-source', { packets });
+    this.event('rtp-foreign-source', { packets });
   }
 
-  /** Ends the call once; `bye` sends a BYE when the dialog is still up. */
-  end(reason: string, bye: boolean): Promise<void> {
+  /**
+   * Ends the call once; `bye` sends a BYE when the dialog is still up. Resolves when the call is closed and
+   * the BYE has left (its transaction sent it; the answer, or a failure, is logged later), so the caller may
+   * close the SIP transport right after.
+   */
+  end(reason: EndReason, bye: boolean): Promise<void> {
     if (this.ending) return this.ending;
     this.endReason = reason;
     // Started a microtask later: the BYE below fires the dialog's 'terminated' synchronously, whose
     // listener calls end() again, and that call must find `ending` already set.
     this.ending = Promise.resolve().then(async () => {
-      if (bye && this.dialog.state !== 'terminated') void this.dialog.bye(); // never rejects; a failure is logged ('byeFailed')
+      const byeLeft = bye && this.dialog.state !== 'terminated'
+        // bye() never rejects (a failure is logged through 'byeFailed'); it settles at the latest with its final status.
+        ? new Promise<void>((resolve) => { void this.dialog.bye({ onSent: resolve }).then(() => resolve()); })
+        : undefined;
       await this.rtp.close(reason).catch(() => undefined);
       if (this.keypadTimer) clearTimeout(this.keypadTimer);
       const keys = this.keypad.flush(performance.now());
@@ -222,9 +303,10 @@ export class CallSession {
       this.transport.fireEnd(reason);
       this.queue(() => finishCall(this.db, this.tenantId, this.callId, { reason }));
       await this.writes;
+      await byeLeft;
       this.logger.info({ reason, durationMs: Math.round(performance.now() - this.startedAt) }, 'call ended');
-      this.onClosed(this, reason);
-      this.resolveClosed(reason);
+      this.closedWith = reason;
+      this.emit('close', reason);
     });
     return this.ending;
   }

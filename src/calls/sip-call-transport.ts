@@ -3,25 +3,30 @@
  * session (an RtpStream: in the media thread, or in-thread): caller frames and
  * DTMF out of it, agent audio into its pacer, talkspurt starts as playout events, REFER for transfer and BYE for
  * hang-up. Taps (the recorder's hook) see both legs: caller frames as they
- * are played out and agent audio as it is queued.
+ * are played out and agent frames as they left (the RTP stream's 'sent').
  */
-import type { AudioFrame, DtmfFrame } from '../../pipeline/frames.ts';
-import type { CallTransport, PlayoutStart } from '../../pipeline/transport.ts';
+import type { AudioFrame, DtmfFrame } from '../../media/audio/frames.ts';
+import { endReasonOf, type AudioRedaction } from '../../pipeline/index.ts';
+import type { CallTransport, EndReason, PlayoutStart } from '../../pipeline/transport.ts';
 import type { Dialog } from '../../media/sip/index.ts';
 import type { RtpStream } from '../../media/rtp/index.ts';
 
 /** A per-call side tap (the recorder): both legs, and the end. Must be cheap; it runs on the media path. */
 export interface CallTap {
+  /** Caller audio as it is played out (20 ms frames). */
   onCallerFrame?(frame: AudioFrame): void;
-  onAgentAudio?(pcm: Int16Array, sampleRate: number): void;
-  onEnd?(reason: string): void;
+  /** Agent audio as it left, one 20 ms frame per RTP packet sent (never what was queued and then cleared). */
+  onAgentFrame?(frame: AudioFrame): void;
+  /** A span where PII was said or typed (frame clock): a recorder silences it. */
+  onAudioRedaction?(span: AudioRedaction): void;
+  onEnd?(reason: EndReason): void;
 }
 
 export interface SipCallTransportOptions {
   /** host[:port] of the carrier that carried the call; a bare number as transfer target is sent there. */
   carrier: string;
   /** Ends the call (BYE, RTP close, record) once; the owner supplies it. */
-  end: (reason: string) => Promise<void>;
+  end: (reason: EndReason) => Promise<void>;
   taps?: CallTap[];
 }
 
@@ -33,15 +38,20 @@ export class TransferError extends Error {
 }
 
 export class SipCallTransport implements CallTransport {
-  readonly sampleRate = 8000;
+  /** The RTP stream's PCM rate: 16 kHz for a G.722 (wideband) call, 8 kHz for G.711. */
+  readonly sampleRate: number;
   readonly taps: CallTap[];
-  private readonly endListeners = new Set<(reason: string) => void>();
-  private endedReason: string | undefined;
+  private readonly endListeners = new Set<(reason: EndReason) => void>();
+  private endedReason: EndReason | undefined;
 
   constructor(private readonly dialog: Dialog, private readonly rtp: RtpStream, private readonly options: SipCallTransportOptions) {
+    this.sampleRate = rtp.sampleRate;
     this.taps = options.taps ?? [];
     if (this.taps.some((t) => t.onCallerFrame)) {
       rtp.on('audio', (frame) => { for (const t of this.taps) t.onCallerFrame?.(frame); });
+    }
+    if (this.taps.some((t) => t.onAgentFrame)) {
+      rtp.on('sent', (frame) => { for (const t of this.taps) t.onAgentFrame?.(frame); });
     }
   }
 
@@ -55,7 +65,6 @@ export class SipCallTransport implements CallTransport {
 
   play(pcm: Int16Array): void {
     if (this.endedReason !== undefined) return;
-    for (const t of this.taps) t.onAgentAudio?.(pcm, this.sampleRate);
     this.rtp.sendFrame(pcm);
   }
 
@@ -94,11 +103,12 @@ export class SipCallTransport implements CallTransport {
     await this.hangup('transferred');
   }
 
-  hangup(reason: string): Promise<void> {
-    return this.options.end(reason);
+  /** Ends the call; a reason in another spelling (a conversation's `max_duration`) is stored as its EndReason. */
+  hangup(reason: EndReason | string): Promise<void> {
+    return this.options.end(endReasonOf(reason));
   }
 
-  onEnd(listener: (reason: string) => void): () => void {
+  onEnd(listener: (reason: EndReason) => void): () => void {
     if (this.endedReason !== undefined) {
       const r = this.endedReason;
       queueMicrotask(() => listener(r));
@@ -113,7 +123,7 @@ export class SipCallTransport implements CallTransport {
   }
 
   /** Called by the call's owner once the call is over. */
-  fireEnd(reason: string): void {
+  fireEnd(reason: EndReason): void {
     if (this.endedReason !== undefined) return;
     this.endedReason = reason;
     for (const t of this.taps) { try { t.onEnd?.(reason); } catch { /* a tap must not break the hang-up */ } }

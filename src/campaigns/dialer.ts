@@ -2,11 +2,10 @@
  * One campaign dial through the existing outbound path: the TCPA check
  * (do-not-call, consent, caller ID, calling hours in the contact's own zone
  * when known; a refusal is audited there) and then placeCall, which waits for
- * the call to end. The result is the contact's outcome for this attempt.
+ * the call to end (CallManager.placeCall, then the session's close). The result is the contact's outcome for this attempt.
  */
 import { checkOutboundCall } from '../compliance/index.ts';
 import type { CallManager } from '../calls/call-manager.ts';
-import { placeCall } from '../calls/place-call.ts';
 import type { Database } from '../../storage/index.ts';
 
 export interface DialRequest {
@@ -55,11 +54,12 @@ export function compliantDialer(db: Database, place: (req: DialRequest, actor: s
 export function sipDialer(options: SipDialerOptions): Dialer {
   return compliantDialer(options.db, async (req, actor) => {
     try {
-      const placed = await placeCall(options.calls, {
+      const session = await options.calls.placeCall({
         tenantId: req.tenantId, agent: req.agentId, number: req.phone, via: options.via, actor, timeZone: req.timeZone,
         ...(req.callerId ? { from: req.callerId } : {}), timeoutMs: options.ringTimeoutMs ?? 30_000, ...(options.auth ? { auth: options.auth } : {}),
       });
-      return { outcome: 'answered', callId: placed.callId };
+      await session.untilClosed();
+      return { outcome: 'answered', callId: session.callId };
     } catch (error) {
       const e = error as { status?: number; name?: string; reason?: string };
       if (e.name === 'OutboundRefusedError') return { outcome: 'refused', detail: e.reason ?? 'refused' };

@@ -3,10 +3,12 @@
  * digest password) are printed once or read from standard input, never logged.
  */
 import type { Command } from 'commander';
-import { CidrError, ha1, parseCidr, parseDigestAlgorithms } from '../../media/sip/index.ts';
+import { parseDigestAlgorithms } from '../../media/sip/index.ts';
 import {
-  addNumber, audit, createAgent, createTenant, getAgent, issueApiKey, listAgents, listNumbers, type AgentMode, type Database,
+  audit, createTenant, getAgent, issueApiKey, listAgents, listNumbers, type AgentMode,
 } from '../../storage/index.ts';
+import { createAgent } from '../resources/agents.ts';
+import { canonicalCidrs, createNumber, digestCredentials, NUMBER_PATTERN, type DigestCredentials } from '../resources/numbers.ts';
 import { OPERATOR, readSecretLine, tenantOption, type OperatorContext } from './operator.ts';
 
 /**
@@ -14,16 +16,7 @@ import { OPERATOR, readSecretLine, tenantOption, type OperatorContext } from './
  * parser; a whole-family entry (0.0.0.0/0, ::/0) needs `--allow-any`, and `--allow-any` needs one.
  */
 export function allowedCidrsOption(entries: readonly string[], allowAny: boolean): string[] {
-  const parsed = entries.map((entry) => {
-    try {
-      return parseCidr(entry, { allowAny });
-    } catch (error) {
-      if (!(error instanceof CidrError)) throw error;
-      throw new Error(`--allow ${error.message}${error.problem === 'any' ? '; add --allow-any if that is meant' : ''}`);
-    }
-  });
-  if (allowAny && !parsed.some((c) => c.any)) throw new Error('--allow-any confirms an --allow 0.0.0.0/0 or ::/0 entry, and none was given');
-  return parsed.map((c) => c.text);
+  return canonicalCidrs(entries, allowAny, { list: '--allow', confirm: '--allow-any' });
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -77,8 +70,7 @@ export function registerAdminCommands(program: Command, ctx: OperatorContext): v
         const row = await createAgent(db, opts.tenant, {
           name: opts.name, mode: opts.mode as AgentMode, greeting: opts.greeting, prompt: opts.prompt, voice: opts.voice,
           recordingEnabled: opts.recording, retentionDays, transferTarget: opts.transferTo ?? null,
-        });
-        await audit(db, opts.tenant, { actor: OPERATOR, action: 'agent.created', target: row.id });
+        }, { actor: OPERATOR });
         io.stdout.write(opts.json ? JSON.stringify({ agentId: row.id, name: row.name }) + '\n' : `agent ${row.id} (${row.name})\n`);
       });
     });
@@ -107,12 +99,13 @@ export function registerAdminCommands(program: Command, ctx: OperatorContext): v
     .option('--digest-password-stdin', 'read the digest password from standard input')
     .option('--digest-realm <realm>', 'digest realm', 'smartalex')
     .option('--digest-algorithms <list>', 'digest algorithms offered, in order, and the only ones accepted, e.g. SHA-256 (default: SMARTALEX_SIP_DIGEST_ALGORITHMS)')
+    .option('--require-srtp', 'calls must use SRTP (RTP/SAVP, SDES keys) over SIP TLS; any other offer gets 488')
     .option('--json', 'print JSON')
     .action(async (opts: {
       tenant: string; number: string; agent: string; allow: string[]; allowAny?: boolean; digestUser?: string; digestPasswordStdin?: boolean;
-      digestRealm: string; digestAlgorithms?: string; json?: boolean;
+      digestRealm: string; digestAlgorithms?: string; requireSrtp?: boolean; json?: boolean;
     }) => {
-      if (!/^[A-Za-z0-9+*#._-]{1,64}$/.test(opts.number)) throw new Error('--number must be 1-64 characters of digits, letters, + * # . _ -');
+      if (!NUMBER_PATTERN.test(opts.number)) throw new Error('--number must be 1-64 characters of digits, letters, + * # . _ -');
       const allowedCidrs = allowedCidrsOption(opts.allow, opts.allowAny === true);
       let digestAlgorithms: ReturnType<typeof parseDigestAlgorithms> | undefined;
       if (opts.digestAlgorithms !== undefined) {
@@ -121,23 +114,15 @@ export function registerAdminCommands(program: Command, ctx: OperatorContext): v
       }
       if (Boolean(opts.digestUser) !== Boolean(opts.digestPasswordStdin)) throw new Error('digest auth needs both --digest-user and --digest-password-stdin');
       if (allowedCidrs.length === 0 && !opts.digestUser) throw new Error('give --allow <cidr> and/or digest credentials, or no carrier can call this number');
-      let digest: { username: string; realm: string; ha1Md5: string; ha1Sha256: string } | undefined;
-      if (opts.digestUser) {
-        const password = await readSecretLine(io);
-        if (password.length < 8) throw new Error('digest password must be at least 8 characters');
-        digest = {
-          username: opts.digestUser, realm: opts.digestRealm,
-          ha1Md5: ha1('MD5', opts.digestUser, opts.digestRealm, password),
-          ha1Sha256: ha1('SHA-256', opts.digestUser, opts.digestRealm, password),
-        };
-      }
+      let digest: DigestCredentials | undefined;
+      if (opts.digestUser) digest = digestCredentials(opts.digestUser, opts.digestRealm, await readSecretLine(io));
       await ctx.withDb(async (db) => {
         const found = await getAgent(db, opts.tenant, opts.agent);
         if (!found) throw new Error(`no agent "${opts.agent}" in this tenant`);
-        const row = await addNumber(db, opts.tenant, {
-          number: opts.number, agentId: found.id, allowedCidrs, allowAnySource: opts.allowAny === true, ...(digest ? { digest } : {}), ...(digestAlgorithms ? { digestAlgorithms } : {}),
-        });
-        await audit(db, opts.tenant, { actor: OPERATOR, action: 'number.added', target: row.number });
+        const row = await createNumber(db, opts.tenant, {
+          number: opts.number, agentId: found.id, allowedCidrs: opts.allow, allowAnySource: opts.allowAny === true, digest, digestAlgorithms,
+          requireSrtp: opts.requireSrtp === true,
+        }, { actor: OPERATOR });
         io.stdout.write(opts.json ? JSON.stringify({ numberId: row.id, number: row.number, agentId: found.id }) + '\n' : `number ${row.number} -> agent ${found.name}\n`);
       });
     });
@@ -151,12 +136,13 @@ export function registerAdminCommands(program: Command, ctx: OperatorContext): v
         // digestAlgorithms null: the server default (SMARTALEX_SIP_DIGEST_ALGORITHMS).
         const view = list.map((n) => ({
           number: n.number, agentId: n.agentId, allowedCidrs: n.allowedCidrs, digest: Boolean(n.digestUsername), digestAlgorithms: n.digestAlgorithms,
+          requireSrtp: n.requireSrtp,
         }));
         if (opts.json) io.stdout.write(JSON.stringify(view) + '\n');
         else {
           for (const n of view) {
             const digest = n.digest ? `  digest ${n.digestAlgorithms?.join(',') ?? '(server default algorithms)'}` : '';
-            io.stdout.write(`${n.number}  agent ${n.agentId}  allow ${n.allowedCidrs.join(',') || '-'}${digest}\n`);
+            io.stdout.write(`${n.number}  agent ${n.agentId}  allow ${n.allowedCidrs.join(',') || '-'}${digest}${n.requireSrtp ? '  srtp required' : ''}\n`);
           }
         }
       });

@@ -16,7 +16,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { SipCallError } from '../../media/sip/index.ts';
-import { CallManager, callManagerOptions, placeCall } from '../calls/index.ts';
+import { CallManager, callManagerOptions } from '../calls/index.ts';
 import { createLogger } from '../log.ts';
 import { OPERATOR, readSecretLine, tenantOption, type OperatorContext } from './operator.ts';
 
@@ -46,12 +46,15 @@ export function registerCallCommand(program: Command, ctx: OperatorContext): voi
         let manager: CallManager | undefined;
         try {
           manager = await CallManager.start({ ...callManagerOptions(config, db, logger), port: 0 });
-          const result = await placeCall(manager, {
+          const started = performance.now();
+          const session = await manager.placeCall({
             tenantId: opts.tenant, agent: opts.agent, number, via: opts.via, actor: OPERATOR, timeoutMs: opts.timeout * 1000,
             ...(opts.from ? { from: opts.from } : {}),
             ...(opts.digestUser ? { auth: { username: opts.digestUser, password: password ?? '' } } : {}),
           });
-          io.stdout.write(`call ${result.callId} answered after ${Math.round(result.answeredAfterMs)} ms, ended: ${result.endReason}\n`);
+          const answeredAfterMs = performance.now() - started;
+          const endReason = await session.untilClosed();
+          io.stdout.write(`call ${session.callId} answered after ${Math.round(answeredAfterMs)} ms, ended: ${endReason}\n`);
         } catch (error) {
           if (error instanceof SipCallError) throw new Error(`call failed: ${error.status} ${error.reason}`);
           throw error;

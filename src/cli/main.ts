@@ -17,10 +17,9 @@ import { SERVER_OWNER } from './admin-protocol.ts';
 import { commandPath, registerOperatorCommands } from './operator-commands.ts';
 import { localContext } from './operator.ts';
 import { registerRedactCommand } from './redact.ts';
-import { registerBenchCommand } from '../bench/command.ts';
 
 /** Commands that never open the configured database, so never go to the server. */
-const RUN_HERE = new Set(['serve', 'redact', 'bench']);
+const RUN_HERE = new Set(['serve', 'redact', 'bench', 'bench-recorder', 'bench-codecs']);
 
 /** Thrown by the pre-action hook when the command already ran in the server: its exit code. */
 class RanInServer extends Error {
@@ -29,7 +28,10 @@ class RanInServer extends Error {
   }
 }
 
-export function buildProgram(): Command {
+/** A command group that lives outside the server's tree (tools/cli.ts adds the bench this way). */
+export type CommandExtension = (program: Command) => void;
+
+export function buildProgram(extensions: readonly CommandExtension[] = []): Command {
   const program = new Command('smartalex')
     .description('SmartAlex Media: real-time voice media server for AI voice agents')
     .showHelpAfterError()
@@ -76,7 +78,7 @@ export function buildProgram(): Command {
 
   registerOperatorCommands(program, localContext(configOrExit, () => running));
   registerRedactCommand(program);
-  registerBenchCommand(program);
+  for (const extend of extensions) extend(program);
   return program;
 }
 
@@ -110,8 +112,8 @@ function lockedHint(error: unknown): string {
   return '; try again when it has finished';
 }
 
-async function main(): Promise<void> {
-  const program = buildProgram();
+export async function runCli(extensions: readonly CommandExtension[] = []): Promise<void> {
+  const program = buildProgram(extensions);
   try {
     await program.parseAsync(process.argv);
   } catch (error) {
@@ -127,4 +129,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && /(?:^|[/\\])(main\.ts|smartalex(\.js)?)$/.test(process.argv[1])) await main();
+// Run directly (`npm start`): the server's own commands. bin/smartalex.js goes through tools/cli.ts, which adds the tools.
+if (process.argv[1] && /(?:^|[/\\])main\.ts$/.test(process.argv[1])) await runCli();

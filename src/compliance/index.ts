@@ -4,5 +4,5 @@ export {
   getCallingPolicy, localClock, OutboundRefusedError, ownedNumber, parseDays, pickCallerNumber, setCallingPolicy, widerThanTcpa,
 } from './outbound-policy.ts';
 export type { CallingPolicyChanges, OutboundCallInput, OutboundDecision, RefusalReason } from './outbound-policy.ts';
-export { addToDoNotCall, grantConsent, InvalidPhoneError, listConsents, listDoNotCall, removeFromDoNotCall, revokeConsent } from './lists.ts';
+export { addToDoNotCall, grantConsent, InvalidPhoneError, listConsents, listDoNotCall, removeDoNotCallById, removeFromDoNotCall, revokeConsent, revokeConsentById, type ListActor } from './lists.ts';
 export { maskPhone, normalisePhone, phoneVariants, stripPunctuation } from './phone.ts';

@@ -8,8 +8,8 @@
  * set): when consent was given, and withdrawn, is evidence worth keeping.
  */
 import {
-  addConsentRecord, addDoNotCallEntry, audit, listConsentRecords, listDoNotCallEntries, OUTBOUND_CALL_CONSENT, removeDoNotCallEntry, revokeConsentRecords,
-  type ConsentRow, type Database, type DoNotCallRow,
+  addConsentRecord, addDoNotCallEntry, audit, getConsentRecord, getDoNotCallEntry, listConsentRecords, listDoNotCallEntries, OUTBOUND_CALL_CONSENT,
+  removeDoNotCallEntry, revokeConsentRecords, type ConsentRow, type Database, type DoNotCallRow,
 } from '../../storage/index.ts';
 import { maskPhone, normalisePhone, phoneVariants } from './phone.ts';
 
@@ -19,6 +19,11 @@ export class InvalidPhoneError extends Error {
 
 const DEFAULT_ACTOR = 'system:compliance';
 
+/** Who changes a list, for the audit log: the actor and, over the API, the source address. */
+export interface ListActor { actor?: string; sourceIp?: string | undefined }
+
+const by = (options: ListActor): { actor: string; sourceIp?: string } => ({ actor: options.actor ?? DEFAULT_ACTOR, ...(options.sourceIp ? { sourceIp: options.sourceIp } : {}) });
+
 /** The canonical number, or InvalidPhoneError (the message does not repeat the number). */
 function requirePhone(raw: string): string {
   const phone = normalisePhone(raw);
@@ -26,17 +31,17 @@ function requirePhone(raw: string): string {
   return phone;
 }
 
-export async function addToDoNotCall(db: Database, tenantId: string, raw: string, options: { reason?: string | undefined; actor?: string } = {}): Promise<{ phone: string; added: boolean }> {
+export async function addToDoNotCall(db: Database, tenantId: string, raw: string, options: { reason?: string | undefined } & ListActor = {}): Promise<{ phone: string; added: boolean; row: DoNotCallRow }> {
   const phone = requirePhone(raw);
-  const { added } = await addDoNotCallEntry(db, tenantId, { phone, reason: options.reason ?? null });
-  if (added) await audit(db, tenantId, { actor: options.actor ?? DEFAULT_ACTOR, action: 'dnc.added', target: maskPhone(phone), detail: options.reason ? { reason: options.reason } : {} });
-  return { phone, added };
+  const { added, row } = await addDoNotCallEntry(db, tenantId, { phone, reason: options.reason ?? null });
+  if (added) await audit(db, tenantId, { ...by(options), action: 'dnc.added', target: maskPhone(phone), detail: options.reason ? { reason: options.reason } : {} });
+  return { phone, added, row };
 }
 
-export async function removeFromDoNotCall(db: Database, tenantId: string, raw: string, options: { actor?: string } = {}): Promise<{ phone: string; removed: boolean }> {
+export async function removeFromDoNotCall(db: Database, tenantId: string, raw: string, options: ListActor = {}): Promise<{ phone: string; removed: boolean }> {
   const phone = requirePhone(raw);
   const removed = await removeDoNotCallEntry(db, tenantId, phoneVariants(phone));
-  if (removed) await audit(db, tenantId, { actor: options.actor ?? DEFAULT_ACTOR, action: 'dnc.removed', target: maskPhone(phone) });
+  if (removed) await audit(db, tenantId, { ...by(options), action: 'dnc.removed', target: maskPhone(phone) });
   return { phone, removed };
 }
 
@@ -46,23 +51,47 @@ export async function listDoNotCall(db: Database, tenantId: string): Promise<DoN
 
 /** Records prior consent (kind 'outbound-call' unless told); an unrevoked one already there is kept and returned. */
 export async function grantConsent(
-  db: Database, tenantId: string, raw: string, options: { source: string; kind?: string | undefined; contactId?: string | undefined; actor?: string },
+  db: Database, tenantId: string, raw: string, options: { source: string; kind?: string | undefined; contactId?: string | undefined } & ListActor,
 ): Promise<{ phone: string; added: boolean; row: ConsentRow }> {
   const phone = requirePhone(raw);
   if (!options.source.trim()) throw new Error('say where the consent came from (a source: web form, call recording, signed paper...)');
   const kind = options.kind ?? OUTBOUND_CALL_CONSENT;
   const { row, added } = await addConsentRecord(db, tenantId, { phone, phones: phoneVariants(phone), kind, source: options.source.trim(), contactId: options.contactId ?? null });
-  if (added) await audit(db, tenantId, { actor: options.actor ?? DEFAULT_ACTOR, action: 'consent.granted', target: maskPhone(phone), detail: { kind, source: options.source.trim() } });
+  if (added) await audit(db, tenantId, { ...by(options), action: 'consent.granted', target: maskPhone(phone), detail: { kind, source: options.source.trim() } });
   return { phone, added, row };
 }
 
 /** Revokes the number's unrevoked consents of that kind ('outbound-call' unless told); how many were. */
-export async function revokeConsent(db: Database, tenantId: string, raw: string, options: { kind?: string | undefined; actor?: string } = {}): Promise<{ phone: string; revoked: number }> {
+export async function revokeConsent(db: Database, tenantId: string, raw: string, options: { kind?: string | undefined } & ListActor = {}): Promise<{ phone: string; revoked: number }> {
   const phone = requirePhone(raw);
   const kind = options.kind ?? OUTBOUND_CALL_CONSENT;
   const revoked = await revokeConsentRecords(db, tenantId, { phones: phoneVariants(phone), kind });
-  if (revoked > 0) await audit(db, tenantId, { actor: options.actor ?? DEFAULT_ACTOR, action: 'consent.revoked', target: maskPhone(phone), detail: { kind, count: revoked } });
+  if (revoked > 0) await audit(db, tenantId, { ...by(options), action: 'consent.revoked', target: maskPhone(phone), detail: { kind, count: revoked } });
   return { phone, revoked };
+}
+
+/** Takes the entry's number off the list, under every spelling (as removeFromDoNotCall); undefined when the tenant has no such entry. */
+export async function removeDoNotCallById(db: Database, tenantId: string, id: string, options: ListActor = {}): Promise<{ phone: string } | undefined> {
+  const entry = await getDoNotCallEntry(db, tenantId, id);
+  if (!entry) return undefined;
+  const phone = normalisePhone(entry.phone) ?? entry.phone;
+  const removed = await removeDoNotCallEntry(db, tenantId, [...new Set([entry.phone, ...phoneVariants(phone)])]);
+  if (removed) await audit(db, tenantId, { ...by(options), action: 'dnc.removed', target: maskPhone(phone) });
+  return { phone };
+}
+
+/**
+ * Withdraws the consent this record grants: every unrevoked consent of its kind for its number (any
+ * spelling), as revokeConsent. Undefined when the tenant has no such record; `revoked` 0 when it was already revoked.
+ */
+export async function revokeConsentById(db: Database, tenantId: string, id: string, options: ListActor = {}): Promise<{ row: ConsentRow; revoked: number } | undefined> {
+  const record = await getConsentRecord(db, tenantId, id);
+  if (!record) return undefined;
+  if (record.revokedAt) return { row: record, revoked: 0 };
+  const phone = normalisePhone(record.phone) ?? record.phone;
+  const revoked = await revokeConsentRecords(db, tenantId, { phones: [...new Set([record.phone, ...phoneVariants(phone)])], kind: record.kind });
+  if (revoked > 0) await audit(db, tenantId, { ...by(options), action: 'consent.revoked', target: maskPhone(phone), detail: { kind: record.kind, count: revoked } });
+  return { row: (await getConsentRecord(db, tenantId, id)) ?? record, revoked };
 }
 
 export async function listConsents(db: Database, tenantId: string, options: { includeRevoked?: boolean } = {}): Promise<ConsentRow[]> {

@@ -294,7 +294,7 @@ export async function getCallingPolicy(db: Database, tenantId: string): Promise<
  * time zone, a malformed or empty window are refused with CallingPolicyError),
  * audits them (`outbound_policy.updated`) and returns the resulting policy.
  */
-export async function setCallingPolicy(db: Database, tenantId: string, changes: CallingPolicyChanges, options: { actor?: string } = {}): Promise<OutboundPolicy> {
+export async function setCallingPolicy(db: Database, tenantId: string, changes: CallingPolicyChanges, options: { actor?: string; sourceIp?: string | undefined } = {}): Promise<OutboundPolicy> {
   const current = await getCallingPolicy(db, tenantId);
   const next: Partial<OutboundPolicy> = {};
   if (changes.timezone !== undefined) {
@@ -323,7 +323,7 @@ export async function setCallingPolicy(db: Database, tenantId: string, changes: 
   if (Object.keys(next).length === 0) return current;
   const updated = await updateOutboundPolicy(db, tenantId, next);
   if (!updated) throw new CallingPolicyError(`no tenant ${tenantId}`);
-  await audit(db, tenantId, { actor: options.actor ?? DEFAULT_ACTOR, action: 'outbound_policy.updated', detail: { ...next } });
+  await audit(db, tenantId, { actor: options.actor ?? DEFAULT_ACTOR, action: 'outbound_policy.updated', detail: { ...next }, ...(options.sourceIp ? { sourceIp: options.sourceIp } : {}) });
   return updated;
 }
 

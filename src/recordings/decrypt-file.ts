@@ -13,7 +13,7 @@
  */
 import { constants } from 'node:fs';
 import { lstat, open, rm, type FileHandle } from 'node:fs/promises';
-import { wavHeader } from '../../media/codecs/wav.ts';
+import { wavHeader } from '../../media/audio/wav.ts';
 import { RecordingReader } from '../../storage/vault/index.ts';
 import type { DataKeySource, RecordingHeader } from '../../storage/vault/index.ts';
 

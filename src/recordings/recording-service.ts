@@ -24,19 +24,18 @@
  * content) in a `recording_redactions` call event and in its result.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { AudioFrame } from '../../pipeline/frames.ts';
-import { Resampler } from '../../media/codecs/resample.ts';
+import type { AudioFrame } from '../../media/audio/frames.ts';
+import { Resampler } from '../../media/audio/resample.ts';
 import { redact } from '../../pipeline/redact/index.ts';
 import type { RedactionResult } from '../../pipeline/redact/index.ts';
 import {
-  addCallEvent, addTranscriptTurn, completeRecording, createRecording, retentionDaysFor, type Database, type TranscriptTurnRow,
+  addCallEvent, addTranscriptTurn, completeRecording, createRecording, transcriptQueue, type Database, type TranscriptTurnRow,
 } from '../../storage/index.ts';
 import { HEADER_LENGTH } from '../../storage/vault/index.ts';
 import type { RecordingRef, RecordingTap, RecordingVault } from '../../storage/vault/index.ts';
 import type { Logger } from '../log.ts';
 import { DEFAULT_AUDIO_REDACTION, type AudioRedactionSettings, type AudioRedactionSpan, type MutedSpan } from './audio-redaction.ts';
 
-const DAY_MS = 86_400_000;
 /** Frames held per leg while the recording opens (10 s of 20 ms frames). */
 const MAX_PENDING_FRAMES = 500;
 /** Silenced spans listed per recording at most (each is still silenced beyond it). */
@@ -123,9 +122,10 @@ export class RecordingService {
     });
   }
 
-  /** Finishes every recording still open (server shutdown). */
+  /** Finishes every recording still open and writes the queued transcript turns (server shutdown). */
   async close(): Promise<void> {
     await Promise.all([...this.active].map((r) => r.finish().catch(() => null)));
+    await transcriptQueue(this.opts.db).flushAll();
   }
 }
 
@@ -159,19 +159,20 @@ class VaultCallRecorder implements CallRecorder {
 
   private async open(): Promise<void> {
     const { db, vault } = this.opts;
-    const days = await retentionDaysFor(db, this.start.tenantId, this.start.agent.retentionDays);
     const now = this.opts.now?.() ?? new Date();
-    this.retainUntil = new Date(now.getTime() + days * DAY_MS);
     const tap = await vault.startTap(this.ref, {
       sampleRate: this.rate,
       holdMs: this.redaction.enabled ? this.redaction.holdMs : 0,
       onError: (err) => this.log('recording write failed', err),
     });
     try {
-      await createRecording(db, this.start.tenantId, {
+      // The retention deadline is computed in the insert (the agent's days, else the tenant's): one statement.
+      const row = await createRecording(db, this.start.tenantId, {
         id: this.recordingId, callId: this.start.callId, contactId: this.start.contactId ?? null,
-        objectKey: `${this.start.tenantId}/${this.recordingId}`, keyId: tap.keyId, retainUntil: this.retainUntil,
+        objectKey: `${this.start.tenantId}/${this.recordingId}`, keyId: tap.keyId,
+        retainUntil: { from: now, agentRetentionDays: this.start.agent.retentionDays },
       });
+      this.retainUntil = row.retainUntil;
     } catch (err) {
       await tap.finish().catch(() => undefined);
       await vault.delete(this.ref).catch(() => undefined);

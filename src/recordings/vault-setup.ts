@@ -16,14 +16,17 @@ export interface RecordingVaultSetup {
   store: LocalObjectStore;
   /** HMAC secret for recording links. */
   linkSecret: Buffer;
+  /** Root secret of the control plane's session signing keys (src/api/auth/signing-keys.ts derives one per period). */
+  sessionSecret: Buffer;
 }
 
 export const LINK_SECRET_PURPOSE = 'recording-links/v1';
+export const SESSION_SECRET_PURPOSE = 'api-sessions/v1';
 
 export async function openRecordingVault(config: Pick<Config, 'SMARTALEX_DATA_DIR' | 'SMARTALEX_MASTER_KEY'>, db: Database): Promise<RecordingVaultSetup> {
   const env: NodeJS.ProcessEnv = config.SMARTALEX_MASTER_KEY ? { SMARTALEX_MASTER_KEY: config.SMARTALEX_MASTER_KEY } : {};
   const master = await loadMasterKey({ dataDir: config.SMARTALEX_DATA_DIR, env });
   const store = new LocalObjectStore(join(config.SMARTALEX_DATA_DIR, 'recordings'));
   const keys = new KeyRing({ master, store: new PostgresTenantKeyStore(db) });
-  return { vault: new RecordingVault({ store, keys }), store, linkSecret: master.deriveSecret(LINK_SECRET_PURPOSE) };
+  return { vault: new RecordingVault({ store, keys }), store, linkSecret: master.deriveSecret(LINK_SECRET_PURPOSE), sessionSecret: master.deriveSecret(SESSION_SECRET_PURPOSE) };
 }

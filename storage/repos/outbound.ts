@@ -8,11 +8,12 @@
  * are stored as given; the rules (what counts as consent, which number wins)
  * live in src/compliance/outbound-policy.ts, not here.
  */
-import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../database.ts';
 import { consents, doNotCall, numbers, tenants } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import { auditInTx, type AuditEntry } from './audit.ts';
+import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -93,6 +94,19 @@ export async function listDoNotCallEntries(db: Database, tenantId: string): Prom
   return withTenant(db, tenantId, (tx) => tx.select().from(doNotCall).orderBy(asc(doNotCall.createdAt), asc(doNotCall.phone)));
 }
 
+export async function getDoNotCallEntry(db: Database, tenantId: string, id: string): Promise<DoNotCallRow | undefined> {
+  return withTenant(db, tenantId, async (tx) => (await tx.select().from(doNotCall).where(eq(doNotCall.id, id)))[0]);
+}
+
+/** The list, oldest first, one page at a time; `phones`: only these spellings. */
+export async function listDoNotCallPage(db: Database, tenantId: string, filter: { phones?: string[] | undefined }, page: PageRequest): Promise<Page<DoNotCallRow>> {
+  const found = await withTenant(db, tenantId, (tx) => tx.select({ ...getTableColumns(doNotCall), key: micros(doNotCall.createdAt) }).from(doNotCall)
+    .where(and(filter.phones ? inArray(doNotCall.phone, filter.phones) : undefined, afterTimestamp(doNotCall.createdAt, doNotCall.id, page.cursor, 'asc')))
+    .orderBy(asc(doNotCall.createdAt), asc(doNotCall.id)).limit(page.limit + 1));
+  const result = pageOf(found, page.limit, (row) => encodeCursor(row.key, row.id));
+  return { items: result.items.map(({ key: _key, ...row }) => row), next: result.next };
+}
+
 // ------------------------------------------------------------ consents
 
 export type ConsentRow = typeof consents.$inferSelect;
@@ -125,6 +139,26 @@ export async function listConsentRecords(db: Database, tenantId: string, options
   return withTenant(db, tenantId, (tx) => tx.select().from(consents)
     .where(options.includeRevoked ? undefined : isNull(consents.revokedAt))
     .orderBy(desc(consents.grantedAt), asc(consents.phone)));
+}
+
+export async function getConsentRecord(db: Database, tenantId: string, id: string): Promise<ConsentRow | undefined> {
+  return withTenant(db, tenantId, async (tx) => (await tx.select().from(consents).where(eq(consents.id, id)))[0]);
+}
+
+/** Consent records, newest first, one page at a time (in force only, unless `includeRevoked`). */
+export async function listConsentPage(
+  db: Database, tenantId: string, filter: { includeRevoked?: boolean | undefined; phones?: string[] | undefined; contactId?: string | undefined }, page: PageRequest,
+): Promise<Page<ConsentRow>> {
+  const found = await withTenant(db, tenantId, (tx) => tx.select({ ...getTableColumns(consents), key: micros(consents.grantedAt) }).from(consents)
+    .where(and(
+      filter.includeRevoked ? undefined : isNull(consents.revokedAt),
+      filter.phones ? inArray(consents.phone, filter.phones) : undefined,
+      filter.contactId ? eq(consents.contactId, filter.contactId) : undefined,
+      afterTimestamp(consents.grantedAt, consents.id, page.cursor, 'desc'),
+    ))
+    .orderBy(desc(consents.grantedAt), desc(consents.id)).limit(page.limit + 1));
+  const result = pageOf(found, page.limit, (row) => encodeCursor(row.key, row.id));
+  return { items: result.items.map(({ key: _key, ...row }) => row), next: result.next };
 }
 
 // ------------------------------------------------------------ the per-call read

@@ -6,12 +6,13 @@
  * pointing at nothing (harmless, swept later) but never an unreferenced copy
  * of call audio.
  */
-import { and, asc, desc, eq, lte } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, lte, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../database.ts';
 import { calls, contacts, recordings, tenants } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import type { ObjectStore } from '../vault/object-store.ts';
 import { emitEvent, notifyOutbox } from './webhook-outbox.ts';
+import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
 
 export type RecordingRow = typeof recordings.$inferSelect;
 
@@ -21,14 +22,15 @@ export interface NewRecording {
   contactId?: string | null;
   objectKey: string;
   keyId: string;
-  retainUntil: Date;
+  /** A date, or computed in the same statement: `from` plus the agent's retention days, else the tenant's (retentionDaysFor). */
+  retainUntil: Date | { from: Date; agentRetentionDays: number | null | undefined };
 }
 
 export async function createRecording(db: Database, tenantId: string, input: NewRecording): Promise<RecordingRow> {
   return withTenant(db, tenantId, async (tx) => {
     const [row] = await tx.insert(recordings).values({
       id: input.id, tenantId, callId: input.callId, contactId: input.contactId ?? null,
-      objectKey: input.objectKey, keyId: input.keyId, retainUntil: input.retainUntil,
+      objectKey: input.objectKey, keyId: input.keyId, retainUntil: retainUntilSql(tenantId, input.retainUntil),
     }).returning();
     return row!;
   });
@@ -75,6 +77,15 @@ export async function listRecordings(db: Database, tenantId: string, filter: { c
     .limit(filter.limit ?? 1000));
 }
 
+/** The tenant's recordings, newest first, one page at a time. */
+export async function listRecordingsPage(db: Database, tenantId: string, filter: { callId?: string | undefined }, page: PageRequest): Promise<Page<RecordingRow>> {
+  const found = await withTenant(db, tenantId, (tx) => tx.select({ ...getTableColumns(recordings), key: micros(recordings.createdAt) }).from(recordings)
+    .where(and(filter.callId ? eq(recordings.callId, filter.callId) : undefined, afterTimestamp(recordings.createdAt, recordings.id, page.cursor, 'desc')))
+    .orderBy(desc(recordings.createdAt), desc(recordings.id)).limit(page.limit + 1));
+  const result = pageOf(found, page.limit, (row) => encodeCursor(row.key, row.id));
+  return { items: result.items.map(({ key: _key, ...row }) => row), next: result.next };
+}
+
 /** The tenant's recordings whose retention deadline has passed, oldest deadline first. */
 export async function listExpiredRecordings(db: Database, tenantId: string, now: Date, limit = 500): Promise<RecordingRow[]> {
   return withTenant(db, tenantId, (tx) => tx.select().from(recordings)
@@ -82,6 +93,13 @@ export async function listExpiredRecordings(db: Database, tenantId: string, now:
 }
 
 /** Retention days for a new recording: the agent's override, else the tenant plan's. */
+function retainUntilSql(tenantId: string, retain: NewRecording['retainUntil']): Date | SQL {
+  if (retain instanceof Date) return retain;
+  const days = retain.agentRetentionDays != null && retain.agentRetentionDays > 0 ? retain.agentRetentionDays : null;
+  return sql`${retain.from.toISOString()}::timestamptz + make_interval(days => coalesce(${days}::int,
+    (select ${tenants.retentionDays} from ${tenants} where ${tenants.id} = ${tenantId}::uuid)))`;
+}
+
 export async function retentionDaysFor(db: Database, tenantId: string, agentRetentionDays: number | null | undefined): Promise<number> {
   if (agentRetentionDays != null && agentRetentionDays > 0) return agentRetentionDays;
   const [row] = await withTenant(db, tenantId, (tx) => tx.select({ days: tenants.retentionDays }).from(tenants).where(eq(tenants.id, tenantId)));

@@ -6,7 +6,7 @@
  * text dressed up with made-up entities by mistake.
  */
 import { asc, eq } from 'drizzle-orm';
-import type { Database } from '../database.ts';
+import type { Database, Tx } from '../database.ts';
 import { transcriptTurns } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 
@@ -30,7 +30,7 @@ export class TranscriptTurnError extends Error {
   override name = 'TranscriptTurnError';
 }
 
-function checkRedaction(redacted: RedactedTurnText): void {
+export function checkRedaction(redacted: RedactedTurnText): void {
   for (const e of redacted.entities) {
     if (!/^[A-Z_]{2,20}$/.test(e.type)) throw new TranscriptTurnError('transcript entity has an invalid type');
     if (redacted.text.slice(e.start, e.end) !== `[${e.type}]`) {
@@ -41,18 +41,23 @@ function checkRedaction(redacted: RedactedTurnText): void {
 
 export async function addTranscriptTurn(db: Database, tenantId: string, turn: NewTranscriptTurn): Promise<TranscriptTurnRow> {
   checkRedaction(turn.redacted);
-  return withTenant(db, tenantId, async (tx) => {
-    const [row] = await tx.insert(transcriptTurns).values({
-      tenantId,
-      callId: turn.callId,
-      seq: turn.seq,
-      speaker: turn.speaker,
-      redactedText: turn.redacted.text,
-      entities: turn.redacted.entities.map((e) => ({ type: e.type, start: e.start, end: e.end })),
-      latency: turn.latency ?? null,
-    }).returning();
-    return row!;
-  });
+  return withTenant(db, tenantId, async (tx) => (await insertTurns(tx, tenantId, [turn]))[0]!);
+}
+
+/** Inserts turns (already checked) in one statement; rows in the order given. */
+export async function insertTurns(tx: Tx, tenantId: string, turns: NewTranscriptTurn[]): Promise<TranscriptTurnRow[]> {
+  if (turns.length === 0) return [];
+  const rows = await tx.insert(transcriptTurns).values(turns.map((turn) => ({
+    tenantId,
+    callId: turn.callId,
+    seq: turn.seq,
+    speaker: turn.speaker,
+    redactedText: turn.redacted.text,
+    entities: turn.redacted.entities.map((e) => ({ type: e.type, start: e.start, end: e.end })),
+    latency: turn.latency ?? null,
+  }))).returning();
+  // Ids follow the values' order; sort to be sure of it.
+  return rows.sort((a, b) => a.id - b.id);
 }
 
 export async function listTranscript(db: Database, tenantId: string, callId: string): Promise<TranscriptTurnRow[]> {

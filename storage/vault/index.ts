@@ -43,7 +43,3 @@ export { RecordingVault } from './vault.ts';
 export type { RecordingVaultOptions, RecordingAudioFormat } from './vault.ts';
 export { signRecordingLink, verifyRecordingLink, parseRecordingLink, DEFAULT_LINK_TTL_MS, MAX_LINK_TTL_MS, DEFAULT_LINK_BASE_PATH } from './links.ts';
 export type { RecordingLinkClaims, LinkOptions, LinkParts, LinkVerification } from './links.ts';
-export { benchVault } from './bench.ts';
-export { benchAudioRedaction } from './bench-redaction.ts';
-export type { AudioRedactionBenchResult } from './bench-redaction.ts';
-export type { VaultBenchResult } from './bench.ts';

@@ -328,12 +328,16 @@ export class KeyRing implements DataKeyUnwrapper {
   }
 
   /** The tenant's current key, created on first use. KeyDestroyedError for a shredded tenant. */
-  getOrCreateTenantKey(tenantId: string): Promise<TenantKeyInfo> {
+  async getOrCreateTenantKey(tenantId: string): Promise<TenantKeyInfo> {
+    return info(await this.currentTenantKey(tenantId));
+  }
+
+  private currentTenantKey(tenantId: string): Promise<StoredTenantKey> {
     assertSafeId('tenant id', tenantId);
     return this.locked(tenantId, async () => {
       const current = await this.store.get(tenantId);
-      if (current) return info(this.assertLive(current));
-      return info(await this.createVersion(tenantId, 1));
+      if (current) return this.assertLive(current);
+      return this.createVersion(tenantId, 1);
     });
   }
 
@@ -395,8 +399,9 @@ export class KeyRing implements DataKeyUnwrapper {
   /** A fresh data key for one recording, wrapped by the tenant's current key. */
   async newDataKey(tenantId: string, recordingId: string): Promise<NewDataKey> {
     assertSafeId('recording id', recordingId);
-    const { keyId } = await this.getOrCreateTenantKey(tenantId);
-    const row = await this.tenantKeyById(tenantId, keyId);
+    // The current row itself (one read): it is live, or getOrCreate would have thrown.
+    const row = await this.currentTenantKey(tenantId);
+    const keyId = row.keyId;
     const tenantKey = await this.plainTenantKey(row);
     try {
       const plainKey = randomBytes(KEY_BYTES);

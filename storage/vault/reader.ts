@@ -8,7 +8,7 @@
  * return the verified prefix and report `cutShort`).
  * `decryptRecording` collects a whole recording; `decryptToWav` streams a WAV.
  */
-import { wavHeader } from '../../media/codecs/wav.ts';
+import { wavHeader } from '../../media/audio/wav.ts';
 import { ChunkAuthenticationError, RecordingFormatError, TrailingDataError, TruncatedRecordingError } from './errors.ts';
 import { CHUNK_LENGTH_FIELD, HEADER_LENGTH, TAG_LENGTH, openChunk, parseChunkLength, parseHeader, plaintextBytesForSize, verifyHeaderMac } from './format.ts';
 import type { RecordingHeader } from './format.ts';

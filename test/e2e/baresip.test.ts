@@ -1,12 +1,15 @@
 /**
  * Interop with a SIP phone nobody here wrote: Debian's baresip, headless
  * (support/baresip.ts), against the real server. PCMU and PCMA calls with
- * audio both ways, a G.722-only offer refused with 488 and G.722 + G.711
- * falling back to G.711, hold and resume, digest with the challenge as
+ * audio both ways, G.722 chosen whenever the phone offers it, a G.722-only
+ * call to a recorded conversation agent (greeting heard, a reply to the
+ * phone's speech, a 16 kHz recording with wideband caller audio), hold and resume, digest with the challenge as
  * shipped (right and wrong password), TCP, TLS with a self-signed phone
  * certificate including a server hang-up, and RTP that keeps flowing while
  * the agent is silent (counted by the phone's RTCP reports), and keypad
- * digits reaching a conversation agent as a caller turn.
+ * digits reaching a conversation agent as a caller turn, and SRTP (SDES,
+ * baresip's srtp module with mediaenc=srtp-mand) over SIP TLS, refused with
+ * 488 over UDP.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,10 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ha1 } from '../../media/sip/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';
-import { startAllSimulators, type AllSimulators } from '../../pipeline/simulators/index.ts';
-import { addNumber, createAgent, listCalls, listTranscript } from '../../storage/index.ts';
+import { startAllSimulators, type AllSimulators } from '../../tools/simulators/index.ts';
+import { addNumber, createAgent, listCalls, listRecordings, listTranscript } from '../../storage/index.ts';
+import { parseWav } from '../../media/audio/wav.ts';
+import { decryptToWavFile } from '../../src/recordings/index.ts';
+import { frameRms, splitStereo } from './support/energy.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
-import { waitFor } from '../support/poll.ts';
+import { waitFor, waitForValue } from '../support/poll.ts';
 import { Baresip } from './support/baresip.ts';
 import { startTestServer, type TestServer } from './support/harness.ts';
 
@@ -29,6 +35,9 @@ let t: TestServer;
 let dir = '';
 let audioFile = '';
 let silentFile = '';
+let wideSpeechFile = '';
+/** What the simulated STT hears in any caller speech (only the G.722 conversation test sets words). */
+let callerWords = '';
 let sims: AllSimulators;
 const API_KEY = 'baresip-simulator-key';
 let serverCert = '';
@@ -55,6 +64,25 @@ async function liveSession(): Promise<CallSession> {
 async function lastCall(): Promise<Awaited<ReturnType<typeof listCalls>>[number]> {
   const calls = await listCalls(t.db, t.tenantId);
   return calls.sort((a, b) => +b.startedAt - +a.startedAt)[0]!;
+}
+
+/** Share of a 16 kHz signal's energy between 4 and 8 kHz (single-bin DFTs every 250 Hz over 512-sample windows). */
+function highBandShare(pcm: Int16Array): number {
+  let low = 0;
+  let high = 0;
+  for (let w = 0; w + 512 <= pcm.length; w += 512) {
+    for (let f = 250; f < 8000; f += 250) {
+      let re = 0;
+      let im = 0;
+      for (let i = 0; i < 512; i++) {
+        re += pcm[w + i]! * Math.cos((2 * Math.PI * f * i) / 16000);
+        im += pcm[w + i]! * Math.sin((2 * Math.PI * f * i) / 16000);
+      }
+      if (f < 4000) low += re * re + im * im;
+      else if (f > 4250) high += re * re + im * im;
+    }
+  }
+  return high / (low + high);
 }
 
 async function noCallsLeft(): Promise<void> {
@@ -93,8 +121,15 @@ if (run) {
     execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', audioFile, 'synth', '60', 'sine', '440', 'vol', '0.3']);
     silentFile = join(dir, 'silence.wav');
     execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', silentFile, 'trim', '0', '60']);
-    // Providers for the conversation agent (the keypad test): the local simulators, hearing no words.
-    sims = await startAllSimulators('instant', { apiKey: API_KEY, deepgramLive: { transcripts: () => '' }, openai: { replies: ['You pressed one: our opening hours are nine to five.'] } });
+    // 16 kHz speech for the G.722 call: 3 s of silence (the greeting plays), the fixture question, then 40 s of silence.
+    wideSpeechFile = join(dir, 'wide-speech.wav');
+    const fixture = new URL('../../fixtures/audio/what-time-open-16k.wav', import.meta.url).pathname;
+    execFileSync('sox', [fixture, '-r', '16000', '-c', '1', '-b', '16', wideSpeechFile, 'pad', '3', '40']);
+    // Providers for the conversation agents: the local simulators (the keypad test's phone is silent, so hears no words).
+    sims = await startAllSimulators('instant', {
+      apiKey: API_KEY, deepgramLive: { transcripts: () => callerWords },
+      openai: { replies: ['You pressed one: our opening hours are nine to five.'] },
+    });
     const server = selfSigned('smartalex-server');
     serverCert = server.cert;
     const phone = selfSigned('baresip-phone');
@@ -125,13 +160,58 @@ if (run) {
     await withPhone({}, (phone) => echoCall(phone, `sip:${t.number}@127.0.0.1:${t.server.sipPort};transport=tcp`));
   });
 
-  test('a G.722-only offer is refused with 488; G.722 with G.711 falls back to G.711', async () => {
-    await withPhone({ codecs: ['G722'] }, async (phone) => {
-      await phone.dial(`sip:${t.number}@127.0.0.1:${t.server.sipPort}`);
-      const closed = await phone.waitEvent('CALL_CLOSED');
-      assert.match(String(closed.param), /488/);
+  for (const codecs of [['G722', 'PCMU'], ['PCMU', 'G722']]) {
+    test(`an offer of ${codecs.join(', ')} is answered with G.722 (wideband first): audio both ways`, async () => {
+      // A 16 kHz microphone: baresip's aufile does not resample for a 16 kHz codec.
+      await withPhone({ codecs, audioFile: wideSpeechFile }, async (phone) => {
+        let session: CallSession | undefined;
+        const seen = (s: CallSession): void => { session = s; };
+        t.server.calls.once('call-started', seen);
+        await echoCall(phone, `sip:${t.number}@127.0.0.1:${t.server.sipPort}`);
+        assert.is(session?.rtp.sampleRate, 16000);
+        assert.is(session?.transport.sampleRate, 16000);
+        assert.match(phone.log(), /G722/);
+      });
     });
-    await withPhone({ codecs: ['G722', 'PCMU'] }, (phone) => echoCall(phone, `sip:${t.number}@127.0.0.1:${t.server.sipPort}`));
+  }
+
+  test('G.722 only, to a recorded conversation agent: greeting heard, a reply follows, the recording is 16 kHz wideband', async () => {
+    const agent = await createAgent(t.db, t.tenantId, { name: 'wideband', mode: 'conversation', greeting: 'Hello, how can I help?', prompt: 'Be brief.', recordingEnabled: true });
+    await addNumber(t.db, t.tenantId, { number: '2104', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
+    callerWords = 'What time do you open tomorrow?';
+    await withPhone({ codecs: ['G722'], audioFile: wideSpeechFile }, async (phone) => {
+      await phone.dial(`sip:2104@127.0.0.1:${t.server.sipPort}`);
+      await phone.waitEvent('CALL_ESTABLISHED');
+      await phone.waitEvent('CALL_RTPESTAB'); // the phone receives the server's G.722
+      const session = await liveSession();
+      assert.is(session.transport.sampleRate, 16000, 'the conversation runs at 16 kHz');
+      await waitFor('the greeting to be played to the phone', () => session.rtp.stats.packetsOut >= 50 && session.rtp.queuedMs === 0, { timeoutMs: 60_000 });
+      const turns = await waitForValue("a caller turn and the agent's reply", async () => {
+        const rows = await listTranscript(t.db, t.tenantId, session.callId);
+        const caller = rows.findIndex((r) => r.speaker === 'caller');
+        return caller >= 0 && rows.slice(caller + 1).some((r) => r.speaker === 'agent') ? rows : undefined;
+      }, { timeoutMs: 60_000 });
+      assert.is(turns[0]!.speaker, 'agent', 'the greeting came first');
+      await waitFor('the reply to be played', () => session.rtp.queuedMs === 0, { timeoutMs: 60_000 });
+      const from = phone.events.length;
+      await phone.command('hangup');
+      await phone.waitEvent('CALL_CLOSED', { from });
+      const row = await waitForValue('the recording to complete', async () => {
+        const [r] = await listRecordings(t.db, t.tenantId, { callId: session.callId });
+        return r?.completedAt ? r : undefined;
+      }, { timeoutMs: 30_000 });
+      const out = join(dir, `g722-${row.id}.wav`);
+      const ref = { tenantId: t.tenantId, recordingId: row.id };
+      await decryptToWavFile(await t.server.recordings.vault.store.openRead(ref), t.server.recordings.vault.keys, out, ref);
+      const wav = parseWav(readFileSync(out));
+      assert.is(wav.sampleRate, 16000);
+      assert.is(wav.channels, 2);
+      const { left, right } = splitStereo(wav.data);
+      assert.ok(frameRms(right).filter((r) => r > 500).length > 25, 'the agent channel has the greeting and the reply');
+      // Wideband: the caller's speech keeps energy above 4 kHz (G.711 would have none).
+      const high = highBandShare(left);
+      assert.ok(high > 0.002, `caller audio above 4 kHz: ${(high * 100).toFixed(2)}% of its energy`);
+    }).finally(() => { callerWords = ''; });
   });
 
   test('hold and resume: the call survives and audio flows again after the resume', async () => {
@@ -166,7 +246,7 @@ if (run) {
     await addNumber(t.db, t.tenantId, { number: '2101', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
     let hangUp: () => void = () => undefined;
     const hangUpNow = new Promise<void>((resolve) => { hangUp = resolve; });
-    t.server.calls.setRunner('greeting', async (c) => { await hangUpNow; await c.transport.hangup('agent-done'); });
+    t.server.calls.setRunner('greeting', async (c) => { await hangUpNow; await c.transport.hangup('agent-hangup'); });
     await withPhone({ tlsCertificate: phoneCert, tlsCaFile: serverCert }, async (phone) => {
       await phone.dial(`sip:2101@127.0.0.1:${tlsPort};transport=tls`);
       await phone.waitEvent('CALL_ESTABLISHED');
@@ -175,7 +255,37 @@ if (run) {
       const closed = await phone.waitEvent('CALL_CLOSED', { from });
       assert.not.match(String(closed.param), /timeout/i, `closed by the server's BYE, not a timeout: ${closed.param}`);
     });
-    assert.is((await lastCall()).endReason, 'agent-done');
+    assert.is((await lastCall()).endReason, 'agent-hangup');
+  });
+
+  test('SRTP (SDES, baresip srtp-mand) over SIP TLS: audio both ways, every packet authenticated; the same offer over UDP gets 488', async () => {
+    const tlsPort = t.server.sipPorts.tls!;
+    await withPhone({ tlsCertificate: phoneCert, tlsCaFile: serverCert, mediaenc: 'srtp-mand' }, async (phone) => {
+      let session: CallSession | undefined;
+      t.server.calls.once('call-started', (s: CallSession) => { session = s; });
+      await echoCall(phone, `sip:${t.number}@127.0.0.1:${tlsPort};transport=tls`);
+      const stats = session!.rtp.stats;
+      assert.ok(stats.jitterBuffer.pushed >= 50, `the phone's SRTP decrypted into audio (${stats.jitterBuffer.pushed} frames)`);
+      // libre sends one unprotected 16-byte RTCP APP keep-alive ("PING"): refused like any packet that does not authenticate.
+      assert.ok(stats.dropped.srtp <= 1, `packets refused by SRTP: ${stats.dropped.srtp}`);
+    });
+    await withPhone({ mediaenc: 'srtp-mand' }, async (phone) => {
+      await phone.dial(`sip:${t.number}@127.0.0.1:${t.server.sipPort}`);
+      const closed = await phone.waitEvent('CALL_CLOSED');
+      assert.match(String(closed.param), /488/, 'SDES keys are not accepted over plain UDP');
+    });
+  });
+
+  test('a number that requires SRTP: plain RTP over TLS gets 488, SRTP over TLS is answered', async () => {
+    const tlsPort = t.server.sipPorts.tls!;
+    const agent = await createAgent(t.db, t.tenantId, { name: 'srtp-only', mode: 'echo' });
+    await addNumber(t.db, t.tenantId, { number: '2105', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'], requireSrtp: true });
+    await withPhone({ tlsCertificate: phoneCert, tlsCaFile: serverCert }, async (phone) => {
+      await phone.dial(`sip:2105@127.0.0.1:${tlsPort};transport=tls`);
+      const closed = await phone.waitEvent('CALL_CLOSED');
+      assert.match(String(closed.param), /488/);
+    });
+    await withPhone({ tlsCertificate: phoneCert, tlsCaFile: serverCert, mediaenc: 'srtp-mand' }, (phone) => echoCall(phone, `sip:2105@127.0.0.1:${tlsPort};transport=tls`));
   });
 
   test('keypad digits from the phone (RFC 4733) reach the agent as a caller turn', async () => {
@@ -188,8 +298,9 @@ if (run) {
       // The disclosure and greeting are queued, then played out: keys are pressed once the agent is quiet.
       await waitFor('the greeting to be queued', () => session.rtp.queuedMs > 0, { timeoutMs: 30_000 });
       await waitFor('the greeting to be played', () => session.rtp.queuedMs === 0, { timeoutMs: 60_000 });
+      const asked = sims.openai.stats.lastChatRequest; // an earlier test's conversation may have asked before
       await phone.sendDigits('1#');
-      await waitFor('the LLM to be asked', () => sims.openai.stats.lastChatRequest !== null, { timeoutMs: 30_000 });
+      await waitFor('the LLM to be asked', () => sims.openai.stats.lastChatRequest !== asked, { timeoutMs: 30_000 });
       assert.is(sims.openai.stats.lastChatRequest?.messages.at(-1)?.content, '[keypad] 1#', 'the keys reached the LLM as a caller turn');
       const from = phone.events.length;
       await phone.command('hangup');

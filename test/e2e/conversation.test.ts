@@ -1,7 +1,7 @@
 /**
  * The conversation end to end: the real server in-process with its providers
  * pointed at the local simulators (Deepgram live STT and Aura TTS on one base
- * URL, as src/bench/in-process.ts does, and OpenAI chat), an agent in
+ * URL, as tools/bench/in-process.ts does, and OpenAI chat), an agent in
  * 'conversation' mode, and the project's UAC as the caller. The UAC hears
  * the AI-disclosure greeting, says a fixture utterance in real time, hears
  * the spoken reply and hangs up. The call record holds the redacted
@@ -13,15 +13,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { parseWav, pcm16Samples } from '../../media/codecs/index.ts';
+import { parseWav, pcm16Samples } from '../../media/audio/index.ts';
 import { AI_DISCLOSURE } from '../../pipeline/conversation/index.ts';
-import { startAllSimulators, type AllSimulatorOverrides, type AllSimulators } from '../../pipeline/simulators/index.ts';
+import { startAllSimulators, type AllSimulatorOverrides, type AllSimulators } from '../../tools/simulators/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';
 import { sql } from 'drizzle-orm';
 import { getCall, listCallEvents, listTranscript, type CallRow, type Database } from '../../storage/index.ts';
 import { rows } from '../../storage/migrate.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
-import { eventually, startTestServer, type TestServer } from './support/harness.ts';
+import { startTestServer, type TestServer } from './support/harness.ts';
+import { waitFor, waitForValue } from '../support/poll.ts';
 import { ownCall, type OwnCall } from './support/uac.ts';
 import { receivedRms } from './support/energy.ts';
 
@@ -29,7 +30,7 @@ const API_KEY = 'e2e-simulator-key';
 const CARD_DIGITS = '4111 1111 1111 1111';
 const CALLER_SAYS = `my card number is ${CARD_DIGITS}`;
 const AGENT_SAYS = `Thank you. I have noted the card ${CARD_DIGITS}. Is there anything else?`;
-const TRACE_FIELDS = ['turn', 'endpointingMs', 'sttFinalMs', 'llmTtftMs', 'llmFirstSentenceMs', 'ttsTtfbMs', 'e2eMs', 'overheadMs', 'heldMs', 'vadMissed', 'playoutEstimated'];
+const TRACE_FIELDS = ['turn', 'endpointingMs', 'sttFinalMs', 'llmTtftMs', 'llmFirstSentenceMs', 'ttsTtfbMs', 'e2eMs', 'overheadMs', 'preparedMs', 'heldMs', 'vadMissed', 'playoutEstimated'];
 
 function fixture(name: string): Int16Array {
   const wav = parseWav(readFileSync(new URL(`../../fixtures/audio/${name}`, import.meta.url)));
@@ -96,10 +97,10 @@ async function converse(rig: Rig, utterance: string, opts: { replyWithinMs?: num
 }
 
 async function endedCall(rig: Rig, callId: string, ready: (c: CallRow) => boolean = () => true): Promise<CallRow> {
-  return eventually(async () => {
+  return waitForValue('the call to be ended', async () => {
     const c = await getCall(rig.t.db, rig.t.tenantId, callId);
     return c && c.state === 'ended' && ready(c) ? c : undefined;
-  }, 15_000);
+  }, { timeoutMs: 15_000 });
 }
 
 test('a caller hears the disclosure, then the spoken reply; the call record holds the redacted transcript and latency', async () => {
@@ -118,10 +119,10 @@ test('a caller hears the disclosure, then the spoken reply; the call record hold
     assert.is(call.endReason, 'remote-bye');
     assert.is(call.failure, null);
 
-    const turns = await eventually(async () => {
+    const turns = await waitForValue('the transcript turns', async () => {
       const rows = await listTranscript(rig.t.db, rig.t.tenantId, c.session.callId);
       return rows.filter((r) => r.speaker === 'agent').length >= 2 ? rows : undefined;
-    }, 10_000);
+    }, { timeoutMs: 10_000 });
     assert.is(turns[0]!.speaker, 'agent');
     assert.ok(turns[0]!.redactedText.startsWith(AI_DISCLOSURE), 'the greeting begins with the AI disclosure');
     const caller = turns.filter((r) => r.speaker === 'caller');
@@ -186,10 +187,10 @@ test('16 digits typed on the keypad reach the LLM as one caller turn; no table k
     await call.close();
     await endedCall(rig, session.callId);
 
-    const turns = await eventually(async () => {
+    const turns = await waitForValue('the transcript turns', async () => {
       const r = await listTranscript(rig.t.db, rig.t.tenantId, session.callId);
       return r.some((x) => x.speaker === 'caller') ? r : undefined;
-    }, 10_000);
+    }, { timeoutMs: 10_000 });
     assert.equal(turns.filter((x) => x.speaker === 'caller').map((x) => x.redactedText), ['[keypad] [CARD]#']);
     const keyEvents = (await listCallEvents(rig.t.db, rig.t.tenantId, session.callId)).filter((e) => e.type === 'dtmf');
     assert.equal(keyEvents.map((e) => e.data), [{ keys: '[CARD]#', count: 17, endedBy: 'terminator' }]);
@@ -210,11 +211,11 @@ test('a failing LLM: the caller hears an apology, the agent hangs up, the call r
     const c = await converse(rig, 'what-time-open-8k.wav');
     assert.ok(c.greetingVoiced > 50, 'the greeting was heard');
     assert.ok(c.replyVoiced > 20, `an apology was heard after the utterance (${c.replyVoiced} voiced packets)`);
-    await eventually(() => (c.call.dialog.state === 'terminated' ? true : undefined), 15_000);
+    await waitFor('the agent to hang up', () => c.call.dialog.state === 'terminated', { timeoutMs: 15_000 });
     await c.call.close();
     const call = await endedCall(rig, c.session.callId, (x) => x.latency !== null);
     assert.is(call.failure, 'llm:openai');
-    assert.is(call.endReason, 'llm_failure');
+    assert.is(call.endReason, 'llm-failure');
     assert.is((call.latency as { turns: number }).turns, 0);
     assert.ok(rig.sims!.openai.stats.chatRequests >= 1);
     const turns = await listTranscript(rig.t.db, rig.t.tenantId, c.session.callId);

@@ -18,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.ts';
 import { openConfiguredDatabase } from '../../src/database-setup.ts';
 import { AI_DISCLOSURE } from '../../pipeline/conversation/index.ts';
+import { waitFor, waitForValue } from '../support/poll.ts';
 import { keypadMenuText } from '../../pipeline/offline/index.ts';
 import { listCalls, listTenantIds, listTranscript } from '../../storage/index.ts';
-import { eventually } from './support/harness.ts';
 import { ownCall, type OwnCall } from './support/uac.ts';
 import { receivedRms } from './support/energy.ts';
 
@@ -66,11 +66,11 @@ test('fresh machine, no Debian speech programs: the demo number speaks the discl
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let call: OwnCall | undefined;
   try {
-    const started = await eventually(() => {
+    const started = await waitForValue('the server to start', () => {
       if (child.exitCode !== null) throw new Error(`server exited early:\n${output()}`);
       const line = output().split('\n').find((l) => l.includes('smartalex media server started'));
       return line ? (JSON.parse(line) as { sipPorts: { udp: number } }) : undefined;
-    }, 60_000);
+    }, { timeoutMs: 60_000 });
     const report = output();
     assert.match(report, /call it {2}sip:1000@127\.0\.0\.1:/);
     assert.match(report, /offline TTS eSpeak NG \(WebAssembly, npm\): available/);
@@ -90,7 +90,7 @@ test('fresh machine, no Debian speech programs: the demo number speaks the discl
     assert.ok(voicedAfter(call, t1) > 50, 'the keypad choice was answered aloud');
 
     await call.sendDigits('3#');
-    await eventually(() => (call!.dialog.state === 'terminated' ? true : undefined), 30_000); // the farewell, then the agent hangs up
+    await waitFor('the agent to hang up', () => call!.dialog.state === 'terminated', { timeoutMs: 30_000 }); // the farewell, then the agent hangs up
   } finally {
     await call?.close();
     if (child.exitCode === null) child.kill('SIGTERM');

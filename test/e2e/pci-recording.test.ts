@@ -14,11 +14,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startAllSimulators, speechPatternWords, synthesizeSpeechPattern, type AllSimulatorOverrides, type AllSimulators } from '../../pipeline/simulators/index.ts';
+import { startAllSimulators, speechPatternWords, synthesizeSpeechPattern, type AllSimulatorOverrides, type AllSimulators } from '../../tools/simulators/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';
 import { addNumber, createAgent, getCall, listCallEvents, listRecordings, listTranscript, type RecordingRow } from '../../storage/index.ts';
 import { HEADER_LENGTH } from '../../storage/vault/index.ts';
-import { eventually, startTestServer, type TestServer } from './support/harness.ts';
+import { startTestServer, type TestServer } from './support/harness.ts';
+import { waitFor, waitForValue } from '../support/poll.ts';
 import { ownCall, type OwnCall } from './support/uac.ts';
 import { frameRms, receivedRms, splitStereo } from './support/energy.ts';
 
@@ -30,11 +31,11 @@ const REPLY = 'I have noted the card 4111 1111 1111 1111.';
 const PAD_MS = 120; // DEFAULT_AUDIO_REDACTION.padMs
 const LOUD = 1000;
 /**
- * The VAD must not stop (and so finalize the STT) inside the sentence: Silero scores some of the tone
- * bursts low, and a Finalize makes the simulator close its segment early, giving its scripted words the
- * partial audio's timings. A low threshold and a long hangover keep the tones one stretch of speech.
+ * The STT must not be finalized inside the sentence: Silero scores some of the tone bursts low, and a
+ * Finalize makes the simulator finalize its scripted words with the partial audio's timings. A low
+ * threshold and a long hangover keep the tones one stretch of speech, and finalize waits as long.
  */
-const STEADY_TURNS = { vad: { threshold: 0.02 }, turn: { hangoverMs: 1500 } };
+const STEADY_TURNS = { vad: { threshold: 0.02 }, turn: { hangoverMs: 1500, finalizeAfterMs: 1500 } };
 
 interface Rig { t: TestServer; sims: AllSimulators; started: CallSession[]; close(): Promise<void> }
 
@@ -78,11 +79,11 @@ async function sayCardAndHangUp(rig: Rig, number = rig.t.number): Promise<{ call
   await silenceUntil(call, finishedTalking(call, saidAt, 800), 30_000);
   await call.close();
   const callId = rig.started[before]!.callId;
-  const row = await eventually(async () => {
+  const row = await waitForValue('the completed recording row', async () => {
     const [r] = await listRecordings(rig.t.db, rig.t.tenantId, { callId });
     return r?.completedAt ? r : undefined;
-  }, 15_000);
-  await eventually(async () => ((await getCall(rig.t.db, rig.t.tenantId, callId))?.state === 'ended' ? true : undefined), 15_000);
+  }, { timeoutMs: 15_000 });
+  await waitFor('the call record to end', async () => (await getCall(rig.t.db, rig.t.tenantId, callId))?.state === 'ended', { timeoutMs: 15_000 });
   return { callId, row };
 }
 
@@ -156,10 +157,10 @@ test('the card number is silent in the recording, the words around it are not; m
     assert.ok(loudIn(h, h.sentenceFrame, run.from) >= before * 0.7, `speech before: ${loudIn(h, h.sentenceFrame, run.from)} loud frames of ${before}`);
     assert.ok(loudIn(h, run.to, run.to + Math.ceil((WORDS[9]!.endMs - mutedTo) / 20) + 10) >= after * 0.7, `speech after: ${loudIn(h, run.to, run.to + 40)} loud frames of ${after}`);
 
-    const turns = await eventually(async () => {
+    const turns = await waitForValue('the transcript turns', async () => {
       const r = await listTranscript(rig.t.db, rig.t.tenantId, callId);
       return r.some((x) => x.speaker === 'caller') && r.filter((x) => x.speaker === 'agent').length >= 2 ? r : undefined;
-    }, 10_000);
+    }, { timeoutMs: 10_000 });
     const caller = turns.filter((x) => x.speaker === 'caller');
     assert.equal(caller.map((x) => x.redactedText), ['my card number is [CARD] thank you']);
     const spans = await mutedSpans(rig, callId);
@@ -202,7 +203,7 @@ test('the card number is silent in the recording, the words around it are not; m
 test('a final that comes after its audio was sealed re-seals the chunk: the card number is still silent', async () => {
   // Nothing held in memory, the STT's final 1.5 s late (under the adapter's 2 s watchdog): the card number
   // started about 3.7 s before the final arrives, so its start is in a sealed 2 s chunk by then.
-  const rig = await startRig({ pii_audio_redaction: { holdMs: 0 }, turn: { hangoverMs: 1500, sttFinalTimeoutMs: 20_000 } }, { deepgramLive: { transcripts: () => SENTENCE, sttFinalDelayMs: 1500 } });
+  const rig = await startRig({ pii_audio_redaction: { holdMs: 0 }, turn: { hangoverMs: 1500, sttFinalTimeoutMs: 20_000, finalizeAfterMs: 1500 } }, { deepgramLive: { transcripts: () => SENTENCE, sttFinalDelayMs: 1500 } });
   try {
     const { callId, row } = await sayCardAndHangUp(rig);
     const parts: Buffer[] = [];

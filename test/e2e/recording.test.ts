@@ -11,12 +11,13 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseWav } from '../../media/codecs/index.ts';
+import { parseWav } from '../../media/audio/index.ts';
 import { addNumber, createAgent, getCall, listAudit, listRecordings } from '../../storage/index.ts';
 import { decryptToWavFile, mintRecordingLink, openRecordingVault } from '../../src/recordings/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
-import { eventually, startTestServer, type TestServer } from './support/harness.ts';
+import { startTestServer, type TestServer } from './support/harness.ts';
+import { waitForValue } from '../support/poll.ts';
 import { ownCall } from './support/uac.ts';
 import { frameRms, receivedRms, splitStereo, toneBurst } from './support/energy.ts';
 
@@ -47,10 +48,10 @@ if (run) {
     assert.ok(session, 'the call reached the call manager');
     const callId = session.callId;
 
-    const row = await eventually(async () => {
+    const row = await waitForValue('the completed recording row', async () => {
       const [r] = await listRecordings(t.db, t.tenantId, { callId });
       return r?.completedAt ? r : undefined;
-    }, 15_000);
+    }, { timeoutMs: 15_000 });
     assert.is(row.cutShort, false);
     assert.ok(row.durationMs! > 1000, `duration ${row.durationMs}`);
     assert.is((await getCall(t.db, t.tenantId, callId))?.endReason, 'greeting-finished');
@@ -120,10 +121,10 @@ if (run) {
     await call.close();
     const session = started[before]!;
     assert.ok(session);
-    const ended = await eventually(async () => {
+    const ended = await waitForValue('the ended call record', async () => {
       const c = await getCall(t.db, t.tenantId, session.callId);
       return c?.state === 'ended' ? c : undefined;
-    }, 10_000);
+    }, { timeoutMs: 10_000 });
     assert.is(ended.agentId, agent.id);
     assert.ok(session.rtp.stats.packetsOut > 20, 'the echo agent played audio');
     assert.equal(await listRecordings(t.db, t.tenantId, { callId: session.callId }), []);

@@ -10,7 +10,8 @@ import { ha1 } from '../../media/sip/index.ts';
 import { SipCallError } from '../../media/sip/index.ts';
 import { addNumber, listAudit, listCalls, schema } from '../../storage/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
-import { describeSipp, eventually, runSipp, startTestServer, type TestServer } from './support/harness.ts';
+import { describeSipp, runSipp, startTestServer, type TestServer } from './support/harness.ts';
+import { waitFor, waitForValue } from '../support/poll.ts';
 import { ownCall } from './support/uac.ts';
 
 const run = needExternal(hasCommand('sipp'), 'SIPp', 'the SIP admission end-to-end tests');
@@ -50,7 +51,7 @@ if (run) {
     const challenge = r.messages.split(/-{10,}[^\n]*\n/).find((b) => /^SIP\/2\.0 401 /m.test(b)) ?? '';
     const offered = [...challenge.matchAll(/^WWW-Authenticate:.*algorithm=([\w-]+)/gim)].map((m) => m[1]);
     assert.equal(offered, ['MD5'], `the 401 as shipped: ${challenge}`);
-    const calls = await eventually(async () => { const c = await listCalls(t.db, t.tenantId); return c[0]?.state === 'ended' ? c : undefined; });
+    const calls = await waitForValue('the call to be ended', async () => { const c = await listCalls(t.db, t.tenantId); return c[0]?.state === 'ended' ? c : undefined; });
     assert.is(calls.length, 1);
   });
 
@@ -88,7 +89,7 @@ if (run) {
     } finally {
       await first.close();
     }
-    await eventually(() => (t.server.calls.activeCalls(t.tenantId) === 0 ? true : undefined));
+    await waitFor('the tenant to have no call up', () => t.server.calls.activeCalls(t.tenantId) === 0);
   });
 
   test('a flood from 127.0.0.2 is banned while a call from 127.0.0.1 completes', async () => {

@@ -9,7 +9,8 @@ import * as assert from 'uvu/assert';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { createAgent, addNumber, listCalls, listCallEvents } from '../../storage/index.ts';
 import type { CallSession } from '../../src/calls/index.ts';
-import { describeSipp, eventually, runSipp, sleep, startTestServer, type TestServer } from './support/harness.ts';
+import { describeSipp, runSipp, sleep, startTestServer, type TestServer } from './support/harness.ts';
+import { waitFor, waitForValue } from '../support/poll.ts';
 import { ownCall } from './support/uac.ts';
 
 const run = needExternal(hasCommand('sipp'), 'SIPp', 'the SIP call end-to-end tests');
@@ -26,7 +27,7 @@ test.before(async () => {
 test.after(async () => { if (run) await t.close(); });
 
 async function lastCall() {
-  return eventually(async () => {
+  return waitForValue('the last call to be ended', async () => {
     const calls = await listCalls(t.db, t.tenantId);
     const c = calls[0];
     return c && c.state === 'ended' ? c : undefined;
@@ -87,7 +88,7 @@ if (run) {
     const call = await ownCall(t.server.sipPort);
     try {
       await call.sendTone(60);
-      await sleep(200);
+      await waitFor('50 packets from the server', () => call.received.filter((p) => p.pt === 0).length >= 50);
       const pkts = call.received.filter((p) => p.pt === 0);
       assert.ok(pkts.length >= 50, `got ${pkts.length} packets`);
       assert.is(new Set(pkts.map((p) => p.ssrc)).size, 1);
@@ -112,7 +113,7 @@ if (run) {
   });
 
   test('the server hangs up with BYE (agent hang-up) and the caller sees it', async () => {
-    t.server.calls.setRunner('greeting', async (c) => { await sleep(300); await c.transport.hangup('agent-done'); });
+    t.server.calls.setRunner('greeting', async (c) => { await sleep(300); await c.transport.hangup('agent-hangup'); });
     const agent = await createAgent(t.db, t.tenantId, { name: 'hangs-up', mode: 'greeting', greeting: 'x' });
     await addNumber(t.db, t.tenantId, { number: '2001', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
     const call = await ownCall(t.server.sipPort, { number: '2001' });
@@ -123,7 +124,7 @@ if (run) {
     await call.close();
     assert.ok(bye, 'BYE from the server');
     const rec = await lastCall();
-    assert.is(rec.endReason, 'agent-done');
+    assert.is(rec.endReason, 'agent-hangup');
   });
 
   test('transfer sends REFER to the target at the carrier and ends the call on a 200 sipfrag', async () => {
@@ -138,7 +139,7 @@ if (run) {
     await call.close();
     assert.ok(ended, 'the server hung up after the transfer');
     // The BYE may reach us before the runner's await of transfer() resumes.
-    for (let i = 0; i < 100 && result === ''; i++) await sleep(20);
+    await waitFor('the transfer result', () => result !== '');
     assert.is(result, 'ok');
     assert.match(referTo, new RegExp(`^sip:3000@127\\.0\\.0\\.1:${call.endpoint.ports.udp}$`));
     const rec = await lastCall();
@@ -152,7 +153,7 @@ if (run) {
     });
     const call = await ownCall(t.server.sipPort, { number: '2001' });
     call.dialog.on('refer', (refer) => { void refer.notify(486, 'Busy Here'); });
-    await eventually(() => (result ? true : undefined), 4000);
+    await waitFor('the transfer result', () => result !== '', { timeoutMs: 4000 });
     assert.match(result, /486/);
     assert.is(call.dialog.state, 'confirmed');
     await call.close();

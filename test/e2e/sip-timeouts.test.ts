@@ -7,7 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listCalls } from '../../storage/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
-import { describeSipp, eventually, runSipp, startTestServer, type TestServer } from './support/harness.ts';
+import { describeSipp, runSipp, startTestServer, type TestServer } from './support/harness.ts';
+import { waitForValue } from '../support/poll.ts';
 
 const run = needExternal(hasCommand('sipp'), 'SIPp', 'the SIP timeout end-to-end tests');
 let t: TestServer;
@@ -20,7 +21,7 @@ test.before(async () => {
 });
 test.after(async () => { if (run) await t.close(); });
 
-const ended = () => eventually(async () => { const c = (await listCalls(t.db, t.tenantId))[0]; return c?.state === 'ended' ? c : undefined; });
+const ended = () => waitForValue('the ended call record', async () => { const c = (await listCalls(t.db, t.tenantId))[0]; return c?.state === 'ended' ? c : undefined; });
 
 if (run) {
   test('CANCEL before the answer: 200 to the CANCEL, 487 to the INVITE, call recorded as cancelled', async () => {

@@ -24,7 +24,8 @@ import { SipCallError, SipEndpoint, type SipPeer } from '../../media/sip/index.t
 import { createLogger } from '../../src/log.ts';
 import { listCallEvents, listCalls } from '../../storage/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
-import { eventually, startTestServer, type TestServer } from './support/harness.ts';
+import { startTestServer, type TestServer } from './support/harness.ts';
+import { waitFor, waitForValue } from '../support/poll.ts';
 import { sdpOffer } from './support/uac.ts';
 
 const run = needExternal(hasCommand('openssl'), 'openssl', 'the SIP-over-TLS end-to-end test');
@@ -85,12 +86,12 @@ if (run) {
     const dialog = await uac.invite({ uri, from: 'sip:uac@127.0.0.1', sdp: sdpOffer(rtpPort), timeoutMs: 20_000 });
     assert.is(dialog.transport, 'TLS');
     assert.match(dialog.remoteSdp ?? '', /m=audio \d+ RTP\/AVP 0/);
-    const call = await eventually(async () => (await listCalls(t.db, t.tenantId)).find((c) => c.state === 'answered'), 20_000);
+    const call = await waitForValue('the answered call', async () => (await listCalls(t.db, t.tenantId)).find((c) => c.state === 'answered'), { timeoutMs: 20_000 });
     await dialog.bye();
-    const ended = await eventually(async () => {
+    const ended = await waitForValue('the ended call record', async () => {
       const row = (await listCalls(t.db, t.tenantId)).find((c) => c.id === call.id);
       return row?.endedAt ? row : undefined;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     assert.is(ended.endReason, 'remote-bye');
     assert.is(ended.direction, 'inbound');
     const types = (await listCallEvents(t.db, t.tenantId, call.id)).map((e) => e.type);
@@ -98,11 +99,11 @@ if (run) {
   });
 
   /** The server's session for a dialog, once answered. */
-  const sessionOf = (callId: string) => eventually(() => [...t.server.calls.calls].find((s) => s.dialog.callId === callId && s.answeredAt !== undefined), 20_000);
-  const endedRecord = (id: string) => eventually(async () => {
+  const sessionOf = (callId: string) => waitForValue('the answered session', () => [...t.server.calls.calls].find((s) => s.dialog.callId === callId && s.answeredAt !== undefined), { timeoutMs: 20_000 });
+  const endedRecord = (id: string) => waitForValue('the ended call record', async () => {
     const row = (await listCalls(t.db, t.tenantId)).find((c) => c.id === id);
     return row?.endedAt ? row : undefined;
-  }, 20_000);
+  }, { timeoutMs: 20_000 });
 
   test('the server hangs up a TLS call: the BYE reaches a self-signed UA over the UA\'s own connection', async () => {
     const ua = await selfSignedUa();
@@ -112,11 +113,11 @@ if (run) {
       const dialog = await ua.invite({ uri: `sip:${t.number}@127.0.0.1:${tlsPort};transport=tls`, from: 'sip:ua@127.0.0.1', sdp: sdpOffer(rtpPort), timeoutMs: 20_000 });
       const session = await sessionOf(dialog.callId);
       await session.transport.hangup('agent-hangup');
-      const bye = await eventually(() => requests.find((r) => r.method === 'BYE'), 20_000);
+      const bye = await waitForValue('the BYE', () => requests.find((r) => r.method === 'BYE'), { timeoutMs: 20_000 });
       assert.is(bye.source.transport, 'TLS');
       assert.is(bye.source.port, tlsPort, 'the BYE came from the server\'s TLS port: the connection the UA opened');
       assert.is(ua.transport.openConnections, 1, 'the server opened no connection of its own to the UA');
-      await eventually(() => (dialog.state === 'terminated' ? true : undefined), 5000);
+      await waitFor('the dialog to end', () => dialog.state === 'terminated', { timeoutMs: 5000 });
       const ended = await endedRecord(session.callId);
       assert.is(ended.endReason, 'agent-hangup');
     } finally {
@@ -130,12 +131,12 @@ if (run) {
     const session = await sessionOf(dialog.callId);
     await ua.close(); // its connection and its listener: the BYE has nowhere to go
     const serverTransport = t.server.calls.endpoint.transport;
-    await eventually(() => (serverTransport.connectionTo(session.dialog.nextHop()) === undefined ? true : undefined), 10_000);
+    await waitFor('the server connection to the phone to close', () => serverTransport.connectionTo(session.dialog.nextHop()) === undefined, { timeoutMs: 10_000 });
     const before = logLines.length;
     await session.transport.hangup('agent-hangup');
     const ended = await endedRecord(session.callId);
     assert.is(ended.endReason, 'agent-hangup');
-    const line = await eventually(() => logLines.slice(before).find((l) => l.includes('our BYE failed')), 20_000);
+    const line = await waitForValue('the BYE failure in the log', () => logLines.slice(before).find((l) => l.includes('our BYE failed')), { timeoutMs: 20_000 });
     const entry = JSON.parse(line) as { status: number; callId: string; level: number };
     assert.is(entry.status, 503, 'a transport error');
     assert.is(entry.callId, session.callId);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeWav, parseWav, pcm16Samples, WavFormatError } from '../../media/codecs/wav.ts';
+import { encodeWav, parseWav, pcm16Samples, WavFormatError } from '../../media/audio/wav.ts';
 
 test('round trip of a PCM16 WAV', () => {
   const samples = Int16Array.from([0, 1000, -1000, 32767, -32768]);

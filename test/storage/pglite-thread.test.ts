@@ -39,6 +39,30 @@ test('a transaction commits what its callback did; a throw rolls it back and ret
   assert.is((await db.query("select current_setting('app.x', true) as x")).rows.length, 1);
 });
 
+test('a begin setup runs inside the transaction, before its first statement, with no message of its own', async () => {
+  let queries = 0;
+  const setup = { sql: "select set_config('app.scope', $1, true)", params: ['tenant-a'], taken: false };
+  const seen = await db.withBeginSetup(setup, () => db.transaction(async (tx) => {
+    const counted = { query: (sql: string) => { queries++; return tx.query<{ v: string }>(sql); } };
+    return (await counted.query("select current_setting('app.scope', true) as v")).rows[0]!.v;
+  }));
+  assert.is(setup.taken, true);
+  assert.is(seen, 'tenant-a');
+  assert.is(queries, 1);
+  // Transaction-local: gone after the commit, and a later transaction gets no setup.
+  assert.ok(!(await db.transaction(async (tx) => (await tx.query<{ v: string | null }>("select current_setting('app.scope', true) as v")).rows[0]!.v)));
+  // A setup that fails fails the transaction's statements.
+  const bad = { sql: 'select no_such_function()', params: [], taken: false };
+  let failed = false;
+  try {
+    await db.withBeginSetup(bad, () => db.transaction(async (tx) => tx.query('select 1')));
+  } catch {
+    failed = true;
+  }
+  assert.ok(failed);
+  assert.equal((await db.query<{ n: number }>('select 1 as n')).rows, [{ n: 1 }], 'the thread is still usable');
+});
+
 test('Postgres errors keep their message and SQLSTATE code', async () => {
   try {
     await db.query('insert into t (id, note) values (1, $1)', ['duplicate']);

@@ -12,9 +12,9 @@
  * hang-ups; press() plays the caller's keypad; close() stops the loop so the test process can exit.
  */
 import { readFileSync } from 'node:fs';
-import { parseWav, pcm16Samples } from '../../media/codecs/wav.ts';
-import type { AudioFrame, DtmfFrame } from '../../pipeline/frames.ts';
-import type { CallTransport, PlayoutStart } from '../../pipeline/transport.ts';
+import { parseWav, pcm16Samples } from '../../media/audio/wav.ts';
+import type { AudioFrame, DtmfFrame } from '../../media/audio/frames.ts';
+import type { CallTransport, EndReason, PlayoutStart } from '../../pipeline/transport.ts';
 
 const fixtures = new URL('../../fixtures/audio/', import.meta.url);
 
@@ -43,7 +43,7 @@ export class FakeTransport implements CallTransport {
 
   private readonly frameListeners = new Set<(f: AudioFrame | DtmfFrame) => void>();
   private readonly playoutListeners = new Set<(e: PlayoutStart) => void>();
-  private readonly endListeners = new Set<(reason: string) => void>();
+  private readonly endListeners = new Set<(reason: EndReason) => void>();
   private readonly script: Int16Array[] = [];
   private readonly queue: Int16Array[] = [];
   private queuedSamples = 0;
@@ -169,7 +169,7 @@ export class FakeTransport implements CallTransport {
     this.end(reason);
   }
 
-  onEnd(listener: (reason: string) => void): () => void {
+  onEnd(listener: (reason: EndReason) => void): () => void {
     this.endListeners.add(listener);
     return () => this.endListeners.delete(listener);
   }
@@ -180,7 +180,8 @@ export class FakeTransport implements CallTransport {
     if (this.ended) return;
     this.ended = reason;
     this.close();
-    for (const l of [...this.endListeners]) l(reason);
+    // Passed through as the test wrote it (a real call normalises it with endReasonOf): conversation tests compare it.
+    for (const l of [...this.endListeners]) l(reason as EndReason);
     this.checkWaiters();
   }
 

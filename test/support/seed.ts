@@ -12,7 +12,10 @@ export async function seedTenant(db: Database, name: string, number: string): Pr
   await audit(db, tenant.id, { actor: 'test', action: 'seeded' });
   const callId = await withTenant(db, tenant.id, async (tx) => {
     const tenantId = tenant.id;
-    await tx.insert(schema.users).values({ tenantId, email: `${name}@example.com`, role: 'owner' });
+    const [user] = await tx.insert(schema.users).values({ tenantId, email: `${name}@example.com`, role: 'owner' }).returning();
+    await tx.insert(schema.userRecoveryCodes).values({ tenantId, userId: user!.id, codeHash: 'h' });
+    await tx.insert(schema.sessions).values({ tenantId, userId: user!.id, expiresAt: new Date(Date.now() + 3600e3) });
+    await tx.insert(schema.invitations).values({ tenantId, email: `${name}-invited@example.com`, role: 'viewer', tokenHash: randomUUID(), createdBy: 'test', expiresAt: new Date(Date.now() + 3600e3) });
     await tx.insert(schema.carrierTrunks).values({ tenantId, name: 'trunk', allowedCidrs: ['10.0.0.0/8'] });
     const [call] = await tx.insert(schema.calls).values({ tenantId, agentId: agent.id, direction: 'inbound', fromUri: 'sip:a@x', toUri: `sip:${number}@y`, sipCallId: randomUUID(), state: 'ended' }).returning();
     await tx.insert(schema.callEvents).values({ tenantId, callId: call!.id, type: 'answered' });

@@ -41,6 +41,8 @@ export interface BaresipOptions {
   tlsCaFile?: string;
   /** Extra config lines. */
   config?: string[];
+  /** Media encryption of the account (baresip's `mediaenc`), e.g. `srtp-mand` (loads the srtp module). */
+  mediaenc?: string;
 }
 
 // The account module reads the accounts file as it loads, so the codecs its audio_codecs names must load first.
@@ -94,6 +96,7 @@ export class Baresip {
     const controlPort = await freeTcpPort();
     const lines = [
       'module_path /usr/lib/baresip/modules',
+      ...(options.mediaenc ? ['module srtp.so'] : []),
       ...MODULES.map((m) => `module ${m}`),
       `sip_listen 127.0.0.1:${sipPort}`,
       `audio_source aufile,${options.audioFile}`,
@@ -109,6 +112,7 @@ export class Baresip {
     // Full names: baresip reads a bare name as <name>/8000/1, which misses G.722 (16000) and then offers every codec.
     const codecs = (options.codecs ?? ['PCMU', 'PCMA']).map((c) => `${c}/${c === 'G722' ? 16000 : 8000}/1`);
     const params = [`regint=0`, `audio_codecs=${codecs.join(',')}`];
+    if (options.mediaenc) params.push(`mediaenc=${options.mediaenc}`);
     if (options.auth) params.push(`auth_user=${options.auth.user}`, `auth_pass=${options.auth.password}`);
     writeFileSync(join(dir, 'accounts'), `<sip:phone@127.0.0.1>;${params.join(';')}\n`);
     writeFileSync(join(dir, 'contacts'), '');

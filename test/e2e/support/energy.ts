@@ -1,5 +1,5 @@
 /** Per-20 ms energy of what the UAC sent and heard, and of a decrypted 2-channel recording, for e2e checks. */
-import { decodeG711 } from '../../../media/codecs/index.ts';
+import { decodeG711 } from '../../../media/audio/index.ts';
 import type { ReceivedPacket } from './uac.ts';
 
 /** RMS of each 160-sample frame of mono PCM. */

@@ -112,16 +112,6 @@ export function describeSipp(r: SippResult): string {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls until `check` returns a value (not undefined) or the time is up. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
 
 /** Is UDP `port` bound by any process? Reads /proc/net/udp (no bind probe, which could steal the port from the program starting). */
 function udpPortInUse(port: number): boolean | undefined {

@@ -8,7 +8,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { SipEndpoint, type Dialog, type InviteOptions } from '../../../media/sip/index.ts';
 import { dtmfPacketSequence, parseRtp, serializeRtp } from '../../../media/rtp/index.ts';
-import { encodeG711 } from '../../../media/codecs/index.ts';
+import { encodeG711 } from '../../../media/audio/index.ts';
 
 export interface ReceivedPacket { at: number; seq: number; ts: number; ssrc: number; marker: boolean; pt: number; payload: Buffer }
 

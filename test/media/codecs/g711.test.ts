@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import {
   decodeAlaw, decodeAlawSample, decodeG711, decodeMulaw, decodeMulawSample, encodeAlaw, encodeAlawSample,
   encodeG711, encodeMulaw, encodeMulawSample, G711_SILENCE,
-} from '../../../media/codecs/g711.ts';
+} from '../../../media/audio/g711.ts';
 
 test('known G.711 code points', () => {
   assert.is(encodeMulawSample(0), 0xff);

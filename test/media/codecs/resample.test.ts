@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { resample, Resampler } from '../../../media/codecs/resample.ts';
+import { resample, Resampler } from '../../../media/audio/resample.ts';
 
 function sine(freq: number, rate: number, samples: number, amplitude = 10000): Int16Array {
   const out = new Int16Array(samples);

@@ -17,7 +17,8 @@ import { MediaThread, RtpSession, SID_REFRESH_TICKS } from '../../../media/rtp/i
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../../media/rtp/index.ts';
 import { parseRtp } from '../../../media/rtp/packet.ts';
 import type { RtpPacket } from '../../../media/rtp/packet.ts';
-import { encodeMulawSample } from '../../../media/codecs/g711.ts';
+import { encodeMulawSample } from '../../../media/audio/g711.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const PCMU = { name: 'PCMU', payloadType: 0 };
 const HOST = '127.0.0.1';
@@ -25,13 +26,6 @@ const MU_SILENCE = encodeMulawSample(0);
 const MU_TONE = encodeMulawSample(2000);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 8000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 async function rawPeer(): Promise<{ port: number; packets: RtpPacket[]; close: () => void }> {
   const socket = createSocket('udp4');

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as rtp from '../../../media/rtp/index.ts';
 import * as sdp from '../../../media/sdp/index.ts';
-import * as codecs from '../../../media/codecs/index.ts';
+import * as codecs from '../../../media/audio/index.ts';
 
 test('the public faces load and expose their main pieces', () => {
   for (const name of ['RtpSession', 'PortAllocator', 'Pacer', 'sharedPacer', 'JitterBuffer', 'DtmfReceiver', 'parseRtp', 'parseRtcp', 'ReceptionStats']) {

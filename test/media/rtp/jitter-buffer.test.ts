@@ -75,7 +75,7 @@ test('a pause (buffer runs dry) does not skip the sequence numbers that resume i
 });
 
 test('a growing buffer is trimmed back to its depth (bounded latency)', () => {
-  const jb = new JitterBuffer({ depthFrames: 2, maxFrames: 5 });
+  const jb = new JitterBuffer({ depthFrames: 2, maxFrames: 5, adaptive: false });
   for (let s = 0; s < 6; s++) jb.push(s, frame(s + 1));
   assert.is(jb.size, 2);
   assert.is(jb.stats.overflowDrops, 4);
@@ -90,6 +90,114 @@ test('a wild sequence jump restarts the buffer', () => {
   jb.push(30000, frame(7));
   assert.is(jb.stats.resets, 1);
   assert.is(valueOf(jb.pull()), 7);
+});
+
+
+// ---------------------------------------------------------------- synthetic arrival patterns (no clock)
+
+interface Arrival { seq: number; arrivalMs: number; value: number }
+
+/** Plays `ticks` pulls at tickPhaseMs + 20 k, delivering each packet before the first pull at or after its arrival. */
+function simulate(jb: JitterBuffer, arrivals: Arrival[], ticks: number, tickPhaseMs = 10): { values: number[]; depths: number[] } {
+  const sorted = [...arrivals].sort((a, b) => a.arrivalMs - b.arrivalMs);
+  const values: number[] = [];
+  const depths: number[] = [];
+  let i = 0;
+  for (let k = 0; k < ticks; k++) {
+    const t = tickPhaseMs + 20 * k;
+    while (i < sorted.length && sorted[i]!.arrivalMs <= t) {
+      const a = sorted[i++]!;
+      jb.push(a.seq & 0xffff, frame(a.value), { arrivalMs: a.arrivalMs, mediaMs: a.seq * 20 });
+    }
+    values.push(valueOf(jb.pull()));
+    depths.push(jb.depthFrames);
+  }
+  return { values, depths };
+}
+
+/** Packets 0..n-1 sent every 20 ms from `fromSeq`, each delayed by delay(seq) ms; quiet (value below the shrink level) unless loud. */
+function stream(fromSeq: number, n: number, delay: (seq: number) => number, loud = false): Arrival[] {
+  const out: Arrival[] = [];
+  for (let s = fromSeq; s < fromSeq + n; s++) out.push({ seq: s, arrivalMs: s * 20 + delay(s), value: (loud ? 10_000 : 10) + (s % 50) });
+  return out;
+}
+
+test('after an underrun a continuous stream refills to its depth before playing again (not from one frame)', () => {
+  const jb = new JitterBuffer({ depthFrames: 3, adaptive: false });
+  for (let s = 0; s < 5; s++) { jb.push(s, frame(100 + s)); jb.pull(); }
+  for (let i = 0; i < 10; i++) jb.pull(); // the stream stalls: the buffer runs dry for 10 ticks
+  const out: number[] = [];
+  for (let s = 5; s < 12; s++) { jb.push(s, frame(100 + s)); out.push(valueOf(jb.pull())); }
+  // The first resumed packet waits until three frames are held, as at the start.
+  assert.equal(out.slice(0, 2).map((v) => v >= 100), [false, false], String(out));
+  assert.is(out[2], 105, String(out));
+});
+
+test('adaptive: starts at 2 frames, settles at 1 on a clean path, never below one frame', () => {
+  const jb = new JitterBuffer();
+  assert.is(jb.depthFrames, 2);
+  const { values } = simulate(jb, stream(0, 300, () => 1), 310);
+  assert.is(jb.depthFrames, 1);
+  assert.is(jb.stats.peakDepthFrames, 2);
+  assert.ok(jb.stats.shrinkDrops >= 1, 'a quiet frame was dropped to shrink');
+  assert.is(jb.stats.lost, 0);
+  assert.is(jb.stats.late, 0);
+  // Still playing in order after the shrink.
+  const played = values.filter((v) => v > 0);
+  for (let i = 1; i < played.length; i++) assert.ok(played[i] !== played[i - 1], 'no frame played twice');
+  const { depths } = simulate(jb, stream(300, 200, () => 0), 200, 6010);
+  assert.ok(depths.every((d) => d >= 1));
+});
+
+test('adaptive: grows with jitter so late packets still play; a fixed shallow buffer loses them', () => {
+  // From packet 20 on, every seventh packet is 50 ms late: it arrives after the two behind it.
+  const delay = (s: number): number => (s >= 20 && s % 7 === 0 ? 50 : 2);
+  const fixed = new JitterBuffer({ depthFrames: 2, adaptive: false });
+  simulate(fixed, stream(0, 500, delay, true), 520);
+  const adaptive = new JitterBuffer();
+  simulate(adaptive, stream(0, 500, delay, true), 520);
+  assert.ok(adaptive.depthFrames >= 4, `depth ${adaptive.depthFrames}`);
+  assert.ok(fixed.stats.late + fixed.stats.lost > 100, `fixed late ${fixed.stats.late} lost ${fixed.stats.lost}`);
+  // Only the packets of the first measurement window can miss their turn.
+  assert.ok(adaptive.stats.late + adaptive.stats.lost <= 10, `adaptive late ${adaptive.stats.late} lost ${adaptive.stats.lost}`);
+  assert.ok(adaptive.stats.growHolds > 0, 'playout held for a late packet');
+});
+
+test('adaptive: shrinks back when the path is clean again', () => {
+  const jb = new JitterBuffer();
+  const jittery = stream(0, 200, (s) => (s % 4 === 0 ? 70 : 0));
+  const clean = stream(200, 400, () => 1);
+  const { depths } = simulate(jb, [...jittery, ...clean], 620);
+  const peak = Math.max(...depths);
+  assert.ok(peak >= 4, `peak ${peak}`);
+  assert.is(jb.depthFrames, 1);
+  assert.is(jb.stats.peakDepthFrames, peak);
+  assert.ok(jb.stats.shrinkDrops >= peak - 2, `shrink drops ${jb.stats.shrinkDrops}`);
+  assert.ok(jb.stats.depthFrameTicks / jb.stats.depthTicks > 1, 'the mean depth is reported');
+});
+
+test('adaptive: loss adds a frame of headroom', () => {
+  const jb = new JitterBuffer();
+  const lossy = stream(0, 300, () => 1).filter((a) => a.seq % 20 !== 7); // 5% loss
+  simulate(jb, lossy, 310);
+  assert.is(jb.depthFrames, 2);
+  assert.ok(jb.stats.lost >= 10);
+  simulate(jb, stream(300, 300, () => 1), 300, 6010);
+  assert.is(jb.depthFrames, 1, 'headroom goes once the loss leaves the window');
+});
+
+test('adaptive: the depth stays within its bounds', () => {
+  const jb = new JitterBuffer({ maxDepthFrames: 5, minDepthFrames: 2 });
+  simulate(jb, stream(0, 300, (s) => (s % 3 === 0 ? 400 : 0)), 330);
+  assert.is(jb.depthFrames, 5);
+  simulate(jb, stream(300, 300, () => 0), 300, 6010);
+  assert.is(jb.depthFrames, 2);
+});
+
+test('without timing the pull count is the clock (steady arrivals settle small)', () => {
+  const jb = new JitterBuffer({ depthFrames: 3 });
+  for (let s = 0; s < 200; s++) { jb.push(s, frame(5)); jb.pull(); }
+  assert.is(jb.depthFrames, 1);
 });
 
 test.run();

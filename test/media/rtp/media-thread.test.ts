@@ -16,25 +16,19 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
-import type { AudioFrame, DtmfFrame } from '../../../pipeline/frames.ts';
+import type { AudioFrame, DtmfFrame } from '../../../media/audio/frames.ts';
 import { MediaThread, ThreadedRtpSession } from '../../../media/rtp/media-thread.ts';
 import { RtpSession } from '../../../media/rtp/session.ts';
 import { PortExhaustedError } from '../../../media/rtp/port-allocator.ts';
 import { parseRtp, serializeRtp } from '../../../media/rtp/packet.ts';
 import type { RtpPacket } from '../../../media/rtp/packet.ts';
-import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/codecs/g711.ts';
+import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/audio/g711.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const PCMU = { name: 'PCMU', payloadType: 0 };
 const HOST = '127.0.0.1';
 const media = MediaThread.shared();
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -288,7 +282,7 @@ test('bad packets are dropped and counted in the worker; the audio goes on', asy
     await waitFor('playout', () => frames.filter((f) => f.pcm[0] === q(4000)).length === 8);
     await sleep(40);
     assert.equal(s.stats.dropped, {
-      'too-short': 4, 'bad-version': 2, 'bad-csrc': 2, 'bad-extension': 0, 'bad-padding': 0, 'foreign-source': 0, 'wrong-source': 0, 'unknown-pt': 0, 'not-receiving': 0,
+      'too-short': 4, 'bad-version': 2, 'bad-csrc': 2, 'bad-extension': 0, 'bad-padding': 0, 'foreign-source': 0, 'wrong-source': 0, 'unknown-pt': 0, 'not-receiving': 0, srtp: 0,
     });
     assert.is(s.stats.packetsIn, 16);
   } finally {
@@ -345,7 +339,7 @@ test('a hung worker is terminated by the watchdog: its sessions end as on a cras
     const onWarning = (): void => undefined;
     process.on('warning', onWarning);
     media.simulateHang(30_000);
-    await waitFor('the hung worker ended', () => closed, 5000);
+    await waitFor('the hung worker ended', () => closed, { timeoutMs: 5000 });
     process.off('warning', onWarning);
     assert.is(errors.length, 1);
     assert.match(errors[0]!.message, /stopped responding/);

@@ -2,26 +2,20 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import type { AudioFrame, DtmfFrame } from '../../../pipeline/frames.ts';
+import type { AudioFrame, DtmfFrame } from '../../../media/audio/frames.ts';
 import { RtpSession } from '../../../media/rtp/session.ts';
 import { Pacer } from '../../../media/rtp/pacer.ts';
 import { PortAllocator } from '../../../media/rtp/port-allocator.ts';
 import { parseRtp, serializeRtp } from '../../../media/rtp/packet.ts';
 import type { RtpPacket } from '../../../media/rtp/packet.ts';
-import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/codecs/g711.ts';
+import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/audio/g711.ts';
 import { buildReceiverReport, parseRtcp } from '../../../media/rtp/rtcp.ts';
 import { dtmfPacketSequence, parseTelephoneEvent } from '../../../media/rtp/dtmf.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const PCMU = { name: 'PCMU', payloadType: 0 };
 const HOST = '127.0.0.1';
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** A raw UDP peer that records the RTP packets it receives. */
 async function rawPeer(): Promise<{ socket: Socket; port: number; packets: RtpPacket[]; rtcp: Buffer[]; close: () => void }> {

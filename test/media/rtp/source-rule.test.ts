@@ -9,12 +9,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import type { AudioFrame } from '../../../pipeline/frames.ts';
+import type { AudioFrame } from '../../../media/audio/frames.ts';
 import { MediaThread, RtpSession } from '../../../media/rtp/index.ts';
 import type { RtpStream, ThreadedRtpSessionOptions } from '../../../media/rtp/index.ts';
 import { parseRtp, serializeRtp } from '../../../media/rtp/packet.ts';
 import type { RtpPacket } from '../../../media/rtp/packet.ts';
-import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/codecs/g711.ts';
+import { decodeMulawSample, encodeMulaw, encodeMulawSample } from '../../../media/audio/g711.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const PCMU = { name: 'PCMU', payloadType: 0 };
 const PEER = '127.0.0.1';
@@ -22,13 +23,6 @@ const ATTACKER = '127.0.0.3';
 const q = (v: number): number => decodeMulawSample(encodeMulawSample(v));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 interface Peer { socket: Socket; address: string; port: number; packets: RtpPacket[]; close: () => void }
 

@@ -194,4 +194,89 @@ test('an offer of PCMU alone (m=audio ... RTP/AVP 0) is answered with PCMU, not 
   assert.ok(b.ok, 'a static PCMU payload type needs no rtpmap');
 });
 
+test('G.722 is chosen whenever the offer has it (wideband first), with the RFC 3551 rtpmap G722/8000', () => {
+  const offer = (payloads: string, extra: string[]): string => crlf([
+    'v=0', 'o=- 1 1 IN IP4 192.0.2.5', 's=-', 'c=IN IP4 192.0.2.5', 't=0 0', `m=audio 4000 RTP/AVP ${payloads}`, ...extra,
+  ]);
+  const local = { address: '192.0.2.1', port: 6000 };
+  for (const sdp of [
+    offer('0 8 9 101', ['a=rtpmap:9 G722/8000', 'a=rtpmap:101 telephone-event/8000']),
+    offer('9 0', []), // static payload type 9 without an rtpmap
+    offer('0 9', ['a=rtpmap:0 PCMU/8000', 'a=rtpmap:9 G722/8000']),
+  ]) {
+    const a = answerOffer(sdp, local);
+    assert.ok(a.ok);
+    if (!a.ok) continue;
+    assert.is(a.codec.name, 'G722');
+    assert.is(a.codec.payloadType, 9);
+    assert.is(a.codec.clockRate, 8000);
+    assert.is(a.codec.sampleRate, 16000);
+    assert.match(a.sdp, /m=audio 6000 RTP\/AVP 9/);
+    assert.match(a.sdp, /a=rtpmap:9 G722\/8000/);
+  }
+  // A G722/16000 rtpmap is not RFC 3551's G.722: not chosen.
+  const wrong = answerOffer(offer('9 0', ['a=rtpmap:9 G722/16000', 'a=rtpmap:0 PCMU/8000']), local);
+  assert.ok(wrong.ok && wrong.codec.name === 'PCMU');
+  // A G.722-only offer is answered (it was a 488 before G.722 existed).
+  const only = answerOffer(offer('9', []), local);
+  assert.ok(only.ok && only.codec.name === 'G722');
+});
+
+test('a re-INVITE keeps the call\'s codec when the re-offer still has it (preferred)', () => {
+  const reoffer = crlf(['v=0', 'o=- 1 2 IN IP4 192.0.2.5', 's=-', 'c=IN IP4 192.0.2.5', 't=0 0', 'm=audio 4000 RTP/AVP 9 0', 'a=rtpmap:9 G722/8000']);
+  const kept = answerOffer(reoffer, { address: '192.0.2.1', port: 6000, preferred: ['PCMU'] });
+  assert.ok(kept.ok && kept.codec.name === 'PCMU');
+});
+
+test('our own offers list G.711 only by default (outbound RTP opens before the answer)', () => {
+  const offer = createOffer({ address: '192.0.2.1', port: 6000 });
+  assert.match(offer, /m=audio 6000 RTP\/AVP 0 8 101/);
+  assert.not.match(offer, /G722/);
+  const wide = createOffer({ address: '192.0.2.1', port: 6000, codecs: ['G722', 'PCMU'] });
+  assert.match(wide, /m=audio 6000 RTP\/AVP 9 0 101/);
+  assert.match(wide, /a=rtpmap:9 G722\/8000/);
+});
+
+const savpOffer = (crypto: string[], protocol = 'RTP/SAVP'): string => crlf([
+  'v=0', 'o=- 1 1 IN IP4 192.0.2.5', 's=-', 'c=IN IP4 192.0.2.5', 't=0 0', `m=audio 4000 ${protocol} 0 101`,
+  'a=rtpmap:101 telephone-event/8000', ...crypto,
+]);
+const KEY_30 = Buffer.alloc(30, 1).toString('base64');
+const KEY_44 = Buffer.alloc(44, 2).toString('base64');
+
+test('SDES: an RTP/SAVP offer is answered with our own key when SRTP is allowed; AEAD preferred; keys returned, not reused', () => {
+  const offer = savpOffer([`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY_30}|2^31`, `a=crypto:2 AEAD_AES_256_GCM inline:${KEY_44}`]);
+  const a = answerOffer(offer, { address: '192.0.2.1', port: 6000, srtp: 'allowed' });
+  assert.ok(a.ok);
+  if (!a.ok) return;
+  assert.match(a.sdp, /m=audio 6000 RTP\/SAVP 0 101/);
+  const line = /a=crypto:2 AEAD_AES_256_GCM inline:([A-Za-z0-9+/=]+)\r\n/.exec(a.sdp);
+  assert.ok(line, 'the answer keeps the chosen line\'s tag and suite');
+  assert.is(Buffer.from(line![1]!, 'base64').length, 44);
+  assert.equal(a.srtp, { suite: 'AEAD_AES_256_GCM', sendKey: line![1]!, receiveKey: KEY_44 });
+  assert.is.not(a.srtp!.sendKey, KEY_44, 'our key is our own');
+  const again = answerOffer(offer, { address: '192.0.2.1', port: 6000, srtp: 'allowed' });
+  assert.ok(again.ok && again.srtp!.sendKey !== a.srtp!.sendKey, 'a fresh key per answer');
+  const cm = answerOffer(savpOffer([`a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:${KEY_30}`]), { address: '192.0.2.1', port: 6000, srtp: 'required' });
+  assert.ok(cm.ok && cm.srtp?.suite === 'AES_CM_128_HMAC_SHA1_80' && /a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:/.test(cm.sdp));
+});
+
+test('SDES: refusals (SRTP not allowed, required but plain, no usable line), each with its 488 reason', () => {
+  const good = savpOffer([`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY_30}`]);
+  assert.equal(answerOffer(good, { address: '192.0.2.1', port: 6000 }), { ok: false, reason: 'unsupported-transport', status: 488 });
+  const plain = savpOffer([], 'RTP/AVP');
+  assert.equal(answerOffer(plain, { address: '192.0.2.1', port: 6000, srtp: 'required' }), { ok: false, reason: 'srtp-required', status: 488 });
+  assert.ok(answerOffer(plain, { address: '192.0.2.1', port: 6000, srtp: 'allowed' }).ok, 'allowed is not required');
+  for (const bad of [
+    [],
+    [`a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:${KEY_30}`], // a suite we do not offer
+    [`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY_44}`], // wrong key length
+    [`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY_30}|2^20`], // a lifetime shorter than a call may need
+    [`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY_30}|2^31|1:4`], // an MKI
+    [`a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${KEY_30} UNENCRYPTED_SRTP`], // session parameters
+  ]) {
+    assert.equal(answerOffer(savpOffer(bad), { address: '192.0.2.1', port: 6000, srtp: 'allowed' }), { ok: false, reason: 'no-usable-crypto', status: 488 }, bad.join());
+  }
+});
+
 test.run();

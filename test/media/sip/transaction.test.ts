@@ -6,17 +6,11 @@ import * as assert from 'uvu/assert';
 import { TransactionLayer, newBranch, type MessageSender } from '../../../media/sip/transaction.ts';
 import { createRequest, createResponseTo, type SipMessage, type SipRequest } from '../../../media/sip/message.ts';
 import type { SipPeer } from '../../../media/sip/transport.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const UDP: SipPeer = { transport: 'UDP', address: '127.0.0.1', port: 5999 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Waits (generously: the machine is shared) until `check` holds; timers are short, so this is quick when unloaded. */
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 function recorder() {
   const sent: SipMessage[] = [];
@@ -44,7 +38,7 @@ test('INVITE server: 100 Trying, 2xx retransmitted until the ACK, then silence',
   const tx = (r as { tx: import('../../../media/sip/transaction.ts').ServerTransaction }).tx;
   assert.equal(statuses(sent), [100]);
   tx.respond(createResponseTo(req, 200, 'OK', { toTag: 'srv' }));
-  await until('2xx retransmissions', () => sent.filter((m) => m.kind === 'response' && m.status === 200).length >= 3);
+  await waitFor('2xx retransmissions', () => sent.filter((m) => m.kind === 'response' && m.status === 200).length >= 3);
   const ack = createRequest('ACK', req.uri, [['Via', `SIP/2.0/UDP 127.0.0.1:5999;branch=${newBranch()}`], ['From', '<sip:a@x>;tag=1'], ['To', '<sip:b@y>;tag=srv'], ['Call-ID', 'c1'], ['CSeq', '1 ACK']]);
   const routed = layer.receiveRequest(ack, UDP);
   assert.ok(routed && 'ack' in routed && routed.tx === tx);
@@ -74,7 +68,7 @@ test('non-INVITE server: retransmission gets the final response again; timer J e
   r.tx.respond(createResponseTo(r.tx.request, 200, 'OK', { toTag: 'x' }));
   assert.is(layer.receiveRequest(invite(branch, 'OPTIONS'), UDP), undefined);
   assert.equal(statuses(sent), [200, 200]);
-  await until('timer J', () => r.tx.state === 'terminated');
+  await waitFor('timer J', () => r.tx.state === 'terminated');
   assert.is(r.tx.state, 'terminated');
   assert.is(layer.serverCount, 0);
 });
@@ -86,7 +80,7 @@ test('INVITE server non-2xx: timer G retransmits, ACK (same branch) confirms', a
   const req = invite(branch);
   const r = layer.receiveRequest(req, UDP) as { tx: import('../../../media/sip/transaction.ts').ServerTransaction };
   r.tx.respond(createResponseTo(req, 486, 'Busy Here', { toTag: 't' }));
-  await until('timer G', () => sent.filter((m) => m.kind === 'response' && m.status === 486).length >= 2);
+  await waitFor('timer G', () => sent.filter((m) => m.kind === 'response' && m.status === 486).length >= 2);
   assert.is(layer.receiveRequest(invite(branch, 'ACK'), UDP), undefined, 'ACK absorbed by the transaction');
   assert.is(r.tx.state, 'confirmed');
   layer.close();
@@ -107,7 +101,7 @@ test('INVITE client: timer A retransmits, a 486 is ACKed with the same branch', 
   const req = invite();
   const finals: number[] = [];
   layer.sendRequest(req, UDP, { onResponse: (res) => finals.push(res.status) });
-  await until('timer A', () => sent.filter((m) => m.kind === 'request' && m.method === 'INVITE').length >= 3);
+  await waitFor('timer A', () => sent.filter((m) => m.kind === 'request' && m.method === 'INVITE').length >= 3);
   const res = createResponseTo(req, 486, 'Busy Here', { toTag: 'z' });
   assert.ok(layer.receiveResponse(res));
   const ack = sent.at(-1)!;

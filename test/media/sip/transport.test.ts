@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { SipEndpoint } from '../../../media/sip/endpoint.ts';
 import { parseMessage } from '../../../media/sip/parser.ts';
 import type { SipResponse } from '../../../media/sip/message.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const dir = RFC4475_DIR;
 const files = readdirSync(dir).filter((f) => f.endsWith('.dat')).sort();
@@ -24,13 +25,6 @@ const timers = { t1: 40, t2: 160, t4: 200, trying100Ms: 0 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `check` holds, bounded by a deadline. */
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 async function server() {
   const ep = await SipEndpoint.create({ timers, guard: { ratePerSecond: 1000, burst: 1000 } });
@@ -165,7 +159,7 @@ test('UDP: a received/rport the sender wrote is overwritten; responses and retra
     const via = `SIP/2.0/UDP 127.0.0.1:${attacker.address().port};branch=z9hG4bKreflect1;received=127.0.0.2;rport=${victim.address().port}`;
     attacker.send(invite(via, 'reflect-udp', attacker.address().port), ep.ports.udp!, '127.0.0.1');
     // The 486 is retransmitted (timer G) because nobody ACKs it: wait for three copies at the real source.
-    await until(() => finalStatuses(atAttacker, 486) >= 3 || atVictim.length > 0, 'three 486s at the real source');
+    await waitFor('three 486s at the real source', () => finalStatuses(atAttacker, 486) >= 3 || atVictim.length > 0);
     assert.is(atVictim.length, 0, 'the victim address got nothing');
     const via486 = atAttacker.find((m) => m.startsWith('SIP/2.0 486 '))!.match(/^Via: (.*)$/m)![1]!;
     assert.match(via486, /received=127\.0\.0\.1/);
@@ -184,7 +178,7 @@ test('UDP: a datagram whose Via names TCP is answered over UDP to its source, ne
   try {
     const via = `SIP/2.0/TCP 127.0.0.1:${victim.port};branch=z9hG4bKreflect2;received=127.0.0.2;rport=${victim.port}`;
     attacker.send(invite(via, 'reflect-udp-tcp', attacker.address().port), ep.ports.udp!, '127.0.0.1');
-    await until(() => finalStatuses(atAttacker, 486) >= 3 || victim.connections() > 0, 'three 486s at the real source over UDP');
+    await waitFor('three 486s at the real source over UDP', () => finalStatuses(atAttacker, 486) >= 3 || victim.connections() > 0);
     assert.is(victim.connections(), 0, 'no connection to the victim');
     assert.ok(finalStatuses(atAttacker, 486) >= 3);
     assert.is(ep.transport.openConnections, 0, 'no connection opened at all');
@@ -195,7 +189,7 @@ test('TCP: after the request\'s connection closed, the response opens a connecti
   const ep = await SipEndpoint.create({ timers: { ...timers, trying100Ms: 60_000 }, guard: false });
   // Answer only once the caller's connection is gone, so the response needs a new connection.
   ep.onInvite(async (call) => {
-    await until(() => ep.transport.openConnections === 0, 'the caller to hang up its connection');
+    await waitFor('the caller to hang up its connection', () => ep.transport.openConnections === 0);
     call.reject(486);
   });
   const victim = await tcpVictim();
@@ -209,7 +203,7 @@ test('TCP: after the request\'s connection closed, the response opens a connecti
     const sock = createConnection({ host: '127.0.0.1', port: ep.ports.tcp! });
     await new Promise<void>((r) => sock.once('connect', () => r()));
     await new Promise<void>((r) => sock.end(invite(via, 'reflect-tcp', ownPort), () => r()));
-    await until(() => received.join('').includes('SIP/2.0 486 ') || victim.connections() > 0, 'the 486 at the caller\'s own address');
+    await waitFor('the 486 at the caller\'s own address', () => received.join('').includes('SIP/2.0 486 ') || victim.connections() > 0);
     assert.is(victim.connections(), 0, 'no connection to the victim');
     assert.match(received.join(''), /^SIP\/2\.0 486 /m);
   } finally { own.close(); victim.server.close(); await ep.close(); }

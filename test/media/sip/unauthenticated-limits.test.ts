@@ -20,18 +20,12 @@ import type { IncomingCall } from '../../../media/sip/endpoint.ts';
 import { parseMessage } from '../../../media/sip/parser.ts';
 import type { SipResponse } from '../../../media/sip/message.ts';
 import { hasCommand, needExternal } from '../../support/external.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 const timers = { t1: 40, t2: 160, t4: 200, trying100Ms: 0 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** A UDP socket on `address` that keeps every response it receives. */
 async function udpClient(address = '127.0.0.1'): Promise<{ socket: UdpSocket; responses: SipResponse[] }> {
@@ -63,9 +57,9 @@ test('300 malformed requests from one source end in a ban; later requests from i
     for (let i = 0; i < 300; i++) {
       flooder.socket.send(malformed(i, port), ep.ports.udp!, '127.0.0.1');
       // Let the server read as we go: 300 datagrams queued at once could overflow a default socket buffer.
-      if (i % 50 === 49) await until(`${i + 1} received`, () => ep.transport.stats.received >= i + 1);
+      if (i % 50 === 49) await waitFor(`${i + 1} received`, () => ep.transport.stats.received >= i + 1);
     }
-    await until('300 datagrams received', () => ep.transport.stats.received >= 300);
+    await waitFor('300 datagrams received', () => ep.transport.stats.received >= 300);
     assert.ok(ep.guard!.isBanned('127.0.0.1'), 'the flooding source is banned');
     assert.is(ep.transport.stats.responded400, 40, 'only the burst was answered');
     assert.is(ep.transport.stats.dropped.rate, 1);
@@ -74,7 +68,7 @@ test('300 malformed requests from one source end in a ban; later requests from i
     // shows the first was handled (one socket, in order) and got nothing.
     flooder.socket.send(request('OPTIONS', 'after-ban', port), ep.ports.udp!, '127.0.0.1');
     other.socket.send(request('OPTIONS', 'bystander', other.socket.address().port), ep.ports.udp!, '127.0.0.1');
-    await until('the bystander answered', () => other.responses.some((r) => r.status === 200));
+    await waitFor('the bystander answered', () => other.responses.some((r) => r.status === 200));
     assert.is(ep.transport.stats.dropped.banned, 260);
     assert.not.ok(flooder.responses.some((r) => r.headers.get('call-id') === 'after-ban'));
   } finally { flooder.socket.close(); other.socket.close(); await ep.close(); }
@@ -87,7 +81,7 @@ test('a scanner User-Agent on a malformed request is dropped silently, not answe
     const port = client.socket.address().port;
     client.socket.send(malformed(1, port, ['User-Agent: friendly-scanner']), ep.ports.udp!, '127.0.0.1');
     client.socket.send(request('OPTIONS', 'probe', port), ep.ports.udp!, '127.0.0.1');
-    await until('the probe answered', () => client.responses.some((r) => r.headers.get('call-id') === 'probe'));
+    await waitFor('the probe answered', () => client.responses.some((r) => r.headers.get('call-id') === 'probe'));
     assert.is(ep.transport.stats.dropped.scanner, 1);
     assert.is(ep.transport.stats.responded400, 0);
     assert.is(client.responses.length, 1);
@@ -100,13 +94,13 @@ test('a spray from 200 other loopback sources does not unban a banned source (tr
   const spray: UdpSocket[] = [];
   try {
     for (let i = 0; i < 10; i++) flooder.socket.send(request('OPTIONS', `flood${i}`, flooder.socket.address().port), ep.ports.udp!, '127.0.0.1');
-    await until('the flooder banned', () => ep.guard!.isBanned('127.0.0.1'));
+    await waitFor('the flooder banned', () => ep.guard!.isBanned('127.0.0.1'));
     for (let i = 1; i <= 200; i++) {
       const c = await udpClient(`127.0.1.${i}`);
       spray.push(c.socket);
       c.socket.send(request('OPTIONS', `spray${i}`, c.socket.address().port), ep.ports.udp!, '127.0.0.1');
       // Let the server read as we go: 200 datagrams queued at once overflow a default socket buffer.
-      if (i % 20 === 0) await until(`spray ${i} received`, () => ep.transport.stats.received >= 10 + i);
+      if (i % 20 === 0) await waitFor(`spray ${i} received`, () => ep.transport.stats.received >= 10 + i);
     }
     assert.ok(ep.guard!.trackedSources <= 50, `tracked: ${ep.guard!.trackedSources}`);
     assert.ok(ep.guard!.isBanned('127.0.0.1'), 'still banned');
@@ -123,9 +117,9 @@ test('unadmitted INVITE transactions are capped: beyond it a stateless 503 with 
   const finalFor = (id: string) => client.responses.find((r) => r.headers.get('call-id') === id && r.status >= 200);
   try {
     for (const id of ['inv1', 'inv2', 'inv3']) invite(id);
-    await until('three calls offered', () => calls.length === 3);
+    await waitFor('three calls offered', () => calls.length === 3);
     invite('inv4');
-    await until('the fourth answered', () => finalFor('inv4') !== undefined);
+    await waitFor('the fourth answered', () => finalFor('inv4') !== undefined);
     const busy = finalFor('inv4')!;
     assert.is(busy.status, 503);
     assert.is(busy.headers.get('retry-after'), '5');
@@ -133,18 +127,18 @@ test('unadmitted INVITE transactions are capped: beyond it a stateless 503 with 
     assert.is(ep.transactions.pendingCount, 3);
     assert.is(ep.transactions.serverCount, 3, 'no state kept for the refused one');
     client.socket.send(request('OPTIONS', 'opt1', port), ep.ports.udp!, '127.0.0.1');
-    await until('the OPTIONS answered', () => finalFor('opt1') !== undefined);
+    await waitFor('the OPTIONS answered', () => finalFor('opt1') !== undefined);
     assert.is(finalFor('opt1')!.status, 503, 'out-of-dialog requests share the cap');
     // A CANCEL for a pending INVITE still gets through.
     client.socket.send(request('CANCEL', 'inv2', port), ep.ports.udp!, '127.0.0.1');
-    await until('the CANCEL answered', () => client.responses.some((r) => r.headers.get('call-id') === 'inv2' && r.headers.get('cseq') === '1 CANCEL'));
+    await waitFor('the CANCEL answered', () => client.responses.some((r) => r.headers.get('call-id') === 'inv2' && r.headers.get('cseq') === '1 CANCEL'));
     assert.is(client.responses.find((r) => r.headers.get('call-id') === 'inv2' && r.headers.get('cseq') === '1 CANCEL')!.status, 200);
     // Admitting a call frees its slot.
     calls[0]!.accept(SDP);
-    await until('the first call answered', () => finalFor('inv1')?.status === 200);
+    await waitFor('the first call answered', () => finalFor('inv1')?.status === 200);
     assert.is(ep.transactions.pendingCount, 2);
     invite('inv5');
-    await until('the fifth offered', () => calls.length === 4);
+    await waitFor('the fifth offered', () => calls.length === 4);
     assert.ok(ep.transactions.overloadedCount >= 2);
   } finally { client.socket.close(); await ep.close(); }
 });
@@ -169,10 +163,10 @@ test('TCP: a connection trickling one byte at a time is closed at the message de
     const bytes = request('OPTIONS', 'slow', s.localPort!, { transport: 'TCP' });
     let i = 0;
     trickle = setInterval(() => { if (!ended && i < bytes.length) s.write(bytes.subarray(i, ++i)); }, 20);
-    await until('the trickling connection closed', () => ended);
+    await waitFor('the trickling connection closed', () => ended);
     assert.ok(i < bytes.length, `closed before the message completed (${i} of ${bytes.length} bytes)`);
     assert.is(ep.transport.stats.dropped['message-timeout'], 1);
-    await until('the server forgot it', () => ep.transport.openConnections === 0);
+    await waitFor('the server forgot it', () => ep.transport.openConnections === 0);
   } finally { clearInterval(trickle); await ep.close(); }
 });
 
@@ -183,11 +177,11 @@ test('TCP: the N+1th connection from one address is closed, another address stil
   const sockets: Socket[] = [];
   try {
     for (let i = 0; i < 3; i++) sockets.push(await connect(ep.ports.tcp!, '127.0.0.1'));
-    await until('three connections adopted', () => ep.transport.openConnections === 3);
+    await waitFor('three connections adopted', () => ep.transport.openConnections === 3);
     const fourth = await connect(ep.ports.tcp!, '127.0.0.1');
     fourth.on('error', () => undefined);
     sockets.push(fourth);
-    await until('the fourth closed by the server', () => closed(fourth) || fourth.readableEnded);
+    await waitFor('the fourth closed by the server', () => closed(fourth) || fourth.readableEnded);
     assert.is(ep.transport.stats.dropped['source-connection-limit'], 1);
     // Another address is not affected: it connects and is answered.
     const elsewhere = await connect(ep.ports.tcp!, '127.0.0.2');
@@ -195,10 +189,10 @@ test('TCP: the N+1th connection from one address is closed, another address stil
     let answer = '';
     elsewhere.on('data', (d) => (answer += d.toString('latin1')));
     elsewhere.write(request('OPTIONS', 'elsewhere', elsewhere.localPort!, { transport: 'TCP' }));
-    await until('127.0.0.2 answered', () => answer.startsWith('SIP/2.0 200'));
+    await waitFor('127.0.0.2 answered', () => answer.startsWith('SIP/2.0 200'));
     // A slot freed is a slot available again: close one and a call over TCP from 127.0.0.1 completes.
     sockets[0]!.destroy();
-    await until('the slot returned', () => ep.transport.openConnections === 3);
+    await waitFor('the slot returned', () => ep.transport.openConnections === 3);
     const caller = await SipEndpoint.create({ timers, guard: false, host: '127.0.0.1' });
     try {
       const dialog = await caller.invite({ uri: ep.uri('agent', 'TCP'), from: 'sip:caller@example.com', sdp: SDP, timeoutMs: 5000 });
@@ -217,11 +211,11 @@ test('TCP: a connect flood is charged to its source and ends in a ban; the banne
       s.on('error', () => undefined);
       sockets.push(s);
     }
-    await until('ten connections seen', () => (ep.transport.stats.dropped.rate ?? 0) + (ep.transport.stats.dropped.banned ?? 0) >= 5);
+    await waitFor('ten connections seen', () => (ep.transport.stats.dropped.rate ?? 0) + (ep.transport.stats.dropped.banned ?? 0) >= 5);
     assert.ok(ep.guard!.isBanned('127.0.0.1'));
     assert.is(ep.transport.stats.dropped.rate, 1);
     assert.is(ep.transport.stats.dropped.banned, 4);
-    await until('the refused ones closed', () => sockets.slice(5).every((s) => closed(s) || s.readableEnded));
+    await waitFor('the refused ones closed', () => sockets.slice(5).every((s) => closed(s) || s.readableEnded));
   } finally { for (const s of sockets) s.destroy(); await ep.close(); }
 });
 
@@ -245,10 +239,10 @@ if (needExternal(hasCommand('openssl'), 'openssl', 'the TLS slowloris test')) {
         s.write(Buffer.from([0x16, 0x03])); // the first bytes of a ClientHello, and nothing more
         sockets.push(s);
       }
-      await until('the third refused', () => ended[2] === true);
+      await waitFor('the third refused', () => ended[2] === true);
       assert.is(ep.transport.stats.dropped['source-connection-limit'], 1);
       assert.not.ok(ended[0] || ended[1], 'the first two still wait for their handshake');
-      await until('the stalled handshakes closed', () => ended[0] === true && ended[1] === true);
+      await waitFor('the stalled handshakes closed', () => ended[0] === true && ended[1] === true);
       assert.ok((ep.transport.stats.dropped['tls-handshake'] ?? 0) >= 2, 'counted as failed handshakes');
     } finally { for (const s of sockets) s.destroy(); await ep.close(); rmSync(dir, { recursive: true, force: true }); }
   });

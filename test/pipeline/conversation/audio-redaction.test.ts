@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AudioRedaction } from '../../../pipeline/conversation/index.ts';
 import { StreamClock } from '../../../pipeline/conversation/stream-clock.ts';
-import { speechPatternWords, synthesizeSpeechPattern } from '../../../pipeline/simulators/index.ts';
+import { speechPatternWords, synthesizeSpeechPattern } from '../../../tools/simulators/index.ts';
 import { startHarness } from './helpers.ts';
 
 const SENTENCE = 'my card number is 4111 1111 1111 1111 thank you';

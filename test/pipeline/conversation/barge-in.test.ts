@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FRAME_MS } from '../../../pipeline/frames.ts';
+import { FRAME_MS } from '../../../media/audio/frames.ts';
 import { assistantTexts, startHarness } from './helpers.ts';
 
 const LONG_REPLY =
@@ -15,9 +15,17 @@ const LONG_REPLY =
   'Our kitchen serves fresh pasta made every morning by our chef from Bologna. ' +
   'Would you like me to tell you about the wine list as well?';
 
+/**
+ * These tests count LLM requests: the 150 ms pause after "Hello." in the
+ * fixture would start a speculative answer (then thrown away), so the STT is
+ * asked to finalize at VAD stop, as without preemptive generation.
+ */
+const NO_SPECULATION = { turn: { finalizeAfterMs: 200 } };
+
 test('caller speech over the agent clears playback within a frame, aborts LLM and TTS, trims history', async () => {
   const h = await startHarness({
     agent: { greeting: 'Hello.' },
+    settings: NO_SPECULATION,
     sims: {
       llmTokensPerSecond: 12,
       deepgramLive: { transcripts: ['hello i would like to book a table', 'wait what time do you open'] },
@@ -57,6 +65,7 @@ test('caller speech over the agent clears playback within a frame, aborts LLM an
 async function longReplyThen(caller: string, transcript: string): Promise<void> {
   const h = await startHarness({
     agent: { greeting: 'Hello.' },
+    settings: NO_SPECULATION,
     sims: {
       deepgramLive: { transcripts: ['tell me about the restaurant', transcript] },
       openai: { replies: [LONG_REPLY] },

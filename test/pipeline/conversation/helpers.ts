@@ -19,7 +19,7 @@ import {
 } from '../../../pipeline/conversation/index.ts';
 import { DeepgramStt, DeepgramTts, OpenAiLlm } from '../../../pipeline/providers/index.ts';
 import type { ChatMessage, LanguageModel, SpeechToText, TextToSpeech, ToolSpec } from '../../../pipeline/providers/types.ts';
-import { startAllSimulators, synthesizeSpeechPattern, type AllSimulatorOverrides, type AllSimulators } from '../../../pipeline/simulators/index.ts';
+import { startAllSimulators, synthesizeSpeechPattern, type AllSimulatorOverrides, type AllSimulators } from '../../../tools/simulators/index.ts';
 import type { TurnTrace } from '../../../pipeline/tracing/index.ts';
 import { SileroModel } from '../../../pipeline/vad/index.ts';
 import { FakeTransport } from '../../support/fake-transport.ts';

@@ -23,7 +23,7 @@ test('each setting is read; seconds become milliseconds; the rest keep their def
     call: { repromptAfterS: 5.5, maxReprompts: 1, maxDurationS: 120 },
   });
   assert.equal(s.vad, { threshold: 0.7, minSpeechMs: 150 });
-  assert.equal(s.turn, { hangoverMs: 350, sttFinalTimeoutMs: 900 });
+  assert.equal(s.turn, { hangoverMs: 350, sttFinalTimeoutMs: 900, finalizeAfterMs: 120 });
   assert.equal(s.bargeIn, { ...DEFAULT_CONVERSATION_SETTINGS.bargeIn, enabled: false, minWords: 3 });
   assert.equal(s.call, { repromptAfterMs: 5500, maxReprompts: 1, maxDurationMs: 120_000, drainTimeoutMs: DEFAULT_CONVERSATION_SETTINGS.call.drainTimeoutMs });
 });

@@ -48,7 +48,7 @@ test('an empty speech_final after the words\' final closes the turn on that sign
   const h = await startHarness({
     pace: 'realtime',
     // VAD stops after Deepgram's endpoint: the Finalize it triggers finds nothing buffered and gets no reply.
-    settings: { turn: { hangoverMs: 500, sttFinalTimeoutMs: 8000 } },
+    settings: { turn: { hangoverMs: 500, sttFinalTimeoutMs: 8000, finalizeAfterMs: 500 } },
     sims: { deepgramLive: { transcripts: ['what time do you open tomorrow'], splitSpeechFinal: true, finalizeWhenIdle: 'silent' } },
     providers: (sims) => ({ stt: loggingStt(deepgram(sims.deepgramLive.url, { endpointingMs: 300, utteranceEndMs: 2500 }), log) }),
   });

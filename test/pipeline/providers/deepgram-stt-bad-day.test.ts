@@ -10,8 +10,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DeepgramStt } from '../../../pipeline/providers/deepgram-stt.ts';
 import { ProviderError, type SttEvent } from '../../../pipeline/providers/types.ts';
-import { startDeepgramLiveSimulator } from '../../../pipeline/simulators/deepgram-live.ts';
-import { burstsAndSilence, collectUntil, frames20ms, sleep, waitFor } from './helpers.ts';
+import { startDeepgramLiveSimulator } from '../../../tools/simulators/deepgram-live.ts';
+import { burstsAndSilence, collectUntil, frames20ms, sleep } from './helpers.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const RATE = 16000;
 const KEY = 'dg-test-secret-key-0123456789';
@@ -99,7 +100,7 @@ test('1008 (bad data) is not replayed; 1011 NET-0000 is', async () => {
     const stream = new DeepgramStt({ apiKey: KEY, baseUrl: sim.url, endpointingMs: 100, utteranceEndMs: 0 }).stream({ sampleRate: RATE });
     try {
       await pushRealtime(stream, audio);
-      assert.ok(await waitFor(() => sim.stats.connections === 2 && sim.stats.openConnections === 1), `${code}: reconnected`);
+      await waitFor(`${code}: reconnected`, () => sim.stats.connections === 2 && sim.stats.openConnections === 1);
       await sleep(0);
       if (code === 1008) {
         assert.ok(sim.stats.audioBytes <= sentBytes, `1008: nothing sent twice (${sim.stats.audioBytes} of ${sentBytes})`);
@@ -141,7 +142,7 @@ test('429 and 503 at the upgrade are retried with back-off; the stream then work
   try {
     for (const s of [sim, sim2]) {
       const stream = new DeepgramStt({ apiKey: KEY, baseUrl: s.url, endpointingMs: 100, utteranceEndMs: 0, reconnectBackoffMs: 10 }).stream({ sampleRate: RATE });
-      assert.ok(await waitFor(() => s.stats.openConnections === 1, 5000), 'connected after the refusals');
+      await waitFor('connected after the refusals', () => s.stats.openConnections === 1, { timeoutMs: 5000 });
       await pushRealtime(stream, burstsAndSilence(RATE, [['tone', 400], ['silence', 300]]));
       const events = await collectUntil(stream.events(), (ev) => finals(ev).length >= 1);
       assert.equal(finals(events), ['hello there']);
@@ -157,10 +158,10 @@ test('an access token goes as Bearer and an API key as Token, each accepted by t
   const sim = await startDeepgramLiveSimulator({ apiKey: KEY, accessToken: JWT });
   try {
     const viaToken = new DeepgramStt({ apiKey: 'not-used', accessToken: JWT, baseUrl: sim.url }).stream({ sampleRate: RATE });
-    assert.ok(await waitFor(() => sim.stats.openConnections === 1), 'access token accepted');
+    await waitFor('access token accepted', () => sim.stats.openConnections === 1);
     await viaToken.close();
     const viaKey = new DeepgramStt({ apiKey: KEY, baseUrl: sim.url }).stream({ sampleRate: RATE });
-    assert.ok(await waitFor(() => sim.stats.connections === 2), 'API key accepted');
+    await waitFor('API key accepted', () => sim.stats.connections === 2);
     await viaKey.close();
     assert.is(sim.stats.authFailures, 0);
   } finally {

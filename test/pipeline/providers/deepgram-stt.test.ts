@@ -2,8 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DeepgramStt } from '../../../pipeline/providers/deepgram-stt.ts';
 import { ProviderError, type SttEvent } from '../../../pipeline/providers/types.ts';
-import { startDeepgramLiveSimulator } from '../../../pipeline/simulators/deepgram-live.ts';
-import { burstsAndSilence, collectUntil, frames20ms, sleep, waitFor } from './helpers.ts';
+import { startDeepgramLiveSimulator } from '../../../tools/simulators/deepgram-live.ts';
+import { burstsAndSilence, collectUntil, frames20ms, sleep } from './helpers.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const RATE = 16000;
 const KEY = 'dg-test-secret-key-0123456789';
@@ -85,18 +86,41 @@ test('finalize() asks Deepgram to finalize; the final is marked fromFinalize', a
   }
 });
 
+test('audio goes out in 100 ms chunks, and finalize() sends the rest before Finalize', async () => {
+  const sim = await startDeepgramLiveSimulator({ transcripts: ['chunked audio'] });
+  const stt = new DeepgramStt({ apiKey: KEY, baseUrl: sim.url, endpointingMs: false, utteranceEndMs: 0 });
+  const stream = stt.stream({ sampleRate: RATE });
+  try {
+    await waitFor('the STT connection to open', () => sim.stats.openConnections === 1);
+    const frames = [...frames20ms(burstsAndSilence(RATE, [['tone', 540]]), RATE)];
+    assert.is(frames.length, 27);
+    for (const f of frames) stream.push(f);
+    // 27 frames of 20 ms: five full 100 ms chunks sent, 40 ms still buffered.
+    await waitFor('five 100 ms chunks to arrive', () => sim.stats.audioBytes === 5 * 1600 * 2);
+    assert.is(sim.stats.audioMessages, 5);
+    stream.finalize();
+    const events = await collectUntil(stream.events(), (ev) => ev.some((e) => e.type === 'final'));
+    assert.ok(events.some((e) => e.type === 'final' && e.fromFinalize));
+    assert.is(sim.stats.audioMessages, 6);
+    assert.is(sim.stats.audioBytes, 27 * 320 * 2);
+  } finally {
+    await stream.close();
+    await sim.close();
+  }
+});
+
 test('KeepAlive keeps an idle connection open; close() sends CloseStream and ends events', async () => {
   const sim = await startDeepgramLiveSimulator({ idleTimeoutMs: 400 });
   const stt = new DeepgramStt({ apiKey: KEY, baseUrl: sim.url, keepAliveIntervalMs: 100 });
   const stream = stt.stream({ sampleRate: RATE });
-  assert.ok(await waitFor(() => sim.stats.openConnections === 1));
-  assert.ok(await waitFor(() => sim.stats.keepAlives >= 3), 'keepalives are sent while idle');
+  await waitFor('the connection to open', () => sim.stats.openConnections === 1);
+  await waitFor('keepalives are sent while idle', () => sim.stats.keepAlives >= 3);
   assert.is(sim.stats.idleCloses, 0);
   await stream.close();
   assert.is(sim.stats.closeStreams, 1);
   const rest = await collectUntil(stream.events(), () => false, 1000);
   assert.equal(rest.filter((e) => e.type === 'error'), []);
-  assert.ok(await waitFor(() => sim.stats.openConnections === 0));
+  await waitFor('the connection to close', () => sim.stats.openConnections === 0);
   await sim.close();
 });
 

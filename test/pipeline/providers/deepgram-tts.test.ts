@@ -2,9 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DeepgramTts } from '../../../pipeline/providers/deepgram-tts.ts';
 import { ProviderError } from '../../../pipeline/providers/types.ts';
-import { startDeepgramSpeakSimulator } from '../../../pipeline/simulators/deepgram-speak.ts';
-import { speechPatternMs } from '../../../pipeline/simulators/speech-pattern.ts';
-import { waitFor } from './helpers.ts';
+import { startDeepgramSpeakSimulator } from '../../../tools/simulators/deepgram-speak.ts';
+import { speechPatternMs } from '../../../tools/simulators/speech-pattern.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const KEY = 'dg-tts-secret-key-0123456789';
 const TEXT = 'Thanks for calling. How can I help?';
@@ -52,7 +52,7 @@ test('abort stops the stream; ttfb is at least the configured delay', async () =
     }
     assert.is(chunks, 2);
     assert.ok(first >= 95, `ttfb ${first.toFixed(1)} ms`);
-    assert.ok(await waitFor(() => sim.stats.aborted === 1));
+    await waitFor('the simulator to see the request aborted', () => sim.stats.aborted === 1);
     assert.is(sim.stats.completed, 0);
   } finally {
     await sim.close();

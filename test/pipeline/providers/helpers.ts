@@ -45,12 +45,3 @@ export async function collectUntil<T>(source: AsyncIterable<T>, done: (items: T[
   return items;
 }
 
-/** Polls `predicate` until true or the deadline. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) return false;
-    await sleep(10);
-  }
-  return true;
-}

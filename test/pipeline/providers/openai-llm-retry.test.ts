@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OpenAiLlm } from '../../../pipeline/providers/openai-llm.ts';
 import { ProviderError, type LlmChunk } from '../../../pipeline/providers/types.ts';
-import { startOpenAiSimulator, type OpenAiSimOptions } from '../../../pipeline/simulators/openai-chat.ts';
+import { startOpenAiSimulator, type OpenAiSimOptions } from '../../../tools/simulators/openai-chat.ts';
 
 const KEY = 'sk-test-secret-key-0123456789abcdef';
 

@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OpenAiLlm } from '../../../pipeline/providers/openai-llm.ts';
 import { ProviderError, type LlmChunk } from '../../../pipeline/providers/types.ts';
-import { startOpenAiSimulator } from '../../../pipeline/simulators/openai-chat.ts';
-import { waitFor } from './helpers.ts';
+import { startOpenAiSimulator } from '../../../tools/simulators/openai-chat.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const KEY = 'sk-test-secret-key-0123456789abcdef';
 
@@ -89,7 +89,7 @@ test('aborting mid-stream stops iteration and closes the HTTP connection', async
     }
     assert.is(seen.length, 2, 'nothing is yielded after abort');
     assert.not.ok(seen.some((c) => c.type === 'done'));
-    assert.ok(await waitFor(() => sim.stats.chatAborted === 1), 'the server sees the client go away');
+    await waitFor('the server sees the client go away', () => sim.stats.chatAborted === 1);
     assert.is(sim.stats.chatCompleted, 0);
   } finally {
     await sim.close();

@@ -2,9 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OpenAiTts } from '../../../pipeline/providers/openai-tts.ts';
 import { ProviderError } from '../../../pipeline/providers/types.ts';
-import { startOpenAiSimulator } from '../../../pipeline/simulators/openai-chat.ts';
-import { speechPatternMs } from '../../../pipeline/simulators/speech-pattern.ts';
-import { waitFor } from './helpers.ts';
+import { startOpenAiSimulator } from '../../../tools/simulators/openai-chat.ts';
+import { speechPatternMs } from '../../../tools/simulators/speech-pattern.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const KEY = 'sk-tts-secret-key-0123456789abcdef';
 const TEXT = 'Your table for two is booked for half past seven.';
@@ -64,7 +64,7 @@ test('abort stops the stream and the server sees the client leave', async () => 
       if (chunks === 2) ac.abort();
     }
     assert.is(chunks, 2);
-    assert.ok(await waitFor(() => sim.stats.speechAborted === 1));
+    await waitFor('the simulator to see the request aborted', () => sim.stats.speechAborted === 1);
     assert.is(sim.stats.speechCompleted, 0);
   } finally {
     await sim.close();

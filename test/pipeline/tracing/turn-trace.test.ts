@@ -20,7 +20,7 @@ test('fields follow the vocabulary; overhead is the server own gaps, e2e minus e
   const trace = t.finish()!;
   assert.equal(trace, {
     turn: 1, endpointingMs: 210, sttFinalMs: 50, llmTtftMs: 138, llmFirstSentenceMs: 188, ttsTtfbMs: 100,
-    e2eMs: 560, overheadMs: 2 + 1 + 4 + 5, heldMs: 0, vadMissed: false, playoutEstimated: false,
+    e2eMs: 560, overheadMs: 2 + 1 + 4 + 5, preparedMs: 0, heldMs: 0, vadMissed: false, playoutEstimated: false,
   });
   assert.is(trace.overheadMs, trace.e2eMs - trace.endpointingMs - trace.sttFinalMs - trace.llmFirstSentenceMs - trace.ttsTtfbMs);
 });
@@ -84,11 +84,37 @@ test('histograms are registered once per registry and observe traces', async () 
   const registry = new Registry();
   const m = latencyMetrics(registry);
   assert.is(latencyMetrics(registry), m);
-  m.observe({ turn: 1, endpointingMs: 200, sttFinalMs: 0, llmTtftMs: 10, llmFirstSentenceMs: 12, ttsTtfbMs: 5, e2eMs: 230, overheadMs: 3, heldMs: 0, vadMissed: false, playoutEstimated: false });
+  m.observe({ turn: 1, endpointingMs: 200, sttFinalMs: 0, llmTtftMs: 10, llmFirstSentenceMs: 12, ttsTtfbMs: 5, e2eMs: 230, overheadMs: 3, preparedMs: 0, heldMs: 0, vadMissed: false, playoutEstimated: false });
   m.failure('llm', 'openai');
   const text = await registry.metrics();
   for (const name of ['e2e', 'overhead', 'endpointing', 'stt_final', 'llm_ttft', 'tts_ttfb']) assert.match(text, `smartalex_turn_${name}_ms_count 1`);
   assert.match(text, 'smartalex_provider_failures_total{stage="llm",provider="openai"} 1');
+  m.speculation?.('wasted');
+  m.speculation?.('wasted');
+  m.speculation?.('used');
+  const after = await registry.metrics();
+  assert.match(after, 'smartalex_speculative_replies_total{outcome="wasted"} 2');
+  assert.match(after, 'smartalex_speculative_replies_total{outcome="used"} 1');
+});
+
+test('an answer prepared during the hangover: its provider time before the turn ended is preparedMs, held audio is not overhead', () => {
+  const t = new TurnTimer(1);
+  t.mark('endOfSpeech', 1000);
+  t.mark('llmStart', 1100); // on the STT final, during the hangover
+  t.mark('llmFirstToken', 1120);
+  t.mark('llmFirstSentence', 1130);
+  t.mark('ttsStart', 1130);
+  t.mark('ttsFirstByte', 1150);
+  t.mark('vadStop', 1224); // the turn ends here; the audio was held until now
+  t.mark('sttFinal', 1224);
+  t.mark('firstAudioQueued', 1225);
+  t.mark('playout', 1240);
+  const trace = t.finish()!;
+  assert.is(trace.preparedMs, 50);
+  assert.is(trace.overheadMs, 16, 'queue 1 ms after the turn ended + 15 ms to the first packet, not the 75 ms held');
+  assert.is(trace.e2eMs, 240);
+  const parts = trace.endpointingMs + trace.sttFinalMs + trace.llmFirstSentenceMs + trace.ttsTtfbMs + trace.overheadMs - trace.preparedMs;
+  assert.is(parts, trace.e2eMs);
 });
 
 test('summarize gives percentiles', () => {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseWav, pcm16Samples } from '../../../media/codecs/wav.ts';
+import { parseWav, pcm16Samples } from '../../../media/audio/wav.ts';
 import { SileroModel, SileroState, defaultModelPath, type SileroSampleRate } from '../../../pipeline/vad/index.ts';
 
 const TOLERANCE = 1e-4;

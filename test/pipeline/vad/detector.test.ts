@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseWav, pcm16Samples } from '../../../media/codecs/wav.ts';
-import type { AudioFrame } from '../../../pipeline/frames.ts';
+import { parseWav, pcm16Samples } from '../../../media/audio/wav.ts';
+import type { AudioFrame } from '../../../media/audio/frames.ts';
 import {
   SileroModel,
   VoiceActivityDetector,

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseWav, pcm16Samples } from '../../../media/codecs/wav.ts';
+import { parseWav, pcm16Samples } from '../../../media/audio/wav.ts';
 import { SileroModel, defaultModelPath, defaultWindowSamples, type SileroSampleRate } from '../../../pipeline/vad/index.ts';
 
 function floats(file: string): Float32Array {

@@ -1,17 +1,18 @@
 /**
  * The runner the call manager invokes: server configuration pointing at the
  * simulators, one call on a fake transport; turns and traces reach the
- * callbacks with the call id, and the promise resolves when the call ends.
+ * call's record, and the promise resolves when the call ends.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Registry } from 'prom-client';
 import { createConversationRunner } from '../../../src/agents/index.ts';
+import type { CallRecordWriter } from '../../../src/calls/index.ts';
 import { keypadReprompt, withKeypadNotice } from '../../../src/agents/runner.ts';
 import { keypadMenuText, REPROMPT } from '../../../pipeline/index.ts';
 import { createLogger } from '../../../src/log.ts';
 import type { AgentRow } from '../../../storage/index.ts';
-import { startAllSimulators } from '../../../pipeline/simulators/index.ts';
+import { startAllSimulators } from '../../../tools/simulators/index.ts';
 import type { ConversationTurn, TurnTrace } from '../../../pipeline/index.ts';
 import { FakeTransport } from '../../support/fake-transport.ts';
 
@@ -39,13 +40,19 @@ test('runs a call with the configured providers and reports turns and traces', a
       offline: { espeakWasm: { available: false }, espeakNg: { available: false }, pocketsphinx: { available: false, modelDir: '' }, scriptedLlm: { available: true } },
       logger: createLogger('silent'),
       metrics: registry,
-      onTurn: (callId, turn) => void turns.push([callId, turn]),
-      onTrace: (_callId, trace) => void traces.push(trace),
       clock: () => () => transport.now(),
     });
     // Deepgram TTS and STT share one simulator base URL in production; here STT and TTS simulators differ,
     // so point TTS at OpenAI through the agent's settings.
-    const call = run({ tenantId: agent.tenantId, agentId: agent.id, agent: { ...agent, providerSettings: { tts: { provider: 'openai' } } }, callId: 'call-1', direction: 'inbound', transport });
+    const record: CallRecordWriter = {
+      event: () => undefined, failure: () => undefined, outcome: () => undefined, redactAudio: () => undefined,
+      turn: (turn) => void turns.push(['call-1', turn]),
+      trace: (trace) => void traces.push(trace),
+    };
+    const call = run({
+      tenantId: agent.tenantId, agentId: agent.id, agent: { ...agent, providerSettings: { tts: { provider: 'openai' } } }, callId: 'call-1', direction: 'inbound',
+      transport, record, logger: createLogger('silent'),
+    });
     transport.start();
     await transport.waitFor(() => turns.length > 0 && transport.queuedMs() === 0, 10_000, 'the greeting');
     transport.sayFixture('yes-please-8k.wav');
@@ -57,6 +64,9 @@ test('runs a call with the configured providers and reports turns and traces', a
     const exported = await registry.metrics();
     assert.match(exported, /smartalex_turn_e2e_ms_count 1/);
     assert.match(exported, /smartalex_turn_overhead_ms_bucket/);
+    for (const stage of ['stt', 'llm', 'tts']) {
+      assert.match(exported, new RegExp(`smartalex_provider_latency_ms_count\\{stage="${stage}",provider="[^"]+"\\} 1`), `${stage} latency by provider`);
+    }
   } finally {
     transport.close();
     await sims.close();

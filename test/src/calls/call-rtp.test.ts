@@ -20,10 +20,11 @@ import { CallManager } from '../../../src/calls/call-manager.ts';
 import type { CallSession } from '../../../src/calls/call-session.ts';
 import { createLogger } from '../../../src/log.ts';
 import { MediaThread, serializeRtp } from '../../../media/rtp/index.ts';
-import { encodeG711 } from '../../../media/codecs/index.ts';
+import { encodeG711 } from '../../../media/audio/index.ts';
 import { addNumber, createAgent, createTenant, listCallEvents, migrate, openDatabase, type Database } from '../../../storage/index.ts';
 import { ownCall, sdpOffer, type OwnCall } from '../../e2e/support/uac.ts';
 import { frameRms, receivedRms } from '../../e2e/support/energy.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const VOICED_RMS = 1000;
 let db: Database;
@@ -31,13 +32,6 @@ let tenantId: string;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 8000): Promise<void> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 interface Sender { socket: Socket; received: Buffer[]; tone(to: { address: string; port: number }, frames: number): Promise<void>; close(): void }
 

@@ -16,6 +16,7 @@ import { SipCallError } from '../../../media/sip/index.ts';
 import { addNumber, createAgent, createTenant, getCall, migrate, openDatabase, type Database } from '../../../storage/index.ts';
 import { ownCall, type OwnCall } from '../../e2e/support/uac.ts';
 import { receivedRms } from '../../e2e/support/energy.ts';
+import { waitFor } from '../../support/poll.ts';
 
 let db: Database;
 let tenantId: string;
@@ -26,15 +27,6 @@ const rtpBase = 30000 + 2 * Math.floor(Math.random() * 5000);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 8000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** The tone comes back: voiced packets (the server's RTP never stops, so packets alone prove nothing). */
 async function echoed(call: OwnCall): Promise<void> {
@@ -105,7 +97,7 @@ test('a crashed media thread ends the calls with BYE; the next call gets a fresh
   logged.length = 0;
   MediaThread.shared().simulateCrash();
   assert.ok(await bye, 'the server hung up');
-  assert.is(await session.closed, 'media-failure');
+  assert.is(await session.untilClosed(), 'media-failure');
   const row = await getCall(db, tenantId, session.callId);
   assert.is(row?.endReason, 'media-failure');
   assert.is(MediaThread.shared().stats.crashes, crashesBefore + 1);

@@ -10,16 +10,10 @@ import { CallManager, callManagerOptions } from '../../../src/calls/index.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { createLogger } from '../../../src/log.ts';
 import { migrate, openDatabase } from '../../../storage/index.ts';
+import { waitFor } from '../../support/poll.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 test('SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS and SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE are enforced by serve\'s endpoint', async () => {
   const db = await openDatabase({ dataDir: '', inMemory: true, appRole: 'smartalex_app' });
@@ -41,7 +35,7 @@ test('SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS and SMARTALEX_SIP_MAX_CONNECTIONS_P
       sockets.push(s);
       await new Promise<void>((r) => s.once('connect', () => r()));
     }
-    await until('the third connection closed', () => closed[2] === true);
+    await waitFor('the third connection closed', () => closed[2] === true);
     assert.not.ok(closed[0] || closed[1]);
     assert.is(manager.endpoint.transport.stats.dropped['source-connection-limit'], 1);
   } finally {

@@ -16,6 +16,7 @@ import { CallManager } from '../../../src/calls/call-manager.ts';
 import { createLogger } from '../../../src/log.ts';
 import { SipCallError, SipEndpoint, parseCSeq, type SipResponse } from '../../../media/sip/index.ts';
 import { addNumber, createAgent, createTenant, migrate, openDatabase, type Database } from '../../../storage/index.ts';
+import { waitForValue } from '../../support/poll.ts';
 
 let db: Database;
 let manager: CallManager;
@@ -67,18 +68,9 @@ async function count(status: number, method: string): Promise<number> {
   return metric.values.find((v) => v.labels.status === String(status) && v.labels.method === method)?.value ?? 0;
 }
 
-async function until<T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-test('a G.722-only offer gets 488 with Warning 305; an SRTP-only offer 488 with Warning 302', async () => {
-  const codec = await refused(OPEN_NUMBER, sdp('9'));
+test('a G.729-only offer gets 488 with Warning 305; an SRTP-only offer 488 with Warning 302', async () => {
+  const codec = await refused(OPEN_NUMBER, sdp('18'));
   assert.is(codec.status, 488);
   assert.is(codec.headers.get('warning'), '305 127.0.0.1 "Incompatible media format"');
   const transport = await refused(OPEN_NUMBER, sdp('0', 'RTP/SAVP'));
@@ -92,7 +84,7 @@ test('a refused re-INVITE gets 488 with Warning 305 and the call goes on', async
   uac.transport.on('message', onMessage);
   try {
     const dialog = await uac.invite({ uri: `sip:${OPEN_NUMBER}@127.0.0.1:${manager.sipPorts.udp}`, from: 'sip:caller@127.0.0.1', sdp: sdp('0'), timeoutMs: 20_000 });
-    const error = await dialog.reinvite(sdp('9')).then(() => undefined, (e: unknown) => e);
+    const error = await dialog.reinvite(sdp('18')).then(() => undefined, (e: unknown) => e);
     assert.match(String(error), /488/);
     const refusal = responses.find((r) => r.status === 488 && parseCSeq(r.headers.get('cseq') ?? '')?.seq === dialog.localSeq);
     assert.is(refusal?.headers.get('warning'), '305 127.0.0.1 "Incompatible media format"');
@@ -111,10 +103,10 @@ test('401 and 403 (wrong password) and the 488s are counted once each and logged
   assert.is(await count(403, 'INVITE'), before.c403 + 1);
   // Two INVITEs and one re-INVITE were refused with 488 by the tests above.
   assert.is(await count(488, 'INVITE'), 3);
-  const refusals = await until(() => {
+  const refusals = await waitForValue('the refusals in the log', () => {
     const lines = logLines.map((l) => JSON.parse(l) as { msg: string; status: number; source: string; level: number }).filter((l) => l.msg === 'SIP request refused');
     return lines.length >= 5 ? lines : undefined;
-  }, 'the refusals in the log');
+  });
   assert.equal(new Set(refusals.map((l) => l.status)), new Set([401, 403, 488]));
   for (const l of refusals) {
     assert.is(l.level, 20, 'debug');

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseWav } from '../../../media/codecs/wav.ts';
+import { parseWav } from '../../../media/audio/wav.ts';
 import { createAgent, createTenant, listAudit, startCall, type Database } from '../../../storage/index.ts';
 import { CHUNK_OVERHEAD, DEFAULT_CHUNK_SIZE, HEADER_LENGTH, verifyRecordingLink } from '../../../storage/vault/index.ts';
 import { loadConfig } from '../../../src/config.ts';

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'n
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseWav } from '../../../media/codecs/wav.ts';
+import { parseWav } from '../../../media/audio/wav.ts';
 import { decryptToWavFile, OutputExistsError } from '../../../src/recordings/decrypt-file.ts';
 import { CHUNK_OVERHEAD, ChunkAuthenticationError, HEADER_LENGTH } from '../../../storage/vault/index.ts';
 import { SMALL_CHUNK, chunked, memoryVault, pattern, record, rejection } from '../../storage/vault/support/helpers.ts';

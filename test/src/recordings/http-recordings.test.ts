@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Registry } from 'prom-client';
-import { parseWav } from '../../../media/codecs/wav.ts';
+import { parseWav } from '../../../media/audio/wav.ts';
 import { createAgent, createTenant, issueApiKey, listAudit, schema, startCall, type Database } from '../../../storage/index.ts';
 import { SecurityLog } from '../../../src/calls/security-log.ts';
 import { signRecordingLink } from '../../../storage/vault/index.ts';

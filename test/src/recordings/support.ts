@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AudioFrame } from '../../../pipeline/frames.ts';
+import type { AudioFrame } from '../../../media/audio/frames.ts';
 import type { Database } from '../../../storage/index.ts';
 import { openRecordingVault, RecordingService, type RecordingVaultSetup } from '../../../src/recordings/index.ts';
 

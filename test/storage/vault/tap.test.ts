@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseWav, pcm16Samples } from '../../../media/codecs/wav.ts';
+import { parseWav, pcm16Samples } from '../../../media/audio/wav.ts';
 import { RecordingTap, StereoInterleaver, decryptToWav } from '../../../storage/vault/index.ts';
 import type { MemoryObjectStore } from '../../../storage/vault/index.ts';
 import { memoryVault } from './support/helpers.ts';

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseWav } from '../../../media/codecs/wav.ts';
+import { parseWav } from '../../../media/audio/wav.ts';
 import {
   HEADER_LENGTH,
   KEY_BLOCK_OFFSET,

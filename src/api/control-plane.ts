@@ -1,0 +1,137 @@
+/**
+ * Mounts the control-plane API under /v1 on the HTTP server: zod validation
+ * and serialisation, the OpenAPI 3.1 document from the same schemas at
+ * /v1/openapi.json, problem+json errors, authentication from the Bearer
+ * credential and the permission check, for every route in `routes`.
+ *
+ * A route reaches /v1 only through registerRoutes: an onRoute guard refuses any
+ * route under /v1 without a declared permission, so a route added around it
+ * fails at start-up, not in production.
+ */
+import swagger from '@fastify/swagger';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authenticate, bearerOf } from './auth/authenticate.ts';
+import { verifyAgainstDummy } from './auth/passwords.ts';
+import { buildContext, type ApiContext, type RequestFacts } from './context.ts';
+import type { ControlPlaneDeps } from './deps.ts';
+import { problemErrorHandler, problemNotFoundHandler } from './errors.ts';
+import { allows, isRoutePermission, type RoutePermission } from './permissions.ts';
+import { ApiProblem, badRequest, forbidden, problemSchema, unauthorized } from './problem.ts';
+import { routeDefect, type ApiRoute } from './route.ts';
+import { ALL_ROUTES } from './routes/index.ts';
+
+export const API_PREFIX = '/v1';
+/** Default body limit for /v1 requests; a route may lower or raise it. */
+export const API_BODY_LIMIT = 64 * 1024;
+
+declare module 'fastify' {
+  interface FastifyContextConfig { permission?: RoutePermission; allowDuringMfaEnrolment?: boolean }
+  interface FastifyRequest { apiContext: ApiContext | null; apiFacts: RequestFacts | null }
+}
+
+const ERROR_STATUSES = [400, 401, 403, 404, 409, 413, 415, 429] as const;
+
+export class RouteRegistrationError extends Error {
+  override name = 'RouteRegistrationError';
+}
+
+export function requestFacts(deps: ControlPlaneDeps, request: FastifyRequest): RequestFacts {
+  const ua = request.headers['user-agent'];
+  return { db: deps.db, deps, now: deps.clock, sourceIp: request.socket.remoteAddress ?? request.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : '' };
+}
+
+/** Registers the /v1 API; call before listen(). `routes` defaults to every route of the product. */
+export async function registerControlPlane(app: FastifyInstance, deps: ControlPlaneDeps, routes: readonly ApiRoute[] = ALL_ROUTES): Promise<void> {
+  for (const route of routes) {
+    const defect = routeDefect(route);
+    if (defect) throw new RouteRegistrationError(defect);
+  }
+  // The dummy Argon2id hash an unknown address is checked against exists before the first login (equal timing from the start).
+  void verifyAgainstDummy('');
+  if (!app.hasRequestDecorator('apiContext')) {
+    app.decorateRequest('apiContext', null);
+    app.decorateRequest('apiFacts', null);
+  }
+  await app.register(async (v1) => {
+    v1.setValidatorCompiler(validatorCompiler);
+    v1.setSerializerCompiler(serializerCompiler);
+    v1.setErrorHandler(problemErrorHandler(deps.logger));
+    v1.setNotFoundHandler(problemNotFoundHandler);
+    v1.addHook('onRoute', (options) => {
+      const permission = options.config?.permission;
+      if (!isRoutePermission(permission)) throw new RouteRegistrationError(`${String(options.method)} ${options.url} declares no permission: register /v1 routes with defineRoute`);
+      if (!options.schema?.response) throw new RouteRegistrationError(`${String(options.method)} ${options.url} has no response schema`);
+    });
+    await v1.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 'SmartAlex Media control plane', version: '1.0.0', description: 'Tenant-scoped API. Authenticate with `Authorization: Bearer <API key or session token>`. Errors are application/problem+json (RFC 9457).' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (sak_...) or a session token from POST /v1/auth/login' } } },
+      },
+      transform: jsonSchemaTransform,
+      transformObject: jsonSchemaTransformObject,
+    });
+    for (const route of routes) addRoute(v1, deps, route);
+    v1.route({
+      method: 'GET', url: '/openapi.json', config: { permission: 'public' },
+      schema: { hide: true, response: { 200: z.unknown() } } as never,
+      handler: async () => v1.swagger(),
+    });
+  }, { prefix: API_PREFIX });
+}
+
+function addRoute(v1: FastifyInstance, deps: ControlPlaneDeps, route: ApiRoute): void {
+  const status = route.status ?? 200;
+  const response: Record<number, z.ZodType> = { [status]: route.response };
+  for (const code of ERROR_STATUSES) response[code] = problemSchema;
+  const schema = {
+    summary: route.summary,
+    tags: [route.tag],
+    ...(route.permission === 'public' ? {} : { security: [{ bearer: [] }] }),
+    description: route.permission === 'public' ? 'No credential needed.' : `Permission: \`${route.permission}\``,
+    ...(route.params ? { params: route.params } : {}),
+    ...(route.query ? { querystring: route.query } : {}),
+    // Fastify validates an absent body as null: an optional body schema ("may be absent") accepts that too.
+    ...(route.body ? { body: route.body instanceof z.ZodOptional ? (route.body.unwrap() as z.ZodType).nullable().optional() : route.body } : {}),
+    response,
+  };
+  v1.route({
+    method: route.method,
+    url: route.url,
+    bodyLimit: route.bodyLimit ?? API_BODY_LIMIT,
+    config: { permission: route.permission, allowDuringMfaEnrolment: 'allowDuringMfaEnrolment' in route && route.allowDuringMfaEnrolment === true },
+    schema,
+    onRequest: async (request) => {
+      const facts = requestFacts(deps, request);
+      request.apiFacts = facts;
+      if (route.permission === 'public') return;
+      request.apiContext = await authorise(facts, request, route);
+    },
+    // A route that declares no body takes none: a body sent anyway is a 400, not silently ignored.
+    ...(route.body ? {} : { preValidation: async (request: FastifyRequest) => { if (request.body !== undefined && request.body !== null) throw badRequest('This route takes no request body.', [{ path: 'body', message: 'unexpected body' }]); } }),
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const input = { params: request.params, query: request.query, body: request.body, request, reply };
+      const result = route.permission === 'public'
+        ? await route.handler({ ...input, facts: request.apiFacts! } as never)
+        : await route.handler({ ...input, ctx: request.apiContext! } as never);
+      reply.code(status);
+      return status === 204 ? reply.send() : result;
+    },
+  });
+}
+
+async function authorise(facts: RequestFacts, request: FastifyRequest, route: ApiRoute): Promise<ApiContext> {
+  const credential = bearerOf(request);
+  if (!credential) throw unauthorized();
+  const principal = await authenticate(facts, credential);
+  if (!principal) throw unauthorized('The credential is unknown, expired or revoked.');
+  if (principal.kind === 'user' && principal.mfaPending && !(route as { allowDuringMfaEnrolment?: boolean }).allowDuringMfaEnrolment) {
+    throw forbidden('Your tenant requires two-factor authentication for your role: enrol at POST /v1/me/totp first.', 'mfa_enrolment_required');
+  }
+  if (!allows(principal.role, route.permission as RoutePermission)) throw forbidden();
+  return buildContext(facts, principal);
+}
+
+export { ApiProblem };

@@ -1,0 +1,67 @@
+/** What the control plane needs from the process (server wiring or a test harness builds it). */
+import type { Database } from '../../storage/index.ts';
+import type { ObjectStore } from '../../storage/vault/index.ts';
+import type { KeyRing } from '../../storage/vault/index.ts';
+import type { Logger } from '../log.ts';
+import type { Clock } from './clock.ts';
+
+export interface ControlPlaneSettings {
+  /** A session unused for this long is over (server-side). Default 30 min. */
+  sessionIdleMs: number;
+  /** A session is over this long after login, used or not. Default 12 h. */
+  sessionMaxMs: number;
+  /** How often the session signing key changes. Default 24 h. */
+  signingKeyRotationMs: number;
+  /** Default grace period for a rotated API key's old secret. Default 24 h. */
+  apiKeyRotationGraceMs: number;
+  /** Invitation / setup links are valid this long. Default 72 h. */
+  invitationTtlMs: number;
+  /** Origin links are built on (invitations); optional. */
+  publicBaseUrl?: string;
+}
+
+export const DEFAULT_SETTINGS: ControlPlaneSettings = {
+  sessionIdleMs: 30 * 60_000,
+  sessionMaxMs: 12 * 3600_000,
+  signingKeyRotationMs: 24 * 3600_000,
+  apiKeyRotationGraceMs: 24 * 3600_000,
+  invitationTtlMs: 72 * 3600_000,
+};
+
+/**
+ * Services route modules may need beyond the database (the resources routes add
+ * theirs here, e.g. the recording vault for links). Optional: a route whose
+ * service is missing answers 503.
+ */
+export interface ControlPlaneServices {
+  /** Seals TOTP secrets with the tenant's key (the recording vault's key ring); without it 2FA enrolment answers 503. */
+  keyRing?: Pick<KeyRing, 'sealTenantSecret' | 'unsealTenantSecret'>;
+  [name: string]: unknown;
+  /** Where recording objects live: deleting a call, a contact or a recording takes them with it. */
+  recordingStore?: ObjectStore;
+}
+
+export interface ControlPlaneDeps {
+  db: Database;
+  logger: Logger;
+  clock: Clock;
+  settings: ControlPlaneSettings;
+  /** 32+ bytes of secret from which the session signing keys are derived (never stored, never logged). */
+  sessionSecret: Buffer;
+  services: ControlPlaneServices;
+}
+
+/** The settings from configuration (src/config.ts). */
+export function controlPlaneSettings(config: {
+  SMARTALEX_SESSION_IDLE_MINUTES: number; SMARTALEX_SESSION_MAX_HOURS: number; SMARTALEX_SESSION_KEY_ROTATION_HOURS: number;
+  SMARTALEX_API_KEY_ROTATION_GRACE_HOURS: number; SMARTALEX_PUBLIC_BASE_URL?: string | undefined;
+}): ControlPlaneSettings {
+  return {
+    ...DEFAULT_SETTINGS,
+    sessionIdleMs: config.SMARTALEX_SESSION_IDLE_MINUTES * 60_000,
+    sessionMaxMs: config.SMARTALEX_SESSION_MAX_HOURS * 3600_000,
+    signingKeyRotationMs: config.SMARTALEX_SESSION_KEY_ROTATION_HOURS * 3600_000,
+    apiKeyRotationGraceMs: config.SMARTALEX_API_KEY_ROTATION_GRACE_HOURS * 3600_000,
+    ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * Every /v1 route of the product. A route module exports an array of
+ * defineRoute(...) results; add it here (one line) and it is mounted,
+ * documented in /v1/openapi.json and walked by the permission-matrix test.
+ */
+import type { ApiRoute } from '../route.ts';
+import { apiKeyRoutes } from './api-keys.ts';
+import { authRoutes } from './auth.ts';
+import { meRoutes } from './me.ts';
+import { RESOURCE_ROUTES } from './resources.ts';
+import { sessionRoutes } from './sessions.ts';
+import { tenantSecurityRoutes } from './tenant-security.ts';
+import { totpRoutes } from './totp.ts';
+import { userRoutes } from './users.ts';
+
+export const ALL_ROUTES: readonly ApiRoute[] = [
+  ...authRoutes,
+  ...meRoutes,
+  ...RESOURCE_ROUTES,
+  ...sessionRoutes,
+  ...totpRoutes,
+  ...userRoutes,
+  ...apiKeyRoutes,
+  ...tenantSecurityRoutes,
+];

@@ -1,0 +1,56 @@
+/**
+ * The tenant's own settings: its name, its plan (billing: owners only, the
+ * API's matrix decides) and its recording retention, which may be shorter
+ * than the plan's but never longer (the seeds' retention by plan). The
+ * calling policy has its own rules in src/compliance/outbound-policy.ts.
+ */
+import {
+  audit, changeTenantPlan, getTenant, planRetentionDays, updateTenant, type Database, type Plan, type TenantRow,
+} from '../../storage/index.ts';
+import { auditBy, invalid, notFound, type Actor } from './errors.ts';
+
+export interface TenantSettings extends TenantRow {
+  /** The plan's retention maximum. */
+  maxRetentionDays: number;
+}
+
+function withMax(row: TenantRow): TenantSettings {
+  return { ...row, maxRetentionDays: planRetentionDays(row.plan) ?? row.retentionDays };
+}
+
+export async function getTenantSettings(db: Database, tenantId: string): Promise<TenantSettings> {
+  const row = await getTenant(db, tenantId);
+  if (!row) throw notFound('tenant');
+  return withMax(row);
+}
+
+const NAME = /^[^\u0000-\u001f\u007f]{1,200}$/;
+
+export async function updateTenantSettings(
+  db: Database, tenantId: string, changes: { name?: string | undefined; retentionDays?: number | undefined }, who: Actor,
+): Promise<TenantSettings> {
+  const current = await getTenantSettings(db, tenantId);
+  const name = changes.name?.trim();
+  if (name !== undefined && !NAME.test(name)) throw invalid('name must be 1-200 printable characters', 'name');
+  if (changes.retentionDays !== undefined
+    && (!Number.isInteger(changes.retentionDays) || changes.retentionDays < 1 || changes.retentionDays > current.maxRetentionDays)) {
+    throw invalid(`retentionDays must be a whole number of days from 1 to ${current.maxRetentionDays} (the ${current.plan} plan's maximum)`, 'retentionDays');
+  }
+  const row = await updateTenant(db, tenantId, { name, retentionDays: changes.retentionDays });
+  if (!row) throw notFound('tenant');
+  const fields = Object.entries(changes).filter(([, v]) => v !== undefined).map(([k]) => k);
+  await audit(db, tenantId, { ...auditBy(who), action: 'tenant.updated', target: tenantId, detail: { fields, ...(changes.retentionDays !== undefined ? { retentionDays: changes.retentionDays } : {}) } });
+  return withMax(row);
+}
+
+/** A new plan; the retention follows it (see changeTenantPlan) and agents' overrides come down to its maximum. */
+export async function changePlan(db: Database, tenantId: string, plan: Plan, who: Actor): Promise<TenantSettings> {
+  const before = await getTenantSettings(db, tenantId);
+  const result = await changeTenantPlan(db, tenantId, plan);
+  if (!result) throw notFound('tenant');
+  await audit(db, tenantId, {
+    ...auditBy(who), action: 'tenant.plan.changed', target: tenantId,
+    detail: { from: before.plan, to: plan, retentionDays: result.tenant.retentionDays, agentsClamped: result.agentsClamped },
+  });
+  return withMax(result.tenant);
+}

@@ -1,0 +1,53 @@
+/**
+ * A tenant's contacts: the people its agents call or are called by. Creating
+ * and listing; an update is a GDPR rectification (the caller audits which
+ * fields changed). Deleting a contact takes its recordings with it
+ * (deleteContactWithRecordings in recordings.ts); its consents cascade, its
+ * do-not-call entry stays (that is the legal record that says do not call).
+ */
+import { and, asc, eq, getTableColumns, inArray } from 'drizzle-orm';
+import type { Database } from '../database.ts';
+import { contacts } from '../schema.ts';
+import { withTenant } from '../tenant-scope.ts';
+import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
+
+export type ContactRow = typeof contacts.$inferSelect;
+
+export interface ContactInput {
+  name?: string | null | undefined;
+  /** Normalised by the caller (src/compliance/phone.ts). */
+  phone: string;
+  email?: string | null | undefined;
+}
+
+export async function createContact(db: Database, tenantId: string, input: ContactInput): Promise<ContactRow> {
+  return withTenant(db, tenantId, async (tx) => {
+    const [row] = await tx.insert(contacts).values({ tenantId, name: input.name ?? null, phone: input.phone, email: input.email ?? null }).returning();
+    return row!;
+  });
+}
+
+export async function getContact(db: Database, tenantId: string, id: string): Promise<ContactRow | undefined> {
+  return withTenant(db, tenantId, async (tx) => (await tx.select().from(contacts).where(eq(contacts.id, id)))[0]);
+}
+
+/** The tenant's contacts, oldest first, one page at a time; `phones`: only those stored under one of these spellings. */
+export async function listContactsPage(db: Database, tenantId: string, filter: { phones?: string[] | undefined }, page: PageRequest): Promise<Page<ContactRow>> {
+  const found = await withTenant(db, tenantId, (tx) => tx.select({ ...getTableColumns(contacts), key: micros(contacts.createdAt) }).from(contacts)
+    .where(and(filter.phones ? inArray(contacts.phone, filter.phones) : undefined, afterTimestamp(contacts.createdAt, contacts.id, page.cursor, 'asc')))
+    .orderBy(asc(contacts.createdAt), asc(contacts.id)).limit(page.limit + 1));
+  const result = pageOf(found, page.limit, (row) => encodeCursor(row.key, row.id));
+  return { items: result.items.map(({ key: _key, ...row }) => row), next: result.next };
+}
+
+/** Rectification: changes the given fields, returns the row before and after; undefined when the tenant has no such contact. */
+export async function updateContact(db: Database, tenantId: string, id: string, changes: Partial<ContactInput>): Promise<{ before: ContactRow; after: ContactRow } | undefined> {
+  return withTenant(db, tenantId, async (tx) => {
+    const [before] = await tx.select().from(contacts).where(eq(contacts.id, id)).for('update');
+    if (!before) return undefined;
+    const set = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+    if (Object.keys(set).length === 0) return { before, after: before };
+    const [after] = await tx.update(contacts).set(set).where(eq(contacts.id, id)).returning();
+    return { before, after: after! };
+  });
+}

@@ -1,0 +1,125 @@
+import { randomInt } from 'node:crypto';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import nodeDataChannel from 'node-datachannel';
+import { OpusDecoder, OpusEncoder } from '../../../media/audio/opus.ts';
+import type { AudioFrame } from '../../../media/audio/frames.ts';
+import { parseRtp, serializeRtp, looksLikeRtcp } from '../../../media/rtp/packet.ts';
+import { offeredOpus, WebRtcAudioPeer, WebRtcOfferError } from '../../../media/webrtc/audio-peer.ts';
+import { waitFor } from '../../support/poll.ts';
+
+/** A browser stand-in: a node-datachannel peer that offers one Opus track, as Chromium does. */
+async function browserOffer(): Promise<{ pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; offer: string }> {
+  const pc = new nodeDataChannel.PeerConnection('browser', { iceServers: [], bindAddress: '127.0.0.1' });
+  const audio = new nodeDataChannel.Audio('0', 'SendRecv');
+  audio.addOpusCodec(111);
+  audio.addSSRC(4242, 'browser', 'b', 'mic');
+  const track = pc.addTrack(audio);
+  const offer = await new Promise<string>((resolve) => {
+    pc.onGatheringStateChange((state) => { if (state === 'complete') resolve(pc.localDescription()!.sdp); });
+    pc.setLocalDescription();
+  });
+  return { pc, track, offer };
+}
+
+function rms(pcm: Int16Array): number {
+  let sum = 0;
+  for (const v of pcm) sum += v * v;
+  return Math.sqrt(sum / Math.max(1, pcm.length));
+}
+
+test('a browser offer is answered over DTLS-SRTP on loopback; Opus flows both ways as 16 kHz frames', async () => {
+  const browser = await browserOffer();
+  const { peer, answer } = await WebRtcAudioPeer.answer(browser.offer, { bindAddress: '127.0.0.1' });
+  try {
+    assert.match(answer, /UDP\/TLS\/RTP\/SAVPF 111/);
+    assert.match(answer, /a=candidate:.* 127\.0\.0\.1 /);
+    assert.match(answer, /a=fingerprint:sha-256 /);
+    const opened = new Promise<void>((resolve) => peer.once('open', resolve));
+    const browserOpen = new Promise<void>((resolve) => browser.track.onOpen(resolve));
+    browser.pc.setRemoteDescription(answer, 'answer');
+    await Promise.all([opened, browserOpen]);
+
+    // Browser -> server: one second of a 440 Hz tone in Opus packets.
+    const frames: AudioFrame[] = [];
+    peer.on('audio', (f) => frames.push(f));
+    const encoder = new OpusEncoder();
+    let seq = randomInt(0, 60_000);
+    for (let i = 0; i < 50; i++) {
+      const pcm = new Int16Array(960).map((_, n) => Math.round(Math.sin(2 * Math.PI * 440 * (i * 960 + n) / 48_000) * 9000));
+      browser.track.sendMessageBinary(serializeRtp({ marker: i === 0, payloadType: 111, sequenceNumber: seq++ & 0xffff, timestamp: i * 960, ssrc: 4242, payload: encoder.encode(pcm) }));
+    }
+    encoder.close();
+    await waitFor('the server to decode the browser audio', () => frames.length >= 45);
+    assert.ok(frames.every((f) => f.sampleRate === 16_000 && f.pcm.length === 320));
+    assert.ok(rms(frames[30]!.pcm) > 2000, `decoded tone energy ${rms(frames[30]!.pcm)}`);
+
+    // Server -> browser: agent audio is paced out as Opus RTP with our SSRC.
+    const decoder = new OpusDecoder();
+    const heard: number[] = [];
+    const markers: boolean[] = [];
+    browser.track.onMessage((message) => {
+      if (looksLikeRtcp(message)) return;
+      const parsed = parseRtp(message);
+      if (!parsed.ok) return;
+      markers.push(parsed.packet.marker);
+      try {
+        heard.push(rms(decoder.decode(parsed.packet.payload)));
+      } catch {
+        heard.push(-1); // a packet the browser could not decode: fails the check below
+      }
+    });
+    const sent: Int16Array[] = [];
+    peer.on('sent', (f) => sent.push(f));
+    peer.play(new Int16Array(16_000 / 2).map((_, n) => Math.round(Math.sin(2 * Math.PI * 300 * n / 16_000) * 9000)));
+    await waitFor('the agent audio to arrive', () => heard.length >= 20);
+    assert.is(markers[0], true, 'the first packet of a talkspurt has the marker bit');
+    assert.ok(heard.slice(5, 20).some((e) => e > 2000), 'the agent tone is heard');
+    assert.not.ok(heard.includes(-1), 'every packet decodes');
+    await waitFor('the whole half second to leave', () => sent.length === 25);
+    assert.is(peer.queuedMs(), 0);
+    decoder.close();
+  } finally {
+    peer.close('test-over');
+    browser.pc.close();
+  }
+});
+
+test('barge-in clears what is queued; close() ends the peer once', async () => {
+  const browser = await browserOffer();
+  const { peer, answer } = await WebRtcAudioPeer.answer(browser.offer, { bindAddress: '127.0.0.1' });
+  const ends: string[] = [];
+  peer.on('end', (reason) => ends.push(reason));
+  try {
+    browser.pc.setRemoteDescription(answer, 'answer');
+    await new Promise<void>((resolve) => peer.once('open', resolve));
+    peer.play(new Int16Array(16_000 * 2));
+    assert.ok(peer.queuedMs() > 1000);
+    const dropped = peer.clearPlayback();
+    assert.ok(dropped > 1000 && dropped <= 2000, `dropped ${dropped}`);
+    assert.is(peer.queuedMs(), 0);
+    peer.close('agent-hangup');
+    peer.close('again');
+    assert.equal(ends, ['agent-hangup']);
+    assert.ok(peer.ended);
+  } finally {
+    peer.close('test-over');
+    browser.pc.close();
+  }
+});
+
+test('offers that are not one Opus audio over DTLS-SRTP are refused with a reason', () => {
+  const base = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0'];
+  const cases: Array<[string, RegExp]> = [
+    ['not sdp at all', /no audio|not SDP/],
+    [[...base, 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'a=rtpmap:96 VP8/90000'].join('\r\n'), /no audio/],
+    [[...base, 'm=audio 9 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000'].join('\r\n'), /not DTLS-SRTP/],
+    [[...base, 'm=audio 9 UDP/TLS/RTP/SAVPF 0', 'a=rtpmap:0 PCMU/8000'].join('\r\n'), /no Opus/],
+  ];
+  for (const [offer, why] of cases) {
+    assert.throws(() => offeredOpus(offer), (e: unknown) => e instanceof WebRtcOfferError && why.test(e.message), offer.slice(0, 30));
+  }
+  assert.equal(offeredOpus([...base, 'm=audio 9 UDP/TLS/RTP/SAVPF 109 0', 'a=mid:a1', 'a=rtpmap:109 opus/48000/2', 'a=rtpmap:0 PCMU/8000'].join('\r\n')), { mid: 'a1', payloadType: 109 });
+});
+
+test.run();

@@ -1,0 +1,58 @@
+/**
+ * Database statements of one conversation call through the real server (SIP,
+ * RTP, the conversation, the recording, the call record, its transcript), as
+ * the benchmark's database probe counts them (issue 17: at most 12 a call).
+ * Counts, not times: what each statement is for is listed below, so a new
+ * one fails this test until it is accounted for.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runBench, type BenchOptions } from '../../../tools/bench/run.ts';
+
+/** The benchmark's own reads after the calls (tenant lookup, the recordings check): not the call's. */
+const BENCH_OWN = [/^select smartalex_tenant_ids\(\)/, /^select "id", "tenant_id", "call_id", "object_key"/];
+
+/** One call's statements and how often each runs (the transcript insert is counted apart). */
+const PER_CALL: Array<[RegExp, number]> = [
+  [/^select \* from smartalex_route_number/, 1], // routing: the called number's tenant and agent
+  [/^select "id", "tenant_id", "name", "mode"/, 1], // the agent
+  [/^with "event" as \(insert into "call_events"/, 2], // call record + 'ringing'; answered + its event
+  [/^select "tenant_id", "key_id", "version"/, 1], // the tenant key that wraps the recording's data key
+  [/^insert into "recordings"/, 1], // recording row (retention computed in it)
+  [/^update "calls" set "latency"/, 1], // the call's latency summary
+  [/^with ended as \( update calls set state = 'ended'/, 1], // ended + its event
+  [/^update "recordings" set "size_bytes"/, 1], // recording completed
+  // The webhook outbox (storage/repos/webhook-outbox.ts): call.started, call.answered, call.ended, transcript.completed,
+  // recording.ready, each in the transaction of its change; with no endpoint subscribed it writes nothing.
+  [/^with ep as \( select id from webhook_endpoints/, 5],
+];
+
+test('one conversation call runs at most 17 database statements (12 + 5 webhook outbox), each accounted for', async () => {
+  const options: BenchOptions = {
+    number: '1000', calls: 1, turns: 1, bargeIn: false, profile: 'instant', voiceThresholdDbfs: -45, turnTimeoutMs: 8000,
+    bindAddress: '127.0.0.1', thresholdPercent: 10, ramp: false, rampMax: 1, warmupCalls: 1,
+  };
+  const io = { stdout: { write: () => true }, stderr: { write: () => true, isTTY: false } };
+  const { report } = await runBench(options, io);
+  assert.is(report.calls.completed, 1);
+  assert.is(report.calls.turnsReplied, 1);
+  const db = report.server.database!;
+  assert.is(db.backend, 'pglite');
+  const byKey = db.byStatement.filter((s) => !BENCH_OWN.some((re) => re.test(s.statement)));
+  const transcript = byKey.filter((s) => s.statement.startsWith('insert into "transcript_turns"'));
+  const rest = byKey.filter((s) => !s.statement.startsWith('insert into "transcript_turns"'));
+  const unexpected = rest.filter((s) => !PER_CALL.some(([re]) => re.test(s.statement)));
+  assert.equal(unexpected.map((s) => s.statement), [], 'statements nobody accounted for');
+  for (const [re, times] of PER_CALL) {
+    const found = rest.filter((s) => re.test(s.statement)).reduce((n, s) => n + s.count, 0);
+    assert.is(found, times, `${re}: ${found}, expected ${times}`);
+  }
+  // The greeting, the caller's turn and the reply: queued and written together when the call ends
+  // (a second insert only if the call outlived the 15 s flush interval).
+  const inserts = transcript.reduce((n, s) => n + s.count, 0);
+  assert.ok(inserts >= 1 && inserts <= 2, `transcript inserts: ${inserts}`);
+  const total = rest.reduce((n, s) => n + s.count, 0) + inserts;
+  assert.ok(total <= 17, `statements of one call: ${total}`);
+});
+
+test.run();

@@ -1,0 +1,113 @@
+/**
+ * `smartalex bench-codecs`: what each voice codec costs per call-second, the
+ * way a call uses it: one encoder (agent audio out) and one decoder (caller
+ * audio in), 20 ms frames, over fixture speech at the codec's rate (8 kHz for
+ * G.711, 16 kHz for G.722). CPU time is the process's (process.cpuUsage),
+ * per round, divided by the call-seconds coded; the report gives the median
+ * and p99 over rounds. `--json` writes the same.
+ */
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseWav, pcm16Samples } from '../../media/audio/wav.ts';
+import { voiceCodec, type VoiceCodecName } from '../../media/audio/voice-codec.ts';
+import { summarize, type Summary } from './stats.ts';
+import { machineInfo } from './report.ts';
+
+const CODECS: readonly VoiceCodecName[] = ['PCMU', 'PCMA', 'G722'];
+
+export interface CodecCost {
+  codec: VoiceCodecName;
+  sampleRate: number;
+  /** µs of CPU per call-second. */
+  encodeCpuUs: Summary;
+  decodeCpuUs: Summary;
+}
+
+export interface CodecBenchReport {
+  rounds: number;
+  secondsPerRound: number;
+  machine: ReturnType<typeof machineInfo>;
+  codecs: CodecCost[];
+}
+
+function speechAt(rate: number): Int16Array {
+  const file = new URL(`../../fixtures/audio/what-time-open-${rate === 16000 ? '16k' : '8k'}.wav`, import.meta.url);
+  return pcm16Samples(parseWav(readFileSync(file)));
+}
+
+function cpuUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/** One round: `seconds` of speech through a fresh encoder, then its bytes through a fresh decoder, frame by frame. */
+function round(name: VoiceCodecName, speech: Int16Array, seconds: number): { encodeUs: number; decodeUs: number } {
+  const codec = voiceCodec(name);
+  const frame = codec.sampleRate / 50;
+  const frames = seconds * 50;
+  const usable = Math.floor(speech.length / frame);
+  const bytesPerFrame = codec.bytesFor(frame);
+  const payloads = new Uint8Array(frames * bytesPerFrame);
+  const out = new Int16Array(frame);
+  const encoder = codec.createEncoder();
+  let t = cpuUs();
+  for (let f = 0; f < frames; f++) {
+    const k = f % usable;
+    encoder.encode(speech.subarray(k * frame, k * frame + frame), payloads, f * bytesPerFrame);
+  }
+  const encodeUs = cpuUs() - t;
+  const decoder = codec.createDecoder();
+  t = cpuUs();
+  for (let f = 0; f < frames; f++) decoder.decode(payloads.subarray(f * bytesPerFrame, (f + 1) * bytesPerFrame), out);
+  const decodeUs = cpuUs() - t;
+  return { encodeUs, decodeUs };
+}
+
+export function benchCodecs(opts: { rounds: number; seconds: number }): CodecBenchReport {
+  const speech = { 8000: speechAt(8000), 16000: speechAt(16000) } as Record<number, Int16Array>;
+  const codecs = CODECS.map((name): CodecCost => {
+    const rate = voiceCodec(name).sampleRate;
+    round(name, speech[rate]!, Math.min(opts.seconds, 10)); // warm-up (JIT)
+    const encode: number[] = [];
+    const decode: number[] = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      const { encodeUs, decodeUs } = round(name, speech[rate]!, opts.seconds);
+      encode.push(encodeUs / opts.seconds);
+      decode.push(decodeUs / opts.seconds);
+    }
+    return { codec: name, sampleRate: rate, encodeCpuUs: summarize(encode)!, decodeCpuUs: summarize(decode)! };
+  });
+  return { rounds: opts.rounds, secondsPerRound: opts.seconds, machine: machineInfo(), codecs };
+}
+
+export function formatCodecReport(r: CodecBenchReport): string {
+  const m = r.machine;
+  const cell = (s: Summary): string => `${s.p50.toFixed(1).padStart(9)} ${s.p99.toFixed(1).padStart(9)}`;
+  return [
+    `codec cost per call-second (${r.rounds} rounds of ${r.secondsPerRound} s; one encoder and one decoder, 20 ms frames)`,
+    `${'µs CPU per call-second'.padEnd(24)} ${'encode p50'.padStart(9)} ${'p99'.padStart(9)} ${'decode p50'.padStart(9)} ${'p99'.padStart(9)}`,
+    ...r.codecs.map((c) => `${`${c.codec} (${c.sampleRate / 1000} kHz)`.padEnd(24)} ${cell(c.encodeCpuUs)} ${cell(c.decodeCpuUs)}`),
+    `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemMB} MB, Node ${m.nodeVersion}, load ${m.loadAverage.join(' ')}`,
+  ].join('\n');
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+export function registerCodecBenchCommand(program: Command): void {
+  program
+    .command('bench-codecs')
+    .description('measure each voice codec\'s encode and decode CPU per call-second (G.711 PCMU/PCMA, G.722; median and p99 over rounds)')
+    .option('--rounds <n>', 'rounds', positiveInt, 10)
+    .option('--seconds <s>', 'call-seconds per round', positiveInt, 60)
+    .option('--json <file>', 'write the report as JSON')
+    .action(async (opts: { rounds: number; seconds: number; json?: string }) => {
+      const report = benchCodecs(opts);
+      process.stdout.write(`${formatCodecReport(report)}\n`);
+      if (opts.json) await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+    });
+}

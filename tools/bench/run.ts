@@ -1,0 +1,290 @@
+/**
+ * `smartalex bench` end to end: start the bench driver (a child process,
+ * driver.ts, that runs the callers on its main thread and, in-process, the
+ * provider simulators in a worker thread of its own), pick the target (a running server, or one started in this
+ * process pointed at the driver's simulators), run the calls in the driver
+ * (once, as a ramp, or as a soak), build the report, print the summary,
+ * write --json/--html, compare with --baseline. Returns the exit code instead
+ * of exiting, so tests can drive it.
+ *
+ * In-process, this process then holds the server alone: the probe's CPU,
+ * RSS and event-loop lag are the server's, not the benchmark's (which the
+ * report gives separately, as benchDriver).
+ *
+ * Exit codes: 0 fine; 1 the run failed (no call answered, bad target...);
+ * 3 a tracked metric regressed against --baseline beyond --threshold.
+ */
+import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { SimulatorProfile } from '../simulators/index.ts';
+import { compareReports, comparisonText, readBaseline } from './baseline.ts';
+import { renderHtml } from './html-report.ts';
+import { startBenchDriver, type BenchDriver, type BenchDriverOptions, type DriverLoadResult } from './driver-client.ts';
+import type { SimulatorKnobs } from './driver-protocol.ts';
+import { startInProcess, type BenchAgentMode, type InProcessTarget } from './in-process.ts';
+import { ProgressBar, type ProgressSink } from './progress.ts';
+import { buildReport } from './report.ts';
+import { reportSchema, type BenchReport } from './report-schema.ts';
+import type { ProbeResult, ServerProbe } from './server-probe.ts';
+import { leastSquaresSlope } from './stats.ts';
+import { summaryText } from './summary-table.ts';
+
+export const EXIT_REGRESSION = 3;
+
+export interface BenchOptions {
+  target?: string;
+  number: string;
+  calls: number;
+  turns: number;
+  bargeIn: boolean;
+  profile: SimulatorProfile;
+  sttMs?: number;
+  llmTtftMs?: number;
+  ttsTtfbMs?: number;
+  voiceThresholdDbfs: number;
+  turnTimeoutMs: number;
+  bindAddress: string;
+  json?: string;
+  html?: string;
+  baseline?: string;
+  thresholdPercent: number;
+  ramp: boolean;
+  rampStep?: number;
+  rampMax: number;
+  durationS?: number;
+  /** In-process: which agent to call (default conversation). `echo` also tightens the ramp's loss limit to zero (issue 3). */
+  agentMode?: BenchAgentMode;
+  /** In-process: run the server on a fresh database on this Postgres server instead of embedded PGlite. */
+  databaseUrl?: string;
+  /** The bench driver process (tests: timeouts, a substitute entry). */
+  driver?: BenchDriverOptions;
+  /**
+   * Calls (one turn each) placed and discarded before anything is measured, so a freshly started
+   * server (JIT, model, database caches, threads) is warm. Default: min(calls, 10); 0 turns it off.
+   */
+  warmupCalls?: number;
+  /** Nice value for the bench driver's callers thread (see DriverLoadPlan.callerNiceness). */
+  callerNiceness?: number;
+}
+
+export const DEFAULT_WARMUP_CALLS = 10;
+
+export function warmupCallsFor(options: Pick<BenchOptions, 'calls' | 'warmupCalls'>): number {
+  return Math.max(0, Math.floor(options.warmupCalls ?? Math.min(options.calls, DEFAULT_WARMUP_CALLS)));
+}
+
+export interface BenchIo {
+  stdout: { write(text: string): unknown };
+  stderr: ProgressSink;
+}
+
+export interface BenchOutcome {
+  report: BenchReport;
+  exitCode: number;
+}
+
+export interface RampLimits { jitterP99Ms: number; lossPercent: number; overheadP99Ms: number }
+/** Ramp limits from issue 6: p99 pacing jitter, loss, overhead p99. */
+export const RAMP_LIMITS: Readonly<RampLimits> = { jitterP99Ms: 5, lossPercent: 0.1, overheadP99Ms: 50 };
+/** Issue 3's echo benchmark: p99 pacing jitter under 5 ms and no loss at all (no traces, so no overhead limit applies). */
+export const ECHO_RAMP_LIMITS: Readonly<RampLimits> = { jitterP99Ms: 5, lossPercent: 0, overheadP99Ms: 50 };
+
+export function rampLimitsFor(options: Pick<BenchOptions, 'agentMode'>): Readonly<RampLimits> {
+  return options.agentMode === 'echo' ? ECHO_RAMP_LIMITS : RAMP_LIMITS;
+}
+
+export async function runBench(options: BenchOptions, io: BenchIo = { stdout: process.stdout, stderr: process.stderr }): Promise<BenchOutcome> {
+  if (options.target && options.databaseUrl) throw new Error('--database-url is for the in-process server; leave out --target');
+  if (!options.target && options.bindAddress !== '127.0.0.1' && options.bindAddress !== '::1') {
+    throw new Error('the in-process server listens on 127.0.0.1; leave --bind at 127.0.0.1 without --target');
+  }
+  const baseline = options.baseline ? readBaseline(options.baseline) : undefined;
+  const startedAt = new Date();
+  const driver = await startBenchDriver(options.driver);
+  let inProcess: InProcessTarget | undefined;
+  try {
+    if (!options.target) {
+      const knobs: SimulatorKnobs = {};
+      if (options.sttMs !== undefined) knobs.sttFinalDelayMs = options.sttMs;
+      if (options.llmTtftMs !== undefined) knobs.llmTtftMs = options.llmTtftMs;
+      if (options.ttsTtfbMs !== undefined) knobs.ttsTtfbMs = options.ttsTtfbMs;
+      const simulators = await driver.startSimulators(options.profile, knobs, 'bench-simulator-key');
+      inProcess = await startInProcess({
+        simulators,
+        ...(options.agentMode ? { agentMode: options.agentMode } : {}),
+        ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+      });
+    }
+    const target = options.target ?? inProcess!.target;
+    // In-process echo: call the echo agent's number, whatever --number says.
+    if (inProcess?.number !== undefined) options = { ...options, number: inProcess.number };
+    const probe = inProcess?.probe;
+    if (options.durationS !== undefined && !probe) throw new Error('--duration samples the server\'s memory, so it needs the in-process server (leave out --target)');
+    const config: BenchReport['config'] = {
+      mode: inProcess ? 'in-process' : 'target',
+      target,
+      number: options.number,
+      calls: options.calls,
+      turns: options.turns,
+      bargeIn: options.bargeIn,
+      profile: inProcess ? options.profile : null,
+      simulatorLatency: inProcess ? { ...inProcess.latency } : null,
+      voiceThresholdDbfs: options.voiceThresholdDbfs,
+      turnTimeoutMs: options.turnTimeoutMs,
+      ramp: options.ramp,
+      soakDurationS: options.durationS ?? null,
+      agent: inProcess ? inProcess.agentMode : null,
+      database: inProcess ? inProcess.database : null,
+      warmupCalls: warmupCallsFor(options),
+      ...(options.callerNiceness !== undefined ? { callerNiceness: options.callerNiceness } : {}),
+      ...(inProcess && process.env.SMARTALEX_MEDIA_THREAD_NICE ? { mediaThreadNiceness: Number(process.env.SMARTALEX_MEDIA_THREAD_NICE) } : {}),
+    };
+    await warmUp(options, driver, target, config.warmupCalls ?? 0, io);
+    let report: BenchReport;
+    if (options.ramp) report = await runRamp(options, driver, target, probe, config, startedAt, io);
+    else if (options.durationS !== undefined) report = await runSoak(options, driver, target, probe!, config, startedAt, io);
+    else {
+      const measured = await measure(options, driver, target, options.calls, probe, io);
+      report = buildReport({ config, load: measured.load, probe: measured.probe, driver: measured.load.driver, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
+    }
+    reportSchema.parse(report);
+    io.stdout.write(summaryText(report));
+    if (options.json) writeFileSync(options.json, JSON.stringify(report, null, 2) + '\n');
+    if (options.html) writeFileSync(options.html, renderHtml(report));
+    let exitCode = report.calls.answered === 0 ? 1 : 0;
+    if (exitCode === 1) io.stdout.write(`no call was answered (${Object.keys(report.calls.failures).join(', ') || 'no reason given'})\n`);
+    if (baseline) {
+      const comparison = compareReports(baseline, report, options.thresholdPercent);
+      io.stdout.write('\n' + comparisonText(comparison, options.thresholdPercent));
+      if (comparison.regressions.length > 0) exitCode = EXIT_REGRESSION;
+    }
+    return { report, exitCode };
+  } finally {
+    // The server first, while the simulators it talks to are still up; then the driver (which stops them).
+    try {
+      await inProcess?.close();
+    } finally {
+      await driver.close();
+    }
+  }
+}
+
+/** Places the warm-up calls (one turn each) and throws their results away; nothing is probed. */
+async function warmUp(options: BenchOptions, driver: BenchDriver, target: string, calls: number, io: BenchIo): Promise<void> {
+  if (calls <= 0) return;
+  const bar = new ProgressBar(io.stderr, calls, 'warm-up calls');
+  try {
+    await driver.runLoad({
+      target, number: options.number, calls, turns: 1, bargeIn: false, voiceThresholdDbfs: options.voiceThresholdDbfs,
+      turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress,
+    }, { onProgress: (p) => bar.update(p.callsDone, '') });
+  } finally {
+    bar.done();
+  }
+}
+
+interface Measured {
+  load: DriverLoadResult;
+  probe: ProbeResult | undefined;
+  rss: number[];
+}
+
+async function measure(options: BenchOptions, driver: BenchDriver, target: string, calls: number, probe: ServerProbe | undefined, io: BenchIo, until?: number, onRss?: (rssMB: number) => void): Promise<Measured> {
+  const totalTurns = calls * Math.max(1, options.turns);
+  const bar = new ProgressBar(io.stderr, until === undefined ? totalTurns : Math.round((until - performance.now()) / 1000), until === undefined ? 'turns' : 's');
+  const began = performance.now();
+  const rss: number[] = [];
+  await probe?.start();
+  let sampler = probe ? setInterval(() => { const v = probe.rssMB(); rss.push(v); onRss?.(v); }, 1000) : undefined;
+  let stopped: Promise<ProbeResult> | undefined;
+  // The window ends when the driver's calls end, before their results cross the IPC channel.
+  const stopProbe = (): Promise<ProbeResult> | undefined => {
+    if (sampler) clearInterval(sampler);
+    sampler = undefined;
+    stopped ??= probe?.stop();
+    return stopped;
+  };
+  try {
+    // The callers run in the bench driver process: the server's event loop and CPU are its own.
+    const load = await driver.runLoad({
+      target, number: options.number, calls, turns: options.turns, bargeIn: options.bargeIn, voiceThresholdDbfs: options.voiceThresholdDbfs,
+      turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress, ...(until !== undefined ? { until } : {}),
+      ...(options.callerNiceness !== undefined ? { callerNiceness: options.callerNiceness } : {}),
+    }, {
+      onProgress: (p) => {
+        const done = until === undefined ? p.turnsDone : Math.round((performance.now() - began) / 1000);
+        bar.update(done, `| calls ${p.callsDone}/${p.callsStarted} done | ${((performance.now() - began) / 1000).toFixed(0)} s`);
+      },
+      onFinished: () => { void stopProbe(); },
+    });
+    return { load, probe: await stopProbe(), rss };
+  } finally {
+    await stopProbe()?.catch(() => undefined);
+    bar.done();
+  }
+}
+
+function lossPercent(report: BenchReport): number | null {
+  const values = [report.rtp.serverToCaller.lossPercent, report.rtp.callerToServer.lossPercent].filter((v): v is number => v !== null);
+  return values.length ? Math.max(...values) : null;
+}
+
+async function runRamp(options: BenchOptions, driver: BenchDriver, target: string, probe: ServerProbe | undefined, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
+  const step = options.rampStep ?? options.calls;
+  const limits = rampLimitsFor(options);
+  const steps: NonNullable<BenchReport['ramp']>['steps'] = [];
+  let best: BenchReport | undefined;
+  let last: BenchReport | undefined;
+  let stoppedBecause = `reached --ramp-max ${options.rampMax}`;
+  for (let calls = options.calls; calls <= options.rampMax; calls += step) {
+    const measured = await measure(options, driver, target, calls, probe, io);
+    const report = buildReport({ config: { ...config, calls }, load: measured.load, probe: measured.probe, driver: measured.load.driver, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
+    last = report;
+    const jitter = report.metrics.rxPacingJitterMs.stats?.p99 ?? null;
+    const loss = lossPercent(report);
+    const overhead = report.metrics.overheadMs.stats?.p99 ?? null;
+    const reasons: string[] = [];
+    if (jitter !== null && jitter > limits.jitterP99Ms) reasons.push(`p99 pacing jitter ${jitter.toFixed(1)} ms > ${limits.jitterP99Ms} ms`);
+    if (jitter === null) reasons.push('no agent audio to measure pacing on');
+    if (loss !== null && loss > limits.lossPercent) reasons.push(`loss ${loss.toFixed(3)}% > ${limits.lossPercent}%`);
+    if (overhead !== null && overhead > limits.overheadP99Ms) reasons.push(`overheadMs p99 ${overhead.toFixed(1)} > ${limits.overheadP99Ms} ms`);
+    if (report.calls.failed > 0) reasons.push(`${report.calls.failed} call(s) failed`);
+    const sustainable = reasons.length === 0;
+    steps.push({ calls, rxPacingJitterP99Ms: jitter, lossPercent: loss, overheadP99Ms: overhead, failed: report.calls.failed, sustainable, reason: sustainable ? 'within limits' : reasons.join('; ') });
+    io.stderr.write(`ramp: ${calls} calls: ${sustainable ? 'sustainable' : reasons.join('; ')}\n`);
+    if (!sustainable) {
+      stoppedBecause = `${calls} calls: ${reasons.join('; ')}`;
+      break;
+    }
+    best = report;
+  }
+  const base = best ?? last!;
+  const maxSustainableCalls = best?.config.calls ?? 0;
+  return {
+    ...base,
+    config: { ...config, calls: base.config.calls },
+    finishedAt: new Date().toISOString(),
+    durationS: (Date.now() - startedAt.getTime()) / 1000,
+    ramp: { limits: { ...limits }, steps, maxSustainableCalls, stoppedBecause },
+  };
+}
+
+async function runSoak(options: BenchOptions, driver: BenchDriver, target: string, probe: ServerProbe, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
+  const durationS = options.durationS!;
+  const began = performance.now();
+  const points: Array<{ tS: number; rssMB: number; heapUsedMB: number }> = [];
+  const measured = await measure(options, driver, target, options.calls, probe, io, began + durationS * 1000, (rssMB) => {
+    const round = (mb: number): number => Math.round(mb * 10) / 10;
+    points.push({ tS: Math.round((performance.now() - began) / 100) / 10, rssMB: round(rssMB), heapUsedMB: round(probe.heapUsedMB()) });
+  });
+  const slope = leastSquaresSlope(points.map((p) => ({ x: p.tS / 60, y: p.rssMB })));
+  // Warm-up (allocator arenas, caches, JIT) makes the first minutes climb: the second half shows a leak better.
+  const secondHalf = points.filter((p) => p.tS >= durationS / 2);
+  const secondHalfSlope = leastSquaresSlope(secondHalf.map((p) => ({ x: p.tS / 60, y: p.rssMB })));
+  const heapSlope = leastSquaresSlope(secondHalf.map((p) => ({ x: p.tS / 60, y: p.heapUsedMB })));
+  const report = buildReport({ config, load: measured.load, probe: measured.probe, driver: measured.load.driver, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
+  return { ...report, soak: {
+    durationS, calls: options.calls, rss: points, slopeMBPerMin: slope ?? null,
+    secondHalfSlopeMBPerMin: secondHalfSlope ?? null, heapSlopeMBPerMin: heapSlope ?? null,
+  } };
+}
