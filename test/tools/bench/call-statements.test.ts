@@ -10,7 +10,9 @@ import * as assert from 'uvu/assert';
 import { runBench, type BenchOptions } from '../../../tools/bench/run.ts';
 
 /** The benchmark's own reads after the calls (tenant lookup, the recordings check): not the call's. */
-const BENCH_OWN = [/^select smartalex_tenant_ids\(\)/, /^select "id", "tenant_id", "call_id", "object_key"/];
+const BENCH_OWN = [/^select smartalex_tenant_ids\(\)/, /^select "id", "tenant_id", "call_id", "object_key"/,
+  // The webhook delivery worker's poll (src/webhooks/delivery-worker.ts): the server's, not the call's.
+  /^update webhook_deliveries set lease_until/];
 
 /** One call's statements and how often each runs (the transcript insert is counted apart). */
 const PER_CALL: Array<[RegExp, number]> = [
