@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { registerAdminCommands } from './admin.ts';
 import { registerCallCommand } from './call.ts';
 import { registerComplianceCommands } from './compliance.ts';
+import { registerGdprCommands } from './gdpr.ts';
 import type { OperatorContext } from './operator.ts';
 import { registerProviderKeyCommands } from './provider-keys.ts';
 import { registerRecordingCommands } from './recording.ts';
@@ -18,6 +19,7 @@ export function registerOperatorCommands(program: Command, ctx: OperatorContext)
   registerRecordingCommands(program, ctx);
   registerProviderKeyCommands(program, ctx);
   registerComplianceCommands(program, ctx);
+  registerGdprCommands(program, ctx);
   registerUserCommands(program, ctx);
 }
 
