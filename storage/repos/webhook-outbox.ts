@@ -85,13 +85,20 @@ export async function emitEvent(tx: Tx, tenantId: string, event: OutboxEvent, no
     insert into webhook_deliveries (tenant_id, event_id, endpoint_id, subject, seq, next_attempt_at)
     select ${tenantId}, ev.id, ep.id, ${event.subject}, ev.seq, ${now.toISOString()}::timestamptz from ev cross join ep
     returning event_id`);
-  return rows<{ event_id: string }>(result).length > 0 ? id : undefined;
+  if (rows<{ event_id: string }>(result).length === 0) return undefined;
+  written = true;
+  return id;
 }
 
 const outboxListeners = new Set<() => void>();
 
-/** Called by the repos after a transaction that emitted events committed: wakes the delivery workers of this process. */
+/** Set when emitEvent wrote an event: notifyOutbox wakes the workers only then (a call's other writes cost nothing). */
+let written = false;
+
+/** Called by the repos after a transaction that may have emitted events: wakes the delivery workers of this process if one did. */
 export function notifyOutbox(): void {
+  if (!written) return;
+  written = false;
   for (const listener of outboxListeners) {
     try { listener(); } catch { /* a listener's failure is its own */ }
   }

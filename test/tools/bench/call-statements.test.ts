@@ -9,8 +9,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runBench, type BenchOptions } from '../../../tools/bench/run.ts';
 
-/** The benchmark's own reads after the calls (tenant lookup, the recordings check): not the call's. */
-const BENCH_OWN = [/^select smartalex_tenant_ids\(\)/, /^select "id", "tenant_id", "call_id", "object_key"/];
+/**
+ * Not the call's: the benchmark's own reads after the calls (tenant lookup, the recordings check), and the
+ * server's timer-driven work that runs whether or not there are calls (the webhook delivery worker's poll,
+ * the cluster heartbeat and the leader's jobs).
+ */
+const BENCH_OWN = [
+  /^select smartalex_tenant_ids\(\)/, /^select "id", "tenant_id", "call_id", "object_key"/,
+  /^update webhook_deliveries set lease_until/, /smartalex_node_heartbeat|pg_try_advisory_lock|smartalex_reap_lost_nodes/,
+];
 /** The node's own, on a timer whatever the calls (src/cluster): its heartbeat, the leader's reaper and its lock session's check. */
 const NODE_BACKGROUND = [/^select smartalex_node_heartbeat\(/, /^select node_id, calls_ended from smartalex_reap_lost_nodes\(/, /^select 1$/];
 
