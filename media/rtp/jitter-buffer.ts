@@ -14,8 +14,10 @@
  * absorb, so the target is 1 + ceil(spread / frame) frames, one more while
  * recent loss is over LOSS_HEADROOM (a path that loses packets also delays
  * some), clamped to [minDepthFrames (never below 1), maxDepthFrames]. The
- * depth moves where it costs least: it grows when a frame is missing (playout
- * holds instead of skipping the frame as lost, so a late packet still plays)
+ * depth moves where it costs least: it grows when a frame is missing and
+ * fewer than the target frames are buffered behind it (playout holds instead
+ * of skipping the frame as lost, so a late packet still plays; a packet that
+ * never comes is declared lost once the target is buffered behind it)
  * or when the buffer runs dry and refills, and shrinks by dropping one quiet
  * frame once the buffer holds more than the target. A spike leaves the window
  * after WINDOW packets, so the depth falls back when the path is clean again.
@@ -248,8 +250,9 @@ export class JitterBuffer {
       this.bufferingTicks = 0;
       return this.conceal(true);
     }
-    if (this.adaptive && this.playDepth < this.target) {
-      // Grow: hold this position one tick (its packet may be late) rather than skip it.
+    if (this.adaptive && this.playDepth < this.maxDepthFrames && (this.playDepth < this.target || this.count < this.target)) {
+      // Grow: hold this position one tick (its packet may be late) rather than skip it, while the target is
+      // deeper than playout, or too little is buffered behind the gap to call the packet lost.
       this.playDepth++;
       this.stats.growHolds++;
       return this.conceal(false);

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { registerAdminCommands } from './admin.ts';
+import { registerBackupCommands } from './backup.ts';
 import { registerCallCommand } from './call.ts';
 import { registerComplianceCommands } from './compliance.ts';
 import { registerGdprCommands } from './gdpr.ts';
@@ -21,6 +22,7 @@ export function registerOperatorCommands(program: Command, ctx: OperatorContext)
   registerComplianceCommands(program, ctx);
   registerGdprCommands(program, ctx);
   registerUserCommands(program, ctx);
+  registerBackupCommands(program, ctx);
 }
 
 /** "number add" for the leaf command being run (its arguments are not part of it: they can hold phone numbers). */

@@ -108,6 +108,7 @@ export interface NumberUpdate {
   /** New credentials, or null to turn digest auth off. */
   digest?: DigestCredentials | null | undefined;
   digestAlgorithms?: DigestAlgorithm[] | null | undefined;
+  requireSrtp?: boolean | undefined;
 }
 
 export async function updateNumber(db: Database, tenantId: string, id: string, changes: NumberUpdate, who: Actor): Promise<NumberRow> {
@@ -125,6 +126,7 @@ export async function updateNumber(db: Database, tenantId: string, id: string, c
     digest: changes.digest,
     // Turning digest off clears the algorithm choice with it.
     digestAlgorithms: changes.digest === null ? null : changes.digestAlgorithms,
+    requireSrtp: changes.requireSrtp,
   });
   if (!row) throw notFound('number');
   const fields = Object.entries(changes).filter(([, v]) => v !== undefined).map(([k]) => k);

@@ -148,9 +148,11 @@ export interface NumberChanges {
   /** New credentials, or null to remove digest auth. */
   digest?: { username: string; realm: string; ha1Md5: string; ha1Sha256: string } | null | undefined;
   digestAlgorithms?: DigestAlgorithm[] | null | undefined;
+  /** Calls must use SRTP over SIP TLS. */
+  requireSrtp?: boolean | undefined;
 }
 
-/** Changes a number's agent, ACL or digest settings; undefined when the tenant has no such number. */
+/** Changes a number's agent, ACL, digest or SRTP settings; undefined when the tenant has no such number. */
 export async function updateNumber(db: Database, tenantId: string, id: string, changes: NumberChanges): Promise<NumberRow | undefined> {
   return withTenant(db, tenantId, async (tx) => {
     if (changes.agentId !== undefined) {
@@ -167,6 +169,7 @@ export async function updateNumber(db: Database, tenantId: string, id: string, c
       set.digestHa1Sha256 = changes.digest?.ha1Sha256 ?? null;
     }
     if (changes.digestAlgorithms !== undefined) set.digestAlgorithms = changes.digestAlgorithms ? parseDigestAlgorithms(changes.digestAlgorithms.join(',')) : null;
+    if (changes.requireSrtp !== undefined) set.requireSrtp = changes.requireSrtp;
     if (Object.keys(set).length === 0) return (await tx.select().from(numbers).where(eq(numbers.id, id)))[0];
     return (await tx.update(numbers).set(set).where(eq(numbers.id, id)).returning())[0];
   });

@@ -7,7 +7,8 @@
  * turns (transcript-queue.ts): a call's statements are counted (issue 17).
  * Each of those changes also writes its webhook event (call.started,
  * call.answered, call.ended and transcript.completed) in the same transaction
- * (webhook-outbox.ts): one more statement each.
+ * (webhook-outbox.ts): one more statement each, and none for a tenant with no
+ * endpoint subscribed to the event (the outbox remembers subscriptions briefly).
  */
 import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, getTableColumns, gte, isNull, lt, sql, type SQL } from 'drizzle-orm';
@@ -29,6 +30,8 @@ export interface CallStart {
   fromUri: string;
   toUri: string;
   sipCallId: string;
+  /** The media node holding the call (storage/cluster.ts), so it can be reaped if that node dies. */
+  nodeId?: string;
 }
 
 export async function startCall(db: Database, tenantId: string, input: CallStart): Promise<CallRow> {
@@ -37,7 +40,7 @@ export async function startCall(db: Database, tenantId: string, input: CallStart
     const event = tx.$with('event').as(tx.insert(callEvents).values({ tenantId, callId: id, type: 'state', data: { state: 'ringing' } }).returning({ id: callEvents.id }));
     const [row] = await tx.with(event).insert(calls).values({
       id, tenantId, agentId: input.agentId, numberId: input.numberId ?? null, direction: input.direction,
-      fromUri: input.fromUri, toUri: input.toUri, sipCallId: input.sipCallId, state: 'ringing',
+      fromUri: input.fromUri, toUri: input.toUri, sipCallId: input.sipCallId, state: 'ringing', nodeId: input.nodeId ?? null,
     }).returning();
     await emitEvent(tx, tenantId, {
       type: 'call.started', subject: id,

@@ -11,8 +11,8 @@ import type { Database } from '../database.ts';
 import { calls, contacts, recordings, tenants } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import type { ObjectStore } from '../vault/object-store.ts';
-import { emitEvent, notifyOutbox } from './webhook-outbox.ts';
 import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
+import { emitEvent, notifyOutbox } from './webhook-outbox.ts';
 
 export type RecordingRow = typeof recordings.$inferSelect;
 

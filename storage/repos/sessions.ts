@@ -2,7 +2,7 @@
  * Control-plane session rows. The signed token only names a row; the row is
  * what makes a session valid: not revoked, before its absolute expiry, and
  * used within the inactivity timeout. `touchSession` checks all three and
- * records the use in one statement.
+ * records the use (at most once a minute).
  */
 import { and, desc, eq, gt, isNull, ne } from 'drizzle-orm';
 import type { Tx } from '../database.ts';
@@ -21,19 +21,28 @@ export async function insertSession(tx: Tx, input: { tenantId: string; userId: s
 
 export interface LiveSession { sessionId: string; userId: string; role: Role; email: string; mfaPending: boolean }
 
+/** A use moves last_seen_at only when the recorded one is older than this: most requests cost a read, not a write. */
+export const SESSION_TOUCH_EVERY_MS = 60_000;
+
 /**
  * The session when it is live at `now` (not revoked, not past expires_at, last
- * used after `idleSince`, its user enabled), marking it used; undefined otherwise.
+ * used after `idleSince`, its user enabled), recording the use; undefined
+ * otherwise. last_seen_at moves at most once a minute, so the inactivity
+ * timeout is enforced to the minute (a session may end up to a minute early).
  */
 export async function touchSession(tx: Tx, sessionId: string, now: Date, idleSince: Date): Promise<LiveSession | undefined> {
-  const [row] = await tx.update(sessions).set({ lastSeenAt: now })
-    .from(users)
+  const [row] = await tx.select({
+    sessionId: sessions.id, userId: sessions.userId, role: users.role, email: users.email, mfaPending: sessions.mfaPending, lastSeenAt: sessions.lastSeenAt,
+  }).from(sessions).innerJoin(users, eq(users.id, sessions.userId))
     .where(and(
-      eq(sessions.id, sessionId), eq(users.id, sessions.userId), isNull(users.disabledAt), isNull(sessions.revokedAt),
-      gt(sessions.expiresAt, now), gt(sessions.lastSeenAt, idleSince),
-    ))
-    .returning({ sessionId: sessions.id, userId: sessions.userId, role: users.role, email: users.email, mfaPending: sessions.mfaPending });
-  return row;
+      eq(sessions.id, sessionId), isNull(users.disabledAt), isNull(sessions.revokedAt), gt(sessions.expiresAt, now), gt(sessions.lastSeenAt, idleSince),
+    ));
+  if (!row) return undefined;
+  const { lastSeenAt, ...live } = row;
+  if (now.getTime() - lastSeenAt.getTime() >= SESSION_TOUCH_EVERY_MS) {
+    await tx.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.id, sessionId));
+  }
+  return live;
 }
 
 /** A user's sessions that are not revoked and not past their absolute expiry, newest first. */

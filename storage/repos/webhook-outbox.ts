@@ -43,8 +43,33 @@ export interface OutboxEvent {
   data: Record<string, unknown>;
 }
 
+/**
+ * Which event types each tenant's enabled endpoints want, remembered for a short while so a call's
+ * state changes cost no extra statement for the many tenants without webhooks (issue 17's statement
+ * budget). This process forgets a tenant at once when its endpoints change here; an endpoint created
+ * through another node is seen within SUBSCRIPTION_TTL_MS.
+ */
+const SUBSCRIPTION_TTL_MS = 5_000;
+const subscriptions = new Map<string, { types: Set<string>; at: number }>();
+
+export function forgetWebhookSubscriptions(tenantId?: string): void {
+  if (tenantId === undefined) subscriptions.clear();
+  else subscriptions.delete(tenantId);
+}
+
+/** Whether an enabled endpoint of the tenant subscribes to `type` (read in `tx`, cached briefly). */
+export async function wantsEvent(tx: Tx, tenantId: string, type: WebhookEventType): Promise<boolean> {
+  const known = subscriptions.get(tenantId);
+  if (known && performance.now() - known.at < SUBSCRIPTION_TTL_MS) return known.types.has(type);
+  const result = await tx.execute(sql`select distinct unnest(event_types) as type from webhook_endpoints where tenant_id = ${tenantId} and enabled`);
+  const types = new Set(rows<{ type: string }>(result).map((r) => r.type));
+  subscriptions.set(tenantId, { types, at: performance.now() });
+  return types.has(type);
+}
+
 /** Writes the event and its deliveries in `tx` (already in the tenant's scope). Returns the event id, or undefined when no endpoint wants it. */
 export async function emitEvent(tx: Tx, tenantId: string, event: OutboxEvent, now: Date = new Date(), turnsSql?: SQL): Promise<string | undefined> {
+  if (!await wantsEvent(tx, tenantId, event.type)) return undefined;
   const id = newWebhookId();
   const envelope = sql`${JSON.stringify({ type: event.type, version: WEBHOOK_PAYLOAD_VERSION, timestamp: now.toISOString(), data: event.data })}::jsonb`;
   // `turnsSql` (a jsonb expression) becomes data.turns, read in this statement (transcript.completed).
@@ -60,13 +85,20 @@ export async function emitEvent(tx: Tx, tenantId: string, event: OutboxEvent, no
     insert into webhook_deliveries (tenant_id, event_id, endpoint_id, subject, seq, next_attempt_at)
     select ${tenantId}, ev.id, ep.id, ${event.subject}, ev.seq, ${now.toISOString()}::timestamptz from ev cross join ep
     returning event_id`);
-  return rows<{ event_id: string }>(result).length > 0 ? id : undefined;
+  if (rows<{ event_id: string }>(result).length === 0) return undefined;
+  written = true;
+  return id;
 }
 
 const outboxListeners = new Set<() => void>();
 
-/** Called by the repos after a transaction that emitted events committed: wakes the delivery workers of this process. */
+/** Set when emitEvent wrote an event: notifyOutbox wakes the workers only then (a call's other writes cost nothing). */
+let written = false;
+
+/** Called by the repos after a transaction that may have emitted events: wakes the delivery workers of this process if one did. */
 export function notifyOutbox(): void {
+  if (!written) return;
+  written = false;
   for (const listener of outboxListeners) {
     try { listener(); } catch { /* a listener's failure is its own */ }
   }

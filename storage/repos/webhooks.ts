@@ -14,7 +14,7 @@ import { rows } from '../migrate.ts';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import { auditInTx, type AuditEntry } from './audit.ts';
-import { emitEvent, notifyOutbox } from './webhook-outbox.ts';
+import { emitEvent, forgetWebhookSubscriptions, notifyOutbox } from './webhook-outbox.ts';
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -38,6 +38,7 @@ export interface NewWebhookEndpoint {
 }
 
 export async function insertWebhookEndpoint(db: Database, tenantId: string, input: NewWebhookEndpoint, entry: AuditEntry): Promise<WebhookEndpointRow> {
+  // Calls write their events by the endpoints' subscriptions: this process sees the change at once.
   return withTenant(db, tenantId, async (tx) => {
     const [row] = await tx.insert(webhookEndpoints).values({
       id: input.id, tenantId, url: input.url, description: input.description ?? null, eventTypes: input.eventTypes,
@@ -45,7 +46,7 @@ export async function insertWebhookEndpoint(db: Database, tenantId: string, inpu
     }).returning();
     await auditInTx(tx, tenantId, entry);
     return row!;
-  });
+  }).finally(() => forgetWebhookSubscriptions(tenantId));
 }
 
 export async function getWebhookEndpoint(db: Database, tenantId: string, id: string): Promise<WebhookEndpointRow | undefined> {
@@ -82,21 +83,23 @@ export async function updateWebhookEndpoint(db: Database, tenantId: string, id: 
       previousSecretUntil: changes.secret.previous?.until ?? null,
     });
   }
+  // Calls write their events by the endpoints' subscriptions: this process sees the change at once.
   return withTenant(db, tenantId, async (tx) => {
     const [row] = Object.keys(set).length
       ? await tx.update(webhookEndpoints).set(set).where(eq(webhookEndpoints.id, id)).returning()
       : await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id));
     if (row) await auditInTx(tx, tenantId, entry);
     return row;
-  });
+  }).finally(() => forgetWebhookSubscriptions(tenantId));
 }
 
 export async function deleteWebhookEndpoint(db: Database, tenantId: string, id: string, entry: AuditEntry): Promise<boolean> {
+  // Calls write their events by the endpoints' subscriptions: this process sees the change at once.
   return withTenant(db, tenantId, async (tx) => {
     const gone = await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)).returning({ id: webhookEndpoints.id });
     if (gone.length) await auditInTx(tx, tenantId, entry);
     return gone.length > 0;
-  });
+  }).finally(() => forgetWebhookSubscriptions(tenantId));
 }
 
 // ------------------------------------------------------------ deliveries
@@ -202,7 +205,10 @@ export async function recordDeliveryAttempt(
     if (endpoint.consecutiveFailures < policy.failureLimit || failingFor < policy.failureWindowMs) return false;
     return disableEndpointInTx(tx, tenantId, endpoint, `${endpoint.consecutiveFailures} failed attempts in a row over ${Math.round(failingFor / 60_000)} minutes`, result.at);
   });
-  if (disabled) notifyOutbox();
+  if (disabled) {
+    forgetWebhookSubscriptions(tenantId);
+    notifyOutbox();
+  }
   return { disabled };
 }
 

@@ -66,6 +66,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--bind <address>', 'local address for the benchmark\'s SIP and RTP', '127.0.0.1')
     .option('--json <file>', 'write the JSON report (schema: docs/bench-report.md)')
     .option('--html <file>', 'write a self-contained HTML report with histograms and CDFs')
+    .option('--pcap <file>', 'capture loopback UDP to this file with tcpdump during the measured calls and report the server\'s own send jitter from kernel timestamps (needs tcpdump and root or CAP_NET_RAW)')
     .option('--baseline <file>', 'compare with an earlier --json report; exit 3 on a regression')
     .option('--threshold <percent>', 'regression threshold for --baseline', nonNegative, 10)
     .option('--ramp', 'add calls step by step until pacing jitter, loss or overhead go over their limits', false)
@@ -90,7 +91,7 @@ export function registerBenchCommand(program: Command): void {
         rampMax: flags.rampMax as number,
         agentMode: flags.agentMode as NonNullable<BenchOptions['agentMode']>,
       };
-      const optional = ['target', 'sttMs', 'llmTtftMs', 'ttsTtfbMs', 'json', 'html', 'baseline', 'rampStep', 'duration', 'databaseUrl', 'warmupCalls', 'callerNice'] as const;
+      const optional = ['target', 'sttMs', 'llmTtftMs', 'ttsTtfbMs', 'json', 'html', 'pcap', 'baseline', 'rampStep', 'duration', 'databaseUrl', 'warmupCalls', 'callerNice'] as const;
       for (const key of optional) {
         const value = flags[key];
         if (value === undefined) continue;

@@ -34,11 +34,11 @@ export const summarySchema = z.object({
   max: z.number(),
 }).describe('Nearest-rank percentiles over all samples of the run');
 
-export const METRIC_SOURCES = ['caller', 'server-rtcp', 'server-trace', 'server-histogram', 'server-process'] as const;
+export const METRIC_SOURCES = ['caller', 'server-rtcp', 'server-trace', 'server-histogram', 'server-process', 'pcap'] as const;
 
 export const metricSchema = z.object({
   unit: z.enum(['ms', 'MB', 'percent']),
-  source: z.enum(METRIC_SOURCES).describe('Where the numbers come from: measured on the wire by the caller, RTCP reports from the server, the server\'s raw per-turn traces, its Prometheus histograms (approximate), or its process'),
+  source: z.enum(METRIC_SOURCES).describe('Where the numbers come from: measured on the wire by the caller, RTCP reports from the server, the server\'s raw per-turn traces, its Prometheus histograms (approximate), its process, or a loopback capture with kernel timestamps (--pcap)'),
   description: z.string(),
   /** Compared by --baseline. */
   tracked: z.boolean(),
@@ -54,7 +54,7 @@ export const METRIC_NAMES = [
   'e2eMs', 'bargeInStopMs', 'setupInviteToOkMs', 'setupAckToFirstAudioMs',
   'rxPacingJitterMs', 'txPacingJitterMs', 'serverRxJitterMs',
   'endpointingMs', 'sttFinalMs', 'llmTtftMs', 'ttsTtfbMs', 'overheadMs',
-  'eventLoopLagMs', 'serverRssMB', 'serverJitterBufferMs',
+  'eventLoopLagMs', 'serverRssMB', 'serverJitterBufferMs', 'serverTxPacingJitterMs',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 

@@ -30,7 +30,8 @@ const DESCRIPTIONS: Record<MetricName, { unit: MetricEntry['unit']; source: Metr
   overheadMs: { unit: 'ms', source: 'server-trace', tracked: true, description: 'Server trace: what the server adds, its own gaps on the critical path (turn decision to LLM, sentence to TTS, TTS bytes to queue, queue to first packet)' },
   eventLoopLagMs: { unit: 'ms', source: 'server-process', tracked: true, description: 'Event-loop delay of the server\'s main thread (monitorEventLoopDelay, 10 ms resolution)' },
   serverRssMB: { unit: 'MB', source: 'server-process', tracked: false, description: 'Resident memory of the server\'s process, sampled once a second during the run' },
-  serverJitterBufferMs: { unit: 'ms', source: 'server-process', tracked: false, description: 'The server\'s adaptive receive jitter buffer: each call\'s mean target depth over the call (one sample per call)' },
+  serverTxPacingJitterMs: { unit: 'ms', source: 'pcap', tracked: false, description: 'The server\'s own send pacing from a loopback capture\'s kernel timestamps (--pcap): |send gap - RTP timestamp gap|, without the callers\' scheduling' },
+  serverJitterBufferMs: { unit: 'ms', source: 'server-process', tracked: false, description: 'The server\'s adaptive receive jitter buffer: each call\'s mean target depth over the call (one sample per call that started in the window; so far, for one still hanging up)' },
 };
 
 /** serverRssMB in-process: what the number includes. */
@@ -103,6 +104,8 @@ export interface ReportInput {
   driver?: DriverUsage;
   /** Server RSS samples (MB) taken during the run. */
   rssSamples: number[];
+  /** Server send jitter samples from a --pcap capture (undefined: no capture). */
+  pcapSendJitterMs?: number[];
   startedAt: Date;
   finishedAt: Date;
 }
@@ -136,6 +139,10 @@ export function buildReport(input: ReportInput): BenchReport {
   const rss = new SampleSet();
   rss.addAll(input.rssSamples);
   metrics.serverRssMB = metricEntry('serverRssMB', rss, probe ? SERVER_RSS_NOTE : 'server is remote: not measured');
+  const pcapSet = new SampleSet();
+  pcapSet.addAll(input.pcapSendJitterMs ?? []);
+  metrics.serverTxPacingJitterMs = metricEntry('serverTxPacingJitterMs', input.pcapSendJitterMs ? pcapSet : undefined,
+    input.pcapSendJitterMs ? 'RTP from the server\'s port range (10000-20000), kernel timestamps of a tcpdump capture on lo' : 'needs --pcap <file> (tcpdump)');
   const depth = new SampleSet();
   depth.addAll(probe?.jitterBufferMs ?? []);
   metrics.serverJitterBufferMs = metricEntry('serverJitterBufferMs', probe?.jitterBufferMs ? depth : undefined,

@@ -14,7 +14,7 @@
  * Exit codes: 0 fine; 1 the run failed (no call answered, bad target...);
  * 3 a tracked metric regressed against --baseline beyond --threshold.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { SimulatorProfile } from '../simulators/index.ts';
 import { compareReports, comparisonText, readBaseline } from './baseline.ts';
@@ -22,6 +22,7 @@ import { renderHtml } from './html-report.ts';
 import { startBenchDriver, type BenchDriver, type BenchDriverOptions, type DriverLoadResult } from './driver-client.ts';
 import type { SimulatorKnobs } from './driver-protocol.ts';
 import { startInProcess, type BenchAgentMode, type InProcessTarget } from './in-process.ts';
+import { readPcapUdp, rtpSendJitterMs, startPcapCapture } from './pcap.ts';
 import { ProgressBar, type ProgressSink } from './progress.ts';
 import { buildReport } from './report.ts';
 import { reportSchema, type BenchReport } from './report-schema.ts';
@@ -46,6 +47,8 @@ export interface BenchOptions {
   bindAddress: string;
   json?: string;
   html?: string;
+  /** Capture loopback UDP to this pcap file during the measured calls (tcpdump) and report the server's send jitter from it. */
+  pcap?: string;
   baseline?: string;
   thresholdPercent: number;
   ramp: boolean;
@@ -92,6 +95,9 @@ export const ECHO_RAMP_LIMITS: Readonly<RampLimits> = { jitterP99Ms: 5, lossPerc
 export function rampLimitsFor(options: Pick<BenchOptions, 'agentMode'>): Readonly<RampLimits> {
   return options.agentMode === 'echo' ? ECHO_RAMP_LIMITS : RAMP_LIMITS;
 }
+
+/** The RTP port range of a server on its defaults (SMARTALEX_RTP_PORT_MIN/_MAX): what --pcap counts as the server's packets. */
+const SERVER_RTP_PORTS = [10000, 20000] as const;
 
 export async function runBench(options: BenchOptions, io: BenchIo = { stdout: process.stdout, stderr: process.stderr }): Promise<BenchOutcome> {
   if (options.target && options.databaseUrl) throw new Error('--database-url is for the in-process server; leave out --target');
@@ -144,8 +150,18 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
     if (options.ramp) report = await runRamp(options, driver, target, probe, config, startedAt, io);
     else if (options.durationS !== undefined) report = await runSoak(options, driver, target, probe!, config, startedAt, io);
     else {
-      const measured = await measure(options, driver, target, options.calls, probe, io);
-      report = buildReport({ config, load: measured.load, probe: measured.probe, driver: measured.load.driver, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
+      const capture = options.pcap ? await startPcapCapture(options.pcap) : undefined;
+      let measured: Measured;
+      try {
+        measured = await measure(options, driver, target, options.calls, probe, io);
+      } finally {
+        await capture?.stop();
+      }
+      const pcapSendJitterMs = options.pcap ? rtpSendJitterMs(readPcapUdp(readFileSync(options.pcap)), (port) => port >= SERVER_RTP_PORTS[0] && port <= SERVER_RTP_PORTS[1]) : undefined;
+      report = buildReport({
+        config, load: measured.load, probe: measured.probe, driver: measured.load.driver, rssSamples: measured.rss, startedAt, finishedAt: new Date(),
+        ...(pcapSendJitterMs ? { pcapSendJitterMs } : {}),
+      });
     }
     reportSchema.parse(report);
     io.stdout.write(summaryText(report));

@@ -25,12 +25,12 @@ export const TRACE_FIELDS = ['endpointingMs', 'sttFinalMs', 'llmTtftMs', 'ttsTtf
 export type TraceField = (typeof TRACE_FIELDS)[number];
 export type TurnTrace = Partial<Record<TraceField, number>>;
 
-/** A call as the server's CallManager reports it ended: its RTP stream's final stats. */
+/** A call as the server's CallManager reports it: its RTP stream's stats (final once it ended). */
 export interface EndedCall { rtp: { stats: RtpSessionStats } }
 /** The server's call events (CallManager). */
 export interface CallEndFeed {
-  on(event: 'call-ended', listener: (call: EndedCall) => void): unknown;
-  off(event: 'call-ended', listener: (call: EndedCall) => void): unknown;
+  on(event: 'call-started' | 'call-ended', listener: (call: EndedCall) => void): unknown;
+  off(event: 'call-started' | 'call-ended', listener: (call: EndedCall) => void): unknown;
 }
 
 /** The hook a server can offer for raw per-turn traces. */
@@ -104,10 +104,11 @@ export class InProcessProbe implements ServerProbe {
   private speculationBefore: SpeculationTally | undefined;
   private depths: number[] = [];
   private depthPeak = 0;
+  /** Calls that started in the window and have not ended: at stop() their stats so far are taken. */
+  private readonly live = new Set<EndedCall>();
+  private readonly onCallStarted = (call: EndedCall): void => { this.live.add(call); };
   private readonly onCallEnded = (call: EndedCall): void => {
-    const d = jitterBufferDepthMs(call.rtp.stats.jitterBuffer);
-    this.depths.push(d.meanMs);
-    if (d.peakMs > this.depthPeak) this.depthPeak = d.peakMs;
+    if (this.live.delete(call)) this.takeDepth(call);
   };
 
   /** `speculation`: reads the server's running totals (smartalex_speculative_replies_total). */
@@ -127,6 +128,8 @@ export class InProcessProbe implements ServerProbe {
     this.source.db?.start();
     this.depths = [];
     this.depthPeak = 0;
+    this.live.clear();
+    this.source.calls?.on('call-started', this.onCallStarted);
     this.source.calls?.on('call-ended', this.onCallEnded);
     this.lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
     this.lag.enable();
@@ -154,7 +157,10 @@ export class InProcessProbe implements ServerProbe {
     this.rssMB();
     if (this.rssTimer) clearInterval(this.rssTimer);
     this.unsubscribe?.();
+    this.source.calls?.off('call-started', this.onCallStarted);
     this.source.calls?.off('call-ended', this.onCallEnded);
+    for (const call of this.live) this.takeDepth(call); // still hanging up: its stats so far
+    this.live.clear();
     const lag = this.lag;
     lag?.disable();
     // The histogram records each sampling interval whole (resolution included): the lag is what exceeds it.
@@ -179,6 +185,12 @@ export class InProcessProbe implements ServerProbe {
       rssPeakMB: this.rssPeak,
       eventLoopLag,
     };
+  }
+
+  private takeDepth(call: EndedCall): void {
+    const d = jitterBufferDepthMs(call.rtp.stats.jitterBuffer);
+    this.depths.push(d.meanMs);
+    if (d.peakMs > this.depthPeak) this.depthPeak = d.peakMs;
   }
 
   private traces(): TraceResult {

@@ -26,6 +26,7 @@ const numberSchema = z.object({
   agentId: z.uuid(),
   allowedCidrs: z.array(z.string()),
   digest: z.object({ username: z.string(), realm: z.string(), algorithms: z.array(z.string()).nullable() }).nullable(),
+  requireSrtp: z.boolean().describe('Calls must use SRTP over SIP TLS (488 otherwise)'),
   createdAt: z.string(),
 }).meta({ id: 'Number' });
 
@@ -33,6 +34,7 @@ function view(row: NumberRow) {
   return {
     id: row.id, number: row.number, agentId: row.agentId, allowedCidrs: row.allowedCidrs,
     digest: row.digestUsername && row.digestRealm ? { username: row.digestUsername, realm: row.digestRealm, algorithms: row.digestAlgorithms } : null,
+    requireSrtp: row.requireSrtp,
     createdAt: row.createdAt.toISOString(),
   };
 }
@@ -55,10 +57,11 @@ export const numberRoutes = [
       allowAnySource: z.boolean().optional().describe('Confirms a 0.0.0.0/0 or ::/0 entry'),
       digest: digestBody.optional(),
       digestAlgorithms: algorithms.optional(),
+      requireSrtp: z.boolean().optional().describe('Calls must use SRTP (RTP/SAVP, SDES keys) over SIP TLS; any other offer gets 488'),
     }),
     response: numberSchema,
     handler: async ({ ctx, body }) => view(await served(() => createNumber(ctx.db, ctx.tenantId, {
-      number: body.number, agentId: body.agentId, allowedCidrs: body.allowedCidrs, allowAnySource: body.allowAnySource,
+      number: body.number, agentId: body.agentId, allowedCidrs: body.allowedCidrs, allowAnySource: body.allowAnySource, requireSrtp: body.requireSrtp,
       digest: body.digest ? digestCredentials(body.digest.username, body.digest.realm, body.digest.password) : undefined,
       digestAlgorithms: body.digestAlgorithms ? checkDigestAlgorithms(body.digestAlgorithms) : undefined,
     }, who(ctx)))),
@@ -77,6 +80,7 @@ export const numberRoutes = [
       allowAnySource: z.boolean().optional(),
       digest: digestBody.nullable().optional().describe('New credentials, or null to turn digest auth off'),
       digestAlgorithms: algorithms.nullable().optional(),
+      requireSrtp: z.boolean().optional(),
     }),
     response: numberSchema,
     handler: async ({ ctx, params: p, body }) => {
@@ -85,6 +89,7 @@ export const numberRoutes = [
         agentId: body.agentId, allowedCidrs: body.allowedCidrs, allowAnySource: body.allowAnySource,
         digest: body.digest === undefined ? undefined : body.digest === null ? null : digestCredentials(body.digest.username, body.digest.realm, body.digest.password),
         digestAlgorithms: body.digestAlgorithms === undefined ? undefined : body.digestAlgorithms === null ? null : checkDigestAlgorithms(body.digestAlgorithms),
+        requireSrtp: body.requireSrtp,
       }, who(ctx))));
     },
   }),

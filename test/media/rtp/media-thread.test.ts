@@ -69,10 +69,15 @@ test.after(async () => {
 
 test('a threaded session and a plain one exchange audio both ways, in order and without seams', async () => {
   // No silence filler: each side's jitter buffer starts on the tone itself, as this test has always measured.
-  const a = await media.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false });
+  // Fixed buffers as deep as what each side receives (5 and 10 frames): the plumbing is under test here, not
+  // the buffer's adaptation, so a busy machine's late packet cannot make a seam.
+  const a = await media.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, jitterDepthFrames: 5, adaptiveJitter: false });
   assert.instance(a, ThreadedRtpSession);
   assert.is(a.localPort % 2, 0);
-  const b = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: a.localPort } });
+  const b = await RtpSession.open({
+    bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: a.localPort }, jitterDepthFrames: 10, adaptiveJitter: false,
+  });
+  try {
   a.setRemote({ address: HOST, port: b.localPort });
   const atA: AudioFrame[] = [];
   const atB: AudioFrame[] = [];
@@ -104,8 +109,10 @@ test('a threaded session and a plain one exchange audio both ways, in order and 
   assert.is(b.stats.lost, 0);
   await waitFor('stats', () => a.stats.packetsOut === 10);
   assert.is(a.queuedMs, 0);
-  await a.close();
-  await b.close();
+  } finally {
+    await a.close();
+    await b.close();
+  }
   assert.is(media.sessionCount, 0);
 });
 

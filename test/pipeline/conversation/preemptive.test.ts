@@ -52,13 +52,13 @@ test('the caller resumes: the speculative answer never reaches the caller, the h
     const greetingMs = playedMs(h);
     const clearsBefore = h.transport.clears.length;
     h.transport.say(synthesizeSpeechPattern('i would like to book', 8000));
-    await h.transport.waitFor(() => (yielded.get(SPECULATIVE) ?? 0) > 0, 10_000, 'the speculative answer to have audio');
+    await h.transport.waitFor(() => (yielded.get(SPECULATIVE) ?? 0) > 0, 30_000, 'the speculative answer to have audio');
     assert.is(playedMs(h), greetingMs, 'held, not played');
     assert.equal(h.turns.filter((t) => t.role === 'caller'), [], 'the turn is not over');
 
     h.transport.say(synthesizeSpeechPattern('a table for two tonight', 8000)); // the caller goes on
-    await h.transport.waitFor(() => h.conversation.speculationCount.wasted > 0, 10_000, 'the speculation to be dropped');
-    await h.transport.waitFor(() => h.turns.some((t) => t.role === 'agent' && t.redactedText === REAL), 20_000, 'the real answer');
+    await h.transport.waitFor(() => h.conversation.speculationCount.wasted > 0, 30_000, 'the speculation to be dropped');
+    await h.transport.waitFor(() => h.turns.some((t) => t.role === 'agent' && t.redactedText === REAL), 30_000, 'the real answer');
     await h.waitQuiet();
 
     const spec = h.llm.calls.find((c) => c.messages.at(-1)?.content === 'i would like to book');
@@ -97,7 +97,7 @@ test('the turn ends as heard: the prepared answer is the reply, one LLM request,
   try {
     await h.waitQuiet();
     h.transport.say(synthesizeSpeechPattern('what time do you open', 8000));
-    await h.transport.waitFor(() => h.traces.length > 0, 15_000, 'a trace');
+    await h.transport.waitFor(() => h.traces.length > 0, 30_000, 'a trace');
     await h.waitQuiet();
     assert.equal(h.conversation.speculationCount, { started: 1, used: 1, wasted: 0, wastedLlmRequests: 0 });
     assert.is(h.llm.calls.length, 1, 'one LLM request');

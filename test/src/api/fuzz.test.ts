@@ -88,7 +88,8 @@ async function snapshot(db: Database): Promise<string> {
   return parts.join('\n');
 }
 
-const WRITES = ALL_ROUTES.filter((r) => r.method !== 'GET');
+/** Write routes a request can get wrong: those with a body or a path id (DELETE /v1/me/sessions takes neither: any request to it is valid). */
+const WRITES = ALL_ROUTES.filter((r) => r.method !== 'GET' && (r.body !== undefined || r.url.includes(':')));
 
 for (const backend of await backends()) {
   test(`[${backend.name}] ${WRITES.length} write routes x random bodies: 4xx problem documents, nothing written`, async () => {

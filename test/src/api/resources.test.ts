@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { ha1 } from '../../../media/sip/index.ts';
 import {
-  getNumber, listAudit, routeNumber, startCall, finishCall, markCallAnswered, recordCallOutcome, type Database,
+  getNumber, listAudit, routeNumber, schema, startCall, finishCall, markCallAnswered, recordCallOutcome, withTenant, type Database,
 } from '../../../storage/index.ts';
 import { MemoryObjectStore } from '../../../storage/vault/index.ts';
 import { AI_DISCLOSURE } from '../../../pipeline/index.ts';
@@ -91,6 +91,10 @@ for (const backend of await backends()) {
       }, 201, 'number.added');
       assert.equal(number.allowedCidrs, ['198.51.100.7/32', '2001:db8::/32']);
       assert.equal(number.digest, { username: 'trunk', realm: 'smartalex', algorithms: ['SHA-256'] });
+      assert.is(number.requireSrtp, false);
+      const srtp = await audited('PATCH', `/numbers/${number.id}`, { requireSrtp: true }, 200, 'number.updated');
+      assert.is(srtp.requireSrtp, true);
+      assert.is((await routeNumber(h.db, '+15557000001'))?.requireSrtp, true, 'the call path sees SRTP required');
       assert.not.match(JSON.stringify(number), /correct horse|ha1/i);
       const stored = await getNumber(h.db, tenantId, number.id);
       assert.is(stored!.digestHa1Sha256, ha1('SHA-256', 'trunk', 'smartalex', 'correct horse'));
@@ -169,7 +173,13 @@ for (const backend of await backends()) {
       await createRecording(h.db, tenantId, { id: rec2, callId: seeded.callId, objectKey: 'x', keyId: 'k1', retainUntil: new Date(Date.now() + 1e6) });
       const handle = await store.create({ tenantId, recordingId: rec2 });
       await handle.close();
+      await withTenant(h.db, tenantId, (tx) => tx.insert(schema.webhookEvents).values({
+        id: `evt_${randomUUID()}`, tenantId, type: 'call.ended', subject: seeded.callId, payload: { callId: seeded.callId, from: 'sip:+15550100@carrier' },
+      }));
       await audited('DELETE', `/calls/${seeded.callId}`, undefined, 204, 'call.erased');
+      assert.equal((await lastAudit(h.db, tenantId)).detail, { recordings: 1, webhookEvents: 1 });
+      const leftEvents = await withTenant(h.db, tenantId, (tx) => tx.select().from(schema.webhookEvents));
+      assert.equal(leftEvents, [], 'the outbox\'s events about the call go with it');
       assert.is(await store.stat({ tenantId, recordingId: rec2 }), null, 'the call\'s recording object is gone');
       expect(await api('GET', `/calls/${seeded.callId}`), 404, 'the call is gone');
       const rec3 = randomUUID();

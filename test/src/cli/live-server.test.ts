@@ -107,6 +107,13 @@ test('CLI commands beside a running server lose nothing across a restart; a seco
     assert.equal(numbers.map((n) => n.number), ['1000']);
     ok(await runCli(['number', 'add', '--tenant', tenantId!, '--number', '2000', '--agent', 'made-beside-the-server', '--digest-user', 'carrier', '--digest-password-stdin'], env, `${password}\n`), 'number add (password on stdin)');
     refusedWith(await runCli(['number', 'add', '--tenant', tenantId!, '--number', '3000', '--agent', 'nobody', '--allow', '127.0.0.1'], env), /^smartalex: no agent "nobody" in this tenant$/);
+    // The first owner, made over the admin socket (password on stdin), logs in to the running server's /v1.
+    const owner = JSON.parse(ok(await runCli(['user', 'create', '--tenant', tenantId!, '--email', 'first@example.com', '--role', 'owner', '--json'], env, 'Live-Server-Owner-9\n'), 'user create')) as { userId: string };
+    const login = await fetch(`http://127.0.0.1:${server.httpPort}/v1/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'first@example.com', password: 'Live-Server-Owner-9' }), signal: AbortSignal.timeout(10_000),
+    });
+    assert.is(login.status, 200);
+    assert.is(((await login.json()) as { user: { id: string } }).user.id, owner.userId);
     await serverWrites(server, dataDir, after);
 
     // a second server on the same directory: one line naming the owner, exit 1
