@@ -120,6 +120,10 @@ const schema = z.object({
   SMARTALEX_RECORDINGS_S3_PATH_STYLE: bool.default(false),
   /** How often `serve` deletes recordings past their retention deadline. */
   SMARTALEX_RETENTION_SWEEP_MINUTES: z.coerce.number().positive().max(10080).default(60),
+  /** Let webhook endpoints resolve to loopback addresses (tests, local development); private and link-local stay refused. */
+  SMARTALEX_WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
+  /** Per-attempt webhook timeout. */
+  SMARTALEX_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   SMARTALEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SMARTALEX_DEMO: bool.default(true),
   DEEPGRAM_API_KEY: optionalText,

@@ -29,6 +29,7 @@ import { providerReport } from './agents/startup-report.ts';
 import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
+import { WebhookDeliveryWorker } from './webhooks/index.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
 import { SipListenError } from '../media/sip/index.ts';
 import { prewarmEspeakWasm } from '../pipeline/offline/index.ts';
@@ -107,6 +108,13 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const callLimiter = db.kind === 'pglite'
       ? localCallLimiter(config.SMARTALEX_MAX_CALLS_PER_TENANT)
       : clusterCallLimiter(db, node, config.SMARTALEX_MAX_CALLS_PER_TENANT, logger.child({ component: 'calls' }));
+    // Webhooks: the outbox's delivery worker (src/webhooks/delivery-worker.ts); stopped before the database closes.
+    const webhooks = new WebhookDeliveryWorker({
+      db, keys: recordingVault.vault.keys, logger: logger.child({ component: 'webhooks' }),
+      allowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK, timeoutMs: config.SMARTALEX_WEBHOOK_TIMEOUT_MS,
+    });
+    webhooks.start();
+    closers.unshift(() => webhooks.stop());
     const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, callLimiter, nodeId: node.id, ...options.calls }).catch((error: unknown) => {
       if (!(error instanceof SipListenError)) throw error;
       throw listenConfigError(error.cause, error.transport === 'TLS' ? 'SMARTALEX_SIP_TLS_PORT' : 'SMARTALEX_SIP_PORT', 'SMARTALEX_SIP_HOST', error.host, error.port, `SIP ${error.transport}`) ?? error;

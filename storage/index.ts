@@ -25,3 +25,4 @@ export * as schema from './schema.ts';
 export * from './repos/webhook-outbox.ts';
 export * from './repos/webhooks.ts';
 export * from './repos/data-subject.ts';
+export * from './repos/campaigns.ts';

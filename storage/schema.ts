@@ -462,7 +462,6 @@ export const campaignContacts = pgTable('campaign_contacts', {
   index('campaign_contacts_due').on(t.campaignId, t.state, t.nextAttemptAt),
   index('campaign_contacts_contact').on(t.contactId),
 ]);
-
 /**
  * Cluster state (0009_cluster.sql): the media nodes sharing this database, the per-tenant call leases that
  * hold the concurrent call limit across them, and shared rate-limit windows. The runtime role reaches

@@ -124,6 +124,8 @@ export interface PlaceCallOptions {
   from?: string;
   /** Who places the call, for the audit log of a refusal. Default "system:call-manager". */
   actor?: string;
+  /** The callee's IANA time zone when known: calling hours are checked there (src/compliance/outbound-policy.ts). */
+  timeZone?: string | null;
   timeoutMs?: number;
   auth?: { username: string; password: string };
   signal?: AbortSignal;
@@ -504,7 +506,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const number = stripPunctuation(options.number);
     const uri = `sip:${number}@${via.host}${via.port ? `:${via.port}` : ''}${transport ? `;transport=${transport}` : ''}`;
     // TCPA: do-not-call, consent, caller ID, calling hours; a refusal is audited and throws OutboundRefusedError.
-    const { callerNumber } = await assertOutboundAllowed(db, options.tenantId, { number, from: options.from, actor: options.actor ?? 'system:call-manager' });
+    const { callerNumber } = await assertOutboundAllowed(db, options.tenantId, { number, from: options.from, actor: options.actor ?? 'system:call-manager', timeZone: options.timeZone });
     const host = this.mediaAddress.includes(':') ? `[${this.mediaAddress}]` : this.mediaAddress;
     const from = options.from ?? `sip:${callerNumber}@${host}`;
     let earlyMedia = false;

@@ -8,6 +8,7 @@ import { registerAdminCommands } from './admin.ts';
 import { registerBackupCommands } from './backup.ts';
 import { registerCallCommand } from './call.ts';
 import { registerComplianceCommands } from './compliance.ts';
+import { registerGdprCommands } from './gdpr.ts';
 import type { OperatorContext } from './operator.ts';
 import { registerProviderKeyCommands } from './provider-keys.ts';
 import { registerRecordingCommands } from './recording.ts';
@@ -19,6 +20,7 @@ export function registerOperatorCommands(program: Command, ctx: OperatorContext)
   registerRecordingCommands(program, ctx);
   registerProviderKeyCommands(program, ctx);
   registerComplianceCommands(program, ctx);
+  registerGdprCommands(program, ctx);
   registerUserCommands(program, ctx);
   registerBackupCommands(program, ctx);
 }
