@@ -16,8 +16,8 @@ export const END_REASONS = [
   // the agent
   'agent-hangup', 'agent-end-call', 'agent-error', 'greeting-finished', 'no-greeting', 'tts-unavailable', 'transferred',
   'max-duration', 'caller-silent', 'stt-failure', 'llm-failure', 'tts-failure',
-  // the server
-  'shutdown',
+  // the server: stopped; drained (the call outlived the drain deadline); lost (its node died, ended by a reaper)
+  'shutdown', 'node-drain', 'node-lost',
 ] as const;
 
 export type EndReason = (typeof END_REASONS)[number];

@@ -38,4 +38,9 @@ export interface CallTransport {
   hangup(reason: EndReason | string): Promise<void>;
   /** Fires once when the call ends, whichever side ended it. */
   onEnd(listener: (reason: EndReason) => void): () => void;
+  /**
+   * Fires when the server needs the line back (it is shutting down and the call outlived the drain
+   * deadline): the agent says a short goodbye and hangs up. A transport without it ends such calls itself.
+   */
+  onWrapUp?(listener: () => void): () => void;
 }

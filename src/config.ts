@@ -94,6 +94,14 @@ const schema = z.object({
   SMARTALEX_MEDIA_THREAD_NICE: z.coerce.number().int().min(-20).max(19).optional(),
   /** Concurrent calls per tenant (both directions); beyond it new calls get 503. */
   SMARTALEX_MAX_CALLS_PER_TENANT: z.coerce.number().int().positive().default(50),
+  /** On SIGTERM: how long calls in progress may go on by themselves before the agent says goodbye and hangs up (src/calls/call-manager.ts drain). */
+  SMARTALEX_DRAIN_TIMEOUT_S: z.coerce.number().nonnegative().max(86_400).default(600),
+  /** This node's id in the cluster (cluster_nodes, calls.node_id). Unset: the host name and a random suffix, new each start. */
+  SMARTALEX_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (at most 64)').optional(),
+  /** How often the node writes its heartbeat row (and tries to take the cluster lead). */
+  SMARTALEX_NODE_HEARTBEAT_S: z.coerce.number().positive().max(300).default(5),
+  /** A node whose heartbeat is older than this is lost: its call leases stop counting and the leader's reaper ends its calls (node-lost). */
+  SMARTALEX_NODE_TIMEOUT_S: z.coerce.number().positive().max(3600).default(30),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
   /** Optional separate login for the runtime role; otherwise the owner login switches role per transaction. */
   SMARTALEX_APP_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
@@ -101,8 +109,21 @@ const schema = z.object({
   SMARTALEX_DATA_DIR: z.string().min(1).default('./data'),
   /** 32 bytes, base64 or hex. Without it the embedded default keeps a 0600 key file in the data directory. */
   SMARTALEX_MASTER_KEY: optionalText,
+  /** Recordings in this S3-compatible bucket (multipart upload as the call goes) instead of <data dir>/recordings; every node of a cluster must use the same one. */
+  SMARTALEX_RECORDINGS_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
+  /** Key prefix inside the bucket, e.g. "recordings/". */
+  SMARTALEX_RECORDINGS_S3_PREFIX: z.string().regex(/^[A-Za-z0-9._/-]{0,200}$/, 'letters, digits, ".", "_", "-" and "/"').optional(),
+  /** The S3 API endpoint for a non-AWS store (MinIO, Ceph, ...), e.g. https://s3.example.com. Unset: AWS. */
+  SMARTALEX_RECORDINGS_S3_ENDPOINT: z.string().regex(/^https?:\/\//, 'an http(s):// URL').optional(),
+  SMARTALEX_RECORDINGS_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Path-style requests (http://endpoint/bucket/key), which most non-AWS stores need. */
+  SMARTALEX_RECORDINGS_S3_PATH_STYLE: bool.default(false),
   /** How often `serve` deletes recordings past their retention deadline. */
   SMARTALEX_RETENTION_SWEEP_MINUTES: z.coerce.number().positive().max(10080).default(60),
+  /** Let webhook endpoints resolve to loopback addresses (tests, local development); private and link-local stay refused. */
+  SMARTALEX_WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
+  /** Per-attempt webhook timeout. */
+  SMARTALEX_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   SMARTALEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SMARTALEX_DEMO: bool.default(true),
   DEEPGRAM_API_KEY: optionalText,
@@ -157,6 +178,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = result.data;
   if (config.SMARTALEX_RTP_PORT_MIN >= config.SMARTALEX_RTP_PORT_MAX) {
     throw new ConfigError(`SMARTALEX_RTP_PORT_MIN: must be below SMARTALEX_RTP_PORT_MAX (got ${config.SMARTALEX_RTP_PORT_MIN} and ${config.SMARTALEX_RTP_PORT_MAX})`);
+  }
+  if (config.SMARTALEX_NODE_TIMEOUT_S <= 2 * config.SMARTALEX_NODE_HEARTBEAT_S) {
+    throw new ConfigError(`SMARTALEX_NODE_TIMEOUT_S: must be more than twice SMARTALEX_NODE_HEARTBEAT_S, so one late heartbeat does not lose the node (got ${config.SMARTALEX_NODE_TIMEOUT_S} and ${config.SMARTALEX_NODE_HEARTBEAT_S})`);
   }
   if (config.SMARTALEX_MASTER_KEY !== undefined) {
     // Checked here so a malformed key stops start-up, not the first recording; the message never echoes the key.

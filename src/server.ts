@@ -18,11 +18,18 @@ import { registerRecordingRoutes } from './http/recordings.ts';
 import { controlPlaneSettings, registerControlPlane, systemClock } from './api/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
-import { CallManager, callManagerOptions, registerCallMetrics, type CallManagerOptions } from './calls/index.ts';
+import { ClusterNode, defaultNodeId } from './cluster/node.ts';
+import { clusterCallLimiter } from './cluster/call-leases.ts';
+import { localCallLimiter } from './calls/call-limit.ts';
+import { LeaderElection } from './cluster/leader.ts';
+import { reaperJob } from './cluster/reaper.ts';
+import { postgresRateLimitStore } from './cluster/rate-limit-store.ts';
+import { CallManager, callManagerOptions, registerCallMetrics, type CallManagerOptions, type DrainReport } from './calls/index.ts';
 import { providerReport } from './agents/startup-report.ts';
 import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
+import { WebhookDeliveryWorker } from './webhooks/index.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
 import { SipListenError } from '../media/sip/index.ts';
 import { prewarmEspeakWasm } from '../pipeline/offline/index.ts';
@@ -35,6 +42,10 @@ export interface RunningServer {
   calls: CallManager;
   /** Call recording (both legs, encrypted) and redacted transcripts: see src/recordings/recording-service.ts. */
   recordings: RecordingService;
+  /** This process as a node of the cluster (heartbeat row, call leases): see src/cluster/node.ts. */
+  node: ClusterNode;
+  /** The cluster lead (retention sweeper, reaper of lost nodes): see src/cluster/leader.ts. */
+  leader: LeaderElection;
   /** The bound SIP UDP port (TCP uses the same number when it was free). */
   sipPort: number;
   sipPorts: { udp?: number; tcp?: number; tls?: number };
@@ -44,6 +55,12 @@ export interface RunningServer {
    * throws is ignored. Nothing arrives when options.calls.runners replaced the runner.
    */
   onTurnTrace(listener: (trace: TurnTrace, callId: string) => void): () => void;
+  /**
+   * Before a shutdown (SIGTERM): /readyz turns 503 ("draining"), SIP OPTIONS and new INVITEs get 503 so a
+   * dispatcher sends new calls elsewhere, and the calls in progress finish, up to SMARTALEX_DRAIN_TIMEOUT_S
+   * (then a goodbye and BYE). Resolves when no call is left; close() afterwards.
+   */
+  drain(): Promise<DrainReport>;
   close(): Promise<void>;
 }
 
@@ -71,9 +88,34 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     }
     const recordings = new RecordingService({ db, vault: recordingVault.vault, logger: logger.child({ component: 'recordings' }) });
     closers.unshift(() => recordings.close());
-    const retention = startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES });
-    closers.unshift(() => retention.stop());
-    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, ...options.calls }).catch((error: unknown) => {
+    // Cluster state lives in the database (src/cluster): this node's heartbeat and call leases; the jobs that
+    // must run once in the cluster (retention, reaping lost nodes) run on the node holding the lead.
+    const heartbeatMs = config.SMARTALEX_NODE_HEARTBEAT_S * 1000;
+    const staleAfterMs = config.SMARTALEX_NODE_TIMEOUT_S * 1000;
+    const clusterLog = logger.child({ component: 'cluster' });
+    const node = await ClusterNode.start({ db, id: config.SMARTALEX_NODE_ID ?? defaultNodeId(), heartbeatMs, staleAfterMs, logger: clusterLog });
+    closers.unshift(() => node.stop());
+    const leader = await LeaderElection.start({
+      db, nodeId: node.id, retryMs: heartbeatMs, logger: clusterLog,
+      jobs: [
+        { name: 'retention', start: () => startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES }) },
+        reaperJob(db, { intervalMs: heartbeatMs, staleAfterMs, logger: clusterLog }),
+      ],
+    });
+    closers.unshift(() => leader.stop());
+    // Embedded PGlite has one process by construction (the data directory's lock): its count in memory is the
+    // cluster's, without two statements a call. A Postgres server may have many nodes: leases in the database.
+    const callLimiter = db.kind === 'pglite'
+      ? localCallLimiter(config.SMARTALEX_MAX_CALLS_PER_TENANT)
+      : clusterCallLimiter(db, node, config.SMARTALEX_MAX_CALLS_PER_TENANT, logger.child({ component: 'calls' }));
+    // Webhooks: the outbox's delivery worker (src/webhooks/delivery-worker.ts); stopped before the database closes.
+    const webhooks = new WebhookDeliveryWorker({
+      db, keys: recordingVault.vault.keys, logger: logger.child({ component: 'webhooks' }),
+      allowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK, timeoutMs: config.SMARTALEX_WEBHOOK_TIMEOUT_MS,
+    });
+    webhooks.start();
+    closers.unshift(() => webhooks.stop());
+    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, callLimiter, nodeId: node.id, ...options.calls }).catch((error: unknown) => {
       if (!(error instanceof SipListenError)) throw error;
       throw listenConfigError(error.cause, error.transport === 'TLS' ? 'SMARTALEX_SIP_TLS_PORT' : 'SMARTALEX_SIP_PORT', 'SMARTALEX_SIP_HOST', error.host, error.port, `SIP ${error.transport}`) ?? error;
     });
@@ -81,7 +123,8 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     // Every call whose agent records: both legs into the vault, sealed at hang-up (src/recordings/call-tap.ts).
     calls.addTap(recordingTaps(recordings, logger));
     const sipPorts = calls.sipPorts;
-    const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready };
+    node.sipUri = `sip:${calls.endpoint.transport.advertisedAddress}:${sipPorts.udp ?? sipPorts.tcp ?? config.SMARTALEX_SIP_PORT}`;
+    const readiness: Record<string, ReadinessCheck> = { database: () => db.ping(), sip: () => calls.ready, draining: () => !calls.isDraining };
     const http = createHttpServer({
       logger, metrics, readiness,
       ...(config.SMARTALEX_HTTP_TLS_CERT && config.SMARTALEX_HTTP_TLS_KEY
@@ -90,6 +133,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     });
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
+      rateLimitStore: postgresRateLimitStore(db, 'recordings'),
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
     });
     // The control-plane API under /v1 (src/api/README.md).
@@ -139,18 +183,25 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       });
       calls.setRunner('conversation', async (call) => { await runConversation(call); });
     }
-    logger.info({ httpPort, sipPorts, database: db.kind }, 'smartalex media server started');
+    logger.info({ httpPort, sipPorts, database: db.kind, nodeId: node.id }, 'smartalex media server started');
     return {
       db,
       httpPort,
       metrics,
       calls,
+      node,
+      leader,
       recordings,
       sipPort: sipPorts.udp ?? sipPorts.tcp ?? 0,
       sipPorts,
       onTurnTrace: (listener) => {
         traceListeners.add(listener);
         return () => void traceListeners.delete(listener);
+      },
+      drain: async () => {
+        const draining = calls.drain({ deadlineMs: config.SMARTALEX_DRAIN_TIMEOUT_S * 1000 });
+        await node.draining();
+        return draining;
       },
       close: async () => {
         for (const close of closers) await close().catch((error: unknown) => logger.error({ err: error }, 'error while closing'));

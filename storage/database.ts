@@ -38,6 +38,15 @@ export interface DatabaseOptions {
   owner?: string;
 }
 
+/**
+ * One connection held apart from the pool for as long as it is needed: what session-level state (an
+ * advisory lock held by a leader) needs. On PGlite it is the one connection the process has.
+ */
+export interface DbSession {
+  query<T>(text: string, params?: unknown[]): Promise<T[]>;
+  release(): Promise<void>;
+}
+
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly appRole: string;
@@ -52,6 +61,8 @@ export interface Database {
    */
   transactionWithSetup<T>(setup: SQL, work: (tx: Tx) => Promise<T>): Promise<T>;
   ping(): Promise<boolean>;
+  /** A connection of the application's login of its own (see DbSession). */
+  session(): Promise<DbSession>;
   close(): Promise<void>;
 }
 
@@ -100,6 +111,10 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
       }));
     },
     ping: () => ping(db),
+    session: async () => ({
+      query: async <T>(text: string, params?: unknown[]) => (await client.query<T>(text, params)).rows,
+      release: async () => undefined,
+    }),
     close,
   };
 }
@@ -120,6 +135,13 @@ async function openPostgres(url: string, appUrl: string | undefined, appRole: st
       return work(tx);
     }),
     ping: () => ping(app),
+    session: async () => {
+      const reserved = await appClient.reserve();
+      return {
+        query: async <T>(text: string, params?: unknown[]) => [...await reserved.unsafe(text, (params ?? []) as never[])] as T[],
+        release: async () => reserved.release(),
+      };
+    },
     close: async () => {
       await ownerClient.end({ timeout: 5 });
       if (appClient !== ownerClient) await appClient.end({ timeout: 5 });

@@ -1,5 +1,5 @@
 /** The storage layer's public face: the only place that holds SQL. */
-export { openDatabase, type Database, type DatabaseOptions, type Tx } from './database.ts';
+export { openDatabase, type Database, type DatabaseOptions, type DbSession, type Tx } from './database.ts';
 export { dataDirOwner, DataDirLockedError, LOCK_FILE, socketPath, type LockOwner } from './data-dir-lock.ts';
 export { migrate, rows, MIGRATIONS_FOLDER } from './migrate.ts';
 export { afterCursor, keysetOrder, type Cursor } from './keyset.ts';
@@ -19,7 +19,10 @@ export { InvalidCursorError, type Page, type PageRequest } from './repos/page.ts
 export * from './repos/users.ts';
 export * from './repos/sessions.ts';
 export * from './repos/api-keys.ts';
+export * from './cluster.ts';
+export * from './backup.ts';
 export * as schema from './schema.ts';
 export * from './repos/webhook-outbox.ts';
 export * from './repos/webhooks.ts';
 export * from './repos/data-subject.ts';
+export * from './repos/campaigns.ts';

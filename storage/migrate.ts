@@ -56,6 +56,9 @@ async function provisionAppRole(db: Database, appPassword: string | undefined): 
   await db.owner.execute(sql`GRANT INSERT ON security_events TO ${role}`);
   await db.owner.execute(sql`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
   await db.owner.execute(sql`GRANT EXECUTE ON FUNCTION smartalex_route_number(text), smartalex_find_api_key(text), smartalex_tenant_ids(), smartalex_find_login(text), smartalex_current_tenant() TO ${role}`);
+  // Cluster state (0009_cluster.sql): through these functions only, never the tables.
+  await db.owner.execute(sql`GRANT EXECUTE ON FUNCTION smartalex_node_heartbeat(text, text, text), smartalex_acquire_call_lease(uuid, text, uuid, integer, integer),
+    smartalex_release_call_lease(uuid), smartalex_end_node(text, text, text), smartalex_reap_lost_nodes(integer), smartalex_rate_limit_hit(text, integer) TO ${role}`);
 }
 
 /** duplicate_object (42710) or, when two CREATE ROLE race, unique_violation (23505) on pg_authid. */

@@ -207,7 +207,12 @@ export const calls = pgTable('calls', {
   failure: text('failure'),
   /** Per-turn latency summary (DESIGN.md vocabulary). */
   latency: jsonb('latency'),
-}, (t) => [index('calls_tenant_started').on(t.tenantId, t.startedAt)]);
+  /** The media node that holds the call (cluster_nodes.id); its calls end as `node-lost` when it dies. */
+  nodeId: text('node_id'),
+}, (t) => [
+  index('calls_tenant_started').on(t.tenantId, t.startedAt),
+  index('calls_node_open').on(t.nodeId).where(sql`${t.endedAt} is null`),
+]);
 
 export const callEvents = pgTable('call_events', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
@@ -457,3 +462,28 @@ export const campaignContacts = pgTable('campaign_contacts', {
   index('campaign_contacts_due').on(t.campaignId, t.state, t.nextAttemptAt),
   index('campaign_contacts_contact').on(t.contactId),
 ]);
+/**
+ * Cluster state (0009_cluster.sql): the media nodes sharing this database, the per-tenant call leases that
+ * hold the concurrent call limit across them, and shared rate-limit windows. The runtime role reaches
+ * these only through the SECURITY DEFINER functions of storage/cluster.ts.
+ */
+export const clusterNodes = pgTable('cluster_nodes', {
+  id: text('id').primaryKey(),
+  sipUri: text('sip_uri'),
+  state: text('state').notNull().default('running'),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [check('cluster_nodes_state', sql`${t.state} in ('running', 'draining', 'stopped', 'lost')`)]);
+
+export const callLeases = pgTable('call_leases', {
+  id: uuid('id').primaryKey(),
+  tenantId: tenantRef(),
+  nodeId: text('node_id').notNull().references(() => clusterNodes.id, { onDelete: 'cascade' }),
+  acquiredAt: timestamp('acquired_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('call_leases_tenant').on(t.tenantId), index('call_leases_node').on(t.nodeId)]);
+
+export const rateLimitWindows = pgTable('rate_limit_windows', {
+  bucket: text('bucket').primaryKey(),
+  windowStart: timestamp('window_start', { withTimezone: true }).notNull().defaultNow(),
+  hits: integer('hits').notNull().default(1),
+});

@@ -92,14 +92,14 @@ import {
 } from './rtcp.ts';
 import type { RtpCodecChoice, RtpRemote, RtpStream, RtpStreamEvents } from './stream.ts';
 import { DROP_REASONS, RTP_STATS_LENGTH, rtpStatsFromArray, writeRtpStats, type DropReason, type RtpSessionStats } from './rtp-stats.ts';
+import { SRTP_SUITES, SrtpContext } from './srtp.ts';
+import type { SrtpSuite } from './srtp.ts';
 
 export type { RtpCodecChoice, RtpRemote } from './stream.ts';
 export type { DropReason, RtpSessionStats } from './rtp-stats.ts';
 export { RTP_STATS_LENGTH, rtpStatsFromArray } from './rtp-stats.ts';
 /** The events of an RTP leg (the same for the in-thread session and the media-thread proxy). */
 export type RtpSessionEvents = RtpStreamEvents;
-import { SRTP_SUITES, SrtpContext } from './srtp.ts';
-import type { SrtpSuite } from './srtp.ts';
 
 /** The RTP clock rate of every codec here (and the PCM rate of G.711). */
 export const SAMPLE_RATE = 8000;

@@ -4,6 +4,9 @@
  * UAS: `onInvite(ctx)` gets each new INVITE with progress/accept/reject/
  * challenge and a `cancelled` signal (a CANCEL is answered 200 and the INVITE
  * 487 automatically). OPTIONS is answered 200 with Allow/Accept/Supported.
+ * Draining (`drain()`, before a shutdown): OPTIONS and new INVITEs get 503, so
+ * a dispatcher in front (Kamailio) marks the node down and sends new calls
+ * elsewhere, while requests inside calls in progress are served as before.
  * In-dialog BYE/INFO/REFER/NOTIFY/re-INVITE go to their Dialog; requests that
  * need a dialog that does not exist get 481.
  * UAC: `invite()` handles provisional responses (early media), digest
@@ -25,6 +28,8 @@ const KNOWN_UNSUPPORTED = ['REGISTER', 'SUBSCRIBE', 'MESSAGE', 'PUBLISH', 'UPDAT
 const SUPPORTED_EXTENSIONS: string[] = [];
 /** Retry-After of the stateless 503 sent when unadmitted transactions are at their cap. */
 const OVERLOAD_RETRY_AFTER_S = 5;
+/** Reason phrase of the 503 a draining endpoint answers OPTIONS and new INVITEs with. */
+export const DRAINING_REASON = 'Service Unavailable (draining)';
 
 export interface SipEndpointOptions extends Omit<SipTransportOptions, 'guard'> {
   /** Flood/scanner guard: an instance, options for one, or false for none. Default: a guard with defaults. */
@@ -110,6 +115,7 @@ export class SipEndpoint implements DialogHost {
   private readonly contactUser: string;
   private readonly userAgent: string;
   private closed = false;
+  private isDraining = false;
 
   private constructor(transport: SipTransport, guard: SipGuard | undefined, options: SipEndpointOptions) {
     this.transport = transport;
@@ -225,6 +231,7 @@ export class SipEndpoint implements DialogHost {
 
     switch (req.method) {
       case 'OPTIONS':
+        if (this.draining) return respond(503, DRAINING_REASON, [['Retry-After', String(OVERLOAD_RETRY_AFTER_S)]]);
         return respond(200, 'OK', [['Allow', ALLOWED_METHODS.join(', ')], ['Accept', 'application/sdp'], ['Supported', SUPPORTED_EXTENSIONS.join(', ')], ['User-Agent', this.userAgent]]);
       case 'CANCEL': {
         const invite = this.transactions.findInviteForCancel(req);
@@ -303,6 +310,10 @@ export class SipEndpoint implements DialogHost {
   }
 
   private onNewInvite(req: SipRequest, source: SipPeer, tx: ServerTransaction): void {
+    if (this.draining) {
+      tx.respond(createResponseTo(req, 503, DRAINING_REASON, { toTag: newTag(), headers: [['Retry-After', String(OVERLOAD_RETRY_AFTER_S)]] }));
+      return;
+    }
     const contentType = req.headers.get('content-type');
     if (req.body.length && contentType && !/^\s*application\/sdp\s*(;|$)/i.test(contentType) && !/^\s*multipart\//i.test(contentType)) {
       tx.respond(createResponseTo(req, 415, 'Unsupported Media Type', { toTag: newTag(), headers: [['Accept', 'application/sdp']] }));
@@ -522,6 +533,15 @@ export class SipEndpoint implements DialogHost {
   }
 
   /** Stops timers, forgets dialogs, closes sockets. */
+  /** Stops taking new calls (OPTIONS and new INVITEs get 503); calls in progress go on. Cannot be undone. */
+  drain(): void {
+    this.isDraining = true;
+  }
+
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -34,5 +34,5 @@ export {
 export type { TimerSettings, TransactionLimits, MessageSender, ClientTransactionHandlers, ServerTransactionState, ClientTransactionState, TransactionLayerEvents } from './transaction.ts';
 export { Dialog, dialogKey } from './dialog.ts';
 export type { DialogEndReason, DialogState, DialogEvents, IncomingRefer, ReinviteAnswer, ReinviteRefusal, RequestHooks } from './dialog.ts';
-export { SipEndpoint, SipCallError, ALLOWED_METHODS } from './endpoint.ts';
+export { SipEndpoint, SipCallError, ALLOWED_METHODS, DRAINING_REASON } from './endpoint.ts';
 export type { SipEndpointOptions, IncomingCall, InviteOptions, InviteHandler } from './endpoint.ts';

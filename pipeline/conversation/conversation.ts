@@ -55,7 +55,7 @@ import { isSileroSampleRate, SileroModel, VoiceActivityDetector } from '../vad/i
 import { EventQueue } from '../providers/event-queue.ts';
 import { isBackchannel } from './backchannel.ts';
 import { composeGreeting } from './disclosure.ts';
-import { APOLOGY, FallbackVoice, REPROMPT, SILENCE_GOODBYE, TIME_LIMIT_GOODBYE } from './phrases.ts';
+import { APOLOGY, FallbackVoice, REPROMPT, SHUTDOWN_GOODBYE, SILENCE_GOODBYE, TIME_LIMIT_GOODBYE } from './phrases.ts';
 import { PlayoutLedger, type SpokenSpan } from './playout-ledger.ts';
 import { splitSentences } from './sentence-splitter.ts';
 import { DEFAULT_CONVERSATION_SETTINGS, type ConversationSettings } from './settings.ts';
@@ -252,6 +252,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
       t.onPlayoutStart((ev) => this.onPlayoutStart(ev.timeMs)),
       t.onEnd((reason) => this.process({ kind: 'end', reason, timeMs: this.clock() })),
     );
+    if (t.onWrapUp) this.unsubscribe.push(t.onWrapUp(() => this.wrapUp()));
     this.vad.on('speech_start', (ev) => this.detector.speechStart(ev));
     this.vad.on('probability', (p) => this.detector.speechProgress(p));
     this.vad.on('speech_end', (ev) => this.detector.speechEnd(ev));
@@ -667,6 +668,15 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     r?.cancel('barge_in', atMs, (cut) => {
       this.emit('interrupt', { atMs, droppedMs: cut.droppedMs, heardMs: Math.max(0, cut.heardMs - (r.spans[0]?.startMs ?? cut.heardMs)) });
     });
+  }
+
+  /** The server is shutting down: a short goodbye (cutting off whatever the agent was saying), then hang up. */
+  private wrapUp(): void {
+    if (this.ended || this.failure || this.limitReached) return;
+    this.limitReached = true;
+    const now = this.clock();
+    this.cancelReply('time_limit', now);
+    this.startFixed('goodbye', SHUTDOWN_GOODBYE, { kind: 'hangup', reason: 'node-drain' });
   }
 
   /** Stops the current reply, if any, for `reason` (and voids an answer being prepared): the one way an agent utterance ends early. */

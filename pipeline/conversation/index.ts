@@ -26,7 +26,7 @@ export {
   type ConversationSettings,
   type DeepPartial,
 } from './settings.ts';
-export { APOLOGY, REPROMPT, FallbackVoice } from './phrases.ts';
+export { APOLOGY, REPROMPT, SHUTDOWN_GOODBYE, FallbackVoice } from './phrases.ts';
 export { PhraseCache, concatPcm, synthesizeWhole, type PhraseKey } from './phrase-cache.ts';
 export { TurnDetector, type EndOfTurn } from './turn-detector.ts';
 export { heardText, PlayoutLedger, type SpokenSpan } from './playout-ledger.ts';

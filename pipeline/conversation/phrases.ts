@@ -1,7 +1,7 @@
 /**
  * The fixed things the agent says outside the model: the apology when a
  * provider fails, the silence reprompt, the goodbye after unanswered
- * reprompts and at the call-duration limit. `FallbackVoice` keeps the apology
+ * reprompts, at the call-duration limit and when the server shuts down. `FallbackVoice` keeps the apology
  * synthesized once (in the phrase cache) by a local TTS (espeak-ng), so a
  * failing cloud TTS still ends in a spoken apology, never silence.
  */
@@ -12,6 +12,8 @@ export const APOLOGY = "I'm sorry, I'm having technical difficulties and can't c
 export const REPROMPT = 'Are you still there?';
 export const SILENCE_GOODBYE = "I haven't heard anything, so I'll end the call now. Goodbye.";
 export const TIME_LIMIT_GOODBYE = "We've reached the time limit for this call. Thank you for calling. Goodbye.";
+/** Said when the server is shutting down and the call outlived the drain deadline (a rolling restart). */
+export const SHUTDOWN_GOODBYE = "I'm sorry, I have to end this call now. Please call back in a moment. Goodbye.";
 
 export class FallbackVoice {
   private readonly clips: PhraseCache;

@@ -7,7 +7,9 @@
  * number's setting or else the server's, see media/sip/digest.ts), held to the per-tenant concurrent
  * call limit, answered through SDP offer/answer, and run as a CallSession
  * with the runner registered for the agent's mode. Outbound calls (UAC) go
- * through `placeCall` and end up in the same CallSession.
+ * through `placeCall` and end up in the same CallSession. `drain()` (before a
+ * shutdown) stops taking calls and lets those in progress finish, up to a
+ * deadline, then asks each to say goodbye and hang up.
  *
  * Admission and enumeration (the rule, in order):
  *  1. source inside the called number's allowed CIDRs: admitted, no digest;
@@ -42,6 +44,7 @@ import {
 import { readPemCertificates, type Config } from '../config.ts';
 import { readPemSetting } from '../startup-checks.ts';
 import type { Logger } from '../log.ts';
+import { localCallLimiter, type CallLimiter, type ReleaseCall } from './call-limit.ts';
 import { CallSession, type LocalMediaState } from './call-session.ts';
 import { createGreetingRunner, echoRunner, type AgentRunner } from './runners.ts';
 import { SecurityLog } from './security-log.ts';
@@ -99,6 +102,10 @@ export interface CallManagerOptions {
   taps?: TapFactory[];
   /** Where SIP refusals (401/403/488) are counted (smartalex_sip_refusals_total); the server's /metrics registry. */
   metrics?: Registry;
+  /** Where the per-tenant limit is counted; default in this process. `serve` passes the cluster's leases. */
+  callLimiter?: CallLimiter;
+  /** This node's id, written on each call row (so a reaper can end the calls of a node that died). */
+  nodeId?: string;
   /** Called as each set-up step begins (tracing; tests make a step fail by throwing here). */
   setupProbe?: (step: SetupStep) => void;
 }
@@ -117,6 +124,8 @@ export interface PlaceCallOptions {
   from?: string;
   /** Who places the call, for the audit log of a refusal. Default "system:call-manager". */
   actor?: string;
+  /** The callee's IANA time zone when known: calling hours are checked there (src/compliance/outbound-policy.ts). */
+  timeZone?: string | null;
   timeoutMs?: number;
   auth?: { username: string; password: string };
   signal?: AbortSignal;
@@ -158,6 +167,25 @@ export class CallManagerError extends Error {
   override name = 'CallManagerError';
 }
 
+export interface DrainOptions {
+  /** How long calls in progress may go on by themselves (SMARTALEX_DRAIN_TIMEOUT_S). */
+  deadlineMs: number;
+  /** After the deadline: how long a call gets to say goodbye before its BYE is forced. Default 15 s. */
+  goodbyeMs?: number;
+}
+
+/** How the calls in progress at drain time ended. */
+export interface DrainReport {
+  /** Ended by themselves before the deadline. */
+  finished: number;
+  /** Asked to wrap up at the deadline (goodbye, then BYE). */
+  wrappedUp: number;
+  /** Still up after the goodbye time: ended with a BYE. */
+  forced: number;
+}
+
+const DEFAULT_GOODBYE_MS = 15_000;
+
 export class CallManager extends EventEmitter<CallManagerEvents> {
   readonly endpoint: SipEndpoint;
   readonly securityLog: SecurityLog;
@@ -168,6 +196,10 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   private readonly media: MediaThread | undefined;
   private readonly releaseMedia: (() => Promise<void>) | undefined;
   private readonly active = new Map<string, number>();
+  private readonly limiter: CallLimiter;
+  /** New INVITEs inside onInvite (lookup, auth, set-up) that may still become calls. */
+  private admitting = 0;
+  private draining: Promise<DrainReport> | undefined;
   private readonly sessions = new Set<CallSession>();
   private readonly digestServers = new Map<string, DigestServer>();
   private readonly mediaAddress: string;
@@ -180,6 +212,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     this.endpoint = endpoint;
     this.securityLog = securityLog;
     this.taps = [...(options.taps ?? [])];
+    this.limiter = options.callLimiter ?? localCallLimiter(options.maxCallsPerTenant);
     this.ports = new PortAllocator(options.rtpPorts);
     if (options.mediaThread ?? true) {
       this.media = MediaThread.shared();
@@ -248,6 +281,48 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     return !this.closed;
   }
 
+  /** True once drain() has begun: no new calls are taken (OPTIONS and INVITEs get 503). */
+  get isDraining(): boolean {
+    return this.draining !== undefined;
+  }
+
+  /**
+   * Stops taking calls (OPTIONS and new INVITEs get 503, outbound calls are refused), waits for the calls in
+   * progress to end by themselves up to `deadlineMs`, then asks each to say goodbye and hang up, and ends
+   * any still up after `goodbyeMs` with a BYE. Resolves when no call is left; a second call joins the first.
+   */
+  drain(options: DrainOptions): Promise<DrainReport> {
+    this.draining ??= this.runDrain(options);
+    return this.draining;
+  }
+
+  private async runDrain(options: DrainOptions): Promise<DrainReport> {
+    const log = this.options.logger;
+    this.endpoint.drain();
+    const idle = (): boolean => this.sessions.size === 0 && this.admitting === 0;
+    let ended = 0;
+    const count = (): void => { ended++; };
+    this.on('call-ended', count);
+    log.info({ calls: this.sessions.size, deadlineMs: options.deadlineMs }, 'draining: no new calls; waiting for the calls in progress');
+    try {
+      await until(idle, options.deadlineMs);
+      const report: DrainReport = { finished: ended, wrappedUp: 0, forced: 0 };
+      if (idle()) return report;
+      await until(() => this.admitting === 0, 5_000); // a call being set up becomes a session (or fails) first
+      const late = [...this.sessions];
+      report.wrappedUp = late.length;
+      log.info({ calls: late.length }, 'drain deadline reached: the remaining calls say goodbye and hang up');
+      for (const session of late) session.wrapUp();
+      await until(idle, options.goodbyeMs ?? DEFAULT_GOODBYE_MS);
+      const stuck = [...this.sessions];
+      report.forced = stuck.length;
+      await Promise.all(stuck.map((s) => s.end('node-drain', true)));
+      return report;
+    } finally {
+      this.off('call-ended', count);
+    }
+  }
+
   /** RTP legs open (in the media thread, or in this thread's port range): none once every call is over. */
   get openRtpLegs(): number {
     return this.media ? this.media.sessionCount : this.ports.allocated;
@@ -277,16 +352,19 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     return server;
   }
 
-  private reserve(tenantId: string): boolean {
-    const n = this.active.get(tenantId) ?? 0;
-    if (n >= this.options.maxCallsPerTenant) return false;
-    this.active.set(tenantId, n + 1);
-    return true;
-  }
-
-  private release(tenantId: string): void {
-    const n = (this.active.get(tenantId) ?? 1) - 1;
-    if (n <= 0) this.active.delete(tenantId); else this.active.set(tenantId, n);
+  /** A place under the tenant's call limit (counted by the limiter, cluster-wide under `serve`); the release runs once. */
+  private async reserve(tenantId: string): Promise<ReleaseCall | undefined> {
+    const release = await this.limiter.acquire(tenantId);
+    if (!release) return undefined;
+    this.active.set(tenantId, (this.active.get(tenantId) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      release();
+      const n = (this.active.get(tenantId) ?? 1) - 1;
+      if (n <= 0) this.active.delete(tenantId); else this.active.set(tenantId, n);
+    };
   }
 
   /** A call's RTP leg: in the media thread (its allocator holds our port range), or in this thread. */
@@ -309,6 +387,15 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   // ------------------------------------------------------------ inbound
 
   private async onInvite(call: IncomingCall): Promise<void> {
+    this.admitting++;
+    try {
+      await this.handleInvite(call);
+    } finally {
+      this.admitting--;
+    }
+  }
+
+  private async handleInvite(call: IncomingCall): Promise<void> {
     const log = this.options.logger;
     const source = normalizeAddress(call.source.address);
     const called = calledNumber(call.request);
@@ -346,7 +433,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     } catch (error) {
       if (accepted || call.cancelled.aborted) return; // answered (the session path sent the BYE) or already 487
       if (error instanceof SetupFailure) {
-        if (error.status === 503) log.warn({ tenantId: route!.tenantId, limit: this.options.maxCallsPerTenant }, 'tenant is at its concurrent call limit');
+        if (error.status === 503) log.warn({ tenantId: route!.tenantId, limit: this.limiter.maxCallsPerTenant }, 'tenant is at its concurrent call limit');
         return call.reject(error.status, error.sipReason, [
           ...(error.status === 503 ? [['Retry-After', '5'] as const] : []),
           ...(error.warning ? [this.endpoint.warning(error.warning.code, error.warning.text)] : []),
@@ -410,6 +497,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   /** Places a call through a carrier; resolves with the answered call, rejects with the SIP failure. */
   async placeCall(options: PlaceCallOptions): Promise<CallSession> {
     const { db, logger } = this.options;
+    if (this.draining) throw new CallManagerError('the server is draining (shutting down): no new calls');
     const via = parseUri(options.via);
     if (!via || !isSipUri(via)) throw new CallManagerError(`--via must be a SIP URI such as sip:carrier.example:5060 (got ${options.via})`);
     const agent = await getAgent(db, options.tenantId, options.agent);
@@ -418,7 +506,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const number = stripPunctuation(options.number);
     const uri = `sip:${number}@${via.host}${via.port ? `:${via.port}` : ''}${transport ? `;transport=${transport}` : ''}`;
     // TCPA: do-not-call, consent, caller ID, calling hours; a refusal is audited and throws OutboundRefusedError.
-    const { callerNumber } = await assertOutboundAllowed(db, options.tenantId, { number, from: options.from, actor: options.actor ?? 'system:call-manager' });
+    const { callerNumber } = await assertOutboundAllowed(db, options.tenantId, { number, from: options.from, actor: options.actor ?? 'system:call-manager', timeZone: options.timeZone });
     const host = this.mediaAddress.includes(':') ? `[${this.mediaAddress}]` : this.mediaAddress;
     const from = options.from ?? `sip:${callerNumber}@${host}`;
     let earlyMedia = false;
@@ -475,10 +563,11 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       if (leg.cancelled?.aborted) throw new SetupFailure(487, 'Request Terminated', 'cancelled');
     };
     step('reserve');
-    if (!this.reserve(leg.tenantId)) {
+    const release = await this.reserve(leg.tenantId);
+    if (!release) {
       throw leg.direction === 'inbound'
         ? new SetupFailure(503, 'Service Unavailable', 'setup-failed')
-        : new CallManagerError(`tenant ${leg.tenantId} is at its concurrent call limit (${this.options.maxCallsPerTenant})`);
+        : new CallManagerError(`tenant ${leg.tenantId} is at its concurrent call limit (${this.limiter.maxCallsPerTenant})`);
     }
     let recordId: string | undefined;
     let rtp: RtpStream | undefined;
@@ -488,7 +577,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     let failure: string | undefined;
     try {
       step('record');
-      recordId = (await startCall(db, leg.tenantId, leg.record)).id;
+      recordId = (await startCall(db, leg.tenantId, { ...leg.record, ...(this.options.nodeId ? { nodeId: this.options.nodeId } : {}) })).id;
       if (leg.ring) {
         step('ring');
         await leg.ring();
@@ -510,7 +599,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       this.sessions.add(session);
       session.once('close', (reason) => {
         this.sessions.delete(session!);
-        this.release(leg.tenantId);
+        release();
         this.emit('call-ended', session!, reason);
       });
       this.emit('call-started', session);
@@ -532,7 +621,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
           await finishCall(db, leg.tenantId, recordId, { reason: endReason, ...(failure ? { failure } : {}) })
             .catch((error: unknown) => logger.warn({ err: error }, 'could not finish the record of a call that failed to set up'));
         }
-        this.release(leg.tenantId);
+        release();
       }
     }
   }
@@ -573,6 +662,12 @@ function hostPort(address: string, port: number): string {
 /** Sends a BYE and resolves once it has left (or has failed to). */
 function byeLeft(dialog: Dialog): Promise<void> {
   return new Promise((resolve) => { void dialog.bye({ onSent: resolve }).then(() => resolve()); });
+}
+
+/** Resolves once `done()` holds or `ms` have passed (polled: calls end on their own schedule). */
+async function until(done: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(100, Math.max(1, deadline - Date.now()))));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

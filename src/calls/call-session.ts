@@ -281,6 +281,16 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
   }
 
   /**
+   * The server needs the line back (drain deadline): the agent says goodbye and hangs up; a runner that
+   * cannot (echo, greeting, a call not yet answered) is ended at once with a BYE.
+   */
+  wrapUp(): void {
+    if (this.ended) return;
+    this.event('wrap-up', { reason: 'node-drain' });
+    if (this.answeredAt === undefined || !this.transport.requestWrapUp()) void this.end('node-drain', true);
+  }
+
+  /**
    * Ends the call once; `bye` sends a BYE when the dialog is still up. Resolves when the call is closed and
    * the BYE has left (its transaction sent it; the answer, or a failure, is logged later), so the caller may
    * close the SIP transport right after.

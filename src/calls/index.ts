@@ -1,6 +1,6 @@
 /** Public face of src/calls: SIP call handling (inbound and outbound), runners, the CallTransport over SIP/RTP. */
 export { CallManager, CallManagerError, calledNumber, callManagerOptions } from './call-manager.ts';
-export type { CallInfo, CallManagerEvents, CallManagerOptions, PlaceCallOptions, SetupStep, TapFactory } from './call-manager.ts';
+export type { CallInfo, CallManagerEvents, CallManagerOptions, DrainOptions, DrainReport, PlaceCallOptions, SetupStep, TapFactory } from './call-manager.ts';
 export { CallSession } from './call-session.ts';
 export type { CallSessionEvents } from './call-session.ts';
 export { createGreetingRunner, echoRunner, untilEnd } from './runners.ts';

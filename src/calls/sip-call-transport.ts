@@ -42,6 +42,7 @@ export class SipCallTransport implements CallTransport {
   readonly sampleRate: number;
   readonly taps: CallTap[];
   private readonly endListeners = new Set<(reason: EndReason) => void>();
+  private readonly wrapUpListeners = new Set<() => void>();
   private endedReason: EndReason | undefined;
 
   constructor(private readonly dialog: Dialog, private readonly rtp: RtpStream, private readonly options: SipCallTransportOptions) {
@@ -122,6 +123,18 @@ export class SipCallTransport implements CallTransport {
     return this.endedReason !== undefined;
   }
 
+  onWrapUp(listener: () => void): () => void {
+    this.wrapUpListeners.add(listener);
+    return () => this.wrapUpListeners.delete(listener);
+  }
+
+  /** Asks the agent to say goodbye and hang up; false when nothing listens (the owner then ends the call itself). */
+  requestWrapUp(): boolean {
+    if (this.endedReason !== undefined || this.wrapUpListeners.size === 0) return false;
+    for (const l of this.wrapUpListeners) { try { l(); } catch { /* listener errors are theirs */ } }
+    return true;
+  }
+
   /** Called by the call's owner once the call is over. */
   fireEnd(reason: EndReason): void {
     if (this.endedReason !== undefined) return;
@@ -129,5 +142,6 @@ export class SipCallTransport implements CallTransport {
     for (const t of this.taps) { try { t.onEnd?.(reason); } catch { /* a tap must not break the hang-up */ } }
     for (const l of this.endListeners) { try { l(reason); } catch { /* listener errors are theirs */ } }
     this.endListeners.clear();
+    this.wrapUpListeners.clear();
   }
 }

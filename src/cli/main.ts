@@ -60,7 +60,8 @@ export function buildProgram(extensions: readonly CommandExtension[] = []): Comm
       const starting = startServer(config, logger);
       // The first signal, even one during start-up, closes everything once started, the embedded database
       // last and cleanly; later signals are ignored rather than killing the process halfway through the close
-      // (which would leave the database to crash recovery).
+      // (which would leave the database to crash recovery). SIGTERM (a rolling restart, an orchestrator's stop)
+      // drains first: no new calls, the calls in progress finish (up to SMARTALEX_DRAIN_TIMEOUT_S), exit 0.
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) {
@@ -68,8 +69,17 @@ export function buildProgram(extensions: readonly CommandExtension[] = []): Comm
           return;
         }
         stopping = true;
-        logger.info({ signal }, 'shutting down');
-        void starting.then((server) => server.close(), () => undefined).finally(() => process.exit(0));
+        logger.info({ signal, drain: signal === 'SIGTERM' }, 'shutting down');
+        void starting.then(async (server) => {
+          if (signal === 'SIGTERM') {
+            const report = await server.drain().catch((error: unknown) => {
+              logger.error({ err: error }, 'drain failed; shutting down');
+              return undefined;
+            });
+            if (report) logger.info({ ...report }, 'drained');
+          }
+          await server.close();
+        }, () => undefined).finally(() => process.exit(0));
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));

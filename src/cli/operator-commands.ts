@@ -5,8 +5,10 @@
  */
 import type { Command } from 'commander';
 import { registerAdminCommands } from './admin.ts';
+import { registerBackupCommands } from './backup.ts';
 import { registerCallCommand } from './call.ts';
 import { registerComplianceCommands } from './compliance.ts';
+import { registerGdprCommands } from './gdpr.ts';
 import type { OperatorContext } from './operator.ts';
 import { registerProviderKeyCommands } from './provider-keys.ts';
 import { registerRecordingCommands } from './recording.ts';
@@ -18,7 +20,9 @@ export function registerOperatorCommands(program: Command, ctx: OperatorContext)
   registerRecordingCommands(program, ctx);
   registerProviderKeyCommands(program, ctx);
   registerComplianceCommands(program, ctx);
+  registerGdprCommands(program, ctx);
   registerUserCommands(program, ctx);
+  registerBackupCommands(program, ctx);
 }
 
 /** "number add" for the leaf command being run (its arguments are not part of it: they can hold phone numbers). */

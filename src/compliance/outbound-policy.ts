@@ -58,6 +58,8 @@ export interface OutboundCallInput {
   now?: Date | undefined;
   /** Who asks, for the audit log ("operator:cli", "system:call-manager"...). */
   actor?: string | undefined;
+  /** The callee's own IANA time zone when known (a contact's): calling hours are read there instead of the tenant's zone. */
+  timeZone?: string | null | undefined;
 }
 
 export class OutboundRefusedError extends Error {
@@ -79,7 +81,7 @@ export async function checkOutboundCall(db: Database, tenantId: string, input: O
   const now = input.now ?? new Date();
   return decideOutbound<OutboundDecision>(db, tenantId, { phones: callee ? phoneVariants(callee) : [], consentKind: OUTBOUND_CALL_CONSENT }, (facts) => {
     if (!facts) throw new CallingPolicyError(`no tenant ${tenantId}`);
-    const decision = evaluateOutbound(facts, { callee, from: input.from, now });
+    const decision = evaluateOutbound(facts, { callee, from: input.from, now, timeZone: input.timeZone });
     if (decision.allowed) return { result: decision };
     const callerUser = input.from === undefined ? undefined : callerIdUser(input.from);
     return {
@@ -107,7 +109,9 @@ export async function assertOutboundAllowed(db: Database, tenantId: string, inpu
 }
 
 /** The rules, on facts already read (no I/O). `callee` is the normalised number, undefined when it is not one. */
-export function evaluateOutbound(facts: OutboundFacts, input: { callee: string | undefined; from?: string | undefined; now: Date }): OutboundDecision {
+export function evaluateOutbound(
+  facts: OutboundFacts, input: { callee: string | undefined; from?: string | undefined; now: Date; timeZone?: string | null | undefined },
+): OutboundDecision {
   const { callee, from, now } = input;
   if (!callee) {
     return refuse('invalid-number', 'the number to call is not a phone number (digits, optionally a leading +; spaces, dashes, dots and parentheses are ignored)');
@@ -127,7 +131,9 @@ export function evaluateOutbound(facts: OutboundFacts, input: { callee: string |
       return refuse('caller-id-not-owned', `the caller ID${user ? ` ${maskPhone(user)}` : ''} is not one of the tenant's numbers`);
     }
   }
-  const hours = callingHours(facts.policy, now);
+  // The TCPA's hours are the called party's: their own zone when known (and valid), else the tenant's.
+  const calleeZone = input.timeZone ? canonicalTimeZone(input.timeZone) : undefined;
+  const hours = callingHours(calleeZone ? { ...facts.policy, timezone: calleeZone } : facts.policy, now);
   if (!hours.open) return refuse('outside-calling-hours', hours.why);
   return { allowed: true, callerNumber };
 }

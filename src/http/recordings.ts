@@ -24,10 +24,11 @@
  * per flush window with a count (src/calls/security-log.ts), so forged links
  * can neither write into a tenant's log nor flood the database. Responses
  * carry `cache-control: no-store`; errors are one-line JSON. Both routes are
- * rate-limited per source address (429 beyond it).
+ * rate-limited per source address (429 beyond it), counted in Postgres under
+ * `serve` so the limit holds across every node of a cluster.
  */
 import { Readable } from 'node:stream';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -53,6 +54,8 @@ export interface RecordingRoutesOptions {
   logger?: Logger;
   /** Requests per minute per source address on these routes. Default 120. */
   rateLimitPerMinute?: number;
+  /** Where the rate limit is counted; default in this process. `serve` counts in Postgres, across the cluster. */
+  rateLimitStore?: FastifyRateLimitStoreCtor;
 }
 
 function fail(reply: FastifyReply, status: number, error: string): FastifyReply {
@@ -90,7 +93,7 @@ function boundBaseUrl(app: FastifyInstance, request: FastifyRequest): string {
 
 export function registerRecordingRoutes(app: FastifyInstance, opts: RecordingRoutesOptions): void {
   void app.register(async (scope) => {
-    await scope.register(rateLimit, { max: opts.rateLimitPerMinute ?? 120, timeWindow: 60_000 });
+    await scope.register(rateLimit, { max: opts.rateLimitPerMinute ?? 120, timeWindow: 60_000, ...(opts.rateLimitStore ? { store: opts.rateLimitStore } : {}) });
     recordingRoutes(scope, opts);
   });
 }

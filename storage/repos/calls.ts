@@ -5,18 +5,20 @@
  * Each state change and its call event are one statement (the event in a
  * data-modifying CTE), and finishing a call writes its queued transcript
  * turns (transcript-queue.ts): a call's statements are counted (issue 17).
- * Each of those changes writes its webhook event (call.started, call.answered,
- * call.ended, transcript.completed) in the same transaction (webhook-outbox.ts).
+ * Each of those changes also writes its webhook event (call.started,
+ * call.answered, call.ended and transcript.completed) in the same transaction
+ * (webhook-outbox.ts): one more statement each, and none for a tenant with no
+ * endpoint subscribed to the event (the outbox remembers subscriptions briefly).
  */
 import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, getTableColumns, gte, isNull, lt, sql, type SQL } from 'drizzle-orm';
-import type { Database } from '../database.ts';
-import { callEvents, calls, transcriptTurns } from '../schema.ts';
+import type { Database, Tx } from '../database.ts';
+import { rows } from '../migrate.ts';
+import { callEvents, calls } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
 import { transcriptQueue } from './transcript-queue.ts';
-import { rows } from '../migrate.ts';
-import { emitEvent, notifyOutbox, wantsEvent } from './webhook-outbox.ts';
+import { emitEvent, notifyOutbox } from './webhook-outbox.ts';
 
 export type CallRow = typeof calls.$inferSelect;
 export type CallEventRow = typeof callEvents.$inferSelect;
@@ -28,6 +30,8 @@ export interface CallStart {
   fromUri: string;
   toUri: string;
   sipCallId: string;
+  /** The media node holding the call (storage/cluster.ts), so it can be reaped if that node dies. */
+  nodeId?: string;
 }
 
 export async function startCall(db: Database, tenantId: string, input: CallStart): Promise<CallRow> {
@@ -36,11 +40,11 @@ export async function startCall(db: Database, tenantId: string, input: CallStart
     const event = tx.$with('event').as(tx.insert(callEvents).values({ tenantId, callId: id, type: 'state', data: { state: 'ringing' } }).returning({ id: callEvents.id }));
     const [row] = await tx.with(event).insert(calls).values({
       id, tenantId, agentId: input.agentId, numberId: input.numberId ?? null, direction: input.direction,
-      fromUri: input.fromUri, toUri: input.toUri, sipCallId: input.sipCallId, state: 'ringing',
+      fromUri: input.fromUri, toUri: input.toUri, sipCallId: input.sipCallId, state: 'ringing', nodeId: input.nodeId ?? null,
     }).returning();
     await emitEvent(tx, tenantId, {
-      type: 'call.started', subject: row!.id,
-      data: { callId: row!.id, direction: row!.direction, agentId: row!.agentId, from: row!.fromUri, to: row!.toUri, startedAt: row!.startedAt.toISOString() },
+      type: 'call.started', subject: id,
+      data: { callId: id, direction: row!.direction, agentId: row!.agentId, from: row!.fromUri, to: row!.toUri, startedAt: row!.startedAt.toISOString() },
     });
     return row!;
   }).finally(notifyOutbox);
@@ -48,8 +52,8 @@ export async function startCall(db: Database, tenantId: string, input: CallStart
 
 export async function markCallAnswered(db: Database, tenantId: string, callId: string): Promise<void> {
   await withTenant(db, tenantId, async (tx) => {
-    const answeredAt = new Date();
     const event = tx.$with('event').as(tx.insert(callEvents).values({ tenantId, callId, type: 'state', data: { state: 'answered' } }).returning({ id: callEvents.id }));
+    const answeredAt = new Date();
     const updated = await tx.with(event).update(calls).set({ state: 'answered', answeredAt }).where(eq(calls.id, callId)).returning({ id: calls.id });
     if (updated.length) await emitEvent(tx, tenantId, { type: 'call.answered', subject: callId, data: { callId, answeredAt: answeredAt.toISOString() } });
   }).finally(notifyOutbox);
@@ -66,32 +70,21 @@ export async function finishCall(db: Database, tenantId: string, callId: string,
   await transcriptQueue(db).finishWith(callId, (insertQueued) => withTenant(db, tenantId, async (tx) => {
     await insertQueued(tx);
     // The event only when this finish ended the call (the update matched a row).
-    const ended = await tx.execute(sql`with ended as (
+    const ended = rows<Record<string, unknown>>(await tx.execute(sql`with ended as (
         update calls set state = 'ended', ended_at = now(), end_reason = ${end.reason}${failure}
         where id = ${callId} and ended_at is null returning *),
       event as (insert into call_events (tenant_id, call_id, type, data) select ${tenantId}::uuid, id, 'state', ${event}::jsonb from ended)
-      select id from ended`);
-    if (rows<{ id: string }>(ended).length === 0) return;
-    const endedWanted = await wantsEvent(tx, tenantId, 'call.ended');
-    const transcriptWanted = await wantsEvent(tx, tenantId, 'transcript.completed');
-    if (!endedWanted && !transcriptWanted) return;
-    const [row] = await tx.select().from(calls).where(eq(calls.id, callId));
-    if (!row) return;
-    if (endedWanted) await emitEvent(tx, tenantId, { type: 'call.ended', subject: callId, data: callEndedData(row) });
-    // The redacted transcript as stored (its queued turns were written above, in this transaction).
-    if (transcriptWanted) {
-      const turns = await tx.select({ seq: transcriptTurns.seq, speaker: transcriptTurns.speaker, text: transcriptTurns.redactedText, entities: transcriptTurns.entities, at: transcriptTurns.at })
-        .from(transcriptTurns).where(eq(transcriptTurns.callId, callId)).orderBy(asc(transcriptTurns.seq), asc(transcriptTurns.id));
-      if (turns.length > 0) {
-        await emitEvent(tx, tenantId, {
-          type: 'transcript.completed', subject: callId,
-          data: {
-            callId, redacted: true, latency: row.latency ?? null, failure: row.failure ?? null,
-            turns: turns.map((t) => ({ seq: t.seq, speaker: t.speaker, text: t.text, entities: t.entities, at: t.at.toISOString() })),
-          },
-        });
-      }
-    }
+      select id, direction, agent_id, started_at, answered_at, ended_at, end_reason, failure, latency from ended`))[0];
+    if (!ended) return;
+    const row = {
+      id: String(ended.id), direction: ended.direction as CallRow['direction'], agentId: (ended.agent_id as string | null) ?? null,
+      startedAt: new Date(ended.started_at as string), answeredAt: ended.answered_at ? new Date(ended.answered_at as string) : null,
+      endedAt: new Date(ended.ended_at as string), endReason: (ended.end_reason as string | null) ?? null, failure: (ended.failure as string | null) ?? null,
+      latency: (typeof ended.latency === 'string' ? JSON.parse(ended.latency) : ended.latency) ?? null,
+    };
+    await emitEvent(tx, tenantId, { type: 'call.ended', subject: callId, data: callEndedData(row) });
+    // The transcript is complete: every queued turn was written above, in this transaction.
+    await emitTranscriptCompleted(tx, tenantId, callId, row);
   })).finally(notifyOutbox);
 }
 
@@ -104,7 +97,9 @@ export function callOutcome(row: Pick<CallRow, 'answeredAt' | 'endReason' | 'fai
   return 'failed';
 }
 
-function callEndedData(row: CallRow): Record<string, unknown> {
+type EndedCall = Pick<CallRow, 'id' | 'direction' | 'agentId' | 'startedAt' | 'answeredAt' | 'endedAt' | 'endReason' | 'failure' | 'latency'>;
+
+function callEndedData(row: EndedCall): Record<string, unknown> {
   const ended = row.endedAt ?? new Date();
   return {
     callId: row.id, direction: row.direction, agentId: row.agentId, outcome: callOutcome(row), endReason: row.endReason, failure: row.failure,
@@ -113,6 +108,17 @@ function callEndedData(row: CallRow): Record<string, unknown> {
     talkMs: row.answeredAt ? Math.max(0, ended.getTime() - row.answeredAt.getTime()) : 0,
     latency: row.latency ?? null,
   };
+}
+
+/** transcript.completed for an answered call: the redacted turns, read in the statement that writes the event. */
+async function emitTranscriptCompleted(tx: Tx, tenantId: string, callId: string, row: EndedCall): Promise<void> {
+  if (!row.answeredAt) return;
+  await emitEvent(tx, tenantId, {
+    type: 'transcript.completed', subject: callId,
+    data: { callId, redacted: true, latency: row.latency ?? null, failure: row.failure },
+  }, new Date(), sql`(select coalesce(jsonb_agg(jsonb_build_object('seq', seq, 'speaker', speaker, 'text', redacted_text, 'entities', entities,
+      'at', to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) order by seq, id), '[]'::jsonb)
+    from transcript_turns where call_id = ${callId})`);
 }
 
 export interface CallOutcome {

@@ -5,11 +5,12 @@
  * does: a crash before the commit loses both, after it keeps both. One
  * statement writes the event and a delivery row per enabled endpoint of the
  * tenant subscribed to its type; with no such endpoint nothing is written.
+ * One statement more per event for the change's transaction (issue 17 counts them).
  * Payloads carry ids, states, numbers and redacted text only (the event
  * catalogue and its JSON Schemas: src/webhooks/event-schemas.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../database.ts';
 import { rows } from '../migrate.ts';
 
@@ -67,28 +68,37 @@ export async function wantsEvent(tx: Tx, tenantId: string, type: WebhookEventTyp
 }
 
 /** Writes the event and its deliveries in `tx` (already in the tenant's scope). Returns the event id, or undefined when no endpoint wants it. */
-export async function emitEvent(tx: Tx, tenantId: string, event: OutboxEvent, now: Date = new Date()): Promise<string | undefined> {
+export async function emitEvent(tx: Tx, tenantId: string, event: OutboxEvent, now: Date = new Date(), turnsSql?: SQL): Promise<string | undefined> {
   if (!await wantsEvent(tx, tenantId, event.type)) return undefined;
   const id = newWebhookId();
-  const payload = JSON.stringify({ type: event.type, version: WEBHOOK_PAYLOAD_VERSION, timestamp: now.toISOString(), data: event.data });
+  const envelope = sql`${JSON.stringify({ type: event.type, version: WEBHOOK_PAYLOAD_VERSION, timestamp: now.toISOString(), data: event.data })}::jsonb`;
+  // `turnsSql` (a jsonb expression) becomes data.turns, read in this statement (transcript.completed).
+  const payload = turnsSql ? sql`jsonb_set(${envelope}, '{data,turns}', ${turnsSql})` : envelope;
   const result = await tx.execute(sql`
     with ep as (
       select id from webhook_endpoints where tenant_id = ${tenantId} and enabled and ${event.type} = any(event_types)
     ), ev as (
       insert into webhook_events (id, tenant_id, type, subject, payload)
-      select ${id}, ${tenantId}, ${event.type}, ${event.subject}, ${payload}::jsonb where exists (select 1 from ep)
+      select ${id}, ${tenantId}, ${event.type}, ${event.subject}, ${payload} where exists (select 1 from ep)
       returning id, seq
     )
     insert into webhook_deliveries (tenant_id, event_id, endpoint_id, subject, seq, next_attempt_at)
     select ${tenantId}, ev.id, ep.id, ${event.subject}, ev.seq, ${now.toISOString()}::timestamptz from ev cross join ep
     returning event_id`);
-  return rows<{ event_id: string }>(result).length > 0 ? id : undefined;
+  if (rows<{ event_id: string }>(result).length === 0) return undefined;
+  written = true;
+  return id;
 }
 
 const outboxListeners = new Set<() => void>();
 
-/** Called by the repos after a transaction that emitted events committed: wakes the delivery workers of this process. */
+/** Set when emitEvent wrote an event: notifyOutbox wakes the workers only then (a call's other writes cost nothing). */
+let written = false;
+
+/** Called by the repos after a transaction that may have emitted events: wakes the delivery workers of this process if one did. */
 export function notifyOutbox(): void {
+  if (!written) return;
+  written = false;
   for (const listener of outboxListeners) {
     try { listener(); } catch { /* a listener's failure is its own */ }
   }

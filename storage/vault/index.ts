@@ -32,6 +32,7 @@ export {
 } from './keys.ts';
 export type { MasterKeyProvider, TenantKeyStore, KeyErasure, StoredTenantKey, TenantKeyInfo, NewDataKey, RecordingKeySlot, KeyRingOptions } from './keys.ts';
 export { LocalObjectStore, MemoryObjectStore, RECORDING_EXTENSION } from './object-store.ts';
+export { S3ObjectStore, type S3ObjectStoreOptions } from './s3-object-store.ts';
 export type { ObjectStore, AppendHandle, ReadRange, RecordingRef } from './object-store.ts';
 export { RecordingWriter } from './writer.ts';
 export type { RecordingWriterOptions, RecordingSummary } from './writer.ts';

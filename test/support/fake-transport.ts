@@ -44,6 +44,7 @@ export class FakeTransport implements CallTransport {
   private readonly frameListeners = new Set<(f: AudioFrame | DtmfFrame) => void>();
   private readonly playoutListeners = new Set<(e: PlayoutStart) => void>();
   private readonly endListeners = new Set<(reason: EndReason) => void>();
+  private readonly wrapUpListeners = new Set<() => void>();
   private readonly script: Int16Array[] = [];
   private readonly queue: Int16Array[] = [];
   private queuedSamples = 0;
@@ -172,6 +173,16 @@ export class FakeTransport implements CallTransport {
   onEnd(listener: (reason: EndReason) => void): () => void {
     this.endListeners.add(listener);
     return () => this.endListeners.delete(listener);
+  }
+
+  onWrapUp(listener: () => void): () => void {
+    this.wrapUpListeners.add(listener);
+    return () => this.wrapUpListeners.delete(listener);
+  }
+
+  /** The server asks the call to wrap up (it is shutting down). */
+  wrapUp(): void {
+    for (const l of this.wrapUpListeners) l();
   }
 
   // ------------------------------------------------------------ pacer

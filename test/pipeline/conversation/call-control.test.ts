@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { APOLOGY, FallbackVoice, REPROMPT } from '../../../pipeline/conversation/index.ts';
+import { APOLOGY, FallbackVoice, REPROMPT, SHUTDOWN_GOODBYE } from '../../../pipeline/conversation/index.ts';
 import { assistantTexts, patternTts, startHarness } from './helpers.ts';
 
 test('end_call: the agent says goodbye, the audio plays out, then it hangs up', async () => {
@@ -170,6 +170,23 @@ test('maximum call duration ends the call with a goodbye', async () => {
     assert.equal(end.reason, 'max_duration');
     assert.ok(h.tts.calls.some((c) => /time limit/.test(c.text)), 'the time-limit goodbye was spoken');
     assert.equal(h.transport.hangups, ['max_duration']);
+  } finally {
+    await h.close();
+  }
+});
+
+test('the server shutting down: the agent cuts itself short, says the shutdown goodbye and hangs up', async () => {
+  const h = await startHarness({ agent: { greeting: 'Hello, thank you for calling, how can I help you today with your booking?' }, settings: { call: { repromptAfterMs: 0 } } });
+  try {
+    await h.transport.waitFor(() => h.transport.played.length > 0, 10_000, 'the greeting to start');
+    h.transport.wrapUp();
+    await h.transport.waitFor(() => h.transport.hangups.length > 0, 20_000, 'the agent to hang up');
+    const end = await h.running;
+    assert.equal(end.reason, 'node-drain');
+    assert.ok(SHUTDOWN_GOODBYE.endsWith(h.tts.calls.at(-1)?.text ?? '-'), 'the shutdown goodbye was the last thing spoken');
+    assert.ok(h.tts.calls.some((c) => SHUTDOWN_GOODBYE.startsWith(c.text)), 'the shutdown goodbye was spoken');
+    assert.equal(h.transport.hangups, ['node-drain']);
+    assert.equal(h.transport.hangupQueuedMs, [0], 'the goodbye played out before the hang-up');
   } finally {
     await h.close();
   }

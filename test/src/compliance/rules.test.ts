@@ -162,4 +162,16 @@ test('reasons: invalid number, then do-not-call (over consent), consent, caller 
   }
 });
 
+test('calling hours are read in the callee\'s own time zone when it is known, the tenant\'s otherwise', () => {
+  const facts: OutboundFacts = { policy: policy(), doNotCall: false, consent: true, numbers: ['+12125550100'] };
+  const at = new Date('2026-06-10T13:30:00Z'); // 09:30 in New York, 06:30 in Los Angeles
+  assert.ok(evaluateOutbound(facts, { callee: '+12125550123', now: at }).allowed, 'open in the tenant\'s zone');
+  const la = evaluateOutbound(facts, { callee: '+13105550123', now: at, timeZone: 'America/Los_Angeles' });
+  assert.equal(la.allowed ? 'allowed' : la.reason, 'outside-calling-hours');
+  assert.match(la.allowed ? '' : la.message, /America\/Los_Angeles/);
+  const late = new Date('2026-06-11T02:30:00Z'); // 22:30 in New York, 19:30 in Los Angeles
+  assert.ok(evaluateOutbound(facts, { callee: '+13105550123', now: late, timeZone: 'america/los_angeles' }).allowed, 'open in the callee\'s zone');
+  assert.not.ok(evaluateOutbound(facts, { callee: '+13105550123', now: late, timeZone: 'Mars/Olympus' }).allowed, 'an unknown zone falls back to the tenant\'s');
+});
+
 test.run();

@@ -12,6 +12,7 @@ import { CHUNK_OVERHEAD, DEFAULT_CHUNK_SIZE, HEADER_LENGTH, verifyRecordingLink 
 import { loadConfig } from '../../../src/config.ts';
 import { openConfiguredDatabase } from '../../../src/database-setup.ts';
 import { openRecordingVault, RecordingService } from '../../../src/recordings/index.ts';
+import type { LocalObjectStore } from '../../../storage/vault/index.ts';
 import type { Backend } from '../../support/databases.ts';
 import { expectedStereo, syntheticFrame } from './support.ts';
 
@@ -54,7 +55,7 @@ export async function registerCliRecordingTests(backend: Backend): Promise<void>
     const recorder = service.startCallRecording({ tenantId: tenant.id, callId: call.id, agent });
     for (let f = 0; f < frames; f++) { recorder.caller(syntheticFrame('caller', f)); recorder.agent(syntheticFrame('agent', f)); }
     await recorder.finish();
-    return { tenantId: tenant.id, recordingId: recorder.recordingId, linkSecret, file: store.pathOf({ tenantId: tenant.id, recordingId: recorder.recordingId }) };
+    return { tenantId: tenant.id, recordingId: recorder.recordingId, linkSecret, file: (store as LocalObjectStore).pathOf({ tenantId: tenant.id, recordingId: recorder.recordingId }) };
   });
   // A recorder killed mid-call leaves whole chunks only: keep the header and the first chunk.
   const crashed = join(dataDir, 'crashed.saxrec');

@@ -16,6 +16,7 @@ import { createHttpServer } from '../../../src/http/server.ts';
 import { registerRecordingRoutes } from '../../../src/http/recordings.ts';
 import { linkActor } from '../../../src/recordings/index.ts';
 import { createLogger } from '../../../src/log.ts';
+import { postgresRateLimitStore } from '../../../src/cluster/rate-limit-store.ts';
 import { backends } from '../../support/databases.ts';
 import { expectedStereo, recordingFixture, syntheticFrame } from './support.ts';
 
@@ -225,6 +226,25 @@ for (const backend of await backends()) {
       assert.is(securityLog.stats.events - before, 3, 'only the requests that were looked at are recorded');
     } finally {
       await limited.close();
+    }
+  });
+
+  test(`[${backend.name}] with the Postgres store, the rate limit is shared by every node on the database`, async () => {
+    // Two HTTP servers on one database stand for two nodes behind a balancer: 2 + 2 requests from one source.
+    const nodes = [0, 1].map(() => {
+      const node = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
+      registerRecordingRoutes(node, { db, vault: fx.vault, linkSecret: fx.linkSecret, securityLog, rateLimitPerMinute: 3, rateLimitStore: postgresRateLimitStore(db, `shared-${backend.name}`) });
+      return node;
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await nodes[i % 2]!.inject({ method: 'GET', url: `/v1/recordings/${tenant.id}/${recordingId}?exp=1&sig=shared${i}`, remoteAddress: '198.51.100.7' });
+        statuses.push(res.statusCode);
+      }
+      assert.equal(statuses, [403, 403, 403, 429], 'the fourth request is over the limit of 3 although each node saw only two');
+    } finally {
+      for (const node of nodes) await node.close();
     }
   });
 

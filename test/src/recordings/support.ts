@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import type { AudioFrame } from '../../../media/audio/frames.ts';
 import type { Database } from '../../../storage/index.ts';
 import { openRecordingVault, RecordingService, type RecordingVaultSetup } from '../../../src/recordings/index.ts';
+import { LocalObjectStore } from '../../../storage/vault/index.ts';
 
 export interface RecordingFixture extends RecordingVaultSetup {
+  /** The data directory's store (no S3 configured): tests reach its files. */
+  store: LocalObjectStore;
   db: Database;
   dataDir: string;
   service: RecordingService;
@@ -17,7 +20,8 @@ export async function recordingFixture(db: Database): Promise<RecordingFixture> 
   const dataDir = await mkdtemp(join(tmpdir(), 'recordings-'));
   const setup = await openRecordingVault({ SMARTALEX_DATA_DIR: dataDir, SMARTALEX_MASTER_KEY: undefined }, db);
   const service = new RecordingService({ db, vault: setup.vault });
-  return { ...setup, db, dataDir, service, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
+  if (!(setup.store instanceof LocalObjectStore)) throw new Error('expected the local recording store');
+  return { ...setup, store: setup.store, db, dataDir, service, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
 }
 
 /** A 20 ms mono frame whose samples encode leg, frame index and position, so any misplacement shows. */

@@ -12,7 +12,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  createAgent, createTenant, emitEvent, finishCall, getWebhookEndpoint, listAudit, listWebhookAttempts, listWebhookDeliveries, listWebhookEvents,
+  addTranscriptTurn, createAgent, createTenant, emitEvent, finishCall, getWebhookEndpoint, listAudit, listWebhookAttempts, listWebhookDeliveries, listWebhookEvents,
   markCallAnswered, PostgresTenantKeyStore, startCall, withTenant, type Database,
 } from '../../../storage/index.ts';
 import { KeyRing, LocalMasterKey } from '../../../storage/vault/index.ts';
@@ -71,6 +71,25 @@ for (const backend of await backends()) {
       assert.ok(deliveries.every((d) => d.status === 'delivered' && d.attempts === 1));
       const log = await listWebhookAttempts(db, s.tenantId, deliveries[0]!.id);
       assert.equal(log.map((a) => a.statusCode), [200]);
+    } finally {
+      await s.receiver.close();
+    }
+  });
+
+  test(`[${backend.name}] transcript.completed carries the redacted turns when the call ends; payload valid`, async () => {
+    const s = await setup(['transcript.completed']);
+    try {
+      const row = await startCall(db, s.tenantId, { agentId: s.agentId, direction: 'inbound', fromUri: 'sip:c@x', toUri: 'sip:2000@y', sipCallId: crypto.randomUUID() });
+      await markCallAnswered(db, s.tenantId, row.id);
+      await addTranscriptTurn(db, s.tenantId, { callId: row.id, seq: 1, speaker: 'caller', redacted: { text: 'card [CARD]', entities: [{ type: 'CARD', start: 5, end: 11 }] } });
+      await addTranscriptTurn(db, s.tenantId, { callId: row.id, seq: 2, speaker: 'agent', redacted: { text: 'thanks', entities: [] } });
+      await finishCall(db, s.tenantId, row.id, { reason: 'remote-bye' });
+      await s.worker().runOnce();
+      assert.equal(s.receiver.accepted.map((r) => r.type), ['transcript.completed']);
+      const payload = s.receiver.accepted[0]!.payload;
+      const parsed = webhookPayloadSchema('transcript.completed').safeParse(payload);
+      assert.ok(parsed.success, parsed.success ? '' : parsed.error.message);
+      assert.equal((payload.data.turns as { text: string }[]).map((t) => t.text), ['card [CARD]', 'thanks']);
     } finally {
       await s.receiver.close();
     }
@@ -226,6 +245,10 @@ for (const backend of await backends()) {
     } finally {
       await s.receiver.close();
     }
+  });
+
+  test.after(async () => {
+    await backend.cleanup();
   });
 }
 

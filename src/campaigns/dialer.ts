@@ -1,0 +1,70 @@
+/**
+ * One campaign dial through the existing outbound path: the TCPA check
+ * (do-not-call, consent, caller ID, calling hours in the contact's own zone
+ * when known; a refusal is audited there) and then placeCall, which waits for
+ * the call to end (CallManager.placeCall, then the session's close). The result is the contact's outcome for this attempt.
+ */
+import { checkOutboundCall } from '../compliance/index.ts';
+import type { CallManager } from '../calls/call-manager.ts';
+import type { Database } from '../../storage/index.ts';
+
+export interface DialRequest {
+  tenantId: string;
+  campaignId: string;
+  agentId: string;
+  phone: string;
+  timeZone: string | null;
+  callerId: string | null;
+}
+
+export type DialResult =
+  | { outcome: 'answered'; callId: string | null }
+  | { outcome: 'busy' | 'no-answer' | 'failed'; callId: string | null; detail: string }
+  | { outcome: 'refused'; detail: string };
+
+export type Dialer = (request: DialRequest) => Promise<DialResult>;
+
+/** SIP final responses to a campaign outcome: busy (486, 600), no answer (408 ring-out, 480, 487), else failed. */
+export function outcomeOfStatus(status: number | undefined): 'busy' | 'no-answer' | 'failed' {
+  if (status === 486 || status === 600) return 'busy';
+  if (status === 408 || status === 480 || status === 487) return 'no-answer';
+  return 'failed';
+}
+
+export interface SipDialerOptions {
+  db: Database;
+  calls: CallManager;
+  /** The carrier to call through, e.g. sip:carrier.example:5060. */
+  via: string;
+  /** How long to let a call ring (default 30 s). */
+  ringTimeoutMs?: number;
+  auth?: { username: string; password: string };
+}
+
+/** The TCPA check first (a refusal is the outcome), then `place` for what it allows. */
+export function compliantDialer(db: Database, place: (req: DialRequest, actor: string) => Promise<DialResult>): Dialer {
+  return async (req) => {
+    const actor = `system:campaign:${req.campaignId}`;
+    const decision = await checkOutboundCall(db, req.tenantId, { number: req.phone, from: req.callerId ?? undefined, actor, timeZone: req.timeZone });
+    if (!decision.allowed) return { outcome: 'refused', detail: decision.reason };
+    return place(req, actor);
+  };
+}
+
+export function sipDialer(options: SipDialerOptions): Dialer {
+  return compliantDialer(options.db, async (req, actor) => {
+    try {
+      const session = await options.calls.placeCall({
+        tenantId: req.tenantId, agent: req.agentId, number: req.phone, via: options.via, actor, timeZone: req.timeZone,
+        ...(req.callerId ? { from: req.callerId } : {}), timeoutMs: options.ringTimeoutMs ?? 30_000, ...(options.auth ? { auth: options.auth } : {}),
+      });
+      await session.untilClosed();
+      return { outcome: 'answered', callId: session.callId };
+    } catch (error) {
+      const e = error as { status?: number; name?: string; reason?: string };
+      if (e.name === 'OutboundRefusedError') return { outcome: 'refused', detail: e.reason ?? 'refused' };
+      const outcome = outcomeOfStatus(e.status);
+      return { outcome, callId: null, detail: e.status ? `sip-${e.status}` : (e.name ?? 'error') };
+    }
+  });
+}

@@ -1,0 +1,3 @@
+export * from './campaign-runner.ts';
+export * from './campaigns.ts';
+export * from './dialer.ts';

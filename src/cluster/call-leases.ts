@@ -1,0 +1,25 @@
+/**
+ * The per-tenant concurrent call limit across the cluster: each call holds a lease row in Postgres
+ * (storage/cluster.ts), taken before the call is set up and released when it ends. A lease of a node whose
+ * heartbeat went stale stops counting at once, so a dead node does not hold its tenants' places.
+ */
+import { randomUUID } from 'node:crypto';
+import { acquireCallLease, releaseCallLease, type Database } from '../../storage/index.ts';
+import type { CallLimiter } from '../calls/call-limit.ts';
+import type { Logger } from '../log.ts';
+import type { ClusterNode } from './node.ts';
+
+export function clusterCallLimiter(db: Database, node: ClusterNode, maxCallsPerTenant: number, logger: Logger): CallLimiter {
+  return {
+    maxCallsPerTenant,
+    async acquire(tenantId) {
+      const leaseId = randomUUID();
+      const ok = await acquireCallLease(db, { tenantId, nodeId: node.id, leaseId, maxCalls: maxCallsPerTenant, staleAfterMs: node.staleAfterMs });
+      if (!ok) return undefined;
+      return () => {
+        // A release that fails leaves a row the reaper drops with the node; the place is back by then.
+        releaseCallLease(db, leaseId).catch((error: unknown) => logger.warn({ tenantId, err: { message: (error as Error).message } }, 'call lease could not be released'));
+      };
+    },
+  };
+}

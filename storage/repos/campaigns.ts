@@ -1,0 +1,214 @@
+/**
+ * Outbound campaigns and each contact's progress (0008_webhooks.sql), inside
+ * the tenant scope. A contact is marked 'dialing' (attempt counted) in a
+ * committed transaction BEFORE its call is placed, so a restart finds it
+ * there and never dials it again (recoverInterruptedDials). Finishing a
+ * contact and finishing the campaign write their webhook events
+ * (campaign.contact.completed, campaign.completed) in the same transaction.
+ */
+import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import type { Database, Tx } from '../database.ts';
+import { campaignContacts, campaigns, contacts } from '../schema.ts';
+import { withTenant } from '../tenant-scope.ts';
+import { auditInTx, type AuditEntry } from './audit.ts';
+import { emitEvent, notifyOutbox } from './webhook-outbox.ts';
+
+export type CampaignRow = typeof campaigns.$inferSelect;
+export type CampaignContactRow = typeof campaignContacts.$inferSelect;
+export type CampaignState = 'draft' | 'running' | 'paused' | 'cancelled' | 'completed';
+export type ContactOutcome = 'answered' | 'busy' | 'no-answer' | 'failed' | 'refused' | 'cancelled';
+
+export interface NewCampaign {
+  name: string;
+  agentId: string;
+  callerId?: string | null;
+  startsAt?: Date | null;
+  endsAt?: Date | null;
+  maxConcurrent?: number;
+  callsPerSecond?: number;
+  maxAttempts?: number;
+  retrySpacingSeconds?: number;
+  contactIds: string[];
+}
+
+export async function insertCampaign(db: Database, tenantId: string, input: NewCampaign, entry: Omit<AuditEntry, 'target'>): Promise<CampaignRow> {
+  return withTenant(db, tenantId, async (tx) => {
+    const [row] = await tx.insert(campaigns).values({
+      tenantId, name: input.name, agentId: input.agentId, callerId: input.callerId ?? null, startsAt: input.startsAt ?? null, endsAt: input.endsAt ?? null,
+      ...(input.maxConcurrent !== undefined ? { maxConcurrent: input.maxConcurrent } : {}),
+      ...(input.callsPerSecond !== undefined ? { callsPerSecond: input.callsPerSecond } : {}),
+      ...(input.maxAttempts !== undefined ? { maxAttempts: input.maxAttempts } : {}),
+      ...(input.retrySpacingSeconds !== undefined ? { retrySpacingSeconds: input.retrySpacingSeconds } : {}),
+    }).returning();
+    const ids = [...new Set(input.contactIds)];
+    if (ids.length) {
+      const found = await tx.select({ id: contacts.id }).from(contacts).where(inArray(contacts.id, ids));
+      if (found.length !== ids.length) throw new CampaignStateError('some contacts do not exist');
+      await tx.insert(campaignContacts).values(ids.map((contactId) => ({ tenantId, campaignId: row!.id, contactId })));
+    }
+    await auditInTx(tx, tenantId, { ...entry, target: row!.id, detail: { ...entry.detail, contacts: ids.length } });
+    return row!;
+  });
+}
+
+export class CampaignStateError extends Error {
+  override name = 'CampaignStateError';
+}
+
+export async function getCampaign(db: Database, tenantId: string, id: string): Promise<CampaignRow | undefined> {
+  return withTenant(db, tenantId, async (tx) => (await tx.select().from(campaigns).where(eq(campaigns.id, id)))[0]);
+}
+
+export async function listCampaignsInState(db: Database, tenantId: string, state: CampaignState): Promise<CampaignRow[]> {
+  return withTenant(db, tenantId, (tx) => tx.select().from(campaigns).where(eq(campaigns.state, state)).orderBy(asc(campaigns.createdAt)));
+}
+
+const TRANSITIONS: Record<string, { from: CampaignState[]; to: CampaignState }> = {
+  start: { from: ['draft'], to: 'running' },
+  pause: { from: ['running'], to: 'paused' },
+  resume: { from: ['paused'], to: 'running' },
+  cancel: { from: ['draft', 'running', 'paused'], to: 'cancelled' },
+};
+
+/** start, pause, resume, cancel: checked against the current state, audited; cancel settles the contacts not yet dialled. */
+export async function changeCampaignState(db: Database, tenantId: string, id: string, action: keyof typeof TRANSITIONS, actor: string): Promise<CampaignRow> {
+  const t = TRANSITIONS[action];
+  if (!t) throw new CampaignStateError(`unknown action ${action}`);
+  const row = await withTenant(db, tenantId, async (tx) => {
+    const [current] = await tx.select().from(campaigns).where(eq(campaigns.id, id)).for('update');
+    if (!current) throw new CampaignStateError('no such campaign');
+    if (!t.from.includes(current.state as CampaignState)) throw new CampaignStateError(`cannot ${action} a ${current.state} campaign`);
+    const [updated] = await tx.update(campaigns).set({ state: t.to }).where(eq(campaigns.id, id)).returning();
+    await auditInTx(tx, tenantId, { actor, action: `campaign.${action}`, target: id });
+    if (action === 'cancel') {
+      const pending = await tx.update(campaignContacts).set({ state: 'done', outcome: 'cancelled', completedAt: new Date() })
+        .where(and(eq(campaignContacts.campaignId, id), eq(campaignContacts.state, 'pending'))).returning();
+      for (const c of pending) await emitContactCompleted(tx, tenantId, c);
+      await maybeCompleteCampaign(tx, tenantId, id);
+    }
+    return updated!;
+  });
+  notifyOutbox();
+  return row;
+}
+
+export interface DueContact { id: number; contactId: string; phone: string; timeZone: string | null; attempts: number }
+
+/**
+ * Takes the next contact due for a call (pending, its retry time reached), marks it dialing and counts the
+ * attempt; undefined when none is due. Committed before the call is placed.
+ */
+export async function claimNextContact(db: Database, tenantId: string, campaignId: string, now: Date): Promise<DueContact | undefined> {
+  return withTenant(db, tenantId, async (tx) => {
+    const [next] = await tx.select({ id: campaignContacts.id }).from(campaignContacts)
+      .where(and(eq(campaignContacts.campaignId, campaignId), eq(campaignContacts.state, 'pending'),
+        or(isNull(campaignContacts.nextAttemptAt), lte(campaignContacts.nextAttemptAt, now))))
+      .orderBy(asc(sql`coalesce(${campaignContacts.nextAttemptAt}, 'epoch'::timestamptz)`), asc(campaignContacts.id)).limit(1)
+      .for('update', { skipLocked: true });
+    if (!next) return undefined;
+    const [row] = await tx.update(campaignContacts).set({ state: 'dialing', attempts: sql`${campaignContacts.attempts} + 1` })
+      .where(eq(campaignContacts.id, next.id)).returning();
+    const [contact] = await tx.select({ phone: contacts.phone, timeZone: contacts.timeZone }).from(contacts).where(eq(contacts.id, row!.contactId));
+    return { id: row!.id, contactId: row!.contactId, phone: contact!.phone, timeZone: contact!.timeZone, attempts: row!.attempts };
+  });
+}
+
+export interface ContactAttemptResult {
+  outcome: Exclude<ContactOutcome, 'cancelled'>;
+  detail?: string | null;
+  callId?: string | null;
+  /** Try again at this time (busy / no answer within the attempt limit); null: the contact is done. */
+  retryAt: Date | null;
+}
+
+/** Records a dial's result; when the contact is done, emits campaign.contact.completed and, if it was the last, completes the campaign. */
+export async function finishContactAttempt(db: Database, tenantId: string, campaignId: string, rowId: number, result: ContactAttemptResult): Promise<void> {
+  await withTenant(db, tenantId, async (tx) => {
+    const [row] = await tx.update(campaignContacts).set({
+      state: result.retryAt ? 'pending' : 'done', outcome: result.outcome, detail: result.detail ?? null, callId: result.callId ?? null,
+      nextAttemptAt: result.retryAt, completedAt: result.retryAt ? null : new Date(),
+    }).where(eq(campaignContacts.id, rowId)).returning();
+    if (row && !result.retryAt) {
+      await emitContactCompleted(tx, tenantId, row);
+      await maybeCompleteCampaign(tx, tenantId, campaignId);
+    }
+  });
+  notifyOutbox();
+}
+
+/** After a restart: contacts left 'dialing' may or may not have been called; they are settled as failed ("interrupted"), never dialled again. */
+export async function recoverInterruptedDials(db: Database, tenantId: string, campaignId: string): Promise<number> {
+  const n = await withTenant(db, tenantId, async (tx) => {
+    const rows = await tx.update(campaignContacts).set({ state: 'done', outcome: 'failed', detail: 'interrupted', completedAt: new Date() })
+      .where(and(eq(campaignContacts.campaignId, campaignId), eq(campaignContacts.state, 'dialing'))).returning();
+    for (const r of rows) await emitContactCompleted(tx, tenantId, r);
+    if (rows.length) await maybeCompleteCampaign(tx, tenantId, campaignId);
+    return rows.length;
+  });
+  notifyOutbox();
+  return n;
+}
+
+/** The window closed: contacts not yet done are settled as cancelled ("window-ended"), the campaign completes. */
+export async function closeCampaignWindow(db: Database, tenantId: string, campaignId: string): Promise<void> {
+  await withTenant(db, tenantId, async (tx) => {
+    const rows = await tx.update(campaignContacts).set({ state: 'done', outcome: 'cancelled', detail: 'window-ended', completedAt: new Date() })
+      .where(and(eq(campaignContacts.campaignId, campaignId), eq(campaignContacts.state, 'pending'))).returning();
+    for (const r of rows) await emitContactCompleted(tx, tenantId, r);
+    await maybeCompleteCampaign(tx, tenantId, campaignId);
+  });
+  notifyOutbox();
+}
+
+async function emitContactCompleted(tx: Tx, tenantId: string, row: CampaignContactRow): Promise<void> {
+  await emitEvent(tx, tenantId, {
+    type: 'campaign.contact.completed', subject: row.campaignId,
+    data: { campaignId: row.campaignId, contactId: row.contactId, outcome: row.outcome, detail: row.detail, attempts: row.attempts, callId: row.callId },
+  });
+}
+
+/** Completes a running (or cancelled) campaign with nothing left to dial, once, emitting campaign.completed. */
+async function maybeCompleteCampaign(tx: Tx, tenantId: string, campaignId: string): Promise<void> {
+  const [open] = await tx.select({ n: sql<number>`count(*)::int` }).from(campaignContacts)
+    .where(and(eq(campaignContacts.campaignId, campaignId), inArray(campaignContacts.state, ['pending', 'dialing'])));
+  if ((open?.n ?? 0) > 0) return;
+  const [done] = await tx.update(campaigns).set({ state: sql`case when ${campaigns.state} = 'cancelled' then 'cancelled' else 'completed' end`, completedAt: new Date() })
+    .where(and(eq(campaigns.id, campaignId), inArray(campaigns.state, ['running', 'cancelled']), isNull(campaigns.completedAt))).returning();
+  if (!done) return;
+  const outcomes = await tx.select({ outcome: campaignContacts.outcome, n: sql<number>`count(*)::int` }).from(campaignContacts)
+    .where(eq(campaignContacts.campaignId, campaignId)).groupBy(campaignContacts.outcome);
+  await emitEvent(tx, tenantId, {
+    type: 'campaign.completed', subject: campaignId,
+    data: { campaignId, state: done.state, outcomes: Object.fromEntries(outcomes.map((o) => [o.outcome ?? 'none', Number(o.n)])) },
+  });
+}
+
+export interface CampaignProgress {
+  campaign: CampaignRow;
+  total: number;
+  byState: Record<string, number>;
+  byOutcome: Record<string, number>;
+}
+
+export async function campaignProgress(db: Database, tenantId: string, campaignId: string): Promise<CampaignProgress | undefined> {
+  return withTenant(db, tenantId, async (tx) => {
+    const [campaign] = await tx.select().from(campaigns).where(eq(campaigns.id, campaignId));
+    if (!campaign) return undefined;
+    const groups = await tx.select({ state: campaignContacts.state, outcome: campaignContacts.outcome, n: sql<number>`count(*)::int` })
+      .from(campaignContacts).where(eq(campaignContacts.campaignId, campaignId)).groupBy(campaignContacts.state, campaignContacts.outcome);
+    const byState: Record<string, number> = {};
+    const byOutcome: Record<string, number> = {};
+    let total = 0;
+    for (const g of groups) {
+      const n = Number(g.n);
+      total += n;
+      byState[g.state] = (byState[g.state] ?? 0) + n;
+      if (g.state === 'done' && g.outcome) byOutcome[g.outcome] = (byOutcome[g.outcome] ?? 0) + n;
+    }
+    return { campaign, total, byState, byOutcome };
+  });
+}
+
+export async function listCampaignContacts(db: Database, tenantId: string, campaignId: string): Promise<CampaignContactRow[]> {
+  return withTenant(db, tenantId, (tx) => tx.select().from(campaignContacts).where(eq(campaignContacts.campaignId, campaignId)).orderBy(asc(campaignContacts.id)));
+}
