@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { decodeG711, encodeG711, type G711Law } from '../audio/g711.ts';
 import type { AudioFrame, DtmfFrame } from '../audio/frames.ts';
+import { PcmFramer, PlayoutQueue } from '../audio/pcm-frames.ts';
 import { parseStreamMessage, StreamProtocolError, StreamWriter, type StreamDialect } from './protocol.ts';
 
 /** What this module needs of a WebSocket (the `ws` package's WebSocket fits). */
@@ -67,12 +68,9 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
   private readonly idleTimeoutMs: number;
   private readonly now: () => number;
   /** Caller audio not yet a whole frame. */
-  private inbound = new Int16Array(FRAME_SAMPLES);
-  private inboundFill = 0;
+  private readonly inbound = new PcmFramer(FRAME_SAMPLES);
   /** Agent audio waiting to be sent. */
-  private readonly queue: Int16Array[] = [];
-  private queueHead = 0;
-  private queuedSamples = 0;
+  private readonly queue = new PlayoutQueue(FRAME_SAMPLES, STREAM_SAMPLE_RATE);
   /** Agent audio sent since the stream started / last acknowledged as played, in ms. */
   private sentMs = 0;
   private playedMs = 0;
@@ -120,21 +118,18 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
   play(pcm: Int16Array): void {
     if (this.endedReason !== undefined || pcm.length === 0) return;
     this.queue.push(pcm);
-    this.queuedSamples += pcm.length;
     this.pump();
   }
 
   /** Agent audio queued here or sent and not yet acknowledged as played, in ms. */
   queuedMs(): number {
-    return (this.queuedSamples * 1000) / STREAM_SAMPLE_RATE + Math.max(0, this.sentMs - this.playedMs);
+    return this.queue.queuedMs + Math.max(0, this.sentMs - this.playedMs);
   }
 
   /** Barge-in: drop our queue and the far end's buffer; returns the ms that will not be heard. */
   clearPlayback(): number {
     const dropped = this.queuedMs();
-    this.queue.length = 0;
-    this.queueHead = 0;
-    this.queuedSamples = 0;
+    this.queue.clear();
     this.pendingMarks.clear();
     this.playedMs = this.sentMs;
     this.talkspurtStart = undefined;
@@ -181,19 +176,7 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
   private takeCallerAudio(payload: Buffer): void {
     const pcm = new Int16Array(payload.length);
     decodeG711(this.law, payload, pcm);
-    let at = 0;
-    while (at < pcm.length) {
-      const take = Math.min(FRAME_SAMPLES - this.inboundFill, pcm.length - at);
-      this.inbound.set(pcm.subarray(at, at + take), this.inboundFill);
-      this.inboundFill += take;
-      at += take;
-      if (this.inboundFill === FRAME_SAMPLES) {
-        const frame: AudioFrame = { kind: 'audio', pcm: this.inbound, sampleRate: STREAM_SAMPLE_RATE, timeMs: this.now() };
-        this.inbound = new Int16Array(FRAME_SAMPLES);
-        this.inboundFill = 0;
-        this.emit('audio', frame);
-      }
-    }
+    this.inbound.push(pcm, (frame) => this.emit('audio', { kind: 'audio', pcm: frame, sampleRate: STREAM_SAMPLE_RATE, timeMs: this.now() }));
   }
 
   /** Sends what the budget allows now and schedules the next look. */
@@ -201,16 +184,16 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
     if (this.endedReason !== undefined || !this.writer) return;
     const now = this.now();
     if (this.talkspurtStart === undefined) {
-      if (this.queuedSamples === 0) return;
+      if (this.queue.queuedSamples === 0) return;
       this.talkspurtStart = now;
       this.talkspurtSentMs = 0;
       this.emit('playout', { timeMs: now });
     }
     const budgetMs = now - this.talkspurtStart + this.leadMs;
-    while (this.queuedSamples >= 1 && this.talkspurtSentMs < budgetMs) {
+    while (this.queue.queuedSamples >= 1 && this.talkspurtSentMs < budgetMs) {
       this.sendFrame();
     }
-    if (this.queuedSamples === 0) {
+    if (this.queue.queuedSamples === 0) {
       // Talkspurt over: the next play() starts a fresh budget, once what was sent has had time to play.
       const backlog = this.talkspurtSentMs - (now - this.talkspurtStart);
       if (backlog <= 0) this.talkspurtStart = undefined;
@@ -224,7 +207,7 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.queuedSamples === 0 && this.talkspurtStart !== undefined && this.now() - this.talkspurtStart >= this.talkspurtSentMs) {
+      if (this.queue.queuedSamples === 0 && this.talkspurtStart !== undefined && this.now() - this.talkspurtStart >= this.talkspurtSentMs) {
         this.talkspurtStart = undefined;
       }
       this.pump();
@@ -232,25 +215,12 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
   }
 
   private sendFrame(): void {
-    const frame = new Int16Array(FRAME_SAMPLES);
-    let filled = 0;
-    while (filled < FRAME_SAMPLES && this.queue.length > 0) {
-      const head = this.queue[0]!;
-      const take = Math.min(FRAME_SAMPLES - filled, head.length - this.queueHead);
-      frame.set(head.subarray(this.queueHead, this.queueHead + take), filled);
-      filled += take;
-      this.queueHead += take;
-      if (this.queueHead === head.length) {
-        this.queue.shift();
-        this.queueHead = 0;
-      }
-    }
-    this.queuedSamples -= filled;
+    const frame = this.queue.next()!;
     encodeG711(this.law, frame, this.encoded);
     this.socket.send(this.writer!.media(this.encoded));
     this.sentMs += FRAME_MS;
     this.talkspurtSentMs += FRAME_MS;
-    if (this.sentMs - this.lastMarkAtMs >= this.markEveryMs || this.queuedSamples === 0) {
+    if (this.sentMs - this.lastMarkAtMs >= this.markEveryMs || this.queue.queuedSamples === 0) {
       const name = `m${++this.markSeq}`;
       this.pendingMarks.set(name, this.sentMs);
       this.lastMarkAtMs = this.sentMs;
@@ -275,8 +245,7 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
     this.endedReason = reason;
     if (this.timer) clearTimeout(this.timer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.queue.length = 0;
-    this.queuedSamples = 0;
+    this.queue.clear();
     this.emit('end', reason);
   }
 }

@@ -25,6 +25,7 @@ import { parse as parseSdp } from 'sdp-transform';
 import { OpusDecoder, OpusEncoder, OPUS_FRAME_SAMPLES, OPUS_RATE } from '../audio/opus.ts';
 import { Resampler } from '../audio/resample.ts';
 import type { AudioFrame } from '../audio/frames.ts';
+import { PcmFramer, PlayoutQueue } from '../audio/pcm-frames.ts';
 import { looksLikeRtcp, parseRtp, writeRtpHeader, RTP_HEADER_BYTES } from '../rtp/packet.ts';
 import { sharedPacer, type Pacer } from '../rtp/pacer.ts';
 
@@ -87,11 +88,8 @@ export class WebRtcAudioPeer extends EventEmitter<AudioPeerEvents> {
   private readonly encoder = new OpusEncoder();
   private readonly down = new Resampler(OPUS_RATE, WEBRTC_SAMPLE_RATE);
   private readonly up = new Resampler(WEBRTC_SAMPLE_RATE, OPUS_RATE);
-  private inbound = new Int16Array(FRAME_SAMPLES);
-  private inboundFill = 0;
-  private readonly queue: Int16Array[] = [];
-  private queueHead = 0;
-  private queuedSamples = 0;
+  private readonly inbound = new PcmFramer(FRAME_SAMPLES);
+  private readonly queue = new PlayoutQueue(FRAME_SAMPLES, WEBRTC_SAMPLE_RATE);
   private talking = false;
   private carry = new Int16Array(0);
   private readonly pacer: Pacer;
@@ -173,21 +171,16 @@ export class WebRtcAudioPeer extends EventEmitter<AudioPeerEvents> {
 
   /** Queue agent audio (16 kHz PCM16, any length). */
   play(pcm: Int16Array): void {
-    if (this.endedReason !== undefined || pcm.length === 0) return;
+    if (this.endedReason !== undefined) return;
     this.queue.push(pcm);
-    this.queuedSamples += pcm.length;
   }
 
   queuedMs(): number {
-    return (this.queuedSamples * 1000) / WEBRTC_SAMPLE_RATE;
+    return this.queue.queuedMs;
   }
 
   clearPlayback(): number {
-    const dropped = this.queuedMs();
-    this.queue.length = 0;
-    this.queueHead = 0;
-    this.queuedSamples = 0;
-    return dropped;
+    return this.queue.clear();
   }
 
   close(reason: string): void {
@@ -209,44 +202,18 @@ export class WebRtcAudioPeer extends EventEmitter<AudioPeerEvents> {
       this.dropped++;
       return;
     }
-    const pcm = this.down.process(pcm48);
-    let at = 0;
-    while (at < pcm.length) {
-      const take = Math.min(FRAME_SAMPLES - this.inboundFill, pcm.length - at);
-      this.inbound.set(pcm.subarray(at, at + take), this.inboundFill);
-      this.inboundFill += take;
-      at += take;
-      if (this.inboundFill === FRAME_SAMPLES) {
-        const frame: AudioFrame = { kind: 'audio', pcm: this.inbound, sampleRate: WEBRTC_SAMPLE_RATE, timeMs: performance.now() };
-        this.inbound = new Int16Array(FRAME_SAMPLES);
-        this.inboundFill = 0;
-        this.emit('audio', frame);
-      }
-    }
+    this.inbound.push(this.down.process(pcm48), (frame) => this.emit('audio', { kind: 'audio', pcm: frame, sampleRate: WEBRTC_SAMPLE_RATE, timeMs: performance.now() }));
   }
 
   /** One 20 ms step of the shared clock: send the next agent frame, if any. */
   private tick(): void {
     if (this.endedReason !== undefined || !this.opened) return;
-    if (this.queuedSamples === 0) {
+    const frame = this.queue.next();
+    if (!frame) {
       this.talking = false;
       this.timestamp = (this.timestamp + OPUS_FRAME_SAMPLES) >>> 0; // the clock runs on through silence
       return;
     }
-    const frame = new Int16Array(FRAME_SAMPLES);
-    let filled = 0;
-    while (filled < FRAME_SAMPLES && this.queue.length > 0) {
-      const head = this.queue[0]!;
-      const take = Math.min(FRAME_SAMPLES - filled, head.length - this.queueHead);
-      frame.set(head.subarray(this.queueHead, this.queueHead + take), filled);
-      filled += take;
-      this.queueHead += take;
-      if (this.queueHead === head.length) {
-        this.queue.shift();
-        this.queueHead = 0;
-      }
-    }
-    this.queuedSamples -= filled;
     const marker = !this.talking;
     if (marker) {
       this.talking = true;
@@ -287,8 +254,7 @@ export class WebRtcAudioPeer extends EventEmitter<AudioPeerEvents> {
     this.endedReason = reason;
     clearTimeout(this.connectTimer);
     this.offTick();
-    this.queue.length = 0;
-    this.queuedSamples = 0;
+    this.queue.clear();
     try { this.pc.close(); } catch { /* already closed */ }
     this.decoder.close();
     this.encoder.close();

@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { positiveInt } from './cli-args.ts';
 import { parseWav, pcm16Samples } from '../../media/audio/wav.ts';
 import { voiceCodec, type VoiceCodecName } from '../../media/audio/voice-codec.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -92,11 +93,6 @@ export function formatCodecReport(r: CodecBenchReport): string {
   ].join('\n');
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 export function registerCodecBenchCommand(program: Command): void {
   program

@@ -3,14 +3,10 @@
  * their validation, and the exit code of the run.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { nonNegative, nonNegativeInt, number, positiveInt } from './cli-args.ts';
 import { DEFAULT_VOICE_THRESHOLD_DBFS } from './voice.ts';
 import type { BenchOptions } from './run.ts';
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 function niceValue(value: string): number {
   const n = Number(value);
@@ -18,23 +14,8 @@ function niceValue(value: string): number {
   return n;
 }
 
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
-  return n;
-}
 
-function nonNegative(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number, 0 or more');
-  return n;
-}
 
-function number(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
-  return n;
-}
 
 function postgresUrl(value: string): string {
   if (!/^postgres(ql)?:\/\//.test(value)) throw new InvalidArgumentError('expected a postgres:// URL, e.g. postgres://postgres:postgres@127.0.0.1:5432/postgres');

@@ -7,7 +7,8 @@
  * keeps per call, and the machine it ran on. `--json` writes the same.
  */
 import { writeFile } from 'node:fs/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { positiveInt } from './cli-args.ts';
 import { summarize, type Summary } from './stats.ts';
 import { machineInfo } from './report.ts';
 import { benchVault } from './vault.ts';
@@ -82,11 +83,6 @@ export function formatRecorderReport(r: RecorderBenchReport): string {
   ].join('\n');
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 export function registerRecorderBenchCommand(program: Command): void {
   program
