@@ -17,6 +17,8 @@
  * 16 kHz is resampled to 48 kHz, Opus-encoded and paced out on the process's
  * shared 20 ms clock (media/rtp/pacer.ts). Packets are taken in arrival
  * order (no reordering: a late packet is decoded late rather than dropped).
+ * libdatachannel's native threads keep a process alive after its last peer
+ * has closed: a process that is done must exit explicitly (`serve` does).
  */
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';

@@ -122,4 +122,11 @@ test('offers that are not one Opus audio over DTLS-SRTP are refused with a reaso
   assert.equal(offeredOpus([...base, 'm=audio 9 UDP/TLS/RTP/SAVPF 109 0', 'a=mid:a1', 'a=rtpmap:109 opus/48000/2', 'a=rtpmap:0 PCMU/8000'].join('\r\n')), { mid: 'a1', payloadType: 109 });
 });
 
+// libdatachannel's native threads keep a process alive after its last peer has closed (even after
+// cleanup()): once uvu has printed its summary, end the process with uvu's exit code.
+test.after(() => {
+  nodeDataChannel.cleanup();
+  setTimeout(() => process.exit(), 500).unref();
+});
+
 test.run();
