@@ -26,6 +26,13 @@ export async function seedTenant(db: Database, name: string, number: string): Pr
     await tx.insert(schema.consents).values({ tenantId, contactId: contact!.id, phone: '+15550100', kind: 'outbound-calls' });
     await tx.insert(schema.tenantKeys).values({ tenantId, keyId: 'tk1', wrappedKey: Buffer.from('wrapped'), masterKeyId: 'm1' });
     await tx.insert(schema.tenantProviderKeys).values({ tenantId, provider: 'deepgram', sealed: Buffer.from('sealed'), keyId: 'tk1' });
+    const [endpoint] = await tx.insert(schema.webhookEndpoints).values({ tenantId, url: 'https://hooks.example/x', eventTypes: ['call.ended'], secretSealed: Buffer.from('sealed'), secretKeyId: 'tk1' }).returning();
+    const eventId = `msg_${randomUUID().replace(/-/g, '').slice(0, 26)}`;
+    const [event] = await tx.insert(schema.webhookEvents).values({ id: eventId, tenantId, type: 'call.ended', subject: call!.id, payload: {} }).returning();
+    const [delivery] = await tx.insert(schema.webhookDeliveries).values({ tenantId, eventId, endpointId: endpoint!.id, subject: call!.id, seq: event!.seq, nextAttemptAt: new Date() }).returning();
+    await tx.insert(schema.webhookAttempts).values({ tenantId, deliveryId: delivery!.id, attempt: 1, at: new Date(), durationMs: 5 });
+    const [campaign] = await tx.insert(schema.campaigns).values({ tenantId, name: 'c', agentId: agent.id }).returning();
+    await tx.insert(schema.campaignContacts).values({ tenantId, campaignId: campaign!.id, contactId: contact!.id });
     return call!.id;
   });
   return { tenantId: tenant.id, agentId: agent.id, callId };
