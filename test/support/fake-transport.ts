@@ -209,6 +209,9 @@ export class FakeTransport implements CallTransport {
     // The frame clock moves 20 ms per tick; fast ticks pull it ahead of the wall clock.
     const t = Math.max(this.lastFrameEnd, fast ? 0 : wall + this.offsetMs);
     if (fast) this.offsetMs = Math.max(this.offsetMs, t + 20 - wall);
+    // A real-time tick can fire a little early (timers have 1 ms grain), so t may lead the wall clock:
+    // now() must never fall behind the start of a frame already sent.
+    else this.offsetMs = Math.max(this.offsetMs, t - wall);
     // agent audio out: 20 ms per tick
     let need = this.frameSamples;
     const sending = this.queuedSamples > 0;
