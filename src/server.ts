@@ -140,7 +140,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     await registerControlPlane(http, {
       db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
       settings: controlPlaneSettings(config),
-      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
+      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store, callTokenSecret: recordingVault.callTokenSecret },
     });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
       throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;

@@ -39,6 +39,8 @@ export interface ControlPlaneServices {
   [name: string]: unknown;
   /** Where recording objects live: deleting a call, a contact or a recording takes them with it. */
   recordingStore?: ObjectStore;
+  /** Signs WebRTC call tokens (src/webrtc/call-token.ts); without it minting one answers 503. */
+  callTokenSecret?: Buffer;
 }
 
 export interface ControlPlaneDeps {
