@@ -83,6 +83,8 @@ export class WebRtcAudioPeer extends EventEmitter<AudioPeerEvents> {
   private readonly pc: nodeDataChannel.PeerConnection;
   private readonly track: nodeDataChannel.Track;
   private readonly payloadType: number;
+  /** PCM rate of the frames both ways (wideband). */
+  readonly sampleRate = WEBRTC_SAMPLE_RATE;
   private readonly ssrc = randomInt(1, 2 ** 32 - 1);
   private sequence = randomInt(0, 65_535);
   private timestamp = randomInt(0, 2 ** 32 - 1);
