@@ -15,6 +15,9 @@ import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
+import { registerCallPage } from './http/call-page.ts';
+import { UpgradeRouter } from './http/upgrades.ts';
+import { WEBRTC_SIGNALLING_PATH, webRtcSignalling } from './webrtc/index.ts';
 import { controlPlaneSettings, registerControlPlane, systemClock } from './api/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
@@ -142,10 +145,15 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       settings: controlPlaneSettings(config),
       services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store, callTokenSecret: recordingVault.callTokenSecret },
     });
+    // Browser calls: the /call/<agentId> page and its signalling socket (src/webrtc).
+    registerCallPage(http);
+    const webrtc = webRtcSignalling({ config, db, calls, secret: recordingVault.callTokenSecret, logger: logger.child({ component: 'webrtc' }) });
+    new UpgradeRouter(http.server).add(WEBRTC_SIGNALLING_PATH, webrtc.handleUpgrade);
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
       throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;
     });
     closers.unshift(() => http.close());
+    closers.unshift(() => webrtc.close()); // before the HTTP server: its close waits for the upgraded sockets
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.SMARTALEX_HTTP_PORT;
     if (demo) {

@@ -4,13 +4,16 @@
  *
  *   browser -> server  {type:'offer', token, sdp}   (first message, within 10 s)
  *                      {type:'hangup'}
- *   server -> browser  {type:'answer', sdp, callId}
+ *   server -> browser  {type:'answer', sdp}
+ *                      {type:'call', callId}       (media is up and the call has started)
  *                      {type:'caption', speaker:'caller'|'agent', text}   (redacted transcript lines)
  *                      {type:'ended', reason}
  *                      {type:'error', code, message}
  *
  * The offer is non-trickle (the browser waits for its candidates) and so is
- * the answer (media/webrtc/audio-peer.ts). The token is a call token minted
+ * the answer (media/webrtc/audio-peer.ts). The call itself (its row, its
+ * greeting) starts once DTLS is up, so nothing is said into a connection that
+ * never forms. The token is a call token minted
  * through the API (src/webrtc/call-token.ts), used once; it travels in the
  * first message, never in the URL (URLs end up in logs). Upgrades are
  * rate-limited per source address, counted in the database so the limit
@@ -29,6 +32,8 @@ import { checkCallToken, UsedCallTokens } from './call-token.ts';
 export const WEBRTC_SIGNALLING_PATH = '/v1/webrtc';
 const MAX_MESSAGE_BYTES = 64 * 1024;
 const OFFER_WITHIN_MS = 10_000;
+/** The browser's media must connect within this after the answer. */
+const CONNECT_WITHIN_MS = 15_000;
 
 export interface Caption { speaker: 'caller' | 'agent'; text: string }
 
@@ -111,6 +116,11 @@ export class WebRtcSignalling {
     });
   };
 
+  /** Signalling sockets open now (each one a browser call or one being set up). */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
   /** Hangs up every browser call's socket and stops taking new ones (the calls themselves end with the call manager). */
   async close(): Promise<void> {
     this.closed = true;
@@ -127,6 +137,7 @@ export class WebRtcSignalling {
     let call: WebRtcCall | undefined;
     let peer: WebRtcAudioPeer | undefined;
     let offered = false;
+    const left = new AbortController();
     const send = (message: Record<string, unknown>): void => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
     };
@@ -139,6 +150,7 @@ export class WebRtcSignalling {
     ws.on('close', () => {
       clearTimeout(offerTimer);
       this.sockets.delete(ws);
+      left.abort();
       if (call) call.hangup();
       else peer?.close('remote-hangup');
     });
@@ -152,7 +164,7 @@ export class WebRtcSignalling {
       if (offered) return fail('bad-message', 'one offer per connection');
       offered = true;
       clearTimeout(offerTimer);
-      void this.answer(message, source, send).then((started) => {
+      void this.answer(message, source, send, left.signal).then((started) => {
         if (!started) return;
         ({ call, peer } = started);
         if (ws.readyState !== ws.OPEN) {
@@ -173,7 +185,7 @@ export class WebRtcSignalling {
   }
 
   /** Checks the token, answers the offer and starts the call; throws a SignallingRefusal the browser may read. */
-  private async answer(message: Extract<Inbound, { type: 'offer' }>, source: string, send: (m: Record<string, unknown>) => void): Promise<{ call: WebRtcCall; peer: WebRtcAudioPeer }> {
+  private async answer(message: Extract<Inbound, { type: 'offer' }>, source: string, send: (m: Record<string, unknown>) => void, left: AbortSignal): Promise<{ call: WebRtcCall; peer: WebRtcAudioPeer }> {
     const checked = checkCallToken(this.options.secret, message.token);
     if (!checked.ok) throw new SignallingRefusal('unauthorized', `the call token is ${checked.reason === 'expired' ? 'expired' : 'not valid'}`);
     if (!this.used.claim(checked.claims)) throw new SignallingRefusal('unauthorized', 'the call token was already used');
@@ -187,16 +199,34 @@ export class WebRtcSignalling {
     }
     const { peer, answer } = answered;
     try {
+      send({ type: 'answer', sdp: answer });
+      await connected(peer, left);
       const call = await this.options.startCall({ tenantId: checked.claims.tenantId, agentId: checked.claims.agentId, peer, source });
-      send({ type: 'answer', sdp: answer, callId: call.callId });
+      send({ type: 'call', callId: call.callId });
       this.options.logger.info({ tenantId: checked.claims.tenantId, callId: call.callId }, 'webrtc: browser call answered');
       return { call, peer };
     } catch (error) {
       peer.close('setup-failed');
+      if (error instanceof SignallingRefusal) throw error;
       if (error instanceof WebRtcCallRefused) throw new SignallingRefusal(error.code, error.message, error.code === 'not-found' ? 1008 : 1013);
       throw error;
     }
   }
+}
+
+/** Resolves once the peer's media is up; a refusal when it ends first or takes too long. */
+function connected(peer: WebRtcAudioPeer, left: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (left.aborted) return reject(new SignallingRefusal('gone', 'the browser left'));
+    const timer = setTimeout(() => { cleanup(); reject(new SignallingRefusal('connect-failed', 'the media connection did not come up', 1011)); }, CONNECT_WITHIN_MS);
+    const onOpen = (): void => { cleanup(); resolve(); };
+    const onEnd = (): void => { cleanup(); reject(new SignallingRefusal('connect-failed', 'the media connection did not come up', 1011)); };
+    const onLeft = (): void => { cleanup(); reject(new SignallingRefusal('gone', 'the browser left')); };
+    const cleanup = (): void => { clearTimeout(timer); peer.off('open', onOpen); peer.off('end', onEnd); left.removeEventListener('abort', onLeft); };
+    peer.once('open', onOpen);
+    peer.once('end', onEnd);
+    left.addEventListener('abort', onLeft, { once: true });
+  });
 }
 
 class SignallingRefusal extends Error {

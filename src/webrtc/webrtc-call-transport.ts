@@ -1,40 +1,32 @@
 /**
- * CallTransport (pipeline/transport.ts) over one browser's WebRTC audio peer
- * (media/webrtc/audio-peer.ts): 16 kHz wideband frames both ways (the peer
- * does the Opus 48 kHz <-> 16 kHz work), agent audio paced by the peer,
- * barge-in clears the peer's queue, hang-up closes the peer. No DTMF and no
- * transfer: a browser has neither keypad digits in RFC 4733 here nor a
- * carrier to be referred to. Taps (the recorder) see both legs: caller
- * frames as they arrive, agent frames as they left.
+ * The WebRTC way in as a SessionTransport (src/calls/session-transport.ts)
+ * over one browser's audio peer (media/webrtc/audio-peer.ts): 16 kHz
+ * wideband frames both ways (the peer does the Opus 48 kHz <-> 16 kHz work,
+ * so the conversation hears wideband and the recorder keeps it), agent
+ * audio paced by the peer, barge-in clears the peer's queue, hang-up closes
+ * the peer (the signalling socket then tells the page). No DTMF and no
+ * transfer (the base refuses both).
  */
 import type { AudioFrame, DtmfFrame } from '../../media/audio/frames.ts';
 import type { WebRtcAudioPeer } from '../../media/webrtc/audio-peer.ts';
-import { endReasonOf } from '../../pipeline/index.ts';
-import type { CallTransport, EndReason, PlayoutStart } from '../../pipeline/transport.ts';
-import type { CallTap } from '../calls/sip-call-transport.ts';
+import type { EndReason, PlayoutStart } from '../../pipeline/transport.ts';
+import { SessionTransport } from '../calls/session-transport.ts';
 
-export interface WebRtcCallTransportOptions {
-  /** Ends the call (peer, record) once; the owner supplies it. */
-  end: (reason: EndReason) => Promise<void>;
-  taps?: CallTap[];
+/** How the peer's own end (media/webrtc/audio-peer.ts) reads as the call's. */
+function endReasonOfPeer(reason: string): EndReason {
+  return reason === 'remote-hangup' ? 'remote-bye' : 'media-failure';
 }
 
-export class WebRtcCallTransport implements CallTransport {
+export class WebRtcCallTransport extends SessionTransport {
+  readonly kind = 'webrtc' as const;
   readonly sampleRate: number;
-  readonly taps: CallTap[];
-  private readonly endListeners = new Set<(reason: EndReason) => void>();
-  private endedReason: EndReason | undefined;
 
-  constructor(private readonly peer: WebRtcAudioPeer, private readonly options: WebRtcCallTransportOptions) {
+  constructor(private readonly peer: WebRtcAudioPeer) {
+    super();
     this.sampleRate = peer.sampleRate;
-    this.taps = options.taps ?? [];
-    if (this.taps.some((t) => t.onCallerFrame)) peer.on('audio', (frame) => { for (const t of this.taps) t.onCallerFrame?.(frame); });
-    if (this.taps.some((t) => t.onAgentFrame)) {
-      peer.on('sent', (pcm) => {
-        const frame: AudioFrame = { kind: 'audio', pcm, sampleRate: this.sampleRate, timeMs: performance.now() };
-        for (const t of this.taps) t.onAgentFrame?.(frame);
-      });
-    }
+    peer.on('audio', (frame) => this.tapCaller(frame));
+    peer.on('sent', (pcm) => this.tapAgent({ kind: 'audio', pcm, sampleRate: this.sampleRate, timeMs: performance.now() }));
+    peer.once('end', (reason) => this.remoteEnded(endReasonOfPeer(reason)));
   }
 
   onFrame(listener: (frame: AudioFrame | DtmfFrame) => void): () => void {
@@ -44,7 +36,7 @@ export class WebRtcCallTransport implements CallTransport {
   }
 
   play(pcm: Int16Array): void {
-    if (this.endedReason !== undefined) return;
+    if (this.ended) return;
     this.peer.play(pcm);
   }
 
@@ -62,38 +54,17 @@ export class WebRtcCallTransport implements CallTransport {
     return () => { this.peer.off('playout', l); };
   }
 
-  async sendDtmf(): Promise<void> {
-    throw new Error('DTMF cannot be sent on a browser (WebRTC) call');
+  /** The browser hung up (its hang-up message, or its signalling socket closed). */
+  browserHungUp(): void {
+    this.remoteEnded('remote-bye');
   }
 
-  async transfer(): Promise<void> {
-    throw new Error('a browser (WebRTC) call cannot be transferred');
+  /** Closing the peer ends DTLS and ICE; the signalling socket tells the page why (src/webrtc/signalling.ts). */
+  async sendHangup(): Promise<void> {
+    this.peer.close('agent-hangup');
   }
 
-  hangup(reason: EndReason | string): Promise<void> {
-    return this.options.end(endReasonOf(reason));
-  }
-
-  onEnd(listener: (reason: EndReason) => void): () => void {
-    if (this.endedReason !== undefined) {
-      const r = this.endedReason;
-      queueMicrotask(() => listener(r));
-      return () => undefined;
-    }
-    this.endListeners.add(listener);
-    return () => this.endListeners.delete(listener);
-  }
-
-  get ended(): boolean {
-    return this.endedReason !== undefined;
-  }
-
-  /** Called by the call's owner once the call is over. */
-  fireEnd(reason: EndReason): void {
-    if (this.endedReason !== undefined) return;
-    this.endedReason = reason;
-    for (const t of this.taps) { try { t.onEnd?.(reason); } catch { /* a tap must not break the hang-up */ } }
-    for (const l of this.endListeners) { try { l(reason); } catch { /* listener errors are theirs */ } }
-    this.endListeners.clear();
+  async close(reason: EndReason): Promise<void> {
+    this.peer.close(reason);
   }
 }

@@ -89,45 +89,54 @@ async function connect(url: string): Promise<{ ws: WebSocket; messages: Array<Re
 
 const token = (): string => mintCallToken(secret, { tenantId, agentId }).token;
 
-test('an offer with a call token is answered; media opens; captions and the end reach the browser', async () => {
-  const r = await rig();
-  const browsers: Awaited<ReturnType<typeof browserOffer>>[] = [];
-  try {
-    // The stand-in (node-datachannel as the offerer) now and then refuses a good answer with "Got a remote
-    // candidate without ICE transport" when several processes set up ICE at once (see audio-peer.test.ts):
-    // that is the stand-in's own set-up, so it starts over, at most three times.
-    for (let attempt = 1; ; attempt++) {
-      const browser = await browserOffer();
-      browsers.push(browser);
-      const client = await connect(r.url);
-      client.ws.send(JSON.stringify({ type: 'offer', token: token(), sdp: browser.offer }));
-      const answer = await waitForValue('the answer', () => client.messages.find((m) => m.type === 'answer'), { timeoutMs: 30_000 });
-      const call = r.calls.at(-1)!;
-      assert.is(answer.callId, call.callId);
-      assert.is(call.request.tenantId, tenantId);
-      assert.is(call.request.agentId, agentId);
-      assert.is(call.request.source, '127.0.0.1');
-      assert.match(String(answer.sdp), /a=fingerprint:sha-256 /);
-      const opened = new Promise<void>((resolve) => browser.track.onOpen(resolve));
-      try {
-        browser.pc.setRemoteDescription(String(answer.sdp), 'answer');
-      } catch (error) {
-        if (attempt === 3 || !/without ICE transport/.test(String(error))) throw error;
-        client.ws.close();
-        continue;
-      }
-      await opened;
+type Browser = Awaited<ReturnType<typeof browserOffer>>;
+type Client = Awaited<ReturnType<typeof connect>>;
 
-      call.emit('caption', { speaker: 'caller', text: 'my card is [CARD]' });
-      await waitFor('the caption', () => client.messages.some((m) => m.type === 'caption'));
-      assert.equal(client.messages.find((m) => m.type === 'caption'), { type: 'caption', speaker: 'caller', text: 'my card is [CARD]' });
-
-      call.emit('end', 'agent-hangup');
-      await waitFor('the socket to close', () => client.closed() !== undefined, { timeoutMs: 20_000 });
-      assert.equal(client.messages.at(-1), { type: 'ended', reason: 'agent-hangup' });
-      assert.is(client.closed(), 1000);
-      return;
+/**
+ * A browser stand-in dials: offer with `callToken`, apply the answer, wait for the media and then for the
+ * call to start (or the socket to close). The stand-in (node-datachannel as the offerer) now and then refuses
+ * a good answer with "Got a remote candidate without ICE transport" when several processes set up ICE at once
+ * (see audio-peer.test.ts): that is the stand-in's own set-up, so it starts over, at most three times.
+ */
+async function dial(r: Rig, browsers: Browser[], callToken = token): Promise<{ client: Client; browser: Browser; answer: Record<string, unknown> }> {
+  for (let attempt = 1; ; attempt++) {
+    const browser = await browserOffer();
+    browsers.push(browser);
+    const client = await connect(r.url);
+    client.ws.send(JSON.stringify({ type: 'offer', token: callToken(), sdp: browser.offer }));
+    const answer = await waitForValue('the answer', () => client.messages.find((m) => m.type === 'answer'), { timeoutMs: 30_000 });
+    try {
+      browser.pc.setRemoteDescription(String(answer.sdp), 'answer');
+    } catch (error) {
+      if (attempt === 3 || !/without ICE transport/.test(String(error))) throw error;
+      client.ws.close();
+      continue;
     }
+    await waitFor('the call to start (or be refused)', () => client.messages.some((m) => m.type === 'call') || client.closed() !== undefined, { timeoutMs: 30_000 });
+    return { client, browser, answer };
+  }
+}
+
+test('an offer with a call token is answered; once media is up the call starts; captions and the end reach the browser', async () => {
+  const r = await rig();
+  const browsers: Browser[] = [];
+  try {
+    const { client, answer } = await dial(r, browsers);
+    const call = r.calls.at(-1)!;
+    assert.match(String(answer.sdp), /a=fingerprint:sha-256 /);
+    assert.equal(client.messages.find((m) => m.type === 'call'), { type: 'call', callId: call.callId });
+    assert.is(call.request.tenantId, tenantId);
+    assert.is(call.request.agentId, agentId);
+    assert.is(call.request.source, '127.0.0.1');
+
+    call.emit('caption', { speaker: 'caller', text: 'my card is [CARD]' });
+    await waitFor('the caption', () => client.messages.some((m) => m.type === 'caption'));
+    assert.equal(client.messages.find((m) => m.type === 'caption'), { type: 'caption', speaker: 'caller', text: 'my card is [CARD]' });
+
+    call.emit('end', 'agent-hangup');
+    await waitFor('the socket to close', () => client.closed() !== undefined, { timeoutMs: 20_000 });
+    assert.equal(client.messages.at(-1), { type: 'ended', reason: 'agent-hangup' });
+    assert.is(client.closed(), 1000);
   } finally {
     for (const b of browsers) b.pc.close();
     await r.close();
@@ -136,16 +145,15 @@ test('an offer with a call token is answered; media opens; captions and the end 
 
 test('the browser hanging up (message or closed socket) hangs up the call', async () => {
   const r = await rig();
-  const browsers = [await browserOffer(), await browserOffer()];
+  const browsers: Browser[] = [];
   try {
-    for (const [i, how] of (['message', 'close'] as const).entries()) {
-      const client = await connect(r.url);
-      client.ws.send(JSON.stringify({ type: 'offer', token: token(), sdp: browsers[i]!.offer }));
-      await waitForValue('the answer', () => client.messages.find((m) => m.type === 'answer'), { timeoutMs: 30_000 });
+    for (const how of ['message', 'close'] as const) {
+      const { client } = await dial(r, browsers);
+      const call = r.calls.at(-1)!;
       if (how === 'message') client.ws.send(JSON.stringify({ type: 'hangup' }));
       else client.ws.terminate();
-      await waitFor(`the call to hear the ${how}`, () => r.calls[i]?.hungUp === 1, { timeoutMs: 20_000 });
-      assert.ok(r.calls[i]!.request.peer.ended, 'the peer is closed');
+      await waitFor(`the call to hear the ${how}`, () => call.hungUp === 1, { timeoutMs: 20_000 });
+      assert.ok(call.request.peer.ended, 'the peer is closed');
     }
   } finally {
     for (const b of browsers) b.pc.close();
@@ -153,10 +161,30 @@ test('the browser hanging up (message or closed socket) hangs up the call', asyn
   }
 });
 
-test('bad, replayed and foreign tokens, offers without SDP and unknown messages are refused', async () => {
+test('a browser that leaves before its media is up starts no call', async () => {
   const r = await rig();
   const browser = await browserOffer();
   try {
+    const client = await connect(r.url);
+    client.ws.send(JSON.stringify({ type: 'offer', token: token(), sdp: browser.offer }));
+    await waitForValue('the answer', () => client.messages.find((m) => m.type === 'answer'), { timeoutMs: 30_000 });
+    client.ws.close();
+    await waitFor('the socket to close', () => client.closed() !== undefined, { timeoutMs: 20_000 });
+    // The answer was never applied: no media, and the server let the peer go without starting a call.
+    await waitFor('the server to forget the socket', () => r.signalling.connections === 0, { timeoutMs: 20_000 });
+    assert.is(r.calls.length, 0);
+  } finally {
+    browser.pc.close();
+    await r.close();
+  }
+});
+
+test('bad, replayed and foreign tokens, offers without SDP and unknown messages are refused', async () => {
+  const r = await rig();
+  const browsers: Browser[] = [];
+  try {
+    const browser = await browserOffer();
+    browsers.push(browser);
     const refusal = async (message: unknown): Promise<Record<string, unknown>> => {
       const client = await connect(r.url);
       client.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
@@ -174,35 +202,28 @@ test('bad, replayed and foreign tokens, offers without SDP and unknown messages 
     assert.is(r.calls.length, 0, 'no call was started');
 
     // One token, one call: the replay is refused even though the first call is still up.
-    const once = token();
-    const first = await connect(r.url);
-    first.ws.send(JSON.stringify({ type: 'offer', token: once, sdp: browser.offer }));
-    await waitForValue('the answer', () => first.messages.find((m) => m.type === 'answer'), { timeoutMs: 30_000 });
-    const second = await browserOffer();
-    try {
-      const replay = await refusal({ type: 'offer', token: once, sdp: second.offer });
-      assert.equal(replay, { type: 'error', code: 'unauthorized', message: 'the call token was already used' });
-    } finally {
-      second.pc.close();
-    }
+    let once: string | undefined;
+    const first = await dial(r, browsers, () => (once = token()));
+    assert.ok(first.client.messages.some((m) => m.type === 'call'));
+    const replay = await refusal({ type: 'offer', token: once, sdp: browser.offer });
+    assert.equal(replay, { type: 'error', code: 'unauthorized', message: 'the call token was already used' });
     assert.is(r.calls.length, 1);
   } finally {
-    browser.pc.close();
+    for (const b of browsers) b.pc.close();
     await r.close();
   }
 });
 
 test('a refused call (the tenant is at its limit) says why; the peer is closed', async () => {
-  const r = await rig({ refuse: new WebRtcCallRefused('busy', 'the tenant is at its concurrent call limit') });
-  const browser = await browserOffer();
+  const r = await rig({ refuse: new WebRtcCallRefused('busy', 'all lines are busy: try again later') });
+  const browsers: Browser[] = [];
   try {
-    const client = await connect(r.url);
-    client.ws.send(JSON.stringify({ type: 'offer', token: token(), sdp: browser.offer }));
+    const { client } = await dial(r, browsers);
     await waitFor('the socket to close', () => client.closed() !== undefined, { timeoutMs: 30_000 });
-    assert.equal(client.messages, [{ type: 'error', code: 'busy', message: 'the tenant is at its concurrent call limit' }]);
+    assert.equal(client.messages.filter((m) => m.type !== 'answer'), [{ type: 'error', code: 'busy', message: 'all lines are busy: try again later' }]);
     assert.is(client.closed(), 1013);
   } finally {
-    browser.pc.close();
+    for (const b of browsers) b.pc.close();
     await r.close();
   }
 });
