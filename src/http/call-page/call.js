@@ -15,8 +15,13 @@ const level = $('level');
 const captionList = $('captions');
 const remoteAudio = $('remote');
 
-/** What a test (or a curious operator) can read: the call's state, the agent audio level over time, captions. */
-const state = { phase: 'idle', callId: null, endReason: null, error: null, levels: [], captions: [], muted: false };
+/**
+ * What a test (or a curious operator) can read: the call's state, the agent audio level over time and the
+ * captions, each stamped in ms since `t0` (performance.now() when the page loaded).
+ */
+const t0 = performance.now();
+const now = () => Math.round(performance.now() - t0);
+const state = { t0, phase: 'idle', callId: null, endReason: null, error: null, levels: [], captions: [], muted: false };
 window.smartalexCall = state;
 
 let pc = null;
@@ -33,11 +38,11 @@ function setPhase(phase) {
   state.phase = phase;
   callButton.disabled = phase !== 'idle' && phase !== 'ended';
   hangupButton.disabled = phase !== 'connecting' && phase !== 'connected';
-  muteButton.disabled = phase !== 'connected';
+  muteButton.disabled = phase === 'ended'; // one may join muted
 }
 
 function addCaption(speaker, text) {
-  state.captions.push({ speaker, text });
+  state.captions.push({ speaker, text, t: now() });
   const item = document.createElement('li');
   const who = document.createElement('span');
   who.className = 'speaker';
@@ -53,14 +58,13 @@ function watchLevel(stream) {
   analyser.fftSize = 1024;
   audioContext.createMediaStreamSource(stream).connect(analyser);
   const samples = new Float32Array(analyser.fftSize);
-  const started = performance.now();
   levelTimer = setInterval(() => {
     analyser.getFloatTimeDomainData(samples);
     let sum = 0;
     for (const v of samples) sum += v * v;
     const rms = Math.sqrt(sum / samples.length);
     level.value = Math.min(1, rms * 4);
-    state.levels.push({ t: Math.round(performance.now() - started), rms });
+    state.levels.push({ t: now(), rms });
     if (state.levels.length > 12000) state.levels.splice(0, 6000);
   }, 50);
 }
@@ -102,6 +106,7 @@ async function call() {
     setPhase('idle');
     return;
   }
+  for (const track of mic.getAudioTracks()) track.enabled = !state.muted;
   setStatus('Connecting...');
   pc = new RTCPeerConnection({ iceServers: [] });
   for (const track of mic.getAudioTracks()) pc.addTrack(track, mic);
@@ -122,8 +127,9 @@ async function call() {
   ws.addEventListener('message', (event) => {
     let message;
     try { message = JSON.parse(event.data); } catch { return; }
-    if (message.type === 'answer') {
+    if (message.type === 'call') {
       state.callId = message.callId;
+    } else if (message.type === 'answer') {
       void pc.setRemoteDescription({ type: 'answer', sdp: message.sdp }).catch(() => finish('bad-answer'));
     } else if (message.type === 'caption') {
       addCaption(message.speaker, message.text);
