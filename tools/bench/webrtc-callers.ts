@@ -4,7 +4,7 @@
  * server's. Over IPC: it sends one offer per call, takes the answers, then
  * speaks fixture speech (16 kHz, resampled to 48 kHz, Opus, one packet per
  * 20 ms) on every call for the given time, counting the agent packets it
- * hears back, and reports.
+ * hears back (listening on until they stop coming), and reports.
  */
 import { readFileSync } from 'node:fs';
 import nodeDataChannel from 'node-datachannel';
@@ -13,8 +13,8 @@ import { Resampler } from '../../media/audio/resample.ts';
 import { parseWav, pcm16Samples } from '../../media/audio/wav.ts';
 import { looksLikeRtcp, serializeRtp } from '../../media/rtp/packet.ts';
 
-export type CallerMessage = { type: 'offers'; offers: string[] } | { type: 'open' } | { type: 'done'; sent: number; heard: number } | { type: 'failed'; message: string };
-export type CallerCommand = { type: 'answers'; answers: string[] } | { type: 'speak'; seconds: number };
+export type CallerMessage = { type: 'offer'; index: number; sdp: string } | { type: 'open' } | { type: 'done'; sent: number; heard: number } | { type: 'failed'; message: string };
+export type CallerCommand = { type: 'answer'; index: number; sdp: string } | { type: 'speak'; seconds: number };
 
 const send = (m: CallerMessage): void => { process.send?.(m); };
 
@@ -47,16 +47,34 @@ function speechPackets(): Buffer[] {
 }
 
 const calls = Number(process.argv[2] ?? 1);
-const made = await Promise.all(Array.from({ length: calls }, () => caller()));
-const callers = made.map((m) => m.c);
-send({ type: 'offers', offers: made.map((m) => m.offer) });
+const callers: Caller[] = [];
+const attempts: number[] = [];
+/** (Re)starts call `index`: a fresh peer and its offer to the server. */
+async function dial(index: number): Promise<void> {
+  callers[index]?.pc.close();
+  attempts[index] = (attempts[index] ?? 0) + 1;
+  const { c, offer } = await caller();
+  callers[index] = c;
+  send({ type: 'offer', index, sdp: offer });
+}
+await Promise.all(Array.from({ length: calls }, (_, i) => dial(i)));
 const packets = speechPackets();
+let opened = 0;
 process.on('message', (command: CallerCommand) => {
   void (async () => {
-    if (command.type === 'answers') {
-      command.answers.forEach((sdp, i) => callers[i]!.pc.setRemoteDescription(sdp, 'answer'));
-      await Promise.all(callers.map((c) => c.opened));
-      send({ type: 'open' });
+    if (command.type === 'answer') {
+      const c = callers[command.index]!;
+      try {
+        c.pc.setRemoteDescription(command.sdp, 'answer');
+      } catch (error) {
+        // libdatachannel as the offerer now and then closes itself before the answer comes when the machine is
+        // busy ("Got a remote candidate without ICE transport"): that call starts over, at most three times.
+        if (!/without ICE transport/.test(String(error)) || attempts[command.index]! >= 3) throw error;
+        await dial(command.index);
+        return;
+      }
+      await c.opened;
+      if (++opened === calls) send({ type: 'open' });
       return;
     }
     let sent = 0;
@@ -71,7 +89,17 @@ process.on('message', (command: CallerCommand) => {
       const wait = started + (n + 1) * 20 - performance.now(); // paced on the clock, not by timers alone
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
-    send({ type: 'done', sent, heard: callers.reduce((s, c) => s + c.heard, 0) });
+    // The agent's audio trails the caller's by the round trip and its queue: listen until it stops coming
+    // (nothing new for a second) or all of it is back, at most 20 s.
+    const heard = (): number => callers.reduce((s, c) => s + c.heard, 0);
+    const drainUntil = performance.now() + 20_000;
+    for (let last = -1, quietSince = performance.now(); heard() < sent && performance.now() < drainUntil;) {
+      const now = heard();
+      if (now !== last) { last = now; quietSince = performance.now(); }
+      else if (performance.now() - quietSince > 1000) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    send({ type: 'done', sent, heard: heard() });
     for (const c of callers) c.pc.close();
     nodeDataChannel.cleanup();
     setTimeout(() => process.exit(0), 200);

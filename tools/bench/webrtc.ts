@@ -49,18 +49,25 @@ export async function benchWebRtc(opts: { calls: number; seconds: number }): Pro
   });
   const command = (c: CallerCommand): void => { child.send(c); };
   const peers: WebRtcAudioPeer[] = [];
-  try {
-    const offers = await next('offers');
-    if (offers.type !== 'offers') throw new Error('the callers sent no offers');
-    const answers: string[] = [];
-    for (const offer of offers.offers) {
-      const { peer, answer } = await WebRtcAudioPeer.answer(offer, { bindAddress: '127.0.0.1' });
+  // Each offer (a caller may start over: tools/bench/webrtc-callers.ts) gets a fresh answerer.
+  const answering: Promise<void>[] = [];
+  let answerFailure: unknown;
+  child.on('message', (m: CallerMessage) => {
+    if (m.type !== 'offer') return;
+    answering.push((async () => {
+      peers[m.index]?.close('caller-restarted');
+      const { peer, answer } = await WebRtcAudioPeer.answer(m.sdp, { bindAddress: '127.0.0.1' });
       peer.on('audio', (frame) => peer.play(frame.pcm)); // the agent says back what it hears: both directions coded
-      peers.push(peer);
-      answers.push(answer);
-    }
-    command({ type: 'answers', answers });
-    await next('open');
+      peers[m.index] = peer;
+      command({ type: 'answer', index: m.index, sdp: answer });
+    })().catch((error: unknown) => {
+      answerFailure ??= error;
+      child.kill(); // the wait for 'open' ends with it
+    }));
+  });
+  try {
+    await next('open').catch((error: unknown) => { throw answerFailure ?? error; });
+    await Promise.all(answering);
     const before = cpuUs();
     const startedAt = performance.now();
     command({ type: 'speak', seconds: opts.seconds });
