@@ -3,7 +3,7 @@
  * JSON messages. One socket is one call:
  *
  *   browser -> server  {type:'offer', token, sdp}   (first message, within 10 s)
- *                      {type:'hangup'}
+ *                      {type:'hangup'}            (the server ends the call, sends 'ended', closes)
  *   server -> browser  {type:'answer', sdp}
  *                      {type:'call', callId}       (media is up and the call has started)
  *                      {type:'caption', speaker:'caller'|'agent', text}   (redacted transcript lines)
@@ -158,7 +158,9 @@ export class WebRtcSignalling {
       const message = isBinary ? undefined : parseMessage(data);
       if (!message) return fail('bad-message', 'messages are JSON objects with a known type');
       if (message.type === 'hangup') {
-        ws.close(1000, 'hangup');
+        // With a call: it ends as the browser's hang-up, then 'ended' goes out and the socket closes.
+        if (call) call.hangup();
+        else ws.close(1000, 'hangup');
         return;
       }
       if (offered) return fail('bad-message', 'one offer per connection');

@@ -144,9 +144,14 @@ async function call() {
 }
 
 callButton.addEventListener('click', () => { void call(); });
+// Hanging up asks the server to end the call (so the record says the caller hung up) and waits for its
+// 'ended'; a server that does not answer within five seconds is left anyway.
 hangupButton.addEventListener('click', () => {
-  if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'hangup' }));
-  finish('hangup');
+  if (ws?.readyState !== WebSocket.OPEN) return finish('hangup');
+  ws.send(JSON.stringify({ type: 'hangup' }));
+  hangupButton.disabled = true;
+  setStatus('Hanging up...');
+  setTimeout(() => finish('hangup'), 5000);
 });
 muteButton.addEventListener('click', () => {
   state.muted = !state.muted;

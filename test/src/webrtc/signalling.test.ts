@@ -18,6 +18,7 @@ import { UpgradeRouter } from '../../../src/http/upgrades.ts';
 import { mintCallToken } from '../../../src/webrtc/call-token.ts';
 import { WebRtcCallRefused, WebRtcSignalling, WEBRTC_SIGNALLING_PATH, type Caption, type WebRtcCall, type WebRtcCallRequest } from '../../../src/webrtc/signalling.ts';
 import { waitFor, waitForValue } from '../../support/poll.ts';
+import { browserOffer, connect, dial, type StandInPeer } from '../../support/webrtc-stand-in.ts';
 
 const secret = randomBytes(32);
 const tenantId = randomUUID();
@@ -30,7 +31,12 @@ class FakeCall extends EventEmitter implements WebRtcCall {
   constructor(readonly request: WebRtcCallRequest) { super(); }
   onCaption(listener: (c: Caption) => void): () => void { this.on('caption', listener); return () => this.off('caption', listener); }
   onEnd(listener: (reason: string) => void): () => void { this.on('end', listener); return () => this.off('end', listener); }
-  hangup(): void { this.hungUp++; this.request.peer.close('remote-hangup'); }
+  /** As a real call does: the first hang-up ends it as remote-bye. */
+  hangup(): void {
+    if (this.hungUp++ > 0) return;
+    this.request.peer.close('remote-hangup');
+    this.emit('end', 'remote-bye');
+  }
 }
 
 interface Rig { url: string; calls: FakeCall[]; admitted: string[]; signalling: WebRtcSignalling; close(): Promise<void> }
@@ -63,65 +69,15 @@ async function rig(options: { limit?: number; refuse?: WebRtcCallRefused } = {})
   };
 }
 
-async function browserOffer(): Promise<{ pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; offer: string }> {
-  const pc = new nodeDataChannel.PeerConnection('browser', { iceServers: [], bindAddress: '127.0.0.1' });
-  const audio = new nodeDataChannel.Audio('0', 'SendRecv');
-  audio.addOpusCodec(111);
-  audio.addSSRC(4242, 'browser', 'b', 'mic');
-  const track = pc.addTrack(audio);
-  const offer = await new Promise<string>((resolve) => {
-    pc.onGatheringStateChange((state) => { if (state === 'complete') resolve(pc.localDescription()!.sdp); });
-    pc.setLocalDescription();
-  });
-  return { pc, track, offer };
-}
-
-/** A signalling client: every message it got, and how its socket closed. */
-async function connect(url: string): Promise<{ ws: WebSocket; messages: Array<Record<string, unknown>>; closed: () => number | undefined }> {
-  const ws = new WebSocket(`${url}${WEBRTC_SIGNALLING_PATH}`);
-  const messages: Array<Record<string, unknown>> = [];
-  let code: number | undefined;
-  ws.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
-  ws.on('close', (c) => { code = c; });
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-  return { ws, messages, closed: () => code };
-}
-
 const token = (): string => mintCallToken(secret, { tenantId, agentId }).token;
 
-type Browser = Awaited<ReturnType<typeof browserOffer>>;
-type Client = Awaited<ReturnType<typeof connect>>;
-
-/**
- * A browser stand-in dials: offer with `callToken`, apply the answer, wait for the media and then for the
- * call to start (or the socket to close). The stand-in (node-datachannel as the offerer) now and then refuses
- * a good answer with "Got a remote candidate without ICE transport" when several processes set up ICE at once
- * (see audio-peer.test.ts): that is the stand-in's own set-up, so it starts over, at most three times.
- */
-async function dial(r: Rig, browsers: Browser[], callToken = token): Promise<{ client: Client; browser: Browser; answer: Record<string, unknown> }> {
-  for (let attempt = 1; ; attempt++) {
-    const browser = await browserOffer();
-    browsers.push(browser);
-    const client = await connect(r.url);
-    client.ws.send(JSON.stringify({ type: 'offer', token: callToken(), sdp: browser.offer }));
-    const answer = await waitForValue('the answer', () => client.messages.find((m) => m.type === 'answer'), { timeoutMs: 30_000 });
-    try {
-      browser.pc.setRemoteDescription(String(answer.sdp), 'answer');
-    } catch (error) {
-      if (attempt === 3 || !/without ICE transport/.test(String(error))) throw error;
-      client.ws.close();
-      continue;
-    }
-    await waitFor('the call to start (or be refused)', () => client.messages.some((m) => m.type === 'call') || client.closed() !== undefined, { timeoutMs: 30_000 });
-    return { client, browser, answer };
-  }
-}
+type Browser = StandInPeer;
 
 test('an offer with a call token is answered; once media is up the call starts; captions and the end reach the browser', async () => {
   const r = await rig();
   const browsers: Browser[] = [];
   try {
-    const { client, answer } = await dial(r, browsers);
+    const { client, answer } = await dial(r.url, browsers, token);
     const call = r.calls.at(-1)!;
     assert.match(String(answer.sdp), /a=fingerprint:sha-256 /);
     assert.equal(client.messages.find((m) => m.type === 'call'), { type: 'call', callId: call.callId });
@@ -148,12 +104,18 @@ test('the browser hanging up (message or closed socket) hangs up the call', asyn
   const browsers: Browser[] = [];
   try {
     for (const how of ['message', 'close'] as const) {
-      const { client } = await dial(r, browsers);
+      const { client } = await dial(r.url, browsers, token);
       const call = r.calls.at(-1)!;
       if (how === 'message') client.ws.send(JSON.stringify({ type: 'hangup' }));
       else client.ws.terminate();
-      await waitFor(`the call to hear the ${how}`, () => call.hungUp === 1, { timeoutMs: 20_000 });
+      await waitFor(`the call to hear the ${how}`, () => call.hungUp >= 1, { timeoutMs: 20_000 });
       assert.ok(call.request.peer.ended, 'the peer is closed');
+      if (how === 'message') {
+        // The server ends the call, says so, then closes the socket.
+        await waitFor('the socket to close', () => client.closed() !== undefined, { timeoutMs: 20_000 });
+        assert.equal(client.messages.at(-1), { type: 'ended', reason: 'remote-bye' });
+        assert.is(client.closed(), 1000);
+      }
     }
   } finally {
     for (const b of browsers) b.pc.close();
@@ -203,7 +165,7 @@ test('bad, replayed and foreign tokens, offers without SDP and unknown messages 
 
     // One token, one call: the replay is refused even though the first call is still up.
     let once: string | undefined;
-    const first = await dial(r, browsers, () => (once = token()));
+    const first = await dial(r.url, browsers, () => (once = token()));
     assert.ok(first.client.messages.some((m) => m.type === 'call'));
     const replay = await refusal({ type: 'offer', token: once, sdp: browser.offer });
     assert.equal(replay, { type: 'error', code: 'unauthorized', message: 'the call token was already used' });
@@ -218,7 +180,7 @@ test('a refused call (the tenant is at its limit) says why; the peer is closed',
   const r = await rig({ refuse: new WebRtcCallRefused('busy', 'all lines are busy: try again later') });
   const browsers: Browser[] = [];
   try {
-    const { client } = await dial(r, browsers);
+    const { client } = await dial(r.url, browsers, token);
     await waitFor('the socket to close', () => client.closed() !== undefined, { timeoutMs: 30_000 });
     assert.equal(client.messages.filter((m) => m.type !== 'answer'), [{ type: 'error', code: 'busy', message: 'all lines are busy: try again later' }]);
     assert.is(client.closed(), 1013);
