@@ -52,8 +52,8 @@ if (!IN_NAMESPACE) {
 const API_KEY = 'e2e-simulator-key';
 const CARD = '4111 1111 1111 1111';
 const CALLER_SAYS = `my card number is ${CARD}`;
-/** Long enough to speak over: the barge-in part interrupts it. */
-const AGENT_SAYS = `Thank you. I have noted the card ${CARD}. ${'Let me tell you about our opening hours and the ways to reach us. '.repeat(4)}`;
+/** Far longer than the test waits (about a minute of speech): only the barge-in can stop it early. */
+const AGENT_SAYS = `Thank you. I have noted the card ${CARD}. ${'Let me tell you about our opening hours and the ways to reach us. '.repeat(12)}`;
 /** An agent audio level (WebAudio RMS, full scale 1) that is speech, not comfort noise or codec residue. */
 const VOICED = 0.01;
 
@@ -161,10 +161,12 @@ test('a browser hears the greeting, gets a reply, barges in; the call record has
     const events = await listCallEvents(server.db, server.tenantId, callId);
     assert.ok(events.some((e) => e.type === 'transport' && (e.data as { kind?: string }).kind === 'webrtc'), 'the call is marked as WebRTC');
 
+    let lastRows: unknown[] = [];
     const turns = await waitForValue('the transcript', async () => {
       const rows = await listTranscript(server.db, server.tenantId, callId);
+      lastRows = rows.map((r) => ({ speaker: r.speaker, text: r.redactedText.slice(0, 60), latency: r.latency !== null }));
       return rows.some((r) => r.speaker === 'agent' && r.latency !== null) ? rows : undefined;
-    }, { timeoutMs: 30_000 });
+    }, { timeoutMs: 60_000 }) // a turn that settles at the hang-up is written by the transcript queue's own flush.catch((error: unknown) => { throw new Error(`${String(error)}: ${JSON.stringify(lastRows)}`); });
     assert.ok(turns[0]!.redactedText.startsWith(AI_DISCLOSURE), 'the greeting (disclosure first) is in the transcript');
     assert.ok(turns.some((r) => r.speaker === 'caller' && /^my card number is \[CARD\]/.test(r.redactedText)));
     assert.not.ok(JSON.stringify(turns).includes('4111'), 'the card digits are nowhere in the transcript');
