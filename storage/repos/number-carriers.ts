@@ -6,7 +6,7 @@
  * number and carrier) before it reaches the database. Every read and write
  * goes through withTenant.
  */
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Database } from '../database.ts';
 import { numberCarriers } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
@@ -60,4 +60,39 @@ export async function getNumberCarrier(
 /** True when the number had a carrier. */
 export async function removeNumberCarrier(db: Database, tenantId: string, numberId: string): Promise<boolean> {
   return withTenant(db, tenantId, async (tx) => (await tx.delete(numberCarriers).where(eq(numberCarriers.numberId, numberId)).returning({ id: numberCarriers.numberId })).length > 0);
+}
+
+/**
+ * After a tenant key rotation: re-seals every number's carrier credential that an older tenant key version
+ * sealed under the current one, so the older versions can be retired. Returns how many were re-sealed and
+ * the numbers (ids) whose credential could not be (the old version must then be kept).
+ */
+export async function resealNumberCarriers(
+  db: Database, keyRing: Pick<KeyRing, 'sealTenantSecret' | 'unsealTenantSecret'>, tenantId: string, currentKeyId: string,
+): Promise<{ resealed: number; failed: string[] }> {
+  let resealed = 0;
+  const failed: string[] = [];
+  const stored = await withTenant(db, tenantId, (tx) => tx.select().from(numberCarriers));
+  for (const row of stored) {
+    if (row.credentialKeyId === currentKeyId || !isStreamCarrier(row.carrier)) continue;
+    const label = sealLabel(row.numberId, row.carrier);
+    try {
+      const plain = await keyRing.unsealTenantSecret(tenantId, label, row.credentialKeyId, row.credentialSealed);
+      let sealed: { sealed: Buffer; keyId: string };
+      try {
+        sealed = await keyRing.sealTenantSecret(tenantId, label, plain);
+      } finally {
+        plain.fill(0);
+      }
+      if (sealed.keyId !== currentKeyId) throw new Error(`tenant ${tenantId} has a newer key than ${currentKeyId}`);
+      await withTenant(db, tenantId, async (tx) => {
+        await tx.update(numberCarriers).set({ credentialSealed: sealed.sealed, credentialKeyId: sealed.keyId })
+          .where(and(eq(numberCarriers.numberId, row.numberId), eq(numberCarriers.credentialKeyId, row.credentialKeyId)));
+      });
+      resealed++;
+    } catch {
+      failed.push(row.numberId);
+    }
+  }
+  return { resealed, failed };
 }
