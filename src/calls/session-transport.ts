@@ -52,7 +52,8 @@ export abstract class SessionTransport implements CallTransport {
 
   protected taps: readonly CallTap[] = [];
   private owner: TransportOwner | undefined;
-  private endedBeforeAttach: EndReason | undefined;
+  /** An end that came before the session attached (the far end hung up, or the agent did): applied on attach. */
+  private endedBeforeAttach: { reason: EndReason; hangup: boolean } | undefined;
   private readonly endListeners = new Set<(reason: EndReason) => void>();
   private readonly wrapUpListeners = new Set<() => void>();
   private endedReason: EndReason | undefined;
@@ -62,7 +63,7 @@ export abstract class SessionTransport implements CallTransport {
     this.owner = owner;
     this.taps = owner.taps;
     const early = this.endedBeforeAttach;
-    if (early !== undefined) queueMicrotask(() => void owner.end(early, false));
+    if (early !== undefined) queueMicrotask(() => void owner.end(early.reason, early.hangup));
   }
 
   sendDtmf(_digits: string): Promise<void> {
@@ -76,13 +77,13 @@ export abstract class SessionTransport implements CallTransport {
   /** Ends the call from our side; a reason in another spelling (a conversation's `max_duration`) is stored as its EndReason. */
   hangup(reason: EndReason | string): Promise<void> {
     const r = endReasonOf(reason);
-    if (!this.owner) { this.endedBeforeAttach ??= r; return Promise.resolve(); }
+    if (!this.owner) { this.endedBeforeAttach ??= { reason: r, hangup: true }; return Promise.resolve(); }
     return this.owner.end(r, true);
   }
 
   /** The far end ended the call (BYE, stream stopped, socket closed). */
   protected remoteEnded(reason: EndReason): void {
-    if (!this.owner) { this.endedBeforeAttach ??= reason; return; }
+    if (!this.owner) { this.endedBeforeAttach ??= { reason, hangup: false }; return; }
     void this.owner.end(reason, false);
   }
 
