@@ -57,7 +57,11 @@ export function attachStreamEndpoint(server: Server, options: StreamEndpointOpti
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(request.url ?? '/', 'http://stream.invalid');
     const carrier = CARRIER_OF_PATH.get(url.pathname);
-    if (!carrier) return; // not ours
+    if (!carrier) {
+      // Another endpoint's upgrade (e.g. WebRTC signalling) when it listens too; with nobody else, nobody ever answers: 404.
+      if (server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'Not Found');
+      return;
+    }
     const urlToken = url.searchParams.get('token') ?? undefined;
     if (urlToken !== undefined) {
       const check = checkStreamToken(options.streamSecret, urlToken, now());

@@ -229,6 +229,12 @@ if (run) {
     const claims = { tenantId: t.tenantId, numberId, callId: 'CA2', carrier: 'twilio' as const };
     const { streamSecret } = await openRecordingVault({ SMARTALEX_DATA_DIR: t.dir, SMARTALEX_MASTER_KEY: undefined }, t.db);
     assert.is(await refused('garbage'), 401);
+    try {
+      clients.push(await StreamClient.connect(`ws://127.0.0.1:${t.server.httpPort}/v1/streams/elsewhere`, 'twilio', 'MZ0'));
+      assert.unreachable('an upgrade nobody serves was accepted');
+    } catch (error) {
+      assert.is((error as UpgradeRefused).status, 404, 'an upgrade to a path nobody serves is answered, not left hanging');
+    }
     assert.is(await refused(mintStreamToken(Buffer.alloc(32, 7), claims)), 401, 'signed with another secret');
     assert.is(await refused(mintStreamToken(streamSecret, claims, Date.now() - 120_000)), 401, 'expired');
     assert.is(await refused(mintStreamToken(streamSecret, { ...claims, carrier: 'telnyx' })), 401, 'minted for the other carrier');
