@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { addNumber, createAgent, createTenant, migrate, openDatabase, rows, type Database } from '../../storage/index.ts';
 import type { BenchDriverOptions } from './driver-client.ts';
@@ -57,6 +58,8 @@ export interface PathResult {
   withinPacingLimits: boolean;
   /** --ramp: the largest number of calls within those limits. */
   maxSustainableCalls?: number;
+  /** How the nodes ended this run's calls (warm-up included), read as the run ended ("in progress": not yet ended). */
+  endReasons: Record<string, number>;
 }
 
 export interface NodeFigures { id: string; calls: number; cpuMsPerCall: number | null; rssMB: number | null }
@@ -82,7 +85,7 @@ export interface KamailioBenchReport {
 
 const round = (n: number | null | undefined, digits = 1): number | null => (n === null || n === undefined ? null : Math.round(n * 10 ** digits) / 10 ** digits);
 
-function pathResult(report: BenchReport, target: string): PathResult {
+function pathResult(report: BenchReport, target: string, ended: Record<string, number>): PathResult {
   const setup = report.metrics.setupInviteToOkMs.stats;
   const jitter = report.metrics.rxPacingJitterMs.stats?.p99 ?? null;
   const losses = [report.rtp.serverToCaller.lossPercent, report.rtp.callerToServer.lossPercent].filter((v): v is number => v !== null);
@@ -93,7 +96,23 @@ function pathResult(report: BenchReport, target: string): PathResult {
     rxPacingJitterP99Ms: round(jitter, 2), lossPercent: round(loss, 3),
     withinPacingLimits: report.calls.failed === 0 && jitter !== null && jitter <= ECHO_RAMP_LIMITS.jitterP99Ms && (loss ?? 0) <= ECHO_RAMP_LIMITS.lossPercent,
     ...(report.ramp ? { maxSustainableCalls: report.ramp.maxSustainableCalls } : {}),
+    endReasons: ended,
   };
+}
+
+/**
+ * How the calls started since `since` ended, per end reason, once the nodes have ended them all (or after
+ * `timeoutMs`, the rest as "in progress"): a node finishes a call (its last writes, the recording's seal)
+ * after the caller's BYE, and that work belongs to the run, not to the next one's CPU reading.
+ */
+async function endReasons(db: Database, since: Date, timeoutMs = 30_000): Promise<Record<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await db.owner.execute(sql`select coalesce(end_reason, 'in progress') as reason, count(*)::int as n from calls where started_at >= ${since.toISOString()}::timestamptz group by 1 order by 1`);
+    const reasons = Object.fromEntries(rows<{ reason: string; n: number }>(result).map((r) => [r.reason, r.n]));
+    if (!reasons['in progress'] || Date.now() > deadline) return reasons;
+    await sleep(100);
+  }
 }
 
 /** Calls started so far per node id. */
@@ -116,7 +135,8 @@ export function kamailioSummaryText(r: KamailioBenchReport): string {
   const path = (name: string, p: PathResult): string =>
     `  ${name.padEnd(16)} set-up p50 ${ms(p.setupInviteToOkMs?.p50)}, p99 ${ms(p.setupInviteToOkMs?.p99)} | answered ${p.answered}/${p.calls}, failed ${p.failed}`
     + ` | p99 pacing jitter ${ms(p.rxPacingJitterP99Ms)}, loss ${p.lossPercent ?? 'n/a'}% | ${p.withinPacingLimits ? 'within' : 'outside'} the limits`
-    + (p.maxSustainableCalls !== undefined ? ` | ramp: ${p.maxSustainableCalls} calls within the limits` : '');
+    + (p.maxSustainableCalls !== undefined ? ` | ramp: ${p.maxSustainableCalls} calls within the limits` : '')
+    + ` | ended: ${Object.entries(p.endReasons).map(([reason, n]) => `${reason} ${n}`).join(', ')}`;
   return [
     `Through Kamailio (${r.calls} calls x ${r.turns} turns, echo agent; limits: p99 pacing jitter <= ${r.limits.jitterP99Ms} ms, loss <= ${r.limits.lossPercent}%)`,
     path('direct (node-a)', r.direct),
@@ -180,7 +200,9 @@ export async function runThroughKamailio(options: ThroughKamailioOptions, io: Be
     io.stderr.write(`direct: ${directTarget}\n`);
     let countsBefore = await callsPerNode(db);
     let cpuBefore = cpuNow(pids);
+    const directStarted = new Date();
     const direct = await bench(directTarget);
+    const directEnded = await endReasons(db, directStarted);
     let countsAfter = await callsPerNode(db);
     let cpuAfter = cpuNow(pids);
     const directCalls = (countsAfter['node-a'] ?? 0) - (countsBefore['node-a'] ?? 0);
@@ -191,7 +213,9 @@ export async function runThroughKamailio(options: ThroughKamailioOptions, io: Be
     countsBefore = countsAfter;
     cpuBefore = cpuNow(pids);
     const kamailioBefore = processTreeCpuMs(kamailio.child.pid!);
+    const proxiedStarted = new Date();
     const proxied = await bench(proxyTarget);
+    const proxiedEnded = await endReasons(db, proxiedStarted);
     const kamailioAfter = processTreeCpuMs(kamailio.child.pid!);
     countsAfter = await callsPerNode(db);
     cpuAfter = cpuNow(pids);
@@ -201,8 +225,8 @@ export async function runThroughKamailio(options: ThroughKamailioOptions, io: Be
     });
     const proxiedCalls = nodeFigures.reduce((sum, n) => sum + n.calls, 0);
 
-    const d = pathResult(direct.report, directTarget);
-    const k = pathResult(proxied.report, proxyTarget);
+    const d = pathResult(direct.report, directTarget, directEnded);
+    const k = pathResult(proxied.report, proxyTarget, proxiedEnded);
     const diff = (a: number | undefined, b: number | undefined): number | null => (a === undefined || b === undefined ? null : round(a - b));
     const report: KamailioBenchReport = {
       schema: 'smartalex-bench-kamailio', version: 1, startedAt: startedAt.toISOString(), machine: machineInfo(),

@@ -2,7 +2,7 @@
  * `smartalex bench --through-kamailio`, small (issue 16): Kamailio and two `smartalex serve` nodes on a
  * scratch database of the Postgres server under test, two calls straight at node A and four through
  * Kamailio; the report has call set-up (INVITE to 200 OK) for both paths and their difference, the calls
- * each node took, and CPU per call. The JSON file is the same
+ * each node took, how they ended (each BYE reached its node), and CPU per call. The JSON file is the same
  * report. No timing is asserted: this machine's numbers are the benchmark's business.
  */
 import { test } from 'uvu';
@@ -31,6 +31,9 @@ if (run) {
         assert.is(path.answered, 4, JSON.stringify(path));
         assert.ok(path.setupInviteToOkMs && path.setupInviteToOkMs.count === 4 && path.setupInviteToOkMs.p50 > 0 && path.setupInviteToOkMs.p99 >= path.setupInviteToOkMs.p50, JSON.stringify(path));
       }
+      // Every call's BYE reached its node (through Kamailio's record-route for the proxied ones).
+      assert.equal(report.direct.endReasons, { 'remote-bye': 4 });
+      assert.equal(report.throughKamailio.endReasons, { 'remote-bye': 4 });
       assert.match(report.direct.target, /^sip:127\.0\.0\.2:/);
       assert.match(report.throughKamailio.target, /^sip:127\.0\.0\.1:/);
       assert.is(report.proxyAddsMs.p50, Math.round((report.throughKamailio.setupInviteToOkMs!.p50 - report.direct.setupInviteToOkMs!.p50) * 10) / 10);
