@@ -108,6 +108,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     // The jobs that must run once in the cluster run on the node holding the lead (src/cluster/leader.ts):
     // retention, the reaper of lost nodes, the webhook outbox's delivery worker and the campaign runner
     // (its calls are this node's). Started after the call manager, stopped before it closes.
+    let campaignRunner: CampaignRunner | undefined;
     const leader = await LeaderElection.start({
       db, nodeId: node.id, retryMs: heartbeatMs, logger: clusterLog,
       jobs: [
@@ -117,9 +118,9 @@ export async function startServer(config: Config, logger: Logger, output: { writ
           db, keys: recordingVault.vault.keys, logger: logger.child({ component: 'webhooks' }),
           allowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK, timeoutMs: config.SMARTALEX_WEBHOOK_TIMEOUT_MS,
         })) },
-        ...(config.SMARTALEX_CAMPAIGN_VIA ? [{ name: 'campaigns', start: () => startWorker(new CampaignRunner({
+        ...(config.SMARTALEX_CAMPAIGN_VIA ? [{ name: 'campaigns', start: () => (campaignRunner = startWorker(new CampaignRunner({
           db, dial: sipDialer({ db, calls, via: config.SMARTALEX_CAMPAIGN_VIA! }), logger: logger.child({ component: 'campaigns' }),
-        })) }] : []),
+        }))) }] : []),
       ],
     });
     closers.unshift(() => leader.stop());
@@ -202,9 +203,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         return () => void traceListeners.delete(listener);
       },
       drain: async () => {
-        // The lead goes first: its campaign runner starts no new call from here on, and once this node's
-        // campaign calls have ended another node takes the cluster's jobs over.
-        const resigned = leader.stop();
+        // A draining node places no new campaign call. On a Postgres server it gives the lead up too: another
+        // node takes the cluster's jobs over once this node's campaign calls have ended. Embedded PGlite has no
+        // other node: its jobs (webhook delivery among them) go on until close.
+        const resigned = db.kind === 'postgres' ? leader.stop() : campaignRunner?.stop();
         const draining = calls.drain({ deadlineMs: config.SMARTALEX_DRAIN_TIMEOUT_S * 1000 });
         await node.draining();
         await resigned;
