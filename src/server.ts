@@ -15,7 +15,9 @@ import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
-import { controlPlaneSettings, registerControlPlane, systemClock } from './api/index.ts';
+import { controlPlaneSettings, registerControlPlane, systemClock, type ControlPlaneDeps } from './api/index.ts';
+import { authoriseRequest, requestFacts } from './api/control-plane.ts';
+import { LiveCallFeed, registerConsole } from './console/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
 import { ClusterNode, defaultNodeId } from './cluster/node.ts';
@@ -131,17 +133,27 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         ? { tls: { cert: readPemSetting('SMARTALEX_HTTP_TLS_CERT', config.SMARTALEX_HTTP_TLS_CERT), key: readPemSetting('SMARTALEX_HTTP_TLS_KEY', config.SMARTALEX_HTTP_TLS_KEY) } }
         : {}),
     });
+    const controlPlane: ControlPlaneDeps = {
+      db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
+      settings: controlPlaneSettings(config),
+      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
+    };
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       rateLimitStore: postgresRateLimitStore(db, 'recordings'),
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+      // A user session (the console's cookie) may mint links too, within the same role rule.
+      authorise: async (request) => {
+        const ctx = await authoriseRequest(requestFacts(controlPlane, request), request, 'self').catch(() => undefined);
+        return ctx ? { tenantId: ctx.tenantId, role: ctx.role, actor: ctx.actor } : undefined;
+      },
     });
     // The control-plane API under /v1 (src/api/README.md).
-    await registerControlPlane(http, {
-      db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
-      settings: controlPlaneSettings(config),
-      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
-    });
+    await registerControlPlane(http, controlPlane);
+    // The operators' console at /console, with this node's live calls (src/console).
+    const liveCalls = new LiveCallFeed(calls);
+    closers.unshift(async () => liveCalls.close());
+    registerConsole(http, { deps: controlPlane, feed: liveCalls });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
       throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;
     });
