@@ -31,7 +31,7 @@ const KEEP_ENDED = 20;
 
 /** The user part of a SIP URI (or the whole text), masked: digits keep their last 4, a name its first letter. */
 export function maskParty(uri: string): string {
-  const user = /^(?:sips?|tel):([^@;?]+)/i.exec(uri.trim())?.[1] ?? uri;
+  const user = /(?:sips?|tel):([^@;?>]*)/i.exec(uri)?.[1] ?? uri;
   if ((user.match(/\d/g) ?? []).length >= 3) return maskPhone(user);
   return user ? `${user.slice(0, 1)}***` : '(unknown)';
 }

@@ -55,6 +55,8 @@ function sseReader(body: ReadableStream<Uint8Array>) {
 test('maskParty keeps the last 4 digits of a number and only the first letter of a name', () => {
   assert.is(maskParty('sip:+15551234567@10.0.0.1:5060'), '+*******4567');
   assert.is(maskParty('sip:alice@example.com'), 'a***');
+  assert.is(maskParty('"Alice" <sip:+15551234567@10.0.0.1:5060>;tag=abc'), '+*******4567', 'a name-addr: the user part only');
+  assert.is(maskParty('<sip:sipp@127.0.0.1:5061>'), 's***', 'no digits of the address or port');
   assert.is(maskParty('tel:0612345678'), '******5678');
   assert.not.match(maskParty('sip:5551234567@192.168.1.1'), /192/);
 });
