@@ -14,9 +14,8 @@ import { checkStartupPaths, readPemSetting } from './startup-checks.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
-import { registerRecordingRoutes } from './http/recordings.ts';
+import { controlPlaneLinkAuthoriser, registerRecordingRoutes } from './http/recordings.ts';
 import { controlPlaneSettings, registerControlPlane, systemClock, type ControlPlaneDeps } from './api/index.ts';
-import { authoriseRequest, requestFacts } from './api/control-plane.ts';
 import { LiveCallFeed, registerConsole } from './console/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
 import { startRetentionSweeper } from './retention.ts';
@@ -143,10 +142,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       rateLimitStore: postgresRateLimitStore(db, 'recordings'),
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
       // A user session (the console's cookie) may mint links too, within the same role rule.
-      authorise: async (request) => {
-        const ctx = await authoriseRequest(requestFacts(controlPlane, request), request, 'self').catch(() => undefined);
-        return ctx ? { tenantId: ctx.tenantId, role: ctx.role, actor: ctx.actor } : undefined;
-      },
+      authorise: controlPlaneLinkAuthoriser(controlPlane),
     });
     // The control-plane API under /v1 (src/api/README.md).
     await registerControlPlane(http, controlPlane);

@@ -37,6 +37,8 @@ import { z } from 'zod';
 import { authenticateApiKey, getRecording, isUuid, type Database, type Role } from '../../storage/index.ts';
 import { RecordingNotFoundError, VaultError, verifyRecordingLink } from '../../storage/vault/index.ts';
 import type { RecordingVault } from '../../storage/vault/index.ts';
+import { authoriseRequest, requestFacts } from '../api/control-plane.ts';
+import type { ControlPlaneDeps } from '../api/deps.ts';
 import type { SecurityLog } from '../calls/security-log.ts';
 import type { Logger } from '../log.ts';
 import { auditRecordingAccess } from '../recordings/access-audit.ts';
@@ -44,6 +46,18 @@ import { linkActor, mintRecordingLink, parseTtl, RecordingLinkError } from '../r
 
 /** Who mints a link: the tenant, the role, and the actor the audit log names. */
 export interface LinkPrincipal { tenantId: string; role: Role; actor: string }
+
+/**
+ * The control plane's credentials as link principals: a session token, or
+ * the console's session cookie with its CSRF token (the same check as any
+ * /v1 write); the role rule below still applies.
+ */
+export function controlPlaneLinkAuthoriser(deps: ControlPlaneDeps): (request: FastifyRequest) => Promise<LinkPrincipal | undefined> {
+  return async (request) => {
+    const ctx = await authoriseRequest(requestFacts(deps, request), request, 'self').catch(() => undefined);
+    return ctx ? { tenantId: ctx.tenantId, role: ctx.role, actor: ctx.actor } : undefined;
+  };
+}
 
 export const LINK_MINTING_ROLES: readonly Role[] = ['owner', 'admin', 'manager'];
 export const API_MAX_LINK_TTL_MS = 24 * 3_600_000;
