@@ -6,7 +6,8 @@
  * an owner logs in with password and TOTP code, watches a SIPp call appear
  * live and end, opens its detail (transcript, waterfall) and plays its
  * recording through a freshly minted link, edits an agent, imports contacts
- * with a bad row, revokes another session; a viewer is not offered a
+ * with a bad row, revokes another session, visits team, API keys and
+ * settings; a viewer is not offered a
  * manager's page and cannot reach it by address; a transcript line and a
  * contact name holding `<script>` render as text. Every page gets a
  * screenshot under test-output/console/ and an axe-core pass (no serious or
@@ -174,7 +175,9 @@ if (run) {
       await page.getByRole('button', { name: /Play recording/ }).click();
       const audio = page.getByTestId('recording');
       await audio.waitFor();
-      await waitFor('the recording to load in the browser', async () => (await audio.evaluate((a: HTMLAudioElement) => a.readyState >= 1 && a.duration > 0)), WAIT);
+      const audioState = () => audio.evaluate((a: HTMLAudioElement) => ({ readyState: a.readyState, duration: a.duration, error: a.error?.code ?? null, networkState: a.networkState }));
+      await waitFor('the recording to load in the browser', async () => { const s = await audioState(); return s.readyState >= 1 && s.duration > 0; }, WAIT)
+        .catch(async (error: Error) => { throw new Error(`${error.message}: ${JSON.stringify(await audioState())}`); });
       assert.match(await audio.getAttribute('src') ?? '', /^\/v1\/recordings\/[0-9a-f-]{36}\/[0-9a-f-]{36}\?exp=/);
       await checkPage(page, 'call-detail');
 
@@ -230,6 +233,19 @@ if (run) {
       await page.getByRole('link', { name: 'Call history' }).click();
       await page.getByRole('heading', { name: 'Call history' }).waitFor();
       await checkPage(page, 'call-history');
+
+      // Team, API keys (a new key is shown once), tenant settings.
+      await page.getByRole('link', { name: 'Team' }).click();
+      await page.getByRole('cell', { name: email }).waitFor();
+      await checkPage(page, 'team');
+      await page.getByRole('link', { name: 'API keys' }).click();
+      await page.getByLabel('Name').fill('reporting');
+      await page.getByRole('button', { name: 'Create key' }).click();
+      assert.match(await page.getByTestId('issued-key').innerText(), /^sak_/);
+      await checkPage(page, 'api-keys');
+      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByLabel('Owners and admins must use two-factor authentication').waitFor();
+      await checkPage(page, 'settings');
     } finally {
       await context.close();
     }
@@ -250,6 +266,7 @@ if (run) {
       const nav = page.getByRole('navigation', { name: 'Console' });
       assert.is(await nav.getByRole('link', { name: 'Agents' }).count(), 0, 'no Agents link');
       assert.is(await nav.getByRole('link', { name: 'Contacts' }).count(), 0, 'no Contacts link');
+      assert.is(await nav.getByRole('link', { name: 'API keys' }).count(), 0, 'no API keys link');
       assert.is(await nav.getByRole('link', { name: 'Live calls' }).count(), 1);
       await page.goto(`${base}/console/agents`);
       await page.getByTestId('not-allowed').waitFor();

@@ -9,6 +9,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { RoutePermission } from '../../api/permissions.ts';
 import { api } from './api.ts';
 import { AgentsPage } from './pages/agents.tsx';
+import { ApiKeysPage } from './pages/api-keys.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { CallDetailPage } from './pages/call-detail.tsx';
 import { CallHistoryPage } from './pages/call-history.tsx';
@@ -16,6 +17,8 @@ import { ContactsPage } from './pages/contacts.tsx';
 import { LiveCallsPage } from './pages/live-calls.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { SessionsPage } from './pages/sessions.tsx';
+import { SettingsPage } from './pages/settings.tsx';
+import { TeamPage } from './pages/team.tsx';
 import { TwoFactorPage } from './pages/two-factor.tsx';
 import { BASE, Link, navigate, usePath } from './router.tsx';
 import { can, type Me } from './session.ts';
@@ -28,6 +31,9 @@ export const NAV: readonly NavItem[] = [
   { path: `${BASE}/agents`, label: 'Agents', permission: 'agents:read' },
   { path: `${BASE}/contacts`, label: 'Contacts', permission: 'contacts:read' },
   { path: `${BASE}/audit`, label: 'Audit log', permission: 'audit:read' },
+  { path: `${BASE}/team`, label: 'Team', permission: 'users:read' },
+  { path: `${BASE}/api-keys`, label: 'API keys', permission: 'apikeys:read' },
+  { path: `${BASE}/settings`, label: 'Settings', permission: 'tenant:write' },
   { path: `${BASE}/sessions`, label: 'Sessions', permission: 'self' },
   { path: `${BASE}/two-factor`, label: 'Two-factor', permission: 'self' },
 ];
@@ -48,6 +54,9 @@ function Page(props: { me: Me; path: string; mfaRequired: boolean; onChange: () 
     case 'Agents': return <AgentsPage me={me} />;
     case 'Contacts': return <ContactsPage me={me} />;
     case 'Audit log': return <AuditPage />;
+    case 'Team': return <TeamPage me={me} />;
+    case 'API keys': return <ApiKeysPage me={me} />;
+    case 'Settings': return <SettingsPage me={me} />;
     default: return <SessionsPage onLoggedOut={props.onChange} />;
   }
 }
