@@ -112,7 +112,7 @@ if (run) {
     const email = 'owner@example.com';
     await user('owner', email);
     const totp = await enrolTotp(email);
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     context.setDefaultTimeout(UI_TIMEOUT_MS);
     const page = await context.newPage();
     try {
