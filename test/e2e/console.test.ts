@@ -6,8 +6,8 @@
  * an owner logs in with password and TOTP code, watches a SIPp call appear
  * live and end, opens its detail (transcript, waterfall) and plays its
  * recording through a freshly minted link, edits an agent, imports contacts
- * with a bad row, revokes another session, visits team, API keys and
- * settings; a viewer is not offered a
+ * with a bad row, revokes another session, visits numbers, the
+ * do-not-call list, team, API keys and settings; a viewer is not offered a
  * manager's page and cannot reach it by address; a transcript line and a
  * contact name holding `<script>` render as text. Every page gets a
  * screenshot under test-output/console/ and an axe-core pass (no serious or
@@ -243,6 +243,14 @@ if (run) {
       await page.getByRole('button', { name: 'Create key' }).click();
       assert.match(await page.getByTestId('issued-key').innerText(), /^sak_/);
       await checkPage(page, 'api-keys');
+      await page.getByRole('link', { name: 'Numbers' }).click();
+      await page.getByTestId('numbers').getByRole('cell', { name: '2000' }).waitFor();
+      await checkPage(page, 'numbers');
+      await page.getByRole('link', { name: 'DNC and consent' }).click();
+      await page.getByLabel('Add a number').fill('+15557770123');
+      await page.getByRole('button', { name: 'Add to the list' }).click();
+      await page.getByTestId('dnc').getByRole('cell', { name: '+15557770123' }).waitFor();
+      await checkPage(page, 'compliance');
       await page.getByRole('link', { name: 'Settings' }).click();
       await page.getByLabel('Owners and admins must use two-factor authentication').waitFor();
       await checkPage(page, 'settings');

@@ -13,9 +13,11 @@ import { ApiKeysPage } from './pages/api-keys.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { CallDetailPage } from './pages/call-detail.tsx';
 import { CallHistoryPage } from './pages/call-history.tsx';
+import { CompliancePage } from './pages/compliance.tsx';
 import { ContactsPage } from './pages/contacts.tsx';
 import { LiveCallsPage } from './pages/live-calls.tsx';
 import { LoginPage } from './pages/login.tsx';
+import { NumbersPage } from './pages/numbers.tsx';
 import { SessionsPage } from './pages/sessions.tsx';
 import { SettingsPage } from './pages/settings.tsx';
 import { TeamPage } from './pages/team.tsx';
@@ -30,6 +32,8 @@ export const NAV: readonly NavItem[] = [
   { path: `${BASE}/calls/history`, label: 'Call history', permission: 'calls:read' },
   { path: `${BASE}/agents`, label: 'Agents', permission: 'agents:read' },
   { path: `${BASE}/contacts`, label: 'Contacts', permission: 'contacts:read' },
+  { path: `${BASE}/numbers`, label: 'Numbers', permission: 'numbers:read' },
+  { path: `${BASE}/compliance`, label: 'DNC and consent', permission: 'dnc:read' },
   { path: `${BASE}/audit`, label: 'Audit log', permission: 'audit:read' },
   { path: `${BASE}/team`, label: 'Team', permission: 'users:read' },
   { path: `${BASE}/api-keys`, label: 'API keys', permission: 'apikeys:read' },
@@ -53,6 +57,8 @@ function Page(props: { me: Me; path: string; mfaRequired: boolean; onChange: () 
     case 'Call history': return <CallHistoryPage />;
     case 'Agents': return <AgentsPage me={me} />;
     case 'Contacts': return <ContactsPage me={me} />;
+    case 'Numbers': return <NumbersPage />;
+    case 'DNC and consent': return <CompliancePage me={me} />;
     case 'Audit log': return <AuditPage />;
     case 'Team': return <TeamPage me={me} />;
     case 'API keys': return <ApiKeysPage me={me} />;
