@@ -31,6 +31,7 @@ import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
 import { WebhookDeliveryWorker } from './webhooks/index.ts';
+import { CampaignRunner, sipDialer } from './campaigns/index.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
 import { SipListenError } from '../media/sip/index.ts';
 import { prewarmEspeakWasm } from '../pipeline/offline/index.ts';
@@ -45,7 +46,7 @@ export interface RunningServer {
   recordings: RecordingService;
   /** This process as a node of the cluster (heartbeat row, call leases): see src/cluster/node.ts. */
   node: ClusterNode;
-  /** The cluster lead (retention sweeper, reaper of lost nodes): see src/cluster/leader.ts. */
+  /** The cluster lead (retention sweeper, reaper of lost nodes, webhook delivery, campaigns): see src/cluster/leader.ts. */
   leader: LeaderElection;
   /** The bound SIP UDP port (TCP uses the same number when it was free). */
   sipPort: number;
@@ -89,38 +90,41 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     }
     const recordings = new RecordingService({ db, vault: recordingVault.vault, logger: logger.child({ component: 'recordings' }) });
     closers.unshift(() => recordings.close());
-    // Cluster state lives in the database (src/cluster): this node's heartbeat and call leases; the jobs that
-    // must run once in the cluster (retention, reaping lost nodes) run on the node holding the lead.
+    // Cluster state lives in the database (src/cluster): this node's heartbeat and call leases.
     const heartbeatMs = config.SMARTALEX_NODE_HEARTBEAT_S * 1000;
     const staleAfterMs = config.SMARTALEX_NODE_TIMEOUT_S * 1000;
     const clusterLog = logger.child({ component: 'cluster' });
     const node = await ClusterNode.start({ db, id: config.SMARTALEX_NODE_ID ?? defaultNodeId(), heartbeatMs, staleAfterMs, logger: clusterLog });
     closers.unshift(() => node.stop());
-    const leader = await LeaderElection.start({
-      db, nodeId: node.id, retryMs: heartbeatMs, logger: clusterLog,
-      jobs: [
-        { name: 'retention', start: () => startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES }) },
-        reaperJob(db, { intervalMs: heartbeatMs, staleAfterMs, logger: clusterLog }),
-      ],
-    });
-    closers.unshift(() => leader.stop());
     // Embedded PGlite has one process by construction (the data directory's lock): its count in memory is the
     // cluster's, without two statements a call. A Postgres server may have many nodes: leases in the database.
     const callLimiter = db.kind === 'pglite'
       ? localCallLimiter(config.SMARTALEX_MAX_CALLS_PER_TENANT)
       : clusterCallLimiter(db, node, config.SMARTALEX_MAX_CALLS_PER_TENANT, logger.child({ component: 'calls' }));
-    // Webhooks: the outbox's delivery worker (src/webhooks/delivery-worker.ts); stopped before the database closes.
-    const webhooks = new WebhookDeliveryWorker({
-      db, keys: recordingVault.vault.keys, logger: logger.child({ component: 'webhooks' }),
-      allowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK, timeoutMs: config.SMARTALEX_WEBHOOK_TIMEOUT_MS,
-    });
-    webhooks.start();
-    closers.unshift(() => webhooks.stop());
     const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, callLimiter, nodeId: node.id, ...options.calls }).catch((error: unknown) => {
       if (!(error instanceof SipListenError)) throw error;
       throw listenConfigError(error.cause, error.transport === 'TLS' ? 'SMARTALEX_SIP_TLS_PORT' : 'SMARTALEX_SIP_PORT', 'SMARTALEX_SIP_HOST', error.host, error.port, `SIP ${error.transport}`) ?? error;
     });
     closers.unshift(() => calls.close());
+    // The jobs that must run once in the cluster run on the node holding the lead (src/cluster/leader.ts):
+    // retention, the reaper of lost nodes, the webhook outbox's delivery worker and the campaign runner
+    // (its calls are this node's). Started after the call manager, stopped before it closes.
+    let campaignRunner: CampaignRunner | undefined;
+    const leader = await LeaderElection.start({
+      db, nodeId: node.id, retryMs: heartbeatMs, logger: clusterLog,
+      jobs: [
+        { name: 'retention', start: () => startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES }) },
+        reaperJob(db, { intervalMs: heartbeatMs, staleAfterMs, logger: clusterLog }),
+        { name: 'webhooks', start: () => startWorker(new WebhookDeliveryWorker({
+          db, keys: recordingVault.vault.keys, logger: logger.child({ component: 'webhooks' }),
+          allowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK, timeoutMs: config.SMARTALEX_WEBHOOK_TIMEOUT_MS,
+        })) },
+        ...(config.SMARTALEX_CAMPAIGN_VIA ? [{ name: 'campaigns', start: () => (campaignRunner = startWorker(new CampaignRunner({
+          db, dial: sipDialer({ db, calls, via: config.SMARTALEX_CAMPAIGN_VIA! }), logger: logger.child({ component: 'campaigns' }),
+        }))) }] : []),
+      ],
+    });
+    closers.unshift(() => leader.stop());
     // Every call whose agent records: both legs into the vault, sealed at hang-up (src/recordings/call-tap.ts).
     calls.addTap(recordingTaps(recordings, logger));
     const sipPorts = calls.sipPorts;
@@ -207,8 +211,13 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         return () => void traceListeners.delete(listener);
       },
       drain: async () => {
+        // A draining node places no new campaign call. On a Postgres server it gives the lead up too: another
+        // node takes the cluster's jobs over once this node's campaign calls have ended. Embedded PGlite has no
+        // other node: its jobs (webhook delivery among them) go on until close.
+        const resigned = db.kind === 'postgres' ? leader.stop() : campaignRunner?.stop();
         const draining = calls.drain({ deadlineMs: config.SMARTALEX_DRAIN_TIMEOUT_S * 1000 });
         await node.draining();
+        await resigned;
         return draining;
       },
       close: async () => {
@@ -219,4 +228,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     for (const close of closers) await close().catch(() => undefined);
     throw error;
   }
+}
+
+/** A worker as a leader job: started when this node takes the lead, stopped when it loses or gives it up. */
+function startWorker<W extends { start(): void; stop(): Promise<void> }>(worker: W): W {
+  worker.start();
+  return worker;
 }
