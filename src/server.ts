@@ -14,8 +14,9 @@ import { checkStartupPaths, readPemSetting } from './startup-checks.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
-import { registerRecordingRoutes } from './http/recordings.ts';
-import { controlPlaneSettings, registerControlPlane, systemClock } from './api/index.ts';
+import { controlPlaneLinkAuthoriser, registerRecordingRoutes } from './http/recordings.ts';
+import { controlPlaneSettings, registerControlPlane, systemClock, type ControlPlaneDeps } from './api/index.ts';
+import { LiveCallFeed, registerConsole } from './console/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
 import { attachStreamEndpoint, registerCarrierWebhooks } from './streams/index.ts';
 import { startRetentionSweeper } from './retention.ts';
@@ -136,10 +137,17 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         ? { tls: { cert: readPemSetting('SMARTALEX_HTTP_TLS_CERT', config.SMARTALEX_HTTP_TLS_CERT), key: readPemSetting('SMARTALEX_HTTP_TLS_KEY', config.SMARTALEX_HTTP_TLS_KEY) } }
         : {}),
     });
+    const controlPlane: ControlPlaneDeps = {
+      db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
+      settings: controlPlaneSettings(config),
+      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
+    };
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       rateLimitStore: postgresRateLimitStore(db, 'recordings'),
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+      // A user session (the console's cookie) may mint links too, within the same role rule.
+      authorise: controlPlaneLinkAuthoriser(controlPlane),
     });
     // Carrier WebSocket media streams: the signed voice webhooks and the stream endpoints (src/streams).
     registerCarrierWebhooks(http, {
@@ -150,11 +158,11 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     // Before the HTTP server closes (it would wait for the upgraded sockets): stream calls end as 'shutdown'.
     http.addHook('preClose', () => streams.close());
     // The control-plane API under /v1 (src/api/README.md).
-    await registerControlPlane(http, {
-      db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
-      settings: controlPlaneSettings(config),
-      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
-    });
+    await registerControlPlane(http, controlPlane);
+    // The operators' console at /console, with this node's live calls (src/console).
+    const liveCalls = new LiveCallFeed(calls);
+    closers.unshift(async () => liveCalls.close());
+    registerConsole(http, { deps: controlPlane, feed: liveCalls });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
       throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;
     });
