@@ -718,6 +718,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         return new CallSession({
           db, logger, tenantId: options.tenantId, agent: found, callId: recordId, direction,
           transport: options.transport, taps: taps({ kind: options.kind, sampleRate: options.transport.sampleRate }),
+          remoteParty: direction === 'inbound' ? options.from : options.to,
         });
       }).catch((error: unknown) => {
         if (error instanceof SetupFailure && error.status === 503) throw new TransportCallError('call-limit', `tenant ${options.tenantId} is at its concurrent call limit (${this.limiter.maxCallsPerTenant})`);

@@ -34,6 +34,8 @@ export interface CallSessionInit<T extends SessionTransport = SessionTransport> 
   direction: 'inbound' | 'outbound';
   transport: T;
   taps: CallTap[];
+  /** Who is on the other end (the caller of an inbound call, the callee of an outbound one), as the call row names them. */
+  remoteParty: string;
 }
 
 export interface CallSessionEvents {
@@ -55,6 +57,7 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
   protected readonly logger: Logger;
   private readonly db: Database;
   private readonly offFrames: () => void;
+  private readonly party: string;
   private writes: Promise<void> = Promise.resolve();
   private readonly keypad: KeypadCollector;
   private keypadTimer: NodeJS.Timeout | undefined;
@@ -76,9 +79,15 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
     this.taps = init.taps;
     this.logger = init.logger.child({ callId: init.callId, tenantId: init.tenantId });
     this.transport = init.transport;
+    this.party = init.remoteParty;
     this.keypad = new KeypadCollector(keypadSettingsOf(init.agent));
     this.offFrames = init.transport.onFrame((frame) => { if (frame.kind === 'dtmf') this.onKey(frame.digit); });
     init.transport.attach({ end: (reason, hangup) => this.end(reason, hangup), taps: init.taps });
+  }
+
+  /** Who is on the other end (a SIP URI, tel:..., webrtc:...): call content, shown only masked. */
+  get remoteParty(): string {
+    return this.party;
   }
 
   /** The way the call came in. */
