@@ -7,7 +7,11 @@
  * number's setting or else the server's, see media/sip/digest.ts), held to the per-tenant concurrent
  * call limit, answered through SDP offer/answer, and run as a CallSession
  * with the runner registered for the agent's mode. Outbound calls (UAC) go
- * through `placeCall` and end up in the same CallSession. `drain()` (before a
+ * through `placeCall` and end up in the same CallSession. Calls that come in
+ * another way (a carrier WebSocket media stream, WebRTC) enter through
+ * `acceptTransportCall` with their transport already connected and take the
+ * same set-up (`establish`: call limit, call row, taps, session, drain);
+ * only SIP's own steps (ring, RTP, offer/answer) are `establishSip`. `drain()` (before a
  * shutdown) stops taking calls and lets those in progress finish, up to a
  * deadline, then asks each to say goodbye and hang up.
  *
@@ -714,6 +718,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         return new CallSession({
           db, logger, tenantId: options.tenantId, agent: found, callId: recordId, direction,
           transport: options.transport, taps: taps({ kind: options.kind, sampleRate: options.transport.sampleRate }),
+          remoteParty: direction === 'inbound' ? options.from : options.to,
         });
       }).catch((error: unknown) => {
         if (error instanceof SetupFailure && error.status === 503) throw new TransportCallError('call-limit', `tenant ${options.tenantId} is at its concurrent call limit (${this.limiter.maxCallsPerTenant})`);

@@ -34,6 +34,8 @@ export interface CallSessionInit<T extends SessionTransport = SessionTransport> 
   direction: 'inbound' | 'outbound';
   transport: T;
   taps: CallTap[];
+  /** Who is on the other end (the caller of an inbound call, the callee of an outbound one), as the call row names them. */
+  remoteParty: string;
 }
 
 export interface CallSessionEvents {
@@ -57,10 +59,13 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
   protected readonly logger: Logger;
   private readonly db: Database;
   private readonly offFrames: () => void;
+  private readonly party: string;
   private writes: Promise<void> = Promise.resolve();
   private readonly keypad: KeypadCollector;
   private keypadTimer: NodeJS.Timeout | undefined;
   private ending: Promise<void> | undefined;
+  /** Settles when the agent runner has returned (never rejects); undefined before the call is answered. */
+  private runnerDone: Promise<void> | undefined;
   private readonly taps: CallTap[];
   private closedWith: EndReason | undefined;
   /** Transcript lines stored so far (their seq). */
@@ -76,9 +81,15 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
     this.taps = init.taps;
     this.logger = init.logger.child({ callId: init.callId, tenantId: init.tenantId });
     this.transport = init.transport;
+    this.party = init.remoteParty;
     this.keypad = new KeypadCollector(keypadSettingsOf(init.agent));
     this.offFrames = init.transport.onFrame((frame) => { if (frame.kind === 'dtmf') this.onKey(frame.digit); });
     init.transport.attach({ end: (reason, hangup) => this.end(reason, hangup), taps: init.taps });
+  }
+
+  /** Who is on the other end (a SIP URI, tel:..., webrtc:...): call content, shown only masked. */
+  get remoteParty(): string {
+    return this.party;
   }
 
   /** The way the call came in. */
@@ -186,8 +197,9 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
       tenantId: this.tenantId, agentId: this.agent.id, agent: this.agent, callId: this.callId, direction: this.direction,
       transport: this.transport, record: this, logger: this.logger,
     };
-    Promise.resolve()
-      .then(() => runner(call))
+    const run = Promise.resolve().then(() => runner(call));
+    this.runnerDone = run.then(() => undefined, () => undefined);
+    run
       .catch((error: unknown) => {
         this.logger.error({ err: error }, 'agent runner failed; hanging up');
         this.event('failure', { stage: 'agent' });
@@ -203,6 +215,14 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
     if (this.ended) return;
     this.event('wrap-up', { reason: 'node-drain' });
     if (this.answeredAt === undefined || !this.transport.requestWrapUp()) void this.end('node-drain', true);
+  }
+
+  /** Resolves when the runner has returned, or after AGENT_FINISH_LIMIT_MS (a runner that hangs must not keep the call open). */
+  private async agentFinished(): Promise<void> {
+    if (!this.runnerDone) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.runnerDone, new Promise<void>((resolve) => { timer = setTimeout(resolve, AGENT_FINISH_LIMIT_MS); })]);
+    clearTimeout(timer);
   }
 
   /**
@@ -224,6 +244,10 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
       if (keys) this.recordKeys(keys);
       this.mediaClosed();
       this.transport.fireEnd(reason);
+      // The agent's last words into the record (a caller turn the hang-up cut, an answer cut short) before
+      // the recording seals and the call's final transaction writes its turns.
+      await this.agentFinished();
+      this.transport.endTaps(reason);
       this.queue(() => finishCall(this.db, this.tenantId, this.callId, { reason }));
       await this.writes;
       await hungUp;
@@ -239,6 +263,9 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
     // nothing by default
   }
 }
+
+/** How long a call's end waits for its agent to finish (the conversation's own flush is bounded shorter). */
+const AGENT_FINISH_LIMIT_MS = 4000;
 
 /** The agent's keypad settings (provider_settings.keypad); the defaults when its settings do not parse. */
 function keypadSettingsOf(agent: AgentRow): KeypadSettings {

@@ -52,17 +52,19 @@ export abstract class SessionTransport implements CallTransport {
 
   protected taps: readonly CallTap[] = [];
   private owner: TransportOwner | undefined;
-  private endedBeforeAttach: EndReason | undefined;
+  /** An end that came before the session attached (the far end hung up, or the agent did): applied on attach. */
+  private endedBeforeAttach: { reason: EndReason; hangup: boolean } | undefined;
   private readonly endListeners = new Set<(reason: EndReason) => void>();
   private readonly wrapUpListeners = new Set<() => void>();
   private endedReason: EndReason | undefined;
+  private tapsEnded = false;
 
   /** Called once by the session that owns this transport. */
   attach(owner: TransportOwner): void {
     this.owner = owner;
     this.taps = owner.taps;
     const early = this.endedBeforeAttach;
-    if (early !== undefined) queueMicrotask(() => void owner.end(early, false));
+    if (early !== undefined) queueMicrotask(() => void owner.end(early.reason, early.hangup));
   }
 
   sendDtmf(_digits: string): Promise<void> {
@@ -76,13 +78,13 @@ export abstract class SessionTransport implements CallTransport {
   /** Ends the call from our side; a reason in another spelling (a conversation's `max_duration`) is stored as its EndReason. */
   hangup(reason: EndReason | string): Promise<void> {
     const r = endReasonOf(reason);
-    if (!this.owner) { this.endedBeforeAttach ??= r; return Promise.resolve(); }
+    if (!this.owner) { this.endedBeforeAttach ??= { reason: r, hangup: true }; return Promise.resolve(); }
     return this.owner.end(r, true);
   }
 
   /** The far end ended the call (BYE, stream stopped, socket closed). */
   protected remoteEnded(reason: EndReason): void {
-    if (!this.owner) { this.endedBeforeAttach ??= reason; return; }
+    if (!this.owner) { this.endedBeforeAttach ??= { reason, hangup: false }; return; }
     void this.owner.end(reason, false);
   }
 
@@ -122,13 +124,22 @@ export abstract class SessionTransport implements CallTransport {
     return true;
   }
 
-  /** Called by the call's owner once the call is over. */
+  /** Called by the call's owner once the call is over: the agent hears of it (taps end later, endTaps). */
   fireEnd(reason: EndReason): void {
     if (this.endedReason !== undefined) return;
     this.endedReason = reason;
-    for (const t of this.taps) { try { t.onEnd?.(reason); } catch { /* a tap must not break the hang-up */ } }
     for (const l of this.endListeners) { try { l(reason); } catch { /* listener errors are theirs */ } }
     this.endListeners.clear();
     this.wrapUpListeners.clear();
+  }
+
+  /**
+   * Called by the call's owner once the agent is done with the call (its last caller turn flushed, so the
+   * recorder has every PII span to silence before it seals). Once.
+   */
+  endTaps(reason: EndReason): void {
+    if (this.tapsEnded) return;
+    this.tapsEnded = true;
+    for (const t of this.taps) { try { t.onEnd?.(reason); } catch { /* a tap must not break the hang-up */ } }
   }
 }

@@ -22,7 +22,7 @@ export interface LocalMediaState {
   version: number;
 }
 
-export interface SipCallSessionInit extends Omit<CallSessionInit, 'transport'> {
+export interface SipCallSessionInit extends Omit<CallSessionInit, 'transport' | 'remoteParty'> {
   dialog: Dialog;
   rtp: RtpStream;
   negotiated: NegotiatedAudio;
@@ -37,7 +37,7 @@ export class SipCallSession extends CallSession<SipCallTransport> {
   private readonly local: LocalMediaState;
 
   constructor(init: SipCallSessionInit) {
-    super({ ...init, transport: new SipCallTransport(init.dialog, init.rtp, { carrier: init.carrier }) });
+    super({ ...init, transport: new SipCallTransport(init.dialog, init.rtp, { carrier: init.carrier }), remoteParty: init.dialog.remoteUri });
     this.dialog = init.dialog;
     this.rtp = init.rtp;
     this.negotiated = init.negotiated;
@@ -61,6 +61,11 @@ export class SipCallSession extends CallSession<SipCallTransport> {
     init.dialog.on('bye', () => void this.end('remote-bye', false));
     init.dialog.on('terminated', (reason) => void this.end(DIALOG_END[reason], false));
     init.dialog.onReinvite = (offer) => this.onReinvite(offer);
+  }
+
+  /** The dialog's remote URI (it may change with the dialog's target refresh). */
+  override get remoteParty(): string {
+    return this.dialog.remoteUri;
   }
 
   /** The negotiated codec's name (PCMU, PCMA, G722). */

@@ -2,7 +2,8 @@
  * WebSocket upgrades on the HTTP server, by path. Fastify routes plain
  * requests only; an `upgrade` request goes to the handler registered for its
  * path (e.g. /v1/webrtc), and any other path gets a 404 and is closed, so a
- * stray upgrade never holds a socket open.
+ * stray upgrade never holds a socket open, unless another `upgrade` listener
+ * on the server handles it (`handledElsewhere`: the carrier stream endpoint).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,11 +21,12 @@ export function refuseUpgrade(socket: Duplex, status: number, reason: string, he
 export class UpgradeRouter {
   private readonly handlers = new Map<string, UpgradeHandler>();
 
-  constructor(server: Pick<Server, 'on'>) {
+  constructor(server: Pick<Server, 'on'>, options: { handledElsewhere?: (path: string) => boolean } = {}) {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on('error', () => socket.destroy()); // a reset before the handshake is the client's business
       const path = (request.url ?? '').split('?')[0] ?? '';
       const handler = this.handlers.get(path);
+      if (!handler && options.handledElsewhere?.(path)) return;
+      socket.on('error', () => socket.destroy()); // a reset before the handshake is the client's business
       if (!handler) return refuseUpgrade(socket, 404, 'Not Found');
       handler(request, socket, head);
     });

@@ -97,6 +97,7 @@ test('a transport call is routed, recorded on both legs at its own rate, and end
   const ended = new Promise<EndReason>((resolve) => manager.once('call-ended', (_s, reason) => resolve(reason)));
   const session = await accept(transport);
   assert.is(session.kind, 'webrtc');
+  assert.is(session.remoteParty, 'webrtc:caller');
   assert.is(manager.activeCalls(tenantId), 1);
   const tap = taps.at(-1)!;
   assert.is(tap.info.kind, 'webrtc');
