@@ -134,13 +134,14 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       rateLimitStore: postgresRateLimitStore(db, 'recordings'),
-      ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
     });
     // The control-plane API under /v1 (src/api/README.md).
     await registerControlPlane(http, {
       db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
       settings: controlPlaneSettings(config),
-      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
+      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store, recordingLinkSecret: recordingVault.linkSecret },
+      // Per-route limits (recording links) counted in Postgres: they hold across every node of a cluster.
+      rateLimitStore: postgresRateLimitStore(db, 'api'), securityLog: calls.securityLog,
     });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
       throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;

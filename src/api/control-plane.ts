@@ -8,8 +8,9 @@
  * route under /v1 without a declared permission, so a route added around it
  * fails at start-up, not in production.
  */
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, bearerOf } from './auth/authenticate.ts';
@@ -18,8 +19,8 @@ import { buildContext, type ApiContext, type RequestFacts } from './context.ts';
 import type { ControlPlaneDeps } from './deps.ts';
 import { problemErrorHandler, problemNotFoundHandler } from './errors.ts';
 import { allows, isRoutePermission, type RoutePermission } from './permissions.ts';
-import { ApiProblem, badRequest, forbidden, problemSchema, unauthorized } from './problem.ts';
-import { routeDefect, type ApiRoute } from './route.ts';
+import { ApiProblem, badRequest, forbidden, problemSchema, tooManyRequests, unauthorized } from './problem.ts';
+import { pathParams, routeDefect, type ApiRoute } from './route.ts';
 import { ALL_ROUTES } from './routes/index.ts';
 
 export const API_PREFIX = '/v1';
@@ -59,6 +60,12 @@ export async function registerControlPlane(app: FastifyInstance, deps: ControlPl
     v1.setSerializerCompiler(serializerCompiler);
     v1.setErrorHandler(problemErrorHandler(deps.logger));
     v1.setNotFoundHandler(problemNotFoundHandler);
+    // Per-route limits only (ApiRoute.rateLimit), counted per source address in deps.rateLimitStore.
+    await v1.register(rateLimit, {
+      global: false,
+      ...(deps.rateLimitStore ? { store: deps.rateLimitStore } : {}),
+      errorResponseBuilder: (_request, context) => tooManyRequests(context.ttl / 1000),
+    });
     v1.addHook('onRoute', (options) => {
       const permission = options.config?.permission;
       if (!isRoutePermission(permission)) throw new RouteRegistrationError(`${String(options.method)} ${options.url} declares no permission: register /v1 routes with defineRoute`);
@@ -103,12 +110,16 @@ function addRoute(v1: FastifyInstance, deps: ControlPlaneDeps, route: ApiRoute):
     bodyLimit: route.bodyLimit ?? API_BODY_LIMIT,
     config: { permission: route.permission, allowDuringMfaEnrolment: 'allowDuringMfaEnrolment' in route && route.allowDuringMfaEnrolment === true },
     schema,
-    onRequest: async (request) => {
-      const facts = requestFacts(deps, request);
-      request.apiFacts = facts;
-      if (route.permission === 'public') return;
-      request.apiContext = await authorise(facts, request, route);
-    },
+    onRequest: [
+      // The limit comes before the credential check: guessing is counted whatever it presents.
+      ...(route.rateLimit ? [limiter(v1, route)] : []),
+      async (request: FastifyRequest) => {
+        const facts = requestFacts(deps, request);
+        request.apiFacts = facts;
+        if (route.permission === 'public') return;
+        request.apiContext = await authorise(facts, request, route);
+      },
+    ],
     // A route that declares no body takes none: a body sent anyway is a 400, not silently ignored.
     ...(route.body ? {} : { preValidation: async (request: FastifyRequest) => { if (request.body !== undefined && request.body !== null) throw badRequest('This route takes no request body.', [{ path: 'body', message: 'unexpected body' }]); } }),
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
@@ -122,16 +133,36 @@ function addRoute(v1: FastifyInstance, deps: ControlPlaneDeps, route: ApiRoute):
   });
 }
 
+/** The rate limiter of one route: its own counter per source address ("<METHOD> <url>|<address>"). */
+function limiter(v1: FastifyInstance, route: ApiRoute): onRequestHookHandler {
+  const { max, windowMs } = route.rateLimit!;
+  return v1.rateLimit({ max, timeWindow: windowMs, keyGenerator: (request) => `${route.method} ${route.url}|${request.socket.remoteAddress ?? request.ip}` });
+}
+
 async function authorise(facts: RequestFacts, request: FastifyRequest, route: ApiRoute): Promise<ApiContext> {
   const credential = bearerOf(request);
-  if (!credential) throw unauthorized();
+  // A request that proves no tenant goes to the server's coalesced security log, never to a tenant's audit log.
+  const refuse = (problem: ApiProblem): ApiProblem => {
+    facts.deps.securityLog?.record({ type: 'api.unauthenticated', source: facts.sourceIp });
+    return problem;
+  };
+  if (!credential) throw refuse(unauthorized());
   const principal = await authenticate(facts, credential);
-  if (!principal) throw unauthorized('The credential is unknown, expired or revoked.');
+  if (!principal) throw refuse(unauthorized('The credential is unknown, expired or revoked.'));
   if (principal.kind === 'user' && principal.mfaPending && !(route as { allowDuringMfaEnrolment?: boolean }).allowDuringMfaEnrolment) {
     throw forbidden('Your tenant requires two-factor authentication for your role: enrol at POST /v1/me/totp first.', 'mfa_enrolment_required');
   }
-  if (!allows(principal.role, route.permission as RoutePermission)) throw forbidden();
-  return buildContext(facts, principal);
+  const context = buildContext(facts, principal);
+  if (!allows(principal.role, route.permission as RoutePermission)) {
+    const action = (route as { auditRefusalAs?: string }).auditRefusalAs;
+    if (action) {
+      const first = pathParams(route.url)[0];
+      const target = first ? String((request.params as Record<string, unknown>)[first] ?? '').slice(0, 64) : undefined;
+      await context.audit({ action, ...(target ? { target } : {}), detail: { reason: 'role', role: principal.role } });
+    }
+    throw forbidden();
+  }
+  return context;
 }
 
 export { ApiProblem };

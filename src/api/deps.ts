@@ -1,4 +1,5 @@
 /** What the control plane needs from the process (server wiring or a test harness builds it). */
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Database } from '../../storage/index.ts';
 import type { ObjectStore } from '../../storage/vault/index.ts';
 import type { KeyRing } from '../../storage/vault/index.ts';
@@ -39,6 +40,13 @@ export interface ControlPlaneServices {
   [name: string]: unknown;
   /** Where recording objects live: deleting a call, a contact or a recording takes them with it. */
   recordingStore?: ObjectStore;
+  /** The HKDF-derived secret recording links are signed with (storage/vault/links.ts); without it minting answers 503. */
+  recordingLinkSecret?: Buffer;
+}
+
+/** The server's coalesced security log (src/calls/security-log.ts): requests that prove no tenant. */
+export interface SecurityEventSink {
+  record(event: { type: string; source: string }): void;
 }
 
 export interface ControlPlaneDeps {
@@ -49,6 +57,10 @@ export interface ControlPlaneDeps {
   /** 32+ bytes of secret from which the session signing keys are derived (never stored, never logged). */
   sessionSecret: Buffer;
   services: ControlPlaneServices;
+  /** Where per-route rate limits (ApiRoute.rateLimit) are counted; default in this process. */
+  rateLimitStore?: FastifyRateLimitStoreCtor;
+  /** Failed authentications (no, unknown or expired credential) are recorded here as `api.unauthenticated`. */
+  securityLog?: SecurityEventSink;
 }
 
 /** The settings from configuration (src/config.ts). */

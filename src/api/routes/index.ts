@@ -7,6 +7,7 @@ import type { ApiRoute } from '../route.ts';
 import { apiKeyRoutes } from './api-keys.ts';
 import { authRoutes } from './auth.ts';
 import { meRoutes } from './me.ts';
+import { recordingLinkRoutes } from './recording-links.ts';
 import { RESOURCE_ROUTES } from './resources.ts';
 import { sessionRoutes } from './sessions.ts';
 import { tenantSecurityRoutes } from './tenant-security.ts';
@@ -17,6 +18,7 @@ export const ALL_ROUTES: readonly ApiRoute[] = [
   ...authRoutes,
   ...meRoutes,
   ...RESOURCE_ROUTES,
+  ...recordingLinkRoutes,
   ...sessionRoutes,
   ...totpRoutes,
   ...userRoutes,

@@ -57,7 +57,11 @@ function randomBody(r: () => number): { payload: string; contentType: string } {
   const kind = r();
   if (kind < 0.08) return { payload: '{"email": ', contentType: 'application/json' };
   if (kind < 0.12) return { payload: 'email=a@b.c', contentType: 'application/x-www-form-urlencoded' };
-  if (kind < 0.16) return { payload: JSON.stringify(randomValue(r, 4)) ?? '1', contentType: 'application/json' };
+  if (kind < 0.16) {
+    // A JSON null is "no body", valid where the body is optional (POST /me/totp): never sent as the whole body.
+    const value = randomValue(r, 4);
+    return { payload: value === null ? '[null]' : JSON.stringify(value) ?? '1', contentType: 'application/json' };
+  }
   if (kind < 0.19) return { payload: JSON.stringify({ name: 'x'.repeat(70_000) }), contentType: 'application/json' };
   if (kind < 0.22) { // deep nesting
     let nested: unknown = 1;
