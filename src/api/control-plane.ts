@@ -18,6 +18,7 @@ import { verifyAgainstDummy } from './auth/passwords.ts';
 import { buildContext, type ApiContext, type RequestFacts } from './context.ts';
 import type { ControlPlaneDeps } from './deps.ts';
 import { problemErrorHandler, problemNotFoundHandler } from './errors.ts';
+import { openApiWebhooks } from './openapi-webhooks.ts';
 import { allows, isRoutePermission, type RoutePermission } from './permissions.ts';
 import { ApiProblem, badRequest, forbidden, problemSchema, tooManyRequests, unauthorized } from './problem.ts';
 import { pathParams, routeDefect, type ApiRoute } from './route.ts';
@@ -76,7 +77,9 @@ export async function registerControlPlane(app: FastifyInstance, deps: ControlPl
         openapi: '3.1.0',
         info: { title: 'SmartAlex Media control plane', version: '1.0.0', description: 'Tenant-scoped API. Authenticate with `Authorization: Bearer <API key or session token>`. Errors are application/problem+json (RFC 9457).' },
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (sak_...) or a session token from POST /v1/auth/login' } } },
-      },
+        // The event catalogue: what a webhook endpoint receives (payload JSON Schemas).
+        webhooks: openApiWebhooks(),
+      } as never,
       transform: jsonSchemaTransform,
       transformObject: jsonSchemaTransformObject,
     });

@@ -19,6 +19,8 @@ export interface ControlPlaneSettings {
   invitationTtlMs: number;
   /** Origin links are built on (invitations); optional. */
   publicBaseUrl?: string;
+  /** Webhook endpoints may point at loopback (tests, local development: SMARTALEX_WEBHOOK_ALLOW_LOOPBACK). Default false. */
+  webhookAllowLoopback: boolean;
 }
 
 export const DEFAULT_SETTINGS: ControlPlaneSettings = {
@@ -27,6 +29,7 @@ export const DEFAULT_SETTINGS: ControlPlaneSettings = {
   signingKeyRotationMs: 24 * 3600_000,
   apiKeyRotationGraceMs: 24 * 3600_000,
   invitationTtlMs: 72 * 3600_000,
+  webhookAllowLoopback: false,
 };
 
 /**
@@ -66,7 +69,7 @@ export interface ControlPlaneDeps {
 /** The settings from configuration (src/config.ts). */
 export function controlPlaneSettings(config: {
   SMARTALEX_SESSION_IDLE_MINUTES: number; SMARTALEX_SESSION_MAX_HOURS: number; SMARTALEX_SESSION_KEY_ROTATION_HOURS: number;
-  SMARTALEX_API_KEY_ROTATION_GRACE_HOURS: number; SMARTALEX_PUBLIC_BASE_URL?: string | undefined;
+  SMARTALEX_API_KEY_ROTATION_GRACE_HOURS: number; SMARTALEX_PUBLIC_BASE_URL?: string | undefined; SMARTALEX_WEBHOOK_ALLOW_LOOPBACK?: boolean;
 }): ControlPlaneSettings {
   return {
     ...DEFAULT_SETTINGS,
@@ -74,6 +77,7 @@ export function controlPlaneSettings(config: {
     sessionMaxMs: config.SMARTALEX_SESSION_MAX_HOURS * 3600_000,
     signingKeyRotationMs: config.SMARTALEX_SESSION_KEY_ROTATION_HOURS * 3600_000,
     apiKeyRotationGraceMs: config.SMARTALEX_API_KEY_ROTATION_GRACE_HOURS * 3600_000,
+    webhookAllowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK === true,
     ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
   };
 }

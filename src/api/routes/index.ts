@@ -13,6 +13,7 @@ import { sessionRoutes } from './sessions.ts';
 import { tenantSecurityRoutes } from './tenant-security.ts';
 import { totpRoutes } from './totp.ts';
 import { userRoutes } from './users.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 export const ALL_ROUTES: readonly ApiRoute[] = [
   ...authRoutes,
@@ -24,4 +25,5 @@ export const ALL_ROUTES: readonly ApiRoute[] = [
   ...userRoutes,
   ...apiKeyRoutes,
   ...tenantSecurityRoutes,
+  ...webhookRoutes,
 ];
