@@ -3,6 +3,7 @@
  * the SIP listeners and call handling into one process, and shuts them down in
  * reverse order.
  */
+import { join } from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Database } from '../storage/index.ts';
 import type { Config } from './config.ts';
@@ -30,6 +31,7 @@ import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
 import { WebhookDeliveryWorker } from './webhooks/index.ts';
+import { GdprExportJobs } from './gdpr/export-jobs.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
 import { SipListenError } from '../media/sip/index.ts';
 import { prewarmEspeakWasm } from '../pipeline/offline/index.ts';
@@ -135,11 +137,17 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       rateLimitStore: postgresRateLimitStore(db, 'recordings'),
     });
+    // GDPR export jobs (POST /v1/gdpr/exports): ZIPs under <data dir>/exports; running jobs finish before the database closes.
+    const gdprExports = new GdprExportJobs({ db, vault: recordingVault.vault, dir: join(config.SMARTALEX_DATA_DIR, 'exports'), logger: logger.child({ component: 'gdpr' }) });
+    closers.unshift(() => gdprExports.close());
     // The control-plane API under /v1 (src/api/README.md).
     await registerControlPlane(http, {
       db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
       settings: controlPlaneSettings(config),
-      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store, recordingLinkSecret: recordingVault.linkSecret },
+      services: {
+        keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store, recordingLinkSecret: recordingVault.linkSecret,
+        recordingVault: recordingVault.vault, gdprExports,
+      },
       // Per-route limits (recording links) counted in Postgres: they hold across every node of a cluster.
       rateLimitStore: postgresRateLimitStore(db, 'api'), securityLog: calls.securityLog,
     });

@@ -1,7 +1,8 @@
 /** What the control plane needs from the process (server wiring or a test harness builds it). */
 import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Database } from '../../storage/index.ts';
-import type { ObjectStore } from '../../storage/vault/index.ts';
+import type { ObjectStore, RecordingVault } from '../../storage/vault/index.ts';
+import type { GdprExportJobs } from '../gdpr/export-jobs.ts';
 import type { KeyRing } from '../../storage/vault/index.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from './clock.ts';
@@ -45,6 +46,10 @@ export interface ControlPlaneServices {
   recordingStore?: ObjectStore;
   /** The HKDF-derived secret recording links are signed with (storage/vault/links.ts); without it minting answers 503. */
   recordingLinkSecret?: Buffer;
+  /** Runs GDPR export jobs (src/gdpr/export-jobs.ts); without it the export routes answer 503. */
+  gdprExports?: GdprExportJobs;
+  /** The recording vault (keys and objects): erasing the whole account destroys the tenant's keys through it. */
+  recordingVault?: RecordingVault;
 }
 
 /** The server's coalesced security log (src/calls/security-log.ts): requests that prove no tenant. */

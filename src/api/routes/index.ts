@@ -6,6 +6,7 @@
 import type { ApiRoute } from '../route.ts';
 import { apiKeyRoutes } from './api-keys.ts';
 import { authRoutes } from './auth.ts';
+import { gdprRoutes } from './gdpr.ts';
 import { meRoutes } from './me.ts';
 import { recordingLinkRoutes } from './recording-links.ts';
 import { RESOURCE_ROUTES } from './resources.ts';
@@ -26,4 +27,5 @@ export const ALL_ROUTES: readonly ApiRoute[] = [
   ...apiKeyRoutes,
   ...tenantSecurityRoutes,
   ...webhookRoutes,
+  ...gdprRoutes,
 ];
