@@ -284,3 +284,7 @@ export async function listWebhookDeliveriesPage(db: Database, tenantId: string, 
     .orderBy(desc(webhookDeliveries.id)).limit(page.limit + 1));
   return pageOf(found.map((r) => ({ ...r.d, type: r.type })), page.limit, (row) => encodeCursor(row.id, row.id));
 }
+
+export async function getWebhookDelivery(db: Database, tenantId: string, id: number): Promise<WebhookDeliveryRow | undefined> {
+  return withTenant(db, tenantId, async (tx) => (await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id)))[0]);
+}

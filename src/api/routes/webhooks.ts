@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import {
-  getWebhookEndpoint, endpointInfo, listWebhookDeliveriesPage, listWebhookEndpointsPage, WEBHOOK_DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES,
+  getWebhookDelivery, getWebhookEndpoint, endpointInfo, listWebhookAttempts, listWebhookDeliveriesPage, listWebhookEndpointsPage, WEBHOOK_DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES,
   type WebhookDeliveryRow, type WebhookEndpointInfo,
 } from '../../../storage/index.ts';
 import {
@@ -64,6 +64,11 @@ const deliveryView = (d: WebhookDeliveryRow & { type: string }) => ({
 });
 
 const endpointParams = z.strictObject({ endpointId: z.uuid() });
+const deliveryParams = z.strictObject({ deliveryId: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
+
+const attemptSchema = z.object({
+  attempt: z.number().int(), at: z.string(), statusCode: z.number().int().nullable(), error: z.string().nullable(), durationMs: z.number().int(),
+}).meta({ id: 'WebhookAttempt' });
 const url = z.string().min(1).max(2000).describe('http(s) URL; must not resolve to a loopback, private, link-local or metadata address');
 
 function secretKeys(ctx: ApiContext): SecretKeys {
@@ -178,9 +183,20 @@ export const webhookRoutes = [
     handler: async ({ ctx, query }) => apiPage(await served(() => listWebhookDeliveriesPage(ctx.db, ctx.tenantId, query, query)), deliveryView),
   }),
   defineRoute({
+    method: 'GET', url: '/webhooks/deliveries/:deliveryId/attempts', tag: 'webhooks', summary: 'Every attempt of one delivery (status or error, duration; never the payload)',
+    permission: 'webhooks:read',
+    params: deliveryParams,
+    response: z.object({ items: z.array(attemptSchema) }),
+    handler: async ({ ctx, params }) => {
+      if (!(await getWebhookDelivery(ctx.db, ctx.tenantId, params.deliveryId))) throw notFound();
+      const attempts = await listWebhookAttempts(ctx.db, ctx.tenantId, params.deliveryId);
+      return { items: attempts.map((a) => ({ attempt: a.attempt, at: a.at.toISOString(), statusCode: a.statusCode, error: a.error, durationMs: a.durationMs })) };
+    },
+  }),
+  defineRoute({
     method: 'POST', url: '/webhooks/deliveries/:deliveryId/replay', tag: 'webhooks',
     summary: 'Send one delivery again (same event and webhook-id), as soon as the delivery worker runs', permission: 'webhooks:manage', status: 202,
-    params: z.strictObject({ deliveryId: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
+    params: deliveryParams,
     body: z.strictObject({}).optional(),
     response: z.object({ deliveryId: z.number().int(), status: z.literal('pending') }),
     handler: async ({ ctx, params }) => {

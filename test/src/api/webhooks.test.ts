@@ -89,6 +89,9 @@ for (const backend of await backends()) {
         assert.is(await worker.runOnce(), 1);
         const copies = receiver.accepted.filter((r) => r.id === first.eventId);
         assert.is(copies.length, 2, 'delivered twice, recognisable as a duplicate by its webhook-id');
+        const attempts = await api('GET', `/webhooks/deliveries/${first.id}/attempts`);
+        assert.is(attempts.statusCode, 200, attempts.body);
+        assert.equal((attempts.json() as { items: { attempt: number; statusCode: number }[] }).items.map((a) => [a.attempt, a.statusCode]), [[1, 200], [2, 200]]);
 
         // Rotation: deliveries during the overlap verify with either secret.
         const rotated = await api('POST', `/webhooks/endpoints/${endpoint.id}/rotate-secret`, { overlapSeconds: 3600 });
@@ -178,6 +181,7 @@ for (const backend of await backends()) {
         const bDeliveries = (await api('GET', '/webhooks/deliveries', undefined, bOwner)).json() as { items: Delivery[] };
         assert.is(bDeliveries.items.length, 1, 'B has a pending call.ended delivery');
         assert.is((await api('POST', `/webhooks/deliveries/${bDeliveries.items[0]!.id}/replay`)).statusCode, 404);
+        assert.is((await api('GET', `/webhooks/deliveries/${bDeliveries.items[0]!.id}/attempts`)).statusCode, 404);
         assert.equal(((await api('GET', '/webhooks/deliveries')).json() as { items: unknown[] }).items, [], 'A sees none of B\'s deliveries');
         assert.equal(((await api('GET', '/webhooks/endpoints')).json() as { items: unknown[] }).items, []);
         const still = (await api('GET', `/webhooks/endpoints/${id}`, undefined, bOwner)).json() as { enabled: boolean };
