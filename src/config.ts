@@ -124,6 +124,8 @@ const schema = z.object({
   SMARTALEX_WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
   /** Per-attempt webhook timeout. */
   SMARTALEX_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** The carrier campaigns dial through (a SIP URI, e.g. sip:carrier.example:5060). Unset: running campaigns are not dialled. */
+  SMARTALEX_CAMPAIGN_VIA: z.string().regex(/^sips?:/, 'a SIP URI such as sip:carrier.example:5060').optional(),
   SMARTALEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SMARTALEX_DEMO: bool.default(true),
   DEEPGRAM_API_KEY: optionalText,

@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandle
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, bearerOf } from './auth/authenticate.ts';
+import { cookieOf, CSRF_HEADER, csrfSatisfied, SESSION_COOKIE } from './auth/cookie-session.ts';
 import { verifyAgainstDummy } from './auth/passwords.ts';
 import { buildContext, type ApiContext, type RequestFacts } from './context.ts';
 import type { ControlPlaneDeps } from './deps.ts';
@@ -143,25 +144,47 @@ function limiter(v1: FastifyInstance, route: ApiRoute): onRequestHookHandler {
 }
 
 async function authorise(facts: RequestFacts, request: FastifyRequest, route: ApiRoute): Promise<ApiContext> {
-  const credential = bearerOf(request);
-  // A request that proves no tenant goes to the server's coalesced security log, never to a tenant's audit log.
+  const action = (route as { auditRefusalAs?: string }).auditRefusalAs;
+  const first = pathParams(route.url)[0];
+  const target = first ? String((request.params as Record<string, unknown>)[first] ?? '').slice(0, 64) : undefined;
+  return authoriseRequest(facts, request, route.permission as RoutePermission, (route as { allowDuringMfaEnrolment?: boolean }).allowDuringMfaEnrolment === true,
+    action ? { action, ...(target ? { target } : {}) } : undefined);
+}
+
+/**
+ * Who is calling and may they: the Bearer credential, else the console's
+ * session cookie (a write through the cookie also needs its CSRF token, see
+ * auth/cookie-session.ts), then the 2FA-enrolment gate and the permission.
+ * Routes outside /v1 that act for a principal (the console's live feed)
+ * authorise through this too. A request that proves no tenant is recorded in
+ * the server's coalesced security log (never a tenant's audit log); a role
+ * refusal is audited in the caller's tenant when `refusalAudit` names the action.
+ */
+export async function authoriseRequest(
+  facts: RequestFacts, request: FastifyRequest, permission: RoutePermission, allowDuringMfaEnrolment = false,
+  refusalAudit?: { action: string; target?: string },
+): Promise<ApiContext> {
   const refuse = (problem: ApiProblem): ApiProblem => {
     facts.deps.securityLog?.record({ type: 'api.unauthenticated', source: facts.sourceIp });
     return problem;
   };
+  const bearer = bearerOf(request);
+  const cookie = bearer === undefined ? cookieOf(request, SESSION_COOKIE) : undefined;
+  const credential = bearer ?? cookie;
   if (!credential) throw refuse(unauthorized());
-  const principal = await authenticate(facts, credential);
+  // The cookie carries session tokens only: an API key never lives in a browser.
+  const principal = cookie !== undefined && cookie.startsWith('sak_') ? undefined : await authenticate(facts, credential);
   if (!principal) throw refuse(unauthorized('The credential is unknown, expired or revoked.'));
-  if (principal.kind === 'user' && principal.mfaPending && !(route as { allowDuringMfaEnrolment?: boolean }).allowDuringMfaEnrolment) {
+  if (cookie !== undefined && principal.kind === 'user' && !csrfSatisfied(request, facts.deps.sessionSecret, principal.sessionId)) {
+    throw forbidden(`A write with the session cookie needs the ${CSRF_HEADER} header.`, 'csrf_token_invalid');
+  }
+  if (principal.kind === 'user' && principal.mfaPending && !allowDuringMfaEnrolment) {
     throw forbidden('Your tenant requires two-factor authentication for your role: enrol at POST /v1/me/totp first.', 'mfa_enrolment_required');
   }
   const context = buildContext(facts, principal);
-  if (!allows(principal.role, route.permission as RoutePermission)) {
-    const action = (route as { auditRefusalAs?: string }).auditRefusalAs;
-    if (action) {
-      const first = pathParams(route.url)[0];
-      const target = first ? String((request.params as Record<string, unknown>)[first] ?? '').slice(0, 64) : undefined;
-      await context.audit({ action, ...(target ? { target } : {}), detail: { reason: 'role', role: principal.role } });
+  if (!allows(principal.role, permission)) {
+    if (refusalAudit) {
+      await context.audit({ action: refusalAudit.action, ...(refusalAudit.target ? { target: refusalAudit.target } : {}), detail: { reason: 'role', role: principal.role } });
     }
     throw forbidden();
   }

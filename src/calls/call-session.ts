@@ -81,6 +81,8 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
   private readonly keypad: KeypadCollector;
   private keypadTimer: NodeJS.Timeout | undefined;
   private ending: Promise<void> | undefined;
+  /** Settles when the agent runner has returned (never rejects); undefined before the call is answered. */
+  private runnerDone: Promise<void> | undefined;
   private readonly taps: CallTap[];
   private closedWith: EndReason | undefined;
   /** Transcript lines stored so far (their seq). */
@@ -224,8 +226,9 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
       tenantId: this.tenantId, agentId: this.agent.id, agent: this.agent, callId: this.callId, direction: this.direction,
       transport: this.transport, record: this, logger: this.logger,
     };
-    Promise.resolve()
-      .then(() => runner(call))
+    const run = Promise.resolve().then(() => runner(call));
+    this.runnerDone = run.then(() => undefined, () => undefined);
+    run
       .catch((error: unknown) => {
         this.logger.error({ err: error }, 'agent runner failed; hanging up');
         this.event('failure', { stage: 'agent' });
@@ -290,6 +293,14 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
     if (this.answeredAt === undefined || !this.transport.requestWrapUp()) void this.end('node-drain', true);
   }
 
+  /** Resolves when the runner has returned, or after AGENT_FINISH_LIMIT_MS (a runner that hangs must not keep the call open). */
+  private async agentFinished(): Promise<void> {
+    if (!this.runnerDone) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.runnerDone, new Promise<void>((resolve) => { timer = setTimeout(resolve, AGENT_FINISH_LIMIT_MS); })]);
+    clearTimeout(timer);
+  }
+
   /**
    * Ends the call once; `bye` sends a BYE when the dialog is still up. Resolves when the call is closed and
    * the BYE has left (its transaction sent it; the answer, or a failure, is logged later), so the caller may
@@ -311,6 +322,10 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
       if (keys) this.recordKeys(keys);
       this.recordForeignMedia();
       this.transport.fireEnd(reason);
+      // The agent's last words into the record (a caller turn the hang-up cut, an answer cut short) before
+      // the recording seals and the call's final transaction writes its turns.
+      await this.agentFinished();
+      this.transport.endTaps(reason);
       this.queue(() => finishCall(this.db, this.tenantId, this.callId, { reason }));
       await this.writes;
       await byeLeft;
@@ -321,6 +336,9 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
     return this.ending;
   }
 }
+
+/** How long a call's end waits for its agent to finish (the conversation's own flush is bounded shorter). */
+const AGENT_FINISH_LIMIT_MS = 4000;
 
 /** The agent's keypad settings (provider_settings.keypad); the defaults when its settings do not parse. */
 function keypadSettingsOf(agent: AgentRow): KeypadSettings {

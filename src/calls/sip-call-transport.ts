@@ -44,6 +44,7 @@ export class SipCallTransport implements CallTransport {
   private readonly endListeners = new Set<(reason: EndReason) => void>();
   private readonly wrapUpListeners = new Set<() => void>();
   private endedReason: EndReason | undefined;
+  private tapsEnded = false;
 
   constructor(private readonly dialog: Dialog, private readonly rtp: RtpStream, private readonly options: SipCallTransportOptions) {
     this.sampleRate = rtp.sampleRate;
@@ -135,13 +136,22 @@ export class SipCallTransport implements CallTransport {
     return true;
   }
 
-  /** Called by the call's owner once the call is over. */
+  /** Called by the call's owner once the call is over: the agent hears of it (taps end later, endTaps). */
   fireEnd(reason: EndReason): void {
     if (this.endedReason !== undefined) return;
     this.endedReason = reason;
-    for (const t of this.taps) { try { t.onEnd?.(reason); } catch { /* a tap must not break the hang-up */ } }
     for (const l of this.endListeners) { try { l(reason); } catch { /* listener errors are theirs */ } }
     this.endListeners.clear();
     this.wrapUpListeners.clear();
+  }
+
+  /**
+   * Called by the call's owner once the agent is done with the call (its last caller turn flushed, so the
+   * recorder has every PII span to silence before it seals). Once.
+   */
+  endTaps(reason: EndReason): void {
+    if (this.tapsEnded) return;
+    this.tapsEnded = true;
+    for (const t of this.taps) { try { t.onEnd?.(reason); } catch { /* a tap must not break the hang-up */ } }
   }
 }

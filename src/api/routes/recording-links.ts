@@ -10,7 +10,8 @@
  *   store is Postgres on a server: the limit holds across the cluster);
  *   failed authentications go to the server's coalesced security log.
  * - The minting is audited with the link's fingerprint (never the signature)
- *   and its expiry; a ttl the link module refuses is audited too.
+ *   and its expiry; a refusal (a ttl the link module refuses, a recording the
+ *   caller's tenant does not have) is audited in the caller's tenant too.
  * - The `url` is built on the configured public base URL, else on the address
  *   the server is bound to, never on the request's Host header.
  */
@@ -78,8 +79,11 @@ export const recordingLinkRoutes = [
         return { recordingId: params.recordingId, url: `${base}${link.path}`, path: link.path, expiresAt: link.expiresAt.toISOString() };
       } catch (error) {
         if (!(error instanceof RecordingLinkError)) throw error;
-        // Another tenant's id is a plain 404 that writes nothing (RLS hides it); a refused ttl is audited.
-        if (error.status === 404) throw notFound('No such recording.');
+        // Every refused access is in the caller's own audit log (another tenant's id is a 404 there: RLS hides it).
+        if (error.status === 404) {
+          await refused({ reason: 'not-found' });
+          throw notFound('No such recording.');
+        }
         await refused({ reason: 'bad-request', message: error.message.slice(0, 200) });
         throw badRequest(error.message, [{ path: 'body.ttl', message: error.message }]);
       }

@@ -72,7 +72,9 @@ for (const backend of await backends()) {
         const bAudit = (await listAudit(h.db, b.tenantId)).length;
         assert.is((await mint(owner, b.recordingId)).statusCode, 404);
         assert.is((await mint(owner, randomUUID())).statusCode, 404);
-        assert.is((await listAudit(h.db, b.tenantId)).length, bAudit);
+        assert.is((await listAudit(h.db, b.tenantId)).length, bAudit, 'B\'s audit log is untouched');
+        const notFound = (await listAudit(h.db, a.tenantId)).filter((e) => e.action === 'recording.link.refused' && (e.detail as { reason: string }).reason === 'not-found');
+        assert.is(notFound.length, 2, 'both refusals are in the caller\'s own log');
         // No body at all is the default lifetime (15 minutes).
         const plain = await mint(owner, a.recordingId);
         assert.is(plain.statusCode, 201, plain.body);
