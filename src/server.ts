@@ -19,6 +19,7 @@ import { registerRecordingRoutes } from './http/recordings.ts';
 import { controlPlaneSettings, registerControlPlane, systemClock, type ControlPlaneDeps } from './api/index.ts';
 import { LiveCallFeed, registerConsole } from './console/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
+import { attachStreamEndpoint, registerCarrierWebhooks } from './streams/index.ts';
 import { startRetentionSweeper } from './retention.ts';
 import { ClusterNode, defaultNodeId } from './cluster/node.ts';
 import { clusterCallLimiter } from './cluster/call-leases.ts';
@@ -155,6 +156,14 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       rateLimitStore: postgresRateLimitStore(db, 'recordings'),
     });
+    // Carrier WebSocket media streams: the signed voice webhooks and the stream endpoints (src/streams).
+    registerCarrierWebhooks(http, {
+      db, keys: recordingVault.vault.keys, streamSecret: recordingVault.streamSecret, draining: () => calls.isDraining, logger,
+      ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+    });
+    const streams = attachStreamEndpoint(http.server, { db, calls, streamSecret: recordingVault.streamSecret, logger });
+    // Before the HTTP server closes (it would wait for the upgraded sockets): stream calls end as 'shutdown'.
+    http.addHook('preClose', () => streams.close());
     // The control-plane API under /v1 (src/api/README.md).
     await registerControlPlane(http, controlPlane);
     // The operators' console at /console, with this node's live calls (src/console).

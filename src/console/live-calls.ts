@@ -75,7 +75,7 @@ export class LiveCallFeed {
   private started(session: CallSession): void {
     const call: LiveCall = {
       id: session.callId, agentId: session.agent.id, agentName: session.agent.name, direction: session.direction,
-      party: maskParty(session.dialog.remoteUri), state: 'active', startedAt: this.now().toISOString(), endedAt: null, turns: 0, endReason: null,
+      party: maskParty(session.remoteParty), state: 'active', startedAt: this.now().toISOString(), endedAt: null, turns: 0, endReason: null,
     };
     this.put(session.tenantId, call);
     session.on('trace', () => {

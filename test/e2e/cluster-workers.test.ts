@@ -36,11 +36,13 @@ function zoneInCallingHours(): string {
 async function startCarrier() {
   const endpoint = await SipEndpoint.create({ host: '127.0.0.1', udpPort: 0, tcpPort: 0, guard: false });
   const invites: Array<{ phone: string; fromPort: number }> = [];
-  const carrier = { endpoint, invites, mode: 'busy' as 'busy' | 'ring', port: endpoint.ports.udp! };
+  // How the carrier answers the n-th INVITE (0-based): decided per INVITE, so no dial races a switch in the test.
+  const carrier = { endpoint, invites, answer: (_n: number): 'busy' | 'ring' => 'busy', port: endpoint.ports.udp! };
   endpoint.onInvite((call) => {
     const uri = parseUri(call.request.uri);
+    const n = invites.length;
     invites.push({ phone: uri && isSipUri(uri) ? uri.user ?? '?' : '?', fromPort: call.source.port });
-    if (carrier.mode === 'busy') call.reject(486, 'Busy Here');
+    if (carrier.answer(n) === 'busy') call.reject(486, 'Busy Here');
     else call.progress(180);
   });
   return carrier;
@@ -71,7 +73,7 @@ if (adminUrl) {
     try {
       const env = { SMARTALEX_CAMPAIGN_VIA: `sip:127.0.0.1:${carrier.port}`, SMARTALEX_WEBHOOK_ALLOW_LOOPBACK: 'true' };
       const a = await cluster.startNode('node-a', env);
-      await waitFor('node-a to lead', () => a.logs('this node is the cluster leader').length === 1, { timeoutMs: 20_000 });
+      await waitFor('node-a to lead', () => a.logs('this node is the cluster leader').length === 1, { timeoutMs: 60_000 });
       assert.equal(a.logs('this node is the cluster leader')[0]!.jobs, ['retention', 'reaper', 'webhooks', 'campaigns']);
       const b = await cluster.startNode('node-b', env);
 
@@ -88,22 +90,22 @@ if (adminUrl) {
       }, ACTOR);
 
       // The first three contacts are busy; from the fourth the carrier rings without answering, so two dials stay in flight.
+      carrier.answer = (n) => (n < 3 ? 'busy' : 'ring');
       await startCampaign(db, tenantId, campaign.id, ACTOR);
-      await waitFor('three busy dials', () => carrier.invites.length >= 3, { timeoutMs: 30_000 });
-      carrier.mode = 'ring';
-      await waitFor('two dials ringing', () => carrier.invites.length === 5, { timeoutMs: 30_000 });
+      await waitFor('two dials ringing', () => carrier.invites.length === 5, { timeoutMs: 60_000 });
       await waitFor('the busy contacts\' events delivered and recorded', async () => {
         const [pending] = rows<{ n: number }>(await db.owner.execute(sql`select count(*)::int as n from webhook_deliveries where status <> 'delivered'`));
         return pending!.n === 0 && receiver.ids.size === 3;
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      }, { timeoutMs: 60_000, intervalMs: 100 });
+      assert.is(carrier.invites.length, 5, 'no third dial while two ring (max concurrent 2)');
       assert.ok(carrier.invites.every((i) => i.fromPort === a.sipPort), `only the leader dials: ${JSON.stringify(carrier.invites)}`);
       assert.is(b.logs('this node is the cluster leader').length, 0, 'one leader at a time');
 
       // The leader dies with two dials ringing; the survivor takes the lead and finishes the campaign.
-      carrier.mode = 'busy';
+      carrier.answer = () => 'busy';
       a.child.kill('SIGKILL');
       await a.exited;
-      await waitFor('node-b to take the lead', () => b.logs('this node is the cluster leader').length === 1, { timeoutMs: 30_000 });
+      await waitFor('node-b to take the lead', () => b.logs('this node is the cluster leader').length === 1, { timeoutMs: 60_000 });
       await waitFor('the campaign to complete', async () => (await getCampaign(db, tenantId, campaign.id))?.state === 'completed', { timeoutMs: 60_000, intervalMs: 200 });
       await waitFor('every event delivered', () => receiver.types.filter((t) => t === 'campaign.completed').length === 1 && receiver.types.length >= CONTACTS + 1, { timeoutMs: 60_000, intervalMs: 100 });
 

@@ -28,6 +28,8 @@ class FakeSession extends EventEmitter {
   constructor(readonly tenantId: string, readonly callId: string, readonly dialog: { remoteUri: string }) { super(); }
   readonly agent = { id: '00000000-0000-4000-8000-000000000001', name: 'Front desk <b>' };
   readonly direction = 'inbound';
+  /** CallSession's transport-agnostic name of the other end (a SIP session's dialog remote URI). */
+  get remoteParty(): string { return this.dialog.remoteUri; }
 }
 
 /** Reads SSE events from a fetch body until told to stop. */
