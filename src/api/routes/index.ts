@@ -6,6 +6,7 @@
 import type { ApiRoute } from '../route.ts';
 import { apiKeyRoutes } from './api-keys.ts';
 import { authRoutes } from './auth.ts';
+import { campaignRoutes } from './campaigns.ts';
 import { meRoutes } from './me.ts';
 import { RESOURCE_ROUTES } from './resources.ts';
 import { sessionRoutes } from './sessions.ts';
@@ -17,6 +18,7 @@ export const ALL_ROUTES: readonly ApiRoute[] = [
   ...authRoutes,
   ...meRoutes,
   ...RESOURCE_ROUTES,
+  ...campaignRoutes,
   ...sessionRoutes,
   ...totpRoutes,
   ...userRoutes,
