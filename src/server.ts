@@ -30,6 +30,7 @@ import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
 import { WebhookDeliveryWorker } from './webhooks/index.ts';
+import { campaignJob } from './campaigns/index.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
 import { SipListenError } from '../media/sip/index.ts';
 import { prewarmEspeakWasm } from '../pipeline/offline/index.ts';
@@ -95,14 +96,6 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const clusterLog = logger.child({ component: 'cluster' });
     const node = await ClusterNode.start({ db, id: config.SMARTALEX_NODE_ID ?? defaultNodeId(), heartbeatMs, staleAfterMs, logger: clusterLog });
     closers.unshift(() => node.stop());
-    const leader = await LeaderElection.start({
-      db, nodeId: node.id, retryMs: heartbeatMs, logger: clusterLog,
-      jobs: [
-        { name: 'retention', start: () => startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES }) },
-        reaperJob(db, { intervalMs: heartbeatMs, staleAfterMs, logger: clusterLog }),
-      ],
-    });
-    closers.unshift(() => leader.stop());
     // Embedded PGlite has one process by construction (the data directory's lock): its count in memory is the
     // cluster's, without two statements a call. A Postgres server may have many nodes: leases in the database.
     const callLimiter = db.kind === 'pglite'
@@ -120,6 +113,23 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       throw listenConfigError(error.cause, error.transport === 'TLS' ? 'SMARTALEX_SIP_TLS_PORT' : 'SMARTALEX_SIP_PORT', 'SMARTALEX_SIP_HOST', error.host, error.port, `SIP ${error.transport}`) ?? error;
     });
     closers.unshift(() => calls.close());
+    // Outbound campaigns dial through the configured carrier, from the node holding the lead (one pacer per campaign).
+    const campaigns = config.SMARTALEX_CAMPAIGN_VIA ? campaignJob({
+      db, calls, via: config.SMARTALEX_CAMPAIGN_VIA, ringTimeoutMs: config.SMARTALEX_CAMPAIGN_RING_TIMEOUT_S * 1000, pollMs: config.SMARTALEX_CAMPAIGN_POLL_MS,
+      auth: config.SMARTALEX_CAMPAIGN_SIP_USERNAME && config.SMARTALEX_CAMPAIGN_SIP_PASSWORD
+        ? { username: config.SMARTALEX_CAMPAIGN_SIP_USERNAME, password: config.SMARTALEX_CAMPAIGN_SIP_PASSWORD } : undefined,
+      logger: logger.child({ component: 'campaigns' }),
+    }) : undefined;
+    // Started after the call manager: a leader job may need it (campaigns). Stopped before it closes.
+    const leader = await LeaderElection.start({
+      db, nodeId: node.id, retryMs: heartbeatMs, logger: clusterLog,
+      jobs: [
+        { name: 'retention', start: () => startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES }) },
+        reaperJob(db, { intervalMs: heartbeatMs, staleAfterMs, logger: clusterLog }),
+        ...(campaigns ? [campaigns] : []),
+      ],
+    });
+    closers.unshift(() => leader.stop());
     // Every call whose agent records: both legs into the vault, sealed at hang-up (src/recordings/call-tap.ts).
     calls.addTap(recordingTaps(recordings, logger));
     const sipPorts = calls.sipPorts;
@@ -199,9 +209,12 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         return () => void traceListeners.delete(listener);
       },
       drain: async () => {
+        const halting = campaigns?.halt(); // no new campaign call from here; the ones in flight end with the drain
         const draining = calls.drain({ deadlineMs: config.SMARTALEX_DRAIN_TIMEOUT_S * 1000 });
         await node.draining();
-        return draining;
+        const report = await draining;
+        await halting; // their outcomes recorded
+        return report;
       },
       close: async () => {
         for (const close of closers) await close().catch((error: unknown) => logger.error({ err: error }, 'error while closing'));
