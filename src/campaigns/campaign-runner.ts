@@ -63,6 +63,11 @@ export class CampaignRunner {
     void this.refresh().finally(() => { if (!this.stopped) poll(); });
   }
 
+  /** Dials in progress (claimed, being checked, ringing or in a call, or being recorded). */
+  get inFlight(): number {
+    return this.dials.size;
+  }
+
   /** Stops starting calls and waits for the calls in flight to finish and be recorded. */
   async stop(): Promise<void> {
     this.stopped = true;

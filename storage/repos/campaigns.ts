@@ -116,8 +116,10 @@ export async function changeCampaignState(db: Database, tenantId: string, id: st
       const pending = await tx.update(campaignContacts).set({ state: 'done', outcome: 'cancelled', completedAt: new Date() })
         .where(and(eq(campaignContacts.campaignId, id), eq(campaignContacts.state, 'pending'))).returning();
       for (const c of pending) await emitContactCompleted(tx, tenantId, c);
-      await maybeCompleteCampaign(tx, tenantId, id);
     }
+    // Nothing left to dial completes it now: a campaign with no contacts, or whose last calls (in flight when it was
+    // paused) finished while it was paused; no later dial would complete it.
+    await maybeCompleteCampaign(tx, tenantId, id);
     return updated!;
   });
   notifyOutbox();
@@ -128,10 +130,14 @@ export interface DueContact { id: number; contactId: string; phone: string; time
 
 /**
  * Takes the next contact due for a call (pending, its retry time reached), marks it dialing and counts the
- * attempt; undefined when none is due. Committed before the call is placed.
+ * attempt; undefined when none is due or the campaign is not running. Committed before the call is placed.
  */
 export async function claimNextContact(db: Database, tenantId: string, campaignId: string, now: Date): Promise<DueContact | undefined> {
   return withTenant(db, tenantId, async (tx) => {
+    // Only while the campaign runs: the shared row lock orders this claim against a pause or cancel (which lock it
+    // for update), so a claim either commits before the change (a call in flight) or sees it and takes nothing.
+    const [running] = await tx.select({ id: campaigns.id }).from(campaigns).where(and(eq(campaigns.id, campaignId), eq(campaigns.state, 'running'))).for('share');
+    if (!running) return undefined;
     const [next] = await tx.select({ id: campaignContacts.id }).from(campaignContacts)
       .where(and(eq(campaignContacts.campaignId, campaignId), eq(campaignContacts.state, 'pending'),
         or(isNull(campaignContacts.nextAttemptAt), lte(campaignContacts.nextAttemptAt, now))))
