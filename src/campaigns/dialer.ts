@@ -5,7 +5,8 @@
  * the call to end (CallManager.placeCall, then the session's close). The result is the contact's outcome for this attempt.
  * A refusal for calling hours is not an outcome but a deferral to the next time
  * the window opens in the contact's zone (the tenant's when the contact has none);
- * do-not-call, consent and caller-ID refusals are final.
+ * do-not-call, consent and caller-ID refusals are final. A dial the server
+ * could not place because it is draining is deferred too (to now).
  */
 import { checkOutboundCall } from '../compliance/index.ts';
 import type { CallManager } from '../calls/call-manager.ts';
@@ -63,6 +64,10 @@ export function compliantDialer(db: Database, place: (req: DialRequest, actor: s
 
 export function sipDialer(options: SipDialerOptions): Dialer {
   return compliantDialer(options.db, async (req, actor) => {
+    // Claimed just before the server began to drain: no call is placed, so the contact waits for the next runner
+    // (this node after a restart, or the next leader) instead of failing. Checked with no await before placeCall,
+    // which refuses once draining.
+    if (options.calls.isDraining) return { outcome: 'deferred', retryAt: req.now ?? new Date(), detail: 'server-draining' };
     try {
       const session = await options.calls.placeCall({
         tenantId: req.tenantId, agent: req.agentId, number: req.phone, via: options.via, actor, timeZone: req.timeZone,
