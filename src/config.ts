@@ -124,8 +124,8 @@ const schema = z.object({
   SMARTALEX_WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
   /** Per-attempt webhook timeout. */
   SMARTALEX_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
-  /** The carrier outbound campaigns dial through (a SIP URI, e.g. sip:carrier.example:5060). Unset: this server dials no campaign. */
-  SMARTALEX_CAMPAIGN_VIA: z.string().regex(/^sips?:[^\s]+$/, 'a SIP URI such as sip:carrier.example:5060').optional(),
+  /** The carrier campaigns dial through (a SIP URI, e.g. sip:carrier.example:5060). Unset: running campaigns are not dialled. */
+  SMARTALEX_CAMPAIGN_VIA: z.string().regex(/^sips?:/, 'a SIP URI such as sip:carrier.example:5060').optional(),
   /** Digest credentials for the campaign carrier, when it challenges. */
   SMARTALEX_CAMPAIGN_SIP_USERNAME: optionalText,
   SMARTALEX_CAMPAIGN_SIP_PASSWORD: optionalText,

@@ -14,9 +14,11 @@ import { checkStartupPaths, readPemSetting } from './startup-checks.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
-import { registerRecordingRoutes } from './http/recordings.ts';
-import { controlPlaneSettings, registerControlPlane, systemClock } from './api/index.ts';
+import { controlPlaneLinkAuthoriser, registerRecordingRoutes } from './http/recordings.ts';
+import { controlPlaneSettings, registerControlPlane, systemClock, type ControlPlaneDeps } from './api/index.ts';
+import { LiveCallFeed, registerConsole } from './console/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
+import { attachStreamEndpoint, registerCarrierWebhooks } from './streams/index.ts';
 import { startRetentionSweeper } from './retention.ts';
 import { ClusterNode, defaultNodeId } from './cluster/node.ts';
 import { clusterCallLimiter } from './cluster/call-leases.ts';
@@ -30,7 +32,7 @@ import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
 import { WebhookDeliveryWorker } from './webhooks/index.ts';
-import { campaignJob } from './campaigns/index.ts';
+import { CampaignRunner, sipDialer } from './campaigns/index.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
 import { SipListenError } from '../media/sip/index.ts';
 import { prewarmEspeakWasm } from '../pipeline/offline/index.ts';
@@ -45,7 +47,7 @@ export interface RunningServer {
   recordings: RecordingService;
   /** This process as a node of the cluster (heartbeat row, call leases): see src/cluster/node.ts. */
   node: ClusterNode;
-  /** The cluster lead (retention sweeper, reaper of lost nodes): see src/cluster/leader.ts. */
+  /** The cluster lead (retention sweeper, reaper of lost nodes, webhook delivery, campaigns): see src/cluster/leader.ts. */
   leader: LeaderElection;
   /** The bound SIP UDP port (TCP uses the same number when it was free). */
   sipPort: number;
@@ -89,8 +91,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     }
     const recordings = new RecordingService({ db, vault: recordingVault.vault, logger: logger.child({ component: 'recordings' }) });
     closers.unshift(() => recordings.close());
-    // Cluster state lives in the database (src/cluster): this node's heartbeat and call leases; the jobs that
-    // must run once in the cluster (retention, reaping lost nodes) run on the node holding the lead.
+    // Cluster state lives in the database (src/cluster): this node's heartbeat and call leases.
     const heartbeatMs = config.SMARTALEX_NODE_HEARTBEAT_S * 1000;
     const staleAfterMs = config.SMARTALEX_NODE_TIMEOUT_S * 1000;
     const clusterLog = logger.child({ component: 'cluster' });
@@ -101,32 +102,32 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const callLimiter = db.kind === 'pglite'
       ? localCallLimiter(config.SMARTALEX_MAX_CALLS_PER_TENANT)
       : clusterCallLimiter(db, node, config.SMARTALEX_MAX_CALLS_PER_TENANT, logger.child({ component: 'calls' }));
-    // Webhooks: the outbox's delivery worker (src/webhooks/delivery-worker.ts); stopped before the database closes.
-    const webhooks = new WebhookDeliveryWorker({
-      db, keys: recordingVault.vault.keys, logger: logger.child({ component: 'webhooks' }),
-      allowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK, timeoutMs: config.SMARTALEX_WEBHOOK_TIMEOUT_MS,
-    });
-    webhooks.start();
-    closers.unshift(() => webhooks.stop());
     const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, callLimiter, nodeId: node.id, ...options.calls }).catch((error: unknown) => {
       if (!(error instanceof SipListenError)) throw error;
       throw listenConfigError(error.cause, error.transport === 'TLS' ? 'SMARTALEX_SIP_TLS_PORT' : 'SMARTALEX_SIP_PORT', 'SMARTALEX_SIP_HOST', error.host, error.port, `SIP ${error.transport}`) ?? error;
     });
     closers.unshift(() => calls.close());
-    // Outbound campaigns dial through the configured carrier, from the node holding the lead (one pacer per campaign).
-    const campaigns = config.SMARTALEX_CAMPAIGN_VIA ? campaignJob({
-      db, calls, via: config.SMARTALEX_CAMPAIGN_VIA, ringTimeoutMs: config.SMARTALEX_CAMPAIGN_RING_TIMEOUT_S * 1000, pollMs: config.SMARTALEX_CAMPAIGN_POLL_MS,
-      auth: config.SMARTALEX_CAMPAIGN_SIP_USERNAME && config.SMARTALEX_CAMPAIGN_SIP_PASSWORD
-        ? { username: config.SMARTALEX_CAMPAIGN_SIP_USERNAME, password: config.SMARTALEX_CAMPAIGN_SIP_PASSWORD } : undefined,
-      logger: logger.child({ component: 'campaigns' }),
-    }) : undefined;
-    // Started after the call manager: a leader job may need it (campaigns). Stopped before it closes.
+    // The jobs that must run once in the cluster run on the node holding the lead (src/cluster/leader.ts):
+    // retention, the reaper of lost nodes, the webhook outbox's delivery worker and the campaign runner
+    // (its calls are this node's). Started after the call manager, stopped before it closes.
+    let campaignRunner: CampaignRunner | undefined;
     const leader = await LeaderElection.start({
       db, nodeId: node.id, retryMs: heartbeatMs, logger: clusterLog,
       jobs: [
         { name: 'retention', start: () => startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES }) },
         reaperJob(db, { intervalMs: heartbeatMs, staleAfterMs, logger: clusterLog }),
-        ...(campaigns ? [campaigns] : []),
+        { name: 'webhooks', start: () => startWorker(new WebhookDeliveryWorker({
+          db, keys: recordingVault.vault.keys, logger: logger.child({ component: 'webhooks' }),
+          allowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK, timeoutMs: config.SMARTALEX_WEBHOOK_TIMEOUT_MS,
+        })) },
+        ...(config.SMARTALEX_CAMPAIGN_VIA ? [{ name: 'campaigns', start: () => (campaignRunner = startWorker(new CampaignRunner({
+          db, logger: logger.child({ component: 'campaigns' }), pollMs: config.SMARTALEX_CAMPAIGN_POLL_MS,
+          dial: sipDialer({
+            db, calls, via: config.SMARTALEX_CAMPAIGN_VIA!, ringTimeoutMs: config.SMARTALEX_CAMPAIGN_RING_TIMEOUT_S * 1000,
+            ...(config.SMARTALEX_CAMPAIGN_SIP_USERNAME && config.SMARTALEX_CAMPAIGN_SIP_PASSWORD
+              ? { auth: { username: config.SMARTALEX_CAMPAIGN_SIP_USERNAME, password: config.SMARTALEX_CAMPAIGN_SIP_PASSWORD } } : {}),
+          }),
+        }))) }] : []),
       ],
     });
     closers.unshift(() => leader.stop());
@@ -141,17 +142,32 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         ? { tls: { cert: readPemSetting('SMARTALEX_HTTP_TLS_CERT', config.SMARTALEX_HTTP_TLS_CERT), key: readPemSetting('SMARTALEX_HTTP_TLS_KEY', config.SMARTALEX_HTTP_TLS_KEY) } }
         : {}),
     });
+    const controlPlane: ControlPlaneDeps = {
+      db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
+      settings: controlPlaneSettings(config),
+      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
+    };
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       rateLimitStore: postgresRateLimitStore(db, 'recordings'),
       ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+      // A user session (the console's cookie) may mint links too, within the same role rule.
+      authorise: controlPlaneLinkAuthoriser(controlPlane),
     });
+    // Carrier WebSocket media streams: the signed voice webhooks and the stream endpoints (src/streams).
+    registerCarrierWebhooks(http, {
+      db, keys: recordingVault.vault.keys, streamSecret: recordingVault.streamSecret, draining: () => calls.isDraining, logger,
+      ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+    });
+    const streams = attachStreamEndpoint(http.server, { db, calls, streamSecret: recordingVault.streamSecret, logger });
+    // Before the HTTP server closes (it would wait for the upgraded sockets): stream calls end as 'shutdown'.
+    http.addHook('preClose', () => streams.close());
     // The control-plane API under /v1 (src/api/README.md).
-    await registerControlPlane(http, {
-      db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
-      settings: controlPlaneSettings(config),
-      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
-    });
+    await registerControlPlane(http, controlPlane);
+    // The operators' console at /console, with this node's live calls (src/console).
+    const liveCalls = new LiveCallFeed(calls);
+    closers.unshift(async () => liveCalls.close());
+    registerConsole(http, { deps: controlPlane, feed: liveCalls });
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
       throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;
     });
@@ -209,12 +225,14 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         return () => void traceListeners.delete(listener);
       },
       drain: async () => {
-        const halting = campaigns?.halt(); // no new campaign call from here; the ones in flight end with the drain
+        // A draining node places no new campaign call. On a Postgres server it gives the lead up too: another
+        // node takes the cluster's jobs over once this node's campaign calls have ended. Embedded PGlite has no
+        // other node: its jobs (webhook delivery among them) go on until close.
+        const resigned = db.kind === 'postgres' ? leader.stop() : campaignRunner?.stop();
         const draining = calls.drain({ deadlineMs: config.SMARTALEX_DRAIN_TIMEOUT_S * 1000 });
         await node.draining();
-        const report = await draining;
-        await halting; // their outcomes recorded
-        return report;
+        await resigned;
+        return draining;
       },
       close: async () => {
         for (const close of closers) await close().catch((error: unknown) => logger.error({ err: error }, 'error while closing'));
@@ -224,4 +242,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     for (const close of closers) await close().catch(() => undefined);
     throw error;
   }
+}
+
+/** A worker as a leader job: started when this node takes the lead, stopped when it loses or gives it up. */
+function startWorker<W extends { start(): void; stop(): Promise<void> }>(worker: W): W {
+  worker.start();
+  return worker;
 }

@@ -333,6 +333,23 @@ export const tenantProviderKeys = pgTable('tenant_provider_keys', {
 ]);
 
 /**
+ * The carrier that starts a number's media streams through its webhook, and what
+ * checks that carrier's request signatures (Twilio auth token, Telnyx Ed25519
+ * public key), sealed with the tenant key; `credential_key_id` names the tenant
+ * key version that sealed it. Never plain text.
+ */
+export const numberCarriers = pgTable('number_carriers', {
+  numberId: uuid('number_id').primaryKey().references(() => numbers.id, { onDelete: 'cascade' }),
+  tenantId: tenantRef(),
+  carrier: text('carrier').notNull(),
+  credentialSealed: bytea('credential_sealed').notNull(),
+  credentialKeyId: text('credential_key_id').notNull(),
+  createdAt: createdAt(),
+}, (t) => [
+  check('number_carriers_carrier', sql`${t.carrier} in ('twilio', 'telnyx')`),
+]);
+
+/**
  * Security events that belong to no tenant (a banned source, a scanner, a call to
  * a number that may not exist). Written by the application, never readable by it.
  */

@@ -53,6 +53,8 @@ export interface MediaStreamEvents {
   dtmf: [DtmfFrame];
   /** The first agent frame of a talkspurt left. */
   playout: [{ timeMs: number }];
+  /** One 20 ms agent frame as it left (what a recorder keeps; never what was queued and then cleared). */
+  sent: [AudioFrame];
   end: [reason: string];
 }
 
@@ -218,6 +220,7 @@ export class MediaStream extends EventEmitter<MediaStreamEvents> {
     const frame = this.queue.next()!;
     encodeG711(this.law, frame, this.encoded);
     this.socket.send(this.writer!.media(this.encoded));
+    if (this.listenerCount('sent') > 0) this.emit('sent', { kind: 'audio', pcm: frame, sampleRate: STREAM_SAMPLE_RATE, timeMs: this.now() });
     this.sentMs += FRAME_MS;
     this.talkspurtSentMs += FRAME_MS;
     if (this.sentMs - this.lastMarkAtMs >= this.markEveryMs || this.queue.queuedSamples === 0) {

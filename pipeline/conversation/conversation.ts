@@ -92,6 +92,9 @@ export interface ConversationTurn {
   interrupted?: boolean;
 }
 
+/** At most this long after the hang-up for the STT to flush the caller's last words (its adapter's own close timeout is shorter). */
+const END_FLUSH_LIMIT_MS = 3000;
+
 /** Audio to silence in the recording: [startMs, endMs) on the frame clock, both legs. Never carries content. */
 export interface AudioRedaction {
   source: 'caller' | 'agent' | 'keypad';
@@ -159,6 +162,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   private readonly detector: TurnDetector;
   private readonly ledger = new PlayoutLedger();
   private readonly callAc = new AbortController();
+  /** The STT stream's own: it outlives the call by the flush of the caller's last words (closeCallerTurn). */
+  private readonly sttAc = new AbortController();
+  /** The STT loop stops reading: set once the call has ended and the last caller turn is closed. */
+  private sttStopped = false;
   private readonly tools: ToolSpec[];
   private readonly callerRedactor = new TurnRedactor();
   private readonly keypad: KeypadCollector;
@@ -265,7 +272,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     try {
       this.stt = this.options.stt.stream({
         sampleRate: t.sampleRate,
-        signal: this.callAc.signal,
+        signal: this.sttAc.signal,
         ...(this.options.agent.language ? { language: this.options.agent.language } : {}),
       });
     } catch (error) {
@@ -275,7 +282,7 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     const stream = this.stt;
     this.sttLoop = (async () => {
       for await (const ev of stream.events()) {
-        if (this.ended) break;
+        if (this.sttStopped) break;
         if (ev.type === 'error') {
           this.fail(new StageError('stt', this.options.stt.name, ev.error));
           break;
@@ -340,15 +347,25 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   // ------------------------------------------------------------------ turns
 
   private onEndOfTurn(turn: EndOfTurn): void {
-    if (this.ended || this.failure) return;
+    if (this.failure) return;
+    if (this.ended) {
+      // The caller's last words, flushed after the hang-up: stored and silenced, not answered.
+      this.recordCallerTurn(turn);
+      return;
+    }
     const agentAudible = this.reply?.active ?? false;
     if (agentAudible && isBackchannel(turn.text)) return; // "mm-hmm" over the agent: not a turn
     this.reprompts = 0;
+    this.recordCallerTurn(turn);
+    this.respondTo(turn);
+  }
+
+  /** The caller turn as it is stored: redacted text, and its PII spans silenced in the recording. */
+  private recordCallerTurn(turn: EndOfTurn): void {
     this.callerRedactor.add(turn.text);
     const redacted = this.callerRedactor.finish();
     this.emitCallerAudioRedactions(turn, redacted);
     this.emit('turn', { role: 'caller', redactedText: redacted.text, entities: redacted.entities, atMs: turn.sttFinalAtMs });
-    this.respondTo(turn);
   }
 
   /** Word timings on the STT stream's timeline, moved to the frame clock. */
@@ -783,13 +800,45 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.pendingTurn = undefined;
     this.vad.close();
     this.vad.removeAllListeners();
-    this.detector.removeAllListeners();
+    const ended = (): void => {
+      this.detector.removeAllListeners();
+      const end: ConversationEnd = {
+        reason, traces: [...this.traces], speculation: { ...this.speculationCount }, ...(this.failure ? { failure: this.failure } : {}),
+      };
+      this.emit('end', end);
+      this.endResolve?.(end);
+    };
+    const callerTurnOpen = this.stt !== undefined && this.detector.busy && !this.failure;
+    if (!callerTurnOpen) {
+      this.stopStt();
+      ended();
+      return;
+    }
+    void this.closeCallerTurn().then(ended);
+  }
+
+  private stopStt(): void {
+    this.sttStopped = true;
     const stt = this.stt;
     if (stt) this.sttLoop = Promise.allSettled([this.sttLoop, stt.close()]).then(() => undefined);
-    const end: ConversationEnd = {
-      reason, traces: [...this.traces], speculation: { ...this.speculationCount }, ...(this.failure ? { failure: this.failure } : {}),
-    };
-    this.emit('end', end);
-    this.endResolve?.(end);
+    this.sttAc.abort();
+  }
+
+  /**
+   * The call ended while the caller was speaking (or their turn was still closing): the STT flushes what it
+   * has (its close waits for the provider's last results, bounded by the adapter's close timeout), and
+   * whatever no turn closed yet becomes the call's last caller turn, so it is stored (redacted) and its PII
+   * is silenced in the recording like any other turn's. Bounded here too, for an adapter that never ends.
+   */
+  private async closeCallerTurn(): Promise<void> {
+    const stt = this.stt!;
+    const flushed = Promise.allSettled([this.sttLoop, stt.close()]).then(() => undefined);
+    this.sttLoop = flushed;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([flushed, new Promise<void>((resolve) => { timer = setTimeout(resolve, END_FLUSH_LIMIT_MS); })]);
+    clearTimeout(timer);
+    this.detector.closeAtEnd(this.clock());
+    this.sttStopped = true;
+    this.sttAc.abort();
   }
 }

@@ -209,6 +209,15 @@ export class TurnDetector extends EventEmitter<TurnDetectorEvents> {
     }
   }
 
+  /** The call ended (the STT has flushed): what the caller said that no turn closed yet becomes the last turn. */
+  closeAtEnd(nowMs: number): void {
+    if (!this.busy) return;
+    this.vadSpeaking = false;
+    this.sttClosed = true;
+    this.sttFinalAtMs ??= nowMs;
+    this.maybeCommit();
+  }
+
   /** Finalize once per stretch of speech, when silence starts (or at VAD stop at the latest). */
   private askFinalize(): void {
     if (this.sttClosed || this.finalizeAsked) return;

@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, bearerOf } from './auth/authenticate.ts';
+import { cookieOf, CSRF_HEADER, csrfSatisfied, SESSION_COOKIE } from './auth/cookie-session.ts';
 import { verifyAgainstDummy } from './auth/passwords.ts';
 import { buildContext, type ApiContext, type RequestFacts } from './context.ts';
 import type { ControlPlaneDeps } from './deps.ts';
@@ -123,14 +124,31 @@ function addRoute(v1: FastifyInstance, deps: ControlPlaneDeps, route: ApiRoute):
 }
 
 async function authorise(facts: RequestFacts, request: FastifyRequest, route: ApiRoute): Promise<ApiContext> {
-  const credential = bearerOf(request);
+  return authoriseRequest(facts, request, route.permission as RoutePermission, (route as { allowDuringMfaEnrolment?: boolean }).allowDuringMfaEnrolment === true);
+}
+
+/**
+ * Who is calling and may they: the Bearer credential, else the console's
+ * session cookie (a write through the cookie also needs its CSRF token, see
+ * auth/cookie-session.ts), then the 2FA-enrolment gate and the permission.
+ * Routes outside /v1 that act for a principal (the console's live feed)
+ * authorise through this too.
+ */
+export async function authoriseRequest(facts: RequestFacts, request: FastifyRequest, permission: RoutePermission, allowDuringMfaEnrolment = false): Promise<ApiContext> {
+  const bearer = bearerOf(request);
+  const cookie = bearer === undefined ? cookieOf(request, SESSION_COOKIE) : undefined;
+  const credential = bearer ?? cookie;
   if (!credential) throw unauthorized();
-  const principal = await authenticate(facts, credential);
+  // The cookie carries session tokens only: an API key never lives in a browser.
+  const principal = cookie !== undefined && cookie.startsWith('sak_') ? undefined : await authenticate(facts, credential);
   if (!principal) throw unauthorized('The credential is unknown, expired or revoked.');
-  if (principal.kind === 'user' && principal.mfaPending && !(route as { allowDuringMfaEnrolment?: boolean }).allowDuringMfaEnrolment) {
+  if (cookie !== undefined && principal.kind === 'user' && !csrfSatisfied(request, facts.deps.sessionSecret, principal.sessionId)) {
+    throw forbidden(`A write with the session cookie needs the ${CSRF_HEADER} header.`, 'csrf_token_invalid');
+  }
+  if (principal.kind === 'user' && principal.mfaPending && !allowDuringMfaEnrolment) {
     throw forbidden('Your tenant requires two-factor authentication for your role: enrol at POST /v1/me/totp first.', 'mfa_enrolment_required');
   }
-  if (!allows(principal.role, route.permission as RoutePermission)) throw forbidden();
+  if (!allows(principal.role, permission)) throw forbidden();
   return buildContext(facts, principal);
 }
 

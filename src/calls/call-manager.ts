@@ -7,7 +7,11 @@
  * number's setting or else the server's, see media/sip/digest.ts), held to the per-tenant concurrent
  * call limit, answered through SDP offer/answer, and run as a CallSession
  * with the runner registered for the agent's mode. Outbound calls (UAC) go
- * through `placeCall` and end up in the same CallSession. `drain()` (before a
+ * through `placeCall` and end up in the same CallSession. Calls that come in
+ * another way (a carrier WebSocket media stream, WebRTC) enter through
+ * `acceptTransportCall` with their transport already connected and take the
+ * same set-up (`establish`: call limit, call row, taps, session, drain);
+ * only SIP's own steps (ring, RTP, offer/answer) are `establishSip`. `drain()` (before a
  * shutdown) stops taking calls and lets those in progress finish, up to a
  * deadline, then asks each to say goodbye and hang up.
  *
@@ -45,11 +49,12 @@ import { readPemCertificates, type Config } from '../config.ts';
 import { readPemSetting } from '../startup-checks.ts';
 import type { Logger } from '../log.ts';
 import { localCallLimiter, type CallLimiter, type ReleaseCall } from './call-limit.ts';
-import { CallSession, type LocalMediaState } from './call-session.ts';
+import { CallSession } from './call-session.ts';
+import { SipCallSession, type LocalMediaState } from './sip-call-session.ts';
 import { createGreetingRunner, echoRunner, type AgentRunner } from './runners.ts';
 import { SecurityLog } from './security-log.ts';
 import { watchRefusals } from './sip-refusals.ts';
-import type { CallTap } from './sip-call-transport.ts';
+import type { CallTap, CallTransportKind, SessionTransport } from './session-transport.ts';
 import { normalizeAddress, sourceAllowed } from './source-acl.ts';
 
 export interface CallInfo {
@@ -57,7 +62,9 @@ export interface CallInfo {
   callId: string;
   agent: AgentRow;
   direction: 'inbound' | 'outbound';
-  /** PCM rate of the call's audio both ways (16000 for a G.722 call): the recorder records at it. */
+  /** The way in (SIP, a carrier media stream, WebRTC). */
+  kind: CallTransportKind;
+  /** PCM rate of the call's audio both ways, as the conversation hears it (16000 for G.722 and WebRTC): the recorder records at it. */
   sampleRate: number;
 }
 
@@ -147,14 +154,18 @@ class SetupFailure extends Error {
   }
 }
 
-/** What differs between an inbound and an outbound call's set-up; the rest is `establish`. */
-interface CallLeg {
+/** What every way in tells the set-up: whose call it is and what its row says. */
+interface CallSetup {
   direction: 'inbound' | 'outbound';
   tenantId: string;
   agent: AgentRow;
   /** Inbound: the caller's CANCEL. */
   cancelled?: AbortSignal;
   record: CallStart;
+}
+
+/** What differs between an inbound and an outbound SIP call's set-up; the rest is `establishSip`. */
+interface CallLeg extends CallSetup {
   /** Inbound: 180 Ringing, then the configured ring time. */
   ring?: () => Promise<void>;
   rtp: Omit<ThreadedRtpSessionOptions, 'bindAddress' | 'portRange'>;
@@ -165,6 +176,33 @@ interface CallLeg {
 
 export class CallManagerError extends Error {
   override name = 'CallManagerError';
+}
+
+/** Why acceptTransportCall refused a call: the transport answers its far end accordingly. */
+export class TransportCallError extends CallManagerError {
+  override name = 'TransportCallError';
+  constructor(readonly code: 'draining' | 'no-agent' | 'call-limit', message: string) {
+    super(message);
+  }
+}
+
+/** A call over a transport other than SIP, already connected (see acceptTransportCall). */
+export interface TransportCallOptions {
+  kind: Exclude<CallTransportKind, 'sip'>;
+  transport: SessionTransport;
+  tenantId: string;
+  /** The agent (id or name); or else `calledNumber`, one of the tenant's numbers, routes the call to its agent. */
+  agent?: string;
+  calledNumber?: string;
+  /** The tenant's number the call is on (numbers.id), when the caller already knows it. */
+  numberId?: string;
+  /** Default 'inbound'. */
+  direction?: 'inbound' | 'outbound';
+  /** Who calls and who is called, as the call row shows them (e.g. tel:+15551230000, webrtc:<origin>). */
+  from: string;
+  to: string;
+  /** The carrier's own id of the call (Twilio CallSid, Telnyx call_control_id), stored as the row's external call id. */
+  externalCallId?: string;
 }
 
 export interface DrainOptions {
@@ -426,7 +464,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     let accepted = false;
     try {
       const leg = await this.inboundLeg(call, route!, () => { accepted = true; });
-      const session = await this.establish(leg);
+      const session = await this.establishSip(leg);
       log.info({ codec: session.codec, transport: call.source.transport, source }, 'call answered');
       const runner = this.runnerFor(session.agent, log);
       session.dialog.once('ack', () => session.answered(runner));
@@ -495,7 +533,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   // ------------------------------------------------------------ outbound
 
   /** Places a call through a carrier; resolves with the answered call, rejects with the SIP failure. */
-  async placeCall(options: PlaceCallOptions): Promise<CallSession> {
+  async placeCall(options: PlaceCallOptions): Promise<SipCallSession> {
     const { db, logger } = this.options;
     if (this.draining) throw new CallManagerError('the server is draining (shutting down): no new calls');
     const via = parseUri(options.via);
@@ -510,7 +548,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const host = this.mediaAddress.includes(':') ? `[${this.mediaAddress}]` : this.mediaAddress;
     const from = options.from ?? `sip:${callerNumber}@${host}`;
     let earlyMedia = false;
-    const session = await this.establish({
+    const session = await this.establishSip({
       direction: 'outbound', tenantId: options.tenantId, agent,
       record: { agentId: agent.id, direction: 'outbound', fromUri: from, toUri: uri, sipCallId: '' },
       rtp: {
@@ -551,62 +589,54 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   // ------------------------------------------------------------ set-up, both directions
 
   /**
-   * The one set-up path. Resources are taken in order (tenant call slot, call row, RTP port, the SIP
-   * dialog) and owned here until the CallSession that takes them over exists; any failure before that,
-   * at any step, gives each one back in the `finally` (the dialog gets a BYE, the row its end reason).
-   * A failure after it is the session's to handle (it ends itself).
+   * The one set-up path, for every way in. Resources are taken in order (tenant call slot, call row, then
+   * what `open` takes: for SIP the RTP port and the dialog) and owned here until the CallSession that takes
+   * them over exists; any failure before that, at any step, gives each one back in the `finally` (`open`'s
+   * own through its `undo`, the row its end reason). A failure after it is the session's to handle (it ends
+   * itself).
    */
-  private async establish(leg: CallLeg): Promise<CallSession> {
+  private async establish<S extends CallSession>(
+    setup: CallSetup,
+    open: (call: { recordId: string; step: (name: SetupStep) => void; taps: (info: Omit<CallInfo, 'callId' | 'tenantId' | 'agent' | 'direction'>) => CallTap[]; undo: (fn: () => Promise<void>) => void }) => Promise<S>,
+  ): Promise<S> {
     const { db, logger } = this.options;
     const step = (name: SetupStep): void => {
       this.options.setupProbe?.(name);
-      if (leg.cancelled?.aborted) throw new SetupFailure(487, 'Request Terminated', 'cancelled');
+      if (setup.cancelled?.aborted) throw new SetupFailure(487, 'Request Terminated', 'cancelled');
     };
     step('reserve');
-    const release = await this.reserve(leg.tenantId);
+    const release = await this.reserve(setup.tenantId);
     if (!release) {
-      throw leg.direction === 'inbound'
+      throw setup.direction === 'inbound'
         ? new SetupFailure(503, 'Service Unavailable', 'setup-failed')
-        : new CallManagerError(`tenant ${leg.tenantId} is at its concurrent call limit (${this.limiter.maxCallsPerTenant})`);
+        : new CallManagerError(`tenant ${setup.tenantId} is at its concurrent call limit (${this.limiter.maxCallsPerTenant})`);
     }
     let recordId: string | undefined;
-    let rtp: RtpStream | undefined;
-    let dialog: Dialog | undefined;
-    let session: CallSession | undefined;
+    const undo: (() => Promise<void>)[] = [];
+    let session: S | undefined;
     let endReason: EndReason = 'setup-failed';
     let failure: string | undefined;
     try {
       step('record');
-      recordId = (await startCall(db, leg.tenantId, { ...leg.record, ...(this.options.nodeId ? { nodeId: this.options.nodeId } : {}) })).id;
-      if (leg.ring) {
-        step('ring');
-        await leg.ring();
-      }
-      step('rtp');
-      rtp = await this.openRtp(leg.rtp);
-      step('connect');
-      const local = { address: this.mediaAddress, sessionId: String(Date.now()), version: 1 };
-      const connected = await leg.connect(rtp, local);
-      dialog = connected.dialog;
-      if (!connected.negotiated) throw connected.error;
-      step('session');
-      const log = logger.child({ callId: recordId, tenantId: leg.tenantId });
-      const info: CallInfo = { tenantId: leg.tenantId, callId: recordId, agent: leg.agent, direction: leg.direction, sampleRate: rtp.sampleRate };
-      session = new CallSession({
-        db, logger, tenantId: leg.tenantId, agent: leg.agent, callId: recordId, direction: leg.direction,
-        dialog, rtp, negotiated: connected.negotiated, local, carrier: leg.carrier, taps: this.tapsFor(info, log),
+      recordId = (await startCall(db, setup.tenantId, { ...setup.record, ...(this.options.nodeId ? { nodeId: this.options.nodeId } : {}) })).id;
+      const callId = recordId;
+      const log = logger.child({ callId, tenantId: setup.tenantId });
+      session = await open({
+        recordId: callId, step, undo: (fn) => undo.unshift(fn),
+        taps: (media) => this.tapsFor({ tenantId: setup.tenantId, callId, agent: setup.agent, direction: setup.direction, ...media }, log),
       });
-      this.sessions.add(session);
-      session.once('close', (reason) => {
-        this.sessions.delete(session!);
+      const owned = session;
+      this.sessions.add(owned);
+      owned.once('close', (reason) => {
+        this.sessions.delete(owned);
         release();
-        this.emit('call-ended', session!, reason);
+        this.emit('call-ended', owned, reason);
       });
-      this.emit('call-started', session);
-      return session;
+      this.emit('call-started', owned);
+      return owned;
     } catch (error) {
       if (error instanceof SetupFailure) endReason = error.endReason;
-      else if (leg.cancelled?.aborted) endReason = 'cancelled';
+      else if (setup.cancelled?.aborted) endReason = 'cancelled';
       else if (error instanceof SipCallError) {
         // The callee (or the carrier) answered our INVITE with a failure.
         endReason = 'rejected';
@@ -615,14 +645,92 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       throw error;
     } finally {
       if (!session) {
-        if (dialog && dialog.state !== 'terminated') await byeLeft(dialog);
-        await rtp?.close().catch(() => undefined);
+        for (const fn of undo) await fn().catch(() => undefined);
         if (recordId) {
-          await finishCall(db, leg.tenantId, recordId, { reason: endReason, ...(failure ? { failure } : {}) })
+          await finishCall(db, setup.tenantId, recordId, { reason: endReason, ...(failure ? { failure } : {}) })
             .catch((error: unknown) => logger.warn({ err: error }, 'could not finish the record of a call that failed to set up'));
         }
         release();
       }
+    }
+  }
+
+  /** A SIP call's set-up: ring, the RTP leg, offer/answer; the session over the dialog and RTP. */
+  private establishSip(leg: CallLeg): Promise<SipCallSession> {
+    const { db, logger } = this.options;
+    return this.establish(leg, async ({ recordId, step, taps, undo }) => {
+      if (leg.ring) {
+        step('ring');
+        await leg.ring();
+      }
+      step('rtp');
+      const rtp = await this.openRtp(leg.rtp);
+      undo(() => rtp.close().then(() => undefined));
+      step('connect');
+      const local = { address: this.mediaAddress, sessionId: String(Date.now()), version: 1 };
+      const connected = await leg.connect(rtp, local);
+      const dialog = connected.dialog;
+      undo(async () => { if (dialog.state !== 'terminated') await byeLeft(dialog); });
+      if (!connected.negotiated) throw connected.error;
+      step('session');
+      return new SipCallSession({
+        db, logger, tenantId: leg.tenantId, agent: leg.agent, callId: recordId, direction: leg.direction,
+        dialog, rtp, negotiated: connected.negotiated, local, carrier: leg.carrier, taps: taps({ kind: 'sip', sampleRate: rtp.sampleRate }),
+      });
+    });
+  }
+
+  /**
+   * A call that came in (or went out) another way than SIP: a carrier WebSocket media stream, a WebRTC peer.
+   * The transport is already connected; this runs the same set-up as a SIP call (the tenant's call limit,
+   * the call row, the taps such as the recorder on the PCM the conversation sees, the agent's runner, the
+   * end, the drain) and answers at once. The agent is named, or found by the called number (the tenant's
+   * number). Throws TransportCallError ('draining', 'no-agent', 'call-limit'); the caller then closes its
+   * transport itself (a transport whose far end hung up during set-up ends the call as soon as it exists).
+   */
+  async acceptTransportCall(options: TransportCallOptions): Promise<CallSession> {
+    if (this.draining || this.closed) throw new TransportCallError('draining', 'the server is draining (shutting down): no new calls');
+    this.admitting++;
+    try {
+      const { db, logger } = this.options;
+      const direction = options.direction ?? 'inbound';
+      let agent: AgentRow | undefined;
+      let numberId: string | null = null;
+      if (options.agent !== undefined) {
+        agent = await getAgent(db, options.tenantId, options.agent);
+      } else if (options.calledNumber !== undefined) {
+        const route = await routeNumber(db, options.calledNumber);
+        if (route && route.tenantId === options.tenantId) {
+          numberId = route.numberId;
+          agent = await getAgent(db, route.tenantId, route.agentId);
+        }
+      }
+      if (!agent) throw new TransportCallError('no-agent', `no agent for this ${options.kind} call in tenant ${options.tenantId}`);
+      const found = agent;
+      const session = await this.establish({
+        direction, tenantId: options.tenantId, agent: found,
+        record: {
+          agentId: found.id, numberId: options.numberId ?? numberId, direction,
+          fromUri: options.from, toUri: options.to, sipCallId: options.externalCallId ?? '',
+        },
+      }, async ({ recordId, step, taps }) => {
+        step('session');
+        return new CallSession({
+          db, logger, tenantId: options.tenantId, agent: found, callId: recordId, direction,
+          transport: options.transport, taps: taps({ kind: options.kind, sampleRate: options.transport.sampleRate }),
+          remoteParty: direction === 'inbound' ? options.from : options.to,
+        });
+      }).catch((error: unknown) => {
+        if (error instanceof SetupFailure && error.status === 503) throw new TransportCallError('call-limit', `tenant ${options.tenantId} is at its concurrent call limit (${this.limiter.maxCallsPerTenant})`);
+        if (error instanceof CallManagerError && !(error instanceof TransportCallError)) throw new TransportCallError('call-limit', error.message);
+        throw error;
+      });
+      session.event('transport', { kind: options.kind });
+      logger.child({ callId: session.callId, tenantId: session.tenantId }).info({ kind: options.kind, direction }, 'call answered');
+      session.answered(this.runnerFor(found, logger));
+      return session;
+    } finally {
+      this.admitting--;
     }
   }
 

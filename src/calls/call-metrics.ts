@@ -15,6 +15,7 @@ import {
 import type { TransportStats } from '../../media/sip/index.ts';
 import type { EndReason } from '../../pipeline/index.ts';
 import type { CallSession } from './call-session.ts';
+import { SipCallSession } from './sip-call-session.ts';
 
 /** Counters of the VAD model (pipeline/vad SileroStats). */
 export interface VadStats {
@@ -65,14 +66,16 @@ class RtpTotals {
 /** Registers the call path's counters on `registry`; `vad` reads the VAD model's counters when one is loaded. */
 export function registerCallMetrics(registry: Registry, source: CallMetricsSource, vad?: () => VadStats | undefined): void {
   const ended = new RtpTotals();
+  /** The calls up now that have an RTP leg (the others came in over a media stream or WebRTC). */
+  const sipCalls = (): SipCallSession[] => [...source.calls].filter((s): s is SipCallSession => s instanceof SipCallSession);
   const endedCalls = new Counter({
     name: 'smartalex_sip_calls_ended_total', help: 'Calls ended, by end reason', labelNames: ['reason'] as const, registers: [registry],
   });
   source.on('call-ended', (session, reason) => {
-    ended.add(session.rtp.stats);
+    if (session instanceof SipCallSession) ended.add(session.rtp.stats);
     endedCalls.inc({ reason });
   });
-  const rtpNow = (): RtpTotals => ended.plus([...source.calls].map((s) => s.rtp.stats));
+  const rtpNow = (): RtpTotals => ended.plus(sipCalls().map((s) => s.rtp.stats));
 
   // ---- SIP
   const sipCounter = (name: string, help: string, read: (s: TransportStats) => number): void => {
@@ -99,7 +102,7 @@ export function registerCallMetrics(registry: Registry, source: CallMetricsSourc
       new Gauge({
         name, help: field === 'jitterMs' ? 'Largest interarrival jitter among the calls up now (ms)' : `RTP ${field} over the calls up now`, registers: [registry],
         collect() {
-          const live = [...source.calls].map((s) => s.rtp.stats[field]);
+          const live = sipCalls().map((s) => s.rtp.stats[field]);
           this.set(field === 'jitterMs' ? Math.max(0, ...live) : live.reduce((a, b) => a + b, 0));
         },
       });

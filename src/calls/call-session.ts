@@ -1,23 +1,17 @@
 /**
- * One established call (either direction): its dialog, its RTP session, its
- * call record and its agent runner. Handles what happens mid-call: re-INVITE
- * (hold, resume, codec or address change; the RTP latch survives unless the
- * SDP address changes), DTMF as call events (one per run of keys, redacted:
- * keys are call content, see recordKeys), RTP
- * inactivity (ends the call with BYE), the RTP session closing under the call
- * (the media thread died: ends it with BYE too), BYE either way. Ends exactly once:
- * BYE when we hang up (awaited until it has left; a failed BYE is logged, and
- * the media and record end regardless), RTP closed, transport listeners told,
- * record finished, then 'close' with the EndReason.
- * Every database write of a call (events, redacted transcript lines, outcome,
- * the final row) goes through one chain, so they land in order and never
- * block the media path.
+ * One established call, whatever the way in (SIP, a carrier media stream,
+ * WebRTC): its transport, its call record and its agent runner. DTMF becomes
+ * call events (one per run of keys, redacted: keys are call content, see
+ * recordKeys). Ends exactly once, through `end()`: the far end told when we
+ * hang up (awaited until it has left), media released, transport listeners
+ * and taps told, record finished, then 'close' with the EndReason. Every
+ * database write of a call (events, redacted transcript lines, outcome, the
+ * final row) goes through one chain, so they land in order and never block
+ * the media path. The SIP specifics (re-INVITE, RTP inactivity, BYE) live in
+ * SipCallSession (sip-call-session.ts).
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Dialog, DialogEndReason, ReinviteAnswer } from '../../media/sip/index.ts';
-import type { RtpStream } from '../../media/rtp/index.ts';
-import { answerOffer, sdpFailureWarning, type NegotiatedAudio } from '../../media/sdp/index.ts';
 import {
   addCallEvent, finishCall, markCallAnswered, queueTranscriptTurn, recordCallOutcome, type AgentRow, type Database,
 } from '../../storage/index.ts';
@@ -28,18 +22,9 @@ import {
 import type { Logger } from '../log.ts';
 import { failureLabel, latencySummary, traceLatency } from './call-record.ts';
 import type { AgentCall, AgentRunner, CallRecordWriter } from './runners.ts';
-import { SipCallTransport, type CallTap } from './sip-call-transport.ts';
+import type { CallTap, CallTransportKind, SessionTransport } from './session-transport.ts';
 
-/** How the dialog's own end maps to the call's. */
-const DIALOG_END: Record<DialogEndReason, EndReason> = { 'remote bye': 'remote-bye', 'local bye': 'agent-hangup', 'endpoint closed': 'shutdown' };
-
-export interface LocalMediaState {
-  address: string;
-  sessionId: string;
-  version: number;
-}
-
-export interface CallSessionInit {
+export interface CallSessionInit<T extends SessionTransport = SessionTransport> {
   db: Database;
   logger: Logger;
   tenantId: string;
@@ -47,12 +32,10 @@ export interface CallSessionInit {
   /** calls.id */
   callId: string;
   direction: 'inbound' | 'outbound';
-  dialog: Dialog;
-  rtp: RtpStream;
-  negotiated: NegotiatedAudio;
-  local: LocalMediaState;
-  carrier: string;
+  transport: T;
   taps: CallTap[];
+  /** Who is on the other end (the caller of an inbound call, the callee of an outbound one), as the call row names them. */
+  remoteParty: string;
 }
 
 export interface CallSessionEvents {
@@ -62,77 +45,60 @@ export interface CallSessionEvents {
   trace: [trace: TurnTrace];
 }
 
-export class CallSession extends EventEmitter<CallSessionEvents> implements CallRecordWriter {
+export class CallSession<T extends SessionTransport = SessionTransport> extends EventEmitter<CallSessionEvents> implements CallRecordWriter {
   readonly tenantId: string;
   readonly callId: string;
   readonly agent: AgentRow;
   readonly direction: 'inbound' | 'outbound';
-  readonly dialog: Dialog;
-  readonly rtp: RtpStream;
-  readonly transport: SipCallTransport;
+  readonly transport: T;
   readonly startedAt = performance.now();
   answeredAt: number | undefined;
   endReason: EndReason | undefined;
-  private negotiated: NegotiatedAudio;
-  private readonly local: LocalMediaState;
-  private readonly logger: Logger;
+  protected readonly logger: Logger;
   private readonly db: Database;
+  private readonly offFrames: () => void;
+  private readonly party: string;
   private writes: Promise<void> = Promise.resolve();
   private readonly keypad: KeypadCollector;
   private keypadTimer: NodeJS.Timeout | undefined;
   private ending: Promise<void> | undefined;
+  /** Settles when the agent runner has returned (never rejects); undefined before the call is answered. */
+  private runnerDone: Promise<void> | undefined;
   private readonly taps: CallTap[];
   private closedWith: EndReason | undefined;
   /** Transcript lines stored so far (their seq). */
   private turns = 0;
 
-  constructor(init: CallSessionInit) {
+  constructor(init: CallSessionInit<T>) {
     super();
     this.tenantId = init.tenantId;
     this.callId = init.callId;
     this.agent = init.agent;
     this.direction = init.direction;
-    this.dialog = init.dialog;
-    this.rtp = init.rtp;
-    this.negotiated = init.negotiated;
-    this.local = init.local;
     this.db = init.db;
     this.taps = init.taps;
     this.logger = init.logger.child({ callId: init.callId, tenantId: init.tenantId });
-    this.transport = new SipCallTransport(init.dialog, init.rtp, { carrier: init.carrier, end: (reason) => this.end(reason, true), taps: init.taps });
-
+    this.transport = init.transport;
+    this.party = init.remoteParty;
     this.keypad = new KeypadCollector(keypadSettingsOf(init.agent));
-    init.rtp.on('dtmf', (d) => this.onKey(d.digit));
-    init.rtp.on('inactive', ({ idleMs }) => {
-      this.logger.info({ idleMs: Math.round(idleMs) }, 'no RTP; ending the call');
-      void this.end('rtp-timeout', true);
-    });
-    init.rtp.on('error', (error) => {
-      // A media thread crash is logged once, by the MediaThread; the 'close' that follows ends the call.
-      if (error.name !== 'MediaThreadError') this.logger.warn({ err: error }, 'RTP error');
-    });
-    // The RTP session closed without us (the media thread died): end the call cleanly rather than leave it hanging.
-    init.rtp.on('close', () => {
-      if (this.ended) return;
-      this.logger.info('the RTP session closed under the call; ending it');
-      void this.end('media-failure', true);
-    });
-    // A BYE that fails (no answer, transport error, an error status) is logged; the call ends here regardless.
-    init.dialog.on('byeFailed', (status) => this.logger.warn({ status, transport: init.dialog.transport }, 'our BYE failed; the call is ended on our side'));
-    init.dialog.on('bye', () => void this.end('remote-bye', false));
-    init.dialog.on('terminated', (reason) => void this.end(DIALOG_END[reason], false));
-    init.dialog.onReinvite = (offer) => this.onReinvite(offer);
+    this.offFrames = init.transport.onFrame((frame) => { if (frame.kind === 'dtmf') this.onKey(frame.digit); });
+    init.transport.attach({ end: (reason, hangup) => this.end(reason, hangup), taps: init.taps });
+  }
+
+  /** Who is on the other end (a SIP URI, tel:..., webrtc:...): call content, shown only masked. */
+  get remoteParty(): string {
+    return this.party;
+  }
+
+  /** The way the call came in. */
+  get kind(): CallTransportKind {
+    return this.transport.kind;
   }
 
   /** Resolves with the end reason once the call has closed (at once when it already has): the 'close' event as a promise. */
   untilClosed(): Promise<EndReason> {
     if (this.closedWith) return Promise.resolve(this.closedWith);
     return new Promise((resolve) => this.once('close', resolve));
-  }
-
-  /** The negotiated codec's name (PCMU, PCMA). */
-  get codec(): string {
-    return this.negotiated.codec.name;
   }
 
   get ended(): boolean {
@@ -209,7 +175,7 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
     this.event('dtmf', { keys: redactKeypad(run.keys).text, count: run.keys.length, endedBy: run.endedBy });
   }
 
-  private queue(work: () => Promise<unknown>): void {
+  protected queue(work: () => Promise<unknown>): void {
     this.writes = this.writes.then(work).then(() => undefined, (error: unknown) => {
       this.logger.warn({ err: error }, 'could not write to the call record');
     });
@@ -224,8 +190,9 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
       tenantId: this.tenantId, agentId: this.agent.id, agent: this.agent, callId: this.callId, direction: this.direction,
       transport: this.transport, record: this, logger: this.logger,
     };
-    Promise.resolve()
-      .then(() => runner(call))
+    const run = Promise.resolve().then(() => runner(call));
+    this.runnerDone = run.then(() => undefined, () => undefined);
+    run
       .catch((error: unknown) => {
         this.logger.error({ err: error }, 'agent runner failed; hanging up');
         this.event('failure', { stage: 'agent' });
@@ -233,56 +200,9 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
       });
   }
 
-  private onReinvite(offer: string): ReinviteAnswer {
-    if (this.ended) return undefined;
-    if (!offer) return this.dialog.localSdp; // no offer: repeat ours
-    this.local.version++;
-    const answer = answerOffer(offer, {
-      address: this.local.address, port: this.rtp.localPort, sessionId: this.local.sessionId, sessionVersion: this.local.version,
-      preferred: [this.negotiated.codec.name], // keep the call's codec when the re-offer still has it
-      // An SRTP call stays SRTP under the same keys (the RTP session cannot change them mid-call).
-      ...(this.negotiated.srtp ? { srtp: 'required' as const, srtpSendKey: this.negotiated.srtp.sendKey } : {}),
-    });
-    const keys = this.negotiated.srtp;
-    if (answer.ok && keys && (answer.srtp?.suite !== keys.suite || answer.srtp.receiveKey !== keys.receiveKey)) {
-      this.local.version--;
-      this.event('reinvite-refused', { reason: 'srtp-rekey' });
-      return { warning: sdpFailureWarning('srtp-rekey') };
-    }
-    if (!answer.ok) {
-      this.local.version--;
-      this.event('reinvite-refused', { reason: answer.reason });
-      return { warning: sdpFailureWarning(answer.reason) };
-    }
-    const before = this.negotiated;
-    if (answer.codec.name !== before.codec.name || answer.codec.payloadType !== before.codec.payloadType
-      || answer.telephoneEvent?.payloadType !== before.telephoneEvent?.payloadType
-      || answer.comfortNoise?.payloadType !== before.comfortNoise?.payloadType) {
-      this.rtp.setCodec({ name: answer.codec.name, payloadType: answer.codec.payloadType }, answer.telephoneEvent?.payloadType, answer.comfortNoise?.payloadType);
-      this.event('codec', { codec: answer.codec.name });
-    }
-    const r = answer.remote;
-    if (!answer.remote.onHold && (r.address !== before.remote.address || r.port !== before.remote.port)) {
-      this.rtp.setRemote({ address: r.address, port: r.port, rtcpPort: r.rtcpPort });
-    }
-    this.rtp.setDirection({ send: answer.send, receive: answer.receive });
-    if (r.onHold && !before.remote.onHold) this.event('hold', { direction: r.direction });
-    else if (!r.onHold && before.remote.onHold) this.event('resume', {});
-    this.negotiated = answer;
-    return answer.sdp;
-  }
-
-  /** RTP that came from neither the SDP nor the signalling address (an RTP bleed attempt): counted on the call, never heard. */
-  private recordForeignMedia(): void {
-    const packets = this.rtp.stats.dropped['foreign-source'];
-    if (packets === 0) return;
-    this.logger.warn({ packets }, 'dropped RTP from an address that is neither the SDP nor the signalling address');
-    this.event('rtp-foreign-source', { packets });
-  }
-
   /**
    * The server needs the line back (drain deadline): the agent says goodbye and hangs up; a runner that
-   * cannot (echo, greeting, a call not yet answered) is ended at once with a BYE.
+   * cannot (echo, greeting, a call not yet answered) is ended at once (a BYE, the stream closed).
    */
   wrapUp(): void {
     if (this.ended) return;
@@ -290,37 +210,55 @@ export class CallSession extends EventEmitter<CallSessionEvents> implements Call
     if (this.answeredAt === undefined || !this.transport.requestWrapUp()) void this.end('node-drain', true);
   }
 
+  /** Resolves when the runner has returned, or after AGENT_FINISH_LIMIT_MS (a runner that hangs must not keep the call open). */
+  private async agentFinished(): Promise<void> {
+    if (!this.runnerDone) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.runnerDone, new Promise<void>((resolve) => { timer = setTimeout(resolve, AGENT_FINISH_LIMIT_MS); })]);
+    clearTimeout(timer);
+  }
+
   /**
-   * Ends the call once; `bye` sends a BYE when the dialog is still up. Resolves when the call is closed and
-   * the BYE has left (its transaction sent it; the answer, or a failure, is logged later), so the caller may
-   * close the SIP transport right after.
+   * Ends the call once; `hangup` tells the far end (a BYE when the dialog is still up, the stream or peer
+   * closed). Resolves when the call is closed and the hang-up has left (for SIP: its transaction sent the
+   * BYE; the answer, or a failure, is logged later), so the caller may close the transports right after.
    */
-  end(reason: EndReason, bye: boolean): Promise<void> {
+  end(reason: EndReason, hangup: boolean): Promise<void> {
     if (this.ending) return this.ending;
     this.endReason = reason;
-    // Started a microtask later: the BYE below fires the dialog's 'terminated' synchronously, whose
+    // Started a microtask later: a SIP BYE fires the dialog's 'terminated' synchronously, whose
     // listener calls end() again, and that call must find `ending` already set.
     this.ending = Promise.resolve().then(async () => {
-      const byeLeft = bye && this.dialog.state !== 'terminated'
-        // bye() never rejects (a failure is logged through 'byeFailed'); it settles at the latest with its final status.
-        ? new Promise<void>((resolve) => { void this.dialog.bye({ onSent: resolve }).then(() => resolve()); })
-        : undefined;
-      await this.rtp.close(reason).catch(() => undefined);
+      const hungUp = hangup ? this.transport.sendHangup() : undefined;
+      await this.transport.close(reason).catch(() => undefined);
+      this.offFrames();
       if (this.keypadTimer) clearTimeout(this.keypadTimer);
       const keys = this.keypad.flush(performance.now());
       if (keys) this.recordKeys(keys);
-      this.recordForeignMedia();
+      this.mediaClosed();
       this.transport.fireEnd(reason);
+      // The agent's last words into the record (a caller turn the hang-up cut, an answer cut short) before
+      // the recording seals and the call's final transaction writes its turns.
+      await this.agentFinished();
+      this.transport.endTaps(reason);
       this.queue(() => finishCall(this.db, this.tenantId, this.callId, { reason }));
       await this.writes;
-      await byeLeft;
-      this.logger.info({ reason, durationMs: Math.round(performance.now() - this.startedAt) }, 'call ended');
+      await hungUp;
+      this.logger.info({ reason, kind: this.kind, durationMs: Math.round(performance.now() - this.startedAt) }, 'call ended');
       this.closedWith = reason;
       this.emit('close', reason);
     });
     return this.ending;
   }
+
+  /** The media is closed and the call not yet recorded as ended: a subclass notes what the media saw. */
+  protected mediaClosed(): void {
+    // nothing by default
+  }
 }
+
+/** How long a call's end waits for its agent to finish (the conversation's own flush is bounded shorter). */
+const AGENT_FINISH_LIMIT_MS = 4000;
 
 /** The agent's keypad settings (provider_settings.keypad); the defaults when its settings do not parse. */
 function keypadSettingsOf(agent: AgentRow): KeypadSettings {

@@ -1,4 +1,3 @@
-export * from './campaign-job.ts';
 export * from './campaign-runner.ts';
 export * from './campaigns.ts';
 export * from './dialer.ts';

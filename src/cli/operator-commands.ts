@@ -9,6 +9,7 @@ import { registerBackupCommands } from './backup.ts';
 import { registerCallCommand } from './call.ts';
 import { registerComplianceCommands } from './compliance.ts';
 import { registerGdprCommands } from './gdpr.ts';
+import { registerNumberCarrierCommands } from './number-carriers.ts';
 import type { OperatorContext } from './operator.ts';
 import { registerProviderKeyCommands } from './provider-keys.ts';
 import { registerRecordingCommands } from './recording.ts';
@@ -16,6 +17,7 @@ import { registerUserCommands } from './users.ts';
 
 export function registerOperatorCommands(program: Command, ctx: OperatorContext): void {
   registerAdminCommands(program, ctx);
+  registerNumberCarrierCommands(program, ctx);
   registerCallCommand(program, ctx);
   registerRecordingCommands(program, ctx);
   registerProviderKeyCommands(program, ctx);

@@ -1,9 +1,13 @@
 /**
  * One leader in the cluster for the jobs that must run once (the retention sweeper, the reaper of lost
- * nodes): a session-level Postgres advisory lock held on a connection of its own (storage DbSession).
+ * nodes, the webhook delivery worker, the campaign runner): a session-level Postgres advisory lock held on a connection of its own (storage DbSession).
  * Every node tries to take it every `retryMs`; the one that holds it runs the jobs. When the leader dies,
  * its connection closes, Postgres releases the lock, and the next node to try takes over. On embedded
  * PGlite the one process is always the leader.
+ *
+ * Stopping (shutdown, or drain) tells every job to stop at once, so a campaign runner starts no new call
+ * from that moment, and gives the lock up only when they have all stopped (the runner's calls in flight
+ * have ended and been recorded): the next leader never sees a dial that is still going on as interrupted.
  */
 import { LEADER_LOCK, type Database, type DbSession } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
@@ -58,6 +62,12 @@ export class LeaderElection {
           await session.release();
           return;
         }
+        if (this.stopped) {
+          // stop() came while the lock was being taken: give it straight back.
+          await session.query('select pg_advisory_unlock($1, $2)', [LEADER_LOCK.namespace, LEADER_LOCK.leader]).catch(() => undefined);
+          await session.release();
+          return;
+        }
         this.session = session;
         this.options.logger.info({ nodeId: this.options.nodeId, jobs: this.options.jobs.map((j) => j.name) }, 'this node is the cluster leader');
         this.running = this.options.jobs.map((job) => job.start());
@@ -70,10 +80,15 @@ export class LeaderElection {
     return this.trying;
   }
 
-  private async resign(unlock: boolean): Promise<void> {
+  /** Tells every running job to stop (all at once, synchronously) and resolves when they have. */
+  private stopJobs(): Promise<void> {
     const jobs = this.running;
     this.running = [];
-    for (const job of jobs) await job.stop().catch(() => undefined);
+    return Promise.all(jobs.map((job) => job.stop().catch(() => undefined))).then(() => undefined);
+  }
+
+  private async resign(unlock: boolean): Promise<void> {
+    await this.stopJobs();
     const session = this.session;
     this.session = undefined;
     if (!session) return;
@@ -81,11 +96,13 @@ export class LeaderElection {
     await session.release().catch(() => undefined);
   }
 
-  /** Stops the jobs and gives the lead up at once (another node takes it on its next try). */
+  /** Stops the jobs, then gives the lead up (another node takes it on its next try). Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    const jobsStopped = this.stopJobs();
     await this.trying;
+    await jobsStopped;
     await this.resign(true);
   }
 }

@@ -6,6 +6,8 @@
  *        expired, altered or malformed link (a link moved to another tenant
  *        fails its signature), 404 for a recording that does not exist.
  *   POST /v1/recordings/:id/link     Authorization: Bearer sak_...
+ *        (or a control-plane session, e.g. the console's cookie with its
+ *        CSRF token, when the server passes `authorise`)
  *        Mints a link (body {"ttl": "15m"} or {"ttl": 900} optional, 10 s to
  *        24 h; anything else is a 400) for a recording of the key's tenant.
  *        Roles owner, admin and manager may; viewer may not (recordings are
@@ -35,10 +37,27 @@ import { z } from 'zod';
 import { authenticateApiKey, getRecording, isUuid, type Database, type Role } from '../../storage/index.ts';
 import { RecordingNotFoundError, VaultError, verifyRecordingLink } from '../../storage/vault/index.ts';
 import type { RecordingVault } from '../../storage/vault/index.ts';
+import { authoriseRequest, requestFacts } from '../api/control-plane.ts';
+import type { ControlPlaneDeps } from '../api/deps.ts';
 import type { SecurityLog } from '../calls/security-log.ts';
 import type { Logger } from '../log.ts';
 import { auditRecordingAccess } from '../recordings/access-audit.ts';
 import { linkActor, mintRecordingLink, parseTtl, RecordingLinkError } from '../recordings/links.ts';
+
+/** Who mints a link: the tenant, the role, and the actor the audit log names. */
+export interface LinkPrincipal { tenantId: string; role: Role; actor: string }
+
+/**
+ * The control plane's credentials as link principals: a session token, or
+ * the console's session cookie with its CSRF token (the same check as any
+ * /v1 write); the role rule below still applies.
+ */
+export function controlPlaneLinkAuthoriser(deps: ControlPlaneDeps): (request: FastifyRequest) => Promise<LinkPrincipal | undefined> {
+  return async (request) => {
+    const ctx = await authoriseRequest(requestFacts(deps, request), request, 'self').catch(() => undefined);
+    return ctx ? { tenantId: ctx.tenantId, role: ctx.role, actor: ctx.actor } : undefined;
+  };
+}
 
 export const LINK_MINTING_ROLES: readonly Role[] = ['owner', 'admin', 'manager'];
 export const API_MAX_LINK_TTL_MS = 24 * 3_600_000;
@@ -52,6 +71,12 @@ export interface RecordingRoutesOptions {
   /** Public origin (and path prefix) links are built on (SMARTALEX_PUBLIC_BASE_URL); omitted: the bound address. */
   publicBaseUrl?: string;
   logger?: Logger;
+  /**
+   * Other credentials the link route accepts beside an API key: the control
+   * plane's (a session token, or the console's session cookie with its CSRF
+   * token). Answers undefined when the request proves no principal.
+   */
+  authorise?: (request: FastifyRequest) => Promise<LinkPrincipal | undefined>;
   /** Requests per minute per source address on these routes. Default 120. */
   rateLimitPerMinute?: number;
   /** Where the rate limit is counted; default in this process. `serve` counts in Postgres, across the cluster. */
@@ -146,12 +171,15 @@ function recordingRoutes(app: FastifyInstance, opts: RecordingRoutesOptions): vo
   app.post<{ Params: { id: string }; Body: unknown }>('/v1/recordings/:id/link', async (request, reply) => {
     const header = request.headers.authorization ?? '';
     const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    const principal = presented ? await authenticateApiKey(db, presented) : undefined;
+    const key = presented?.startsWith('sak_') ? await authenticateApiKey(db, presented) : undefined;
+    const principal: LinkPrincipal | undefined = key
+      ? { tenantId: key.tenantId, role: key.role, actor: `apikey:${key.keyId}` }
+      : opts.authorise ? await opts.authorise(request) : undefined;
     if (!principal) {
       securityLog.record({ type: 'recording.link.unauthenticated', source: request.ip });
       return fail(reply.header('www-authenticate', 'Bearer'), 401, 'missing or invalid API key');
     }
-    const actor = `apikey:${principal.keyId}`;
+    const actor = principal.actor;
     const base = { tenantId: principal.tenantId, recordingId: request.params.id, actor, sourceIp: request.ip };
     if (!LINK_MINTING_ROLES.includes(principal.role)) {
       await auditRecordingAccess(db, { ...base, action: 'recording.link.refused', detail: { reason: 'role', role: principal.role } });

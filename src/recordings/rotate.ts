@@ -9,7 +9,7 @@
  * result says which and why); running the rotation again retries. Audited.
  * Master-key rotation is KeyRing.rotateMasterKey.
  */
-import { audit, listRecordings, resealProviderKeys, setRecordingKeyId, type Database } from '../../storage/index.ts';
+import { audit, listRecordings, resealNumberCarriers, resealProviderKeys, setRecordingKeyId, type Database } from '../../storage/index.ts';
 import { VaultError, type KeyErasure, type RecordingVault, type TenantKeyInfo } from '../../storage/vault/index.ts';
 
 export interface TenantKeyRotation {
@@ -21,6 +21,9 @@ export interface TenantKeyRotation {
   providerKeysResealed: number;
   /** Providers whose sealed key could not be re-sealed. */
   providerKeysFailed: string[];
+  /** Numbers' carrier credentials (media-stream webhooks) re-sealed, and the numbers (ids) whose credential could not be. */
+  carrierCredentialsResealed: number;
+  carrierCredentialsFailed: string[];
   /** Older versions destroyed by this rotation (none when something failed). */
   retired: Pick<TenantKeyInfo, 'keyId' | 'version'>[];
   /** Older versions kept because something they wrap could not be re-wrapped. */
@@ -59,20 +62,25 @@ export async function rotateTenantRecordingKey(db: Database, vault: RecordingVau
     }
   }
   const providers = await resealProviderKeys(db, vault.keys, tenantId, next.keyId);
+  const carriers = await resealNumberCarriers(db, vault.keys, tenantId, next.keyId);
   await audit(db, tenantId, {
     actor, action: 'tenant.key.rotated',
-    detail: { version: next.version, rewrapped, failed: failed.length, providerKeysResealed: providers.resealed, providerKeysFailed: providers.failed.length },
+    detail: {
+      version: next.version, rewrapped, failed: failed.length, providerKeysResealed: providers.resealed, providerKeysFailed: providers.failed.length,
+      carrierCredentialsResealed: carriers.resealed, carrierCredentialsFailed: carriers.failed.length,
+    },
   });
 
   const result: TenantKeyRotation = {
     keyId: next.keyId, version: next.version, rewrapped, failed,
-    providerKeysResealed: providers.resealed, providerKeysFailed: providers.failed, retired: [], kept: [], erasure: null,
+    providerKeysResealed: providers.resealed, providerKeysFailed: providers.failed,
+    carrierCredentialsResealed: carriers.resealed, carrierCredentialsFailed: carriers.failed, retired: [], kept: [], erasure: null,
   };
-  if (failed.length > 0 || providers.failed.length > 0) {
+  if (failed.length > 0 || providers.failed.length > 0 || carriers.failed.length > 0) {
     result.kept = (await vault.keys.liveTenantKeys(tenantId)).filter((k) => k.keyId !== next.keyId).map(({ keyId, version }) => ({ keyId, version }));
     await audit(db, tenantId, {
       actor, action: 'tenant.key.retire.skipped',
-      detail: { keptVersions: result.kept.map((k) => k.version), failedRecordings: failed.length, failedProviderKeys: providers.failed },
+      detail: { keptVersions: result.kept.map((k) => k.version), failedRecordings: failed.length, failedProviderKeys: providers.failed, failedCarrierCredentials: carriers.failed.length },
     });
     return result;
   }

@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ha1 } from '../../media/sip/index.ts';
-import type { CallSession } from '../../src/calls/index.ts';
+import type { SipCallSession as CallSession } from '../../src/calls/index.ts';
 import { startAllSimulators, type AllSimulators } from '../../tools/simulators/index.ts';
 import { addNumber, createAgent, listCalls, listRecordings, listTranscript } from '../../storage/index.ts';
 import { parseWav } from '../../media/audio/wav.ts';
@@ -57,7 +57,7 @@ function selfSigned(name: string): { cert: string; key: string } {
 /** The server's session of the one call in progress (polled: it exists from the INVITE on). */
 async function liveSession(): Promise<CallSession> {
   let session: CallSession | undefined;
-  await waitFor('the call on the server', () => (session = [...t.server.calls.calls][0]) !== undefined);
+  await waitFor('the call on the server', () => (session = [...t.server.calls.calls][0] as CallSession | undefined) !== undefined);
   return session!;
 }
 
@@ -165,7 +165,7 @@ if (run) {
       // A 16 kHz microphone: baresip's aufile does not resample for a 16 kHz codec.
       await withPhone({ codecs, audioFile: wideSpeechFile }, async (phone) => {
         let session: CallSession | undefined;
-        const seen = (s: CallSession): void => { session = s; };
+        const seen = (s: unknown): void => { session = s as CallSession; };
         t.server.calls.once('call-started', seen);
         await echoCall(phone, `sip:${t.number}@127.0.0.1:${t.server.sipPort}`);
         assert.is(session?.rtp.sampleRate, 16000);
@@ -262,7 +262,7 @@ if (run) {
     const tlsPort = t.server.sipPorts.tls!;
     await withPhone({ tlsCertificate: phoneCert, tlsCaFile: serverCert, mediaenc: 'srtp-mand' }, async (phone) => {
       let session: CallSession | undefined;
-      t.server.calls.once('call-started', (s: CallSession) => { session = s; });
+      t.server.calls.once('call-started', (s) => { session = s as CallSession; });
       await echoCall(phone, `sip:${t.number}@127.0.0.1:${tlsPort};transport=tls`);
       const stats = session!.rtp.stats;
       assert.ok(stats.jitterBuffer.pushed >= 50, `the phone's SRTP decrypted into audio (${stats.jitterBuffer.pushed} frames)`);

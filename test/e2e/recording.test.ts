@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseWav } from '../../media/audio/index.ts';
 import { addNumber, createAgent, getCall, listAudit, listRecordings } from '../../storage/index.ts';
 import { decryptToWavFile, mintRecordingLink, openRecordingVault } from '../../src/recordings/index.ts';
-import type { CallSession } from '../../src/calls/index.ts';
+import type { SipCallSession as CallSession } from '../../src/calls/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { startTestServer, type TestServer } from './support/harness.ts';
 import { waitForValue } from '../support/poll.ts';
@@ -30,7 +30,7 @@ const TONE_TO_S = 1.1;
 test.before(async () => {
   if (!run) return;
   t = await startTestServer({ agent: { name: 'greeter', mode: 'greeting', greeting: 'Hello, thank you for calling. This call is recorded for quality.', recordingEnabled: true } });
-  t.server.calls.on('call-started', (s) => started.push(s));
+  t.server.calls.on('call-started', (s) => started.push(s as CallSession));
 });
 test.after(async () => { if (run) await t.close(); });
 

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { createAgent, addNumber, listCalls, listCallEvents } from '../../storage/index.ts';
-import type { CallSession } from '../../src/calls/index.ts';
+import type { SipCallSession as CallSession } from '../../src/calls/index.ts';
 import { describeSipp, runSipp, sleep, startTestServer, type TestServer } from './support/harness.ts';
 import { waitFor, waitForValue } from '../support/poll.ts';
 import { ownCall } from './support/uac.ts';
@@ -22,7 +22,7 @@ test.before(async () => {
   if (!run) return;
   t = await startTestServer();
   target = `127.0.0.1:${t.server.sipPort}`;
-  t.server.calls.on('call-started', (s) => started.push(s));
+  t.server.calls.on('call-started', (s) => started.push(s as CallSession));
 });
 test.after(async () => { if (run) await t.close(); });
 

@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RFC4475_DIR } from '../media/sip/conformance-dir.ts';
-import type { CallSession } from '../../src/calls/index.ts';
+import type { SipCallSession as CallSession } from '../../src/calls/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { describeSipp, runSipp, sleep, startTestServer, type TestServer } from './support/harness.ts';
 import { ownCall } from './support/uac.ts';
@@ -25,7 +25,7 @@ const sessions: CallSession[] = [];
 test.before(async () => {
   if (!run) return;
   t = await startTestServer({ server: { calls: { guard: { ratePerSecond: 500, burst: 1000 } } } });
-  t.server.calls.on('call-started', (s) => sessions.push(s));
+  t.server.calls.on('call-started', (s) => sessions.push(s as CallSession));
 });
 test.after(async () => { if (run) await t.close(); });
 

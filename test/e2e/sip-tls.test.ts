@@ -12,6 +12,7 @@
  * record ends anyway. The server's own TLS connections verify the peer by
  * default and trust SMARTALEX_SIP_TLS_CA when it is set.
  */
+import type { SipCallSession as CallSession } from '../../src/calls/index.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
@@ -99,7 +100,7 @@ if (run) {
   });
 
   /** The server's session for a dialog, once answered. */
-  const sessionOf = (callId: string) => waitForValue('the answered session', () => [...t.server.calls.calls].find((s) => s.dialog.callId === callId && s.answeredAt !== undefined), { timeoutMs: 20_000 });
+  const sessionOf = (callId: string) => waitForValue('the answered session', () => ([...t.server.calls.calls] as CallSession[]).find((s) => s.dialog.callId === callId && s.answeredAt !== undefined), { timeoutMs: 20_000 });
   const endedRecord = (id: string) => waitForValue('the ended call record', async () => {
     const row = (await listCalls(t.db, t.tenantId)).find((c) => c.id === id);
     return row?.endedAt ? row : undefined;

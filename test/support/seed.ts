@@ -7,7 +7,7 @@ import {
 export async function seedTenant(db: Database, name: string, number: string): Promise<{ tenantId: string; agentId: string; callId: string }> {
   const tenant = await createTenant(db, { name });
   const agent = await createAgent(db, tenant.id, { name: `${name}-agent`, mode: 'echo' });
-  await addNumber(db, tenant.id, { number, agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
+  const numberRow = await addNumber(db, tenant.id, { number, agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
   await issueApiKey(db, tenant.id, { name: 'k', role: 'owner' });
   await audit(db, tenant.id, { actor: 'test', action: 'seeded' });
   const callId = await withTenant(db, tenant.id, async (tx) => {
@@ -26,6 +26,7 @@ export async function seedTenant(db: Database, name: string, number: string): Pr
     await tx.insert(schema.consents).values({ tenantId, contactId: contact!.id, phone: '+15550100', kind: 'outbound-calls' });
     await tx.insert(schema.tenantKeys).values({ tenantId, keyId: 'tk1', wrappedKey: Buffer.from('wrapped'), masterKeyId: 'm1' });
     await tx.insert(schema.tenantProviderKeys).values({ tenantId, provider: 'deepgram', sealed: Buffer.from('sealed'), keyId: 'tk1' });
+    await tx.insert(schema.numberCarriers).values({ numberId: numberRow.id, tenantId, carrier: 'twilio', credentialSealed: Buffer.from('sealed'), credentialKeyId: 'tk1' });
     const [endpoint] = await tx.insert(schema.webhookEndpoints).values({ tenantId, url: 'https://hooks.example/x', eventTypes: ['call.ended'], secretSealed: Buffer.from('sealed'), secretKeyId: 'tk1' }).returning();
     const eventId = `msg_${randomUUID().replace(/-/g, '').slice(0, 26)}`;
     const [event] = await tx.insert(schema.webhookEvents).values({ id: eventId, tenantId, type: 'call.ended', subject: call!.id, payload: {} }).returning();

@@ -55,9 +55,21 @@ export function registerBenchCommand(program: Command): void {
     .option('--ramp-max <n>', 'stop the ramp at this many calls', positiveInt, 1000)
     .option('--duration <seconds>', 'soak: keep --calls calls going this long and report the memory slope', positiveInt)
     .option('--caller-nice <n>', 'nice value for the bench driver\'s callers thread, e.g. -10, so the instrument is not the first to wait for a busy core (below 0 needs CAP_SYS_NICE)', niceValue)
+    .option('--through-kamailio', 'start Kamailio (deploy/kamailio/kamailio.cfg) and two media nodes on a scratch database of --database-url, and compare call set-up and pacing straight at a node and through Kamailio (echo agent; --calls, --turns, --ramp apply)', false)
     .option('--warmup-calls <n>', 'calls (one turn each) placed and discarded before measuring, so a fresh server is warm (default: min(--calls, 10); 0: none)', nonNegativeInt)
     .action(async (flags: Record<string, unknown>) => {
       if (flags.ramp && flags.duration !== undefined) throw new Error('--ramp and --duration cannot be combined');
+      if (flags.throughKamailio) {
+        if (flags.target || !flags.databaseUrl) throw new Error('--through-kamailio starts its own nodes on a Postgres server: give --database-url, not --target');
+        const { runThroughKamailio } = await import('./through-kamailio.ts');
+        const outcome = await runThroughKamailio({
+          databaseUrl: flags.databaseUrl as string, calls: flags.calls as number, turns: flags.turns as number, turnTimeoutMs: flags.turnTimeout as number,
+          ...(flags.warmupCalls !== undefined ? { warmupCalls: flags.warmupCalls as number } : {}),
+          ...(flags.ramp ? { ramp: { step: (flags.rampStep as number | undefined) ?? (flags.calls as number), max: flags.rampMax as number } } : {}),
+          ...(flags.json ? { json: flags.json as string } : {}),
+        });
+        process.exit(outcome.exitCode);
+      }
       const options: BenchOptions = {
         number: String(flags.number),
         calls: flags.calls as number,

@@ -26,7 +26,8 @@ export type TraceField = (typeof TRACE_FIELDS)[number];
 export type TurnTrace = Partial<Record<TraceField, number>>;
 
 /** A call as the server's CallManager reports it: its RTP stream's stats (final once it ended). */
-export interface EndedCall { rtp: { stats: RtpSessionStats } }
+/** A call as the server's events give it; `rtp` only on a SIP call (a media stream or WebRTC call has no RTP leg). */
+export interface EndedCall { callId: string; rtp?: { stats: RtpSessionStats } }
 /** The server's call events (CallManager). */
 export interface CallEndFeed {
   on(event: 'call-started' | 'call-ended', listener: (call: EndedCall) => void): unknown;
@@ -188,6 +189,7 @@ export class InProcessProbe implements ServerProbe {
   }
 
   private takeDepth(call: EndedCall): void {
+    if (!call.rtp) return;
     const d = jitterBufferDepthMs(call.rtp.stats.jitterBuffer);
     this.depths.push(d.meanMs);
     if (d.peakMs > this.depthPeak) this.depthPeak = d.peakMs;

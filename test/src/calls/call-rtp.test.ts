@@ -17,7 +17,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket, type Socket } from 'node:dgram';
 import { CallManager } from '../../../src/calls/call-manager.ts';
-import type { CallSession } from '../../../src/calls/call-session.ts';
+import type { SipCallSession as CallSession } from '../../../src/calls/sip-call-session.ts';
 import { createLogger } from '../../../src/log.ts';
 import { MediaThread, serializeRtp } from '../../../media/rtp/index.ts';
 import { encodeG711 } from '../../../media/audio/index.ts';
@@ -87,7 +87,7 @@ for (const mediaThread of [true, false]) {
       taps: [() => ({ onCallerFrame: (f) => { if (frameRms(f.pcm).some((r) => r > VOICED_RMS)) tapVoicedFrames++; } })],
     });
     const started: CallSession[] = [];
-    manager.on('call-started', (s) => started.push(s));
+    manager.on('call-started', (s) => started.push(s as CallSession));
     try {
       await body(manager, started, () => tapVoicedFrames);
     } finally {

@@ -9,7 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CallManager } from '../../../src/calls/call-manager.ts';
-import type { CallSession } from '../../../src/calls/call-session.ts';
+import type { SipCallSession as CallSession } from '../../../src/calls/sip-call-session.ts';
 import { createLogger } from '../../../src/log.ts';
 import { MediaThread, RtpSession, ThreadedRtpSession } from '../../../media/rtp/index.ts';
 import { SipCallError } from '../../../media/sip/index.ts';
@@ -53,7 +53,7 @@ test.before(async () => {
     db, logger: spy, host: '127.0.0.1', port: 0, rtpTimeoutMs: 30_000, maxCallsPerTenant: 10,
     rtpPorts: { minPort: rtpBase, maxPort: rtpBase + 3 }, // two calls at most
   });
-  manager.on('call-started', (s) => started.push(s));
+  manager.on('call-started', (s) => started.push(s as CallSession));
 });
 
 test.after(async () => {
@@ -117,7 +117,7 @@ test('a crashed media thread ends the calls with BYE; the next call gets a fresh
 test('mediaThread: false runs the calls in-thread', async () => {
   const local = await CallManager.start({ db, logger: createLogger('silent'), host: '127.0.0.1', port: 0, rtpTimeoutMs: 30_000, maxCallsPerTenant: 10, mediaThread: false });
   const mine: CallSession[] = [];
-  local.on('call-started', (s) => mine.push(s));
+  local.on('call-started', (s) => mine.push(s as CallSession));
   try {
     const call = await ownCall(local.sipPorts.udp!, { number: '4000' });
     try {

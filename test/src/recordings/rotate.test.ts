@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
-import { createAgent, createTenant, getRecording, listAudit, startCall } from '../../../storage/index.ts';
+import { addNumber, createAgent, createTenant, getNumberCarrier, getRecording, listAudit, setNumberCarrier, startCall } from '../../../storage/index.ts';
 import { HEADER_LENGTH } from '../../../storage/vault/index.ts';
 import { rotateTenantRecordingKey } from '../../../src/recordings/index.ts';
 import { backends } from '../../support/databases.ts';
@@ -41,6 +41,18 @@ for (const backend of await backends()) {
     const fresh = await recordCall();
     assert.is((await getRecording(db, tenant.id, fresh))!.keyId, rotated.keyId, 'new recordings use the new version');
     assert.ok((await listAudit(db, tenant.id)).some((e) => e.action === 'tenant.key.rotated' && e.actor === 'operator:test'));
+  });
+
+  test(`[${backend.name}] tenant key rotation re-seals numbers' carrier credentials, which still unseal after the old version is retired`, async () => {
+    const other = await createTenant(db, { name: 'rot-carrier' });
+    const otherAgent = await createAgent(db, other.id, { name: 'a' });
+    const number = await addNumber(db, other.id, { number: `rot-${backend.name}`, agentId: otherAgent.id, allowedCidrs: [] });
+    await setNumberCarrier(db, fx.vault.keys, other.id, number.id, 'twilio', 'twilio-auth-token-rotating');
+    const rotated = await rotateTenantRecordingKey(db, fx.vault, other.id, 'operator:test');
+    assert.is(rotated.carrierCredentialsResealed, 1);
+    assert.equal(rotated.carrierCredentialsFailed, []);
+    assert.is(rotated.retired.length, 1, 'the old version could be retired');
+    assert.equal(await getNumberCarrier(db, fx.vault.keys, other.id, number.id), { carrier: 'twilio', credential: 'twilio-auth-token-rotating' });
   });
 
   test.after(async () => {

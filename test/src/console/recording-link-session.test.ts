@@ -1,0 +1,72 @@
+/**
+ * The console mints recording links with its session cookie: a manager's
+ * cookie with the CSRF token gets a link (audited as the user), the same
+ * cookie without the token is refused, and a viewer's session is refused by
+ * the role rule, exactly as an API key of that role would be.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { createAgent, createTenant, listAudit, startCall } from '../../../storage/index.ts';
+import { createUserWithSetup } from '../../../src/api/auth/accounts.ts';
+import { DEFAULT_SETTINGS, manualClock, registerControlPlane, type ControlPlaneDeps } from '../../../src/api/index.ts';
+import { SecurityLog } from '../../../src/calls/security-log.ts';
+import { controlPlaneLinkAuthoriser, registerRecordingRoutes } from '../../../src/http/recordings.ts';
+import { createHttpServer } from '../../../src/http/server.ts';
+import { createLogger } from '../../../src/log.ts';
+import { PASSWORD } from '../../support/api.ts';
+import { backends } from '../../support/databases.ts';
+import { recordingFixture, syntheticFrame } from '../recordings/support.ts';
+
+const [backend] = await backends();
+test('recording links through the console session cookie: CSRF token required, role rule kept', async () => {
+  const db = await backend!.open();
+  const fx = await recordingFixture(db);
+  const securityLog = new SecurityLog(db, createLogger('silent'), { flushIntervalMs: 3_600_000 });
+  const deps: ControlPlaneDeps = {
+    db, logger: createLogger('silent'), clock: manualClock(new Date()), settings: DEFAULT_SETTINGS, sessionSecret: randomBytes(32), services: {},
+  };
+  const app = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
+  registerRecordingRoutes(app, { db, vault: fx.vault, linkSecret: fx.linkSecret, securityLog, authorise: controlPlaneLinkAuthoriser(deps) });
+  await registerControlPlane(app, deps);
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const tenant = await createTenant(db, { name: 'links' });
+    const agent = await createAgent(db, tenant.id, { name: 'a' });
+    const call = await startCall(db, tenant.id, { agentId: agent.id, direction: 'inbound', fromUri: 'sip:a@x', toUri: 'sip:b@y', sipCallId: crypto.randomUUID() });
+    const recorder = fx.service.startCallRecording({ tenantId: tenant.id, callId: call.id, agent });
+    for (let f = 0; f < 10; f++) { recorder.caller(syntheticFrame('caller', f)); recorder.agent(syntheticFrame('agent', f)); }
+    await recorder.finish();
+
+    const session = async (role: 'manager' | 'viewer') => {
+      const { user } = await createUserWithSetup(db, tenant.id, { email: `${role}@example.com`, role, password: PASSWORD, actor: 'test', now: deps.clock(), ttlMs: 3600_000 });
+      const res = await fetch(`${base}/v1/auth/cookie-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email, password: PASSWORD }) });
+      assert.is(res.status, 200);
+      const cookie = res.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';'))).join('; ');
+      return { userId: user.id, cookie, csrf: /sa_csrf=([^;]+)/.exec(cookie)![1]! };
+    };
+    const mint = (headers: Record<string, string>) => fetch(`${base}/v1/recordings/${recorder.recordingId}/link`, { method: 'POST', headers, signal: AbortSignal.timeout(20_000) });
+
+    const manager = await session('manager');
+    assert.is((await mint({ cookie: manager.cookie })).status, 401, 'a cookie without its CSRF token proves nothing');
+    assert.is((await mint({ cookie: manager.cookie, 'x-csrf-token': 'forged' })).status, 401);
+    const ok = await mint({ cookie: manager.cookie, 'x-csrf-token': manager.csrf });
+    assert.is(ok.status, 201);
+    const link = (await ok.json()) as { path: string };
+    assert.is((await fetch(`${base}${link.path}`, { signal: AbortSignal.timeout(20_000) })).status, 200);
+    const audit = await listAudit(db, tenant.id);
+    assert.ok(audit.some((e) => e.action === 'recording.link.created' && e.actor === `user:${manager.userId}`), 'audited as the user');
+
+    const viewer = await session('viewer');
+    assert.is((await mint({ cookie: viewer.cookie, 'x-csrf-token': viewer.csrf })).status, 403, 'viewers do not get recordings');
+  } finally {
+    await app.close();
+    await securityLog.close();
+    await backend!.cleanup();
+  }
+});
+
+test.run();
