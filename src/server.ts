@@ -3,6 +3,7 @@
  * the SIP listeners and call handling into one process, and shuts them down in
  * reverse order.
  */
+import { join } from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Database } from '../storage/index.ts';
 import type { Config } from './config.ts';
@@ -14,7 +15,7 @@ import { checkStartupPaths, readPemSetting } from './startup-checks.ts';
 import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
-import { controlPlaneLinkAuthoriser, registerRecordingRoutes } from './http/recordings.ts';
+import { registerRecordingRoutes } from './http/recordings.ts';
 import { controlPlaneSettings, registerControlPlane, systemClock, type ControlPlaneDeps } from './api/index.ts';
 import { LiveCallFeed, registerConsole } from './console/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
@@ -32,6 +33,7 @@ import { createConversationRunner } from './agents/runner.ts';
 import { cachedTenantKeys, loadTenantProviderKeys } from './agents/tenant-keys.ts';
 import { latencyMetrics, type TurnTrace } from '../pipeline/tracing/index.ts';
 import { WebhookDeliveryWorker } from './webhooks/index.ts';
+import { GdprExportJobs } from './gdpr/export-jobs.ts';
 import { CampaignRunner, sipDialer } from './campaigns/index.ts';
 import { SileroModel } from '../pipeline/vad/index.ts';
 import { SipListenError } from '../media/sip/index.ts';
@@ -142,17 +144,22 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         ? { tls: { cert: readPemSetting('SMARTALEX_HTTP_TLS_CERT', config.SMARTALEX_HTTP_TLS_CERT), key: readPemSetting('SMARTALEX_HTTP_TLS_KEY', config.SMARTALEX_HTTP_TLS_KEY) } }
         : {}),
     });
+    // GDPR export jobs (POST /v1/gdpr/exports): ZIPs under <data dir>/exports; running jobs finish before the database closes.
+    const gdprExports = new GdprExportJobs({ db, vault: recordingVault.vault, dir: join(config.SMARTALEX_DATA_DIR, 'exports'), logger: logger.child({ component: 'gdpr' }) });
+    closers.unshift(() => gdprExports.close());
     const controlPlane: ControlPlaneDeps = {
       db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,
       settings: controlPlaneSettings(config),
-      services: { keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store },
+      services: {
+        keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store, recordingLinkSecret: recordingVault.linkSecret,
+        recordingVault: recordingVault.vault, gdprExports,
+      },
+      // Per-route limits (recording links, export downloads) counted in Postgres: they hold across every node of a cluster.
+      rateLimitStore: postgresRateLimitStore(db, 'api'), securityLog: calls.securityLog,
     };
     registerRecordingRoutes(http, {
       db, vault: recordingVault.vault, linkSecret: recordingVault.linkSecret, logger, securityLog: calls.securityLog,
       rateLimitStore: postgresRateLimitStore(db, 'recordings'),
-      ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
-      // A user session (the console's cookie) may mint links too, within the same role rule.
-      authorise: controlPlaneLinkAuthoriser(controlPlane),
     });
     // Carrier WebSocket media streams: the signed voice webhooks and the stream endpoints (src/streams).
     registerCarrierWebhooks(http, {

@@ -25,5 +25,6 @@ export * from './backup.ts';
 export * as schema from './schema.ts';
 export * from './repos/webhook-outbox.ts';
 export * from './repos/webhooks.ts';
+export * from './repos/api-jobs.ts';
 export * from './repos/data-subject.ts';
 export * from './repos/campaigns.ts';

@@ -17,7 +17,7 @@ const READ_WRITE_TABLES = [
   'transcript_turns', 'recordings', 'contacts', 'do_not_call', 'consents', 'tenant_keys',
   'tenant_provider_keys', 'user_recovery_codes', 'sessions', 'invitations',
   'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'webhook_attempts', 'campaigns', 'campaign_contacts',
-  'number_carriers',
+  'number_carriers', 'api_jobs',
 ];
 
 export async function migrate(db: Database, options: { appPassword?: string } = {}): Promise<void> {

@@ -504,3 +504,24 @@ export const rateLimitWindows = pgTable('rate_limit_windows', {
   windowStart: timestamp('window_start', { withTimezone: true }).notNull().defaultNow(),
   hits: integer('hits').notNull().default(1),
 });
+
+/** Asynchronous API jobs (GDPR exports): state, request, result summary, and a lease while running (0011_api_jobs.sql). */
+export const apiJobs = pgTable('api_jobs', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  kind: text('kind').notNull(),
+  state: text('state').notNull().default('queued'),
+  request: jsonb('request').notNull(),
+  requestedBy: text('requested_by').notNull(),
+  filePath: text('file_path'),
+  result: jsonb('result'),
+  error: text('error'),
+  leaseUntil: timestamp('lease_until', { withTimezone: true }),
+  createdAt: createdAt(),
+  startedAt: timestamp('started_at', { withTimezone: true }),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+}, (t) => [
+  index('api_jobs_tenant_created').on(t.tenantId, t.createdAt),
+  check('api_jobs_state', sql`${t.state} in ('queued', 'running', 'done', 'failed')`),
+  check('api_jobs_kind', sql`${t.kind} in ('gdpr.export')`),
+]);

@@ -8,8 +8,9 @@
  * route under /v1 without a declared permission, so a route added around it
  * fails at start-up, not in production.
  */
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, bearerOf } from './auth/authenticate.ts';
@@ -18,9 +19,10 @@ import { verifyAgainstDummy } from './auth/passwords.ts';
 import { buildContext, type ApiContext, type RequestFacts } from './context.ts';
 import type { ControlPlaneDeps } from './deps.ts';
 import { problemErrorHandler, problemNotFoundHandler } from './errors.ts';
+import { openApiWebhooks } from './openapi-webhooks.ts';
 import { allows, isRoutePermission, type RoutePermission } from './permissions.ts';
-import { ApiProblem, badRequest, forbidden, problemSchema, unauthorized } from './problem.ts';
-import { routeDefect, type ApiRoute } from './route.ts';
+import { ApiProblem, badRequest, forbidden, problemSchema, tooManyRequests, unauthorized } from './problem.ts';
+import { pathParams, routeDefect, type ApiRoute } from './route.ts';
 import { ALL_ROUTES } from './routes/index.ts';
 
 export const API_PREFIX = '/v1';
@@ -60,6 +62,12 @@ export async function registerControlPlane(app: FastifyInstance, deps: ControlPl
     v1.setSerializerCompiler(serializerCompiler);
     v1.setErrorHandler(problemErrorHandler(deps.logger));
     v1.setNotFoundHandler(problemNotFoundHandler);
+    // Per-route limits only (ApiRoute.rateLimit), counted per source address in deps.rateLimitStore.
+    await v1.register(rateLimit, {
+      global: false,
+      ...(deps.rateLimitStore ? { store: deps.rateLimitStore } : {}),
+      errorResponseBuilder: (_request, context) => tooManyRequests(context.ttl / 1000),
+    });
     v1.addHook('onRoute', (options) => {
       const permission = options.config?.permission;
       if (!isRoutePermission(permission)) throw new RouteRegistrationError(`${String(options.method)} ${options.url} declares no permission: register /v1 routes with defineRoute`);
@@ -70,7 +78,9 @@ export async function registerControlPlane(app: FastifyInstance, deps: ControlPl
         openapi: '3.1.0',
         info: { title: 'SmartAlex Media control plane', version: '1.0.0', description: 'Tenant-scoped API. Authenticate with `Authorization: Bearer <API key or session token>`. Errors are application/problem+json (RFC 9457).' },
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (sak_...) or a session token from POST /v1/auth/login' } } },
-      },
+        // The event catalogue: what a webhook endpoint receives (payload JSON Schemas).
+        webhooks: openApiWebhooks(),
+      } as never,
       transform: jsonSchemaTransform,
       transformObject: jsonSchemaTransformObject,
     });
@@ -104,12 +114,16 @@ function addRoute(v1: FastifyInstance, deps: ControlPlaneDeps, route: ApiRoute):
     bodyLimit: route.bodyLimit ?? API_BODY_LIMIT,
     config: { permission: route.permission, allowDuringMfaEnrolment: 'allowDuringMfaEnrolment' in route && route.allowDuringMfaEnrolment === true },
     schema,
-    onRequest: async (request) => {
-      const facts = requestFacts(deps, request);
-      request.apiFacts = facts;
-      if (route.permission === 'public') return;
-      request.apiContext = await authorise(facts, request, route);
-    },
+    onRequest: [
+      // The limit comes before the credential check: guessing is counted whatever it presents.
+      ...(route.rateLimit ? [limiter(v1, route)] : []),
+      async (request: FastifyRequest) => {
+        const facts = requestFacts(deps, request);
+        request.apiFacts = facts;
+        if (route.permission === 'public') return;
+        request.apiContext = await authorise(facts, request, route);
+      },
+    ],
     // A route that declares no body takes none: a body sent anyway is a 400, not silently ignored.
     ...(route.body ? {} : { preValidation: async (request: FastifyRequest) => { if (request.body !== undefined && request.body !== null) throw badRequest('This route takes no request body.', [{ path: 'body', message: 'unexpected body' }]); } }),
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
@@ -123,8 +137,18 @@ function addRoute(v1: FastifyInstance, deps: ControlPlaneDeps, route: ApiRoute):
   });
 }
 
+/** The rate limiter of one route: its own counter per source address ("<METHOD> <url>|<address>"). */
+function limiter(v1: FastifyInstance, route: ApiRoute): onRequestHookHandler {
+  const { max, windowMs } = route.rateLimit!;
+  return v1.rateLimit({ max, timeWindow: windowMs, keyGenerator: (request) => `${route.method} ${route.url}|${request.socket.remoteAddress ?? request.ip}` });
+}
+
 async function authorise(facts: RequestFacts, request: FastifyRequest, route: ApiRoute): Promise<ApiContext> {
-  return authoriseRequest(facts, request, route.permission as RoutePermission, (route as { allowDuringMfaEnrolment?: boolean }).allowDuringMfaEnrolment === true);
+  const action = (route as { auditRefusalAs?: string }).auditRefusalAs;
+  const first = pathParams(route.url)[0];
+  const target = first ? String((request.params as Record<string, unknown>)[first] ?? '').slice(0, 64) : undefined;
+  return authoriseRequest(facts, request, route.permission as RoutePermission, (route as { allowDuringMfaEnrolment?: boolean }).allowDuringMfaEnrolment === true,
+    action ? { action, ...(target ? { target } : {}) } : undefined);
 }
 
 /**
@@ -132,24 +156,39 @@ async function authorise(facts: RequestFacts, request: FastifyRequest, route: Ap
  * session cookie (a write through the cookie also needs its CSRF token, see
  * auth/cookie-session.ts), then the 2FA-enrolment gate and the permission.
  * Routes outside /v1 that act for a principal (the console's live feed)
- * authorise through this too.
+ * authorise through this too. A request that proves no tenant is recorded in
+ * the server's coalesced security log (never a tenant's audit log); a role
+ * refusal is audited in the caller's tenant when `refusalAudit` names the action.
  */
-export async function authoriseRequest(facts: RequestFacts, request: FastifyRequest, permission: RoutePermission, allowDuringMfaEnrolment = false): Promise<ApiContext> {
+export async function authoriseRequest(
+  facts: RequestFacts, request: FastifyRequest, permission: RoutePermission, allowDuringMfaEnrolment = false,
+  refusalAudit?: { action: string; target?: string },
+): Promise<ApiContext> {
+  const refuse = (problem: ApiProblem): ApiProblem => {
+    facts.deps.securityLog?.record({ type: 'api.unauthenticated', source: facts.sourceIp });
+    return problem;
+  };
   const bearer = bearerOf(request);
   const cookie = bearer === undefined ? cookieOf(request, SESSION_COOKIE) : undefined;
   const credential = bearer ?? cookie;
-  if (!credential) throw unauthorized();
+  if (!credential) throw refuse(unauthorized());
   // The cookie carries session tokens only: an API key never lives in a browser.
   const principal = cookie !== undefined && cookie.startsWith('sak_') ? undefined : await authenticate(facts, credential);
-  if (!principal) throw unauthorized('The credential is unknown, expired or revoked.');
+  if (!principal) throw refuse(unauthorized('The credential is unknown, expired or revoked.'));
   if (cookie !== undefined && principal.kind === 'user' && !csrfSatisfied(request, facts.deps.sessionSecret, principal.sessionId)) {
     throw forbidden(`A write with the session cookie needs the ${CSRF_HEADER} header.`, 'csrf_token_invalid');
   }
   if (principal.kind === 'user' && principal.mfaPending && !allowDuringMfaEnrolment) {
     throw forbidden('Your tenant requires two-factor authentication for your role: enrol at POST /v1/me/totp first.', 'mfa_enrolment_required');
   }
-  if (!allows(principal.role, permission)) throw forbidden();
-  return buildContext(facts, principal);
+  const context = buildContext(facts, principal);
+  if (!allows(principal.role, permission)) {
+    if (refusalAudit) {
+      await context.audit({ action: refusalAudit.action, ...(refusalAudit.target ? { target: refusalAudit.target } : {}), detail: { reason: 'role', role: principal.role } });
+    }
+    throw forbidden();
+  }
+  return context;
 }
 
 export { ApiProblem };

@@ -1,6 +1,8 @@
 /** What the control plane needs from the process (server wiring or a test harness builds it). */
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Database } from '../../storage/index.ts';
-import type { ObjectStore } from '../../storage/vault/index.ts';
+import type { ObjectStore, RecordingVault } from '../../storage/vault/index.ts';
+import type { GdprExportJobs } from '../gdpr/export-jobs.ts';
 import type { KeyRing } from '../../storage/vault/index.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from './clock.ts';
@@ -18,6 +20,8 @@ export interface ControlPlaneSettings {
   invitationTtlMs: number;
   /** Origin links are built on (invitations); optional. */
   publicBaseUrl?: string;
+  /** Webhook endpoints may point at loopback (tests, local development: SMARTALEX_WEBHOOK_ALLOW_LOOPBACK). Default false. */
+  webhookAllowLoopback: boolean;
 }
 
 export const DEFAULT_SETTINGS: ControlPlaneSettings = {
@@ -26,6 +30,7 @@ export const DEFAULT_SETTINGS: ControlPlaneSettings = {
   signingKeyRotationMs: 24 * 3600_000,
   apiKeyRotationGraceMs: 24 * 3600_000,
   invitationTtlMs: 72 * 3600_000,
+  webhookAllowLoopback: false,
 };
 
 /**
@@ -39,6 +44,17 @@ export interface ControlPlaneServices {
   [name: string]: unknown;
   /** Where recording objects live: deleting a call, a contact or a recording takes them with it. */
   recordingStore?: ObjectStore;
+  /** The HKDF-derived secret recording links are signed with (storage/vault/links.ts); without it minting answers 503. */
+  recordingLinkSecret?: Buffer;
+  /** Runs GDPR export jobs (src/gdpr/export-jobs.ts); without it the export routes answer 503. */
+  gdprExports?: GdprExportJobs;
+  /** The recording vault (keys and objects): erasing the whole account destroys the tenant's keys through it. */
+  recordingVault?: RecordingVault;
+}
+
+/** The server's coalesced security log (src/calls/security-log.ts): requests that prove no tenant. */
+export interface SecurityEventSink {
+  record(event: { type: string; source: string }): void;
 }
 
 export interface ControlPlaneDeps {
@@ -49,12 +65,16 @@ export interface ControlPlaneDeps {
   /** 32+ bytes of secret from which the session signing keys are derived (never stored, never logged). */
   sessionSecret: Buffer;
   services: ControlPlaneServices;
+  /** Where per-route rate limits (ApiRoute.rateLimit) are counted; default in this process. */
+  rateLimitStore?: FastifyRateLimitStoreCtor;
+  /** Failed authentications (no, unknown or expired credential) are recorded here as `api.unauthenticated`. */
+  securityLog?: SecurityEventSink;
 }
 
 /** The settings from configuration (src/config.ts). */
 export function controlPlaneSettings(config: {
   SMARTALEX_SESSION_IDLE_MINUTES: number; SMARTALEX_SESSION_MAX_HOURS: number; SMARTALEX_SESSION_KEY_ROTATION_HOURS: number;
-  SMARTALEX_API_KEY_ROTATION_GRACE_HOURS: number; SMARTALEX_PUBLIC_BASE_URL?: string | undefined;
+  SMARTALEX_API_KEY_ROTATION_GRACE_HOURS: number; SMARTALEX_PUBLIC_BASE_URL?: string | undefined; SMARTALEX_WEBHOOK_ALLOW_LOOPBACK?: boolean;
 }): ControlPlaneSettings {
   return {
     ...DEFAULT_SETTINGS,
@@ -62,6 +82,7 @@ export function controlPlaneSettings(config: {
     sessionMaxMs: config.SMARTALEX_SESSION_MAX_HOURS * 3600_000,
     signingKeyRotationMs: config.SMARTALEX_SESSION_KEY_ROTATION_HOURS * 3600_000,
     apiKeyRotationGraceMs: config.SMARTALEX_API_KEY_ROTATION_GRACE_HOURS * 3600_000,
+    webhookAllowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK === true,
     ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
   };
 }

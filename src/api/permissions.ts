@@ -14,7 +14,8 @@ export const PERMISSIONS = [
   'tenant:read', 'tenant:write', 'billing:manage',
   'users:read', 'users:manage',
   'apikeys:read', 'apikeys:manage',
-  'audit:read', 'data:export',
+  'audit:read', 'data:export', 'data:erase', 'account:delete',
+  'webhooks:read', 'webhooks:manage',
   'agents:read', 'agents:write',
   'campaigns:read', 'campaigns:write',
   'contacts:read', 'contacts:write',
@@ -41,9 +42,12 @@ const MANAGER: readonly Permission[] = [
 ];
 const VIEWER: readonly Permission[] = ['tenant:read', 'calls:read', 'analytics:read', 'campaigns:read'];
 
+/** The owner's alone: billing, and erasing the whole account. */
+export const OWNER_ONLY: readonly Permission[] = ['billing:manage', 'account:delete'];
+
 export const MATRIX: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   owner: new Set(PERMISSIONS),
-  admin: new Set(PERMISSIONS.filter((p) => p !== 'billing:manage')),
+  admin: new Set(PERMISSIONS.filter((p) => !OWNER_ONLY.includes(p))),
   manager: new Set(MANAGER),
   viewer: new Set(VIEWER),
 };

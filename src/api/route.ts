@@ -35,6 +35,12 @@ interface RouteBase<P, Q, B, R extends z.ZodType> {
   status?: 200 | 201 | 202 | 204;
   /** Extra per-route body limit in bytes (default: the server's 64 KiB for /v1). */
   bodyLimit?: number;
+  /**
+   * Requests per source address and window on this route (429 beyond), counted before the credential is
+   * checked, in the control plane's rate-limit store (ControlPlaneDeps.rateLimitStore: Postgres on a server,
+   * so the limit holds across the cluster).
+   */
+  rateLimit?: { max: number; windowMs: number };
 }
 
 export interface AuthedInput<P, Q, B> {
@@ -60,6 +66,11 @@ export interface AuthedRouteSpec<P, Q, B, R extends z.ZodType> extends RouteBase
   permission: Permission | 'self';
   /** True for the few routes a user may use before completing mandatory 2FA enrolment. */
   allowDuringMfaEnrolment?: boolean;
+  /**
+   * Audit a role refusal (403) in the caller's tenant under this action, target = the first path parameter,
+   * for routes whose refusals the tenant must see (recording access). Other routes refuse silently.
+   */
+  auditRefusalAs?: string;
   handler(input: AuthedInput<P, Q, B>): Promise<z.input<R>>;
 }
 

@@ -25,7 +25,7 @@ export interface ErasureResult {
   doNotCallKept: number;
 }
 
-export async function eraseDataSubject(db: Database, store: ObjectStore, tenantId: string, subject: DataSubject, options: { actor: string }): Promise<ErasureResult> {
+export async function eraseDataSubject(db: Database, store: ObjectStore, tenantId: string, subject: DataSubject, options: { actor: string; sourceIp?: string }): Promise<ErasureResult> {
   const { query, found } = await resolveDataSubject(db, tenantId, subject);
   const result: ErasureResult = { contacts: 0, calls: 0, recordings: 0, consents: 0, webhookEvents: 0, doNotCallKept: found.doNotCall.length };
   const callIds = found.calls.map((c) => c.id);
@@ -42,6 +42,6 @@ export async function eraseDataSubject(db: Database, store: ObjectStore, tenantI
   }
   const contactConsents = found.consents.filter((c) => c.contactId && found.contacts.some((k) => k.id === c.contactId)).length;
   result.consents = contactConsents + await deleteConsentsFor(db, tenantId, [...new Set([...query.phones, ...found.contacts.map((c) => c.phone)])]);
-  await audit(db, tenantId, { actor: options.actor, action: 'gdpr.erased', target: query.label, detail: { ...result } });
+  await audit(db, tenantId, { actor: options.actor, action: 'gdpr.erased', target: query.label, detail: { ...result }, ...(options.sourceIp ? { sourceIp: options.sourceIp } : {}) });
   return result;
 }

@@ -1,5 +1,6 @@
 /**
- * Data subject export (GDPR right of access and portability): one ZIP with
+ * Data subject export (GDPR right of access and portability), or the whole
+ * tenant's (WHOLE_TENANT: every contact and call, for portability): one ZIP with
  *   manifest.json          format, version, tenant, subject, time, and every other file's SHA-256 and size
  *   contacts.json / .csv   the subject's contact records
  *   calls.json / .csv      their calls (times, direction, outcome, latency summary)
@@ -12,7 +13,7 @@
  */
 import { constants } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import { audit, type Database, type DataSubjectRecords } from '../../storage/index.ts';
+import { audit, findTenantRecords, type Database, type DataSubjectRecords } from '../../storage/index.ts';
 import type { RecordingVault } from '../../storage/vault/index.ts';
 import { callOutcome } from '../../storage/index.ts';
 import { toCsv } from './csv.ts';
@@ -26,6 +27,8 @@ export interface ExportManifest {
   format: typeof EXPORT_FORMAT;
   version: number;
   tenantId: string;
+  /** 'tenant': everything of the tenant; 'data-subject': one person's records. */
+  scope: 'tenant' | 'data-subject';
   subject: { phones: string[]; contactIds: string[] };
   createdAt: string;
   counts: Record<string, number>;
@@ -36,13 +39,21 @@ export interface ExportManifest {
 
 const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
+/** The tenant's whole data (every contact, call, transcript, recording, consent and do-not-call entry). */
+export const WHOLE_TENANT = 'tenant';
+
+async function resolveScope(db: Database, tenantId: string, subject: DataSubject | typeof WHOLE_TENANT) {
+  if (subject === WHOLE_TENANT) return { query: { phones: [] as string[], contactIds: [] as string[], label: 'tenant' }, found: await findTenantRecords(db, tenantId) };
+  return resolveDataSubject(db, tenantId, subject);
+}
+
 export async function exportDataSubject(
-  db: Database, vault: RecordingVault | undefined, tenantId: string, subject: DataSubject, outPath: string, options: { actor: string },
+  db: Database, vault: RecordingVault | undefined, tenantId: string, subject: DataSubject | typeof WHOLE_TENANT, outPath: string, options: { actor: string; sourceIp?: string },
 ): Promise<ExportManifest> {
-  const { query, found } = await resolveDataSubject(db, tenantId, subject);
+  const { query, found } = await resolveScope(db, tenantId, subject);
   const file = await open(outPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   const manifest: ExportManifest = {
-    format: EXPORT_FORMAT, version: EXPORT_VERSION, tenantId,
+    format: EXPORT_FORMAT, version: EXPORT_VERSION, tenantId, scope: subject === WHOLE_TENANT ? 'tenant' : 'data-subject',
     subject: { phones: query.phones, contactIds: [...new Set([...query.contactIds, ...found.contacts.map((c) => c.id)])] },
     createdAt: new Date().toISOString(), counts: counts(found), files: [], recordingsUnavailable: [],
   };
@@ -99,7 +110,10 @@ export async function exportDataSubject(
     await rm(outPath, { force: true });
     throw error;
   }
-  await audit(db, tenantId, { actor: options.actor, action: 'gdpr.exported', target: query.label, detail: { counts: manifest.counts, files: manifest.files.length } });
+  await audit(db, tenantId, {
+    actor: options.actor, action: 'gdpr.exported', target: query.label, detail: { counts: manifest.counts, files: manifest.files.length },
+    ...(options.sourceIp ? { sourceIp: options.sourceIp } : {}),
+  });
   return manifest;
 }
 

@@ -3,3 +3,5 @@ export * from './data-subject.ts';
 export * from './erase.ts';
 export * from './export.ts';
 export * from './zip-writer.ts';
+export * from './export-jobs.ts';
+export * from './export-links.ts';

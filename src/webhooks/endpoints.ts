@@ -12,12 +12,17 @@ import {
   WEBHOOK_EVENT_TYPES, type Database, type WebhookEndpointInfo, type WebhookEndpointRow,
 } from '../../storage/index.ts';
 import type { KeyRing } from '../../storage/vault/index.ts';
-import { checkEndpointUrl } from './sender.ts';
+import { checkEndpointUrl, RefusedAddressError, resolveAllowed, type SendOptions } from './sender.ts';
 import { generateWebhookSecret } from './signing.ts';
 
 export type SecretKeys = Pick<KeyRing, 'sealTenantSecret' | 'unsealTenantSecret'>;
 
 export const DEFAULT_ROTATION_OVERLAP_MS = 24 * 3600_000;
+
+/** Who made a change: the audit actor, and the source address when it came over the network. */
+export type ChangeActor = string | { actor: string; sourceIp?: string };
+
+const who = (by: ChangeActor): { actor: string; sourceIp?: string } => (typeof by === 'string' ? { actor: by } : by);
 
 export class WebhookEndpointError extends Error {
   override name = 'WebhookEndpointError';
@@ -57,7 +62,25 @@ async function unseal(keys: Pick<SecretKeys, 'unsealTenantSecret'>, tenantId: st
   }
 }
 
-export interface CreateEndpointInput { url: string; eventTypes: readonly string[]; description?: string | null; actor: string }
+export interface CreateEndpointInput { url: string; eventTypes: readonly string[]; description?: string | null; actor: string; sourceIp?: string }
+
+/**
+ * Where an endpoint's URL points, checked before it is saved (the API does, so a private or metadata address
+ * is refused at once, not only at every send): its host name is resolved and each address must pass
+ * address-policy.ts. The reason when refused (or unresolvable), undefined when allowed. The send-time check
+ * (sender.ts) still runs on every delivery: DNS can change after this.
+ */
+export async function refusedEndpointAddress(url: string, options: Pick<SendOptions, 'allowLoopback' | 'resolve'>): Promise<string | undefined> {
+  const form = checkEndpointUrl(url);
+  if (form) return form;
+  try {
+    await resolveAllowed(new URL(url).hostname, options);
+    return undefined;
+  } catch (error) {
+    if (error instanceof RefusedAddressError) return error.message;
+    return 'the host name does not resolve';
+  }
+}
 
 /** Creates an endpoint; the secret is in the result only (store it at the receiver). */
 export async function createWebhookEndpoint(db: Database, keys: SecretKeys, tenantId: string, input: CreateEndpointInput): Promise<{ endpoint: WebhookEndpointInfo; secret: string }> {
@@ -67,27 +90,27 @@ export async function createWebhookEndpoint(db: Database, keys: SecretKeys, tena
   const secret = generateWebhookSecret();
   const sealed = await seal(keys, tenantId, id, secret);
   const row = await insertWebhookEndpoint(db, tenantId, { id, url, eventTypes, description: input.description ?? null, secretSealed: sealed.sealed, secretKeyId: sealed.keyId }, {
-    actor: input.actor, action: 'webhook.endpoint.created', target: id, detail: { eventTypes },
+    actor: input.actor, action: 'webhook.endpoint.created', target: id, detail: { eventTypes }, ...(input.sourceIp ? { sourceIp: input.sourceIp } : {}),
   });
   return { endpoint: endpointInfo(row), secret };
 }
 
 export interface EndpointChanges { url?: string; eventTypes?: readonly string[]; description?: string | null; enabled?: boolean }
 
-export async function changeWebhookEndpoint(db: Database, tenantId: string, id: string, changes: EndpointChanges, actor: string): Promise<WebhookEndpointInfo | undefined> {
+export async function changeWebhookEndpoint(db: Database, tenantId: string, id: string, changes: EndpointChanges, by: ChangeActor): Promise<WebhookEndpointInfo | undefined> {
   const set = {
     ...(changes.url !== undefined ? { url: checkUrl(changes.url) } : {}),
     ...(changes.eventTypes !== undefined ? { eventTypes: checkEventTypes(changes.eventTypes) } : {}),
     ...(changes.description !== undefined ? { description: changes.description } : {}),
     ...(changes.enabled !== undefined ? { enabled: changes.enabled } : {}),
   };
-  const row = await updateWebhookEndpoint(db, tenantId, id, set, { actor, action: 'webhook.endpoint.updated', target: id, detail: { fields: Object.keys(set) } });
+  const row = await updateWebhookEndpoint(db, tenantId, id, set, { ...who(by), action: 'webhook.endpoint.updated', target: id, detail: { fields: Object.keys(set) } });
   return row ? endpointInfo(row) : undefined;
 }
 
 /** A new secret; the current one stays valid (signing alongside) for `overlapMs`. Undefined when there is no such endpoint. */
 export async function rotateWebhookSecret(
-  db: Database, keys: SecretKeys, tenantId: string, id: string, options: { actor: string; overlapMs?: number; now?: Date },
+  db: Database, keys: SecretKeys, tenantId: string, id: string, options: { actor: string; sourceIp?: string; overlapMs?: number; now?: Date },
 ): Promise<{ secret: string; previousValidUntil: Date } | undefined> {
   const current = await getWebhookEndpoint(db, tenantId, id);
   if (!current) return undefined;
@@ -96,7 +119,7 @@ export async function rotateWebhookSecret(
   const until = new Date((options.now ?? new Date()).getTime() + (options.overlapMs ?? DEFAULT_ROTATION_OVERLAP_MS));
   const row = await updateWebhookEndpoint(db, tenantId, id, {
     secret: { ...sealed, previous: { sealed: current.secretSealed, keyId: current.secretKeyId, until } },
-  }, { actor: options.actor, action: 'webhook.secret.rotated', target: id, detail: { previousValidUntil: until.toISOString() } });
+  }, { actor: options.actor, ...(options.sourceIp ? { sourceIp: options.sourceIp } : {}), action: 'webhook.secret.rotated', target: id, detail: { previousValidUntil: until.toISOString() } });
   return row ? { secret, previousValidUntil: until } : undefined;
 }
 
@@ -113,11 +136,11 @@ export async function signingSecrets(
   return out;
 }
 
-export async function removeWebhookEndpoint(db: Database, tenantId: string, id: string, actor: string): Promise<boolean> {
-  return deleteWebhookEndpoint(db, tenantId, id, { actor, action: 'webhook.endpoint.deleted', target: id });
+export async function removeWebhookEndpoint(db: Database, tenantId: string, id: string, by: ChangeActor): Promise<boolean> {
+  return deleteWebhookEndpoint(db, tenantId, id, { ...who(by), action: 'webhook.endpoint.deleted', target: id });
 }
 
 /** Sends one delivery again (same event, same webhook-id), as soon as the worker runs. */
-export async function replayWebhookDelivery(db: Database, tenantId: string, deliveryId: number, actor: string, now: Date = new Date()): Promise<boolean> {
-  return requeueWebhookDelivery(db, tenantId, deliveryId, now, { actor, action: 'webhook.delivery.replayed', target: String(deliveryId) });
+export async function replayWebhookDelivery(db: Database, tenantId: string, deliveryId: number, by: ChangeActor, now: Date = new Date()): Promise<boolean> {
+  return requeueWebhookDelivery(db, tenantId, deliveryId, now, { ...who(by), action: 'webhook.delivery.replayed', target: String(deliveryId) });
 }

@@ -57,6 +57,19 @@ export async function findDataSubject(db: Database, tenantId: string, query: Dat
   });
 }
 
+/** Everything of the tenant's the data-subject export covers (a tenant-wide export): every row of those tables. */
+export async function findTenantRecords(db: Database, tenantId: string): Promise<DataSubjectRecords> {
+  return withTenant(db, tenantId, async (tx) => ({
+    contacts: await tx.select().from(contacts).orderBy(asc(contacts.createdAt)),
+    calls: await tx.select().from(calls).orderBy(asc(calls.startedAt)),
+    transcriptTurns: await tx.select().from(transcriptTurns).orderBy(asc(transcriptTurns.callId), asc(transcriptTurns.seq)),
+    recordings: await tx.select().from(recordings).orderBy(asc(recordings.createdAt)),
+    consents: await tx.select().from(consents).orderBy(asc(consents.grantedAt)),
+    doNotCall: await tx.select().from(doNotCall).where(eq(doNotCall.tenantId, tenantId)),
+    campaignContacts: await tx.select().from(campaignContacts).orderBy(asc(campaignContacts.id)),
+  }));
+}
+
 /** Deletes consents of the subject's numbers (consents of its contacts cascade with them). */
 export async function deleteConsentsFor(db: Database, tenantId: string, phones: string[]): Promise<number> {
   if (phones.length === 0) return 0;

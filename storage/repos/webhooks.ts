@@ -8,13 +8,14 @@
  * endpoint is enabled, and no earlier pending delivery of the same subject to
  * the same endpoint exists (events about one call arrive in order).
  */
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, lt, sql } from 'drizzle-orm';
 import type { Database, Tx } from '../database.ts';
 import { rows } from '../migrate.ts';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import { auditInTx, type AuditEntry } from './audit.ts';
 import { emitEvent, forgetWebhookSubscriptions, notifyOutbox } from './webhook-outbox.ts';
+import { afterTimestamp, decodeCursor, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -253,4 +254,37 @@ export async function requeueWebhookDelivery(db: Database, tenantId: string, del
 /** The events of the tenant (newest first), for the API's event log and tests. */
 export async function listWebhookEvents(db: Database, tenantId: string, limit = 100): Promise<(typeof webhookEvents.$inferSelect)[]> {
   return withTenant(db, tenantId, (tx) => tx.select().from(webhookEvents).orderBy(desc(webhookEvents.seq)).limit(limit));
+}
+
+/** The tenant's endpoints, oldest first, a page at a time (no secrets). */
+export async function listWebhookEndpointsPage(db: Database, tenantId: string, page: PageRequest): Promise<Page<WebhookEndpointInfo>> {
+  const found = await withTenant(db, tenantId, (tx) => tx.select({ ...getTableColumns(webhookEndpoints), key: micros(webhookEndpoints.createdAt) }).from(webhookEndpoints)
+    .where(afterTimestamp(webhookEndpoints.createdAt, webhookEndpoints.id, page.cursor, 'asc'))
+    .orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id)).limit(page.limit + 1));
+  const result = pageOf(found, page.limit, (row) => encodeCursor(row.key, row.id));
+  return { items: result.items.map(({ key: _key, ...row }) => endpointInfo(row)), next: result.next };
+}
+
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+export interface DeliveryPageFilter { endpointId?: string | undefined; eventType?: string | undefined; status?: WebhookDeliveryStatus | undefined }
+
+/** The delivery log, newest first, filtered by endpoint, event type and status, a page at a time. */
+export async function listWebhookDeliveriesPage(db: Database, tenantId: string, filter: DeliveryPageFilter, page: PageRequest): Promise<Page<WebhookDeliveryRow & { type: string }>> {
+  const after = page.cursor !== undefined ? Number(decodeCursor(page.cursor, { key: 'int', id: 'int' })[1]) : undefined;
+  const found = await withTenant(db, tenantId, (tx) => tx.select({ d: webhookDeliveries, type: webhookEvents.type }).from(webhookDeliveries)
+    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+    .where(and(
+      filter.endpointId ? eq(webhookDeliveries.endpointId, filter.endpointId) : undefined,
+      filter.eventType ? eq(webhookEvents.type, filter.eventType) : undefined,
+      filter.status ? eq(webhookDeliveries.status, filter.status) : undefined,
+      after !== undefined ? lt(webhookDeliveries.id, after) : undefined,
+    ))
+    .orderBy(desc(webhookDeliveries.id)).limit(page.limit + 1));
+  return pageOf(found.map((r) => ({ ...r.d, type: r.type })), page.limit, (row) => encodeCursor(row.id, row.id));
+}
+
+export async function getWebhookDelivery(db: Database, tenantId: string, id: number): Promise<WebhookDeliveryRow | undefined> {
+  return withTenant(db, tenantId, async (tx) => (await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id)))[0]);
 }

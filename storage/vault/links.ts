@@ -4,7 +4,8 @@
  * a domain tag, tenant id, recording id and exp. Changing any of them, or
  * moving the link to another tenant, breaks the signature; it stops working at
  * `exp` (default 15 minutes). Verification compares in constant time and
- * answers ok, or why not: 'malformed', 'bad-signature', 'expired'.
+ * answers ok, or why not: 'malformed', 'bad-signature', 'expired'. The same
+ * scheme signs GDPR export downloads (purpose 'gdpr-export', its own domain tag).
  * Hand-written: it is one HMAC, and the format must match our HTTP route.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -24,9 +25,17 @@ export interface RecordingLinkClaims {
   expiresAt?: Date;
 }
 
+/**
+ * What a link opens. The purpose is part of the signed text (domain separation): a recording link's
+ * signature never verifies as an export download's, even for the same ids.
+ */
+export type LinkPurpose = 'recording' | 'gdpr-export';
+
 export interface LinkOptions {
   /** Path prefix of the route serving recordings (default /v1/recordings). */
   basePath?: string;
+  /** Default 'recording'. */
+  purpose?: LinkPurpose;
   /** Clock, for tests (ms since epoch). */
   now?: number;
 }
@@ -41,8 +50,8 @@ function secretBytes(secret: Buffer | string): Buffer {
   return bytes;
 }
 
-function signature(secret: Buffer, tenantId: string, recordingId: string, exp: number): Buffer {
-  return createHmac('sha256', secret).update(`smartalex-recording-link/v1\n${tenantId}\n${recordingId}\n${exp}`).digest();
+function signature(secret: Buffer, tenantId: string, recordingId: string, exp: number, purpose: LinkPurpose = 'recording'): Buffer {
+  return createHmac('sha256', secret).update(`smartalex-${purpose}-link/v1\n${tenantId}\n${recordingId}\n${exp}`).digest();
 }
 
 /** `<basePath>/<tenantId>/<recordingId>?exp=<unix s>&sig=<base64url>` */
@@ -54,7 +63,7 @@ export function signRecordingLink(claims: RecordingLinkClaims, secret: Buffer | 
   if (!Number.isFinite(expiresAtMs) || expiresAtMs <= now) throw new RangeError('recording link must expire in the future');
   if (expiresAtMs - now > MAX_LINK_TTL_MS) throw new RangeError('recording link lifetime exceeds 7 days');
   const exp = Math.floor(expiresAtMs / 1000);
-  const sig = signature(secretBytes(secret), tenantId, recordingId, exp).toString('base64url');
+  const sig = signature(secretBytes(secret), tenantId, recordingId, exp, opts.purpose).toString('base64url');
   return `${opts.basePath ?? DEFAULT_LINK_BASE_PATH}/${tenantId}/${recordingId}?exp=${exp}&sig=${sig}`;
 }
 
@@ -97,7 +106,7 @@ export function verifyRecordingLink(link: string | LinkParts, secret: Buffer | s
   if (!exp || !/^[1-9][0-9]{0,11}$/.test(exp) || !sig || !/^[A-Za-z0-9_-]{43}$/.test(sig)) return { ok: false, reason: 'malformed' };
   const given = Buffer.from(sig, 'base64url');
   if (given.length !== SIG_BYTES || given.toString('base64url') !== sig) return { ok: false, reason: 'malformed' };
-  const expected = signature(secretBytes(secret), parts.tenantId, parts.recordingId, Number(exp));
+  const expected = signature(secretBytes(secret), parts.tenantId, parts.recordingId, Number(exp), opts.purpose);
   if (!timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
   const expiresAtMs = Number(exp) * 1000;
   if ((opts.now ?? Date.now()) >= expiresAtMs) return { ok: false, reason: 'expired' };

@@ -32,13 +32,22 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function apiHarness(db: Database, options: { routes?: readonly ApiRoute[]; settings?: Partial<ControlPlaneSettings>; services?: ControlPlaneDeps['services'] } = {}): Promise<ApiHarness> {
+export interface ApiHarnessOptions {
+  routes?: readonly ApiRoute[];
+  settings?: Partial<ControlPlaneSettings>;
+  services?: ControlPlaneDeps['services'];
+  /** Extra deps (rate-limit store, security log). */
+  deps?: Pick<ControlPlaneDeps, 'rateLimitStore' | 'securityLog'>;
+}
+
+export async function apiHarness(db: Database, options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const logger = createLogger('silent');
   const clock = manualClock(new Date());
   const app = createHttpServer({ logger, metrics: new Registry(), readiness: {} });
   const deps: ControlPlaneDeps = {
     db, logger, clock, settings: { ...DEFAULT_SETTINGS, ...options.settings }, sessionSecret: randomBytes(32),
-    services: options.services ?? { keyRing: new KeyRing({ master: LocalMasterKey.generate(), store: new PostgresTenantKeyStore(db) }) },
+    services: options.services ?? { keyRing: new KeyRing({ master: LocalMasterKey.generate(), store: new PostgresTenantKeyStore(db) }), recordingLinkSecret: randomBytes(32) },
+    ...options.deps,
   };
   await registerControlPlane(app, deps, options.routes);
   await app.ready();

@@ -34,6 +34,7 @@ export async function seedTenant(db: Database, name: string, number: string): Pr
     await tx.insert(schema.webhookAttempts).values({ tenantId, deliveryId: delivery!.id, attempt: 1, at: new Date(), durationMs: 5 });
     const [campaign] = await tx.insert(schema.campaigns).values({ tenantId, name: 'c', agentId: agent.id }).returning();
     await tx.insert(schema.campaignContacts).values({ tenantId, campaignId: campaign!.id, contactId: contact!.id });
+    await tx.insert(schema.apiJobs).values({ tenantId, kind: 'gdpr.export', request: { scope: 'tenant' }, requestedBy: 'test' });
     return call!.id;
   });
   return { tenantId: tenant.id, agentId: agent.id, callId };

@@ -7,21 +7,27 @@ import type { ApiRoute } from '../route.ts';
 import { apiKeyRoutes } from './api-keys.ts';
 import { authRoutes } from './auth.ts';
 import { campaignRoutes } from './campaigns.ts';
+import { gdprRoutes } from './gdpr.ts';
 import { meRoutes } from './me.ts';
+import { recordingLinkRoutes } from './recording-links.ts';
 import { RESOURCE_ROUTES } from './resources.ts';
 import { sessionRoutes } from './sessions.ts';
 import { tenantSecurityRoutes } from './tenant-security.ts';
 import { totpRoutes } from './totp.ts';
 import { userRoutes } from './users.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 export const ALL_ROUTES: readonly ApiRoute[] = [
   ...authRoutes,
   ...meRoutes,
   ...RESOURCE_ROUTES,
   ...campaignRoutes,
+  ...recordingLinkRoutes,
   ...sessionRoutes,
   ...totpRoutes,
   ...userRoutes,
   ...apiKeyRoutes,
   ...tenantSecurityRoutes,
+  ...webhookRoutes,
+  ...gdprRoutes,
 ];

@@ -2,7 +2,7 @@
  * /v1/recordings: the tenant's recordings (metadata only) and their erasure
  * (the encrypted object first, then the row). Audio is reached only through
  * an expiring signed link, minted by POST /v1/recordings/{id}/link
- * (src/http/recordings.ts, the links module the CLI uses too).
+ * (recording-links.ts, over the links module the CLI uses too).
  */
 import { z } from 'zod';
 import { getRecording, listRecordingsPage, type RecordingRow } from '../../../storage/index.ts';

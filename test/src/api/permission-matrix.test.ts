@@ -19,9 +19,9 @@ const hasBody = (route: ApiRoute): boolean => ['POST', 'PUT', 'PATCH'].includes(
 
 test('the matrix is the seeds\' roles: owner everything, admin all but billing, manager agents/campaigns/contacts, viewer read-only', () => {
   assert.equal([...MATRIX.owner].sort(), [...PERMISSIONS].sort());
-  assert.equal([...MATRIX.admin].sort(), PERMISSIONS.filter((p) => p !== 'billing:manage').sort());
+  assert.equal([...MATRIX.admin].sort(), PERMISSIONS.filter((p) => p !== 'billing:manage' && p !== 'account:delete').sort(), 'admin: all but billing and erasing the account');
   for (const p of ['agents:write', 'campaigns:write', 'contacts:write'] as const) assert.ok(MATRIX.manager.has(p), p);
-  for (const p of ['users:manage', 'apikeys:manage', 'billing:manage', 'tenant:write', 'audit:read'] as const) assert.not.ok(MATRIX.manager.has(p), p);
+  for (const p of ['users:manage', 'apikeys:manage', 'billing:manage', 'tenant:write', 'audit:read', 'webhooks:manage', 'data:erase', 'account:delete'] as const) assert.not.ok(MATRIX.manager.has(p), p);
   assert.ok([...MATRIX.viewer].every((p) => p.endsWith(':read')), 'viewer is read-only');
   assert.ok(MATRIX.viewer.has('analytics:read') && MATRIX.viewer.has('calls:read'));
   assert.not.ok(MATRIX.viewer.has('users:read') || MATRIX.viewer.has('contacts:read'));

@@ -1,8 +1,10 @@
 /**
- * The console mints recording links with its session cookie: a manager's
- * cookie with the CSRF token gets a link (audited as the user), the same
- * cookie without the token is refused, and a viewer's session is refused by
- * the role rule, exactly as an API key of that role would be.
+ * The console mints recording links with its session cookie (POST
+ * /v1/recordings/:id/link is a control-plane route, so the cookie and its CSRF
+ * rule are the framework's): a manager's cookie with the CSRF token gets a
+ * link (audited as the user), the same cookie without the token is refused,
+ * and a viewer's session is refused by the role rule, exactly as an API key
+ * of that role would be.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,7 +14,7 @@ import { createAgent, createTenant, listAudit, startCall } from '../../../storag
 import { createUserWithSetup } from '../../../src/api/auth/accounts.ts';
 import { DEFAULT_SETTINGS, manualClock, registerControlPlane, type ControlPlaneDeps } from '../../../src/api/index.ts';
 import { SecurityLog } from '../../../src/calls/security-log.ts';
-import { controlPlaneLinkAuthoriser, registerRecordingRoutes } from '../../../src/http/recordings.ts';
+import { registerRecordingRoutes } from '../../../src/http/recordings.ts';
 import { createHttpServer } from '../../../src/http/server.ts';
 import { createLogger } from '../../../src/log.ts';
 import { PASSWORD } from '../../support/api.ts';
@@ -25,10 +27,11 @@ test('recording links through the console session cookie: CSRF token required, r
   const fx = await recordingFixture(db);
   const securityLog = new SecurityLog(db, createLogger('silent'), { flushIntervalMs: 3_600_000 });
   const deps: ControlPlaneDeps = {
-    db, logger: createLogger('silent'), clock: manualClock(new Date()), settings: DEFAULT_SETTINGS, sessionSecret: randomBytes(32), services: {},
+    db, logger: createLogger('silent'), clock: manualClock(new Date()), settings: DEFAULT_SETTINGS, sessionSecret: randomBytes(32),
+    services: { recordingLinkSecret: fx.linkSecret }, securityLog,
   };
   const app = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
-  registerRecordingRoutes(app, { db, vault: fx.vault, linkSecret: fx.linkSecret, securityLog, authorise: controlPlaneLinkAuthoriser(deps) });
+  registerRecordingRoutes(app, { db, vault: fx.vault, linkSecret: fx.linkSecret, securityLog });
   await registerControlPlane(app, deps);
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -51,8 +54,13 @@ test('recording links through the console session cookie: CSRF token required, r
     const mint = (headers: Record<string, string>) => fetch(`${base}/v1/recordings/${recorder.recordingId}/link`, { method: 'POST', headers, signal: AbortSignal.timeout(20_000) });
 
     const manager = await session('manager');
-    assert.is((await mint({ cookie: manager.cookie })).status, 401, 'a cookie without its CSRF token proves nothing');
-    assert.is((await mint({ cookie: manager.cookie, 'x-csrf-token': 'forged' })).status, 401);
+    const withoutToken: Record<string, string>[] = [{ cookie: manager.cookie }, { cookie: manager.cookie, 'x-csrf-token': 'forged' }];
+    for (const headers of withoutToken) {
+      const refused = await mint(headers);
+      assert.is(refused.status, 403, 'a cookie without its CSRF token may not write');
+      assert.is((await refused.json() as { code: string }).code, 'csrf_token_invalid');
+    }
+    assert.not.ok((await listAudit(db, tenant.id)).some((e) => e.action === 'recording.link.created'), 'nothing minted without the token');
     const ok = await mint({ cookie: manager.cookie, 'x-csrf-token': manager.csrf });
     assert.is(ok.status, 201);
     const link = (await ok.json()) as { path: string };
@@ -65,6 +73,8 @@ test('recording links through the console session cookie: CSRF token required, r
   } finally {
     await app.close();
     await securityLog.close();
+    await fx.service.close();
+    await fx.cleanup();
     await backend!.cleanup();
   }
 });

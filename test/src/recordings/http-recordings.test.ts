@@ -1,9 +1,11 @@
 /**
- * Recording links over HTTP: minting with an API key, streaming with a link,
- * refusals; who is told about each (the tenant's audit log only when the
- * request proves the tenant, the server's coalesced security log otherwise);
- * ttl validated (400, audited, never 500); the link URL built on the
- * configured public base URL or the bound address, never the Host header.
+ * Recording links over HTTP: minting with an API key (POST /v1/recordings/:id/link,
+ * a control-plane route), streaming with a link, refusals; who is told about
+ * each (the tenant's audit log only when the request proves the tenant, the
+ * server's coalesced security log otherwise); ttl validated (400 problem
+ * documents, never 500); the link URL built on the configured public base URL
+ * or the bound address, never the Host header. Sessions, the role matrix and
+ * the shared rate limit: test/src/api/recording-links.test.ts.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,6 +15,10 @@ import { createAgent, createTenant, issueApiKey, listAudit, schema, startCall, t
 import { SecurityLog } from '../../../src/calls/security-log.ts';
 import { signRecordingLink } from '../../../storage/vault/index.ts';
 import { createHttpServer } from '../../../src/http/server.ts';
+import { DEFAULT_SETTINGS, registerControlPlane, systemClock, type ControlPlaneSettings } from '../../../src/api/index.ts';
+import { recordingLinkRoutes } from '../../../src/api/routes/recording-links.ts';
+import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import { registerRecordingRoutes } from '../../../src/http/recordings.ts';
 import { linkActor } from '../../../src/recordings/index.ts';
 import { createLogger } from '../../../src/log.ts';
@@ -25,8 +31,14 @@ for (const backend of await backends()) {
   const fx = await recordingFixture(db);
   // Flushed by hand (the interval is far out), so each test sees exactly what its requests left.
   const securityLog = new SecurityLog(db, createLogger('silent'), { flushIntervalMs: 3_600_000 });
+  /** The minting route as `serve` mounts it: the control plane with the link secret and the security log. */
+  const mountMinting = (server: FastifyInstance, settings: Partial<ControlPlaneSettings> = {}) => registerControlPlane(server, {
+    db, logger: createLogger('silent'), clock: systemClock, settings: { ...DEFAULT_SETTINGS, ...settings }, sessionSecret: randomBytes(32),
+    services: { recordingLinkSecret: fx.linkSecret }, securityLog,
+  }, recordingLinkRoutes);
   const app = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
   registerRecordingRoutes(app, { db, vault: fx.vault, linkSecret: fx.linkSecret, securityLog });
+  await mountMinting(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -79,7 +91,7 @@ for (const backend of await backends()) {
     const created = log.find((e) => e.action === 'recording.link.created');
     const accessed = log.find((e) => e.action === 'recording.accessed');
     assert.ok(created && accessed);
-    assert.is(created!.actor, `apikey:${owner.id}`);
+    assert.is(created!.actor, `apikey:${owner.prefix}`);
     assert.is(created!.target, recordingId);
     assert.is(accessed!.actor, linkActor(sigOf(body.path)));
     assert.is((created!.detail as { link: string }).link, accessed!.actor, 'the access traces back to the minting');
@@ -132,18 +144,26 @@ for (const backend of await backends()) {
     });
   });
 
-  test(`[${backend.name}] minting: 401 without a valid key, 403 for viewers, 404 for another tenant's recording`, async () => {
+  test(`[${backend.name}] minting: 401 without a valid key, 403 for viewers (audited), 404 for another tenant's recording`, async () => {
     assert.is((await mint('sak_nonsense')).status, 401);
     const noAuth = await fetch(`${base}/v1/recordings/${recordingId}/link`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
     assert.is(noAuth.status, 401);
+    assert.match(String(noAuth.headers.get('content-type')), /^application\/problem\+json/);
     const asViewer = await mint(viewer.key);
     assert.is(asViewer.status, 403);
-    assert.equal(await asViewer.json(), { error: 'role viewer may not access recordings' });
-    assert.is((await mint(otherOwner.key)).status, 404, 'a key of another tenant cannot see the recording');
+    assert.is((await asViewer.json() as { status: number }).status, 403);
+    const otherAuditBefore = (await listAudit(db, other.id)).length;
+    const foreign = await mint(otherOwner.key);
+    assert.is(foreign.status, 404, 'a key of another tenant cannot see the recording');
+    assert.not.match(await foreign.text(), new RegExp(tenant.id), 'the 404 names no tenant');
     const log = await listAudit(db, tenant.id);
-    assert.ok(log.some((e) => e.action === 'recording.link.refused' && e.actor === `apikey:${viewer.id}`));
-    const otherLog = await listAudit(db, other.id);
-    assert.ok(otherLog.some((e) => e.action === 'recording.link.refused' && e.actor === `apikey:${otherOwner.id}` && (e.detail as { reason: string }).reason === 'not-found'));
+    const refusal = log.find((e) => e.action === 'recording.link.refused' && e.actor === `apikey:${viewer.prefix}`);
+    assert.ok(refusal, 'the viewer\'s refusal is in its tenant\'s audit log');
+    assert.is(refusal!.target, recordingId);
+    assert.equal(refusal!.detail, { reason: 'role', role: 'viewer' });
+    const otherLog = (await listAudit(db, other.id)).slice(0, (await listAudit(db, other.id)).length - otherAuditBefore);
+    assert.equal(otherLog.map((e) => [e.action, e.actor, (e.detail as { reason: string }).reason]), [['recording.link.refused', `apikey:${otherOwner.prefix}`, 'not-found']],
+      'the refusal is in the caller\'s own log, naming no other tenant');
   });
 
   test(`[${backend.name}] minting without a valid key: 401, once per source and window in the security log, no tenant's log`, async () => {
@@ -152,16 +172,12 @@ for (const backend of await backends()) {
     const auditBefore = (await listAudit(db, tenant.id)).length;
     for (let i = 0; i < 10; i++) assert.is((await mint(`sak_forged${i}`)).status, 401);
     const rows = await securityRows(securityBefore);
-    assert.equal(rows.map((r) => [r.type, r.sourceIp, (r.detail as { count: number }).count]), [['recording.link.unauthenticated', '127.0.0.1', 10]]);
+    assert.equal(rows.map((r) => [r.type, r.sourceIp, (r.detail as { count: number }).count]), [['api.unauthenticated', '127.0.0.1', 10]]);
     assert.is((await listAudit(db, tenant.id)).length, auditBefore);
   });
 
-  test(`[${backend.name}] a bad ttl is a 400 (never a 500), audited in the key's tenant log`, async () => {
-    const cases: Array<[unknown, RegExp]> = [
-      [{ ttl: {} }, /^ttl must be a number of seconds or a string like 90s/],
-      [{ ttl: true }, /^ttl must be a number of seconds or a string like 90s/],
-      [{ ttl: [5] }, /^ttl must be a number of seconds or a string like 90s/],
-      [{ ttl: null }, /^ttl must be a number of seconds or a string like 90s/],
+  test(`[${backend.name}] a bad ttl is a 400 problem document (never a 500); one the link rules refuse is audited`, async () => {
+    const audited: Array<[unknown, RegExp]> = [
       [{ ttl: 'soon' }, /^ttl must look like 90s, 15m, 2h or 1d, got "soon"$/],
       [{ ttl: '-5m' }, /^ttl must look like 90s, 15m, 2h or 1d/],
       [{ ttl: 0.0001 }, /^ttl must be a whole, positive number of seconds/],
@@ -171,22 +187,33 @@ for (const backend of await backends()) {
       [{ ttl: 1e300 }, /^ttl must be a whole, positive number of seconds/],
       [{ ttl: '9999999d' }, /^ttl must be at most 1440 minutes$/],
       [{ ttl: '2d' }, /^ttl must be at most 1440 minutes$/],
-      [{ tll: '5m' }, /^unknown field "tll" \(only "ttl"\)$/],
-      ['5m', /^the body must be a JSON object/],
+    ];
+    // Wrong shapes are refused by the schema before the handler runs (the field named in errors[]).
+    const malformed: Array<[unknown, string]> = [
+      [{ ttl: {} }, 'body.ttl'], [{ ttl: true }, 'body.ttl'], [{ ttl: [5] }, 'body.ttl'], [{ ttl: null }, 'body.ttl'], [{ tll: '5m' }, 'body'], ['5m', 'body'],
     ];
     const badRequests = async () => (await listAudit(db, tenant.id))
       .filter((e) => e.action === 'recording.link.refused' && (e.detail as { reason: string }).reason === 'bad-request');
     const before = (await badRequests()).length;
-    for (const [body, message] of cases) {
-      const res = await fetch(`${base}/v1/recordings/${recordingId}/link`, {
-        method: 'POST', headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000),
-      });
+    const post = (body: unknown) => fetch(`${base}/v1/recordings/${recordingId}/link`, {
+      method: 'POST', headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000),
+    });
+    for (const [body, message] of audited) {
+      const res = await post(body);
       assert.is(res.status, 400, JSON.stringify(body));
-      assert.match((await res.json() as { error: string }).error, message, JSON.stringify(body));
+      const problem = await res.json() as { detail: string; errors: { path: string }[] };
+      assert.match(problem.detail, message, JSON.stringify(body));
+      assert.equal(problem.errors.map((e) => e.path), ['body.ttl']);
+    }
+    for (const [body, path] of malformed) {
+      const res = await post(body);
+      assert.is(res.status, 400, JSON.stringify(body));
+      const problem = await res.json() as { errors: { path: string }[] };
+      assert.ok(problem.errors.some((e) => e.path.startsWith(path)), `${JSON.stringify(body)}: ${JSON.stringify(problem.errors)}`);
     }
     const refusals = await badRequests();
-    assert.is(refusals.length - before, cases.length);
-    assert.ok(refusals.every((e) => e.actor === `apikey:${owner.id}`));
+    assert.is(refusals.length - before, audited.length);
+    assert.ok(refusals.every((e) => e.actor === `apikey:${owner.prefix}`));
     const ok = await mint(owner.key, recordingId, { ttl: 10 });
     assert.is(ok.status, 201, 'the shortest allowed ttl');
   });
@@ -198,7 +225,7 @@ for (const backend of await backends()) {
     const boundUrl = (bound.json() as { url: string; path: string });
     assert.is(boundUrl.url, `${base}${boundUrl.path}`);
     const configured = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
-    registerRecordingRoutes(configured, { db, vault: fx.vault, linkSecret: fx.linkSecret, securityLog, publicBaseUrl: 'https://media.example.com/smartalex' });
+    await mountMinting(configured, { publicBaseUrl: 'https://media.example.com/smartalex' });
     await configured.ready();
     try {
       const res = await configured.inject({ method: 'POST', url: `/v1/recordings/${recordingId}/link`, headers: spoofed });
