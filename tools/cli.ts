@@ -7,5 +7,6 @@ import { runCli } from '../src/cli/main.ts';
 import { registerBenchCommand } from './bench/command.ts';
 import { registerRecorderBenchCommand } from './bench/recorder-command.ts';
 import { registerCodecBenchCommand } from './bench/codecs.ts';
+import { registerCampaignBenchCommand } from './bench/campaign.ts';
 
-await runCli([registerBenchCommand, registerRecorderBenchCommand, registerCodecBenchCommand]);
+await runCli([registerBenchCommand, registerRecorderBenchCommand, registerCodecBenchCommand, registerCampaignBenchCommand]);
