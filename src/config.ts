@@ -133,6 +133,13 @@ const schema = z.object({
   SMARTALEX_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   /** The carrier campaigns dial through (a SIP URI, e.g. sip:carrier.example:5060). Unset: running campaigns are not dialled. */
   SMARTALEX_CAMPAIGN_VIA: z.string().regex(/^sips?:/, 'a SIP URI such as sip:carrier.example:5060').optional(),
+  /** Digest credentials for the campaign carrier, when it challenges. */
+  SMARTALEX_CAMPAIGN_SIP_USERNAME: optionalText,
+  SMARTALEX_CAMPAIGN_SIP_PASSWORD: optionalText,
+  /** How long a campaign call may ring before it counts as no answer. */
+  SMARTALEX_CAMPAIGN_RING_TIMEOUT_S: z.coerce.number().positive().max(300).default(30),
+  /** How often the campaign runner looks for running campaigns and contacts that came due. */
+  SMARTALEX_CAMPAIGN_POLL_MS: z.coerce.number().int().min(20).max(60_000).default(1000),
   SMARTALEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SMARTALEX_DEMO: bool.default(true),
   DEEPGRAM_API_KEY: optionalText,
@@ -149,7 +156,7 @@ export class ConfigError extends Error {
 }
 
 /** Secret settings: never printed, never logged. */
-export const SECRET_SETTINGS = ['DATABASE_URL', 'SMARTALEX_APP_DATABASE_URL', 'SMARTALEX_MASTER_KEY', 'DEEPGRAM_API_KEY', 'OPENAI_API_KEY'] as const;
+export const SECRET_SETTINGS = ['DATABASE_URL', 'SMARTALEX_APP_DATABASE_URL', 'SMARTALEX_MASTER_KEY', 'DEEPGRAM_API_KEY', 'OPENAI_API_KEY', 'SMARTALEX_CAMPAIGN_SIP_PASSWORD'] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let fromFile: Record<string, unknown> = {};

@@ -126,7 +126,12 @@ export async function startServer(config: Config, logger: Logger, output: { writ
           allowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK, timeoutMs: config.SMARTALEX_WEBHOOK_TIMEOUT_MS,
         })) },
         ...(config.SMARTALEX_CAMPAIGN_VIA ? [{ name: 'campaigns', start: () => (campaignRunner = startWorker(new CampaignRunner({
-          db, dial: sipDialer({ db, calls, via: config.SMARTALEX_CAMPAIGN_VIA! }), logger: logger.child({ component: 'campaigns' }),
+          db, logger: logger.child({ component: 'campaigns' }), pollMs: config.SMARTALEX_CAMPAIGN_POLL_MS,
+          dial: sipDialer({
+            db, calls, via: config.SMARTALEX_CAMPAIGN_VIA!, ringTimeoutMs: config.SMARTALEX_CAMPAIGN_RING_TIMEOUT_S * 1000,
+            ...(config.SMARTALEX_CAMPAIGN_SIP_USERNAME && config.SMARTALEX_CAMPAIGN_SIP_PASSWORD
+              ? { auth: { username: config.SMARTALEX_CAMPAIGN_SIP_USERNAME, password: config.SMARTALEX_CAMPAIGN_SIP_PASSWORD } } : {}),
+          }),
         }))) }] : []),
       ],
     });

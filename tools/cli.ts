@@ -8,5 +8,6 @@ import { registerBenchCommand } from './bench/command.ts';
 import { registerRecorderBenchCommand } from './bench/recorder-command.ts';
 import { registerCodecBenchCommand } from './bench/codecs.ts';
 import { registerWebRtcBenchCommand } from './bench/webrtc.ts';
+import { registerCampaignBenchCommand } from './bench/campaign.ts';
 
-await runCli([registerBenchCommand, registerRecorderBenchCommand, registerCodecBenchCommand, registerWebRtcBenchCommand]);
+await runCli([registerBenchCommand, registerRecorderBenchCommand, registerCodecBenchCommand, registerWebRtcBenchCommand, registerCampaignBenchCommand]);

@@ -1,7 +1,7 @@
 /**
  * The one permission matrix (seeds: Owner has everything incl. billing and
  * user management; Admin everything except billing; Manager agents,
- * campaigns and contacts; Viewer read-only analytics and calls). Every /v1
+ * campaigns and contacts; Viewer read-only analytics, calls and campaign progress). Every /v1
  * route declares one Permission (or 'public' / 'self', see RoutePermission);
  * test/src/api/permission-matrix.test.ts walks every route x role against
  * this table.
@@ -40,7 +40,7 @@ const MANAGER: readonly Permission[] = [
   'tenant:read', 'agents:read', 'agents:write', 'campaigns:read', 'campaigns:write', 'contacts:read', 'contacts:write',
   'dnc:read', 'dnc:write', 'consents:read', 'consents:write', 'numbers:read', 'calls:read', 'recordings:read', 'analytics:read',
 ];
-const VIEWER: readonly Permission[] = ['tenant:read', 'calls:read', 'analytics:read'];
+const VIEWER: readonly Permission[] = ['tenant:read', 'calls:read', 'analytics:read', 'campaigns:read'];
 
 /** The owner's alone: billing, and erasing the whole account. */
 export const OWNER_ONLY: readonly Permission[] = ['billing:manage', 'account:delete'];

@@ -5,14 +5,15 @@
  * window. Each contact is marked dialing (committed) before its call, gets
  * its outcome afterwards (retried for busy / no answer up to max_attempts,
  * retry_spacing_seconds apart) and the campaign completes when no contact is
- * left. State lives in Postgres: on start the runner settles dials a previous
+ * left. A dial put off for calling hours goes back to pending, due when the
+ * window opens (not counted as an attempt). State lives in Postgres: on start the runner settles dials a previous
  * process left unfinished as failed ("interrupted") and never calls them
  * again, then carries on with the rest. One runner per database: several
  * processes would share the claims safely (SKIP LOCKED) but each would pace
  * on its own. The clock is injectable; pacing waits are real timers.
  */
 import {
-  claimNextContact, closeCampaignWindow, finishContactAttempt, listCampaignsInState, listTenantIds, recoverInterruptedDials, type CampaignRow, type Database,
+  claimNextContact, closeCampaignWindow, deferContact, finishContactAttempt, listCampaignsInState, listTenantIds, recoverInterruptedDials, type CampaignRow, type Database,
 } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
 import type { Dialer } from './dialer.ts';
@@ -60,6 +61,11 @@ export class CampaignRunner {
       this.poller.unref();
     };
     void this.refresh().finally(() => { if (!this.stopped) poll(); });
+  }
+
+  /** Dials in progress (claimed, being checked, ringing or in a call, or being recorded). */
+  get inFlight(): number {
+    return this.dials.size;
   }
 
   /** Stops starting calls and waits for the calls in flight to finish and be recorded. */
@@ -150,8 +156,13 @@ export class CampaignRunner {
     queueMicrotask(() => this.pump(campaign.id));
     this.onDialStart?.({ campaignId: campaign.id, at: startedAt });
     const result = await this.options.dial({
-      tenantId, campaignId: campaign.id, agentId: campaign.agentId, phone: contact.phone, timeZone: contact.timeZone, callerId: campaign.callerId,
+      tenantId, campaignId: campaign.id, agentId: campaign.agentId, phone: contact.phone, timeZone: contact.timeZone, callerId: campaign.callerId, now: this.clock(),
     }).catch((error: unknown) => ({ outcome: 'failed' as const, callId: null, detail: (error as Error)?.name ?? 'error' }));
+    if (result.outcome === 'deferred') {
+      await deferContact(db, tenantId, contact.id, result.retryAt, result.detail);
+      logger?.info({ tenantId, campaignId: campaign.id, contactId: contact.contactId, retryAt: result.retryAt.toISOString() }, 'campaign dial deferred to the calling window');
+      return;
+    }
     const retryable = (result.outcome === 'busy' || result.outcome === 'no-answer') && contact.attempts < campaign.maxAttempts;
     await finishContactAttempt(db, tenantId, campaign.id, contact.id, {
       outcome: result.outcome, detail: 'detail' in result ? result.detail : null, callId: 'callId' in result ? result.callId : null,

@@ -3,6 +3,10 @@
  * (do-not-call, consent, caller ID, calling hours in the contact's own zone
  * when known; a refusal is audited there) and then placeCall, which waits for
  * the call to end (CallManager.placeCall, then the session's close). The result is the contact's outcome for this attempt.
+ * A refusal for calling hours is not an outcome but a deferral to the next time
+ * the window opens in the contact's zone (the tenant's when the contact has none);
+ * do-not-call, consent and caller-ID refusals are final. A dial the server
+ * could not place because it is draining is deferred too (to now).
  */
 import { checkOutboundCall } from '../compliance/index.ts';
 import type { CallManager } from '../calls/call-manager.ts';
@@ -15,12 +19,16 @@ export interface DialRequest {
   phone: string;
   timeZone: string | null;
   callerId: string | null;
+  /** The runner's clock: calling hours are judged at this instant. */
+  now?: Date | undefined;
 }
 
 export type DialResult =
   | { outcome: 'answered'; callId: string | null }
   | { outcome: 'busy' | 'no-answer' | 'failed'; callId: string | null; detail: string }
-  | { outcome: 'refused'; detail: string };
+  | { outcome: 'refused'; detail: string }
+  /** Not now (outside calling hours): dial again at `retryAt`; no call was placed. */
+  | { outcome: 'deferred'; retryAt: Date; detail: string };
 
 export type Dialer = (request: DialRequest) => Promise<DialResult>;
 
@@ -45,14 +53,21 @@ export interface SipDialerOptions {
 export function compliantDialer(db: Database, place: (req: DialRequest, actor: string) => Promise<DialResult>): Dialer {
   return async (req) => {
     const actor = `system:campaign:${req.campaignId}`;
-    const decision = await checkOutboundCall(db, req.tenantId, { number: req.phone, from: req.callerId ?? undefined, actor, timeZone: req.timeZone });
-    if (!decision.allowed) return { outcome: 'refused', detail: decision.reason };
+    const decision = await checkOutboundCall(db, req.tenantId, { number: req.phone, from: req.callerId ?? undefined, actor, timeZone: req.timeZone, now: req.now });
+    if (!decision.allowed) {
+      if (decision.reason === 'outside-calling-hours' && decision.retryAt) return { outcome: 'deferred', retryAt: decision.retryAt, detail: decision.reason };
+      return { outcome: 'refused', detail: decision.reason };
+    }
     return place(req, actor);
   };
 }
 
 export function sipDialer(options: SipDialerOptions): Dialer {
   return compliantDialer(options.db, async (req, actor) => {
+    // Claimed just before the server began to drain: no call is placed, so the contact waits for the next runner
+    // (this node after a restart, or the next leader) instead of failing. Checked with no await before placeCall,
+    // which refuses once draining.
+    if (options.calls.isDraining) return { outcome: 'deferred', retryAt: req.now ?? new Date(), detail: 'server-draining' };
     try {
       const session = await options.calls.placeCall({
         tenantId: req.tenantId, agent: req.agentId, number: req.phone, via: options.via, actor, timeZone: req.timeZone,

@@ -19,7 +19,7 @@ import { localContext } from './operator.ts';
 import { registerRedactCommand } from './redact.ts';
 
 /** Commands that never open the configured database, so never go to the server. */
-const RUN_HERE = new Set(['serve', 'redact', 'bench', 'bench-recorder', 'bench-codecs']);
+const RUN_HERE = new Set(['serve', 'redact', 'bench', 'bench-recorder', 'bench-codecs', 'bench-campaign']);
 
 /** Thrown by the pre-action hook when the command already ran in the server: its exit code. */
 class RanInServer extends Error {

@@ -1,7 +1,7 @@
 /** Outbound calling compliance (TCPA): the per-call check, the calling policy, do-not-call and consent lists, phone numbers. */
 export {
   assertOutboundAllowed, callerIdUser, callingHours, CallingPolicyError, canonicalTimeZone, checkOutboundCall, describeDays, evaluateOutbound,
-  getCallingPolicy, localClock, OutboundRefusedError, ownedNumber, parseDays, pickCallerNumber, setCallingPolicy, widerThanTcpa,
+  getCallingPolicy, localClock, nextCallingTime, OutboundRefusedError, ownedNumber, parseDays, pickCallerNumber, setCallingPolicy, widerThanTcpa,
 } from './outbound-policy.ts';
 export type { CallingPolicyChanges, OutboundCallInput, OutboundDecision, RefusalReason } from './outbound-policy.ts';
 export { addToDoNotCall, grantConsent, InvalidPhoneError, listConsents, listDoNotCall, removeDoNotCallById, removeFromDoNotCall, revokeConsent, revokeConsentById, type ListActor } from './lists.ts';

@@ -47,7 +47,7 @@ export type RefusalReason = 'do-not-call' | 'outside-calling-hours' | 'no-consen
 
 export type OutboundDecision =
   | { allowed: true; /** The tenant's number the call presents (as stored): the From's, or the default. */ callerNumber: string }
-  | { allowed: false; reason: RefusalReason; message: string };
+  | { allowed: false; reason: RefusalReason; message: string; /** outside-calling-hours only: the next time the window opens (absent when it never does). */ retryAt?: Date };
 
 export interface OutboundCallInput {
   /** The callee, as dialled. */
@@ -133,8 +133,12 @@ export function evaluateOutbound(
   }
   // The TCPA's hours are the called party's: their own zone when known (and valid), else the tenant's.
   const calleeZone = input.timeZone ? canonicalTimeZone(input.timeZone) : undefined;
-  const hours = callingHours(calleeZone ? { ...facts.policy, timezone: calleeZone } : facts.policy, now);
-  if (!hours.open) return refuse('outside-calling-hours', hours.why);
+  const policy = calleeZone ? { ...facts.policy, timezone: calleeZone } : facts.policy;
+  const hours = callingHours(policy, now);
+  if (!hours.open) {
+    const retryAt = nextCallingTime(policy, now);
+    return { ...refuse('outside-calling-hours', hours.why), ...(retryAt ? { retryAt } : {}) } as OutboundDecision;
+  }
   return { allowed: true, callerNumber };
 }
 
@@ -232,6 +236,33 @@ export function callingHours(policy: OutboundPolicy, now: Date): { open: true } 
   if (!policy.days.includes(clock.weekday)) return { open: false, why: `it is ${clock.label} in ${policy.timezone}; ${allowed}` };
   if (clock.minutes < start || clock.minutes >= end) return { open: false, why: `it is ${clock.label} in ${policy.timezone}; ${allowed}` };
   return { open: true };
+}
+
+/**
+ * The first instant at or after `now` inside the policy's window (local time in its zone, an allowed day);
+ * undefined when the policy is not valid (unknown zone, empty window). Walks forward at most a week and a day
+ * by local-clock jumps (to the window's start, else to the next local midnight), checking each landing with
+ * callingHours, so a daylight-saving change that moves a landing is caught and stepped past.
+ */
+export function nextCallingTime(policy: OutboundPolicy, now: Date): Date | undefined {
+  const start = clockMinutes(policy.windowStart);
+  const end = clockMinutes(policy.windowEnd, true);
+  if (!canonicalTimeZone(policy.timezone) || start === undefined || end === undefined || start >= end || policy.days.length === 0) return undefined;
+  let at = now.getTime();
+  for (let step = 0; step < 32; step++) {
+    const candidate = new Date(at);
+    if (callingHours(policy, candidate).open) return candidate;
+    const clock = localClock(candidate, policy.timezone);
+    const minuteStart = at - (at % 60_000);
+    const toStart = policy.days.includes(clock.weekday) && clock.minutes < start;
+    at = minuteStart + (toStart ? start - clock.minutes : 24 * 60 - clock.minutes) * 60_000;
+    if (toStart) {
+      // The clocks sprang forward in between: the landing is past the start by the jump; step back to it.
+      const landed = localClock(new Date(at), policy.timezone);
+      if (landed.weekday === clock.weekday && landed.minutes > start) at -= (landed.minutes - start) * 60_000;
+    }
+  }
+  return undefined;
 }
 
 /** "mon-sun", "mon-fri", "mon,wed,fri". */

@@ -6,11 +6,12 @@
  * contact and finishing the campaign write their webhook events
  * (campaign.contact.completed, campaign.completed) in the same transaction.
  */
-import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, gte, inArray, isNull, like, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Database, Tx } from '../database.ts';
 import { campaignContacts, campaigns, contacts } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import { auditInTx, type AuditEntry } from './audit.ts';
+import { afterTimestamp, decodeCursor, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
 import { emitEvent, notifyOutbox } from './webhook-outbox.ts';
 
 export type CampaignRow = typeof campaigns.$inferSelect;
@@ -28,7 +29,30 @@ export interface NewCampaign {
   callsPerSecond?: number;
   maxAttempts?: number;
   retrySpacingSeconds?: number;
+  /** The contacts to call: these ids, and/or every contact `contactFilter` matches when the campaign is created. */
   contactIds: string[];
+  contactFilter?: ContactFilter | undefined;
+}
+
+/** Which of the tenant's contacts a campaign takes (all given conditions hold); resolved once, at creation. */
+export interface ContactFilter {
+  /** Numbers starting with this (as stored, normalised: "+1555"). */
+  phonePrefix?: string | undefined;
+  /** Contacts with this own time zone. */
+  timeZone?: string | undefined;
+  /** Created at or after / before (exclusive) these instants. */
+  createdFrom?: Date | undefined;
+  createdTo?: Date | undefined;
+}
+
+function contactFilterSql(filter: ContactFilter): SQL | undefined {
+  const escaped = filter.phonePrefix?.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return and(
+    escaped !== undefined ? like(contacts.phone, `${escaped}%`) : undefined,
+    filter.timeZone !== undefined ? eq(contacts.timeZone, filter.timeZone) : undefined,
+    filter.createdFrom ? gte(contacts.createdAt, filter.createdFrom) : undefined,
+    filter.createdTo ? lt(contacts.createdAt, filter.createdTo) : undefined,
+  );
 }
 
 export async function insertCampaign(db: Database, tenantId: string, input: NewCampaign, entry: Omit<AuditEntry, 'target'>): Promise<CampaignRow> {
@@ -40,19 +64,27 @@ export async function insertCampaign(db: Database, tenantId: string, input: NewC
       ...(input.maxAttempts !== undefined ? { maxAttempts: input.maxAttempts } : {}),
       ...(input.retrySpacingSeconds !== undefined ? { retrySpacingSeconds: input.retrySpacingSeconds } : {}),
     }).returning();
-    const ids = [...new Set(input.contactIds)];
-    if (ids.length) {
-      const found = await tx.select({ id: contacts.id }).from(contacts).where(inArray(contacts.id, ids));
-      if (found.length !== ids.length) throw new CampaignStateError('some contacts do not exist');
-      await tx.insert(campaignContacts).values(ids.map((contactId) => ({ tenantId, campaignId: row!.id, contactId })));
+    const listed = [...new Set(input.contactIds)];
+    if (listed.length) {
+      const found = await tx.select({ id: contacts.id }).from(contacts).where(inArray(contacts.id, listed));
+      if (found.length !== listed.length) throw new CampaignStateError('some contacts do not exist', 'invalid');
     }
+    const matched = input.contactFilter
+      ? (await tx.select({ id: contacts.id }).from(contacts).where(contactFilterSql(input.contactFilter)).orderBy(asc(contacts.createdAt), asc(contacts.id))).map((c) => c.id)
+      : [];
+    const ids = [...new Set([...listed, ...matched])];
+    if (ids.length) await tx.insert(campaignContacts).values(ids.map((contactId) => ({ tenantId, campaignId: row!.id, contactId })));
     await auditInTx(tx, tenantId, { ...entry, target: row!.id, detail: { ...entry.detail, contacts: ids.length } });
     return row!;
   });
 }
 
+/** A refused campaign change: `not-found` (no such campaign in this tenant), `conflict` (not in a state that allows it), `invalid` input. */
 export class CampaignStateError extends Error {
   override name = 'CampaignStateError';
+  constructor(message: string, readonly kind: 'not-found' | 'conflict' | 'invalid' = 'conflict') {
+    super(message);
+  }
 }
 
 export async function getCampaign(db: Database, tenantId: string, id: string): Promise<CampaignRow | undefined> {
@@ -71,21 +103,23 @@ const TRANSITIONS: Record<string, { from: CampaignState[]; to: CampaignState }> 
 };
 
 /** start, pause, resume, cancel: checked against the current state, audited; cancel settles the contacts not yet dialled. */
-export async function changeCampaignState(db: Database, tenantId: string, id: string, action: keyof typeof TRANSITIONS, actor: string): Promise<CampaignRow> {
+export async function changeCampaignState(db: Database, tenantId: string, id: string, action: keyof typeof TRANSITIONS, actor: string, sourceIp?: string): Promise<CampaignRow> {
   const t = TRANSITIONS[action];
   if (!t) throw new CampaignStateError(`unknown action ${action}`);
   const row = await withTenant(db, tenantId, async (tx) => {
     const [current] = await tx.select().from(campaigns).where(eq(campaigns.id, id)).for('update');
-    if (!current) throw new CampaignStateError('no such campaign');
+    if (!current) throw new CampaignStateError('no such campaign', 'not-found');
     if (!t.from.includes(current.state as CampaignState)) throw new CampaignStateError(`cannot ${action} a ${current.state} campaign`);
     const [updated] = await tx.update(campaigns).set({ state: t.to }).where(eq(campaigns.id, id)).returning();
-    await auditInTx(tx, tenantId, { actor, action: `campaign.${action}`, target: id });
+    await auditInTx(tx, tenantId, { actor, action: `campaign.${action}`, target: id, detail: { from: current.state, to: t.to }, ...(sourceIp ? { sourceIp } : {}) });
     if (action === 'cancel') {
       const pending = await tx.update(campaignContacts).set({ state: 'done', outcome: 'cancelled', completedAt: new Date() })
         .where(and(eq(campaignContacts.campaignId, id), eq(campaignContacts.state, 'pending'))).returning();
       for (const c of pending) await emitContactCompleted(tx, tenantId, c);
-      await maybeCompleteCampaign(tx, tenantId, id);
     }
+    // Nothing left to dial completes it now: a campaign with no contacts, or whose last calls (in flight when it was
+    // paused) finished while it was paused; no later dial would complete it.
+    await maybeCompleteCampaign(tx, tenantId, id);
     return updated!;
   });
   notifyOutbox();
@@ -96,10 +130,14 @@ export interface DueContact { id: number; contactId: string; phone: string; time
 
 /**
  * Takes the next contact due for a call (pending, its retry time reached), marks it dialing and counts the
- * attempt; undefined when none is due. Committed before the call is placed.
+ * attempt; undefined when none is due or the campaign is not running. Committed before the call is placed.
  */
 export async function claimNextContact(db: Database, tenantId: string, campaignId: string, now: Date): Promise<DueContact | undefined> {
   return withTenant(db, tenantId, async (tx) => {
+    // Only while the campaign runs: the shared row lock orders this claim against a pause or cancel (which lock it
+    // for update), so a claim either commits before the change (a call in flight) or sees it and takes nothing.
+    const [running] = await tx.select({ id: campaigns.id }).from(campaigns).where(and(eq(campaigns.id, campaignId), eq(campaigns.state, 'running'))).for('share');
+    if (!running) return undefined;
     const [next] = await tx.select({ id: campaignContacts.id }).from(campaignContacts)
       .where(and(eq(campaignContacts.campaignId, campaignId), eq(campaignContacts.state, 'pending'),
         or(isNull(campaignContacts.nextAttemptAt), lte(campaignContacts.nextAttemptAt, now))))
@@ -134,6 +172,16 @@ export async function finishContactAttempt(db: Database, tenantId: string, campa
     }
   });
   notifyOutbox();
+}
+
+/**
+ * A dial the outbound policy put off (outside calling hours): no call was placed, so the attempt is not
+ * counted; the contact goes back to pending, due at `until`, with `detail` saying why it waits.
+ */
+export async function deferContact(db: Database, tenantId: string, rowId: number, until: Date, detail: string): Promise<void> {
+  await withTenant(db, tenantId, (tx) => tx.update(campaignContacts)
+    .set({ state: 'pending', attempts: sql`greatest(${campaignContacts.attempts} - 1, 0)`, nextAttemptAt: until, detail })
+    .where(and(eq(campaignContacts.id, rowId), eq(campaignContacts.state, 'dialing'))));
 }
 
 /** After a restart: contacts left 'dialing' may or may not have been called; they are settled as failed ("interrupted"), never dialled again. */
@@ -211,4 +259,29 @@ export async function campaignProgress(db: Database, tenantId: string, campaignI
 
 export async function listCampaignContacts(db: Database, tenantId: string, campaignId: string): Promise<CampaignContactRow[]> {
   return withTenant(db, tenantId, (tx) => tx.select().from(campaignContacts).where(eq(campaignContacts.campaignId, campaignId)).orderBy(asc(campaignContacts.id)));
+}
+
+/** The tenant's campaigns, newest first, optionally in one state. */
+export async function listCampaignsPage(db: Database, tenantId: string, filter: { state?: CampaignState | undefined }, page: PageRequest): Promise<Page<CampaignRow>> {
+  const found = await withTenant(db, tenantId, (tx) => tx.select({ ...getTableColumns(campaigns), key: micros(campaigns.createdAt) }).from(campaigns)
+    .where(and(filter.state ? eq(campaigns.state, filter.state) : undefined, afterTimestamp(campaigns.createdAt, campaigns.id, page.cursor, 'desc')))
+    .orderBy(desc(campaigns.createdAt), desc(campaigns.id)).limit(page.limit + 1));
+  const result = pageOf(found, page.limit, (row) => encodeCursor(row.key, row.id));
+  return { items: result.items.map(({ key: _key, ...row }) => row), next: result.next };
+}
+
+/** One campaign's contacts with their outcomes, in the order they were added; undefined when the tenant has no such campaign. */
+export async function listCampaignContactsPage(
+  db: Database, tenantId: string, campaignId: string, filter: { outcome?: ContactOutcome | undefined; state?: 'pending' | 'dialing' | 'done' | undefined }, page: PageRequest,
+): Promise<Page<CampaignContactRow> | undefined> {
+  const after = page.cursor === undefined ? undefined : Number(decodeCursor(page.cursor, { key: 'int', id: 'int' })[1]);
+  return withTenant(db, tenantId, async (tx) => {
+    const [campaign] = await tx.select({ id: campaigns.id }).from(campaigns).where(eq(campaigns.id, campaignId));
+    if (!campaign) return undefined;
+    const rows = await tx.select().from(campaignContacts)
+      .where(and(eq(campaignContacts.campaignId, campaignId), filter.outcome ? eq(campaignContacts.outcome, filter.outcome) : undefined,
+        filter.state ? eq(campaignContacts.state, filter.state) : undefined, after !== undefined ? gt(campaignContacts.id, after) : undefined))
+      .orderBy(asc(campaignContacts.id)).limit(page.limit + 1);
+    return pageOf(rows, page.limit, (row) => encodeCursor(row.id, row.id));
+  });
 }

@@ -6,6 +6,7 @@
 import type { ApiRoute } from '../route.ts';
 import { apiKeyRoutes } from './api-keys.ts';
 import { authRoutes } from './auth.ts';
+import { campaignRoutes } from './campaigns.ts';
 import { gdprRoutes } from './gdpr.ts';
 import { meRoutes } from './me.ts';
 import { recordingLinkRoutes } from './recording-links.ts';
@@ -20,6 +21,7 @@ export const ALL_ROUTES: readonly ApiRoute[] = [
   ...authRoutes,
   ...meRoutes,
   ...RESOURCE_ROUTES,
+  ...campaignRoutes,
   ...recordingLinkRoutes,
   ...sessionRoutes,
   ...totpRoutes,

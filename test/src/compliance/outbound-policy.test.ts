@@ -166,7 +166,10 @@ for (const backend of await backends()) {
     await setCallingPolicy(db, c, { timezone: 'America/New_York', days: ['mon', 'tue', 'wed', 'thu', 'fri'] });
     assert.is(await at('2026-03-06T15:00:00Z'), 'allowed:+12125550150', 'Fri 10:00');
     const saturday = await checkOutboundCall(db, c, { number: '+12125550150', now: new Date('2026-03-07T15:00:00Z') });
-    assert.equal(saturday, { allowed: false, reason: 'outside-calling-hours', message: 'it is Sat 10:00 in America/New_York; calls are allowed 08:00-21:00 on mon-fri' });
+    assert.equal(saturday, {
+      allowed: false, reason: 'outside-calling-hours', message: 'it is Sat 10:00 in America/New_York; calls are allowed 08:00-21:00 on mon-fri',
+      retryAt: new Date('2026-03-09T12:00:00Z'), // Monday 08:00 EDT: when the window opens
+    });
   });
 
   test(`[${backend.name}] another tenant's do-not-call list, consents and policy are invisible`, async () => {
