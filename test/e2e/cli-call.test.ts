@@ -56,9 +56,9 @@ if (run) {
 
       const port = await freeMediaPort();
       const mp = await freeMediaPort();
-      const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '20s', '-timeout_error', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp), '-trace_err', '-error_file', join(dir, 'sipp-errors.log')], { cwd: SIPP_DIR, timeoutMs: 30_000 });
+      const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '60s', '-timeout_error', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp), '-trace_err', '-error_file', join(dir, 'sipp-errors.log')], { cwd: SIPP_DIR, timeoutMs: 90_000 });
       await udpPortBound(port); // SIPp is listening (a loaded machine can take a while to start it)
-      const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '5551234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'carrier-secret\n', timeoutMs: 30_000 });
+      const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '5551234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'carrier-secret\n', timeoutMs: 90_000 });
       const sipp = await carrier;
       assert.is(cli.code, 0, cli.stderr);
       assert.is(sipp.code, 0, sipp.stdout.slice(-2000));
@@ -94,9 +94,9 @@ if (run) {
       await db.close();
       const port = await freeMediaPort();
       const mp = await freeMediaPort();
-      const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '20s', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp)], { cwd: SIPP_DIR, timeoutMs: 30_000 });
+      const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '60s', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp)], { cwd: SIPP_DIR, timeoutMs: 90_000 });
       await udpPortBound(port); // SIPp is listening (a loaded machine can take a while to start it)
-      const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '5551234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'wrong\n', timeoutMs: 30_000 });
+      const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '5551234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'wrong\n', timeoutMs: 90_000 });
       await carrier;
       assert.is.not(cli.code, 0);
       assert.match(cli.stderr, /^smartalex: call failed: 403 Forbidden\n$/m);

@@ -7,7 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { PostgresTenantKeyStore, rows, type Database } from '../../../storage/index.ts';
@@ -104,7 +104,7 @@ for (const backend of await backends()) {
     try {
       const db = await backend.open();
       // With recording storage configured, as a server has it: an erasure route then answers for the id (404), not 503 for the missing store.
-      const h = await apiHarness(db, { services: { keyRing: new KeyRing({ master: LocalMasterKey.generate(), store: new PostgresTenantKeyStore(db) }), recordingStore: new MemoryObjectStore() } });
+      const h = await apiHarness(db, { services: { keyRing: new KeyRing({ master: LocalMasterKey.generate(), store: new PostgresTenantKeyStore(db) }), recordingStore: new MemoryObjectStore(), callTokenSecret: randomBytes(32) } });
       try {
         const tenant = await h.tenant();
         const owner = await h.user(tenant, 'owner');

@@ -10,6 +10,7 @@
  *  - a few hundred random bodies on the write routes: never a 5xx, and a
  *    refused request changes nothing in the database.
  */
+import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LightMyRequestResponse } from 'fastify';
@@ -29,6 +30,7 @@ function idRequests(ids: SeededTenant, agentOfCaller: string): Record<string, Ca
     'GET /agents/:agentId': { method: 'GET', url: `/v1/agents/${ids.agentId}` },
     'PATCH /agents/:agentId': { method: 'PATCH', url: `/v1/agents/${ids.agentId}`, payload: { prompt: 'hijack' } },
     'DELETE /agents/:agentId': { method: 'DELETE', url: `/v1/agents/${ids.agentId}` },
+    'POST /agents/:agentId/call-tokens': { method: 'POST', url: `/v1/agents/${ids.agentId}/call-tokens`, payload: {} },
     'GET /numbers/:numberId': { method: 'GET', url: `/v1/numbers/${ids.numberId}` },
     'PATCH /numbers/:numberId': { method: 'PATCH', url: `/v1/numbers/${ids.numberId}`, payload: { agentId: agentOfCaller } },
     'DELETE /numbers/:numberId': { method: 'DELETE', url: `/v1/numbers/${ids.numberId}` },
@@ -97,7 +99,7 @@ function randomBody(rand: () => number, keys: string[]): { payload: string; must
 for (const backend of await backends()) {
   test(`[${backend.name}] another tenant's ids: 404 on every id route, its data untouched; lists never show it`, async () => {
     const store = new MemoryObjectStore();
-    const h = await apiHarness(await backend.open(), { services: { recordingStore: store } });
+    const h = await apiHarness(await backend.open(), { services: { recordingStore: store, callTokenSecret: randomBytes(32) } });
     try {
       const a = await seedResources(h.db, store, await h.tenant('A'), '2001');
       const b = await seedResources(h.db, store, await h.tenant('B'), '2002');
@@ -154,7 +156,7 @@ for (const backend of await backends()) {
 
   test(`[${backend.name}] malformed ids and unknown fields are 400s that change nothing; random bodies never 5xx`, async () => {
     const store = new MemoryObjectStore();
-    const h = await apiHarness(await backend.open(), { services: { recordingStore: store } });
+    const h = await apiHarness(await backend.open(), { services: { recordingStore: store, callTokenSecret: randomBytes(32) } });
     try {
       const a = await seedResources(h.db, store, await h.tenant('A'), '2001');
       const owner = await h.bearer(a.tenantId, 'owner');
