@@ -14,12 +14,14 @@ import { defineRoute } from '../route.ts';
 import { apiPage, idParam, nonEmpty, objectStore, served, who } from './resource-support.ts';
 
 const contactSchema = z.object({
-  id: z.uuid(), name: z.string().nullable(), phone: z.string(), email: z.string().nullable(), createdAt: z.string(),
+  id: z.uuid(), name: z.string().nullable(), phone: z.string().describe('E.164'), email: z.string().nullable(),
+  timeZone: z.string().nullable().describe('IANA zone for calling hours; null: the tenant\'s zone applies'), createdAt: z.string(),
 }).meta({ id: 'Contact' });
 
-const view = (row: ContactRow) => ({ id: row.id, name: row.name, phone: row.phone, email: row.email, createdAt: row.createdAt.toISOString() });
+const view = (row: ContactRow) => ({ id: row.id, name: row.name, phone: row.phone, email: row.email, timeZone: row.timeZone, createdAt: row.createdAt.toISOString() });
 
-const phone = z.string().min(3).max(32).describe('Normalised on the way in: "(555) 123-4567" is stored as +15551234567');
+const phone = z.string().min(3).max(32).describe('Validated and normalised to E.164 on the way in: "(415) 555-0123" is stored as +14155550123 (without +, read as a US number)');
+const timeZone = z.string().min(1).max(64).nullable().optional().describe('IANA time zone; when omitted on create, derived from the number if its country has a single zone');
 const params = idParam('contactId');
 
 /** The stored spellings of a phone number filter (400 when it is not one). */
@@ -39,7 +41,7 @@ export const contactRoutes = [
   }),
   defineRoute({
     method: 'POST', url: '/contacts', tag: 'contacts', summary: 'Create a contact', permission: 'contacts:write', status: 201,
-    body: z.strictObject({ name: z.string().min(1).max(200).nullable().optional(), phone, email: z.string().min(3).max(320).nullable().optional() }),
+    body: z.strictObject({ name: z.string().min(1).max(200).nullable().optional(), phone, email: z.string().min(3).max(320).nullable().optional(), timeZone }),
     response: contactSchema,
     handler: async ({ ctx, body }) => view(await served(() => createContact(ctx.db, ctx.tenantId, body, who(ctx)))),
   }),
@@ -51,7 +53,7 @@ export const contactRoutes = [
   defineRoute({
     method: 'PATCH', url: '/contacts/:contactId', tag: 'contacts', summary: 'Rectify a contact (GDPR); audited with the fields changed', permission: 'contacts:write',
     params,
-    body: z.strictObject({ name: z.string().min(1).max(200).nullable().optional(), phone: phone.optional(), email: z.string().min(3).max(320).nullable().optional() }),
+    body: z.strictObject({ name: z.string().min(1).max(200).nullable().optional(), phone: phone.optional(), email: z.string().min(3).max(320).nullable().optional(), timeZone }),
     response: contactSchema,
     handler: async ({ ctx, params: p, body }) => {
       nonEmpty(body);
