@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { listContactsPage, type ContactRow } from '../../../storage/index.ts';
 import { normalisePhone, phoneVariants } from '../../compliance/index.ts';
+import { importContacts, IMPORT_MAX_ROWS } from '../../resources/contact-import.ts';
 import { createContact, eraseContact, getContact, rectifyContact } from '../../resources/contacts.ts';
 import { badRequest } from '../problem.ts';
 import { pageQuery, pageSchema } from '../pagination.ts';
@@ -23,6 +24,23 @@ const view = (row: ContactRow) => ({ id: row.id, name: row.name, phone: row.phon
 const phone = z.string().min(3).max(32).describe('Validated and normalised to E.164 on the way in: "(415) 555-0123" is stored as +14155550123 (without +, read as a US number)');
 const timeZone = z.string().min(1).max(64).nullable().optional().describe('IANA time zone; when omitted on create, derived from the number if its country has a single zone');
 const params = idParam('contactId');
+
+/** The largest CSV import body (text/csv or JSON {csv}). */
+export const IMPORT_BODY_LIMIT = 5 * 1024 * 1024;
+
+const importReportSchema = z.object({
+  rows: z.number().int().describe('Data rows read (the header not counted)'),
+  created: z.number().int(),
+  skipped: z.number().int(),
+  ignoredColumns: z.array(z.string()).describe('Header columns that are not phone, name, email or timezone'),
+  errors: z.array(z.object({
+    line: z.number().int().describe('1-based line of the CSV where the row starts'),
+    field: z.string(),
+    reason: z.string(),
+    phone: z.string().optional().describe('The row\'s number, masked to its last 4 digits'),
+  })).describe('Why each skipped row was skipped (the first 1000)'),
+  errorsTruncated: z.boolean(),
+}).meta({ id: 'ContactImportReport' });
 
 /** The stored spellings of a phone number filter (400 when it is not one). */
 export function phoneFilter(raw: string | undefined): string[] | undefined {
@@ -44,6 +62,13 @@ export const contactRoutes = [
     body: z.strictObject({ name: z.string().min(1).max(200).nullable().optional(), phone, email: z.string().min(3).max(320).nullable().optional(), timeZone }),
     response: contactSchema,
     handler: async ({ ctx, body }) => view(await served(() => createContact(ctx.db, ctx.tenantId, body, who(ctx)))),
+  }),
+  defineRoute({
+    method: 'POST', url: '/contacts/import', tag: 'contacts', permission: 'contacts:write', bodyLimit: IMPORT_BODY_LIMIT,
+    summary: `Import contacts from CSV (Content-Type text/csv, or JSON {csv}; header phone,name,email,timezone; at most ${IMPORT_MAX_ROWS} rows, 5 MiB): good rows created, bad rows skipped and reported`,
+    body: z.strictObject({ csv: z.string().min(1).describe('The CSV text: a header row, then one contact per row') }),
+    response: importReportSchema,
+    handler: async ({ ctx, body }) => served(() => importContacts(ctx.db, ctx.tenantId, body.csv, who(ctx))),
   }),
   defineRoute({
     method: 'GET', url: '/contacts/:contactId', tag: 'contacts', summary: 'One contact', permission: 'contacts:read',
