@@ -59,6 +59,13 @@ const schema = z.object({
   SMARTALEX_SIP_PORT: port.default(5060),
   /** Address written into SDP and Contact when the bind address is a wildcard. */
   SMARTALEX_PUBLIC_ADDRESS: optionalText,
+  /**
+   * Browser calls (WebRTC): the address the ICE sockets bind and announce as host candidates. Default:
+   * SMARTALEX_PUBLIC_ADDRESS, else the HTTP bind address (every interface when that is a wildcard).
+   */
+  SMARTALEX_WEBRTC_ADDRESS: optionalText,
+  /** Browser calls: signalling connections (/v1/webrtc) accepted per source address per minute, cluster-wide. */
+  SMARTALEX_WEBRTC_CONNECTIONS_PER_MINUTE: z.coerce.number().int().positive().max(10_000).default(20),
   /** Origin (and optional path prefix) of the HTTP API as clients reach it; recording links are built on it. */
   SMARTALEX_PUBLIC_BASE_URL: publicBaseUrl.optional(),
   SMARTALEX_SIP_TLS_PORT: port.default(5061),

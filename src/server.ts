@@ -16,10 +16,13 @@ import { createHttpServer, type ReadinessCheck } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
+import { registerCallPage } from './http/call-page.ts';
+import { UpgradeRouter } from './http/upgrades.ts';
+import { WEBRTC_SIGNALLING_PATH, webRtcSignalling } from './webrtc/index.ts';
 import { controlPlaneSettings, registerControlPlane, systemClock, type ControlPlaneDeps } from './api/index.ts';
 import { LiveCallFeed, registerConsole } from './console/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
-import { attachStreamEndpoint, registerCarrierWebhooks } from './streams/index.ts';
+import { attachStreamEndpoint, registerCarrierWebhooks, STREAM_PATHS } from './streams/index.ts';
 import { startRetentionSweeper } from './retention.ts';
 import { ClusterNode, defaultNodeId } from './cluster/node.ts';
 import { clusterCallLimiter } from './cluster/call-leases.ts';
@@ -152,7 +155,7 @@ export async function startServer(config: Config, logger: Logger, output: { writ
       settings: controlPlaneSettings(config),
       services: {
         keyRing: recordingVault.vault.keys, recordingStore: recordingVault.store, recordingLinkSecret: recordingVault.linkSecret,
-        recordingVault: recordingVault.vault, gdprExports,
+        recordingVault: recordingVault.vault, gdprExports, callTokenSecret: recordingVault.callTokenSecret,
       },
       // Per-route limits (recording links, export downloads) counted in Postgres: they hold across every node of a cluster.
       rateLimitStore: postgresRateLimitStore(db, 'api'), securityLog: calls.securityLog,
@@ -175,6 +178,12 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const liveCalls = new LiveCallFeed(calls);
     closers.unshift(async () => liveCalls.close());
     registerConsole(http, { deps: controlPlane, feed: liveCalls });
+    // Browser calls: the /call/<agentId> page and its signalling socket (src/webrtc); upgrades to the carrier
+    // stream paths are the stream endpoint's.
+    registerCallPage(http);
+    const webrtc = webRtcSignalling({ config, db, calls, secret: recordingVault.callTokenSecret, logger: logger.child({ component: 'webrtc' }) });
+    http.addHook('preClose', () => webrtc.close()); // before the HTTP server closes: it would wait for the upgraded sockets
+    new UpgradeRouter(http.server, { handledElsewhere: (path) => (Object.values(STREAM_PATHS) as string[]).includes(path) }).add(WEBRTC_SIGNALLING_PATH, webrtc.handleUpgrade);
     await http.listen({ host: config.SMARTALEX_HTTP_HOST, port: config.SMARTALEX_HTTP_PORT }).catch((error: unknown) => {
       throw listenConfigError(error, 'SMARTALEX_HTTP_PORT', 'SMARTALEX_HTTP_HOST', config.SMARTALEX_HTTP_HOST, config.SMARTALEX_HTTP_PORT, 'HTTP') ?? error;
     });

@@ -7,6 +7,7 @@ import { runCli } from '../src/cli/main.ts';
 import { registerBenchCommand } from './bench/command.ts';
 import { registerRecorderBenchCommand } from './bench/recorder-command.ts';
 import { registerCodecBenchCommand } from './bench/codecs.ts';
+import { registerWebRtcBenchCommand } from './bench/webrtc.ts';
 import { registerCampaignBenchCommand } from './bench/campaign.ts';
 
-await runCli([registerBenchCommand, registerRecorderBenchCommand, registerCodecBenchCommand, registerCampaignBenchCommand]);
+await runCli([registerBenchCommand, registerRecorderBenchCommand, registerCodecBenchCommand, registerWebRtcBenchCommand, registerCampaignBenchCommand]);

@@ -4,7 +4,12 @@
  * began); each spoken sentence remembers where it starts and ends on it. At a
  * barge-in, audio submitted minus audio dropped is what left the server, so a
  * sentence is heard in full, in part (words in proportion) or not at all.
+ * A cut never splits a piece of PII (a card number, a phone number): the
+ * part heard would be too short to be recognised, and the transcript would
+ * keep its first digits in clear; the cut moves to the end of the piece, so
+ * redaction sees it whole.
  */
+import { findPii } from '../redact/index.ts';
 
 export interface SpokenSpan {
   text: string;
@@ -41,9 +46,14 @@ export function heardText(spans: readonly SpokenSpan[], playedMs: number): strin
       continue;
     }
     const fraction = (playedMs - span.startMs) / Math.max(1, span.endMs - span.startMs);
-    const ws = span.text.split(/\s+/).filter((w) => w !== '');
-    const n = Math.floor(ws.length * fraction);
-    if (n > 0) parts.push(`${ws.slice(0, n).join(' ')}...`);
+    const words = [...span.text.matchAll(/\S+/g)];
+    const n = Math.floor(words.length * fraction);
+    if (n > 0) {
+      const lastWord = words[n - 1]!;
+      let cut = lastWord.index + lastWord[0].length;
+      for (const pii of findPii(span.text)) if (pii.start < cut && pii.end > cut) cut = pii.end;
+      parts.push(cut >= span.text.trimEnd().length ? span.text : `${span.text.slice(0, cut)}...`);
+    }
     break;
   }
   return parts.join(' ');

@@ -44,6 +44,8 @@ export interface ControlPlaneServices {
   [name: string]: unknown;
   /** Where recording objects live: deleting a call, a contact or a recording takes them with it. */
   recordingStore?: ObjectStore;
+  /** Signs WebRTC call tokens (src/webrtc/call-token.ts); without it minting one answers 503. */
+  callTokenSecret?: Buffer;
   /** The HKDF-derived secret recording links are signed with (storage/vault/links.ts); without it minting answers 503. */
   recordingLinkSecret?: Buffer;
   /** Runs GDPR export jobs (src/gdpr/export-jobs.ts); without it the export routes answer 503. */

@@ -43,6 +43,8 @@ export interface CallSessionEvents {
   close: [reason: EndReason];
   /** A finished turn's latency trace (from the runner). */
   trace: [trace: TurnTrace];
+  /** A redacted transcript line as it is stored (a browser call shows them as live captions). */
+  transcript: [line: { speaker: 'caller' | 'agent'; text: string }];
 }
 
 export class CallSession<T extends SessionTransport = SessionTransport> extends EventEmitter<CallSessionEvents> implements CallRecordWriter {
@@ -121,6 +123,11 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
       callId: this.callId, seq, speaker: turn.role,
       redacted: { text: turn.redactedText, entities: turn.entities }, latency: turn.trace ? traceLatency(turn.trace) : null,
     }).catch((error: unknown) => this.logger.warn({ err: error }, 'could not write to the call record'));
+    try {
+      this.emit('transcript', { speaker: turn.role, text: turn.redactedText });
+    } catch (error) {
+      this.logger.warn({ err: { name: (error as Error)?.name } }, 'a transcript listener failed'); // never the line itself: it is call content
+    }
   }
 
   failure(failure: Pick<ProviderFailure, 'stage' | 'provider'>): void {

@@ -20,12 +20,15 @@ export interface RecordingVaultSetup {
   linkSecret: Buffer;
   /** Root secret of the control plane's session signing keys (src/api/auth/signing-keys.ts derives one per period). */
   sessionSecret: Buffer;
+  /** HMAC secret for WebRTC call tokens (src/webrtc/call-token.ts). */
+  callTokenSecret: Buffer;
   /** HMAC secret of carrier media-stream tokens (src/streams/stream-token.ts): the same on every node, so any node takes the stream. */
   streamSecret: Buffer;
 }
 
 export const LINK_SECRET_PURPOSE = 'recording-links/v1';
 export const SESSION_SECRET_PURPOSE = 'api-sessions/v1';
+export const CALL_TOKEN_SECRET_PURPOSE = 'webrtc-call-tokens/v1';
 export const STREAM_SECRET_PURPOSE = 'media-stream-tokens/v1';
 
 type StoreSettings = Pick<Config, 'SMARTALEX_DATA_DIR' | 'SMARTALEX_RECORDINGS_S3_BUCKET' | 'SMARTALEX_RECORDINGS_S3_PREFIX' | 'SMARTALEX_RECORDINGS_S3_ENDPOINT' | 'SMARTALEX_RECORDINGS_S3_REGION' | 'SMARTALEX_RECORDINGS_S3_PATH_STYLE'>;
@@ -49,5 +52,8 @@ export async function openRecordingVault(config: Pick<Config, 'SMARTALEX_DATA_DI
   const master = await loadMasterKey({ dataDir: config.SMARTALEX_DATA_DIR, env });
   const store = recordingStoreFrom(config);
   const keys = new KeyRing({ master, store: new PostgresTenantKeyStore(db) });
-  return { vault: new RecordingVault({ store, keys }), store, linkSecret: master.deriveSecret(LINK_SECRET_PURPOSE), sessionSecret: master.deriveSecret(SESSION_SECRET_PURPOSE), streamSecret: master.deriveSecret(STREAM_SECRET_PURPOSE) };
+  return {
+    vault: new RecordingVault({ store, keys }), store, linkSecret: master.deriveSecret(LINK_SECRET_PURPOSE), sessionSecret: master.deriveSecret(SESSION_SECRET_PURPOSE),
+    streamSecret: master.deriveSecret(STREAM_SECRET_PURPOSE), callTokenSecret: master.deriveSecret(CALL_TOKEN_SECRET_PURPOSE),
+  };
 }

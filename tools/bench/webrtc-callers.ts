@@ -1,0 +1,107 @@
+/**
+ * The caller side of `smartalex bench-webrtc`, in its own process so its CPU
+ * (the callers' Opus encoding, their DTLS-SRTP) is not counted as the
+ * server's. Over IPC: it sends one offer per call, takes the answers, then
+ * speaks fixture speech (16 kHz, resampled to 48 kHz, Opus, one packet per
+ * 20 ms) on every call for the given time, counting the agent packets it
+ * hears back (listening on until they stop coming), and reports.
+ */
+import { readFileSync } from 'node:fs';
+import nodeDataChannel from 'node-datachannel';
+import { OpusEncoder, OPUS_FRAME_SAMPLES } from '../../media/audio/opus.ts';
+import { Resampler } from '../../media/audio/resample.ts';
+import { parseWav, pcm16Samples } from '../../media/audio/wav.ts';
+import { looksLikeRtcp, serializeRtp } from '../../media/rtp/packet.ts';
+
+export type CallerMessage = { type: 'offer'; index: number; sdp: string } | { type: 'open' } | { type: 'done'; sent: number; heard: number } | { type: 'failed'; message: string };
+export type CallerCommand = { type: 'answer'; index: number; sdp: string } | { type: 'speak'; seconds: number };
+
+const send = (m: CallerMessage): void => { process.send?.(m); };
+
+interface Caller { pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; opened: Promise<void>; heard: number }
+
+async function caller(): Promise<{ c: Caller; offer: string }> {
+  const pc = new nodeDataChannel.PeerConnection('caller', { iceServers: [], bindAddress: '127.0.0.1' });
+  const audio = new nodeDataChannel.Audio('0', 'SendRecv');
+  audio.addOpusCodec(111);
+  audio.addSSRC(Math.floor(Math.random() * 2 ** 31) + 1, 'caller', 'c', 'mic');
+  const track = pc.addTrack(audio);
+  const c: Caller = { pc, track, heard: 0, opened: new Promise((resolve) => track.onOpen(resolve)) };
+  track.onMessage((m) => { if (!looksLikeRtcp(m)) c.heard++; });
+  const offer = await new Promise<string>((resolve) => {
+    pc.onGatheringStateChange((state) => { if (state === 'complete') resolve(pc.localDescription()!.sdp); });
+    pc.setLocalDescription();
+  });
+  return { c, offer };
+}
+
+/** The fixture speech as 48 kHz Opus packets, encoded once and replayed by every call. */
+function speechPackets(): Buffer[] {
+  const speech = pcm16Samples(parseWav(readFileSync(new URL('../../fixtures/audio/what-time-open-16k.wav', import.meta.url))));
+  const up = new Resampler(16_000, 48_000).process(speech);
+  const encoder = new OpusEncoder();
+  const packets: Buffer[] = [];
+  for (let i = 0; i + OPUS_FRAME_SAMPLES <= up.length; i += OPUS_FRAME_SAMPLES) packets.push(encoder.encode(up.subarray(i, i + OPUS_FRAME_SAMPLES)));
+  encoder.close();
+  return packets;
+}
+
+const calls = Number(process.argv[2] ?? 1);
+const callers: Caller[] = [];
+const attempts: number[] = [];
+/** (Re)starts call `index`: a fresh peer and its offer to the server. */
+async function dial(index: number): Promise<void> {
+  callers[index]?.pc.close();
+  attempts[index] = (attempts[index] ?? 0) + 1;
+  const { c, offer } = await caller();
+  callers[index] = c;
+  send({ type: 'offer', index, sdp: offer });
+}
+await Promise.all(Array.from({ length: calls }, (_, i) => dial(i)));
+const packets = speechPackets();
+let opened = 0;
+process.on('message', (command: CallerCommand) => {
+  void (async () => {
+    if (command.type === 'answer') {
+      const c = callers[command.index]!;
+      try {
+        c.pc.setRemoteDescription(command.sdp, 'answer');
+      } catch (error) {
+        // libdatachannel as the offerer now and then closes itself before the answer comes when the machine is
+        // busy ("Got a remote candidate without ICE transport"): that call starts over, at most three times.
+        if (!/without ICE transport/.test(String(error)) || attempts[command.index]! >= 3) throw error;
+        await dial(command.index);
+        return;
+      }
+      await c.opened;
+      if (++opened === calls) send({ type: 'open' });
+      return;
+    }
+    let sent = 0;
+    const started = performance.now();
+    const total = command.seconds * 50;
+    for (let n = 0; n < total; n++) {
+      for (const c of callers) {
+        const payload = packets[n % packets.length]!;
+        c.track.sendMessageBinary(serializeRtp({ marker: n === 0, payloadType: 111, sequenceNumber: n & 0xffff, timestamp: (n * OPUS_FRAME_SAMPLES) >>> 0, ssrc: 1, payload }));
+        sent++;
+      }
+      const wait = started + (n + 1) * 20 - performance.now(); // paced on the clock, not by timers alone
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    // The agent's audio trails the caller's by the round trip and its queue: listen until it stops coming
+    // (nothing new for a second) or all of it is back, at most 20 s.
+    const heard = (): number => callers.reduce((s, c) => s + c.heard, 0);
+    const drainUntil = performance.now() + 20_000;
+    for (let last = -1, quietSince = performance.now(); heard() < sent && performance.now() < drainUntil;) {
+      const now = heard();
+      if (now !== last) { last = now; quietSince = performance.now(); }
+      else if (performance.now() - quietSince > 1000) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    send({ type: 'done', sent, heard: heard() });
+    for (const c of callers) c.pc.close();
+    nodeDataChannel.cleanup();
+    setTimeout(() => process.exit(0), 200);
+  })().catch((error: unknown) => { send({ type: 'failed', message: String(error) }); process.exit(1); });
+});
