@@ -62,6 +62,9 @@ export async function registerControlPlane(app: FastifyInstance, deps: ControlPl
     v1.setSerializerCompiler(serializerCompiler);
     v1.setErrorHandler(problemErrorHandler(deps.logger));
     v1.setNotFoundHandler(problemNotFoundHandler);
+    // A text/csv body arrives as { csv: "<text>" }: a route that takes CSV declares that field in its body schema
+    // (and so also takes JSON {csv}); any other route refuses it as an unknown field. The route's bodyLimit applies.
+    v1.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, { csv: body }));
     // Per-route limits only (ApiRoute.rateLimit), counted per source address in deps.rateLimitStore.
     await v1.register(rateLimit, {
       global: false,

@@ -1,33 +1,48 @@
 /**
  * Phone numbers for the outbound compliance checks: one canonical spelling, so
- * "(555) 123-4567", "555.123.4567", "1 555 123 4567" and "+15551234567" are the
- * same number on the do-not-call list, in the consents and in the check.
+ * "(212) 555-0123", "212.555.0123", "1 212 555 0123" and "+12125550123" are
+ * the same number on the do-not-call list, in the consents, in the contacts
+ * and in the check. Validation is libphonenumber-js's (maintained metadata of
+ * every country's numbering plan), not a digit count of our own.
  *
- *   - spaces, dashes, dots and parentheses are stripped; a leading + is kept;
- *   - what is left must be digits: + and 7 to 15 digits (E.164), or 3 to 15
- *     digits without the + (a local number or an extension, kept as it is);
- *   - a 10-digit number, and an 11-digit one starting with 1, is a US (NANP)
- *     number and becomes +1XXXXXXXXXX.
+ *   - spaces, dashes, dots and parentheses are stripped; what is left must be
+ *     digits with an optional leading +;
+ *   - a number that is valid for its country becomes E.164 (+CC...); one
+ *     without the + is read in `defaultCountry` ('US' unless given);
+ *   - otherwise 3 to 6 digits without a + are an internal extension ("2000",
+ *     a SIP user) and kept as they are (`isE164` tells them apart);
+ *   - anything else (an unassigned area code, a wrong length) is not a number.
  *
  * `maskPhone` is the only form a number may take in the audit log, in log
  * lines and in refusal messages: everything but the last 4 digits starred.
  */
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+
+/** Where a number written without + is read when nobody says otherwise. */
+export const DEFAULT_PHONE_COUNTRY: CountryCode = 'US';
 
 /** `raw` without spaces, dashes, dots and parentheses: the number as dialled ("(212) 555-0123" -> "2125550123"). */
 export function stripPunctuation(raw: string): string {
   return raw.replace(/[\s\-.()]/g, '');
 }
 
-/** The canonical spelling, or undefined when `raw` is not a phone number. */
-export function normalisePhone(raw: string): string | undefined {
-  const match = /^(\+?)(\d+)$/.exec(stripPunctuation(raw));
-  if (!match) return undefined;
-  const plus = match[1]!;
-  const digits = match[2]!;
-  if (plus) return digits.length >= 7 && digits.length <= 15 ? `+${digits}` : undefined;
-  if (digits.length === 10) return `+1${digits}`;
-  if (digits.length === 11 && digits.startsWith('1')) return `+${digits}`;
-  return digits.length >= 3 && digits.length <= 15 ? digits : undefined;
+/** The canonical spelling (E.164, or a short extension), or undefined when `raw` is not a phone number. */
+export function normalisePhone(raw: string, defaultCountry: CountryCode = DEFAULT_PHONE_COUNTRY): string | undefined {
+  const text = stripPunctuation(raw);
+  if (!/^\+?\d{1,17}$/.test(text)) return undefined;
+  const parsed = parsePhoneNumberFromString(text, defaultCountry);
+  if (parsed?.isValid()) return parsed.number;
+  return /^\d{3,6}$/.test(text) ? text : undefined;
+}
+
+/** Whether a canonical number is a full international (E.164) number, not an extension. */
+export function isE164(canonical: string): boolean {
+  return /^\+[1-9]\d{6,14}$/.test(canonical);
+}
+
+/** The ISO country (region) of an E.164 number, when the numbering plan says which. */
+export function phoneCountry(e164: string): CountryCode | undefined {
+  return parsePhoneNumberFromString(e164)?.country;
 }
 
 /**

@@ -18,13 +18,42 @@ export interface ContactInput {
   /** Normalised by the caller (src/compliance/phone.ts). */
   phone: string;
   email?: string | null | undefined;
+  /** IANA name, checked by the caller; NULL: the tenant's zone applies. */
+  timeZone?: string | null | undefined;
 }
 
 export async function createContact(db: Database, tenantId: string, input: ContactInput): Promise<ContactRow> {
   return withTenant(db, tenantId, async (tx) => {
-    const [row] = await tx.insert(contacts).values({ tenantId, name: input.name ?? null, phone: input.phone, email: input.email ?? null }).returning();
+    const [row] = await tx.insert(contacts).values(contactValues(tenantId, input)).returning();
     return row!;
   });
+}
+
+const contactValues = (tenantId: string, input: ContactInput) => ({
+  tenantId, name: input.name ?? null, phone: input.phone, email: input.email ?? null, timeZone: input.timeZone ?? null,
+});
+
+/** Many contacts in one transaction (an import), inserted in chunks; returns how many were written. */
+export async function createContacts(db: Database, tenantId: string, inputs: readonly ContactInput[]): Promise<number> {
+  if (inputs.length === 0) return 0;
+  return withTenant(db, tenantId, async (tx) => {
+    for (let i = 0; i < inputs.length; i += 1000) {
+      await tx.insert(contacts).values(inputs.slice(i, i + 1000).map((input) => contactValues(tenantId, input)));
+    }
+    return inputs.length;
+  });
+}
+
+/** Which of these (stored) phone spellings already belong to one of the tenant's contacts. */
+export async function existingContactPhones(db: Database, tenantId: string, phones: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  await withTenant(db, tenantId, async (tx) => {
+    for (let i = 0; i < phones.length; i += 1000) {
+      const rows = await tx.selectDistinct({ phone: contacts.phone }).from(contacts).where(inArray(contacts.phone, phones.slice(i, i + 1000) as string[]));
+      for (const row of rows) found.add(row.phone);
+    }
+  });
+  return found;
 }
 
 export async function getContact(db: Database, tenantId: string, id: string): Promise<ContactRow | undefined> {

@@ -48,7 +48,7 @@ test('PGlite drain: no new campaign call, the ringing dial is recorded, its webh
     const keys = new KeyRing({ master: new LocalMasterKey(Buffer.from(masterHex, 'hex')), store: new PostgresTenantKeyStore(db) });
     await createWebhookEndpoint(db, keys, tenantId, { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, eventTypes: ['campaign.contact.completed'], actor: ACTOR });
     await setCallingPolicy(db, tenantId, { timezone: zoneInCallingHours(), windowStart: '08:00', windowEnd: '21:00' });
-    const phones = ['+15550400001', '+15550400002', '+15550400003'];
+    const phones = ['+14152400001', '+14152400002', '+14152400003'];
     const contacts = await withTenant(db, tenantId, (tx) => tx.insert(schema.contacts).values(phones.map((phone, i) => ({ tenantId, phone, name: `c${i}` }))).returning());
     for (const phone of phones) await grantConsent(db, tenantId, phone, { source: 'test', actor: ACTOR });
     const campaign = await createCampaign(db, tenantId, { name: 'drain', agentId: t.agentId, contactIds: contacts.map((c) => c.id), maxConcurrent: 1, callsPerSecond: 50, maxAttempts: 1 }, ACTOR);

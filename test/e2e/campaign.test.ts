@@ -34,7 +34,7 @@ const minutesIn = (zone: string): number => localClock(new Date(), zone).minutes
 /** Well inside 08:00-21:00 for the whole test / well outside it. */
 const dayZone = (): string => ZONES.find((z) => minutesIn(z) >= 9 * 60 && minutesIn(z) < 20 * 60)!;
 const nightZone = (): string => ZONES.find((z) => minutesIn(z) < 7 * 60 || minutesIn(z) >= 22 * 60)!;
-const phoneOf = (i: number): string => `+1555040${String(i).padStart(4, '0')}`;
+const phoneOf = (i: number): string => `+1415240${String(i).padStart(4, '0')}`;
 
 interface Progress { state: string; progress: { total: number; byState: Record<string, number>; byOutcome: Record<string, number> } }
 interface ContactOutcome { contactId: string; state: string; outcome: string | null; detail: string | null; attempts: number; nextAttemptAt: string | null }
@@ -56,7 +56,7 @@ async function seed(env: Record<string, string>) {
   try {
     const tenant = await createTenant(db, { name: 'campaigns' });
     const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
-    await addNumber(db, tenant.id, { number: '+15550409999', agentId: agent.id, allowedCidrs: [] });
+    await addNumber(db, tenant.id, { number: '+14152409999', agentId: agent.id, allowedCidrs: [] });
     await setCallingPolicy(db, tenant.id, { timezone: dayZone(), windowStart: '08:00', windowEnd: '21:00', days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] });
     const night = nightZone();
     const contacts = await withTenant(db, tenant.id, (tx) => tx.insert(schema.contacts).values(Array.from({ length: COUNT }, (_, i) => ({
@@ -96,7 +96,7 @@ if (run) {
         return JSON.parse(text) as T;
       };
       const campaign = await api<{ id: string }>('POST', '/campaigns', {
-        name: 'e2e', agentId: world.agentId, contactFilter: { phonePrefix: '+1555040' }, maxConcurrent: 3, callsPerSecond: 5, maxAttempts: 2, retrySpacingSeconds: 0,
+        name: 'e2e', agentId: world.agentId, contactFilter: { phonePrefix: '+1415240' }, maxConcurrent: 3, callsPerSecond: 5, maxAttempts: 2, retrySpacingSeconds: 0,
       });
       await api('POST', `/campaigns/${campaign.id}/start`);
       const progress = () => api<Progress>('GET', `/campaigns/${campaign.id}`);

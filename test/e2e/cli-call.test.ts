@@ -26,7 +26,7 @@ import { freeMediaPort, SIPP_DIR, udpPortBound } from './support/harness.ts';
 const run = needExternal(hasCommand('sipp'), 'SIPp', 'the `smartalex call` end-to-end test');
 /** The outbound policy lets these calls through: a number to present, consent for the callee, any hour. */
 async function allowOutbound(db: Database, tenantId: string, agentId: string): Promise<void> {
-  await addNumber(db, tenantId, { number: '+15550100000', agentId, allowedCidrs: [] });
+  await addNumber(db, tenantId, { number: '+14152100000', agentId, allowedCidrs: [] });
   await grantConsent(db, tenantId, '5551234', { source: 'e2e test' });
   await setCallingPolicy(db, tenantId, { windowStart: '00:00', windowEnd: '24:00' }); // tests run at any hour
 }

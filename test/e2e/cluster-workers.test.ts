@@ -81,7 +81,7 @@ if (adminUrl) {
       const keys = new KeyRing({ master: new LocalMasterKey(Buffer.from(cluster.masterKey, 'hex')), store: new PostgresTenantKeyStore(db) });
       await createWebhookEndpoint(db, keys, tenantId, { url: receiver.url, eventTypes: ['campaign.contact.completed', 'campaign.completed'], actor: ACTOR });
       await setCallingPolicy(db, tenantId, { timezone: zoneInCallingHours(), windowStart: '08:00', windowEnd: '21:00' });
-      const phones = Array.from({ length: CONTACTS }, (_, i) => `+1555030${String(i).padStart(4, '0')}`);
+      const phones = Array.from({ length: CONTACTS }, (_, i) => `+1415230${String(i).padStart(4, '0')}`);
       const contacts = await withTenant(db, tenantId, (tx) => tx.insert(schema.contacts).values(phones.map((phone, i) => ({ tenantId, phone, name: `c${i}` }))).returning());
       for (const phone of phones) await grantConsent(db, tenantId, phone, { source: 'test', actor: ACTOR });
       const [agent] = rows<{ id: string }>(await db.owner.execute(sql`select id from agents where tenant_id = ${tenantId}`));

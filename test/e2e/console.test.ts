@@ -196,7 +196,7 @@ if (run) {
 
       // Contacts: a CSV with a bad row; the report names it; a name with markup renders as text.
       await page.getByRole('link', { name: 'Contacts' }).click();
-      await page.getByLabel('or paste CSV').fill('name,phone,email\n"<script>window.__owned = 3</script>",+15551230001,\nBad Row,not-a-number,\nAda,+15551230002,ada@example.com\n');
+      await page.getByLabel('or paste CSV').fill('name,phone,email\n"<script>window.__owned = 3</script>",+14153230001,\nBad Row,not-a-number,\nAda,+14153230002,ada@example.com\n');
       await page.getByRole('button', { name: 'Import' }).click();
       const report = page.getByTestId('import-report');
       await report.waitFor();
@@ -247,9 +247,9 @@ if (run) {
       await page.getByTestId('numbers').getByRole('cell', { name: '2000' }).waitFor();
       await checkPage(page, 'numbers');
       await page.getByRole('link', { name: 'DNC and consent' }).click();
-      await page.getByLabel('Add a number').fill('+15557770123');
+      await page.getByLabel('Add a number').fill('+14157770123');
       await page.getByRole('button', { name: 'Add to the list' }).click();
-      await page.getByTestId('dnc').getByRole('cell', { name: '+15557770123' }).waitFor();
+      await page.getByTestId('dnc').getByRole('cell', { name: '+14157770123' }).waitFor();
       await checkPage(page, 'compliance');
       await page.getByRole('link', { name: 'Settings' }).click();
       await page.getByLabel('Owners and admins must use two-factor authentication').waitFor();

@@ -127,7 +127,7 @@ const finishedTalking = (c: StreamClient, since: number, quietMs: number) => ():
 if (run) {
   test('Twilio: signed webhook, stream with the token in its parameters, greeting, reply, barge-in clear, marks, abrupt close', async () => {
     const CALL_SID = 'CA11111111111111111111111111111111';
-    const params = { AccountSid: 'AC00000000000000000000000000000000', CallSid: CALL_SID, From: '+15550100999', To: t.number, CallStatus: 'ringing', Direction: 'inbound' };
+    const params = { AccountSid: 'AC00000000000000000000000000000000', CallSid: CALL_SID, From: '+14152100999', To: t.number, CallStatus: 'ringing', Direction: 'inbound' };
     // A wrong signature and an unknown number get the same 403.
     const forged = await twilioWebhook(params, 'not-the-token');
     assert.is(forged.status, 403);
@@ -239,7 +239,7 @@ if (run) {
     assert.is(await refused(mintStreamToken(streamSecret, claims, Date.now() - 120_000)), 401, 'expired');
     assert.is(await refused(mintStreamToken(streamSecret, { ...claims, carrier: 'telnyx' })), 401, 'minted for the other carrier');
 
-    const answer = await twilioWebhook({ AccountSid: 'AC0', CallSid: 'CA22222222222222222222222222222222', From: '+15550100998', To: t.number });
+    const answer = await twilioWebhook({ AccountSid: 'AC0', CallSid: 'CA22222222222222222222222222222222', From: '+14152100998', To: t.number });
     const { parameters } = readConnect(await answer.text());
     const callsBefore = (await listCalls(t.db, t.tenantId)).length;
     // A valid token, but the stream says it is another call: closed with 1008 (policy), no call.
@@ -252,7 +252,7 @@ if (run) {
 
   test('Telnyx: Ed25519-signed TeXML webhook, stream with the token in its URL, greeting heard, stop ends the call', async () => {
     const CALL_ID = 'v3:telnyx-call-control-id-1';
-    const params = { CallSid: CALL_ID, From: '+15550100996', To: TELNYX_NUMBER, AccountSid: 'telnyx-account' };
+    const params = { CallSid: CALL_ID, From: '+14152100996', To: TELNYX_NUMBER, AccountSid: 'telnyx-account' };
     const other = generateKeyPairSync('ed25519');
     assert.is((await telnyxWebhook(params, other.privateKey)).status, 403);
     // The Twilio route does not take a Telnyx number.

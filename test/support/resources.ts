@@ -27,8 +27,8 @@ export interface SeededTenant {
 export async function seedResources(db: Database, store: ObjectStore, tenantId: string, number: string): Promise<SeededTenant> {
   const agent = await createAgent(db, tenantId, { name: `agent-${number}`, greeting: 'Welcome.' });
   const num = await addNumber(db, tenantId, { number, agentId: agent.id, allowedCidrs: ['203.0.113.0/24'] });
-  const contact = await createContact(db, tenantId, { name: 'Ada', phone: `+1555010${number.slice(-4)}`.slice(0, 12) });
-  const call = await startCall(db, tenantId, { agentId: agent.id, numberId: num.id, direction: 'inbound', fromUri: 'sip:+15550100@carrier', toUri: `sip:${number}@here`, sipCallId: randomUUID() });
+  const contact = await createContact(db, tenantId, { name: 'Ada', phone: `+1415210${number.slice(-4)}`.slice(0, 12) });
+  const call = await startCall(db, tenantId, { agentId: agent.id, numberId: num.id, direction: 'inbound', fromUri: 'sip:+14152100@carrier', toUri: `sip:${number}@here`, sipCallId: randomUUID() });
   await markCallAnswered(db, tenantId, call.id);
   await addTranscriptTurn(db, tenantId, { callId: call.id, seq: 1, speaker: 'caller', redacted: { text: 'my card is [CARD]', entities: [{ type: 'CARD', start: 11, end: 17 }] }, latency: { e2eMs: 800 } });
   await recordCallOutcome(db, tenantId, call.id, { latency: { turns: 1, e2eMs: { p50: 800, p95: 800, max: 800 }, overheadMs: { p50: 40, p95: 40, max: 40 } } });
@@ -38,7 +38,7 @@ export async function seedResources(db: Database, store: ObjectStore, tenantId: 
   const handle = await store.create({ tenantId, recordingId });
   await handle.append(Buffer.from('sealed audio'));
   await handle.close();
-  const dnc = await addDoNotCallEntry(db, tenantId, { phone: `+1555020${number.slice(-4)}`.slice(0, 12), reason: 'asked' });
+  const dnc = await addDoNotCallEntry(db, tenantId, { phone: `+1415220${number.slice(-4)}`.slice(0, 12), reason: 'asked' });
   const consent = await addConsentRecord(db, tenantId, { phone: contact.phone, kind: 'outbound-call', source: 'web form', contactId: contact.id });
   return {
     tenantId, agentId: agent.id, numberId: num.id, number, contactId: contact.id, callId: call.id, recordingId, dncId: dnc.row.id, consentId: consent.row.id,

@@ -21,9 +21,9 @@ export async function seedTenant(db: Database, name: string, number: string): Pr
     await tx.insert(schema.callEvents).values({ tenantId, callId: call!.id, type: 'answered' });
     await tx.insert(schema.transcriptTurns).values({ tenantId, callId: call!.id, seq: 1, speaker: 'caller', redactedText: 'my card is [CARD]' });
     await tx.insert(schema.recordings).values({ id: randomUUID(), tenantId, callId: call!.id, objectKey: 'k', keyId: 'kid', retainUntil: new Date(Date.now() + 86400e3) });
-    const [contact] = await tx.insert(schema.contacts).values({ tenantId, phone: '+15550100' }).returning();
-    await tx.insert(schema.doNotCall).values({ tenantId, phone: '+15550101' });
-    await tx.insert(schema.consents).values({ tenantId, contactId: contact!.id, phone: '+15550100', kind: 'outbound-calls' });
+    const [contact] = await tx.insert(schema.contacts).values({ tenantId, phone: '+14152100' }).returning();
+    await tx.insert(schema.doNotCall).values({ tenantId, phone: '+14152101' });
+    await tx.insert(schema.consents).values({ tenantId, contactId: contact!.id, phone: '+14152100', kind: 'outbound-calls' });
     await tx.insert(schema.tenantKeys).values({ tenantId, keyId: 'tk1', wrappedKey: Buffer.from('wrapped'), masterKeyId: 'm1' });
     await tx.insert(schema.tenantProviderKeys).values({ tenantId, provider: 'deepgram', sealed: Buffer.from('sealed'), keyId: 'tk1' });
     await tx.insert(schema.numberCarriers).values({ numberId: numberRow.id, tenantId, carrier: 'twilio', credentialSealed: Buffer.from('sealed'), credentialKeyId: 'tk1' });

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { listContactsPage, type ContactRow } from '../../../storage/index.ts';
 import { normalisePhone, phoneVariants } from '../../compliance/index.ts';
+import { importContacts, IMPORT_MAX_ROWS } from '../../resources/contact-import.ts';
 import { createContact, eraseContact, getContact, rectifyContact } from '../../resources/contacts.ts';
 import { badRequest } from '../problem.ts';
 import { pageQuery, pageSchema } from '../pagination.ts';
@@ -14,13 +15,32 @@ import { defineRoute } from '../route.ts';
 import { apiPage, idParam, nonEmpty, objectStore, served, who } from './resource-support.ts';
 
 const contactSchema = z.object({
-  id: z.uuid(), name: z.string().nullable(), phone: z.string(), email: z.string().nullable(), createdAt: z.string(),
+  id: z.uuid(), name: z.string().nullable(), phone: z.string().describe('E.164'), email: z.string().nullable(),
+  timeZone: z.string().nullable().describe('IANA zone for calling hours; null: the tenant\'s zone applies'), createdAt: z.string(),
 }).meta({ id: 'Contact' });
 
-const view = (row: ContactRow) => ({ id: row.id, name: row.name, phone: row.phone, email: row.email, createdAt: row.createdAt.toISOString() });
+const view = (row: ContactRow) => ({ id: row.id, name: row.name, phone: row.phone, email: row.email, timeZone: row.timeZone, createdAt: row.createdAt.toISOString() });
 
-const phone = z.string().min(3).max(32).describe('Normalised on the way in: "(555) 123-4567" is stored as +15551234567');
+const phone = z.string().min(3).max(32).describe('Validated and normalised to E.164 on the way in: "(415) 555-0123" is stored as +14155550123 (without +, read as a US number)');
+const timeZone = z.string().min(1).max(64).nullable().optional().describe('IANA time zone; when omitted on create, derived from the number if its country has a single zone');
 const params = idParam('contactId');
+
+/** The largest CSV import body (text/csv or JSON {csv}). */
+export const IMPORT_BODY_LIMIT = 5 * 1024 * 1024;
+
+const importReportSchema = z.object({
+  rows: z.number().int().describe('Data rows read (the header not counted)'),
+  created: z.number().int(),
+  skipped: z.number().int(),
+  ignoredColumns: z.array(z.string()).describe('Header columns that are not phone, name, email or timezone'),
+  errors: z.array(z.object({
+    line: z.number().int().describe('1-based line of the CSV where the row starts'),
+    field: z.string(),
+    reason: z.string(),
+    phone: z.string().optional().describe('The row\'s number, masked to its last 4 digits'),
+  })).describe('Why each skipped row was skipped (the first 1000)'),
+  errorsTruncated: z.boolean(),
+}).meta({ id: 'ContactImportReport' });
 
 /** The stored spellings of a phone number filter (400 when it is not one). */
 export function phoneFilter(raw: string | undefined): string[] | undefined {
@@ -39,9 +59,16 @@ export const contactRoutes = [
   }),
   defineRoute({
     method: 'POST', url: '/contacts', tag: 'contacts', summary: 'Create a contact', permission: 'contacts:write', status: 201,
-    body: z.strictObject({ name: z.string().min(1).max(200).nullable().optional(), phone, email: z.string().min(3).max(320).nullable().optional() }),
+    body: z.strictObject({ name: z.string().min(1).max(200).nullable().optional(), phone, email: z.string().min(3).max(320).nullable().optional(), timeZone }),
     response: contactSchema,
     handler: async ({ ctx, body }) => view(await served(() => createContact(ctx.db, ctx.tenantId, body, who(ctx)))),
+  }),
+  defineRoute({
+    method: 'POST', url: '/contacts/import', tag: 'contacts', permission: 'contacts:write', bodyLimit: IMPORT_BODY_LIMIT,
+    summary: `Import contacts from CSV (Content-Type text/csv, or JSON {csv}; header phone,name,email,timezone; at most ${IMPORT_MAX_ROWS} rows, 5 MiB): good rows created, bad rows skipped and reported`,
+    body: z.strictObject({ csv: z.string().min(1).describe('The CSV text: a header row, then one contact per row') }),
+    response: importReportSchema,
+    handler: async ({ ctx, body }) => served(() => importContacts(ctx.db, ctx.tenantId, body.csv, who(ctx))),
   }),
   defineRoute({
     method: 'GET', url: '/contacts/:contactId', tag: 'contacts', summary: 'One contact', permission: 'contacts:read',
@@ -51,7 +78,7 @@ export const contactRoutes = [
   defineRoute({
     method: 'PATCH', url: '/contacts/:contactId', tag: 'contacts', summary: 'Rectify a contact (GDPR); audited with the fields changed', permission: 'contacts:write',
     params,
-    body: z.strictObject({ name: z.string().min(1).max(200).nullable().optional(), phone: phone.optional(), email: z.string().min(3).max(320).nullable().optional() }),
+    body: z.strictObject({ name: z.string().min(1).max(200).nullable().optional(), phone: phone.optional(), email: z.string().min(3).max(320).nullable().optional(), timeZone }),
     response: contactSchema,
     handler: async ({ ctx, params: p, body }) => {
       nonEmpty(body);

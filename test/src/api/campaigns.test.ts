@@ -30,14 +30,14 @@ function expect(res: LightMyRequestResponse, status: number, what: string): any 
   return res.body ? res.json() : null;
 }
 
-/** A tenant with an agent, a number to call from, calling hours open all day and `count` contacts (+1555030xxxx and +1666030xxxx halves) without consent needed. */
+/** A tenant with an agent, a number to call from, calling hours open all day and `count` contacts (+1415230xxxx and +1646230xxxx halves) without consent needed. */
 async function world(h: ApiHarness, count: number) {
   const tenantId = await h.tenant();
   const agent = await createAgent(h.db, tenantId, { name: 'echo', mode: 'echo' });
-  await addNumber(h.db, tenantId, { number: `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`, agentId: agent.id, allowedCidrs: [] });
+  await addNumber(h.db, tenantId, { number: `+14152${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`, agentId: agent.id, allowedCidrs: [] });
   await setCallingPolicy(h.db, tenantId, { timezone: 'UTC', windowStart: '00:00', windowEnd: '24:00', requireConsent: false });
   const contacts = await withTenant(h.db, tenantId, (tx) => tx.insert(schema.contacts).values(Array.from({ length: count }, (_, i) => ({
-    tenantId, name: `c${i}`, phone: `${i % 2 ? '+1666' : '+1555'}030${String(i).padStart(4, '0')}`,
+    tenantId, name: `c${i}`, phone: `${i % 2 ? '+1646' : '+1415'}230${String(i).padStart(4, '0')}`,
   }))).returning());
   return { tenantId, agentId: agent.id, contacts };
 }
@@ -64,9 +64,9 @@ for (const backend of await backends()) {
         maxConcurrent: 4, callsPerSecond: 2.5, maxAttempts: 2, retrySpacingSeconds: 60, createdAt: undefined, completedAt: null,
         progress: { total: 3, byState: { pending: 3, dialing: 0, done: 0 }, byOutcome: { answered: 0, busy: 0, 'no-answer': 0, failed: 0, refused: 0, cancelled: 0 } },
       });
-      const byFilter = expect(await api('POST', '/campaigns', { name: 'sixes', agentId: w.agentId, contactFilter: { phonePrefix: '+1666' } }), 201, 'create by filter');
-      assert.is(byFilter.progress.total, 3, 'the three +1666 contacts');
-      const both = expect(await api('POST', '/campaigns', { name: 'both', agentId: w.agentId, contactIds: [w.contacts[0]!.id, w.contacts[1]!.id], contactFilter: { phonePrefix: '+1666' } }), 201, 'ids and filter');
+      const byFilter = expect(await api('POST', '/campaigns', { name: 'sixes', agentId: w.agentId, contactFilter: { phonePrefix: '+1646' } }), 201, 'create by filter');
+      assert.is(byFilter.progress.total, 3, 'the three +1646 contacts');
+      const both = expect(await api('POST', '/campaigns', { name: 'both', agentId: w.agentId, contactIds: [w.contacts[0]!.id, w.contacts[1]!.id], contactFilter: { phonePrefix: '+1646' } }), 201, 'ids and filter');
       assert.is(both.progress.total, 4, 'the union, each contact once');
       const everyone = expect(await api('POST', '/campaigns', { name: 'all', agentId: w.agentId, contactFilter: {} }), 201, 'an empty filter');
       assert.is(everyone.progress.total, 6);
@@ -155,7 +155,7 @@ for (const backend of await backends()) {
       assert.equal([of(1).outcome, of(1).detail, of(1).attempts], ['refused', 'do-not-call', 1]);
       assert.equal([of(3).outcome, of(3).detail, of(3).attempts, of(3).state], ['busy', 'sip-486', 3, 'done'], 'busy retried to the limit (3)');
       assert.equal([of(0).outcome, of(0).state], ['answered', 'done']);
-      assert.ok(seen.every((c) => !JSON.stringify(c).includes('+1555')), 'no phone number in the outcomes');
+      assert.ok(seen.every((c) => !JSON.stringify(c).includes('+1415230')), 'no phone number in the outcomes');
       const refused = expect(await viewer('GET', `/campaigns/${campaign.id}/contacts?outcome=refused`), 200, 'by outcome');
       assert.equal(refused.items.map((c: { contactId: string }) => c.contactId), [w.contacts[1]!.id]);
       expect(await viewer('GET', `/campaigns/${campaign.id}/contacts?cursor=bm9wZQ`), 400, 'a forged cursor');

@@ -37,11 +37,11 @@ async function world(h: ApiHarness, fx: RecordingFixture) {
   const tenantId = await h.tenant();
   const agent = await createAgent(h.db, tenantId, { name: 'a', mode: 'echo' });
   const [alice] = await withTenant(h.db, tenantId, (tx) => tx.insert(schema.contacts).values([
-    { tenantId, name: 'Alice', phone: '+15551230001' }, { tenantId, name: 'Bob', phone: '+15551230002' },
+    { tenantId, name: 'Alice', phone: '+14153230001' }, { tenantId, name: 'Bob', phone: '+14153230002' },
   ]).returning());
   const calls: Record<string, string> = {};
   const recordings: Record<string, string> = {};
-  for (const [who, from] of [['alice', 'sip:5551230001@carrier'], ['bob', 'sip:+15551230002@carrier']] as const) {
+  for (const [who, from] of [['alice', 'sip:4153230001@carrier'], ['bob', 'sip:+14153230002@carrier']] as const) {
     const call = await startCall(h.db, tenantId, { agentId: agent.id, direction: 'inbound', fromUri: from, toUri: 'sip:2000@us', sipCallId: randomUUID() });
     await addTranscriptTurn(h.db, tenantId, { callId: call.id, seq: 1, speaker: 'caller', redacted: { text: 'my card is [CARD]', entities: [{ type: 'CARD', start: 11, end: 17 }] } });
     const recorder = fx.service.startCallRecording({ tenantId, callId: call.id, agent });
@@ -51,8 +51,8 @@ async function world(h: ApiHarness, fx: RecordingFixture) {
     calls[who] = call.id;
     recordings[who] = recorder.recordingId;
   }
-  await grantConsent(h.db, tenantId, '(555) 123-0001', { source: 'web form', contactId: alice!.id, actor: ACTOR });
-  await addToDoNotCall(h.db, tenantId, '555-123-0001', { reason: 'asked', actor: ACTOR });
+  await grantConsent(h.db, tenantId, '(415) 323-0001', { source: 'web form', contactId: alice!.id, actor: ACTOR });
+  await addToDoNotCall(h.db, tenantId, '415-323-0001', { reason: 'asked', actor: ACTOR });
   return { tenantId, aliceId: alice!.id, calls, recordings };
 }
 
@@ -79,10 +79,10 @@ for (const backend of await backends()) {
     }
     assert.is((await call('POST', '/v1/gdpr/exports', admin, { scope: 'data-subject' })).statusCode, 400, 'a subject export names the subject');
     assert.is((await call('POST', '/v1/gdpr/exports', admin, { scope: 'data-subject', phone: 'not a number' })).statusCode, 400);
-    assert.is((await call('POST', '/v1/gdpr/exports', admin, { scope: 'tenant', phone: '+15551230001' })).statusCode, 400);
+    assert.is((await call('POST', '/v1/gdpr/exports', admin, { scope: 'tenant', phone: '+14153230001' })).statusCode, 400);
     assert.is((await call('POST', '/v1/gdpr/exports', admin, { scope: 'data-subject', contactId: randomUUID() })).statusCode, 404);
 
-    const started = await call('POST', '/v1/gdpr/exports', admin, { scope: 'data-subject', phone: '555 123 0001' });
+    const started = await call('POST', '/v1/gdpr/exports', admin, { scope: 'data-subject', phone: '415 323 0001' });
     assert.is(started.statusCode, 202, started.body);
     const { id } = started.json() as ExportView;
     const done = await settled(admin, id);
@@ -143,7 +143,7 @@ for (const backend of await backends()) {
     const log = await listAudit(db, w.tenantId);
     const actions = log.map((e) => e.action);
     for (const action of ['gdpr.export.requested', 'gdpr.exported', 'gdpr.export.downloaded', 'gdpr.export.download.refused']) assert.ok(actions.includes(action), action);
-    assert.not.match(JSON.stringify(log), /5551230001/, 'no phone number in the audit log');
+    assert.not.match(JSON.stringify(log), /4153230001/, 'no phone number in the audit log');
   });
 
   test(`[${backend.name}] erasure of a data subject (DNC kept), a call, a recording; one at a time; roles and tenants`, async () => {

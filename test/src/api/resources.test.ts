@@ -87,14 +87,14 @@ for (const backend of await backends()) {
 
       // Numbers: password in, HA1 stored, never returned; the strict CIDR parser.
       const number = await audited('POST', '/numbers', {
-        number: '+15557000001', agentId: agent.id, allowedCidrs: ['198.51.100.7', '2001:db8::/32'], digest: { username: 'trunk', password: 'correct horse' }, digestAlgorithms: ['SHA-256'],
+        number: '+14157000001', agentId: agent.id, allowedCidrs: ['198.51.100.7', '2001:db8::/32'], digest: { username: 'trunk', password: 'correct horse' }, digestAlgorithms: ['SHA-256'],
       }, 201, 'number.added');
       assert.equal(number.allowedCidrs, ['198.51.100.7/32', '2001:db8::/32']);
       assert.equal(number.digest, { username: 'trunk', realm: 'smartalex', algorithms: ['SHA-256'] });
       assert.is(number.requireSrtp, false);
       const srtp = await audited('PATCH', `/numbers/${number.id}`, { requireSrtp: true }, 200, 'number.updated');
       assert.is(srtp.requireSrtp, true);
-      assert.is((await routeNumber(h.db, '+15557000001'))?.requireSrtp, true, 'the call path sees SRTP required');
+      assert.is((await routeNumber(h.db, '+14157000001'))?.requireSrtp, true, 'the call path sees SRTP required');
       assert.not.match(JSON.stringify(number), /correct horse|ha1/i);
       const stored = await getNumber(h.db, tenantId, number.id);
       assert.is(stored!.digestHa1Sha256, ha1('SHA-256', 'trunk', 'smartalex', 'correct horse'));
@@ -109,30 +109,30 @@ for (const backend of await backends()) {
       expect(await api('PATCH', `/numbers/${number.id}`, { allowedCidrs: [], digest: null }), 400, 'a number nobody could call');
       const any = await audited('PATCH', `/numbers/${number.id}`, { allowedCidrs: ['0.0.0.0/0'], allowAnySource: true, digest: null }, 200, 'number.updated');
       assert.equal(any.digest, null);
-      assert.equal((await routeNumber(h.db, '+15557000001'))?.allowedCidrs, ['0.0.0.0/0'], 'the call path sees the change');
+      assert.equal((await routeNumber(h.db, '+14157000001'))?.allowedCidrs, ['0.0.0.0/0'], 'the call path sees the change');
       await audited('DELETE', `/numbers/${number.id}`, undefined, 204, 'number.deleted');
       await audited('DELETE', `/agents/${agent.id}`, undefined, 204, 'agent.deleted');
 
       // Contacts: normalised; rectification audited with field names and the number masked; erasure keeps DNC.
-      const contact = await audited('POST', '/contacts', { name: 'Grace', phone: '(555) 123-4567', email: 'grace@example.com' }, 201, 'contact.created');
-      assert.is(contact.phone, '+15551234567');
-      await audited('PATCH', `/contacts/${contact.id}`, { phone: '555 765 4321', name: 'Grace H.' }, 200, 'contact.rectified');
+      const contact = await audited('POST', '/contacts', { name: 'Grace', phone: '(415) 323-4567', email: 'grace@example.com' }, 201, 'contact.created');
+      assert.is(contact.phone, '+14153234567');
+      await audited('PATCH', `/contacts/${contact.id}`, { phone: '415 765 4321', name: 'Grace H.' }, 200, 'contact.rectified');
       const rect = await lastAudit(h.db, tenantId);
       assert.equal(rect.detail, { fields: ['name', 'phone'], phone: { before: '+*******4567', after: '+*******4321' } });
-      assert.not.match(JSON.stringify(rect), /Grace|5551234567|5557654321/, 'no name or whole number in the audit log');
+      assert.not.match(JSON.stringify(rect), /Grace|4153234567|4157654321/, 'no name or whole number in the audit log');
       expect(await api('POST', '/contacts', { phone: 'call me maybe' }), 400, 'not a phone number');
-      const found = expect(await api('GET', '/contacts?phone=5557654321'), 200, 'filter by any spelling') as { items: { id: string }[] };
+      const found = expect(await api('GET', '/contacts?phone=4157654321'), 200, 'filter by any spelling') as { items: { id: string }[] };
       assert.equal(found.items.map((c) => c.id), [contact.id]);
 
       // DNC and consents.
-      const dnc = await audited('POST', '/dnc', { phone: '555-222-3333', reason: 'asked' }, 200, 'dnc.added');
+      const dnc = await audited('POST', '/dnc', { phone: '415-222-3333', reason: 'asked' }, 200, 'dnc.added');
       assert.is(dnc.added, true);
-      const again = expect(await api('POST', '/dnc', { phone: '+15552223333' }), 200, 'again') as { added: boolean; id: string };
+      const again = expect(await api('POST', '/dnc', { phone: '+14152223333' }), 200, 'again') as { added: boolean; id: string };
       assert.is(again.added, false);
       assert.is(again.id, dnc.id);
       await audited('DELETE', `/dnc/${dnc.id}`, undefined, 204, 'dnc.removed');
       expect(await api('DELETE', `/dnc/${dnc.id}`), 404, 'already removed');
-      const consent = await audited('POST', '/consents', { phone: '5551112222', source: 'web form', contactId: contact.id }, 200, 'consent.granted');
+      const consent = await audited('POST', '/consents', { phone: '4153112222', source: 'web form', contactId: contact.id }, 200, 'consent.granted');
       assert.is(consent.kind, 'outbound-call');
       const revoked = await audited('POST', `/consents/${consent.id}/revoke`, {}, 200, 'consent.revoked');
       assert.ok(revoked.revokedAt);
@@ -142,7 +142,7 @@ for (const backend of await backends()) {
       assert.ok(all.items.some((c) => c.id === consent.id));
 
       // Contact erasure: its recording object and row go, its consents cascade, the DNC entry for its number stays.
-      const dncForSeeded = await audited('POST', '/dnc', { phone: '+15550102001' }, 200, 'dnc.added');
+      const dncForSeeded = await audited('POST', '/dnc', { phone: '+14152102001' }, 200, 'dnc.added');
       await audited('DELETE', `/contacts/${seeded.contactId}`, undefined, 204, 'contact.erased');
       assert.is(await store.stat({ tenantId, recordingId: seeded.recordingId }), null, 'the contact\'s recording object is gone');
       expect(await api('GET', `/recordings/${seeded.recordingId}`), 404, 'the recording row is gone');
@@ -174,7 +174,7 @@ for (const backend of await backends()) {
       const handle = await store.create({ tenantId, recordingId: rec2 });
       await handle.close();
       await withTenant(h.db, tenantId, (tx) => tx.insert(schema.webhookEvents).values({
-        id: `evt_${randomUUID()}`, tenantId, type: 'call.ended', subject: seeded.callId, payload: { callId: seeded.callId, from: 'sip:+15550100@carrier' },
+        id: `evt_${randomUUID()}`, tenantId, type: 'call.ended', subject: seeded.callId, payload: { callId: seeded.callId, from: 'sip:+14152100@carrier' },
       }));
       await audited('DELETE', `/calls/${seeded.callId}`, undefined, 204, 'call.erased');
       assert.equal((await lastAudit(h.db, tenantId)).detail, { recordings: 1, webhookEvents: 1 });
@@ -233,7 +233,7 @@ for (const backend of await backends()) {
       expect(await viewer('DELETE', `/calls/${s.callId}`), 403, 'viewer deletes a call');
       expect(await viewer('GET', '/audit'), 403, 'viewer reads the audit log');
       const manager = client(h, await h.bearer(tenantId, 'manager'));
-      expect(await manager('POST', '/contacts', { phone: '+15550001111' }), 201, 'manager creates a contact');
+      expect(await manager('POST', '/contacts', { phone: '+14152001111' }), 201, 'manager creates a contact');
       expect(await manager('POST', '/numbers', { number: '3001', agentId: s.agentId, allowedCidrs: ['10.0.0.1'] }), 403, 'manager adds a number');
       expect(await manager('PATCH', '/tenant', { name: 'x' }), 403, 'manager renames the tenant');
       const admin = client(h, await h.bearer(tenantId, 'admin'));

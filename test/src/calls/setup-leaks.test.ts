@@ -38,7 +38,7 @@ test.before(async () => {
   const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
   await addNumber(db, tenant.id, { number: '5000', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
   // The outbound policy lets the calls through: a number to present, consent for the callee, any hour.
-  await addNumber(db, tenant.id, { number: '+15550100000', agentId: agent.id, allowedCidrs: [] });
+  await addNumber(db, tenant.id, { number: '+14152100000', agentId: agent.id, allowedCidrs: [] });
   await grantConsent(db, tenant.id, '5551234', { source: 'setup-leaks test' });
   await setCallingPolicy(db, tenant.id, { windowStart: '00:00', windowEnd: '24:00' });
 });

@@ -63,7 +63,7 @@ class PcmTestTransport extends SessionTransport {
 let db: Database;
 let manager: CallManager;
 let tenantId: string;
-const NUMBER = '+15550001000';
+const NUMBER = '+14152001000';
 const taps: Array<{ info: CallInfo; caller: number; agent: number; ended?: EndReason }> = [];
 
 test.before(async () => {
@@ -149,7 +149,7 @@ test('the tenant call limit holds across ways in; our hang-up tells the far end'
 
 test('an unknown number is refused before anything is held', async () => {
   try {
-    await manager.acceptTransportCall({ kind: 'ws-stream', transport: new PcmTestTransport(), tenantId, calledNumber: '+15559999999', from: 'a', to: 'b' });
+    await manager.acceptTransportCall({ kind: 'ws-stream', transport: new PcmTestTransport(), tenantId, calledNumber: '+14159999999', from: 'a', to: 'b' });
     assert.unreachable('no agent for that number');
   } catch (error) {
     assert.is((error as TransportCallError).code, 'no-agent');

@@ -23,18 +23,18 @@ for (const backend of await backends()) {
   test(`[${backend.name}] outside calling hours: rescheduled to the window in the contact's zone (the tenant's otherwise); DNC and no consent final`, async () => {
     const tenant = await createTenant(db, { name: `hours-${crypto.randomUUID()}` });
     const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
-    await addNumber(db, tenant.id, { number: '+15550109999', agentId: agent.id, allowedCidrs: [] });
+    await addNumber(db, tenant.id, { number: '+14152109999', agentId: agent.id, allowedCidrs: [] });
     await setCallingPolicy(db, tenant.id, { timezone: 'UTC', windowStart: '08:00', windowEnd: '21:00', days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] });
     const people = [
-      { key: 'newYork', phone: '+15550100001', timeZone: 'America/New_York' },
-      { key: 'tenantZone', phone: '+15550100002', timeZone: null },
-      { key: 'tokyo', phone: '+15550100003', timeZone: 'Asia/Tokyo' },
-      { key: 'dnc', phone: '+15550100004', timeZone: 'Asia/Tokyo' },
-      { key: 'noConsent', phone: '+15550100005', timeZone: 'Asia/Tokyo' },
+      { key: 'newYork', phone: '+14152100001', timeZone: 'America/New_York' },
+      { key: 'tenantZone', phone: '+14152100002', timeZone: null },
+      { key: 'tokyo', phone: '+14152100003', timeZone: 'Asia/Tokyo' },
+      { key: 'dnc', phone: '+14152100004', timeZone: 'Asia/Tokyo' },
+      { key: 'noConsent', phone: '+14152100005', timeZone: 'Asia/Tokyo' },
     ] as const;
     const rows = await withTenant(db, tenant.id, (tx) => tx.insert(schema.contacts).values(people.map((p) => ({ tenantId: tenant.id, phone: p.phone, name: p.key, timeZone: p.timeZone }))).returning());
     for (const p of people) if (p.key !== 'noConsent') await grantConsent(db, tenant.id, p.phone, { source: 'test', actor: ACTOR });
-    await addToDoNotCall(db, tenant.id, '+15550100004', { actor: ACTOR });
+    await addToDoNotCall(db, tenant.id, '+14152100004', { actor: ACTOR });
 
     let now = new Date('2026-06-10T03:00:00.000Z');
     const dialled: { phone: string; at: string }[] = [];
@@ -61,7 +61,7 @@ for (const backend of await backends()) {
         const r = s.get(key)!;
         assert.equal([r.state, r.outcome, r.detail, r.attempts, r.nextAttemptAt?.toISOString()], ['pending', null, 'outside-calling-hours', 0, opens], key);
       }
-      assert.equal(dialled.map((d) => d.phone), ['+15550100003']);
+      assert.equal(dialled.map((d) => d.phone), ['+14152100003']);
       const refusals = (await listAudit(db, tenant.id, 100)).filter((a) => a.action === 'call.refused').map((a) => (a.detail as { reason: string }).reason).sort();
       assert.equal(refusals, ['do-not-call', 'no-consent', 'outside-calling-hours', 'outside-calling-hours']);
 
@@ -78,9 +78,9 @@ for (const backend of await backends()) {
     assert.equal([s.get('newYork')!.outcome, s.get('newYork')!.attempts, s.get('newYork')!.detail], ['answered', 1, null]);
     assert.equal([s.get('tenantZone')!.outcome, s.get('tenantZone')!.attempts], ['answered', 1]);
     assert.equal(dialled, [
-      { phone: '+15550100003', at: '2026-06-10T03:00:00.000Z' },
-      { phone: '+15550100002', at: '2026-06-10T08:00:00.000Z' },
-      { phone: '+15550100001', at: '2026-06-10T12:00:00.000Z' },
+      { phone: '+14152100003', at: '2026-06-10T03:00:00.000Z' },
+      { phone: '+14152100002', at: '2026-06-10T08:00:00.000Z' },
+      { phone: '+14152100001', at: '2026-06-10T12:00:00.000Z' },
     ], 'each called once, when its window opened');
   });
 

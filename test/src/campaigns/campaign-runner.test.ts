@@ -32,11 +32,11 @@ for (const backend of await backends()) {
   async function world(count: number) {
     const tenant = await createTenant(db, { name: `c-${crypto.randomUUID()}` });
     const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
-    await addNumber(db, tenant.id, { number: `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`, agentId: agent.id, allowedCidrs: [] });
+    await addNumber(db, tenant.id, { number: `+14152${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`, agentId: agent.id, allowedCidrs: [] });
     const tenantZone = ZONES.find(inWindow)!;
     const nightZone = ZONES.find(outWindow)!;
     await setCallingPolicy(db, tenant.id, { timezone: tenantZone, windowStart: '08:00', windowEnd: '21:00' });
-    const phones = Array.from({ length: count }, (_, i) => `+1555020${String(i).padStart(4, '0')}`);
+    const phones = Array.from({ length: count }, (_, i) => `+1415220${String(i).padStart(4, '0')}`);
     const rows = await withTenant(db, tenant.id, (tx) => tx.insert(schema.contacts).values(phones.map((phone, i) => ({
       tenantId: tenant.id, phone, name: `c${i}`, timeZone: i === 2 ? nightZone : null,
     }))).returning());

@@ -22,7 +22,7 @@ for (const backend of await backends()) {
   test(`[${backend.name}] draining: the dial is deferred to now and no call is placed; otherwise the carrier's answer is the outcome`, async () => {
     const tenant = await createTenant(db, { name: `dialer-${crypto.randomUUID()}` });
     const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
-    await addNumber(db, tenant.id, { number: '+15550108888', agentId: agent.id, allowedCidrs: [] });
+    await addNumber(db, tenant.id, { number: '+14152108888', agentId: agent.id, allowedCidrs: [] });
     await setCallingPolicy(db, tenant.id, { windowStart: '00:00', windowEnd: '24:00', requireConsent: false });
     let placed = 0;
     let draining = true;
@@ -32,7 +32,7 @@ for (const backend of await backends()) {
     } as unknown as CallManager;
     const dial = sipDialer({ db, calls, via: 'sip:127.0.0.1:5060' });
     const now = new Date('2026-06-10T12:00:00.000Z');
-    const request = { tenantId: tenant.id, campaignId: crypto.randomUUID(), agentId: agent.id, phone: '+15550100777', timeZone: null, callerId: null, now };
+    const request = { tenantId: tenant.id, campaignId: crypto.randomUUID(), agentId: agent.id, phone: '+14152100777', timeZone: null, callerId: null, now };
     assert.equal(await dial(request), { outcome: 'deferred', retryAt: now, detail: 'server-draining' });
     assert.is(placed, 0, 'placeCall is not reached while draining');
     draining = false;

@@ -61,13 +61,13 @@ test('a policy that never opens has no next time', () => {
 });
 
 test('evaluateOutbound: an hours refusal carries the next opening in the callee\'s zone; other refusals carry none', () => {
-  const facts = (changes: Partial<OutboundFacts> = {}): OutboundFacts => ({ policy: policy({ timezone: 'UTC' }), doNotCall: false, consent: true, numbers: ['+15550100000'], ...changes });
+  const facts = (changes: Partial<OutboundFacts> = {}): OutboundFacts => ({ policy: policy({ timezone: 'UTC' }), doNotCall: false, consent: true, numbers: ['+14152100000'], ...changes });
   const now = new Date('2026-06-10T03:00:00.000Z');
-  const hours = evaluateOutbound(facts(), { callee: '+15550100001', now, timeZone: 'America/New_York' });
+  const hours = evaluateOutbound(facts(), { callee: '+14152100001', now, timeZone: 'America/New_York' });
   assert.equal(hours, { allowed: false, reason: 'outside-calling-hours', message: (hours as { message: string }).message, retryAt: new Date('2026-06-10T12:00:00.000Z') });
-  const tenantZone = evaluateOutbound(facts(), { callee: '+15550100001', now, timeZone: null });
+  const tenantZone = evaluateOutbound(facts(), { callee: '+14152100001', now, timeZone: null });
   assert.equal((tenantZone as { retryAt?: Date }).retryAt, new Date('2026-06-10T08:00:00.000Z'));
-  const dnc = evaluateOutbound(facts({ doNotCall: true }), { callee: '+15550100001', now, timeZone: 'America/New_York' });
+  const dnc = evaluateOutbound(facts({ doNotCall: true }), { callee: '+14152100001', now, timeZone: 'America/New_York' });
   assert.equal([(dnc as { reason: string }).reason, 'retryAt' in dnc], ['do-not-call', false]);
 });
 

@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  callerIdUser, callingHours, canonicalTimeZone, describeDays, evaluateOutbound, localClock, maskPhone, normalisePhone, ownedNumber, parseDays, phoneVariants, pickCallerNumber,
+  callerIdUser, callingHours, canonicalTimeZone, describeDays, evaluateOutbound, isE164, localClock, maskPhone, normalisePhone, phoneCountry, timeZoneForPhone, ownedNumber, parseDays, phoneVariants, pickCallerNumber,
 } from '../../../src/compliance/index.ts';
 import type { OutboundFacts, OutboundPolicy } from '../../../storage/index.ts';
 
@@ -18,18 +18,33 @@ const policy = (changes: Partial<OutboundPolicy> = {}): OutboundPolicy => ({
 });
 const open = (p: OutboundPolicy, iso: string): boolean => callingHours(p, new Date(iso)).open;
 
-test('normalisePhone: punctuation stripped, + kept, US numbers as +1XXXXXXXXXX', () => {
+test('normalisePhone: punctuation stripped, valid numbers as E.164 (without +: read as US), short extensions kept', () => {
   for (const spelling of ['(212) 555-0123', '212.555.0123', '212-555-0123', '2125550123', '1 212 555 0123', '+1 (212) 555-0123', ' +12125550123 ']) {
     assert.is(normalisePhone(spelling), '+12125550123', spelling);
   }
   assert.is(normalisePhone('+44 20 7946 0958'), '+442079460958');
-  assert.is(normalisePhone('5551234'), '5551234', 'a 7-digit local number is kept as it is');
-  assert.is(normalisePhone('2000'), '2000');
-  for (const bad of ['', 'abc', 'sip:+12125550123@carrier', '212-555-0123 x12', '++12125550123', '+123', '12', '1234567890123456', '212/555/0123']) {
+  assert.is(normalisePhone('020 7946 0958', 'GB'), '+442079460958', 'a national number read in the given country');
+  assert.is(normalisePhone('2000'), '2000', 'an internal extension is kept as it is');
+  assert.ok(isE164('+442079460958'));
+  assert.not.ok(isE164('2000'));
+  assert.is(phoneCountry('+442079460958'), 'GB');
+  for (const bad of ['', 'abc', 'sip:+12125550123@carrier', '212-555-0123 x12', '++12125550123', '+123', '12', '1234567890123456', '212/555/0123',
+    '+15551234567', '5551234', '+1212555012', '+4420794609581234', '0123456789']) {
     assert.is(normalisePhone(bad), undefined, bad);
   }
   assert.equal(phoneVariants('+12125550123'), ['+12125550123', '2125550123', '12125550123']);
   assert.equal(phoneVariants('+442079460958'), ['+442079460958']);
+});
+
+test('timeZoneForPhone: a single-zone country gives its zone, a multi-zone country none', () => {
+  assert.is(timeZoneForPhone('+442079460958'), 'Europe/London');
+  assert.is(timeZoneForPhone('+4915123456789'), 'Europe/Berlin');
+  assert.is(timeZoneForPhone('+33612345678'), 'Europe/Paris');
+  assert.is(timeZoneForPhone('+919812345678'), 'Asia/Kolkata');
+  assert.is(timeZoneForPhone('+819012345678'), 'Asia/Tokyo');
+  assert.is(timeZoneForPhone('+12125550123'), undefined, 'the US has several zones');
+  assert.is(timeZoneForPhone('+61412345678'), undefined, 'so has Australia');
+  assert.is(timeZoneForPhone('2000'), undefined);
 });
 
 test('maskPhone keeps only the last 4 digits', () => {

@@ -30,11 +30,11 @@ for (const backend of await backends()) {
     const tenant = await createTenant(db, { name: `g-${crypto.randomUUID()}` });
     const agent = await createAgent(db, tenant.id, { name: 'a', mode: 'echo' });
     const [alice, bob] = await withTenant(db, tenant.id, (tx) => tx.insert(schema.contacts).values([
-      { tenantId: tenant.id, name: 'Alice, "A"', phone: '+15551230001', email: 'alice@example.com' },
-      { tenantId: tenant.id, name: 'Bob', phone: '+15551230002' },
+      { tenantId: tenant.id, name: 'Alice, "A"', phone: '+14153230001', email: 'alice@example.com' },
+      { tenantId: tenant.id, name: 'Bob', phone: '+14153230002' },
     ]).returning());
     const calls: Record<string, string> = {};
-    for (const [who, from] of [['alice', 'sip:5551230001@carrier'], ['bob', 'sip:+15551230002@carrier']] as const) {
+    for (const [who, from] of [['alice', 'sip:4153230001@carrier'], ['bob', 'sip:+14153230002@carrier']] as const) {
       const call = await startCall(db, tenant.id, { agentId: agent.id, direction: 'inbound', fromUri: from, toUri: 'sip:2000@us', sipCallId: crypto.randomUUID() });
       await addTranscriptTurn(db, tenant.id, { callId: call.id, seq: 1, speaker: 'caller', redacted: { text: 'my card is [CARD]', entities: [{ type: 'CARD', start: 11, end: 17 }] } });
       const recorder = fx.service.startCallRecording({ tenantId: tenant.id, callId: call.id, agent });
@@ -43,16 +43,16 @@ for (const backend of await backends()) {
       await finishCall(db, tenant.id, call.id, { reason: 'bye' });
       calls[who] = call.id;
     }
-    await grantConsent(db, tenant.id, '(555) 123-0001', { source: 'web form', contactId: alice!.id, actor: ACTOR });
-    await grantConsent(db, tenant.id, '5551230002', { source: 'web form', actor: ACTOR });
-    await addToDoNotCall(db, tenant.id, '555-123-0001', { reason: 'asked', actor: ACTOR });
+    await grantConsent(db, tenant.id, '(415) 323-0001', { source: 'web form', contactId: alice!.id, actor: ACTOR });
+    await grantConsent(db, tenant.id, '4153230002', { source: 'web form', actor: ACTOR });
+    await addToDoNotCall(db, tenant.id, '415-323-0001', { reason: 'asked', actor: ACTOR });
     return { tenantId: tenant.id, alice: alice!, bob: bob!, calls };
   }
 
   test(`[${backend.name}] export: a ZIP with the subject's records in JSON and CSV, redacted transcripts, WAV audio, a SHA-256 manifest`, async () => {
     const w = await world();
     const out = join(fx.dataDir, `export-${w.tenantId}.zip`);
-    const manifest = await exportDataSubject(db, fx.vault, w.tenantId, { phone: '555 123 0001' }, out, { actor: ACTOR });
+    const manifest = await exportDataSubject(db, fx.vault, w.tenantId, { phone: '415 323 0001' }, out, { actor: ACTOR });
     const files = readZip(await readFile(out));
     const parsed = JSON.parse(files.get('manifest.json')!.toString()) as typeof manifest;
     assert.is(parsed.format, 'smartalex-data-subject-export');
@@ -79,16 +79,16 @@ for (const backend of await backends()) {
 
   test(`[${backend.name}] erasure: calls, transcripts, recordings (objects too), contact and consents gone; DNC kept; others untouched`, async () => {
     const w = await world();
-    const aliceRecording = (await findDataSubject(db, w.tenantId, { phones: ['5551230001'], contactIds: [] })).recordings[0]!;
+    const aliceRecording = (await findDataSubject(db, w.tenantId, { phones: ['4153230001'], contactIds: [] })).recordings[0]!;
     const result = await eraseDataSubject(db, fx.store, w.tenantId, { contactId: w.alice.id }, { actor: ACTOR });
     assert.equal(result, { contacts: 1, calls: 1, recordings: 1, consents: 1, webhookEvents: 0, doNotCallKept: 1 });
-    const left = await findDataSubject(db, w.tenantId, { phones: ['+15551230001', '5551230001', '15551230001'], contactIds: [w.alice.id] });
+    const left = await findDataSubject(db, w.tenantId, { phones: ['+14153230001', '4153230001', '14153230001'], contactIds: [w.alice.id] });
     assert.equal([left.contacts.length, left.calls.length, left.transcriptTurns.length, left.recordings.length, left.consents.length], [0, 0, 0, 0, 0]);
     assert.is((await listDoNotCallEntries(db, w.tenantId)).length, 1, 'the do-not-call entry survives the erasure');
     let missing = false;
     await fx.vault.read({ tenantId: w.tenantId, recordingId: aliceRecording.id }).catch(() => { missing = true; });
     assert.ok(missing, 'the recording object is gone');
-    const bob = await findDataSubject(db, w.tenantId, { phones: ['+15551230002'], contactIds: [] });
+    const bob = await findDataSubject(db, w.tenantId, { phones: ['+14153230002'], contactIds: [] });
     assert.equal([bob.contacts.length, bob.calls.length, bob.recordings.length, bob.consents.length], [1, 1, 1, 1]);
     assert.equal((await listCalls(db, w.tenantId)).map((c) => c.id), [w.calls.bob]);
     const logged = (await listAudit(db, w.tenantId)).find((a) => a.action === 'gdpr.erased');

@@ -89,7 +89,7 @@ for (const backend of await backends()) {
   });
 
   test(`[${backend.name}] deleting a contact deletes the recordings made with it`, async () => {
-    const [contact] = await withTenant(db, tenant.id, (tx) => tx.insert(schema.contacts).values({ tenantId: tenant.id, phone: '+15550100' }).returning());
+    const [contact] = await withTenant(db, tenant.id, (tx) => tx.insert(schema.contacts).values({ tenantId: tenant.id, phone: '+14152100' }).returning());
     const callId = await newCall(db, tenant.id);
     const withContact = await storedRecording(db, objects, tenant.id, { callId, contactId: contact!.id });
     const without = await storedRecording(db, objects, tenant.id, { callId });
