@@ -48,8 +48,11 @@ function runOne(file: string): Promise<Outcome> {
       output += `\n[runner] timed out after ${perFileTimeoutMs} ms\n`;
       child.kill('SIGKILL');
     }, perFileTimeoutMs);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
+      // Say how the process ended when it was not uvu's own exit (a native crash prints nothing).
+      if (signal) output += `\n[runner] the test process was killed by ${signal}\n`;
+      else if (code !== 0 && !/Total:/.test(output)) output += `\n[runner] the test process exited with code ${code} before uvu's summary\n`;
       resolve({ file: relative(root, file), code, ms: Date.now() - started, output });
     });
   });
