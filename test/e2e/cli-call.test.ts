@@ -27,8 +27,20 @@ const run = needExternal(hasCommand('sipp'), 'SIPp', 'the `smartalex call` end-t
 /** The outbound policy lets these calls through: a number to present, consent for the callee, any hour. */
 async function allowOutbound(db: Database, tenantId: string, agentId: string): Promise<void> {
   await addNumber(db, tenantId, { number: '+14152100000', agentId, allowedCidrs: [] });
-  await grantConsent(db, tenantId, '5551234', { source: 'e2e test' });
+  await grantConsent(db, tenantId, '4152101234', { source: 'e2e test' });
   await setCallingPolicy(db, tenantId, { windowStart: '00:00', windowEnd: '24:00' }); // tests run at any hour
+}
+
+/** A tenant with an echo agent allowed to call out; the database is closed either way (an open PGlite keeps the test process alive). */
+async function seedOutbound(db: Database): Promise<{ tenant: { id: string }; agent: { id: string } }> {
+  try {
+    const tenant = await createTenant(db, { name: 'outbound' });
+    const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
+    await allowOutbound(db, tenant.id, agent.id);
+    return { tenant, agent };
+  } finally {
+    await db.close();
+  }
 }
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -49,16 +61,13 @@ if (run) {
     try {
       const config = loadConfig(env);
       let db = await openConfiguredDatabase(config);
-      const tenant = await createTenant(db, { name: 'outbound' });
-      const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
-      await allowOutbound(db, tenant.id, agent.id);
-      await db.close();
+      const { tenant, agent } = await seedOutbound(db);
 
       const port = await freeMediaPort();
       const mp = await freeMediaPort();
       const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '60s', '-timeout_error', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp), '-trace_err', '-error_file', join(dir, 'sipp-errors.log')], { cwd: SIPP_DIR, timeoutMs: 90_000 });
       await udpPortBound(port); // SIPp is listening (a loaded machine can take a while to start it)
-      const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '5551234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'carrier-secret\n', timeoutMs: 90_000 });
+      const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '4152101234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'carrier-secret\n', timeoutMs: 90_000 });
       const sipp = await carrier;
       assert.is(cli.code, 0, cli.stderr);
       assert.is(sipp.code, 0, sipp.stdout.slice(-2000));
@@ -73,7 +82,7 @@ if (run) {
       assert.is(call.agentId, agent.id);
       assert.is(call.endReason, 'remote-bye');
       assert.ok(call.answeredAt);
-      assert.match(call.toUri, new RegExp(`^sip:5551234@127\\.0\\.0\\.1:${port}$`));
+      assert.match(call.toUri, new RegExp(`^sip:\\+?1?4152101234@127\\.0\\.0\\.1:${port}$`));
       const types = (await listCallEvents(db, tenant.id, call.id)).map((e) => e.type);
       assert.ok(types.includes('sip'));
       await db.close();
@@ -87,16 +96,12 @@ if (run) {
     const env = { ...process.env, SMARTALEX_DATA_DIR: dir, SMARTALEX_DEMO: 'false', SMARTALEX_SIP_HOST: '127.0.0.1', SMARTALEX_LOG_LEVEL: 'silent' };
     try {
       const config = loadConfig(env);
-      const db = await openConfiguredDatabase(config);
-      const tenant = await createTenant(db, { name: 'outbound' });
-      const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
-      await allowOutbound(db, tenant.id, agent.id);
-      await db.close();
+      const { tenant } = await seedOutbound(await openConfiguredDatabase(config));
       const port = await freeMediaPort();
       const mp = await freeMediaPort();
       const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '60s', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp)], { cwd: SIPP_DIR, timeoutMs: 90_000 });
       await udpPortBound(port); // SIPp is listening (a loaded machine can take a while to start it)
-      const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '5551234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'wrong\n', timeoutMs: 90_000 });
+      const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '4152101234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'wrong\n', timeoutMs: 90_000 });
       await carrier;
       assert.is.not(cli.code, 0);
       assert.match(cli.stderr, /^smartalex: call failed: 403 Forbidden\n$/m);
