@@ -22,7 +22,8 @@
  * shared 20 ms clock (media/rtp/pacer.ts). Packets are taken in arrival
  * order (no reordering: a late packet is decoded late rather than dropped).
  * libdatachannel's native threads keep a process alive after its last peer
- * has closed: a process that is done must exit explicitly (`serve` does).
+ * has closed: a process that is done must exit explicitly (`serve` does;
+ * media/webrtc/native-exit.ts says why without `cleanup()`).
  */
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';

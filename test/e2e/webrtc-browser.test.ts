@@ -24,7 +24,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import nodeDataChannel from 'node-datachannel';
 import { encodeWav, parseWav, pcm16Samples } from '../../media/audio/index.ts';
 import { AI_DISCLOSURE } from '../../pipeline/conversation/index.ts';
 import { startAllSimulators } from '../../tools/simulators/index.ts';
@@ -34,6 +33,7 @@ import { hasCommand, needExternal } from '../support/external.ts';
 import { waitFor, waitForValue } from '../support/poll.ts';
 import { startTestServer, type TestServer } from './support/harness.ts';
 import { frameRms, splitStereo } from './support/energy.ts';
+import { exitAfterNativePeers } from '../../media/webrtc/native-exit.ts';
 
 const IN_NAMESPACE = process.env.SMARTALEX_TEST_NETNS === '1';
 
@@ -203,11 +203,7 @@ test('a browser hears the greeting, gets a reply, barges in; the call record has
   }
 });
 
-// libdatachannel's native threads keep a process alive after its last peer has closed: once uvu has
-// printed its summary, end the process with uvu's exit code.
-test.after(() => {
-  nodeDataChannel.cleanup();
-  setTimeout(() => process.exit(), 500).unref();
-});
+// libdatachannel's native threads keep the process alive: once uvu has printed its summary, exit with its code.
+test.after(() => exitAfterNativePeers());
 
 test.run();

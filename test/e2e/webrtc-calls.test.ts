@@ -8,13 +8,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import nodeDataChannel from 'node-datachannel';
 import { OpusDecoder, OpusEncoder } from '../../media/audio/opus.ts';
 import { looksLikeRtcp, parseRtp, serializeRtp } from '../../media/rtp/packet.ts';
 import { getCall, issueApiKey, listCallEvents } from '../../storage/index.ts';
 import { waitFor, waitForValue } from '../support/poll.ts';
 import { dial, type StandInPeer } from '../support/webrtc-stand-in.ts';
 import { startTestServer } from './support/harness.ts';
+import { exitAfterNativePeers } from '../../media/webrtc/native-exit.ts';
 
 function rms(pcm: Int16Array): number {
   let sum = 0;
@@ -81,9 +81,7 @@ test('a WebRTC call reaches the echo agent through the call entry; the limit hol
   }
 });
 
-test.after(() => {
-  nodeDataChannel.cleanup();
-  setTimeout(() => process.exit(), 500).unref();
-});
+// libdatachannel's native threads keep the process alive: once uvu has printed its summary, exit with its code.
+test.after(() => exitAfterNativePeers());
 
 test.run();

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import nodeDataChannel from 'node-datachannel';
+import { exitAfterNativePeers } from '../../media/webrtc/native-exit.ts';
 import { OpusEncoder, OPUS_FRAME_SAMPLES } from '../../media/audio/opus.ts';
 import { Resampler } from '../../media/audio/resample.ts';
 import { parseWav, pcm16Samples } from '../../media/audio/wav.ts';
@@ -101,7 +102,6 @@ process.on('message', (command: CallerCommand) => {
     }
     send({ type: 'done', sent, heard: heard() });
     for (const c of callers) c.pc.close();
-    nodeDataChannel.cleanup();
-    setTimeout(() => process.exit(0), 200);
+    exitAfterNativePeers({ code: 0 });
   })().catch((error: unknown) => { send({ type: 'failed', message: String(error) }); process.exit(1); });
 });

@@ -14,7 +14,7 @@ import { fork } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import nodeDataChannel from 'node-datachannel';
+import { exitAfterNativePeers } from '../../media/webrtc/native-exit.ts';
 import { WebRtcAudioPeer } from '../../media/webrtc/audio-peer.ts';
 import { positiveInt } from './cli-args.ts';
 import { machineInfo } from './report.ts';
@@ -108,7 +108,6 @@ export function registerWebRtcBenchCommand(program: Command): void {
       process.stdout.write(`${formatWebRtcReport(report)}\n`);
       if (opts.json) await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
       // libdatachannel's threads keep the process alive after its last peer: a finished bench exits.
-      nodeDataChannel.cleanup();
-      setTimeout(() => process.exit(0), 200).unref();
+      exitAfterNativePeers({ code: 0 });
     });
 }

@@ -7,6 +7,7 @@ import type { AudioFrame } from '../../../media/audio/frames.ts';
 import { parseRtp, serializeRtp, looksLikeRtcp } from '../../../media/rtp/packet.ts';
 import { offeredOpus, WebRtcAudioPeer, WebRtcOfferError } from '../../../media/webrtc/audio-peer.ts';
 import { waitFor } from '../../support/poll.ts';
+import { exitAfterNativePeers } from '../../../media/webrtc/native-exit.ts';
 
 /** A browser stand-in: a node-datachannel peer that offers one Opus track, as Chromium does. */
 async function browserOffer(): Promise<{ pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; offer: string }> {
@@ -141,11 +142,7 @@ test('offers that are not one Opus audio over DTLS-SRTP are refused with a reaso
   assert.equal(offeredOpus([...base, 'm=audio 9 UDP/TLS/RTP/SAVPF 109 0', 'a=mid:a1', 'a=rtpmap:109 opus/48000/2', 'a=rtpmap:0 PCMU/8000'].join('\r\n')), { mid: 'a1', payloadType: 109 });
 });
 
-// libdatachannel's native threads keep a process alive after its last peer has closed (even after
-// cleanup()): once uvu has printed its summary, end the process with uvu's exit code.
-test.after(() => {
-  nodeDataChannel.cleanup();
-  setTimeout(() => process.exit(), 500).unref();
-});
+// libdatachannel's native threads keep the process alive: once uvu has printed its summary, exit with its code.
+test.after(() => exitAfterNativePeers());
 
 test.run();

@@ -11,7 +11,6 @@ import * as assert from 'uvu/assert';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { EventEmitter } from 'node:events';
-import nodeDataChannel from 'node-datachannel';
 import WebSocket from 'ws';
 import { createLogger } from '../../../src/log.ts';
 import { UpgradeRouter } from '../../../src/http/upgrades.ts';
@@ -19,6 +18,7 @@ import { mintCallToken } from '../../../src/webrtc/call-token.ts';
 import { WebRtcCallRefused, WebRtcSignalling, WEBRTC_SIGNALLING_PATH, type Caption, type WebRtcCall, type WebRtcCallRequest } from '../../../src/webrtc/signalling.ts';
 import { waitFor, waitForValue } from '../../support/poll.ts';
 import { browserOffer, connect, dial, type StandInPeer } from '../../support/webrtc-stand-in.ts';
+import { exitAfterNativePeers } from '../../../media/webrtc/native-exit.ts';
 
 const secret = randomBytes(32);
 const tenantId = randomUUID();
@@ -209,11 +209,7 @@ test('upgrades over the rate limit get 429; another path gets 404', async () => 
   }
 });
 
-// libdatachannel's native threads keep a process alive after its last peer has closed (even after
-// cleanup()): once uvu has printed its summary, end the process with uvu's exit code.
-test.after(() => {
-  nodeDataChannel.cleanup();
-  setTimeout(() => process.exit(), 500).unref();
-});
+// libdatachannel's native threads keep the process alive: once uvu has printed its summary, exit with its code.
+test.after(() => exitAfterNativePeers());
 
 test.run();

@@ -6,8 +6,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import nodeDataChannel from 'node-datachannel';
 import { benchWebRtc, formatWebRtcReport } from '../../../tools/bench/webrtc.ts';
+import { exitAfterNativePeers } from '../../../media/webrtc/native-exit.ts';
 
 test('two calls for two seconds: the speech comes back and the CPU per call is reported', async () => {
   const report = await benchWebRtc({ calls: 2, seconds: 2 });
@@ -18,9 +18,7 @@ test('two calls for two seconds: the speech comes back and the CPU per call is r
   assert.match(formatWebRtcReport(report), /% of one core/);
 });
 
-test.after(() => {
-  nodeDataChannel.cleanup();
-  setTimeout(() => process.exit(), 500).unref();
-});
+// libdatachannel's native threads keep the process alive: once uvu has printed its summary, exit with its code.
+test.after(() => exitAfterNativePeers());
 
 test.run();
