@@ -175,6 +175,9 @@ class VadThread {
   readonly ready: Promise<{ inputNames: string[] }>;
   isReady = false;
   dead = false;
+  /** Settles (never rejects) once this side has seen the thread die and rejected what it owed. */
+  readonly died: Promise<Error>;
+  private settleDied!: (error: Error) => void;
   private readonly inflight = new Map<number, Batch>();
   private nextId = 1;
   private holds = 0;
@@ -184,6 +187,7 @@ class VadThread {
   constructor(modelPath: string, private readonly onDeath: (thread: VadThread, error: Error) => void) {
     this.ready = new Promise((resolve, reject) => (this.settleReady = { resolve, reject }));
     this.ready.catch(() => {}); // observed by open(); a restarted thread's load error reaches its runs instead
+    this.died = new Promise((resolve) => (this.settleDied = resolve));
     // No execArgv: the thread needs no loader (tsx's `--import tsx` would only slow its start), and flags such as
     // `-e` / `--input-type` that the main thread may run with make no sense for it (the worker refuses to start).
     this.worker = new Worker(WORKER_URL, { workerData: { modelPath }, execArgv: [], name: 'silero-vad' });
@@ -265,6 +269,7 @@ class VadThread {
     this.inflight.clear();
     for (const batch of batches) batch.rejectAll(error);
     this.onDeath(this, error);
+    this.settleDied(error);
   }
 }
 
@@ -376,9 +381,16 @@ export class SileroModel {
     await thread?.terminate(error);
   }
 
-  /** Tests only: makes the inference thread crash, as a native fault or a bug in it would. */
-  crashThreadForTest(): void {
-    this.thread?.crash();
+  /**
+   * Tests only: makes the inference thread crash, as a native fault or a bug in it would. Resolves once the
+   * model has seen the death (its runs rejected, the next batch starts a new thread): a run made before that
+   * may still be posted to the dying thread and be rejected with it, as in production.
+   */
+  async crashThreadForTest(): Promise<void> {
+    const thread = this.thread;
+    if (!thread) return;
+    thread.crash();
+    await thread.died;
   }
 
   private flushBatch(): void {
