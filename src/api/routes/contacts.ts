@@ -6,10 +6,10 @@
  */
 import { z } from 'zod';
 import { listContactsPage, type ContactRow } from '../../../storage/index.ts';
-import { normalisePhone, phoneVariants } from '../../compliance/index.ts';
+import { normalisePhone, phoneVariants, type CountryCode } from '../../compliance/index.ts';
 import { attributeChangesSchema, attributesSchema } from '../../resources/contact-attributes.ts';
 import { importContacts, IMPORT_MAX_ROWS } from '../../resources/contact-import.ts';
-import { createContact, eraseContact, getContact, rectifyContact } from '../../resources/contacts.ts';
+import { createContact, eraseContact, getContact, rectifyContact, tenantPhoneCountry } from '../../resources/contacts.ts';
 import { badRequest } from '../problem.ts';
 import { pageQuery, pageSchema } from '../pagination.ts';
 import { defineRoute } from '../route.ts';
@@ -46,10 +46,10 @@ const importReportSchema = z.object({
   errorsTruncated: z.boolean(),
 }).meta({ id: 'ContactImportReport' });
 
-/** The stored spellings of a phone number filter (400 when it is not one). */
-export function phoneFilter(raw: string | undefined): string[] | undefined {
+/** The stored spellings of a phone number filter (400 when it is not one); without +, read in `country` (US unless given). */
+export function phoneFilter(raw: string | undefined, country?: CountryCode): string[] | undefined {
   if (raw === undefined) return undefined;
-  const canonical = normalisePhone(raw);
+  const canonical = normalisePhone(raw, country);
   if (!canonical) throw badRequest('phone is not a phone number.', [{ path: 'query.phone', message: 'not a phone number' }]);
   return phoneVariants(canonical);
 }
@@ -57,9 +57,12 @@ export function phoneFilter(raw: string | undefined): string[] | undefined {
 export const contactRoutes = [
   defineRoute({
     method: 'GET', url: '/contacts', tag: 'contacts', summary: 'List contacts (oldest first)', permission: 'contacts:read',
-    query: pageQuery.extend({ phone: z.string().min(3).max(32).optional().describe('Only this number (any spelling)') }),
+    query: pageQuery.extend({ phone: z.string().min(3).max(32).optional().describe('Only this number (any spelling; without +, read in the tenant\'s default country)') }),
     response: pageSchema(contactSchema),
-    handler: async ({ ctx, query }) => apiPage(await served(() => listContactsPage(ctx.db, ctx.tenantId, { phones: phoneFilter(query.phone) }, query)), view),
+    handler: async ({ ctx, query }) => {
+      const phones = query.phone === undefined ? undefined : phoneFilter(query.phone, await tenantPhoneCountry(ctx.db, ctx.tenantId));
+      return apiPage(await served(() => listContactsPage(ctx.db, ctx.tenantId, { phones }, query)), view);
+    },
   }),
   defineRoute({
     method: 'POST', url: '/contacts', tag: 'contacts', summary: 'Create a contact', permission: 'contacts:write', status: 201,
