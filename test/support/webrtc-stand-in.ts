@@ -24,9 +24,9 @@ export async function browserOffer(): Promise<StandInPeer> {
 
 export interface SignallingClient { ws: WebSocket; messages: Array<Record<string, unknown>>; closed: () => number | undefined }
 
-/** A signalling client on `url` (ws://host:port): every message it got, and how its socket closed. */
-export async function connect(url: string): Promise<SignallingClient> {
-  const ws = new WebSocket(`${url}/v1/webrtc`);
+/** A signalling client on `url` (ws://host:port), sending `origin` as a browser would: every message it got, and how its socket closed. */
+export async function connect(url: string, origin?: string): Promise<SignallingClient> {
+  const ws = new WebSocket(`${url}/v1/webrtc`, origin !== undefined ? { origin } : {});
   const messages: Array<Record<string, unknown>> = [];
   let code: number | undefined;
   ws.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
