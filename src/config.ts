@@ -78,6 +78,12 @@ const schema = z.object({
   SMARTALEX_WEBRTC_ADDRESS: optionalText,
   /** Browser calls: signalling connections (/v1/webrtc) accepted per source address per minute, cluster-wide. */
   SMARTALEX_WEBRTC_CONNECTIONS_PER_MINUTE: z.coerce.number().int().positive().max(10_000).default(20),
+  /** Web-widget keys may allow http://localhost origins (local development only). */
+  SMARTALEX_WIDGET_ALLOW_LOCALHOST: bool.default(false),
+  /** Call tokens one web-widget key may mint per minute, cluster-wide. */
+  SMARTALEX_WIDGET_TOKENS_PER_MINUTE: z.coerce.number().int().positive().max(100_000).default(60),
+  /** Widget call-token requests (preflights included) accepted per source address per minute, cluster-wide. */
+  SMARTALEX_WIDGET_REQUESTS_PER_SOURCE_PER_MINUTE: z.coerce.number().int().positive().max(10_000).default(20),
   /** Origin (and optional path prefix) of the HTTP API as clients reach it; recording links are built on it. */
   SMARTALEX_PUBLIC_BASE_URL: publicBaseUrl.optional(),
   SMARTALEX_SIP_TLS_PORT: port.default(5061),

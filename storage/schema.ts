@@ -534,3 +534,31 @@ export const apiJobs = pgTable('api_jobs', {
   check('api_jobs_state', sql`${t.state} in ('queued', 'running', 'done', 'failed', 'expired')`),
   check('api_jobs_kind', sql`${t.kind} in ('gdpr.export')`),
 ]);
+
+/**
+ * Per-agent web-widget keys (0014_widget_keys.sql): public (embedded in a customer's page), so stored as
+ * they are; the origin allowlist, rate limits and revocation protect them.
+ */
+export const widgetKeys = pgTable('widget_keys', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  agentId: uuid('agent_id').notNull().references(() => agents.id, { onDelete: 'cascade' }),
+  key: text('key').notNull().unique(),
+  name: text('name'),
+  /** Exact origins (`https://host[:port]`) a page may call from. */
+  allowedOrigins: text('allowed_origins').array().notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+}, (t) => [
+  index('widget_keys_agent_created').on(t.agentId, t.createdAt),
+  check('widget_keys_origins', sql`cardinality(${t.allowedOrigins}) > 0`),
+]);
+
+/** Ids of WebRTC call tokens already used, until their tokens expire (0014_widget_keys.sql; through smartalex_claim_call_token only). */
+export const usedCallTokens = pgTable('used_call_tokens', {
+  tokenId: text('token_id').primaryKey(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+}, (t) => [
+  index('used_call_tokens_expires').on(t.expiresAt),
+]);
