@@ -76,6 +76,12 @@ const schema = z.object({
    * SMARTALEX_PUBLIC_ADDRESS, else the HTTP bind address (every interface when that is a wildcard).
    */
   SMARTALEX_WEBRTC_ADDRESS: optionalText,
+  /**
+   * Browser calls: the UDP ports ICE may bind (both or neither; a firewall opens this range). Unset: any port the
+   * OS gives. Each call takes one port.
+   */
+  SMARTALEX_WEBRTC_PORT_MIN: port.optional(),
+  SMARTALEX_WEBRTC_PORT_MAX: port.optional(),
   /** Browser calls: signalling connections (/v1/webrtc) accepted per source address per minute, cluster-wide. */
   SMARTALEX_WEBRTC_CONNECTIONS_PER_MINUTE: z.coerce.number().int().positive().max(10_000).default(20),
   /** Web-widget keys may allow http://localhost origins (local development only). */
@@ -221,6 +227,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`${key}: ${describeIssue(issue)}${got}`);
   }
   const config = result.data;
+  const webRtcPorts = [config.SMARTALEX_WEBRTC_PORT_MIN, config.SMARTALEX_WEBRTC_PORT_MAX];
+  if (webRtcPorts.filter((p) => p !== undefined).length === 1) {
+    throw new ConfigError('SMARTALEX_WEBRTC_PORT_MIN: set it together with SMARTALEX_WEBRTC_PORT_MAX (the ICE port range), or neither');
+  }
+  if (config.SMARTALEX_WEBRTC_PORT_MIN !== undefined && config.SMARTALEX_WEBRTC_PORT_MAX !== undefined
+    && (config.SMARTALEX_WEBRTC_PORT_MIN === 0 || config.SMARTALEX_WEBRTC_PORT_MIN > config.SMARTALEX_WEBRTC_PORT_MAX)) {
+    throw new ConfigError(`SMARTALEX_WEBRTC_PORT_MIN: must be 1-65535 and at most SMARTALEX_WEBRTC_PORT_MAX (got ${config.SMARTALEX_WEBRTC_PORT_MIN} and ${config.SMARTALEX_WEBRTC_PORT_MAX})`);
+  }
   if (config.SMARTALEX_RTP_PORT_MIN >= config.SMARTALEX_RTP_PORT_MAX) {
     throw new ConfigError(`SMARTALEX_RTP_PORT_MIN: must be below SMARTALEX_RTP_PORT_MAX (got ${config.SMARTALEX_RTP_PORT_MIN} and ${config.SMARTALEX_RTP_PORT_MAX})`);
   }

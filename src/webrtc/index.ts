@@ -26,7 +26,11 @@ export function webRtcSignalling(options: { config: Config; db: Database; calls:
   return new WebRtcSignalling({
     secret: options.secret,
     logger: options.logger,
-    peer: { bindAddress: webRtcAddress(config) },
+    peer: {
+      bindAddress: webRtcAddress(config),
+      ...(config.SMARTALEX_WEBRTC_PORT_MIN !== undefined ? { portRangeBegin: config.SMARTALEX_WEBRTC_PORT_MIN } : {}),
+      ...(config.SMARTALEX_WEBRTC_PORT_MAX !== undefined ? { portRangeEnd: config.SMARTALEX_WEBRTC_PORT_MAX } : {}),
+    },
     startCall: webRtcCallStarter(options.calls),
     admit: async (source) => (await rateLimitHit(db, `webrtc:${source}`, 60_000)).hits <= config.SMARTALEX_WEBRTC_CONNECTIONS_PER_MINUTE,
     claim: (claims) => claimCallTokenId(db, claims.jti, new Date(claims.expiresAtMs)),
