@@ -142,14 +142,17 @@ export function registerRecordingCommands(program: Command, ctx: OperatorContext
   const tenant = program.commands.find((c) => c.name() === 'tenant') ?? program.command('tenant').description('manage tenants');
   tenant
     .command('rotate-key')
-    .description('new tenant key version; re-wraps every recording\'s data key (headers only, audio untouched), then destroys the older versions')
+    .description('new tenant key version; re-wraps every recording\'s data key (headers only, audio untouched) and re-seals the tenant\'s secrets, then destroys the older versions')
     .requiredOption('--tenant <id>', 'tenant id', tenantOption)
     .action(async (opts: { tenant: string }) => {
       await withVault(ctx, async (db, setup) => {
         const r = await rotateTenantRecordingKey(db, setup.vault, opts.tenant, OPERATOR);
-        io.stdout.write(`tenant ${opts.tenant}: key version ${r.version}, ${r.rewrapped} recordings re-wrapped, ${r.providerKeysResealed} provider keys re-sealed\n`);
+        io.stdout.write(`tenant ${opts.tenant}: key version ${r.version}, ${r.rewrapped} recordings re-wrapped, ${r.providerKeysResealed} provider keys, `
+          + `${r.carrierCredentialsResealed} carrier credentials and ${r.secretsResealed} TOTP/webhook secrets re-sealed\n`);
         for (const f of r.failed) io.stdout.write(`recording ${f.recordingId} could not be re-wrapped (${f.reason})\n`);
         for (const p of r.providerKeysFailed) io.stdout.write(`provider key ${p} could not be re-sealed\n`);
+        for (const n of r.carrierCredentialsFailed) io.stdout.write(`number ${n}'s carrier credential could not be re-sealed\n`);
+        for (const s of r.secretsFailed) io.stdout.write(`${s} could not be re-sealed\n`);
         if (r.kept.length > 0) {
           io.stdout.write(`older key versions ${r.kept.map((k) => k.version).join(', ')} KEPT (not destroyed) because something they wrap was not re-wrapped; fix it and run rotate-key again\n`);
           io.setExitCode(1);

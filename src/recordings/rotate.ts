@@ -2,14 +2,15 @@
  * Tenant key rotation for a tenant's stored data: a new tenant key version,
  * every recording's data key re-wrapped under it (only the header key block is
  * rewritten; audio is never re-encrypted) and the rows' key ids updated, the
- * tenant's sealed provider keys re-sealed, and then, when nothing is left that
+ * tenant's sealed provider keys, carrier credentials, TOTP and webhook
+ * secrets re-sealed, and then, when nothing is left that
  * an older version wrapped, the older versions destroyed (KeyRing.
  * retireOlderTenantKeys), so a rotation after a suspected compromise cuts the
  * old key off. If any re-wrap fails, the older versions are kept (and the
  * result says which and why); running the rotation again retries. Audited.
  * Master-key rotation is KeyRing.rotateMasterKey.
  */
-import { audit, listRecordings, resealNumberCarriers, resealProviderKeys, setRecordingKeyId, type Database } from '../../storage/index.ts';
+import { audit, listRecordings, resealNumberCarriers, resealProviderKeys, resealTenantSecrets, setRecordingKeyId, type Database } from '../../storage/index.ts';
 import { VaultError, type KeyErasure, type RecordingVault, type TenantKeyInfo } from '../../storage/vault/index.ts';
 
 export interface TenantKeyRotation {
@@ -24,6 +25,9 @@ export interface TenantKeyRotation {
   /** Numbers' carrier credentials (media-stream webhooks) re-sealed, and the numbers (ids) whose credential could not be. */
   carrierCredentialsResealed: number;
   carrierCredentialsFailed: string[];
+  /** Users' TOTP secrets and webhook signing secrets re-sealed, and what could not be (`kind/id`). */
+  secretsResealed: number;
+  secretsFailed: string[];
   /** Older versions destroyed by this rotation (none when something failed). */
   retired: Pick<TenantKeyInfo, 'keyId' | 'version'>[];
   /** Older versions kept because something they wrap could not be re-wrapped. */
@@ -63,24 +67,27 @@ export async function rotateTenantRecordingKey(db: Database, vault: RecordingVau
   }
   const providers = await resealProviderKeys(db, vault.keys, tenantId, next.keyId);
   const carriers = await resealNumberCarriers(db, vault.keys, tenantId, next.keyId);
+  const secrets = await resealTenantSecrets(db, vault.keys, tenantId, next.keyId);
   await audit(db, tenantId, {
     actor, action: 'tenant.key.rotated',
     detail: {
       version: next.version, rewrapped, failed: failed.length, providerKeysResealed: providers.resealed, providerKeysFailed: providers.failed.length,
       carrierCredentialsResealed: carriers.resealed, carrierCredentialsFailed: carriers.failed.length,
+      secretsResealed: secrets.resealed, secretsFailed: secrets.failed.length,
     },
   });
 
   const result: TenantKeyRotation = {
     keyId: next.keyId, version: next.version, rewrapped, failed,
     providerKeysResealed: providers.resealed, providerKeysFailed: providers.failed,
-    carrierCredentialsResealed: carriers.resealed, carrierCredentialsFailed: carriers.failed, retired: [], kept: [], erasure: null,
+    carrierCredentialsResealed: carriers.resealed, carrierCredentialsFailed: carriers.failed,
+    secretsResealed: secrets.resealed, secretsFailed: secrets.failed, retired: [], kept: [], erasure: null,
   };
-  if (failed.length > 0 || providers.failed.length > 0 || carriers.failed.length > 0) {
+  if (failed.length > 0 || providers.failed.length > 0 || carriers.failed.length > 0 || secrets.failed.length > 0) {
     result.kept = (await vault.keys.liveTenantKeys(tenantId)).filter((k) => k.keyId !== next.keyId).map(({ keyId, version }) => ({ keyId, version }));
     await audit(db, tenantId, {
       actor, action: 'tenant.key.retire.skipped',
-      detail: { keptVersions: result.kept.map((k) => k.version), failedRecordings: failed.length, failedProviderKeys: providers.failed, failedCarrierCredentials: carriers.failed.length },
+      detail: { keptVersions: result.kept.map((k) => k.version), failedRecordings: failed.length, failedProviderKeys: providers.failed, failedCarrierCredentials: carriers.failed.length, failedSecrets: secrets.failed },
     });
     return result;
   }

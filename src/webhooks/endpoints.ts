@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   deleteWebhookEndpoint, endpointInfo, getWebhookEndpoint, insertWebhookEndpoint, isWebhookEventType, requeueWebhookDelivery, updateWebhookEndpoint,
-  WEBHOOK_EVENT_TYPES, type Database, type WebhookEndpointInfo, type WebhookEndpointRow,
+  WEBHOOK_EVENT_TYPES, webhookSecretSealLabel, type Database, type WebhookEndpointInfo, type WebhookEndpointRow,
 } from '../../storage/index.ts';
 import type { KeyRing } from '../../storage/vault/index.ts';
 import { checkEndpointUrl, RefusedAddressError, resolveAllowed, type SendOptions } from './sender.ts';
@@ -28,7 +28,8 @@ export class WebhookEndpointError extends Error {
   override name = 'WebhookEndpointError';
 }
 
-const sealLabel = (endpointId: string): string => `webhook-secret/${endpointId}`;
+/** The label binds a sealed secret to its endpoint; storage owns it so key rotation re-seals with the same one. */
+const sealLabel = webhookSecretSealLabel;
 
 function checkEventTypes(types: readonly string[]): string[] {
   const unique = [...new Set(types)];

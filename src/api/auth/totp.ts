@@ -30,7 +30,8 @@ export function totpStep(secret: Secret, code: string, now: Date): number | unde
   return TOTP.counter({ period: TOTP_PERIOD_S, timestamp: now.getTime() }) + delta;
 }
 
-export const totpSealLabel = (userId: string): string => `totp/${userId}`;
+/** The label binds a sealed TOTP secret to its user; storage owns it so key rotation re-seals with the same one. */
+export { totpSealLabel } from '../../../storage/repos/sealed-secrets.ts';
 
 /** Recovery codes look like `xxxxx-xxxxx-xxxxx` (base32, 75 bits). */
 export function newRecoveryCodes(count = RECOVERY_CODE_COUNT): string[] {

@@ -1,7 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
-import { addNumber, createAgent, createTenant, getNumberCarrier, getRecording, listAudit, setNumberCarrier, startCall } from '../../../storage/index.ts';
+import {
+  addNumber, confirmTotp, createAgent, createTenant, getNumberCarrier, getRecording, getUser, getWebhookEndpoint, insertUser, listAudit, setNumberCarrier, setPendingTotp, startCall,
+  totpSealLabel, withTenant,
+} from '../../../storage/index.ts';
+import { createWebhookEndpoint, rotateWebhookSecret, signingSecrets } from '../../../src/webhooks/index.ts';
 import { HEADER_LENGTH } from '../../../storage/vault/index.ts';
 import { rotateTenantRecordingKey } from '../../../src/recordings/index.ts';
 import { backends } from '../../support/databases.ts';
@@ -53,6 +57,34 @@ for (const backend of await backends()) {
     assert.equal(rotated.carrierCredentialsFailed, []);
     assert.is(rotated.retired.length, 1, 'the old version could be retired');
     assert.equal(await getNumberCarrier(db, fx.vault.keys, other.id, number.id), { carrier: 'twilio', credential: 'twilio-auth-token-rotating' });
+  });
+
+  test(`[${backend.name}] tenant key rotation re-seals TOTP secrets (confirmed and pending) and webhook secrets (current and previous): all still unseal after the old version is retired`, async () => {
+    const other = await createTenant(db, { name: 'rot-secrets' });
+    const keys = fx.vault.keys;
+    const user = (await withTenant(db, other.id, (tx) => insertUser(tx, { tenantId: other.id, email: `rot-${backend.name}@example.com`, role: 'owner' })))!;
+    const seal = (text: string) => keys.sealTenantSecret(other.id, totpSealLabel(user.id), Buffer.from(text));
+    const confirmed = await seal('JBSWY3DPEHPK3PXP');
+    await withTenant(db, other.id, async (tx) => { await setPendingTotp(tx, user.id, confirmed.sealed, confirmed.keyId); await confirmTotp(tx, user.id, 1); });
+    const pending = await seal('KRSXG5CTMVRXEZLU');
+    await withTenant(db, other.id, (tx) => setPendingTotp(tx, user.id, pending.sealed, pending.keyId));
+    const { endpoint, secret: firstSecret } = await createWebhookEndpoint(db, keys, other.id, { url: 'https://hooks.example.com/rot', eventTypes: ['call.ended'], actor: 'test' });
+    const rotatedSecret = await rotateWebhookSecret(db, keys, other.id, endpoint.id, { actor: 'test', overlapMs: 3_600_000 });
+
+    const rotated = await rotateTenantRecordingKey(db, fx.vault, other.id, 'operator:test');
+    assert.is(rotated.secretsResealed, 4);
+    assert.equal(rotated.secretsFailed, []);
+    assert.is(rotated.retired.length, 1, 'the old version could be retired');
+
+    const row = (await withTenant(db, other.id, (tx) => getUser(tx, user.id)))!;
+    assert.is(row.totpKeyId, rotated.keyId);
+    assert.is(row.totpPendingKeyId, rotated.keyId);
+    assert.is((await keys.unsealTenantSecret(other.id, totpSealLabel(user.id), row.totpKeyId!, row.totpSecretSealed!)).toString(), 'JBSWY3DPEHPK3PXP');
+    assert.is((await keys.unsealTenantSecret(other.id, totpSealLabel(user.id), row.totpPendingKeyId!, row.totpPendingSealed!)).toString(), 'KRSXG5CTMVRXEZLU');
+    const stored = (await getWebhookEndpoint(db, other.id, endpoint.id))!;
+    assert.is(stored.secretKeyId, rotated.keyId);
+    assert.is(stored.previousSecretKeyId, rotated.keyId);
+    assert.equal(await signingSecrets(keys, other.id, endpoint.id, stored, new Date()), [rotatedSecret!.secret, firstSecret]);
   });
 
   test.after(async () => {
