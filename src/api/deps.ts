@@ -22,6 +22,12 @@ export interface ControlPlaneSettings {
   publicBaseUrl?: string;
   /** Webhook endpoints may point at loopback (tests, local development: SMARTALEX_WEBHOOK_ALLOW_LOOPBACK). Default false. */
   webhookAllowLoopback: boolean;
+  /** Web-widget keys may allow http://localhost origins (SMARTALEX_WIDGET_ALLOW_LOCALHOST). Default false. */
+  widgetAllowLocalhost: boolean;
+  /** Call tokens one widget key may mint per minute, cluster-wide. Default 60. */
+  widgetTokensPerKeyPerMinute: number;
+  /** Widget call-token requests (preflights included) per source address per minute, cluster-wide. Default 20. */
+  widgetRequestsPerSourcePerMinute: number;
 }
 
 export const DEFAULT_SETTINGS: ControlPlaneSettings = {
@@ -31,6 +37,9 @@ export const DEFAULT_SETTINGS: ControlPlaneSettings = {
   apiKeyRotationGraceMs: 24 * 3600_000,
   invitationTtlMs: 72 * 3600_000,
   webhookAllowLoopback: false,
+  widgetAllowLocalhost: false,
+  widgetTokensPerKeyPerMinute: 60,
+  widgetRequestsPerSourcePerMinute: 20,
 };
 
 /**
@@ -77,6 +86,7 @@ export interface ControlPlaneDeps {
 export function controlPlaneSettings(config: {
   SMARTALEX_SESSION_IDLE_MINUTES: number; SMARTALEX_SESSION_MAX_HOURS: number; SMARTALEX_SESSION_KEY_ROTATION_HOURS: number;
   SMARTALEX_API_KEY_ROTATION_GRACE_HOURS: number; SMARTALEX_PUBLIC_BASE_URL?: string | undefined; SMARTALEX_WEBHOOK_ALLOW_LOOPBACK?: boolean;
+  SMARTALEX_WIDGET_ALLOW_LOCALHOST?: boolean; SMARTALEX_WIDGET_TOKENS_PER_MINUTE?: number; SMARTALEX_WIDGET_REQUESTS_PER_SOURCE_PER_MINUTE?: number;
 }): ControlPlaneSettings {
   return {
     ...DEFAULT_SETTINGS,
@@ -85,6 +95,9 @@ export function controlPlaneSettings(config: {
     signingKeyRotationMs: config.SMARTALEX_SESSION_KEY_ROTATION_HOURS * 3600_000,
     apiKeyRotationGraceMs: config.SMARTALEX_API_KEY_ROTATION_GRACE_HOURS * 3600_000,
     webhookAllowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK === true,
+    widgetAllowLocalhost: config.SMARTALEX_WIDGET_ALLOW_LOCALHOST === true,
+    widgetTokensPerKeyPerMinute: config.SMARTALEX_WIDGET_TOKENS_PER_MINUTE ?? DEFAULT_SETTINGS.widgetTokensPerKeyPerMinute,
+    widgetRequestsPerSourcePerMinute: config.SMARTALEX_WIDGET_REQUESTS_PER_SOURCE_PER_MINUTE ?? DEFAULT_SETTINGS.widgetRequestsPerSourcePerMinute,
     ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
   };
 }
