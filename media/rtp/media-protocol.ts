@@ -73,7 +73,7 @@ export type Control =
   | { c: 'open'; req: number; options: ThreadedRtpSessionOptions }
   | { c: 'close'; req: number; reason?: string }
   | { c: 'dtmf'; digit: string; ms: number }
-  | { c: 'codec'; codec: { name: string; payloadType: number }; te?: number; cn?: number }
+  | { c: 'codec'; codec: { name: string; payloadType: number }; te?: number; cn?: number; adoptRate?: boolean }
   | { c: 'remote'; remote: { address: string; port: number; rtcpPort?: number } }
   | { c: 'direction'; send: boolean; receive: boolean }
   /** The owner listens to 'sent': report the agent frames that leave (they cost a copy each, so only on request). */

@@ -65,7 +65,7 @@ import { voiceCodec } from '../audio/voice-codec.ts';
 import { isDtmfDigit, rtpStatsFromArray, sessionSampleRate } from './session.ts';
 import type { RtpCodecChoice, RtpRemote, RtpSessionEvents, RtpSessionOptions, RtpSessionStats } from './session.ts';
 import type { RtcpPacket } from './rtcp.ts';
-import type { RtpStream } from './stream.ts';
+import type { RtpStream, SetCodecOptions } from './stream.ts';
 
 export type { ThreadedRtpSessionOptions } from './media-protocol.ts';
 
@@ -505,8 +505,8 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
   readonly localAddress: string;
   readonly localPort: number;
   readonly ssrc: number;
-  /** PCM rate of the audio events and sendFrame, as in the media thread's session (sessionSampleRate). */
-  readonly sampleRate: number;
+  /** PCM rate of the audio events and sendFrame, as in the media thread's session (sessionSampleRate; setCodec's adoptRate). */
+  private rate: number;
   private closed = false;
   private closeEmitted = false;
   private reportingSent = false;
@@ -530,7 +530,7 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
     this.localAddress = localAddress;
     this.localPort = localPort;
     this.ssrc = ssrc;
-    this.sampleRate = sessionSampleRate(options);
+    this.rate = sessionSampleRate(options);
     this.sending = options.send ?? true;
     this.receiving = options.receive ?? true;
     this.tePayloadType = options.telephoneEventPayloadType;
@@ -541,6 +541,10 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
       this.reportingSent = true;
       this.link.control(this.id, { c: 'report-sent' });
     });
+  }
+
+  get sampleRate(): number {
+    return this.rate;
   }
 
   get isLatched(): boolean {
@@ -591,13 +595,18 @@ export class ThreadedRtpSession extends EventEmitter<RtpSessionEvents> implement
     return rtpStatsFromArray(this.state, ST_STATS);
   }
 
-  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number): void {
-    voiceCodec(codec.name); // throws like RtpSession.setCodec
+  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number, options: SetCodecOptions = {}): void {
+    const rate = voiceCodec(codec.name).sampleRate; // throws like RtpSession.setCodec
     this.tePayloadType = telephoneEventPayloadType;
     if (this.closed) return;
     const c: Control = { c: 'codec', codec: { name: codec.name, payloadType: codec.payloadType } };
     if (telephoneEventPayloadType !== undefined) c.te = telephoneEventPayloadType;
     if (comfortNoisePayloadType !== undefined) c.cn = comfortNoisePayloadType;
+    // The media thread's session applies the same rule (RtpSession.setCodec) on the same facts: nothing received, nothing queued.
+    if (options.adoptRate && rate !== this.rate && this.stats.packetsIn === 0 && this.enqueued === 0) {
+      c.adoptRate = true;
+      this.rate = rate;
+    }
     this.link.control(this.id, c);
   }
 

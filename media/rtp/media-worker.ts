@@ -221,7 +221,7 @@ function runMediaWorker(port: MessagePort, start: WorkerStartData): void {
     const s = e.session;
     switch (c.c) {
       case 'dtmf': s.sendDtmf(c.digit, c.ms); break;
-      case 'codec': s.setCodec(c.codec, c.te, c.cn); break;
+      case 'codec': s.setCodec(c.codec, c.te, c.cn, c.adoptRate ? { adoptRate: true } : {}); break;
       case 'remote': s.setRemote(c.remote); break;
       case 'direction': s.setDirection({ send: c.send, receive: c.receive }); break;
       case 'report-sent':

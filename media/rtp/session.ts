@@ -3,9 +3,11 @@
  * next), G.711 or G.722 in and out, the jitter buffer, DTMF both ways and
  * RTCP reports.
  *
- * Sample rates: the session's PCM rate (`sampleRate`, fixed for its life:
- * 8 kHz for G.711, 16 kHz for G.722 unless the opener says otherwise) is what
- * the audio events carry and sendFrame takes. The RTP clock is 8000 Hz for
+ * Sample rates: the session's PCM rate (`sampleRate`: 8 kHz for G.711,
+ * 16 kHz for G.722 unless the opener says otherwise) is what the audio events
+ * carry and sendFrame takes. It is fixed once audio has flowed; before that,
+ * `setCodec(..., { adoptRate: true })` makes it the codec's (an outbound call
+ * opens its session for the offer, and the answer picks the codec). The RTP clock is 8000 Hz for
  * all three codecs (RFC 3551: G.722 is "G722/8000"), so timestamps advance
  * 160 per 20 ms tick whatever the codec. A re-INVITE may switch to a codec of
  * another rate (G.722 to PCMU): the session then resamples between its PCM
@@ -90,7 +92,7 @@ import type { PortAllocator, SocketPair } from './port-allocator.ts';
 import {
   buildCompound, buildReceiverReport, buildSenderReport, ntpFromUnixMs, parseRtcp, ReceptionStats,
 } from './rtcp.ts';
-import type { RtpCodecChoice, RtpRemote, RtpStream, RtpStreamEvents } from './stream.ts';
+import type { RtpCodecChoice, RtpRemote, RtpStream, RtpStreamEvents, SetCodecOptions } from './stream.ts';
 import { DROP_REASONS, RTP_STATS_LENGTH, rtpStatsFromArray, writeRtpStats, type DropReason, type RtpSessionStats } from './rtp-stats.ts';
 import { SRTP_SUITES, SrtpContext } from './srtp.ts';
 import type { SrtpSuite } from './srtp.ts';
@@ -235,8 +237,8 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
   private readonly pacer: Pacer;
   private readonly removeTick: () => void;
   /** PCM rate of the audio events and sendFrame (see the header), and samples in one 20 ms frame at it. */
-  readonly sampleRate: number;
-  readonly frameSamples: number;
+  private rate: number;
+  private frameLength: number;
   private codec: CodecState;
   private payloadType: number;
   private tePayloadType: number | undefined;
@@ -264,14 +266,15 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
   private closed = false;
 
   // Receive state
-  private readonly jitter: JitterBuffer;
+  private jitter: JitterBuffer;
+  private readonly jitterOptions: { depthFrames: number; adaptive: boolean };
   private reception: ReceptionStats | undefined;
   private firstTimestamp = 0;
   /** Reused for every packet (the jitter buffer reads it at once). */
   private readonly packetTiming = { arrivalMs: 0, mediaMs: 0 };
   private readonly dtmfIn = new DtmfReceiver(SAMPLE_RATE);
   private lastDtmfAt = 0;
-  private readonly playout: Int16Array;
+  private playout: Int16Array;
   private playoutLength = 0;
   private inactiveFired = false;
   /** Monotonic time (performance.now) of the last packet received, or of the start. */
@@ -317,8 +320,8 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
 
   private constructor(options: RtpSessionOptions, sampleRate: number, codec: CodecState, ports: PortAllocator, pair: SocketPair) {
     super();
-    this.sampleRate = sampleRate;
-    this.frameSamples = sampleRate / 50;
+    this.rate = sampleRate;
+    this.frameLength = sampleRate / 50;
     this.codec = codec;
     this.playout = new Int16Array(this.frameSamples * 8);
     this.partial = new Int16Array(this.frameSamples);
@@ -348,9 +351,8 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     this.receiving = options.receive ?? true;
     this.seq = randomInt(0, 0x10000);
     this.timestamp = randomInt(0, 0x100000000);
-    this.jitter = new JitterBuffer({
-      depthFrames: options.jitterDepthFrames ?? 2, adaptive: options.adaptiveJitter ?? true, frameSamples: this.frameSamples,
-    });
+    this.jitterOptions = { depthFrames: options.jitterDepthFrames ?? 2, adaptive: options.adaptiveJitter ?? true };
+    this.jitter = new JitterBuffer({ ...this.jitterOptions, frameSamples: this.frameSamples });
     this.lastPacketAt = performance.now();
     this.nextRtcpAt = this.lastPacketAt + this.rtcpIntervalMs * (0.5 + Math.random());
     // A packet that breaks the parser (or a listener) must not take the process, or the media thread, down.
@@ -373,6 +375,14 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     pair.rtcp.on('error', onSocketError);
     this.pacer = options.pacer ?? sharedPacer();
     this.removeTick = this.pacer.add((tick, dueMs) => this.onTick(tick, dueMs));
+  }
+
+  get sampleRate(): number {
+    return this.rate;
+  }
+
+  get frameSamples(): number {
+    return this.frameLength;
   }
 
   /** The address we send to: the latched source, else the SDP address. */
@@ -402,15 +412,30 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
 
   /**
    * Codec change (e.g. after a re-INVITE): later packets use the new payload types and codec both ways
-   * (fresh codec state; resampled when its rate is not the session's, see the header).
+   * (fresh codec state; resampled when its rate is not the session's, see the header). With `adoptRate`
+   * (an answer to our own offer) the session's rate becomes the codec's instead, as long as no audio has
+   * flowed yet (nothing received, nothing queued); after that it resamples as above.
    */
-  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number): void {
-    const next = this.codec.codec.name === voiceCodec(codec.name).name ? this.codec : codecState(codec.name, this.sampleRate);
+  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number, options: SetCodecOptions = {}): void {
+    const rate = voiceCodec(codec.name).sampleRate;
+    const adopt = options.adoptRate === true && rate !== this.rate && this.counters.packetsIn === 0 && this.queuedSamples === 0 && this.playoutLength === 0;
+    if (adopt) this.changeRate(rate);
+    const next = !adopt && this.codec.codec.name === voiceCodec(codec.name).name ? this.codec : codecState(codec.name, this.rate);
     this.codec = next;
     this.payloadType = codec.payloadType;
     this.tePayloadType = telephoneEventPayloadType;
     this.cnPayloadType = comfortNoisePayloadType;
     this.jitter.reset();
+  }
+
+  /** The session's PCM rate and what is sized by it; only while no audio has flowed (setCodec's adoptRate). */
+  private changeRate(rate: number): void {
+    this.rate = rate;
+    this.frameLength = rate / 50;
+    this.playout = new Int16Array(this.frameLength * 8);
+    this.partial = new Int16Array(this.frameLength);
+    this.partialLength = 0;
+    this.jitter = new JitterBuffer({ ...this.jitterOptions, frameSamples: this.frameLength });
   }
 
   /** Hold and resume: `send: false` stops sending (and drops queued audio); `receive: false` ignores incoming audio. */

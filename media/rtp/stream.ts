@@ -54,12 +54,20 @@ export interface RtpStreamEvents {
   error: [Error];
 }
 
+export interface SetCodecOptions {
+  /**
+   * The codec comes from the answer to our own offer: while no audio has flowed, the session's PCM rate
+   * becomes the codec's (so the conversation and the recording run at it) instead of being resampled.
+   */
+  adoptRate?: boolean;
+}
+
 export interface RtpStream extends EventEmitter<RtpStreamEvents> {
   readonly localAddress: string;
   /** The bound RTP port (even; RTCP is on the next one). */
   readonly localPort: number;
   readonly ssrc: number;
-  /** PCM rate of the audio events and of sendFrame, fixed for the session's life (8000, or 16000 for a G.722 call). */
+  /** PCM rate of the audio events and of sendFrame (8000, or 16000 for a G.722 call): fixed once audio has flowed (see SetCodecOptions). */
   readonly sampleRate: number;
   /** Outgoing audio waiting, in ms. */
   readonly queuedMs: number;
@@ -76,8 +84,8 @@ export interface RtpStream extends EventEmitter<RtpStreamEvents> {
   clearOutgoing(): number;
   /** Queues a DTMF digit (RFC 4733); false when telephone-event was not negotiated or the digit is invalid. */
   sendDtmf(digit: string, durationMs?: number): boolean;
-  /** Codec, telephone-event and comfort noise payload types (e.g. after a re-INVITE). */
-  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number): void;
+  /** Codec, telephone-event and comfort noise payload types (e.g. after a re-INVITE, or the answer to our offer). */
+  setCodec(codec: RtpCodecChoice, telephoneEventPayloadType?: number, comfortNoisePayloadType?: number, options?: SetCodecOptions): void;
   /** The peer's SDP endpoint; the latch is kept unless its address changes (RtpSession.setRemote). */
   setRemote(remote: RtpRemote): void;
   setDirection(direction: { send: boolean; receive: boolean }): void;

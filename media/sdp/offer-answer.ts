@@ -45,10 +45,10 @@ export const DEFAULT_CODECS: readonly CodecName[] = ['G722', 'PCMU', 'PCMA'];
 /** Codecs chosen ahead of the offerer's order when offered: wideband first. */
 export const DEFAULT_PREFERRED: readonly CodecName[] = ['G722'];
 /**
- * Codecs our own offers list by default. Outbound calls open their RTP session (and so fix its
- * sample rate) before the answer arrives, so they offer G.711 only; see LocalMedia.codecs.
+ * Codecs our own offers list by default, wideband first: the answer picks one, and an outbound call's
+ * RTP session takes that codec's rate (RtpStream.setCodec's adoptRate); see LocalMedia.codecs.
  */
-export const DEFAULT_OFFER_CODECS: readonly CodecName[] = ['PCMU', 'PCMA'];
+export const DEFAULT_OFFER_CODECS: readonly CodecName[] = ['G722', 'PCMU', 'PCMA'];
 
 const STATIC_PAYLOAD_NAMES: Record<number, { name: string; rate: number }> = {
   0: { name: 'PCMU', rate: 8000 },

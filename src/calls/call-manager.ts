@@ -552,7 +552,8 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       direction: 'outbound', tenantId: options.tenantId, agent,
       record: { agentId: agent.id, direction: 'outbound', fromUri: from, toUri: uri, sipCallId: '' },
       rtp: {
-        codec: { name: 'PCMU', payloadType: 0 }, telephoneEventPayloadType: 101,
+        // Opened at our first offered codec's rate (G.722, 16 kHz); the answer's codec sets the rate (adoptRate below).
+        codec: { name: 'G722', payloadType: 9 }, telephoneEventPayloadType: 101,
         inactivityTimeoutMs: this.options.rtpTimeoutMs,
         // The RTP source rule: media may latch only from the answer's SDP address or the carrier we call through.
         signallingAddress: via.host.replace(/^\[|\]$/g, ''),
@@ -563,7 +564,8 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         const applyAnswer = (sdp: string) => {
           const ans = readAnswer(sdp, localMedia);
           if (!ans.ok) return undefined;
-          rtp.setCodec({ name: ans.codec.name, payloadType: ans.codec.payloadType }, ans.telephoneEvent?.payloadType);
+          // No audio has flowed yet, so the session (and so the conversation and the recording) takes the codec's own rate.
+          rtp.setCodec({ name: ans.codec.name, payloadType: ans.codec.payloadType }, ans.telephoneEvent?.payloadType, undefined, { adoptRate: true });
           rtp.setRemote({ address: ans.remote.address, port: ans.remote.port, rtcpPort: ans.remote.rtcpPort });
           rtp.setDirection({ send: ans.send, receive: ans.receive });
           return ans;

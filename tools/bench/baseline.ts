@@ -55,6 +55,8 @@ export function compareReports(baseline: BenchReport, current: BenchReport, thre
     const older = separate(baseline) ? 'this run' : 'the baseline';
     cautions.push(`${older} predates minor ${SEPARATE_DRIVER_MINOR}: its in-process server shared its process with the callers and the simulators, so its eventLoopLagMs and server CPU/RSS are not the server's alone`);
   }
+  const [before, after] = [baseline.config.transport ?? 'sip', current.config.transport ?? 'sip'];
+  if (before !== after) cautions.push(`the baseline came in over ${before}, this run over ${after}: the difference includes the transport's own cost`);
   return { rows, regressions: rows.filter((r) => r.regression), missing, cautions };
 }
 

@@ -1,8 +1,9 @@
 /**
- * One benchmark call, measured on the wire: INVITE over media/sip, RTP over
- * media/rtp, K caller turns of fixture speech in real time (20 ms packets,
- * silence packets in between like a real phone), and the agent's audio
- * timed per packet as it arrives on the socket (before any jitter buffer).
+ * One benchmark call, measured on the wire over any way in (a CallerLeg:
+ * SIP/RTP, a WebRTC peer, a Twilio Media Streams client): K caller turns of
+ * fixture speech in real time (20 ms packets, silence packets in between
+ * like a real phone), and the agent's audio timed per packet as it arrives
+ * on the socket (before any jitter buffer).
  *
  * Times (performance.now, ms):
  * - end of speech: the packet holding the utterance's last speech sample
@@ -11,17 +12,19 @@
  * - e2e: arrival of the first voiced agent packet after the end of speech.
  * - barge-in stop: from the caller's true start of speech over the agent to
  *   the end of the last voiced agent packet before >= STOP_QUIET_MS of quiet.
- * - setup: INVITE sent -> 200 OK (ACKed); ACK -> first voiced agent packet.
+ * - setup: INVITE sent -> 200 OK (ACKed); ACK -> first voiced agent packet
+ *   (WebRTC: offer sent -> media connected; a media stream: socket opened ->
+ *   `start` sent).
  * - rx pacing jitter: |D| per RFC 3550 A.8 between consecutive packets of a
- *   talkspurt (arrival gap minus RTP timestamp gap); tx pacing jitter: how
+ *   talkspurt (arrival gap minus RTP timestamp gap; RTP transports only: a
+ *   media stream's messages carry no timestamp); tx pacing jitter: how
  *   far our own sends strayed from 20 ms (a busy load generator shows here).
  */
 import { performance } from 'node:perf_hooks';
-import { looksLikeRtcp, parseRtp, PortAllocator, RtpSession, FRAME_SAMPLES, type Pacer, type SocketPair } from '../../media/rtp/index.ts';
-import { createOffer, readAnswer } from '../../media/sdp/index.ts';
-import { SipCallError, type Dialog, type SipEndpoint } from '../../media/sip/index.ts';
+import { FRAME_SAMPLES, type Pacer } from '../../media/rtp/index.ts';
+import { SipCallError } from '../../media/sip/index.ts';
+import type { AgentPacket, CallerLeg, ServerReceptionReport } from './caller-leg.ts';
 import type { PayloadSet, Utterance } from './utterances.ts';
-import { g711FrameDbfs } from './voice.ts';
 
 const SAMPLE_MS = 1000 / 8000;
 /** Agent quiet this long means its reply (or greeting) is over. */
@@ -32,19 +35,14 @@ const STOP_QUIET_MS = 300;
 const GREETING_WAIT_MS = 1500;
 /** Start the barge-in this long after the agent's reply began. */
 const BARGE_IN_AFTER_MS = 300;
-/** At most this many payload bytes are metered for voice. */
-const MAX_METERED_BYTES = FRAME_SAMPLES * 4;
 /** What the caller sends when it has nothing to say (sendFrame copies it). */
 const SILENCE = new Int16Array(FRAME_SAMPLES);
 
 export interface CallPlan {
-  endpoint: SipEndpoint;
-  /** Pacer for the caller's RTP (the benchmark's own, not the server's). */
+  /** The way in: SIP/RTP, a WebRTC peer or a media-stream client (caller-leg.ts). */
+  leg: CallerLeg;
+  /** The benchmark's pacer (the leg sends on it too, and its ticks come first). */
   pacer: Pacer;
-  /** sip:host:port of the server. */
-  target: string;
-  number: string;
-  bindAddress: string;
   turns: number;
   bargeIn: boolean;
   utterances: readonly Utterance[];
@@ -53,18 +51,11 @@ export interface CallPlan {
   ownVoicedPayloads: Pick<PayloadSet, 'has'>;
   voiceThresholdDbfs: number;
   turnTimeoutMs: number;
-  inviteTimeoutMs?: number;
   signal?: AbortSignal;
   onTurnDone?: () => void;
 }
 
-export interface ServerReceptionReport {
-  /** Cumulative packets of ours the server reported lost. */
-  cumulativeLost: number;
-  /** The server's highest sequence number seen (extended), for the expected count. */
-  extendedHighestSeq: number;
-  jitterMs: number;
-}
+export type { ServerReceptionReport } from './caller-leg.ts';
 
 export interface CallResult {
   answered: boolean;
@@ -106,37 +97,14 @@ interface Waiter {
   deadline: number;
 }
 
-/**
- * A PortAllocator that lets the call see each raw RTP datagram with its
- * arrival time, before RtpSession does: the socket's first listener, and the
- * clock is read first thing in it, before any parsing.
- */
-class TappedPorts extends PortAllocator {
-  constructor(private readonly tap: (msg: Buffer, at: number) => void) {
-    super();
-  }
-
-  override async allocate(address: string): Promise<SocketPair> {
-    const pair = await super.allocate(address);
-    pair.rtp.prependListener('message', (msg: Buffer) => {
-      const at = performance.now();
-      this.tap(msg, at);
-    });
-    return pair;
-  }
-}
-
 export class BenchCall {
   private readonly result: CallResult = {
     answered: false, completed: false, e2eMs: [], bargeInStopMs: [], turns: 0, turnsReplied: 0, bargeIns: 0, bargeInsStopped: 0,
     rxJitterMs: [], txJitterMs: [], rxPackets: 0, rxExpected: 0, txPackets: 0, serverJitterMs: [], agentVoicedPackets: 0, agentEchoPackets: 0,
     greetingHeard: false,
   };
-  private session: RtpSession | undefined;
   private removeTick: (() => void) | undefined;
   private waiters: Waiter[] = [];
-  private readonly law = 'mulaw' as const;
-  private payloadType = 0;
 
   // receive state
   private firstSeqExt: number | undefined;
@@ -159,41 +127,18 @@ export class BenchCall {
 
   async run(): Promise<CallResult> {
     const p = this.plan;
-    let dialog: Dialog | undefined;
+    const leg = p.leg;
+    const remote = { hungUp: false };
     try {
-      this.session = await RtpSession.open({
-        bindAddress: p.bindAddress, codec: { name: 'PCMU', payloadType: 0 }, pacer: p.pacer, receive: false, inactivityTimeoutMs: 0,
-        ports: new TappedPorts((msg, at) => this.onPacket(msg, at)),
-      });
-      const session = this.session;
-      session.on('error', () => undefined);
-      session.on('rtcp', (packets) => {
-        for (const packet of packets) {
-          if (packet.type !== 'sr' && packet.type !== 'rr') continue;
-          for (const block of packet.reports) {
-            if (block.ssrc !== session.ssrc) continue;
-            const report = { cumulativeLost: block.cumulativeLost, extendedHighestSeq: block.extendedHighestSeq, jitterMs: block.jitter / 8 };
-            this.result.serverReport = report;
-            this.result.serverJitterMs.push(report.jitterMs);
-          }
-        }
-      });
-      const local = { address: p.bindAddress, port: session.localPort, codecs: ['PCMU'] as const };
-      const host = new URL(p.target.replace(/^sips?:/, 'http://')).host;
       const invitedAt = performance.now();
-      dialog = await p.endpoint.invite({
-        uri: `sip:${p.number}@${host}`, from: `sip:bench@${p.bindAddress}`, sdp: createOffer(local), timeoutMs: p.inviteTimeoutMs ?? 10_000,
-        ...(p.signal ? { signal: p.signal } : {}),
-      });
+      await leg.connect({
+        agent: (packet) => this.onPacket(packet),
+        serverReport: (report) => { this.result.serverReport = report; this.result.serverJitterMs.push(report.jitterMs); },
+        hungUp: () => { remote.hungUp = true; },
+      }, p.signal);
       const ackAt = performance.now();
       this.result.answered = true;
       this.result.setupInviteToOkMs = ackAt - invitedAt;
-      const answer = readAnswer(dialog.remoteSdp ?? '', local);
-      if (!answer.ok) throw new Error(`unusable SDP answer (${answer.reason})`);
-      this.payloadType = answer.codec.payloadType;
-      session.setRemote({ address: answer.remote.address, port: answer.remote.port, rtcpPort: answer.remote.rtcpPort });
-      const remote = { hungUp: false };
-      dialog.once('bye', () => { remote.hungUp = true; });
       this.removeTick = p.pacer.add(() => this.onTick());
 
       // Greeting: wait until the agent has spoken and gone quiet, or stayed silent for a while.
@@ -223,22 +168,15 @@ export class BenchCall {
       await this.waitUntil(() => this.quietFor(REPLY_QUIET_MS), 3000);
       this.result.completed = this.result.turns === p.turns;
       if (remote.hungUp && this.result.turns < p.turns) this.result.failure = 'server hung up early';
-      if (!remote.hungUp) {
-        const gotFinalReport = new Promise<void>((resolve) => { session.once('bye', () => resolve()); setTimeout(resolve, 300).unref(); });
-        await dialog.bye().catch(() => undefined);
-        await gotFinalReport;
-      }
+      if (!remote.hungUp) await leg.hangup();
     } catch (error) {
       this.result.failure = error instanceof SipCallError ? `SIP ${error.status}` : error instanceof Error ? error.message : String(error);
-      if (dialog && dialog.state !== 'terminated') await dialog.bye().catch(() => undefined);
     } finally {
       this.removeTick?.();
       for (const w of this.waiters) w.resolve(false);
       this.waiters = [];
-      if (this.session) {
-        this.result.txPackets = this.session.stats.packetsOut;
-        await this.session.close('bench call over');
-      }
+      this.result.txPackets = leg.packetsOut;
+      await leg.close().catch(() => undefined);
       this.result.rxExpected = this.firstSeqExt === undefined ? 0 : this.maxSeqExt - this.firstSeqExt + 1;
     }
     return this.result;
@@ -270,7 +208,7 @@ export class BenchCall {
   private startSpeaking(utterance: Utterance): Speaking {
     const state: Speaking = { utterance, done: false };
     this.current = state;
-    this.session!.sendFrame(utterance.pcm);
+    this.plan.leg.sendFrame(utterance.pcm);
     return state;
   }
 
@@ -283,10 +221,9 @@ export class BenchCall {
 
   /** Runs after the session's own tick on the same pacer: sends have happened for this tick. */
   private onTick(): void {
-    const session = this.session;
-    if (!session) return;
+    const leg = this.plan.leg;
     const now = performance.now();
-    const queuedFrames = Math.round(session.queuedMs / 20);
+    const queuedFrames = Math.round(leg.queuedMs / 20);
     // Something was queued after the previous tick, so this tick's send step sent one packet.
     if (this.lastQueued > 0) {
       if (this.lastSendAt !== undefined) this.result.txJitterMs.push(Math.abs(now - this.lastSendAt - 20));
@@ -306,8 +243,8 @@ export class BenchCall {
       }
     }
     // A phone keeps sending: one frame of silence whenever nothing else is queued.
-    if (queuedFrames === 0 && this.current === undefined) session.sendFrame(SILENCE);
-    this.lastQueued = Math.round(session.queuedMs / 20);
+    if (queuedFrames === 0 && this.current === undefined) leg.sendFrame(SILENCE);
+    this.lastQueued = Math.round(leg.queuedMs / 20);
     const waiters = this.waiters;
     if (waiters.length) {
       // In place: no array per tick. A resolved waiter's continuation runs later (a microtask), so the list does not change under us.
@@ -322,35 +259,32 @@ export class BenchCall {
     }
   }
 
-  private onPacket(msg: Buffer, at: number): void {
-    if (looksLikeRtcp(msg)) return;
-    const parsed = parseRtp(msg);
-    if (!parsed.ok) return;
-    const p = parsed.packet;
-    if (p.payloadType !== this.payloadType) return;
+  private onPacket(packet: AgentPacket): void {
+    const at = packet.at;
     this.result.rxPackets++;
-    // Extended sequence numbers for the loss count.
-    if (this.firstSeqExt === undefined) {
-      this.firstSeqExt = p.sequenceNumber;
-      this.maxSeqExt = p.sequenceNumber;
-    } else {
-      if (p.sequenceNumber < this.prevSeq && this.prevSeq - p.sequenceNumber > 0x8000) this.seqCycles += 0x10000;
-      const ext = this.seqCycles + p.sequenceNumber;
-      if (ext > this.maxSeqExt) this.maxSeqExt = ext;
+    const rtp = packet.rtp;
+    if (rtp) {
+      // Extended sequence numbers for the loss count.
+      if (this.firstSeqExt === undefined) {
+        this.firstSeqExt = rtp.sequenceNumber;
+        this.maxSeqExt = rtp.sequenceNumber;
+      } else {
+        if (rtp.sequenceNumber < this.prevSeq && this.prevSeq - rtp.sequenceNumber > 0x8000) this.seqCycles += 0x10000;
+        const ext = this.seqCycles + rtp.sequenceNumber;
+        if (ext > this.maxSeqExt) this.maxSeqExt = ext;
+      }
+      // Pacing: inside a talkspurt, arrival gap minus timestamp gap.
+      if (!rtp.marker && this.prevSeq >= 0 && ((this.prevSeq + 1) & 0xffff) === rtp.sequenceNumber) {
+        const tsGap = (((rtp.timestamp - this.prevTimestamp) | 0) * 1000) / rtp.clockRate;
+        this.result.rxJitterMs.push(Math.abs(at - this.prevArrival - tsGap));
+      }
+      this.prevSeq = rtp.sequenceNumber;
+      this.prevTimestamp = rtp.timestamp;
+      this.prevArrival = at;
     }
-    // Pacing: inside a talkspurt, arrival gap minus timestamp gap.
-    if (!p.marker && this.prevSeq >= 0 && ((this.prevSeq + 1) & 0xffff) === p.sequenceNumber) {
-      const tsGap = ((p.timestamp - this.prevTimestamp) | 0) * SAMPLE_MS;
-      this.result.rxJitterMs.push(Math.abs(at - this.prevArrival - tsGap));
-    }
-    this.prevSeq = p.sequenceNumber;
-    this.prevArrival = at;
-    this.prevTimestamp = p.timestamp;
-    // Per packet, no allocation: the level straight from the G.711 bytes, the echo check by hash (then a byte compare on a hit).
-    const payload = p.payload;
-    if (g711FrameDbfs(this.law, payload, Math.min(payload.length, MAX_METERED_BYTES)) > this.plan.voiceThresholdDbfs) {
+    if (packet.dbfs > this.plan.voiceThresholdDbfs) {
       this.result.agentVoicedPackets++;
-      if (this.plan.ownVoicedPayloads.has(payload)) this.result.agentEchoPackets++;
+      if (packet.mulaw && this.plan.ownVoicedPayloads.has(packet.mulaw)) this.result.agentEchoPackets++;
       this.firstVoiceAt ??= at;
       this.lastVoiceAt = at;
       this.voiceArrivals.push(at);

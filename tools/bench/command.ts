@@ -30,7 +30,8 @@ function sipTarget(value: string): string {
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('latency benchmark: N concurrent calls over SIP/RTP, K turns each (in-process server with simulators unless --target)')
+    .description('latency benchmark: N concurrent calls over SIP/RTP, WebRTC or a carrier media stream, K turns each (in-process server with simulators unless --target)')
+    .addOption(new Option('--transport <way>', 'the way in: sip (SIP/RTP, PCMU), webrtc (a Node WebRTC peer: Opus, DTLS-SRTP, /v1/webrtc signalling) or ws (a Twilio Media Streams client: base64 mu-law 8 kHz); webrtc and ws need the in-process server').choices(['sip', 'webrtc', 'ws']).default('sip'))
     .option('--target <uri>', 'a running server, sip:host:port (default: start one in-process with the provider simulators)', sipTarget)
     .option('--number <number>', 'number to call', '1000')
     .option('--calls <n>', 'concurrent calls', positiveInt, 10)
@@ -71,6 +72,7 @@ export function registerBenchCommand(program: Command): void {
         process.exit(outcome.exitCode);
       }
       const options: BenchOptions = {
+        transport: flags.transport as NonNullable<BenchOptions['transport']>,
         number: String(flags.number),
         calls: flags.calls as number,
         turns: flags.turns as number,

@@ -28,7 +28,14 @@ import type { SimulatorLatency } from '../simulators/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
-import { addNumber, createAgent, listTenantIds } from '../../storage/index.ts';
+import { randomBytes } from 'node:crypto';
+import { CALL_TOKEN_SECRET_PURPOSE, STREAM_SECRET_PURPOSE } from '../../src/recordings/vault-setup.ts';
+import { mintStreamToken } from '../../src/streams/stream-token.ts';
+import { mintCallToken } from '../../src/webrtc/call-token.ts';
+import { addNumber, createAgent, listTenantIds, routeNumber } from '../../storage/index.ts';
+import { loadMasterKey } from '../../storage/vault/index.ts';
+import type { BenchTransport } from './caller-leg.ts';
+import type { CallCredential } from './load.ts';
 import { DbProbe } from './db-probe.ts';
 import type { DriverSimulators } from './driver-client.ts';
 import { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
@@ -40,6 +47,8 @@ export type BenchAgentMode = 'conversation' | 'echo';
 export const ECHO_NUMBER = '2000';
 /** High enough that the per-tenant limit never decides a ramp. */
 const BENCH_MAX_CALLS_PER_TENANT = 100_000;
+/** The signalling rate limit's highest setting: every benchmark call comes from 127.0.0.1. */
+const BENCH_WEBRTC_CONNECTIONS_PER_MINUTE = 10_000;
 
 export interface InProcessOptions {
   /** The provider simulators, running in the bench driver (BenchDriver.startSimulators). */
@@ -52,6 +61,10 @@ export interface InProcessOptions {
 
 export interface InProcessTarget {
   target: string;
+  /** ws://127.0.0.1:port: the server's HTTP listener (WebRTC signalling, media streams). */
+  httpBase: string;
+  /** `count` fresh credentials for WebRTC (call tokens) or media-stream (Twilio stream tokens) calls to `number`; none for SIP. */
+  credentials(transport: BenchTransport, number: string, count: number): Promise<CallCredential[]>;
   /** The number to call for the requested agent. */
   number: string | undefined;
   agentMode: BenchAgentMode;
@@ -97,6 +110,7 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
       SMARTALEX_SIP_TLS_PORT: '0',
       SMARTALEX_DEMO: 'true',
       SMARTALEX_MAX_CALLS_PER_TENANT: String(BENCH_MAX_CALLS_PER_TENANT),
+      SMARTALEX_WEBRTC_CONNECTIONS_PER_MINUTE: String(BENCH_WEBRTC_CONNECTIONS_PER_MINUTE),
       ...(scratch ? { DATABASE_URL: scratch.url } : {}),
       SMARTALEX_LOG_LEVEL: process.env.SMARTALEX_LOG_LEVEL ?? 'warn',
       // The media-plane settings an operator may want to compare (on/off, thread priority) come from the environment.
@@ -120,8 +134,19 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
     dbProbe = probeDb;
     const metrics = server.metrics;
     const probe = new InProcessProbe({ feed: server, db: probeDb, speculation: () => speculationTally(metrics), calls: server.calls });
+    const master = await loadMasterKey({ dataDir, env: {} });
+    const secrets = { callToken: master.deriveSecret(CALL_TOKEN_SECRET_PURPOSE), stream: master.deriveSecret(STREAM_SECRET_PURPOSE) };
     return {
       target: `sip:127.0.0.1:${port}`,
+      httpBase: `ws://127.0.0.1:${server.httpPort}`,
+      credentials: async (transport, called, count) => {
+        if (transport === 'sip') return [];
+        const route = await routeNumber(running.db, called);
+        if (!route) throw new Error(`the in-process server has no number ${called}`);
+        return Array.from({ length: count }, () => transport === 'webrtc'
+          ? { token: mintCallToken(secrets.callToken, { tenantId: route.tenantId, agentId: route.agentId }).token }
+          : mintTwilioStream(secrets.stream, route.tenantId, route.numberId));
+      },
       number,
       agentMode,
       database: server.db.kind,
@@ -141,6 +166,12 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A stream token for a new Twilio call to the number, and that call's id (a CallSid). */
+function mintTwilioStream(secret: Buffer, tenantId: string, numberId: string): CallCredential {
+  const callSid = `CA${randomBytes(16).toString('hex')}`;
+  return { token: mintStreamToken(secret, { tenantId, numberId, callId: callSid, carrier: 'twilio' }), callSid };
 }
 
 /** An echo agent in the demo tenant, reachable at ECHO_NUMBER from loopback. */

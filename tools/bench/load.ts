@@ -1,16 +1,37 @@
 /**
- * Places a batch of concurrent benchmark calls from one SIP endpoint and one
- * RTP pacer of the benchmark's own, and aggregates what they measured.
+ * Places a batch of concurrent benchmark calls over one way in (SIP from one
+ * SIP endpoint, a WebRTC peer per call, or a Twilio Media Streams client per
+ * call: caller-leg.ts) on one pacer of the benchmark's own, and aggregates
+ * what they measured.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pacer } from '../../media/rtp/index.ts';
 import { SipEndpoint } from '../../media/sip/index.ts';
 import { BenchCall, type CallResult } from './caller.ts';
+import type { BenchTransport, CallerLeg } from './caller-leg.ts';
+import { SipLeg } from './sip-leg.ts';
+import { StreamLeg } from './stream-leg.ts';
 import { SampleSet } from './stats.ts';
 import { BARGE_IN_FILE, loadUtterance, TURN_FILES, voicedPayloads, type Utterance } from './utterances.ts';
 
+/** What one WebRTC or media-stream call presents to the server: its token (and the carrier call id a stream token names). */
+export interface CallCredential {
+  token: string;
+  callSid?: string;
+}
+
 export interface LoadPlan {
+  /** The way in (default sip). */
+  transport?: BenchTransport;
+  /** sip:host:port of the server (SIP). */
   target: string;
+  /** ws://host:port of the server's HTTP listener (webrtc, ws). */
+  httpBase?: string;
+  /**
+   * webrtc and ws: the credentials the calls take in the order they start, one each (a token opens one
+   * call); a WebRTC call that starts its set-up over takes another (mint WEBRTC_MAX_ATTEMPTS per call).
+   */
+  credentials?: readonly CallCredential[];
   number: string;
   calls: number;
   turns: number;
@@ -50,12 +71,30 @@ function loadFixtures(): { turns: Utterance[]; bargeIn: Utterance } {
 export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const { turns, bargeIn } = loadFixtures();
   const ownVoiced = voicedPayloads([...turns, bargeIn], 'mulaw', plan.voiceThresholdDbfs);
-  const endpoint = await SipEndpoint.create({ host: plan.bindAddress, udpPort: 0, tcpPort: null, guard: false, contactUser: 'bench', userAgent: 'smartalex-bench' });
+  const transport = plan.transport ?? 'sip';
+  const endpoint = transport === 'sip'
+    ? await SipEndpoint.create({ host: plan.bindAddress, udpPort: 0, tcpPort: null, guard: false, contactUser: 'bench', userAgent: 'smartalex-bench' })
+    : undefined;
+  // Loaded on use: node-datachannel's native threads have no business in a SIP run.
+  const WebRtcLeg = transport === 'webrtc' ? (await import('./webrtc-leg.ts')).WebRtcLeg : undefined;
   const pacer = new Pacer();
   const results: CallResult[] = [];
   const progress = { callsStarted: 0, callsDone: 0, turnsDone: 0 };
   const started = performance.now();
   const stagger = plan.staggerMs ?? 20;
+  let credentialsUsed = 0;
+  const nextCredential = (): CallCredential => {
+    const credential = plan.credentials?.[credentialsUsed++];
+    if (!credential) throw new Error(`no ${transport} token left for this call (${plan.credentials?.length ?? 0} given)`);
+    return credential;
+  };
+  const newLeg = (): CallerLeg => {
+    if (endpoint) return new SipLeg({ endpoint, pacer, target: plan.target, number: plan.number, bindAddress: plan.bindAddress });
+    if (!plan.httpBase) throw new Error(`a ${transport} call needs the server's HTTP address`);
+    if (WebRtcLeg) return new WebRtcLeg({ pacer, httpBase: plan.httpBase, token: () => nextCredential().token, bindAddress: plan.bindAddress });
+    const credential = nextCredential();
+    return new StreamLeg({ pacer, httpBase: plan.httpBase, token: credential.token, callSid: credential.callSid ?? '' });
+  };
   try {
     const slot = async (index: number): Promise<void> => {
       await sleep(index * stagger);
@@ -64,7 +103,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
         progress.callsStarted++;
         plan.onProgress?.({ ...progress });
         const call = new BenchCall({
-          endpoint, pacer, target: plan.target, number: plan.number, bindAddress: plan.bindAddress, turns: plan.turns, bargeIn: plan.bargeIn,
+          leg: newLeg(), pacer, turns: plan.turns, bargeIn: plan.bargeIn,
           utterances: rotate(turns, index), bargeInUtterance: bargeIn, ownVoicedPayloads: ownVoiced, voiceThresholdDbfs: plan.voiceThresholdDbfs,
           turnTimeoutMs: plan.turnTimeoutMs, ...(plan.signal ? { signal: plan.signal } : {}),
           onTurnDone: () => { progress.turnsDone++; plan.onProgress?.({ ...progress }); },
@@ -76,7 +115,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
     };
     await Promise.all(Array.from({ length: plan.calls }, (_, i) => slot(i)));
   } finally {
-    await endpoint.close();
+    await endpoint?.close();
   }
   return { results, samples: collectSamples(results), wallMs: performance.now() - started };
 }

@@ -21,8 +21,9 @@ export const REPORT_VERSION = 1;
  * 4: config.warmupCalls (calls placed and discarded before measuring), config.callerNiceness,
  *    config.mediaThreadNiceness.
  * 5: server.speculation (preemptive answers used and wasted).
+ * 6: config.transport (the way in: sip, webrtc or ws; absent: sip, the only one before).
  */
-export const REPORT_MINOR_VERSION = 5;
+export const REPORT_MINOR_VERSION = 6;
 
 export const summarySchema = z.object({
   count: z.number().int().nonnegative(),
@@ -86,6 +87,7 @@ export const reportSchema = z.object({
     loadAverage: z.array(z.number()),
   }),
   config: z.object({
+    transport: z.enum(['sip', 'webrtc', 'ws']).optional().describe('The way in (--transport, minor 6): SIP/RTP, a WebRTC peer (Opus, DTLS-SRTP), or a Twilio Media Streams client (base64 mu-law over a WebSocket); absent: sip'),
     mode: z.enum(['in-process', 'target']),
     target: z.string(),
     number: z.string(),

@@ -21,7 +21,9 @@ import { compareReports, comparisonText, readBaseline } from './baseline.ts';
 import { renderHtml } from './html-report.ts';
 import { startBenchDriver, type BenchDriver, type BenchDriverOptions, type DriverLoadResult } from './driver-client.ts';
 import type { SimulatorKnobs } from './driver-protocol.ts';
+import { WEBRTC_MAX_ATTEMPTS, type BenchTransport } from './caller-leg.ts';
 import { startInProcess, type BenchAgentMode, type InProcessTarget } from './in-process.ts';
+import type { LoadPlan } from './load.ts';
 import { readPcapUdp, rtpSendJitterMs, startPcapCapture } from './pcap.ts';
 import { ProgressBar, type ProgressSink } from './progress.ts';
 import { buildReport } from './report.ts';
@@ -33,6 +35,8 @@ import { summaryText } from './summary-table.ts';
 export const EXIT_REGRESSION = 3;
 
 export interface BenchOptions {
+  /** The way in (default sip): SIP/RTP, a WebRTC peer, or a Twilio Media Streams client. Not SIP: in-process only. */
+  transport?: BenchTransport;
   target?: string;
   number: string;
   calls: number;
@@ -104,6 +108,9 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
   if (!options.target && options.bindAddress !== '127.0.0.1' && options.bindAddress !== '::1') {
     throw new Error('the in-process server listens on 127.0.0.1; leave --bind at 127.0.0.1 without --target');
   }
+  const transport = options.transport ?? 'sip';
+  if (transport !== 'sip' && options.target) throw new Error(`--transport ${transport} mints its call tokens with the in-process server's key: leave out --target`);
+  if (transport !== 'sip' && options.durationS !== undefined) throw new Error(`--duration places calls without end; --transport ${transport} needs a token per call: use --calls`);
   const baseline = options.baseline ? readBaseline(options.baseline) : undefined;
   const startedAt = new Date();
   const driver = await startBenchDriver(options.driver);
@@ -127,6 +134,7 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
     const probe = inProcess?.probe;
     if (options.durationS !== undefined && !probe) throw new Error('--duration samples the server\'s memory, so it needs the in-process server (leave out --target)');
     const config: BenchReport['config'] = {
+      transport,
       mode: inProcess ? 'in-process' : 'target',
       target,
       number: options.number,
@@ -145,15 +153,16 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
       ...(options.callerNiceness !== undefined ? { callerNiceness: options.callerNiceness } : {}),
       ...(inProcess && process.env.SMARTALEX_MEDIA_THREAD_NICE ? { mediaThreadNiceness: Number(process.env.SMARTALEX_MEDIA_THREAD_NICE) } : {}),
     };
-    await warmUp(options, driver, target, config.warmupCalls ?? 0, io);
+    const way = wayIn(transport, target, options.number, inProcess);
+    await warmUp(options, driver, way, config.warmupCalls ?? 0, io);
     let report: BenchReport;
-    if (options.ramp) report = await runRamp(options, driver, target, probe, config, startedAt, io);
-    else if (options.durationS !== undefined) report = await runSoak(options, driver, target, probe!, config, startedAt, io);
+    if (options.ramp) report = await runRamp(options, driver, way, probe, config, startedAt, io);
+    else if (options.durationS !== undefined) report = await runSoak(options, driver, way, probe!, config, startedAt, io);
     else {
       const capture = options.pcap ? await startPcapCapture(options.pcap) : undefined;
       let measured: Measured;
       try {
-        measured = await measure(options, driver, target, options.calls, probe, io);
+        measured = await measure(options, driver, way, options.calls, probe, io);
       } finally {
         await capture?.stop();
       }
@@ -185,13 +194,30 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
   }
 }
 
+/** How the driver's calls reach the server: the transport, its addresses, and fresh credentials for each load. */
+interface WayIn {
+  plan(calls: number): Promise<Pick<LoadPlan, 'transport' | 'target' | 'httpBase' | 'credentials'>>;
+}
+
+function wayIn(transport: BenchTransport, target: string, number: string, inProcess: InProcessTarget | undefined): WayIn {
+  return {
+    plan: async (calls) => {
+      if (transport === 'sip' || !inProcess) return { transport, target };
+      // Minted just before each load: a stream token lives a minute, and each opens one call (a WebRTC
+      // caller that starts its own set-up over takes a spare).
+      const count = transport === 'webrtc' ? calls * WEBRTC_MAX_ATTEMPTS : calls;
+      return { transport, target, httpBase: inProcess.httpBase, credentials: await inProcess.credentials(transport, number, count) };
+    },
+  };
+}
+
 /** Places the warm-up calls (one turn each) and throws their results away; nothing is probed. */
-async function warmUp(options: BenchOptions, driver: BenchDriver, target: string, calls: number, io: BenchIo): Promise<void> {
+async function warmUp(options: BenchOptions, driver: BenchDriver, way: WayIn, calls: number, io: BenchIo): Promise<void> {
   if (calls <= 0) return;
   const bar = new ProgressBar(io.stderr, calls, 'warm-up calls');
   try {
     await driver.runLoad({
-      target, number: options.number, calls, turns: 1, bargeIn: false, voiceThresholdDbfs: options.voiceThresholdDbfs,
+      ...(await way.plan(calls)), number: options.number, calls, turns: 1, bargeIn: false, voiceThresholdDbfs: options.voiceThresholdDbfs,
       turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress,
     }, { onProgress: (p) => bar.update(p.callsDone, '') });
   } finally {
@@ -205,8 +231,9 @@ interface Measured {
   rss: number[];
 }
 
-async function measure(options: BenchOptions, driver: BenchDriver, target: string, calls: number, probe: ServerProbe | undefined, io: BenchIo, until?: number, onRss?: (rssMB: number) => void): Promise<Measured> {
+async function measure(options: BenchOptions, driver: BenchDriver, way: WayIn, calls: number, probe: ServerProbe | undefined, io: BenchIo, until?: number, onRss?: (rssMB: number) => void): Promise<Measured> {
   const totalTurns = calls * Math.max(1, options.turns);
+  const reach = await way.plan(calls);
   const bar = new ProgressBar(io.stderr, until === undefined ? totalTurns : Math.round((until - performance.now()) / 1000), until === undefined ? 'turns' : 's');
   const began = performance.now();
   const rss: number[] = [];
@@ -223,7 +250,7 @@ async function measure(options: BenchOptions, driver: BenchDriver, target: strin
   try {
     // The callers run in the bench driver process: the server's event loop and CPU are its own.
     const load = await driver.runLoad({
-      target, number: options.number, calls, turns: options.turns, bargeIn: options.bargeIn, voiceThresholdDbfs: options.voiceThresholdDbfs,
+      ...reach, number: options.number, calls, turns: options.turns, bargeIn: options.bargeIn, voiceThresholdDbfs: options.voiceThresholdDbfs,
       turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress, ...(until !== undefined ? { until } : {}),
       ...(options.callerNiceness !== undefined ? { callerNiceness: options.callerNiceness } : {}),
     }, {
@@ -245,7 +272,7 @@ function lossPercent(report: BenchReport): number | null {
   return values.length ? Math.max(...values) : null;
 }
 
-async function runRamp(options: BenchOptions, driver: BenchDriver, target: string, probe: ServerProbe | undefined, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
+async function runRamp(options: BenchOptions, driver: BenchDriver, way: WayIn, probe: ServerProbe | undefined, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
   const step = options.rampStep ?? options.calls;
   const limits = rampLimitsFor(options);
   const steps: NonNullable<BenchReport['ramp']>['steps'] = [];
@@ -253,7 +280,7 @@ async function runRamp(options: BenchOptions, driver: BenchDriver, target: strin
   let last: BenchReport | undefined;
   let stoppedBecause = `reached --ramp-max ${options.rampMax}`;
   for (let calls = options.calls; calls <= options.rampMax; calls += step) {
-    const measured = await measure(options, driver, target, calls, probe, io);
+    const measured = await measure(options, driver, way, calls, probe, io);
     const report = buildReport({ config: { ...config, calls }, load: measured.load, probe: measured.probe, driver: measured.load.driver, rssSamples: measured.rss, startedAt, finishedAt: new Date() });
     last = report;
     const jitter = report.metrics.rxPacingJitterMs.stats?.p99 ?? null;
@@ -288,11 +315,11 @@ async function runRamp(options: BenchOptions, driver: BenchDriver, target: strin
   };
 }
 
-async function runSoak(options: BenchOptions, driver: BenchDriver, target: string, probe: ServerProbe, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
+async function runSoak(options: BenchOptions, driver: BenchDriver, way: WayIn, probe: ServerProbe, config: BenchReport['config'], startedAt: Date, io: BenchIo): Promise<BenchReport> {
   const durationS = options.durationS!;
   const began = performance.now();
   const points: Array<{ tS: number; rssMB: number; heapUsedMB: number }> = [];
-  const measured = await measure(options, driver, target, options.calls, probe, io, began + durationS * 1000, (rssMB) => {
+  const measured = await measure(options, driver, way, options.calls, probe, io, began + durationS * 1000, (rssMB) => {
     const round = (mb: number): number => Math.round(mb * 10) / 10;
     points.push({ tS: Math.round((performance.now() - began) / 100) / 10, rssMB: round(rssMB), heapUsedMB: round(probe.heapUsedMB()) });
   });

@@ -25,7 +25,7 @@ export function summaryText(report: BenchReport): string {
   const rx = report.rtp.serverToCaller;
   const tx = report.rtp.callerToServer;
   const lines = [
-    `smartalex bench: ${report.config.calls} calls x ${report.config.turns} turns against ${report.config.mode === 'in-process' ? `in-process server (${report.config.profile} profile, ${report.config.agent ?? 'conversation'} agent, ${report.config.database ?? 'pglite'} database)` : report.config.target}`,
+    `smartalex bench: ${report.config.calls} calls x ${report.config.turns} turns over ${report.config.transport ?? 'sip'} against ${report.config.mode === 'in-process' ? `in-process server (${report.config.profile} profile, ${report.config.agent ?? 'conversation'} agent, ${report.config.database ?? 'pglite'} database)` : report.config.target}`,
     `agent mode (observed): ${report.agentMode}; ${report.agentModeEvidence}`,
     `calls: ${c.answered}/${c.attempted} answered, ${c.completed} completed, ${c.failed} failed${Object.keys(c.failures).length ? ` (${Object.entries(c.failures).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}; turns ${c.turnsReplied}/${c.turns} replied; barge-ins ${c.bargeInsStopped}/${c.bargeIns} stopped`,
     '',

@@ -4,7 +4,9 @@
  * timestamps on the 8000 Hz clock (RFC 3551: +160 per 20 ms), the packets'
  * bytes exactly what a G.722 encoder makes of the frames, a media thread
  * carrying 8 kHz and 16 kHz sessions in the same tick, and a mid-call switch
- * to PCMU that keeps the session's 16 kHz PCM (resampled) both ways.
+ * to PCMU that keeps the session's 16 kHz PCM (resampled) both ways. An
+ * answer to our own offer (setCodec's adoptRate) sets the session's rate to
+ * the codec's while no audio has flowed, and not after.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -77,13 +79,18 @@ async function sendsG722(open: (remotePort: number) => Promise<RtpStream>): Prom
     const sent = peer.packets.slice(0, 10);
     const expected = new Uint8Array(1600);
     new G722Encoder().encode(tone, expected);
+    const steps: number[] = [];
     for (let k = 0; k < 10; k++) {
       const p = sent[k]!;
       assert.is(p.payloadType, 9);
       assert.is(p.payload.length, 160);
-      if (k > 0) assert.is((p.timestamp - sent[k - 1]!.timestamp) >>> 0, 160, 'the RTP clock is 8000 Hz');
+      if (k > 0) steps.push((p.timestamp - sent[k - 1]!.timestamp) >>> 0);
       assert.equal(p.payload, expected.subarray(k * 160, k * 160 + 160), `packet ${k} is the encoder's bytes`);
     }
+    // The RTP clock is 8000 Hz: 160 per 20 ms tick. The timestamp follows the clock, so a tick that a loaded
+    // machine's pacer skipped shows as a larger step (a whole number of ticks); packets on adjacent ticks step 160.
+    assert.ok(steps.every((d) => d % 160 === 0), `timestamp steps ${steps.join(' ')}`);
+    assert.is(Math.min(...steps), 160, `timestamp steps ${steps.join(' ')}: the RTP clock is 8000 Hz`);
   } finally {
     await s.close();
     peer.close();
@@ -196,6 +203,52 @@ for (const where of ['in-thread', 'media thread'] as const) {
     } finally {
       await s.close();
       peer.close();
+    }
+  });
+}
+
+for (const where of ['in-thread', 'media thread'] as const) {
+  test(`${where}: an answer to our offer sets the session's rate to its codec's before audio flows, not after`, async () => {
+    const open = (codec: { name: string; payloadType: number }): Promise<RtpStream> => {
+      const opts = { bindAddress: HOST, codec, inactivityTimeoutMs: 0, continuous: false };
+      return where === 'in-thread' ? RtpSession.open(opts) : media.open(opts);
+    };
+    // Opened for a G.722-first offer, answered with PCMU: 8 kHz frames both ways, 160-sample PCMU payloads.
+    const s = await open(G722);
+    const far = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: s.localPort } });
+    const peer = await rawPeer();
+    try {
+      assert.is(s.sampleRate, 16000);
+      s.setCodec(PCMU, 101, undefined, { adoptRate: true });
+      assert.is(s.sampleRate, 8000);
+      s.setRemote({ address: HOST, port: far.localPort });
+      const heard: AudioFrame[] = [];
+      s.on('audio', (f) => heard.push(f));
+      far.sendFrame(new Int16Array(160 * 5).fill(3000));
+      await waitFor('caller frames at 8 kHz', () => heard.some((f) => f.pcm.some((v) => v !== 0)));
+      assert.ok(heard.every((f) => f.sampleRate === 8000 && f.pcm.length === 160), 'frames of 160 samples at 8 kHz');
+      const sentFrames: AudioFrame[] = [];
+      far.on('audio', (f) => sentFrames.push(f));
+      s.sendFrame(new Int16Array(160 * 5).fill(-3000));
+      assert.is(Math.round(s.queuedMs), 100, '800 samples at 8 kHz are 100 ms');
+      await waitFor('our frames at the far end', () => sentFrames.some((f) => f.pcm.some((v) => v < -1000)));
+      // Audio has flowed: a later change (a re-INVITE to G.722) keeps 8 kHz and resamples.
+      s.setCodec(G722, 101, undefined, { adoptRate: true });
+      assert.is(s.sampleRate, 8000);
+    } finally {
+      peer.close();
+      await s.close();
+      await far.close();
+    }
+    // The other way: opened at 8 kHz, answered with G.722, 16 kHz.
+    const n = await open(PCMU);
+    try {
+      n.setCodec(G722, undefined, undefined, { adoptRate: true });
+      assert.is(n.sampleRate, 16000);
+      n.sendFrame(new Int16Array(320));
+      assert.is(Math.round(n.queuedMs), 20);
+    } finally {
+      await n.close();
     }
   });
 }

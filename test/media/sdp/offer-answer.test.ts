@@ -228,13 +228,18 @@ test('a re-INVITE keeps the call\'s codec when the re-offer still has it (prefer
   assert.ok(kept.ok && kept.codec.name === 'PCMU');
 });
 
-test('our own offers list G.711 only by default (outbound RTP opens before the answer)', () => {
+test('our own offers list G.722, then PCMU, PCMA and telephone-event by default; the answer\'s pick is read back', () => {
   const offer = createOffer({ address: '192.0.2.1', port: 6000 });
-  assert.match(offer, /m=audio 6000 RTP\/AVP 0 8 101/);
-  assert.not.match(offer, /G722/);
-  const wide = createOffer({ address: '192.0.2.1', port: 6000, codecs: ['G722', 'PCMU'] });
-  assert.match(wide, /m=audio 6000 RTP\/AVP 9 0 101/);
-  assert.match(wide, /a=rtpmap:9 G722\/8000/);
+  assert.match(offer, /m=audio 6000 RTP\/AVP 9 0 8 101/);
+  assert.match(offer, /a=rtpmap:9 G722\/8000/);
+  const narrow = createOffer({ address: '192.0.2.1', port: 6000, codecs: ['PCMU'] });
+  assert.match(narrow, /m=audio 6000 RTP\/AVP 0 101/);
+  assert.not.match(narrow, /G722/);
+  const answer = (pts: string, maps: string[]): string => crlf(['v=0', 'o=- 1 1 IN IP4 192.0.2.5', 's=-', 'c=IN IP4 192.0.2.5', 't=0 0', `m=audio 4000 RTP/AVP ${pts}`, ...maps]);
+  const wide = readAnswer(answer('9 101', ['a=rtpmap:9 G722/8000', 'a=rtpmap:101 telephone-event/8000']), { address: '192.0.2.1', port: 6000 });
+  assert.ok(wide.ok && wide.codec.name === 'G722' && wide.codec.sampleRate === 16000 && wide.telephoneEvent?.payloadType === 101);
+  const g711 = readAnswer(answer('8', ['a=rtpmap:8 PCMA/8000']), { address: '192.0.2.1', port: 6000 });
+  assert.ok(g711.ok && g711.codec.name === 'PCMA' && g711.codec.sampleRate === 8000);
 });
 
 const savpOffer = (crypto: string[], protocol = 'RTP/SAVP'): string => crlf([

@@ -125,7 +125,8 @@ test('against the in-process server with the simulators: a complete report with 
   assert.ok(report.agentMode !== 'unknown', report.agentModeEvidence);
   assert.ok(report.server.tracesNote.length > 0);
   assert.is(outcome.exitCode, 0);
-  assert.is(report.minorVersion, 5);
+  assert.is(report.minorVersion, 6);
+  assert.is(report.config.transport, 'sip');
   assert.is(report.config.warmupCalls, 2);
   // The server is alone in this process; the callers and simulators ran in the bench driver, another process.
   assert.is(report.server.pid, process.pid);
