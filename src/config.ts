@@ -127,6 +127,8 @@ const schema = z.object({
   SMARTALEX_RECORDINGS_S3_PATH_STYLE: bool.default(false),
   /** How often `serve` deletes recordings past their retention deadline. */
   SMARTALEX_RETENTION_SWEEP_MINUTES: z.coerce.number().positive().max(10080).default(60),
+  /** The ops view's `smartalex bench` reports: JSON files here and one directory down (tools/bench/run-all.sh writes bench-results/<time>/). */
+  SMARTALEX_BENCH_REPORTS_DIR: z.string().min(1).default('bench-results'),
   /** Let webhook endpoints resolve to loopback addresses (tests, local development); private and link-local stay refused. */
   SMARTALEX_WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
   /** Per-attempt webhook timeout. */

@@ -22,6 +22,8 @@ export interface ControlPlaneSettings {
   publicBaseUrl?: string;
   /** Webhook endpoints may point at loopback (tests, local development: SMARTALEX_WEBHOOK_ALLOW_LOOPBACK). Default false. */
   webhookAllowLoopback: boolean;
+  /** Where `smartalex bench` JSON reports are read for the ops view (SMARTALEX_BENCH_REPORTS_DIR); unset: none. */
+  benchReportsDir?: string;
 }
 
 export const DEFAULT_SETTINGS: ControlPlaneSettings = {
@@ -77,6 +79,7 @@ export interface ControlPlaneDeps {
 export function controlPlaneSettings(config: {
   SMARTALEX_SESSION_IDLE_MINUTES: number; SMARTALEX_SESSION_MAX_HOURS: number; SMARTALEX_SESSION_KEY_ROTATION_HOURS: number;
   SMARTALEX_API_KEY_ROTATION_GRACE_HOURS: number; SMARTALEX_PUBLIC_BASE_URL?: string | undefined; SMARTALEX_WEBHOOK_ALLOW_LOOPBACK?: boolean;
+  SMARTALEX_BENCH_REPORTS_DIR?: string | undefined;
 }): ControlPlaneSettings {
   return {
     ...DEFAULT_SETTINGS,
@@ -86,5 +89,6 @@ export function controlPlaneSettings(config: {
     apiKeyRotationGraceMs: config.SMARTALEX_API_KEY_ROTATION_GRACE_HOURS * 3600_000,
     webhookAllowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK === true,
     ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+    ...(config.SMARTALEX_BENCH_REPORTS_DIR ? { benchReportsDir: config.SMARTALEX_BENCH_REPORTS_DIR } : {}),
   };
 }

@@ -8,17 +8,23 @@
  * campaign's webhook deliveries arrive, replays one (the receiver gets the
  * same webhook-id again), rotates the secret and disables the endpoint; the
  * agent page's "Call this agent" opens the WebRTC call page with a freshly
- * minted token. A viewer reads campaign progress but is offered no write and
- * no webhooks. A `<script>` in a campaign, endpoint or contact name renders
+ * minted token; the ops view shows the last hour's latency percentiles from
+ * stored turn traces and a bench report from the reports directory with its
+ * SVG plot. A viewer reads campaign progress and the percentiles but is
+ * offered no write, no webhooks and no bench reports. A `<script>` in a campaign, endpoint or contact name renders
  * as text. Screenshots and axe-core (no serious or critical violation) on
  * every new page.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
-import { schema, withTenant } from '../../storage/index.ts';
+import { addTranscriptTurn, schema, startCall, withTenant } from '../../storage/index.ts';
 import { createUserWithSetup } from '../../src/api/auth/accounts.ts';
 import { addToDoNotCall } from '../../src/compliance/index.ts';
 import { waitFor, waitForValue } from '../support/poll.ts';
@@ -39,6 +45,20 @@ let receiver: Server;
 let receiverUrl: string;
 const received: { headers: IncomingHttpHeaders; body: string }[] = [];
 const accessibility: string[] = [];
+const reportsDir = mkdtempSync(join(tmpdir(), 'smartalex-console-bench-'));
+
+/** A bench report as `smartalex bench --json` writes it (the fields the ops view reads). */
+function benchReport() {
+  const metric = (p50: number, description: string) => ({ unit: 'ms', source: 'caller', description, tracked: true, stats: { count: 40, mean: p50, min: p50 / 2, p50, p95: p50 * 1.4, p99: p50 * 1.8, max: p50 * 2 }, samples: [], samplesTruncated: false });
+  return {
+    schema: 'smartalex-bench-report', version: 1, minorVersion: 5, startedAt: '2026-12-04T10:00:00.000Z', finishedAt: '2026-12-04T10:01:00.000Z', durationS: 60,
+    tool: { name: 'smartalex bench', version: 'test' }, machine: { cpuModel: 'Test CPU', cpus: 2, totalMemMB: 4096, platform: 'linux', arch: 'x64', nodeVersion: 'v20', loadAverage: [1, 1, 1] },
+    config: { mode: 'in-process', target: 'sip:127.0.0.1:5060', number: '2000', calls: 10, turns: 4, bargeIn: false, profile: 'typical' },
+    agentMode: 'conversation', agentModeEvidence: 'replies heard',
+    calls: { attempted: 10, answered: 10, completed: 10, failed: 0, failures: {}, turns: 40, turnsReplied: 40, bargeIns: 0, bargeInsStopped: 0 },
+    metrics: { e2eMs: metric(640, 'end of speech to first agent audio'), overheadMs: metric(12, 'server overhead') },
+  };
+}
 
 const checkPage = (page: Page, name: string): Promise<void> => checkPageAccessibility(page, name, accessibility);
 
@@ -66,13 +86,21 @@ test.before(async () => {
   t = await startTestServer({
     agent: { name: 'Front desk', mode: 'echo' },
     // Campaign calls would go to the discard port; every contact here is refused before dialling.
-    env: { SMARTALEX_CAMPAIGN_VIA: 'sip:127.0.0.1:9', SMARTALEX_CAMPAIGN_POLL_MS: '200', SMARTALEX_WEBHOOK_ALLOW_LOOPBACK: 'true' },
+    env: { SMARTALEX_BENCH_REPORTS_DIR: reportsDir, SMARTALEX_CAMPAIGN_VIA: 'sip:127.0.0.1:9', SMARTALEX_CAMPAIGN_POLL_MS: '200', SMARTALEX_WEBHOOK_ALLOW_LOOPBACK: 'true' },
   });
   base = `http://127.0.0.1:${t.server.httpPort}`;
   await withTenant(t.db, t.tenantId, (tx) => tx.insert(schema.contacts).values([
     { tenantId: t.tenantId, name: MARKUP, phone: '+14153230101' },
     { tenantId: t.tenantId, name: 'Grace', phone: '+14153230102' },
   ]));
+  writeFileSync(join(reportsDir, 'bench-latest.json'), JSON.stringify(benchReport()));
+  const traced = await startCall(t.db, t.tenantId, { agentId: t.agentId, direction: 'inbound', fromUri: 'sip:caller@127.0.0.1', toUri: 'sip:2000@127.0.0.1', sipCallId: randomUUID() });
+  for (let i = 1; i <= 4; i++) {
+    await addTranscriptTurn(t.db, t.tenantId, {
+      callId: traced.id, seq: i, speaker: 'agent', redacted: { text: 'Hello', entities: [] },
+      latency: { endpointingMs: 200, sttFinalMs: 100, llmTtftMs: 300, ttsTtfbMs: 90, overheadMs: 10, e2eMs: 700 },
+    });
+  }
   for (const phone of ['+14153230101', '+14153230102']) await addToDoNotCall(t.db, t.tenantId, phone, { actor: 'test' });
   for (const [role, email] of [['owner', 'owner@example.com'], ['viewer', 'viewer@example.com']] as const) {
     await createUserWithSetup(t.db, t.tenantId, { email, role, password: PASSWORD, actor: 'test', now: new Date(), ttlMs: 3600_000 });
@@ -86,6 +114,7 @@ test.after(async () => {
   await t?.close();
   receiver?.closeAllConnections();
   await new Promise((resolve) => receiver?.close(resolve));
+  rmSync(reportsDir, { recursive: true, force: true });
 });
 
 if (run) {
@@ -177,6 +206,19 @@ if (run) {
       assert.is(await callPage.evaluate(() => window.opener), null, 'the call page cannot reach the console');
       await callPage.close();
       await checkPage(page, 'agents-call-button');
+
+      // Ops: the last hour's percentiles from the stored traces, and the bench report with its plot.
+      await page.getByRole('link', { name: 'Ops' }).click();
+      const e2e = page.getByTestId('server-latency').locator('tr[data-stage="e2eMs"]');
+      await e2e.getByText('700 ms').first().waitFor();
+      assert.match(await page.getByTestId('server-latency').innerText(), /4 traced turns/);
+      assert.match(await page.getByTestId('server-latency').locator('tr[data-stage="llmTtftMs"]').innerText(), /300 ms/);
+      const bench = page.getByTestId('bench-report');
+      await bench.getByRole('heading', { name: 'bench-latest.json' }).waitFor();
+      assert.match(await bench.innerText(), /10\/10 calls answered/);
+      assert.is(await bench.getByRole('img', { name: /p50 and p99 per metric/ }).locator('rect.p50').count(), 3, 'one bar per latency metric and the legend');
+      assert.is(await page.getByTestId('server-latency').getByRole('img').locator('rect.p99').count(), 7, 'six stages and the legend');
+      await checkPage(page, 'ops');
     } finally {
       await context.close();
     }
@@ -195,6 +237,9 @@ if (run) {
       await page.getByTestId('campaign-state').getByText('completed').waitFor();
       assert.is(await page.getByRole('heading', { name: 'New campaign' }).count(), 0, 'no create form');
       await checkPage(page, 'campaigns-viewer');
+      await nav.getByRole('link', { name: 'Ops' }).click();
+      await page.getByTestId('server-latency').locator('tr[data-stage="e2eMs"]').getByText('700 ms').first().waitFor();
+      assert.is(await page.getByRole('heading', { name: 'Latest bench reports' }).count(), 0, 'bench reports are for owners and admins');
       await page.goto(`${base}/console/webhooks`);
       await page.getByTestId('not-allowed').waitFor();
     } finally {

@@ -19,6 +19,7 @@ import { ContactsPage } from './pages/contacts.tsx';
 import { LiveCallsPage } from './pages/live-calls.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { NumbersPage } from './pages/numbers.tsx';
+import { OpsPage } from './pages/ops.tsx';
 import { SessionsPage } from './pages/sessions.tsx';
 import { SettingsPage } from './pages/settings.tsx';
 import { TeamPage } from './pages/team.tsx';
@@ -39,6 +40,7 @@ export const NAV: readonly NavItem[] = [
   { path: `${BASE}/compliance`, label: 'DNC and consent', permission: 'dnc:read' },
   { path: `${BASE}/webhooks`, label: 'Webhooks', permission: 'webhooks:read' },
   { path: `${BASE}/audit`, label: 'Audit log', permission: 'audit:read' },
+  { path: `${BASE}/ops`, label: 'Ops', permission: 'analytics:read' },
   { path: `${BASE}/team`, label: 'Team', permission: 'users:read' },
   { path: `${BASE}/api-keys`, label: 'API keys', permission: 'apikeys:read' },
   { path: `${BASE}/settings`, label: 'Settings', permission: 'tenant:write' },
@@ -63,6 +65,7 @@ function Page(props: { me: Me; path: string; mfaRequired: boolean; onChange: () 
     case 'Contacts': return <ContactsPage me={me} />;
     case 'Campaigns': return <CampaignsPage me={me} />;
     case 'Webhooks': return <WebhooksPage me={me} />;
+    case 'Ops': return <OpsPage me={me} />;
     case 'Numbers': return <NumbersPage />;
     case 'DNC and consent': return <CompliancePage me={me} />;
     case 'Audit log': return <AuditPage />;
