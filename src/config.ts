@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { CidrError, parseCidr } from '../media/sip/cidr.ts';
 import { parseDigestAlgorithms } from '../media/sip/digest.ts';
 import { parseMasterKey } from '../storage/vault/keys.ts';
 
@@ -21,6 +22,17 @@ const digestAlgorithms = z.string().transform((text, ctx) => {
     return parseDigestAlgorithms(text);
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: `must be MD5, SHA-256 or both, comma-separated, in challenge order: ${(error as Error).message}` });
+    return z.NEVER;
+  }
+});
+/** "192.0.2.10, 198.51.100.0/24" -> canonical CIDRs, each read by the one strict parser; a whole family is refused. */
+const cidrList = z.string().transform((text, ctx) => {
+  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  try {
+    return entries.map((entry) => parseCidr(entry).text);
+  } catch (error) {
+    if (!(error instanceof CidrError)) throw error;
+    ctx.addIssue({ code: 'custom', message: `must be IP addresses or CIDRs, comma-separated: ${error.message}` });
     return z.NEVER;
   }
 });
@@ -89,6 +101,15 @@ const schema = z.object({
   SMARTALEX_SIP_MAX_CONNECTIONS: z.coerce.number().int().positive().default(1000),
   /** Accepted SIP TCP/TLS connections per source address at most; the next one is closed at once. */
   SMARTALEX_SIP_MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().positive().default(64),
+  /**
+   * Sources the SIP flood guard never rate-limits or bans (addresses or CIDRs, comma-separated): the Kamailio proxies
+   * in front of a node (every call reaches it from them) and carriers' signalling addresses. Everyone else is held to
+   * SMARTALEX_SIP_GUARD_RATE.
+   */
+  SMARTALEX_SIP_TRUSTED_SOURCES: cidrList.default([]),
+  /** SIP messages (datagrams, stream messages, connections) per second per untrusted source; beyond the burst the source is banned for 60 s. */
+  SMARTALEX_SIP_GUARD_RATE: z.coerce.number().positive().default(20),
+  SMARTALEX_SIP_GUARD_BURST: z.coerce.number().int().positive().default(40),
   /** SIP server transactions at most for requests not admitted yet (new INVITEs until answered, requests outside a dialog); beyond it: a stateless 503 with Retry-After. */
   SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS: z.coerce.number().int().positive().default(5000),
   SMARTALEX_RTP_PORT_MIN: port.default(10000),

@@ -17,6 +17,8 @@
  * other sources never displace. When the ban table is full a new offender is
  * not banned but keeps its empty bucket, so it is held to the sustained rate.
  */
+import { parseCidr } from './cidr.ts';
+import { CidrSet } from './cidr-set.ts';
 import { parseMaxForwards } from './header-values.ts';
 import type { SipRequest } from './message.ts';
 
@@ -42,8 +44,11 @@ export interface GuardOptions {
   idleMs?: number;
   /** Extra scanner User-Agent substrings (case-insensitive). */
   scannerUserAgents?: string[];
-  /** Sources never rate-limited (e.g. the carrier's proxies). */
-  trustedSources?: string[];
+  /**
+   * Sources never rate-limited or banned: addresses or CIDRs (strict, cidr.ts; a whole family is refused), e.g. the
+   * Kamailio proxies in front of the node (every call arrives from them) and carriers' signalling addresses.
+   */
+  trustedSources?: readonly string[];
   onSecurityEvent?: (event: SecurityEvent) => void;
   now?: () => number;
 }
@@ -69,7 +74,7 @@ export class SipGuard {
   private readonly maxSources: number;
   private readonly idleMs: number;
   private readonly scanners: string[];
-  private readonly trusted: Set<string>;
+  private readonly trusted: CidrSet;
   private readonly onEvent: ((e: SecurityEvent) => void) | undefined;
   private readonly now: () => number;
   /** Unbanned sources' buckets, least recently charged first. */
@@ -85,7 +90,7 @@ export class SipGuard {
     this.maxSources = options.maxSources ?? 10_000;
     this.idleMs = options.idleMs ?? 120_000;
     this.scanners = [...KNOWN_SCANNER_USER_AGENTS, ...(options.scannerUserAgents ?? [])].map((s) => s.toLowerCase());
-    this.trusted = new Set(options.trustedSources ?? []);
+    this.trusted = new CidrSet((options.trustedSources ?? []).map((entry) => parseCidr(entry)));
     this.onEvent = options.onSecurityEvent;
     this.now = options.now ?? Date.now;
   }

@@ -808,6 +808,7 @@ export function callManagerOptions(config: Config, db: Database, logger: Logger)
     ...(config.SMARTALEX_MEDIA_THREAD_NICE !== undefined ? { mediaThreadNiceness: config.SMARTALEX_MEDIA_THREAD_NICE } : {}),
     maxCallsPerTenant: config.SMARTALEX_MAX_CALLS_PER_TENANT,
     digestAlgorithms: config.SMARTALEX_SIP_DIGEST_ALGORITHMS,
+    guard: { trustedSources: config.SMARTALEX_SIP_TRUSTED_SOURCES, ratePerSecond: config.SMARTALEX_SIP_GUARD_RATE, burst: config.SMARTALEX_SIP_GUARD_BURST },
     sipLimits: {
       messageTimeoutMs: config.SMARTALEX_SIP_MESSAGE_TIMEOUT_S * 1000,
       maxConnections: config.SMARTALEX_SIP_MAX_CONNECTIONS,

@@ -264,7 +264,10 @@ async function runRamp(options: BenchOptions, driver: BenchDriver, target: strin
     if (jitter === null) reasons.push('no agent audio to measure pacing on');
     if (loss !== null && loss > limits.lossPercent) reasons.push(`loss ${loss.toFixed(3)}% > ${limits.lossPercent}%`);
     if (overhead !== null && overhead > limits.overheadP99Ms) reasons.push(`overheadMs p99 ${overhead.toFixed(1)} > ${limits.overheadP99Ms} ms`);
-    if (report.calls.failed > 0) reasons.push(`${report.calls.failed} call(s) failed`);
+    if (report.calls.failed > 0) {
+      const why = Object.entries(report.calls.failures).map(([k, v]) => `${k}: ${v}`).join(', ');
+      reasons.push(`${report.calls.failed} call(s) failed${why ? ` (${why})` : ''}`);
+    }
     const sustainable = reasons.length === 0;
     steps.push({ calls, rxPacingJitterP99Ms: jitter, lossPercent: loss, overheadP99Ms: overhead, failed: report.calls.failed, sustainable, reason: sustainable ? 'within limits' : reasons.join('; ') });
     io.stderr.write(`ramp: ${calls} calls: ${sustainable ? 'sustainable' : reasons.join('; ')}\n`);

@@ -182,6 +182,9 @@ export async function runThroughKamailio(options: ThroughKamailioOptions, io: Be
       nodes.push(await startNodeProcess(id, {
         DATABASE_URL: scratch.url, SMARTALEX_MASTER_KEY: masterKey, SMARTALEX_DATA_DIR: dir,
         SMARTALEX_SIP_HOST: host, SMARTALEX_SIP_PORT: String(sipPort), SMARTALEX_MAX_CALLS_PER_TENANT: '10000',
+        // Kamailio (127.0.0.1) forwards every call, and the direct run's caller sends from there too, as a carrier's
+        // trunk would: trusted, or the flood guard bans it at 20 messages a second (calls then fail with 408).
+        SMARTALEX_SIP_TRUSTED_SOURCES: '127.0.0.1',
         SMARTALEX_RTP_PORT_MIN: String(20000 + i * 5000), SMARTALEX_RTP_PORT_MAX: String(24999 + i * 5000),
       }));
     }

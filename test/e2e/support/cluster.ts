@@ -44,6 +44,8 @@ export async function startTestCluster(adminUrl: string, options: { maxCallsPerT
       const node = await startServerProcess({
         DATABASE_URL: url.toString(), SMARTALEX_MASTER_KEY: masterKey, SMARTALEX_DATA_DIR: dir, SMARTALEX_NODE_ID: nodeId,
         SMARTALEX_NODE_HEARTBEAT_S: '1', SMARTALEX_NODE_TIMEOUT_S: '3', SMARTALEX_RTP_TIMEOUT_S: '120',
+        // Kamailio on 127.0.0.1 forwards every call: trusted by the flood guard, as the README's deployment says.
+        SMARTALEX_SIP_TRUSTED_SOURCES: '127.0.0.1',
         ...(options.maxCallsPerTenant ? { SMARTALEX_MAX_CALLS_PER_TENANT: String(options.maxCallsPerTenant) } : {}), ...env,
       });
       nodes.push({ node, dir });

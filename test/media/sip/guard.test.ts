@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SipGuard, type SecurityEvent } from '../../../media/sip/guard.ts';
+import { CidrError } from '../../../media/sip/cidr.ts';
 import { createRequest } from '../../../media/sip/message.ts';
 
 const req = (extra: Array<[string, string]> = []) => createRequest('OPTIONS', 'sip:x@127.0.0.1', [['Max-Forwards', '70'], ...extra]);
@@ -57,9 +58,22 @@ test('memory is bounded and idle sources expire', () => {
   assert.is(g.trackedSources, 0);
 });
 
-test('trusted sources are not rate limited', () => {
-  const g = new SipGuard({ burst: 1, ratePerSecond: 0.001, trustedSources: ['10.9.9.9'], now: () => 0 });
-  for (let i = 0; i < 10; i++) assert.is(g.check(req(), '10.9.9.9').action, 'accept');
+test('trusted sources (addresses and CIDRs, IPv4-mapped too) are not rate limited; their neighbours are', () => {
+  const g = new SipGuard({ burst: 1, ratePerSecond: 0.001, trustedSources: ['10.9.9.9', '192.0.2.0/28', '2001:db8::/64'], now: () => 0 });
+  for (const source of ['10.9.9.9', '192.0.2.1', '192.0.2.15', '::ffff:192.0.2.3', '2001:db8::7']) {
+    for (let i = 0; i < 10; i++) assert.is(g.check(req(), source).action, 'accept', source);
+  }
+  assert.is(g.bannedSources, 0);
+  for (const outside of ['10.9.9.8', '192.0.2.16', '2001:db8:0:1::7']) {
+    assert.is(g.admit(outside).action, 'accept');
+    assert.equal(g.admit(outside), { action: 'drop', reason: 'rate' }, outside);
+  }
+});
+
+test('a trusted entry that is not a strict CIDR, or trusts a whole family, is refused', () => {
+  for (const entry of ['10.0.0.1/', '10.1.2.3/8', '0.0.0.0/0', '::/0', 'kamailio.local']) {
+    assert.throws(() => new SipGuard({ trustedSources: [entry] }), (e: unknown) => e instanceof CidrError, entry);
+  }
 });
 
 test('a spray of 20,000 spoofed sources does not unban a banned source', () => {
