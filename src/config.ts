@@ -76,8 +76,20 @@ const schema = z.object({
    * SMARTALEX_PUBLIC_ADDRESS, else the HTTP bind address (every interface when that is a wildcard).
    */
   SMARTALEX_WEBRTC_ADDRESS: optionalText,
+  /**
+   * Browser calls: the UDP ports ICE may bind (both or neither; a firewall opens this range). Unset: any port the
+   * OS gives. Each call takes one port.
+   */
+  SMARTALEX_WEBRTC_PORT_MIN: port.optional(),
+  SMARTALEX_WEBRTC_PORT_MAX: port.optional(),
   /** Browser calls: signalling connections (/v1/webrtc) accepted per source address per minute, cluster-wide. */
   SMARTALEX_WEBRTC_CONNECTIONS_PER_MINUTE: z.coerce.number().int().positive().max(10_000).default(20),
+  /** Web-widget keys may allow http://localhost origins (local development only). */
+  SMARTALEX_WIDGET_ALLOW_LOCALHOST: bool.default(false),
+  /** Call tokens one web-widget key may mint per minute, cluster-wide. */
+  SMARTALEX_WIDGET_TOKENS_PER_MINUTE: z.coerce.number().int().positive().max(100_000).default(60),
+  /** Widget call-token requests (preflights included) accepted per source address per minute, cluster-wide. */
+  SMARTALEX_WIDGET_REQUESTS_PER_SOURCE_PER_MINUTE: z.coerce.number().int().positive().max(10_000).default(20),
   /** Origin (and optional path prefix) of the HTTP API as clients reach it; recording links are built on it. */
   SMARTALEX_PUBLIC_BASE_URL: publicBaseUrl.optional(),
   SMARTALEX_SIP_TLS_PORT: port.default(5061),
@@ -150,6 +162,8 @@ const schema = z.object({
   SMARTALEX_RETENTION_SWEEP_MINUTES: z.coerce.number().positive().max(10080).default(60),
   /** The ops view's `smartalex bench` reports: JSON files here and one directory down (tools/bench/run-all.sh writes bench-results/<time>/). */
   SMARTALEX_BENCH_REPORTS_DIR: z.string().min(1).default('bench-results'),
+  /** How long a GDPR export's ZIP made through the API is kept after the export finished; then it is deleted and the export reads expired. */
+  SMARTALEX_GDPR_EXPORT_RETENTION_HOURS: z.coerce.number().positive().max(720).default(24),
   /** Let webhook endpoints resolve to loopback addresses (tests, local development); private and link-local stay refused. */
   SMARTALEX_WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
   /** Per-attempt webhook timeout. */
@@ -215,6 +229,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`${key}: ${describeIssue(issue)}${got}`);
   }
   const config = result.data;
+  const webRtcPorts = [config.SMARTALEX_WEBRTC_PORT_MIN, config.SMARTALEX_WEBRTC_PORT_MAX];
+  if (webRtcPorts.filter((p) => p !== undefined).length === 1) {
+    throw new ConfigError('SMARTALEX_WEBRTC_PORT_MIN: set it together with SMARTALEX_WEBRTC_PORT_MAX (the ICE port range), or neither');
+  }
+  if (config.SMARTALEX_WEBRTC_PORT_MIN !== undefined && config.SMARTALEX_WEBRTC_PORT_MAX !== undefined
+    && (config.SMARTALEX_WEBRTC_PORT_MIN === 0 || config.SMARTALEX_WEBRTC_PORT_MIN > config.SMARTALEX_WEBRTC_PORT_MAX)) {
+    throw new ConfigError(`SMARTALEX_WEBRTC_PORT_MIN: must be 1-65535 and at most SMARTALEX_WEBRTC_PORT_MAX (got ${config.SMARTALEX_WEBRTC_PORT_MIN} and ${config.SMARTALEX_WEBRTC_PORT_MAX})`);
+  }
   if (config.SMARTALEX_RTP_PORT_MIN >= config.SMARTALEX_RTP_PORT_MAX) {
     throw new ConfigError(`SMARTALEX_RTP_PORT_MIN: must be below SMARTALEX_RTP_PORT_MAX (got ${config.SMARTALEX_RTP_PORT_MIN} and ${config.SMARTALEX_RTP_PORT_MAX})`);
   }

@@ -1,12 +1,14 @@
 /**
  * Retention: deletes recordings past their deadline (object, then row) in
- * every tenant. Tenants come from the directory function, each is then
+ * every tenant, and expires GDPR export ZIPs past theirs
+ * (src/gdpr/export-cleanup.ts). Tenants come from the directory function, each is then
  * handled inside its own tenant scope. Logs and audits counts only. `serve`
  * runs it every SMARTALEX_RETENTION_SWEEP_MINUTES (first run 30 s after start,
  * never two at once); `smartalex retention sweep` runs it once.
  */
 import { audit, deleteRecording, listExpiredRecordings, listTenantIds, type Database } from '../storage/index.ts';
 import type { ObjectStore } from '../storage/vault/index.ts';
+import { expireExports } from './gdpr/export-cleanup.ts';
 import type { Logger } from './log.ts';
 
 export interface SweepOptions {
@@ -16,18 +18,22 @@ export interface SweepOptions {
   now?: Date;
   /** Rows fetched per query (default 500). */
   batch?: number;
+  /** How long a finished GDPR export's ZIP is kept (default 24 h). */
+  exportRetentionMs?: number;
 }
 
 export interface SweepResult {
   tenants: number;
   deleted: number;
   failed: number;
+  /** GDPR export jobs expired (their ZIPs deleted where this node holds them). */
+  exportsExpired: number;
 }
 
 export async function sweepExpiredRecordings(opts: SweepOptions): Promise<SweepResult> {
   const now = opts.now ?? new Date();
   const batch = opts.batch ?? 500;
-  const result: SweepResult = { tenants: 0, deleted: 0, failed: 0 };
+  const result: SweepResult = { tenants: 0, deleted: 0, failed: 0, exportsExpired: 0 };
   for (const tenantId of await listTenantIds(opts.db)) {
     result.tenants++;
     let deleted = 0;
@@ -54,6 +60,7 @@ export async function sweepExpiredRecordings(opts: SweepOptions): Promise<SweepR
     result.deleted += deleted;
     result.failed += failed;
   }
+  result.exportsExpired = (await expireExports(opts.db, { now, ...(opts.exportRetentionMs !== undefined ? { retentionMs: opts.exportRetentionMs } : {}), ...(opts.logger ? { logger: opts.logger } : {}) })).expired;
   opts.logger?.info({ ...result }, 'retention sweep finished');
   return result;
 }

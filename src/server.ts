@@ -116,10 +116,13 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     // retention, the reaper of lost nodes, the webhook outbox's delivery worker and the campaign runner
     // (its calls are this node's). Started after the call manager, stopped before it closes.
     let campaignRunner: CampaignRunner | undefined;
+    const exportRetentionMs = config.SMARTALEX_GDPR_EXPORT_RETENTION_HOURS * 3_600_000;
     const leader = await LeaderElection.start({
       db, nodeId: node.id, retryMs: heartbeatMs, logger: clusterLog,
       jobs: [
-        { name: 'retention', start: () => startRetentionSweeper({ db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES }) },
+        { name: 'retention', start: () => startRetentionSweeper({
+          db, store: recordingVault.store, logger: logger.child({ component: 'retention' }), intervalMinutes: config.SMARTALEX_RETENTION_SWEEP_MINUTES, exportRetentionMs,
+        }) },
         reaperJob(db, { intervalMs: heartbeatMs, staleAfterMs, logger: clusterLog }),
         { name: 'webhooks', start: () => startWorker(new WebhookDeliveryWorker({
           db, keys: recordingVault.vault.keys, logger: logger.child({ component: 'webhooks' }),
@@ -147,8 +150,12 @@ export async function startServer(config: Config, logger: Logger, output: { writ
         ? { tls: { cert: readPemSetting('SMARTALEX_HTTP_TLS_CERT', config.SMARTALEX_HTTP_TLS_CERT), key: readPemSetting('SMARTALEX_HTTP_TLS_KEY', config.SMARTALEX_HTTP_TLS_KEY) } }
         : {}),
     });
-    // GDPR export jobs (POST /v1/gdpr/exports): ZIPs under <data dir>/exports; running jobs finish before the database closes.
-    const gdprExports = new GdprExportJobs({ db, vault: recordingVault.vault, dir: join(config.SMARTALEX_DATA_DIR, 'exports'), logger: logger.child({ component: 'gdpr' }) });
+    // GDPR export jobs (POST /v1/gdpr/exports): ZIPs under <data dir>/exports, kept SMARTALEX_GDPR_EXPORT_RETENTION_HOURS (this node
+    // deletes its own stale ones at every retention interval); running jobs finish before the database closes.
+    const gdprExports = new GdprExportJobs({
+      db, vault: recordingVault.vault, dir: join(config.SMARTALEX_DATA_DIR, 'exports'), logger: logger.child({ component: 'gdpr' }),
+      retentionMs: exportRetentionMs, fileSweepMs: config.SMARTALEX_RETENTION_SWEEP_MINUTES * 60_000,
+    });
     closers.unshift(() => gdprExports.close());
     const controlPlane: ControlPlaneDeps = {
       db, logger: logger.child({ component: 'api' }), clock: systemClock, sessionSecret: recordingVault.sessionSecret,

@@ -60,3 +60,12 @@ export async function rateLimitHit(db: Database, bucket: string, windowMs: numbe
 
 /** Session-level advisory lock keys: one per singleton job family. */
 export const LEADER_LOCK = { namespace: 0x534d41, leader: 1 } as const;
+
+/**
+ * Claims a WebRTC call token's id for the whole cluster: true the first time, false for a replay on any node.
+ * The id is kept until the token expires (expired ids are dropped on the way).
+ */
+export async function claimCallTokenId(db: Database, tokenId: string, expiresAt: Date): Promise<boolean> {
+  const result = await withoutTenant(db, (tx) => tx.execute(sql`select smartalex_claim_call_token(${tokenId}, ${expiresAt.toISOString()}::timestamptz) as claimed`));
+  return rows<{ claimed: boolean }>(result)[0]?.claimed === true;
+}

@@ -15,6 +15,7 @@ export { queueTranscriptTurn, transcriptQueue, TRANSCRIPT_FLUSH_AFTER_MS } from 
 export * from './repos/tenant-keys.ts';
 export * from './repos/provider-keys.ts';
 export * from './repos/number-carriers.ts';
+export * from './repos/widget-keys.ts';
 export * from './repos/outbound.ts';
 export * from './repos/contacts.ts';
 export { InvalidCursorError, type Page, type PageRequest } from './repos/page.ts';

@@ -17,7 +17,7 @@ const READ_WRITE_TABLES = [
   'transcript_turns', 'recordings', 'contacts', 'do_not_call', 'consents', 'tenant_keys',
   'tenant_provider_keys', 'user_recovery_codes', 'sessions', 'invitations',
   'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'webhook_attempts', 'campaigns', 'campaign_contacts',
-  'number_carriers', 'api_jobs',
+  'number_carriers', 'api_jobs', 'widget_keys',
 ];
 
 export async function migrate(db: Database, options: { appPassword?: string } = {}): Promise<void> {
@@ -56,10 +56,12 @@ async function provisionAppRole(db: Database, appPassword: string | undefined): 
   await db.owner.execute(sql`GRANT SELECT, INSERT ON audit_log TO ${role}`);
   await db.owner.execute(sql`GRANT INSERT ON security_events TO ${role}`);
   await db.owner.execute(sql`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
-  await db.owner.execute(sql`GRANT EXECUTE ON FUNCTION smartalex_route_number(text), smartalex_find_api_key(text), smartalex_tenant_ids(), smartalex_find_login(text), smartalex_current_tenant() TO ${role}`);
+  await db.owner.execute(sql`GRANT EXECUTE ON FUNCTION smartalex_route_number(text), smartalex_find_api_key(text), smartalex_tenant_ids(), smartalex_find_login(text), smartalex_current_tenant(),
+    smartalex_find_widget_key(text) TO ${role}`);
   // Cluster state (0009_cluster.sql): through these functions only, never the tables.
   await db.owner.execute(sql`GRANT EXECUTE ON FUNCTION smartalex_node_heartbeat(text, text, text), smartalex_acquire_call_lease(uuid, text, uuid, integer, integer),
-    smartalex_release_call_lease(uuid), smartalex_end_node(text, text, text), smartalex_reap_lost_nodes(integer), smartalex_rate_limit_hit(text, integer) TO ${role}`);
+    smartalex_release_call_lease(uuid), smartalex_end_node(text, text, text), smartalex_reap_lost_nodes(integer), smartalex_rate_limit_hit(text, integer),
+    smartalex_claim_call_token(text, timestamptz) TO ${role}`);
 }
 
 /** duplicate_object (42710) or, when two CREATE ROLE race, unique_violation (23505) on pg_authid. */

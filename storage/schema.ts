@@ -49,7 +49,10 @@ export const tenants = pgTable('tenants', {
   outboundRequireConsent: boolean('outbound_require_consent').notNull().default(true),
   /** Owners and admins must enrol TOTP 2FA before using the API (src/api/auth). */
   require2fa: boolean('require_2fa').notNull().default(false),
+  /** ISO 3166 alpha-2: where a contact's number written without + is read (0013_contact_attributes.sql). */
+  defaultCountry: text('default_country').notNull().default('US'),
 }, (t) => [
+  check('tenants_default_country', sql`${t.defaultCountry} ~ '^[A-Z]{2}$'`),
   check('tenants_outbound_window', sql`${t.outboundWindowStart} ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' and ${t.outboundWindowEnd} ~ '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$' and ${t.outboundWindowStart} collate "C" < ${t.outboundWindowEnd} collate "C"`),
   check('tenants_outbound_days', sql`cardinality(${t.outboundDays}) > 0 and ${t.outboundDays} <@ '{mon,tue,wed,thu,fri,sat,sun}'::text[]`),
 ]);
@@ -263,7 +266,12 @@ export const contacts = pgTable('contacts', {
   /** The contact's own IANA time zone, for calling hours (the tenant's zone applies when NULL). */
   timeZone: text('time_zone'),
   createdAt: createdAt(),
-});
+  /** The tenant's own fields about the contact: a flat object of string, number or boolean values (src/resources/contact-attributes.ts). Personal data. */
+  attributes: jsonb('attributes').$type<ContactAttributes>().notNull().default({}),
+}, (t) => [check('contacts_attributes_object', sql`jsonb_typeof(${t.attributes}) = 'object'`)]);
+
+/** A contact's custom attributes as stored. */
+export type ContactAttributes = Record<string, string | number | boolean>;
 
 export const doNotCall = pgTable('do_not_call', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -522,6 +530,35 @@ export const apiJobs = pgTable('api_jobs', {
   finishedAt: timestamp('finished_at', { withTimezone: true }),
 }, (t) => [
   index('api_jobs_tenant_created').on(t.tenantId, t.createdAt),
-  check('api_jobs_state', sql`${t.state} in ('queued', 'running', 'done', 'failed')`),
+  index('api_jobs_state_finished').on(t.state, t.finishedAt),
+  check('api_jobs_state', sql`${t.state} in ('queued', 'running', 'done', 'failed', 'expired')`),
   check('api_jobs_kind', sql`${t.kind} in ('gdpr.export')`),
+]);
+
+/**
+ * Per-agent web-widget keys (0014_widget_keys.sql): public (embedded in a customer's page), so stored as
+ * they are; the origin allowlist, rate limits and revocation protect them.
+ */
+export const widgetKeys = pgTable('widget_keys', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: tenantRef(),
+  agentId: uuid('agent_id').notNull().references(() => agents.id, { onDelete: 'cascade' }),
+  key: text('key').notNull().unique(),
+  name: text('name'),
+  /** Exact origins (`https://host[:port]`) a page may call from. */
+  allowedOrigins: text('allowed_origins').array().notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+}, (t) => [
+  index('widget_keys_agent_created').on(t.agentId, t.createdAt),
+  check('widget_keys_origins', sql`cardinality(${t.allowedOrigins}) > 0`),
+]);
+
+/** Ids of WebRTC call tokens already used, until their tokens expire (0014_widget_keys.sql; through smartalex_claim_call_token only). */
+export const usedCallTokens = pgTable('used_call_tokens', {
+  tokenId: text('token_id').primaryKey(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+}, (t) => [
+  index('used_call_tokens_expires').on(t.expiresAt),
 ]);

@@ -24,6 +24,12 @@ export interface ControlPlaneSettings {
   webhookAllowLoopback: boolean;
   /** Where `smartalex bench` JSON reports are read for the ops view (SMARTALEX_BENCH_REPORTS_DIR); unset: none. */
   benchReportsDir?: string;
+  /** Web-widget keys may allow http://localhost origins (SMARTALEX_WIDGET_ALLOW_LOCALHOST). Default false. */
+  widgetAllowLocalhost: boolean;
+  /** Call tokens one widget key may mint per minute, cluster-wide. Default 60. */
+  widgetTokensPerKeyPerMinute: number;
+  /** Widget call-token requests (preflights included) per source address per minute, cluster-wide. Default 20. */
+  widgetRequestsPerSourcePerMinute: number;
 }
 
 export const DEFAULT_SETTINGS: ControlPlaneSettings = {
@@ -33,6 +39,9 @@ export const DEFAULT_SETTINGS: ControlPlaneSettings = {
   apiKeyRotationGraceMs: 24 * 3600_000,
   invitationTtlMs: 72 * 3600_000,
   webhookAllowLoopback: false,
+  widgetAllowLocalhost: false,
+  widgetTokensPerKeyPerMinute: 60,
+  widgetRequestsPerSourcePerMinute: 20,
 };
 
 /**
@@ -80,6 +89,7 @@ export function controlPlaneSettings(config: {
   SMARTALEX_SESSION_IDLE_MINUTES: number; SMARTALEX_SESSION_MAX_HOURS: number; SMARTALEX_SESSION_KEY_ROTATION_HOURS: number;
   SMARTALEX_API_KEY_ROTATION_GRACE_HOURS: number; SMARTALEX_PUBLIC_BASE_URL?: string | undefined; SMARTALEX_WEBHOOK_ALLOW_LOOPBACK?: boolean;
   SMARTALEX_BENCH_REPORTS_DIR?: string | undefined;
+  SMARTALEX_WIDGET_ALLOW_LOCALHOST?: boolean; SMARTALEX_WIDGET_TOKENS_PER_MINUTE?: number; SMARTALEX_WIDGET_REQUESTS_PER_SOURCE_PER_MINUTE?: number;
 }): ControlPlaneSettings {
   return {
     ...DEFAULT_SETTINGS,
@@ -88,6 +98,9 @@ export function controlPlaneSettings(config: {
     signingKeyRotationMs: config.SMARTALEX_SESSION_KEY_ROTATION_HOURS * 3600_000,
     apiKeyRotationGraceMs: config.SMARTALEX_API_KEY_ROTATION_GRACE_HOURS * 3600_000,
     webhookAllowLoopback: config.SMARTALEX_WEBHOOK_ALLOW_LOOPBACK === true,
+    widgetAllowLocalhost: config.SMARTALEX_WIDGET_ALLOW_LOCALHOST === true,
+    widgetTokensPerKeyPerMinute: config.SMARTALEX_WIDGET_TOKENS_PER_MINUTE ?? DEFAULT_SETTINGS.widgetTokensPerKeyPerMinute,
+    widgetRequestsPerSourcePerMinute: config.SMARTALEX_WIDGET_REQUESTS_PER_SOURCE_PER_MINUTE ?? DEFAULT_SETTINGS.widgetRequestsPerSourcePerMinute,
     ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
     ...(config.SMARTALEX_BENCH_REPORTS_DIR ? { benchReportsDir: config.SMARTALEX_BENCH_REPORTS_DIR } : {}),
   };

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { ApiContext, RequestFacts } from './context.ts';
 import { isRoutePermission, type Permission } from './permissions.ts';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
 /** A strict object schema (z.strictObject): unknown keys are rejected. */
 export type StrictObject = z.ZodObject<z.ZodRawShape, z.core.$strict>;

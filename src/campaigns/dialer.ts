@@ -4,11 +4,13 @@
  * when known; a refusal is audited there) and then placeCall, which waits for
  * the call to end (CallManager.placeCall, then the session's close). The result is the contact's outcome for this attempt.
  * A refusal for calling hours is not an outcome but a deferral to the next time
- * the window opens in the contact's zone (the tenant's when the contact has none);
+ * the window opens in the contact's zone (the tenant's when the contact has none),
+ * whether it comes from the check here or from placeCall's own check at the
+ * moment of the dial (the window may close between the two);
  * do-not-call, consent and caller-ID refusals are final. A dial the server
  * could not place because it is draining is deferred too (to now).
  */
-import { checkOutboundCall } from '../compliance/index.ts';
+import { checkOutboundCall, OutboundRefusedError } from '../compliance/index.ts';
 import type { CallManager } from '../calls/call-manager.ts';
 import type { Database } from '../../storage/index.ts';
 
@@ -49,15 +51,18 @@ export interface SipDialerOptions {
   auth?: { username: string; password: string };
 }
 
+/** A TCPA refusal as the dial's result: outside calling hours, a deferral to the window's next opening (when it has one); any other, final. */
+export function refusalResult(reason: string, retryAt: Date | undefined): DialResult {
+  if (reason === 'outside-calling-hours' && retryAt) return { outcome: 'deferred', retryAt, detail: reason };
+  return { outcome: 'refused', detail: reason };
+}
+
 /** The TCPA check first (a refusal is the outcome), then `place` for what it allows. */
 export function compliantDialer(db: Database, place: (req: DialRequest, actor: string) => Promise<DialResult>): Dialer {
   return async (req) => {
     const actor = `system:campaign:${req.campaignId}`;
     const decision = await checkOutboundCall(db, req.tenantId, { number: req.phone, from: req.callerId ?? undefined, actor, timeZone: req.timeZone, now: req.now });
-    if (!decision.allowed) {
-      if (decision.reason === 'outside-calling-hours' && decision.retryAt) return { outcome: 'deferred', retryAt: decision.retryAt, detail: decision.reason };
-      return { outcome: 'refused', detail: decision.reason };
-    }
+    if (!decision.allowed) return refusalResult(decision.reason, decision.retryAt);
     return place(req, actor);
   };
 }
@@ -76,8 +81,9 @@ export function sipDialer(options: SipDialerOptions): Dialer {
       await session.untilClosed();
       return { outcome: 'answered', callId: session.callId };
     } catch (error) {
-      const e = error as { status?: number; name?: string; reason?: string };
-      if (e.name === 'OutboundRefusedError') return { outcome: 'refused', detail: e.reason ?? 'refused' };
+      // placeCall's own check, at the moment of the dial: the same rules, so the same deferral for calling hours.
+      if (error instanceof OutboundRefusedError) return refusalResult(error.reason, error.retryAt);
+      const e = error as { status?: number; name?: string };
       const outcome = outcomeOfStatus(e.status);
       return { outcome, callId: null, detail: e.status ? `sip-${e.status}` : (e.name ?? 'error') };
     }

@@ -9,7 +9,8 @@
  * tenant's key before it is stored, and never printed or audited.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { audit, isStreamCarrier, listNumbers, removeNumberCarrier, setNumberCarrier, STREAM_CARRIERS, type Database, type StreamCarrier } from '../../storage/index.ts';
+import { isStreamCarrier, listNumbers, STREAM_CARRIERS, type Database, type StreamCarrier } from '../../storage/index.ts';
+import { carrierWebhookPath, removeCarrier, setCarrier } from '../resources/number-carriers.ts';
 import { OPERATOR, readSecretLine, tenantOption, type OperatorContext } from './operator.ts';
 
 function carrierOption(value: string): StreamCarrier {
@@ -38,9 +39,8 @@ export function registerNumberCarrierCommands(program: Command, ctx: OperatorCon
       await ctx.withDb(async (db, config) => {
         const numberId = await numberIdOf(db, opts.tenant, opts.number);
         const setup = await ctx.vault(db, config);
-        await setNumberCarrier(db, setup.vault.keys, opts.tenant, numberId, opts.carrier, credential);
-        await audit(db, opts.tenant, { actor: OPERATOR, action: 'number.carrier.set', target: numberId, detail: { carrier: opts.carrier } });
-        io.stdout.write(`number ${numberId}: ${opts.carrier} media streams on (credential sealed); point the carrier's voice webhook at /v1/carriers/${opts.carrier}/voice\n`);
+        await setCarrier(db, setup.vault.keys, opts.tenant, numberId, { carrier: opts.carrier, credential }, { actor: OPERATOR });
+        io.stdout.write(`number ${numberId}: ${opts.carrier} media streams on (credential sealed); point the carrier's voice webhook at ${carrierWebhookPath(opts.carrier)}\n`);
       });
     });
   number
@@ -51,8 +51,7 @@ export function registerNumberCarrierCommands(program: Command, ctx: OperatorCon
     .action(async (opts: { tenant: string; number: string }) => {
       await ctx.withDb(async (db) => {
         const numberId = await numberIdOf(db, opts.tenant, opts.number);
-        if (!(await removeNumberCarrier(db, opts.tenant, numberId))) throw new Error(`number ${numberId} has no carrier`);
-        await audit(db, opts.tenant, { actor: OPERATOR, action: 'number.carrier.removed', target: numberId });
+        await removeCarrier(db, opts.tenant, numberId, { actor: OPERATOR });
         io.stdout.write(`number ${numberId}: carrier removed\n`);
       });
     });

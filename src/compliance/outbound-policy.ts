@@ -64,8 +64,11 @@ export interface OutboundCallInput {
 
 export class OutboundRefusedError extends Error {
   override name = 'OutboundRefusedError';
-  constructor(readonly reason: RefusalReason, readonly detail: string) {
+  /** outside-calling-hours only: the next time the window opens (absent when it never does). */
+  readonly retryAt: Date | undefined;
+  constructor(readonly reason: RefusalReason, readonly detail: string, retryAt?: Date) {
     super(`outbound call refused (${reason}): ${detail}`);
+    this.retryAt = retryAt;
   }
 }
 
@@ -104,7 +107,7 @@ export async function checkOutboundCall(db: Database, tenantId: string, input: O
 /** checkOutboundCall that throws OutboundRefusedError (with `.reason`) on a refusal; returns the caller number to present. */
 export async function assertOutboundAllowed(db: Database, tenantId: string, input: OutboundCallInput): Promise<{ callerNumber: string }> {
   const decision = await checkOutboundCall(db, tenantId, input);
-  if (!decision.allowed) throw new OutboundRefusedError(decision.reason, decision.message);
+  if (!decision.allowed) throw new OutboundRefusedError(decision.reason, decision.message, decision.retryAt);
   return { callerNumber: decision.callerNumber };
 }
 

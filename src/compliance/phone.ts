@@ -16,10 +16,18 @@
  * `maskPhone` is the only form a number may take in the audit log, in log
  * lines and in refusal messages: everything but the last 4 digits starred.
  */
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 
-/** Where a number written without + is read when nobody says otherwise. */
+export type { CountryCode };
+
+/** Where a number written without + is read when nobody says otherwise (a tenant may choose another: tenants.default_country). */
 export const DEFAULT_PHONE_COUNTRY: CountryCode = 'US';
+
+/** `raw` as a country whose numbering plan libphonenumber-js knows (ISO 3166 alpha-2, upper case), or undefined. */
+export function phoneCountryCode(raw: string): CountryCode | undefined {
+  const code = raw.trim().toUpperCase();
+  return /^[A-Z]{2}$/.test(code) && isSupportedCountry(code) ? code : undefined;
+}
 
 /** `raw` without spaces, dashes, dots and parentheses: the number as dialled ("(212) 555-0123" -> "2125550123"). */
 export function stripPunctuation(raw: string): string {

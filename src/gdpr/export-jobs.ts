@@ -9,15 +9,20 @@
  *
  * The file lives on the disk of the node that ran the job: behind several
  * nodes the download link must reach that node (or the directory be shared).
+ * It is kept for `retentionMs` (24 h) after the job finished: a read after
+ * that finds the job `expired` and the file deleted, and every node deletes
+ * its own stale files every `fileSweepMs` (export-cleanup.ts; the leader's
+ * retention sweep expires the jobs of every node).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  claimApiJob, failApiJob, finishApiJob, insertApiJob, renewApiJobLease, settleInterruptedJob, type ApiJobRow, type Database,
+  claimApiJob, failApiJob, finishApiJob, insertApiJob, renewApiJobLease, settleExpiredJob, settleInterruptedJob, type ApiJobRow, type Database,
 } from '../../storage/index.ts';
 import type { RecordingVault } from '../../storage/vault/index.ts';
 import type { Logger } from '../log.ts';
 import type { DataSubject } from './data-subject.ts';
+import { EXPORT_RETENTION_MS, exportExpiresAt, removeFile, removeStaleExportFiles } from './export-cleanup.ts';
 import { exportDataSubject, WHOLE_TENANT } from './export.ts';
 
 /** What an export covers: the whole tenant, or one data subject. */
@@ -31,17 +36,45 @@ export interface ExportJobsOptions {
   logger: Logger;
   /** A running job renews its lease this often; it is presumed dead this long after the last renewal. Default 60 s. */
   leaseMs?: number;
+  /** How long a finished export's ZIP is kept. Default 24 h. */
+  retentionMs?: number;
+  /** When set, this node deletes its own ZIPs past retention this often (first after one interval). */
+  fileSweepMs?: number;
   now?: () => Date;
 }
 
 export class GdprExportJobs {
   private readonly running = new Set<Promise<void>>();
   private readonly leaseMs: number;
+  readonly retentionMs: number;
   private readonly now: () => Date;
+  private readonly fileSweep: NodeJS.Timeout | undefined;
+  private sweeping: Promise<number> | undefined;
 
   constructor(private readonly options: ExportJobsOptions) {
     this.leaseMs = options.leaseMs ?? 60_000;
+    this.retentionMs = options.retentionMs ?? EXPORT_RETENTION_MS;
     this.now = options.now ?? (() => new Date());
+    if (options.fileSweepMs) {
+      this.fileSweep = setInterval(() => {
+        this.sweepFiles().catch((error: unknown) => this.options.logger.warn({ err: { name: (error as Error)?.name } }, 'export file sweep failed'));
+      }, options.fileSweepMs);
+      this.fileSweep.unref();
+    }
+  }
+
+  /** When a finished export's file goes (null while it is not done). */
+  expiresAt(row: ApiJobRow): Date | null {
+    return row.finishedAt && (row.state === 'done' || row.state === 'expired') ? exportExpiresAt(row.finishedAt, this.retentionMs) : null;
+  }
+
+  /** Deletes this node's ZIPs past retention (or joins the sweep in progress); how many. */
+  sweepFiles(): Promise<number> {
+    this.sweeping ??= removeStaleExportFiles(this.options.dir, { now: this.now(), retentionMs: this.retentionMs }).then((removed) => {
+      if (removed) this.options.logger.info({ removed }, 'stale GDPR export files deleted');
+      return removed;
+    }).finally(() => { this.sweeping = undefined; });
+    return this.sweeping;
   }
 
   /** Queues an export (audited as requested) and starts it in the background; the job's row. */
@@ -57,13 +90,24 @@ export class GdprExportJobs {
     return row;
   }
 
-  /** The job as it stands (an interrupted one settled as failed); undefined when the tenant has no such job. */
-  get(tenantId: string, id: string): Promise<ApiJobRow | undefined> {
-    return settleInterruptedJob(this.options.db, tenantId, id, this.now());
+  /**
+   * The job as it stands (an interrupted one settled as failed, a done one past
+   * retention as expired, its file deleted when this node has it); undefined
+   * when the tenant has no such job.
+   */
+  async get(tenantId: string, id: string): Promise<ApiJobRow | undefined> {
+    const now = this.now();
+    const row = await settleInterruptedJob(this.options.db, tenantId, id, now);
+    if (!row || row.state !== 'done' || !row.finishedAt || exportExpiresAt(row.finishedAt, this.retentionMs) >= now) return row;
+    const expired = await settleExpiredJob(this.options.db, tenantId, id, new Date(now.getTime() - this.retentionMs));
+    if (expired?.state === 'expired' && expired.filePath) await removeFile(expired.filePath);
+    return expired;
   }
 
-  /** Waits for the jobs this process is running. */
+  /** Stops the file sweep and waits for the jobs this process is running. */
   async close(): Promise<void> {
+    clearInterval(this.fileSweep);
+    await this.sweeping?.catch(() => undefined);
     while (this.running.size) await Promise.allSettled([...this.running]);
   }
 

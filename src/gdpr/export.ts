@@ -2,7 +2,7 @@
  * Data subject export (GDPR right of access and portability), or the whole
  * tenant's (WHOLE_TENANT: every contact and call, for portability): one ZIP with
  *   manifest.json          format, version, tenant, subject, time, and every other file's SHA-256 and size
- *   contacts.json / .csv   the subject's contact records
+ *   contacts.json / .csv   the subject's contact records (custom attributes: an object in JSON, one JSON column in CSV)
  *   calls.json / .csv      their calls (times, direction, outcome, latency summary)
  *   transcripts.json       the redacted transcripts of those calls (raw text is never stored)
  *   recordings.json        recording metadata; recordings/<id>.wav decrypted audio, when the key still exists
@@ -64,7 +64,8 @@ export async function exportDataSubject(
       manifest.files.push({ path, sha256, bytes: size });
     };
     await add('contacts.json', json(found.contacts));
-    await add('contacts.csv', toCsv(['id', 'name', 'phone', 'email', 'timeZone', 'createdAt'], found.contacts));
+    const contactCsvRows = found.contacts.map((c) => ({ ...c, attributes: JSON.stringify(c.attributes) }));
+    await add('contacts.csv', toCsv(['id', 'name', 'phone', 'email', 'timeZone', 'createdAt', 'attributes'], contactCsvRows));
     const calls = found.calls.map((c) => ({
       id: c.id, direction: c.direction, from: c.fromUri, to: c.toUri, state: c.state, outcome: c.endedAt ? callOutcome(c) : null,
       startedAt: c.startedAt, answeredAt: c.answeredAt, endedAt: c.endedAt, endReason: c.endReason, failure: c.failure, latency: c.latency,

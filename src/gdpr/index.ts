@@ -5,3 +5,4 @@ export * from './export.ts';
 export * from './zip-writer.ts';
 export * from './export-jobs.ts';
 export * from './export-links.ts';
+export * from './export-cleanup.ts';

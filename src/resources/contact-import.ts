@@ -1,16 +1,20 @@
 /**
  * CSV import of contacts: a header row (phone, name, email, timezone, in any
- * order; phone required; other columns are reported as ignored) and one
- * contact per row. Each row is checked like a single create (the number
+ * order, any case; phone required; every other column is a custom attribute
+ * named by its header, contact-attributes.ts: a header that cannot name one
+ * fails the whole file) and one contact per row. Attribute cells are stored as
+ * text; a blank cell sets nothing. Each row is checked like a single create (the number
  * validated and normalised to E.164, the time zone given or derived); good
  * rows are created together, bad ones skipped and reported with their line,
- * field and reason, the number masked. A number already among the tenant's
+ * field and reason, the number masked (never an attribute's value). Numbers
+ * without + are read in the tenant's default country. A number already among the tenant's
  * contacts, or seen on an earlier line, is a duplicate. Audited once, with
  * counts only.
  */
 import { audit, createContacts, existingContactPhones, type ContactInput, type Database } from '../../storage/index.ts';
 import { maskPhone, phoneVariants } from '../compliance/phone.ts';
-import { newContact } from './contacts.ts';
+import { attributeKeyProblem, attributeValueProblem, MAX_ATTRIBUTES } from './contact-attributes.ts';
+import { newContact, tenantPhoneCountry } from './contacts.ts';
 import { CsvSyntaxError, csvRecords } from './csv-records.ts';
 import { auditBy, invalid, ResourceError, type Actor } from './errors.ts';
 
@@ -33,7 +37,8 @@ export interface ContactImportReport {
   rows: number;
   created: number;
   skipped: number;
-  ignoredColumns: string[];
+  /** The header's columns stored as custom attributes, in order. */
+  attributeColumns: string[];
   errors: ImportRowError[];
   errorsTruncated: boolean;
 }
@@ -42,21 +47,25 @@ interface Candidate { line: number; input: ContactInput }
 
 export async function importContacts(db: Database, tenantId: string, csv: string, who: Actor): Promise<ContactImportReport> {
   const { header, rows } = readRows(csv);
+  const country = await tenantPhoneCountry(db, tenantId);
   const errors: ImportRowError[] = [];
   const candidates: Candidate[] = [];
   const firstLine = new Map<string, number>();
   for (const row of rows) {
     const raw = (c: Column): string | undefined => { const i = header.get(c); return i === undefined ? undefined : row.fields[i]; };
     const masked = raw('phone') ? { phone: maskPhone(raw('phone')!) } : {};
-    if (row.fields.length > header.size + header.ignored.length) {
+    if (row.fields.length > header.size + header.attributes.length) {
       errors.push({ line: row.line, field: 'row', reason: 'more fields than the header has columns', ...masked });
       continue;
     }
     let input: ContactInput;
     try {
       const blankToNull = (v: string | undefined) => (v === undefined || v.trim() === '' ? null : v);
-      const checked = newContact({ phone: raw('phone') ?? '', name: blankToNull(raw('name')), email: blankToNull(raw('email')), timeZone: header.has('timezone') ? blankToNull(raw('timezone')) ?? undefined : undefined });
-      input = { phone: checked.phone, name: checked.name ?? null, email: checked.email ?? null, timeZone: checked.timeZone ?? null };
+      const checked = newContact({
+        phone: raw('phone') ?? '', name: blankToNull(raw('name')), email: blankToNull(raw('email')),
+        timeZone: header.has('timezone') ? blankToNull(raw('timezone')) ?? undefined : undefined, attributes: rowAttributes(header, row.fields),
+      }, country);
+      input = { phone: checked.phone, name: checked.name ?? null, email: checked.email ?? null, timeZone: checked.timeZone ?? null, attributes: checked.attributes };
     } catch (error) {
       if (!(error instanceof ResourceError)) throw error;
       errors.push({ line: row.line, field: error.field ?? 'row', reason: error.message, ...masked });
@@ -79,18 +88,31 @@ export async function importContacts(db: Database, tenantId: string, csv: string
   const created = await createContacts(db, tenantId, fresh.map((c) => c.input));
   errors.sort((a, b) => a.line - b.line);
   const report: ContactImportReport = {
-    rows: rows.length, created, skipped: rows.length - created, ignoredColumns: header.ignored,
+    rows: rows.length, created, skipped: rows.length - created, attributeColumns: header.attributes.map((a) => a.key),
     errors: errors.slice(0, IMPORT_MAX_REPORTED_ERRORS), errorsTruncated: errors.length > IMPORT_MAX_REPORTED_ERRORS,
   };
   await audit(db, tenantId, { ...auditBy(who), action: 'contacts.imported', detail: { rows: report.rows, created, skipped: report.skipped } });
   return report;
 }
 
-type Header = Map<Column, number> & { ignored: string[] };
+type Header = Map<Column, number> & { attributes: { key: string; index: number }[] };
 
-/** The header's known columns (by position) and the data rows; `invalid` for a missing phone column, a repeated column, too many rows or bad CSV. */
+/** A row's non-blank attribute cells, as text; `invalid` on the attribute's own field for a value that cannot be stored. */
+function rowAttributes(header: Header, fields: readonly string[]): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const { key, index } of header.attributes) {
+    const value = fields[index]?.trim();
+    if (!value) continue;
+    const problem = attributeValueProblem(value);
+    if (problem) throw invalid(problem, key);
+    attributes[key] = value;
+  }
+  return attributes;
+}
+
+/** The header's known columns (by position), its attribute columns and the data rows; `invalid` for a missing phone column, a repeated column, a column that cannot name an attribute, too many rows or bad CSV. */
 function readRows(csv: string): { header: Header; rows: { line: number; fields: string[] }[] } {
-  const header = Object.assign(new Map<Column, number>(), { ignored: [] as string[] });
+  const header = Object.assign(new Map<Column, number>(), { attributes: [] as { key: string; index: number }[] });
   const rows: { line: number; fields: string[] }[] = [];
   try {
     let first = true;
@@ -102,8 +124,15 @@ function readRows(csv: string): { header: Header; rows: { line: number; fields: 
           if (key in COLUMNS) {
             if (header.has(key as Column)) throw invalid(`the header names the column ${key} twice`, 'csv');
             header.set(key as Column, i);
-          } else header.ignored.push(name.trim().slice(0, 64));
+          } else {
+            const attribute = name.trim();
+            const problem = attributeKeyProblem(attribute);
+            if (problem) throw invalid(`header column ${i + 1} ("${attribute.slice(0, 64)}") cannot name an attribute: ${problem}`, 'csv');
+            if (header.attributes.some((a) => a.key === attribute)) throw invalid(`the header names the column ${attribute} twice`, 'csv');
+            header.attributes.push({ key: attribute, index: i });
+          }
         }
+        if (header.attributes.length > MAX_ATTRIBUTES) throw invalid(`at most ${MAX_ATTRIBUTES} attribute columns (besides phone, name, email, timezone)`, 'csv');
         if (!header.has('phone')) throw invalid('the header row must name a phone column (columns: phone, name, email, timezone)', 'csv');
         continue;
       }

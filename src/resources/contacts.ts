@@ -2,20 +2,23 @@
  * Contacts (GDPR): create, rectify, erase. The phone number is normalised
  * (src/compliance/phone.ts) so the do-not-call list and the consents find it
  * under any spelling. A rectification is audited with the fields that
- * changed, the number masked to its last 4 digits before and after, names and
- * e-mail addresses never written out. Erasure deletes the contact, the
+ * changed, the number masked to its last 4 digits before and after, names,
+ * e-mail addresses and attribute values never written out (attributes:
+ * contact-attributes.ts). A number written without + is read in the tenant's
+ * default country (tenants.default_country, US unless set). Erasure deletes the contact, the
  * recordings made with it (objects first, then rows) and, by cascade, its
  * consents; its do-not-call entry stays: that is the legal record that says
  * do not call this number.
  */
 import {
-  audit, createContact as insertContact, deleteContactWithRecordings, getContact as findContact, updateContact as changeContact,
-  type ContactRow, type Database,
+  audit, createContact as insertContact, deleteContactWithRecordings, getContact as findContact, getTenant, updateContact as changeContact,
+  type ContactAttributes, type ContactChanges, type ContactRow, type Database,
 } from '../../storage/index.ts';
 import type { ObjectStore } from '../../storage/vault/index.ts';
 import { canonicalTimeZone } from '../compliance/outbound-policy.ts';
 import { timeZoneForPhone } from '../compliance/phone-time-zone.ts';
-import { isE164, maskPhone, normalisePhone } from '../compliance/phone.ts';
+import { DEFAULT_PHONE_COUNTRY, isE164, maskPhone, normalisePhone, phoneCountryCode, type CountryCode } from '../compliance/phone.ts';
+import { attributeChangesForAudit, checkedAttributes, mergedAttributes, type AttributeChanges } from './contact-attributes.ts';
 import { auditBy, invalid, notFound, type Actor } from './errors.ts';
 
 export interface ContactFields {
@@ -26,17 +29,35 @@ export interface ContactFields {
   timeZone?: string | null | undefined;
 }
 
-export const INVALID_PHONE_MESSAGE = 'phone is not a valid phone number: give it in international form, + and the country code (e.g. +14155550123); a number without + is read as a US number';
+/** A new contact: its attributes are the whole set. */
+export interface NewContactFields extends ContactFields {
+  phone: string;
+  attributes?: Record<string, unknown> | undefined;
+}
+
+/** A rectification: its attributes are merged into the stored ones (null removes a key). */
+export interface ContactUpdate extends ContactFields {
+  attributes?: AttributeChanges | undefined;
+}
+
+export const invalidPhoneMessage = (country: CountryCode): string =>
+  `phone is not a valid phone number: give it in international form, + and the country code (e.g. +14155550123); a number without + is read as a number of ${country} (the tenant's default country)`;
+
+/** Where the tenant reads numbers written without + (its setting; US when unset or unknown to the numbering plans). */
+export async function tenantPhoneCountry(db: Database, tenantId: string): Promise<CountryCode> {
+  const tenant = await getTenant(db, tenantId);
+  return (tenant && phoneCountryCode(tenant.defaultCountry)) ?? DEFAULT_PHONE_COUNTRY;
+}
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 const NAME = /^[^\u0000-\u001f\u007f]{1,200}$/;
 
-/** The fields validated and normalised (the phone to E.164); throws `invalid` naming the first bad field. */
-export function checkedContact(fields: ContactFields): ContactFields {
+/** The fields validated and normalised (the phone to E.164, read in `country` without +); throws `invalid` naming the first bad field. */
+export function checkedContact(fields: ContactFields, country: CountryCode = DEFAULT_PHONE_COUNTRY): ContactFields {
   const out: ContactFields = {};
   if (fields.phone !== undefined) {
-    const phone = normalisePhone(fields.phone);
-    if (!phone || !isE164(phone)) throw invalid(INVALID_PHONE_MESSAGE, 'phone');
+    const phone = normalisePhone(fields.phone, country);
+    if (!phone || !isE164(phone)) throw invalid(invalidPhoneMessage(country), 'phone');
     out.phone = phone;
   }
   if (fields.name !== undefined) {
@@ -57,16 +78,17 @@ export function checkedContact(fields: ContactFields): ContactFields {
   return out;
 }
 
-/** A new contact's fields: checked, and its time zone derived from the number when not given. */
-export function newContact(fields: ContactFields & { phone: string }): ContactFields & { phone: string } {
-  const input = checkedContact(fields);
+/** A new contact's fields: checked, its time zone derived from the number when not given. */
+export function newContact(fields: NewContactFields, country: CountryCode = DEFAULT_PHONE_COUNTRY): ContactFields & { phone: string; attributes: ContactAttributes } {
+  const input = checkedContact(fields, country);
   const phone = input.phone!;
-  return { ...input, phone, timeZone: input.timeZone !== undefined ? input.timeZone : (timeZoneForPhone(phone) ?? null) };
+  const attributes = checkedAttributes(fields.attributes ?? {});
+  return { ...input, phone, timeZone: input.timeZone !== undefined ? input.timeZone : (timeZoneForPhone(phone) ?? null), attributes };
 }
 
-export async function createContact(db: Database, tenantId: string, fields: ContactFields & { phone: string }, who: Actor): Promise<ContactRow> {
-  const input = newContact(fields);
-  const row = await insertContact(db, tenantId, { phone: input.phone, name: input.name ?? null, email: input.email ?? null, timeZone: input.timeZone ?? null });
+export async function createContact(db: Database, tenantId: string, fields: NewContactFields, who: Actor): Promise<ContactRow> {
+  const input = newContact(fields, await tenantPhoneCountry(db, tenantId));
+  const row = await insertContact(db, tenantId, { phone: input.phone, name: input.name ?? null, email: input.email ?? null, timeZone: input.timeZone ?? null, attributes: input.attributes });
   await audit(db, tenantId, { ...auditBy(who), action: 'contact.created', target: row.id });
   return row;
 }
@@ -77,15 +99,24 @@ export async function getContact(db: Database, tenantId: string, id: string): Pr
   return row;
 }
 
-/** GDPR rectification: changes the given fields; audited with what changed (the number masked). */
-export async function rectifyContact(db: Database, tenantId: string, id: string, fields: ContactFields, who: Actor): Promise<ContactRow> {
-  const changes = checkedContact(fields);
+/**
+ * GDPR rectification: changes the given fields, merges the attribute changes
+ * (null removes a key); audited with what changed (the number masked; for
+ * attributes, each changed key with the kind of value before and after).
+ */
+export async function rectifyContact(db: Database, tenantId: string, id: string, fields: ContactUpdate, who: Actor): Promise<ContactRow> {
+  const { attributes: attributeChanges, ...plain } = fields;
+  const changes: ContactChanges = checkedContact(plain, plain.phone !== undefined ? await tenantPhoneCountry(db, tenantId) : DEFAULT_PHONE_COUNTRY);
+  if (attributeChanges !== undefined) changes.attributes = (current) => mergedAttributes(current, attributeChanges);
   const result = await changeContact(db, tenantId, id, changes);
   if (!result) throw notFound('contact');
   const { before, after } = result;
-  const changed = (['name', 'phone', 'email', 'timeZone'] as const).filter((k) => before[k] !== after[k]);
+  const changed: string[] = (['name', 'phone', 'email', 'timeZone'] as const).filter((k) => before[k] !== after[k]);
+  const attributes = attributeChangesForAudit(before.attributes, after.attributes);
+  if (Object.keys(attributes).length) changed.push('attributes');
   const detail: Record<string, unknown> = { fields: changed };
   if (changed.includes('phone')) detail.phone = { before: maskPhone(before.phone), after: maskPhone(after.phone) };
+  if (Object.keys(attributes).length) detail.attributes = attributes;
   await audit(db, tenantId, { ...auditBy(who), action: 'contact.rectified', target: id, detail });
   return after;
 }

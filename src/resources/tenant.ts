@@ -1,12 +1,15 @@
 /**
  * The tenant's own settings: its name, its plan (billing: owners only, the
  * API's matrix decides) and its recording retention, which may be shorter
- * than the plan's but never longer (the seeds' retention by plan). The
+ * than the plan's but never longer (the seeds' retention by plan), and its
+ * default country (where a contact's number written without + is read: a
+ * country libphonenumber-js has a numbering plan for). The
  * calling policy has its own rules in src/compliance/outbound-policy.ts.
  */
 import {
   audit, changeTenantPlan, getTenant, planRetentionDays, updateTenant, type Database, type Plan, type TenantRow,
 } from '../../storage/index.ts';
+import { phoneCountryCode } from '../compliance/phone.ts';
 import { auditBy, invalid, notFound, type Actor } from './errors.ts';
 
 export interface TenantSettings extends TenantRow {
@@ -27,7 +30,7 @@ export async function getTenantSettings(db: Database, tenantId: string): Promise
 const NAME = /^[^\u0000-\u001f\u007f]{1,200}$/;
 
 export async function updateTenantSettings(
-  db: Database, tenantId: string, changes: { name?: string | undefined; retentionDays?: number | undefined }, who: Actor,
+  db: Database, tenantId: string, changes: { name?: string | undefined; retentionDays?: number | undefined; defaultCountry?: string | undefined }, who: Actor,
 ): Promise<TenantSettings> {
   const current = await getTenantSettings(db, tenantId);
   const name = changes.name?.trim();
@@ -36,10 +39,20 @@ export async function updateTenantSettings(
     && (!Number.isInteger(changes.retentionDays) || changes.retentionDays < 1 || changes.retentionDays > current.maxRetentionDays)) {
     throw invalid(`retentionDays must be a whole number of days from 1 to ${current.maxRetentionDays} (the ${current.plan} plan's maximum)`, 'retentionDays');
   }
-  const row = await updateTenant(db, tenantId, { name, retentionDays: changes.retentionDays });
+  const defaultCountry = changes.defaultCountry === undefined ? undefined : phoneCountryCode(changes.defaultCountry);
+  if (changes.defaultCountry !== undefined && !defaultCountry) {
+    throw invalid('defaultCountry must be an ISO 3166 alpha-2 country code with a known numbering plan (e.g. US, GB, FR)', 'defaultCountry');
+  }
+  const row = await updateTenant(db, tenantId, { name, retentionDays: changes.retentionDays, defaultCountry });
   if (!row) throw notFound('tenant');
   const fields = Object.entries(changes).filter(([, v]) => v !== undefined).map(([k]) => k);
-  await audit(db, tenantId, { ...auditBy(who), action: 'tenant.updated', target: tenantId, detail: { fields, ...(changes.retentionDays !== undefined ? { retentionDays: changes.retentionDays } : {}) } });
+  await audit(db, tenantId, {
+    ...auditBy(who), action: 'tenant.updated', target: tenantId,
+    detail: {
+      fields, ...(changes.retentionDays !== undefined ? { retentionDays: changes.retentionDays } : {}),
+      ...(defaultCountry !== undefined ? { defaultCountry: { before: current.defaultCountry, after: defaultCountry } } : {}),
+    },
+  });
   return withMax(row);
 }
 

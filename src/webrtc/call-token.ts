@@ -5,8 +5,11 @@
  * and every node of a cluster accepts them). The API mints it
  * (POST /v1/agents/:agentId/call-tokens, role-checked and audited); the
  * signalling socket (/v1/webrtc) accepts an offer only with a valid one.
- * A token starts at most one call per process (its id is remembered until
- * it expires). Format: base64url(JSON).base64url(sig), like the media-stream
+ * A token starts at most one call: its id is claimed when it is used, in
+ * Postgres on a server (storage/cluster.ts claimCallTokenId: every node
+ * agrees), else in this process (UsedCallTokens). A token minted for a
+ * web-widget key carries the page's origin; the signalling socket then
+ * accepts it only from a browser on that origin. Format: base64url(JSON).base64url(sig), like the media-stream
  * token (src/streams/stream-token.ts) but signed under its own purpose.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -21,9 +24,17 @@ const claimsSchema = z.object({
   agentId: z.string().uuid(),
   jti: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
   exp: z.number().int(),
+  origin: z.string().min(1).max(300).optional(),
 }).strict();
 
-export interface CallTokenClaims { tenantId: string; agentId: string; jti: string; expiresAtMs: number }
+export interface CallTokenClaims {
+  tenantId: string;
+  agentId: string;
+  jti: string;
+  expiresAtMs: number;
+  /** Set on a token minted for a web-widget key: the only Origin its signalling socket may come from. */
+  origin?: string;
+}
 
 export type CallTokenCheck = { ok: true; claims: CallTokenClaims } | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
 
@@ -31,9 +42,10 @@ function sign(secret: Buffer, payload: string): Buffer {
   return createHmac('sha256', secret).update('smartalex-webrtc-call-token\0').update(payload).digest();
 }
 
-export function mintCallToken(secret: Buffer, claims: { tenantId: string; agentId: string }, nowMs = Date.now(), ttlMs = CALL_TOKEN_TTL_MS): { token: string; expiresAtMs: number } {
+export function mintCallToken(secret: Buffer, claims: { tenantId: string; agentId: string; origin?: string }, nowMs = Date.now(), ttlMs = CALL_TOKEN_TTL_MS): { token: string; expiresAtMs: number } {
   const exp = Math.floor((nowMs + Math.min(ttlMs, CALL_TOKEN_MAX_TTL_MS)) / 1000);
-  const payload = Buffer.from(JSON.stringify({ v: 1, tenantId: claims.tenantId, agentId: claims.agentId, jti: randomBytes(16).toString('base64url'), exp })).toString('base64url');
+  const body = { v: 1, tenantId: claims.tenantId, agentId: claims.agentId, jti: randomBytes(16).toString('base64url'), exp, ...(claims.origin !== undefined ? { origin: claims.origin } : {}) };
+  const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
   return { token: `${payload}.${sign(secret, payload).toString('base64url')}`, expiresAtMs: exp * 1000 };
 }
 
@@ -51,7 +63,7 @@ export function checkCallToken(secret: Buffer, token: unknown, nowMs = Date.now(
     return { ok: false, reason: 'malformed' };
   }
   if (parsed.exp * 1000 <= nowMs) return { ok: false, reason: 'expired' };
-  return { ok: true, claims: { tenantId: parsed.tenantId, agentId: parsed.agentId, jti: parsed.jti, expiresAtMs: parsed.exp * 1000 } };
+  return { ok: true, claims: { tenantId: parsed.tenantId, agentId: parsed.agentId, jti: parsed.jti, expiresAtMs: parsed.exp * 1000, ...(parsed.origin !== undefined ? { origin: parsed.origin } : {}) } };
 }
 
 /** Token ids already used in this process, each kept until its token expires (then it is refused as expired anyway). */
@@ -59,7 +71,7 @@ export class UsedCallTokens {
   private readonly used = new Map<string, number>();
 
   /** True the first time `claims` is presented before its expiry; false for a replay. */
-  claim(claims: CallTokenClaims, nowMs = Date.now()): boolean {
+  claim(claims: Pick<CallTokenClaims, 'jti' | 'expiresAtMs'>, nowMs = Date.now()): boolean {
     for (const [jti, expiresAtMs] of this.used) if (expiresAtMs <= nowMs) this.used.delete(jti);
     if (this.used.has(claims.jti)) return false;
     this.used.set(claims.jti, claims.expiresAtMs);

@@ -4,7 +4,7 @@
  * and its way into the shared call entry (webrtc-calls.ts). `serve` wires
  * them with `webRtcSignalling`.
  */
-import { rateLimitHit, type Database } from '../../storage/index.ts';
+import { claimCallTokenId, rateLimitHit, type Database } from '../../storage/index.ts';
 import type { CallManager } from '../calls/call-manager.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -26,8 +26,13 @@ export function webRtcSignalling(options: { config: Config; db: Database; calls:
   return new WebRtcSignalling({
     secret: options.secret,
     logger: options.logger,
-    peer: { bindAddress: webRtcAddress(config) },
+    peer: {
+      bindAddress: webRtcAddress(config),
+      ...(config.SMARTALEX_WEBRTC_PORT_MIN !== undefined ? { portRangeBegin: config.SMARTALEX_WEBRTC_PORT_MIN } : {}),
+      ...(config.SMARTALEX_WEBRTC_PORT_MAX !== undefined ? { portRangeEnd: config.SMARTALEX_WEBRTC_PORT_MAX } : {}),
+    },
     startCall: webRtcCallStarter(options.calls),
     admit: async (source) => (await rateLimitHit(db, `webrtc:${source}`, 60_000)).hits <= config.SMARTALEX_WEBRTC_CONNECTIONS_PER_MINUTE,
+    claim: (claims) => claimCallTokenId(db, claims.jti, new Date(claims.expiresAtMs)),
   });
 }

@@ -14,8 +14,11 @@
  * the answer (media/webrtc/audio-peer.ts). The call itself (its row, its
  * greeting) starts once DTLS is up, so nothing is said into a connection that
  * never forms. The token is a call token minted
- * through the API (src/webrtc/call-token.ts), used once; it travels in the
- * first message, never in the URL (URLs end up in logs). Upgrades are
+ * through the API or for a web-widget key (src/webrtc/call-token.ts), used
+ * once (across the cluster when `claim` is Postgres's); it travels in the
+ * first message, never in the URL (URLs end up in logs). A widget token names
+ * the page's origin: the socket's Origin header must be that origin, so a
+ * token lifted from the customer's page cannot be used from another site. Upgrades are
  * rate-limited per source address, counted in the database so the limit
  * holds across nodes. Closing the socket hangs up; the call ending closes it.
  * Nothing of the call's content (SDP aside, which holds addresses and keys'
@@ -27,7 +30,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { WebRtcAudioPeer, WebRtcOfferError, type AudioPeerOptions } from '../../media/webrtc/audio-peer.ts';
 import type { Logger } from '../log.ts';
 import { refuseUpgrade } from '../http/upgrades.ts';
-import { checkCallToken, UsedCallTokens } from './call-token.ts';
+import { checkCallToken, UsedCallTokens, type CallTokenClaims } from './call-token.ts';
 
 export const WEBRTC_SIGNALLING_PATH = '/v1/webrtc';
 const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -79,6 +82,8 @@ export interface WebRtcSignallingOptions {
    * limit; omitted: no limit.
    */
   admit?: (source: string) => Promise<boolean>;
+  /** Claims a token's id (true the first time, false for a replay); omitted: remembered in this process only. */
+  claim?: (claims: CallTokenClaims) => Promise<boolean>;
 }
 
 type Inbound = { type: 'offer'; token: unknown; sdp: unknown } | { type: 'hangup' };
@@ -105,11 +110,12 @@ export class WebRtcSignalling {
   readonly handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (this.closed) return refuseUpgrade(socket, 503, 'Service Unavailable');
     const source = request.socket.remoteAddress ?? 'unknown';
+    const origin = typeof request.headers.origin === 'string' ? request.headers.origin : undefined;
     const admitted = this.options.admit ? this.options.admit(source) : Promise.resolve(true);
     admitted.then((ok) => {
       if (!ok) return refuseUpgrade(socket, 429, 'Too Many Requests', { 'Retry-After': '60' });
       if (this.closed || socket.destroyed) return refuseUpgrade(socket, 503, 'Service Unavailable');
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws, source));
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws, source, origin));
     }, (error: unknown) => {
       this.options.logger.warn({ err: error }, 'webrtc: the rate limit could not be checked');
       refuseUpgrade(socket, 503, 'Service Unavailable');
@@ -131,7 +137,7 @@ export class WebRtcSignalling {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private serve(ws: WebSocket, source: string): void {
+  private serve(ws: WebSocket, source: string, origin: string | undefined): void {
     const log = this.options.logger;
     this.sockets.add(ws);
     let call: WebRtcCall | undefined;
@@ -166,7 +172,7 @@ export class WebRtcSignalling {
       if (offered) return fail('bad-message', 'one offer per connection');
       offered = true;
       clearTimeout(offerTimer);
-      void this.answer(message, source, send, left.signal).then((started) => {
+      void this.answer(message, { source, origin }, send, left.signal).then((started) => {
         if (!started) return;
         ({ call, peer } = started);
         if (ws.readyState !== ws.OPEN) {
@@ -187,10 +193,16 @@ export class WebRtcSignalling {
   }
 
   /** Checks the token, answers the offer and starts the call; throws a SignallingRefusal the browser may read. */
-  private async answer(message: Extract<Inbound, { type: 'offer' }>, source: string, send: (m: Record<string, unknown>) => void, left: AbortSignal): Promise<{ call: WebRtcCall; peer: WebRtcAudioPeer }> {
+  private async answer(
+    message: Extract<Inbound, { type: 'offer' }>, from: { source: string; origin: string | undefined }, send: (m: Record<string, unknown>) => void, left: AbortSignal,
+  ): Promise<{ call: WebRtcCall; peer: WebRtcAudioPeer }> {
+    const { source } = from;
     const checked = checkCallToken(this.options.secret, message.token);
     if (!checked.ok) throw new SignallingRefusal('unauthorized', `the call token is ${checked.reason === 'expired' ? 'expired' : 'not valid'}`);
-    if (!this.used.claim(checked.claims)) throw new SignallingRefusal('unauthorized', 'the call token was already used');
+    // Checked before the claim: a token tried from the wrong site stays usable from its own page.
+    if (checked.claims.origin !== undefined && checked.claims.origin !== from.origin) throw new SignallingRefusal('forbidden-origin', 'this call token is for another site');
+    const claimed = this.options.claim ? await this.options.claim(checked.claims) : this.used.claim(checked.claims);
+    if (!claimed) throw new SignallingRefusal('unauthorized', 'the call token was already used');
     if (typeof message.sdp !== 'string') throw new SignallingRefusal('bad-offer', 'the offer has no SDP');
     let answered: Awaited<ReturnType<typeof WebRtcAudioPeer.answer>>;
     try {

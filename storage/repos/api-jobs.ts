@@ -3,7 +3,8 @@
  * written queued with a lease, claimed (running), its lease renewed while it
  * works, and finished (done, with its file and a summary) or failed. A job
  * whose lease ran out before it finished was interrupted (its process died):
- * `settleInterruptedJob` reports it failed, so no client waits forever.
+ * `settleInterruptedJob` reports it failed, so no client waits forever. A
+ * done job whose file's retention ended is `expired` (its file deleted).
  */
 import { and, eq, inArray, lt } from 'drizzle-orm';
 import type { Database } from '../database.ts';
@@ -12,7 +13,7 @@ import { withTenant } from '../tenant-scope.ts';
 import { auditInTx, type AuditEntry } from './audit.ts';
 
 export type ApiJobRow = typeof apiJobs.$inferSelect;
-export type ApiJobState = 'queued' | 'running' | 'done' | 'failed';
+export type ApiJobState = 'queued' | 'running' | 'done' | 'failed' | 'expired';
 
 export interface NewApiJob { kind: 'gdpr.export'; request: Record<string, unknown>; requestedBy: string; leaseUntil: Date }
 
@@ -57,4 +58,19 @@ export async function settleInterruptedJob(db: Database, tenantId: string, id: s
       .where(and(eq(apiJobs.id, id), inArray(apiJobs.state, ['queued', 'running']), lt(apiJobs.leaseUntil, now))).returning();
     return settled ?? (await tx.select().from(apiJobs).where(eq(apiJobs.id, id)))[0];
   });
+}
+
+/** Done -> expired for one job finished before `finishedBefore`; returns the row as it now stands. */
+export async function settleExpiredJob(db: Database, tenantId: string, id: string, finishedBefore: Date): Promise<ApiJobRow | undefined> {
+  return withTenant(db, tenantId, async (tx) => {
+    const [expired] = await tx.update(apiJobs).set({ state: 'expired' })
+      .where(and(eq(apiJobs.id, id), eq(apiJobs.state, 'done'), lt(apiJobs.finishedAt, finishedBefore))).returning();
+    return expired ?? (await tx.select().from(apiJobs).where(eq(apiJobs.id, id)))[0];
+  });
+}
+
+/** Done -> expired for every job of the tenant finished before `finishedBefore`; the jobs expired (their file paths, for deletion). */
+export async function expireFinishedJobs(db: Database, tenantId: string, finishedBefore: Date): Promise<{ id: string; filePath: string | null }[]> {
+  return withTenant(db, tenantId, (tx) => tx.update(apiJobs).set({ state: 'expired' })
+    .where(and(eq(apiJobs.state, 'done'), lt(apiJobs.finishedAt, finishedBefore))).returning({ id: apiJobs.id, filePath: apiJobs.filePath }));
 }

@@ -7,11 +7,12 @@
  */
 import { and, asc, eq, getTableColumns, inArray } from 'drizzle-orm';
 import type { Database } from '../database.ts';
-import { contacts } from '../schema.ts';
+import { contacts, type ContactAttributes } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
 
 export type ContactRow = typeof contacts.$inferSelect;
+export type { ContactAttributes };
 
 export interface ContactInput {
   name?: string | null | undefined;
@@ -20,6 +21,13 @@ export interface ContactInput {
   email?: string | null | undefined;
   /** IANA name, checked by the caller; NULL: the tenant's zone applies. */
   timeZone?: string | null | undefined;
+  /** Checked by the caller (src/resources/contact-attributes.ts); personal data. */
+  attributes?: ContactAttributes | undefined;
+}
+
+/** A rectification: the fields to set and, when attributes change, how the stored ones become the new ones (may throw: nothing is written). */
+export interface ContactChanges extends Partial<Omit<ContactInput, 'attributes'>> {
+  attributes?: ((current: ContactAttributes) => ContactAttributes) | undefined;
 }
 
 export async function createContact(db: Database, tenantId: string, input: ContactInput): Promise<ContactRow> {
@@ -30,7 +38,7 @@ export async function createContact(db: Database, tenantId: string, input: Conta
 }
 
 const contactValues = (tenantId: string, input: ContactInput) => ({
-  tenantId, name: input.name ?? null, phone: input.phone, email: input.email ?? null, timeZone: input.timeZone ?? null,
+  tenantId, name: input.name ?? null, phone: input.phone, email: input.email ?? null, timeZone: input.timeZone ?? null, attributes: input.attributes ?? {},
 });
 
 /** Many contacts in one transaction (an import), inserted in chunks; returns how many were written. */
@@ -69,12 +77,18 @@ export async function listContactsPage(db: Database, tenantId: string, filter: {
   return { items: result.items.map(({ key: _key, ...row }) => row), next: result.next };
 }
 
-/** Rectification: changes the given fields, returns the row before and after; undefined when the tenant has no such contact. */
-export async function updateContact(db: Database, tenantId: string, id: string, changes: Partial<ContactInput>): Promise<{ before: ContactRow; after: ContactRow } | undefined> {
+/**
+ * Rectification: changes the given fields (the attributes from the locked row,
+ * so concurrent merges do not lose keys), returns the row before and after;
+ * undefined when the tenant has no such contact.
+ */
+export async function updateContact(db: Database, tenantId: string, id: string, changes: ContactChanges): Promise<{ before: ContactRow; after: ContactRow } | undefined> {
   return withTenant(db, tenantId, async (tx) => {
     const [before] = await tx.select().from(contacts).where(eq(contacts.id, id)).for('update');
     if (!before) return undefined;
-    const set = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+    const { attributes, ...fields } = changes;
+    const set: Record<string, unknown> = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    if (attributes) set.attributes = attributes(before.attributes);
     if (Object.keys(set).length === 0) return { before, after: before };
     const [after] = await tx.update(contacts).set(set).where(eq(contacts.id, id)).returning();
     return { before, after: after! };

@@ -8,7 +8,11 @@ import { withoutTenant, withTenant } from '../tenant-scope.ts';
 
 export type Role = 'owner' | 'admin' | 'manager' | 'viewer';
 
-export interface TenantRow { id: string; name: string; plan: string; retentionDays: number; maxConcurrentCalls: number; createdAt: Date }
+export interface TenantRow {
+  id: string; name: string; plan: string; retentionDays: number; maxConcurrentCalls: number; createdAt: Date;
+  /** ISO 3166 alpha-2: where a contact's number written without + is read. */
+  defaultCountry: string;
+}
 
 /** The plans and their recording retention (the seeds' "Data retention varies by plan"): the most a tenant may keep. */
 export const PLAN_RETENTION_DAYS = { professional: 30, dental: 90, 'real-estate': 365 } as const;
@@ -35,11 +39,14 @@ export async function getTenant(db: Database, tenantId: string): Promise<TenantR
   return withTenant(db, tenantId, async (tx) => (await tx.select().from(tenants).where(eq(tenants.id, tenantId)))[0]);
 }
 
-/** Changes the tenant's name and/or retention (checked against the plan by the caller). Undefined: no such tenant. */
-export async function updateTenant(db: Database, tenantId: string, changes: { name?: string | undefined; retentionDays?: number | undefined }): Promise<TenantRow | undefined> {
+/** Changes the tenant's name, retention (checked against the plan by the caller) and/or default country (checked by the caller). Undefined: no such tenant. */
+export async function updateTenant(
+  db: Database, tenantId: string, changes: { name?: string | undefined; retentionDays?: number | undefined; defaultCountry?: string | undefined },
+): Promise<TenantRow | undefined> {
   const set = {
     ...(changes.name !== undefined ? { name: changes.name } : {}),
     ...(changes.retentionDays !== undefined ? { retentionDays: changes.retentionDays } : {}),
+    ...(changes.defaultCountry !== undefined ? { defaultCountry: changes.defaultCountry } : {}),
   };
   if (Object.keys(set).length === 0) return getTenant(db, tenantId);
   return withTenant(db, tenantId, async (tx) => (await tx.update(tenants).set(set).where(eq(tenants.id, tenantId)).returning())[0]);

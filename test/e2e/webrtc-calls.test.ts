@@ -3,7 +3,9 @@
  * stand-in dials /v1/webrtc with a call token minted through the API and
  * reaches an echo agent through the shared call entry. Its speech comes back
  * as Opus; the call row names the way in; a second call over the tenant's
- * limit is refused as busy; hanging up ends the row as remote-bye. (The real
+ * limit is refused as busy; hanging up ends the row as remote-bye. A page on
+ * a web-widget key's origin gets a token without a credential and calls the
+ * same way. (The real
  * browser is test/e2e/webrtc-browser.test.ts.)
  */
 import { test } from 'uvu';
@@ -75,6 +77,41 @@ test('a WebRTC call reaches the echo agent through the call entry; the limit hol
     assert.is(row.toUri, `agent:${t.agentId}`);
     const events = await listCallEvents(t.db, t.tenantId, callId);
     assert.ok(events.some((e) => e.type === 'transport' && (e.data as { kind?: string }).kind === 'webrtc'));
+  } finally {
+    for (const p of peers) p.pc.close();
+    await t.close();
+  }
+});
+
+test('a web-widget key: a page on its origin gets a token and calls the agent through the real server', async () => {
+  const t = await startTestServer();
+  const peers: StandInPeer[] = [];
+  const origin = 'https://shop.example';
+  try {
+    const { key } = await issueApiKey(t.db, t.tenantId, { name: 'widget-test', role: 'manager' });
+    const base = `http://127.0.0.1:${t.server.httpPort}`;
+    const created = await fetch(`${base}/v1/agents/${t.agentId}/widget-keys`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ allowedOrigins: [origin] }),
+    });
+    assert.is(created.status, 201);
+    const widgetKey = ((await created.json()) as { key: string }).key;
+    // As the page's script would: no credential, its Origin (a stand-in retry needs a fresh token, so three).
+    const tokens: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${base}/v1/widget-keys/${widgetKey}/call-tokens`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: '{}' });
+      assert.is(res.status, 201);
+      assert.is(res.headers.get('access-control-allow-origin'), origin);
+      tokens.push(((await res.json()) as { token: string }).token);
+    }
+    const { client } = await dial(`ws://127.0.0.1:${t.server.httpPort}`, peers, () => tokens.shift()!, origin);
+    const started = client.messages.find((m) => m.type === 'call');
+    assert.ok(started, `the call started: ${JSON.stringify(client.messages.filter((m) => m.type !== 'answer'))}`);
+    client.ws.send(JSON.stringify({ type: 'hangup' }));
+    const row = await waitForValue('the call row to end', async () => {
+      const c = await getCall(t.db, t.tenantId, String(started.callId));
+      return c?.state === 'ended' ? c : undefined;
+    }, { timeoutMs: 30_000 });
+    assert.is(row.toUri, `agent:${t.agentId}`);
   } finally {
     for (const p of peers) p.pc.close();
     await t.close();

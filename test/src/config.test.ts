@@ -118,6 +118,18 @@ test('SIP limits: defaults, overrides, and bad values named', () => {
   assert.match(configError({ SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS: '-1' }).message, /^SMARTALEX_SIP_MAX_PENDING_TRANSACTIONS: /);
 });
 
+test('the WebRTC ICE port range: unset by default, both ends or neither, min at most max', () => {
+  const defaults = loadConfig({});
+  assert.is(defaults.SMARTALEX_WEBRTC_PORT_MIN, undefined);
+  assert.is(defaults.SMARTALEX_WEBRTC_PORT_MAX, undefined);
+  const set = loadConfig({ SMARTALEX_WEBRTC_PORT_MIN: '50000', SMARTALEX_WEBRTC_PORT_MAX: '50099' });
+  assert.is(set.SMARTALEX_WEBRTC_PORT_MIN, 50000);
+  assert.is(set.SMARTALEX_WEBRTC_PORT_MAX, 50099);
+  assert.match(configError({ SMARTALEX_WEBRTC_PORT_MIN: '50000' }).message, /^SMARTALEX_WEBRTC_PORT_MIN: set it together with SMARTALEX_WEBRTC_PORT_MAX/);
+  assert.match(configError({ SMARTALEX_WEBRTC_PORT_MIN: '50100', SMARTALEX_WEBRTC_PORT_MAX: '50000' }).message, /^SMARTALEX_WEBRTC_PORT_MIN: must be 1-65535 and at most/);
+  assert.match(configError({ SMARTALEX_WEBRTC_PORT_MIN: 'low', SMARTALEX_WEBRTC_PORT_MAX: '50000' }).message, /^SMARTALEX_WEBRTC_PORT_MIN: /);
+});
+
 test('port 0 (an ephemeral port) is accepted', () => {
   assert.is(loadConfig({ SMARTALEX_HTTP_PORT: '0', SMARTALEX_SIP_PORT: '0' }).SMARTALEX_HTTP_PORT, 0);
 });

@@ -35,7 +35,7 @@ for (const backend of await backends()) {
     assert.is(nothingYet.deleted, 0);
 
     const result = await sweepExpiredRecordings({ db, store: fx.store, now: new Date(Date.now() + 2 * DAY), batch: 1 });
-    assert.equal(result, { tenants: 2, deleted: 2, failed: 0 });
+    assert.equal(result, { tenants: 2, deleted: 2, failed: 0, exportsExpired: 0 });
     for (const ref of expiring) {
       assert.is(await fx.store.stat(ref), null, 'object deleted');
       assert.is(await getRecording(db, ref.tenantId, ref.recordingId), undefined, 'row deleted');

@@ -2,14 +2,14 @@
  * Cluster state in Postgres (storage/cluster.ts, 0009_cluster.sql), on PGlite and a Postgres server:
  * the per-tenant call limit counted across nodes by leases, leases of a node whose heartbeat went stale no
  * longer counting, the reaper ending a lost node's open calls as `node-lost` (and dropping its leases),
- * a clean stop, and the shared rate-limit windows. The runtime role reaches none of the tables directly.
+ * a clean stop, the shared rate-limit windows and the cluster-wide single use of call tokens (0014_widget_keys.sql). The runtime role reaches none of the tables directly.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import {
-  acquireCallLease, createAgent, createTenant, endNode, getCall, nodeHeartbeat, rateLimitHit, reapLostNodes, releaseCallLease, rows,
+  acquireCallLease, claimCallTokenId, createAgent, createTenant, endNode, getCall, nodeHeartbeat, rateLimitHit, reapLostNodes, releaseCallLease, rows,
   startCall, withoutTenant, type Database,
 } from '../../storage/index.ts';
 import { backends } from '../support/databases.ts';
@@ -84,10 +84,30 @@ for (const backend of await backends()) {
     }
   });
 
+  test(`[${backend.name}] a call token id is claimed once for the whole cluster; expired ids are dropped`, async () => {
+    try {
+      const db = await backend.open();
+      const live = randomUUID();
+      const future = new Date(Date.now() + 3600_000);
+      assert.ok(await claimCallTokenId(db, live, future), 'first use');
+      assert.not.ok(await claimCallTokenId(db, live, future), 'a replay, from any node');
+      // An id whose token has expired is dropped on the next claim (its token is refused as expired anyway).
+      const old = randomUUID();
+      const past = new Date(Date.now() - 3600_000);
+      assert.ok(await claimCallTokenId(db, old, past));
+      await claimCallTokenId(db, randomUUID(), future);
+      const kept = rows<{ token_id: string }>(await db.owner.execute(sql`select token_id from used_call_tokens`)).map((r) => r.token_id);
+      assert.ok(kept.includes(live));
+      assert.not.ok(kept.includes(old), 'the expired id is gone');
+    } finally {
+      await backend.cleanup();
+    }
+  });
+
   test(`[${backend.name}] the runtime role cannot read or write the cluster tables, only call the functions`, async () => {
     try {
       const db = await backend.open();
-      for (const table of ['cluster_nodes', 'call_leases', 'rate_limit_windows']) {
+      for (const table of ['cluster_nodes', 'call_leases', 'rate_limit_windows', 'used_call_tokens']) {
         const error = await withoutTenant(db, (tx) => tx.execute(sql`select * from ${sql.identifier(table)}`)).then(() => undefined, (e: unknown) => e as Error);
         assert.ok(error, `${table} is readable by the runtime role`);
       }

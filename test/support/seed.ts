@@ -35,6 +35,7 @@ export async function seedTenant(db: Database, name: string, number: string): Pr
     const [campaign] = await tx.insert(schema.campaigns).values({ tenantId, name: 'c', agentId: agent.id }).returning();
     await tx.insert(schema.campaignContacts).values({ tenantId, campaignId: campaign!.id, contactId: contact!.id });
     await tx.insert(schema.apiJobs).values({ tenantId, kind: 'gdpr.export', request: { scope: 'tenant' }, requestedBy: 'test' });
+    await tx.insert(schema.widgetKeys).values({ tenantId, agentId: agent.id, key: `saw_${randomUUID().replace(/-/g, '').slice(0, 24)}`, allowedOrigins: ['https://shop.example'], createdBy: 'test' });
     return call!.id;
   });
   return { tenantId: tenant.id, agentId: agent.id, callId };

@@ -24,9 +24,9 @@ export async function browserOffer(): Promise<StandInPeer> {
 
 export interface SignallingClient { ws: WebSocket; messages: Array<Record<string, unknown>>; closed: () => number | undefined }
 
-/** A signalling client on `url` (ws://host:port): every message it got, and how its socket closed. */
-export async function connect(url: string): Promise<SignallingClient> {
-  const ws = new WebSocket(`${url}/v1/webrtc`);
+/** A signalling client on `url` (ws://host:port), sending `origin` as a browser would: every message it got, and how its socket closed. */
+export async function connect(url: string, origin?: string): Promise<SignallingClient> {
+  const ws = new WebSocket(`${url}/v1/webrtc`, origin !== undefined ? { origin } : {});
   const messages: Array<Record<string, unknown>> = [];
   let code: number | undefined;
   ws.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
@@ -37,16 +37,16 @@ export async function connect(url: string): Promise<SignallingClient> {
 
 /**
  * A browser stand-in dials: offer with a token from `token()`, apply the answer, wait for the media and then
- * for the call to start (or the socket to close). Every peer made is pushed on `peers` (the caller closes
+ * for the call to start (or the socket to close); `origin` is sent as a browser page's would. Every peer made is pushed on `peers` (the caller closes
  * them). libdatachannel as the offerer now and then closes itself before the answer comes when the machine
  * is busy ("Got a remote candidate without ICE transport"): that is the stand-in's own set-up, so it starts
  * over, at most three times; a server that answers wrongly fails every attempt.
  */
-export async function dial(url: string, peers: StandInPeer[], token: () => string): Promise<{ client: SignallingClient; peer: StandInPeer; answer: Record<string, unknown> }> {
+export async function dial(url: string, peers: StandInPeer[], token: () => string, origin?: string): Promise<{ client: SignallingClient; peer: StandInPeer; answer: Record<string, unknown> }> {
   for (let attempt = 1; ; attempt++) {
     const peer = await browserOffer();
     peers.push(peer);
-    const client = await connect(url);
+    const client = await connect(url, origin);
     client.ws.send(JSON.stringify({ type: 'offer', token: token(), sdp: peer.offer }));
     const answer = await waitForValue('the answer', () => client.messages.find((m) => m.type === 'answer'), { timeoutMs: 30_000 });
     try {

@@ -4,7 +4,9 @@
  *   Postgres) that writes the ZIP with src/gdpr/export.ts; GET
  *   /gdpr/exports/{id} reports its state and, once done, a download link
  *   signed like the recording links (15 minutes); GET
- *   /gdpr/downloads/{tenant}/{id} serves the file to that link alone.
+ *   /gdpr/downloads/{tenant}/{id} serves the file to that link alone. The
+ *   file is kept 24 h after the export finished (src/gdpr/export-cleanup.ts):
+ *   then the export reads `expired` and a download is a 410.
  * - Erasure: POST /gdpr/erasures erases a data subject (contact and/or
  *   number, with their calls, transcripts, recordings and consents; the
  *   do-not-call entry survives), a call or a recording.
@@ -57,7 +59,7 @@ const phone = z.string().trim().min(3).max(40).describe('E.164 or any spelling o
 
 const exportSchema = z.object({
   id: z.uuid(),
-  state: z.enum(['queued', 'running', 'done', 'failed']),
+  state: z.enum(['queued', 'running', 'done', 'failed', 'expired']).describe('expired: the ZIP was deleted when its retention ended (start a new export)'),
   scope: z.enum(['tenant', 'data-subject']),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
@@ -65,17 +67,20 @@ const exportSchema = z.object({
   error: z.string().nullable().describe('Why it failed (a class name, or "interrupted" when the server stopped mid-export)'),
   result: z.object({ counts: z.record(z.string(), z.number()), files: z.number().int(), recordingsUnavailable: z.number().int() }).nullable(),
   download: z.object({ url: z.string(), expiresAt: z.string() }).nullable().describe('When done: an expiring signed link to the ZIP (a new one at every read)'),
+  expiresAt: z.string().nullable().describe('When done or expired: when the ZIP is (or was) deleted, 24 h after the export finished'),
 }).meta({ id: 'GdprExport' });
 
 function exportView(ctx: ApiContext, row: ApiJobRow) {
+  const expiresAt = exportJobs(ctx).expiresAt(row);
   const done = row.state === 'done' && row.filePath !== null;
   const link = done ? signExportLink(linkSecret(ctx), ctx.tenantId, row.id, ctx.now()) : undefined;
   const base = ctx.deps.settings.publicBaseUrl ?? '';
   return {
-    id: row.id, state: row.state as ApiJobRow['state'] & ('queued' | 'running' | 'done' | 'failed'), scope: (row.request as ExportRequest).scope,
+    id: row.id, state: row.state as ApiJobRow['state'] & ('queued' | 'running' | 'done' | 'failed' | 'expired'), scope: (row.request as ExportRequest).scope,
     createdAt: row.createdAt.toISOString(), startedAt: row.startedAt?.toISOString() ?? null, finishedAt: row.finishedAt?.toISOString() ?? null,
     error: row.error, result: (row.result as z.infer<typeof exportSchema>['result']) ?? null,
     download: link ? { url: `${base}${link.path}`, expiresAt: link.expiresAt.toISOString() } : null,
+    expiresAt: expiresAt?.toISOString() ?? null,
   };
 }
 
@@ -149,7 +154,7 @@ export const gdprRoutes = [
   }),
   defineRoute({
     method: 'GET', url: '/gdpr/downloads/:tenantId/:exportId', tag: 'gdpr',
-    summary: 'Download a finished export (application/zip); the signed link from GET /gdpr/exports/{id} is the credential',
+    summary: 'Download a finished export (application/zip); the signed link from GET /gdpr/exports/{id} is the credential; 410 once the export expired',
     permission: 'public', rateLimit: LINK_RATE_LIMIT,
     params: z.strictObject({ tenantId: z.string().max(64), exportId: z.string().max(64) }),
     query: z.strictObject({ exp: z.string().max(20).optional(), sig: z.string().max(100).optional() }),
@@ -157,9 +162,17 @@ export const gdprRoutes = [
     handler: async ({ facts, params, query, reply }) => {
       const verdict = verifyExportLink({ tenantId: params.tenantId, exportId: params.exportId, exp: query.exp, sig: query.sig }, linkSecret(facts), facts.now());
       const actor = linkActor(query.sig);
+      const jobs = facts.deps.services.gdprExports;
+      const find = () => (jobs ? jobs.get(params.tenantId, params.exportId) : getApiJob(facts.db, params.tenantId, params.exportId));
+      const gone = async (row: ApiJobRow): Promise<never> => {
+        await audit(facts.db, params.tenantId, { actor, action: 'gdpr.export.download.refused', target: `export:${row.id}`, detail: { reason: 'export-expired' }, sourceIp: facts.sourceIp });
+        throw new ApiProblem(410, 'gone', 'Gone', { detail: 'This export has expired and its file was deleted: start a new export.', code: 'export_expired' });
+      };
       if (!verdict.ok) {
         // Only a valid signature (an expired link) proves the tenant; a forged one goes to the server's security log.
         if (verdict.reason === 'expired') {
+          const row = await find();
+          if (row?.state === 'expired') await gone(row);
           await audit(facts.db, params.tenantId, { actor, action: 'gdpr.export.download.refused', target: `export:${params.exportId}`, detail: { reason: 'expired' }, sourceIp: facts.sourceIp });
         } else {
           facts.deps.securityLog?.record({ type: `gdpr.export.link.${verdict.reason}`, source: facts.sourceIp });
@@ -167,7 +180,8 @@ export const gdprRoutes = [
         // A forged link learns nothing (404, as for a missing export); an expired one is told to ask again.
         throw verdict.reason === 'expired' ? forbidden('The download link has expired: read the export again for a new one.', 'link_expired') : notFound();
       }
-      const row = await getApiJob(facts.db, params.tenantId, params.exportId);
+      const row = await find();
+      if (row?.state === 'expired') await gone(row);
       if (!row || row.state !== 'done' || !row.filePath) throw notFound();
       const file = createReadStream(row.filePath);
       await new Promise<void>((resolve, reject) => { file.once('open', () => resolve()); file.once('error', reject); }).catch(() => { throw notFound(); });

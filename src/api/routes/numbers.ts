@@ -2,11 +2,15 @@
  * /v1/numbers: called numbers, the agent each routes to, the carrier ACL
  * (CIDRs read by media/sip/cidr.ts) and SIP digest credentials. A digest
  * password goes in and only its HA1 hashes are stored; no response ever
- * carries the password or a hash.
+ * carries the password or a hash. /v1/numbers/:numberId/carrier answers a
+ * number through a carrier's media streams (src/resources/number-carriers.ts):
+ * its credential is sealed, never returned.
  */
 import { z } from 'zod';
-import { listNumbersPage, type NumberRow } from '../../../storage/index.ts';
+import { listNumbersPage, STREAM_CARRIERS, type NumberRow } from '../../../storage/index.ts';
+import { carrierWebhookPath, MAX_CARRIER_CREDENTIAL, removeCarrier, setCarrier } from '../../resources/number-carriers.ts';
 import { checkDigestAlgorithms, createNumber, deleteNumber, digestCredentials, getNumber, updateNumber } from '../../resources/numbers.ts';
+import { ApiProblem } from '../problem.ts';
 import { pageQuery, pageSchema } from '../pagination.ts';
 import { defineRoute } from '../route.ts';
 import { apiPage, idParam, nonEmpty, served, who } from './resource-support.ts';
@@ -98,6 +102,34 @@ export const numberRoutes = [
     params, response: z.null(),
     handler: async ({ ctx, params: p }) => {
       await served(() => deleteNumber(ctx.db, ctx.tenantId, p.numberId, who(ctx)));
+      return null;
+    },
+  }),
+  defineRoute({
+    method: 'PUT', url: '/numbers/:numberId/carrier', tag: 'numbers', summary: 'Answer a number through a carrier\'s WebSocket media streams (Twilio, Telnyx)', permission: 'numbers:write',
+    params,
+    body: z.strictObject({
+      carrier: z.enum(STREAM_CARRIERS),
+      credential: z.string().min(1).max(MAX_CARRIER_CREDENTIAL)
+        .describe('Checks the carrier\'s webhook signatures: the Twilio auth token, or the Telnyx public key (base64 or PEM). Sealed with the tenant\'s key; never returned'),
+    }),
+    response: z.object({
+      numberId: z.uuid(),
+      carrier: z.enum(STREAM_CARRIERS),
+      webhookPath: z.string().describe('Point the carrier\'s voice webhook at this path on the server'),
+    }).meta({ id: 'NumberCarrier' }),
+    handler: async ({ ctx, params: p, body }) => {
+      const keyRing = ctx.deps.services.keyRing;
+      if (!keyRing) throw new ApiProblem(503, 'unavailable', 'Service unavailable', { detail: 'The tenant key ring is not configured on this server.' });
+      const carrier = await served(() => setCarrier(ctx.db, keyRing, ctx.tenantId, p.numberId, body, who(ctx)));
+      return { numberId: p.numberId, carrier, webhookPath: carrierWebhookPath(carrier) };
+    },
+  }),
+  defineRoute({
+    method: 'DELETE', url: '/numbers/:numberId/carrier', tag: 'numbers', summary: 'Stop answering a number through a carrier\'s media streams', permission: 'numbers:write', status: 204,
+    params, response: z.null(),
+    handler: async ({ ctx, params: p }) => {
+      await served(() => removeCarrier(ctx.db, ctx.tenantId, p.numberId, who(ctx)));
       return null;
     },
   }),

@@ -9,7 +9,8 @@ import { contactRoutes } from './contacts.ts';
 import { numberRoutes } from './numbers.ts';
 import { recordingRoutes } from './recordings.ts';
 import { tenantRoutes } from './tenant.ts';
+import { widgetKeyRoutes } from './widget-keys.ts';
 
 export const RESOURCE_ROUTES: readonly ApiRoute[] = [
-  ...tenantRoutes, ...agentRoutes, ...callTokenRoutes, ...numberRoutes, ...contactRoutes, ...callRoutes, ...recordingRoutes, ...complianceRoutes, ...auditRoutes,
+  ...tenantRoutes, ...agentRoutes, ...callTokenRoutes, ...widgetKeyRoutes, ...numberRoutes, ...contactRoutes, ...callRoutes, ...recordingRoutes, ...complianceRoutes, ...auditRoutes,
 ];

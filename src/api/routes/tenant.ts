@@ -1,7 +1,7 @@
 /**
  * /v1/tenant: the caller's own tenant (from the credential; there is no
- * tenant id in these URLs). Name and retention (within the plan's maximum)
- * need tenant:write, the plan is billing (owners), the calling policy is the
+ * tenant id in these URLs). Name, retention (within the plan's maximum) and
+ * the default country for contacts' numbers need tenant:write, the plan is billing (owners), the calling policy is the
  * TCPA rules of src/compliance/outbound-policy.ts.
  */
 import { z } from 'zod';
@@ -18,12 +18,13 @@ const tenantSchema = z.object({
   retentionDays: z.number().int().describe('Recording retention in days'),
   maxRetentionDays: z.number().int().describe('The plan\'s retention maximum'),
   maxConcurrentCalls: z.number().int(),
+  defaultCountry: z.string().describe('ISO 3166 alpha-2: where a contact\'s number written without + is read (create, rectification, CSV import)'),
   createdAt: z.string(),
 }).meta({ id: 'Tenant' });
 
 const view = (t: TenantSettings) => ({
   id: t.id, name: t.name, plan: t.plan, retentionDays: t.retentionDays, maxRetentionDays: t.maxRetentionDays,
-  maxConcurrentCalls: t.maxConcurrentCalls, createdAt: t.createdAt.toISOString(),
+  maxConcurrentCalls: t.maxConcurrentCalls, defaultCountry: t.defaultCountry, createdAt: t.createdAt.toISOString(),
 });
 
 const clock = z.string().regex(/^\d{2}:\d{2}$/);
@@ -44,9 +45,13 @@ export const tenantRoutes = [
     handler: async ({ ctx }) => view(await served(() => getTenantSettings(ctx.db, ctx.tenantId))),
   }),
   defineRoute({
-    method: 'PATCH', url: '/tenant', tag: 'tenant', summary: 'Rename the tenant or change its recording retention (at most the plan\'s maximum)',
+    method: 'PATCH', url: '/tenant', tag: 'tenant',
+    summary: 'Rename the tenant, change its recording retention (at most the plan\'s maximum) or the default country of contacts\' numbers written without +',
     permission: 'tenant:write',
-    body: z.strictObject({ name: z.string().min(1).max(200).optional(), retentionDays: z.number().int().min(1).max(365).optional() }),
+    body: z.strictObject({
+      name: z.string().min(1).max(200).optional(), retentionDays: z.number().int().min(1).max(365).optional(),
+      defaultCountry: z.string().regex(/^[A-Za-z]{2}$/).optional().describe('ISO 3166 alpha-2 (e.g. GB); checked against libphonenumber-js\'s countries'),
+    }),
     response: tenantSchema,
     handler: async ({ ctx, body }) => {
       nonEmpty(body);

@@ -5,7 +5,7 @@ import nodeDataChannel from 'node-datachannel';
 import { OpusDecoder, OpusEncoder } from '../../../media/audio/opus.ts';
 import type { AudioFrame } from '../../../media/audio/frames.ts';
 import { parseRtp, serializeRtp, looksLikeRtcp } from '../../../media/rtp/packet.ts';
-import { offeredOpus, WebRtcAudioPeer, WebRtcOfferError } from '../../../media/webrtc/audio-peer.ts';
+import { offeredOpus, WebRtcAudioPeer, WebRtcOfferError, type AudioPeerOptions } from '../../../media/webrtc/audio-peer.ts';
 import { waitFor } from '../../support/poll.ts';
 import { exitAfterNativePeers } from '../../../media/webrtc/native-exit.ts';
 
@@ -29,10 +29,10 @@ async function browserOffer(): Promise<{ pc: nodeDataChannel.PeerConnection; tra
  * several processes set up ICE at once; that is the stand-in's own setup, so it starts over (at most
  * three times): a server that answers wrongly fails every attempt.
  */
-async function connected(): Promise<{ browser: Awaited<ReturnType<typeof browserOffer>>; peer: WebRtcAudioPeer; answer: string; open: Promise<unknown> }> {
+async function connected(options: Partial<AudioPeerOptions> = {}): Promise<{ browser: Awaited<ReturnType<typeof browserOffer>>; peer: WebRtcAudioPeer; answer: string; open: Promise<unknown> }> {
   for (let attempt = 1; ; attempt++) {
     const browser = await browserOffer();
-    const { peer, answer } = await WebRtcAudioPeer.answer(browser.offer, { bindAddress: '127.0.0.1' });
+    const { peer, answer } = await WebRtcAudioPeer.answer(browser.offer, { bindAddress: '127.0.0.1', ...options });
     const open = Promise.all([
       new Promise<void>((resolve) => peer.once('open', resolve)),
       new Promise<void>((resolve) => browser.track.onOpen(resolve)),
@@ -122,6 +122,20 @@ test('barge-in clears what is queued; close() ends the peer once', async () => {
     peer.close('again');
     assert.equal(ends, ['agent-hangup']);
     assert.ok(peer.ended);
+  } finally {
+    peer.close('test-over');
+    browser.pc.close();
+  }
+});
+
+test('with an ICE port range the answer\'s candidates use ports inside it, and media still comes up', async () => {
+  const begin = 40_000 + randomInt(0, 20_000);
+  const { browser, peer, answer, open } = await connected({ portRangeBegin: begin, portRangeEnd: begin + 9 });
+  try {
+    const ports = [...answer.matchAll(/^a=candidate:\S+ \d+ udp \d+ \S+ (\d+) typ host/gim)].map((m) => Number(m[1]));
+    assert.ok(ports.length > 0, `no host candidate in the answer:\n${answer}`);
+    for (const p of ports) assert.ok(p >= begin && p <= begin + 9, `candidate port ${p} outside ${begin}-${begin + 9}`);
+    await open;
   } finally {
     peer.close('test-over');
     browser.pc.close();

@@ -79,7 +79,7 @@ for (const backend of await backends()) {
       expect(await api('POST', '/contacts', { phone: '+14155550100' }), 201, 'an existing contact');
       const report = expect(await api('POST', '/contacts/import', CSV, 'text/csv'), 200, 'import');
       assert.equal([report.rows, report.created, report.skipped], [10, 3, 7]);
-      assert.equal(report.ignoredColumns, ['plan']);
+      assert.equal(report.attributeColumns, ['plan'], 'an extra column is a custom attribute');
       assert.equal(report.errors.map((e: { line: number; field: string }) => [e.line, e.field]), [
         [5, 'phone'], [6, 'phone'], [7, 'timeZone'], [8, 'email'], [9, 'phone'], [10, 'phone'], [11, 'row'],
       ]);
@@ -91,6 +91,8 @@ for (const backend of await backends()) {
       const byPhone = new Map(stored.map((c) => [c.phone, c]));
       assert.is(stored.length, 4);
       assert.equal([byPhone.get('+14155550123')?.name, byPhone.get('+14155550123')?.email], ['Ada', 'ada@example.com']);
+      assert.equal(byPhone.get('+14155550123')?.attributes, { plan: 'gold' }, 'the extra column stored as an attribute');
+      assert.equal(byPhone.get('+442079460958')?.attributes, {}, 'a blank cell sets nothing');
       assert.equal([byPhone.get('+12125550199')?.name, byPhone.get('+12125550199')?.timeZone], ['Hopper, Grace', 'America/Chicago'], 'a quoted field with a comma');
       assert.is(byPhone.get('+442079460958')?.timeZone, 'Europe/London', 'zone derived on import');
       const entries = (await listAudit(h.db, tenantId, 10)).filter((e) => e.action === 'contacts.imported');

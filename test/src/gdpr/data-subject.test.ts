@@ -30,7 +30,7 @@ for (const backend of await backends()) {
     const tenant = await createTenant(db, { name: `g-${crypto.randomUUID()}` });
     const agent = await createAgent(db, tenant.id, { name: 'a', mode: 'echo' });
     const [alice, bob] = await withTenant(db, tenant.id, (tx) => tx.insert(schema.contacts).values([
-      { tenantId: tenant.id, name: 'Alice, "A"', phone: '+14153230001', email: 'alice@example.com' },
+      { tenantId: tenant.id, name: 'Alice, "A"', phone: '+14153230001', email: 'alice@example.com', attributes: { plan: 'gold', visits: 3, vip: true } },
       { tenantId: tenant.id, name: 'Bob', phone: '+14153230002' },
     ]).returning());
     const calls: Record<string, string> = {};
@@ -60,7 +60,11 @@ for (const backend of await backends()) {
     for (const f of parsed.files) assert.is(createHash('sha256').update(files.get(f.path)!).digest('hex'), f.sha256, f.path);
     assert.equal(parsed.counts, { contacts: 1, calls: 1, transcriptTurns: 1, recordings: 1, consents: 1, doNotCall: 1, campaignDials: 0 });
     const contactsCsv = files.get('contacts.csv')!.toString();
-    assert.match(contactsCsv, /^id,name,phone,email,timeZone,createdAt\r\n/);
+    assert.match(contactsCsv, /^id,name,phone,email,timeZone,createdAt,attributes\r\n/);
+    const aliceLine = contactsCsv.split('\r\n')[1]!;
+    const attributeColumn = aliceLine.slice(aliceLine.lastIndexOf(',"{') + 2, -1).replace(/""/g, '"');
+    assert.equal(JSON.parse(attributeColumn), { plan: 'gold', visits: 3, vip: true }, 'the attributes as one JSON column');
+    assert.equal(JSON.parse(files.get('contacts.json')!.toString())[0].attributes, { plan: 'gold', visits: 3, vip: true }, 'the attributes in the JSON');
     assert.match(contactsCsv, /"Alice, ""A"""/);
     assert.not.match(contactsCsv, /Bob/);
     const calls = JSON.parse(files.get('calls.json')!.toString()) as { id: string }[];

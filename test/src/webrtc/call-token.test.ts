@@ -38,6 +38,18 @@ test('a token under another secret, tampered with or malformed is refused', () =
   for (const bad of [undefined, 42, '', 'abc', `${token}.x`, 'x'.repeat(5000)]) assert.is(checkCallToken(secret, bad).ok, false, String(bad).slice(0, 20));
 });
 
+test('a widget token carries its page origin under the signature; an API token carries none', () => {
+  const widget = mintCallToken(secret, { ...claims, origin: 'https://shop.example' });
+  const checked = checkCallToken(secret, widget.token);
+  assert.ok(checked.ok && checked.claims.origin === 'https://shop.example');
+  const plain = checkCallToken(secret, mintCallToken(secret, claims).token);
+  assert.ok(plain.ok && plain.claims.origin === undefined);
+  // Rewriting the origin breaks the signature.
+  const [payload, sig] = widget.token.split('.');
+  const forged = Buffer.from(Buffer.from(payload!, 'base64url').toString('utf8').replace('shop.example', 'evil.example')).toString('base64url');
+  assert.equal(checkCallToken(secret, `${forged}.${sig}`), { ok: false, reason: 'bad-signature' });
+});
+
 test('a token starts one call: its id is remembered until it expires', () => {
   const used = new UsedCallTokens();
   const now = Date.now();
