@@ -160,6 +160,8 @@ const schema = z.object({
   SMARTALEX_RECORDINGS_S3_PATH_STYLE: bool.default(false),
   /** How often `serve` deletes recordings past their retention deadline. */
   SMARTALEX_RETENTION_SWEEP_MINUTES: z.coerce.number().positive().max(10080).default(60),
+  /** The ops view's `smartalex bench` reports: JSON files here and one directory down (tools/bench/run-all.sh writes bench-results/<time>/). */
+  SMARTALEX_BENCH_REPORTS_DIR: z.string().min(1).default('bench-results'),
   /** How long a GDPR export's ZIP made through the API is kept after the export finished; then it is deleted and the export reads expired. */
   SMARTALEX_GDPR_EXPORT_RETENTION_HOURS: z.coerce.number().positive().max(720).default(24),
   /** Let webhook endpoints resolve to loopback addresses (tests, local development); private and link-local stay refused. */

@@ -10,6 +10,7 @@ export * from './repos/audit.ts';
 export * from './repos/calls.ts';
 export * from './repos/recordings.ts';
 export * from './repos/transcripts.ts';
+export * from './repos/latency-percentiles.ts';
 export { queueTranscriptTurn, transcriptQueue, TRANSCRIPT_FLUSH_AFTER_MS } from './repos/transcript-queue.ts';
 export * from './repos/tenant-keys.ts';
 export * from './repos/provider-keys.ts';

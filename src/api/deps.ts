@@ -22,6 +22,8 @@ export interface ControlPlaneSettings {
   publicBaseUrl?: string;
   /** Webhook endpoints may point at loopback (tests, local development: SMARTALEX_WEBHOOK_ALLOW_LOOPBACK). Default false. */
   webhookAllowLoopback: boolean;
+  /** Where `smartalex bench` JSON reports are read for the ops view (SMARTALEX_BENCH_REPORTS_DIR); unset: none. */
+  benchReportsDir?: string;
   /** Web-widget keys may allow http://localhost origins (SMARTALEX_WIDGET_ALLOW_LOCALHOST). Default false. */
   widgetAllowLocalhost: boolean;
   /** Call tokens one widget key may mint per minute, cluster-wide. Default 60. */
@@ -86,6 +88,7 @@ export interface ControlPlaneDeps {
 export function controlPlaneSettings(config: {
   SMARTALEX_SESSION_IDLE_MINUTES: number; SMARTALEX_SESSION_MAX_HOURS: number; SMARTALEX_SESSION_KEY_ROTATION_HOURS: number;
   SMARTALEX_API_KEY_ROTATION_GRACE_HOURS: number; SMARTALEX_PUBLIC_BASE_URL?: string | undefined; SMARTALEX_WEBHOOK_ALLOW_LOOPBACK?: boolean;
+  SMARTALEX_BENCH_REPORTS_DIR?: string | undefined;
   SMARTALEX_WIDGET_ALLOW_LOCALHOST?: boolean; SMARTALEX_WIDGET_TOKENS_PER_MINUTE?: number; SMARTALEX_WIDGET_REQUESTS_PER_SOURCE_PER_MINUTE?: number;
 }): ControlPlaneSettings {
   return {
@@ -99,5 +102,6 @@ export function controlPlaneSettings(config: {
     widgetTokensPerKeyPerMinute: config.SMARTALEX_WIDGET_TOKENS_PER_MINUTE ?? DEFAULT_SETTINGS.widgetTokensPerKeyPerMinute,
     widgetRequestsPerSourcePerMinute: config.SMARTALEX_WIDGET_REQUESTS_PER_SOURCE_PER_MINUTE ?? DEFAULT_SETTINGS.widgetRequestsPerSourcePerMinute,
     ...(config.SMARTALEX_PUBLIC_BASE_URL ? { publicBaseUrl: config.SMARTALEX_PUBLIC_BASE_URL } : {}),
+    ...(config.SMARTALEX_BENCH_REPORTS_DIR ? { benchReportsDir: config.SMARTALEX_BENCH_REPORTS_DIR } : {}),
   };
 }

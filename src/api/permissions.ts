@@ -1,7 +1,9 @@
 /**
  * The one permission matrix (seeds: Owner has everything incl. billing and
  * user management; Admin everything except billing; Manager agents,
- * campaigns and contacts; Viewer read-only analytics, calls and campaign progress). Every /v1
+ * campaigns and contacts; Viewer read-only analytics, calls and campaign progress).
+ * Owners and admins also read the platform's ops figures (ops:read: the
+ * bench reports, which describe the server, not a tenant). Every /v1
  * route declares one Permission (or 'public' / 'self', see RoutePermission);
  * test/src/api/permission-matrix.test.ts walks every route x role against
  * this table.
@@ -25,6 +27,7 @@ export const PERMISSIONS = [
   'calls:read', 'calls:delete',
   'recordings:read', 'recordings:delete',
   'analytics:read',
+  'ops:read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];

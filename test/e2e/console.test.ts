@@ -15,38 +15,20 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { URI, type TOTP } from 'otpauth';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { addTranscriptTurn, getAgent, getCall, listRecordings } from '../../storage/index.ts';
 import { createUserWithSetup } from '../../src/api/auth/accounts.ts';
 import type { CallSession } from '../../src/calls/index.ts';
-import { hasCommand, needExternal } from '../support/external.ts';
 import { waitFor, waitForValue } from '../support/poll.ts';
+import { checkPage as checkPageAccessibility, launchChromium, runInEmptyNetwork } from './support/console-browser.ts';
 import { describeSipp, runSipp, startTestServer, type TestServer } from './support/harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const AXE = fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url));
-const AXE_SOURCE = `${readFileSync(AXE, 'utf8')}\n;void 0;`;
-const SHOTS = fileURLToPath(new URL('../../test-output/console/', import.meta.url));
 const PASSWORD = 'Correct-Horse-7-Battery';
 const WAIT = { timeoutMs: 60_000 };
 const UI_TIMEOUT_MS = 60_000;
 
-const canIsolate = (): boolean => hasCommand('unshare') && spawnSync('unshare', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
-const inNamespace = process.env.SMARTALEX_CONSOLE_NETNS === '1';
-const run = needExternal(hasCommand(CHROMIUM) && hasCommand('sipp') && hasCommand('ip') && (inNamespace || canIsolate()),
-  'chromium, sipp and an empty network namespace (unshare -n, as root)', 'the console browser test');
-
-if (run && !inNamespace) {
-  // Re-run this file inside a new network namespace with only loopback up; its outcome is ours.
-  const child = spawnSync('unshare', ['-n', '--', 'sh', '-c', 'ip link set lo up && exec "$0" --import tsx "$1"', process.execPath, fileURLToPath(import.meta.url)], {
-    stdio: 'inherit', env: { ...process.env, SMARTALEX_CONSOLE_NETNS: '1' }, timeout: 400_000, killSignal: 'SIGKILL',
-  });
-  process.exit(child.status ?? 1);
-}
+const run = runInEmptyNetwork(import.meta.url, { sipp: true }, 'the console browser test');
 
 let t: TestServer;
 let browser: Browser;
@@ -54,18 +36,7 @@ let base: string;
 const started: CallSession[] = [];
 const accessibility: string[] = [];
 
-/** Runs axe-core on the page; records serious and critical violations, and takes the page's screenshot. */
-async function checkPage(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
-  // Evaluated over the DevTools protocol: addScriptTag would add an inline script, which the console's CSP refuses (as it should).
-  await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown }[] }[] }> } }).axe;
-    const result = await axe.run(document);
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}) at ${JSON.stringify(v.nodes.map((n) => n.target)).slice(0, 300)}`);
-  });
-  for (const v of violations) accessibility.push(`${name}: ${v}`);
-}
+const checkPage = (page: Page, name: string): Promise<void> => checkPageAccessibility(page, name, accessibility);
 
 async function user(role: 'owner' | 'viewer', email: string): Promise<void> {
   await createUserWithSetup(t.db, t.tenantId, { email, role, password: PASSWORD, actor: 'test', now: new Date(), ttlMs: 3600_000 });
@@ -91,14 +62,10 @@ async function enrolTotp(email: string): Promise<TOTP> {
 
 test.before(async () => {
   if (!run) return;
-  mkdirSync(SHOTS, { recursive: true });
   t = await startTestServer({ agent: { name: 'Front desk', mode: 'echo', recordingEnabled: true }, env: { SMARTALEX_RTP_TIMEOUT_S: '300' } });
   t.server.calls.on('call-started', (s) => started.push(s));
   base = `http://127.0.0.1:${t.server.httpPort}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, timeout: 60_000,
-    args: ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', '--autoplay-policy=no-user-gesture-required', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
 });
 
 test.after(async () => {

@@ -9,6 +9,7 @@ import { authRoutes } from './auth.ts';
 import { campaignRoutes } from './campaigns.ts';
 import { gdprRoutes } from './gdpr.ts';
 import { meRoutes } from './me.ts';
+import { opsRoutes } from './ops.ts';
 import { recordingLinkRoutes } from './recording-links.ts';
 import { RESOURCE_ROUTES } from './resources.ts';
 import { sessionRoutes } from './sessions.ts';
@@ -30,4 +31,5 @@ export const ALL_ROUTES: readonly ApiRoute[] = [
   ...tenantSecurityRoutes,
   ...webhookRoutes,
   ...gdprRoutes,
+  ...opsRoutes,
 ];

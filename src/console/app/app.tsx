@@ -12,16 +12,19 @@ import { AgentsPage } from './pages/agents.tsx';
 import { ApiKeysPage } from './pages/api-keys.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { CallDetailPage } from './pages/call-detail.tsx';
+import { CampaignsPage } from './pages/campaigns.tsx';
 import { CallHistoryPage } from './pages/call-history.tsx';
 import { CompliancePage } from './pages/compliance.tsx';
 import { ContactsPage } from './pages/contacts.tsx';
 import { LiveCallsPage } from './pages/live-calls.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { NumbersPage } from './pages/numbers.tsx';
+import { OpsPage } from './pages/ops.tsx';
 import { SessionsPage } from './pages/sessions.tsx';
 import { SettingsPage } from './pages/settings.tsx';
 import { TeamPage } from './pages/team.tsx';
 import { TwoFactorPage } from './pages/two-factor.tsx';
+import { WebhooksPage } from './pages/webhooks.tsx';
 import { BASE, Link, navigate, usePath } from './router.tsx';
 import { can, type Me } from './session.ts';
 
@@ -32,9 +35,12 @@ export const NAV: readonly NavItem[] = [
   { path: `${BASE}/calls/history`, label: 'Call history', permission: 'calls:read' },
   { path: `${BASE}/agents`, label: 'Agents', permission: 'agents:read' },
   { path: `${BASE}/contacts`, label: 'Contacts', permission: 'contacts:read' },
+  { path: `${BASE}/campaigns`, label: 'Campaigns', permission: 'campaigns:read' },
   { path: `${BASE}/numbers`, label: 'Numbers', permission: 'numbers:read' },
   { path: `${BASE}/compliance`, label: 'DNC and consent', permission: 'dnc:read' },
+  { path: `${BASE}/webhooks`, label: 'Webhooks', permission: 'webhooks:read' },
   { path: `${BASE}/audit`, label: 'Audit log', permission: 'audit:read' },
+  { path: `${BASE}/ops`, label: 'Ops', permission: 'analytics:read' },
   { path: `${BASE}/team`, label: 'Team', permission: 'users:read' },
   { path: `${BASE}/api-keys`, label: 'API keys', permission: 'apikeys:read' },
   { path: `${BASE}/settings`, label: 'Settings', permission: 'tenant:write' },
@@ -57,6 +63,9 @@ function Page(props: { me: Me; path: string; mfaRequired: boolean; onChange: () 
     case 'Call history': return <CallHistoryPage />;
     case 'Agents': return <AgentsPage me={me} />;
     case 'Contacts': return <ContactsPage me={me} />;
+    case 'Campaigns': return <CampaignsPage me={me} />;
+    case 'Webhooks': return <WebhooksPage me={me} />;
+    case 'Ops': return <OpsPage me={me} />;
     case 'Numbers': return <NumbersPage />;
     case 'DNC and consent': return <CompliancePage me={me} />;
     case 'Audit log': return <AuditPage />;

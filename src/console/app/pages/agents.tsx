@@ -3,7 +3,8 @@
  * Agents: the list, and one agent's prompt, greeting, voice and turn-taking
  * settings (end-of-turn hangover, VAD silence, barge-in). The AI disclosure
  * is shown as what it is: fixed, always spoken first, not editable. Without
- * agents:write the form is read-only and offers no Save.
+ * agents:write the form is read-only and offers no Save, and no "Call this
+ * agent" (minting a call token is agents:write too).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, messageOf, type Page } from '../api.ts';
@@ -16,6 +17,33 @@ interface Agent {
 
 const num = (v: unknown): string => (typeof v === 'number' ? String(v) : '');
 const part = (agent: Agent, key: string): Record<string, unknown> => (agent.settings[key] && typeof agent.settings[key] === 'object' ? agent.settings[key] as Record<string, unknown> : {});
+
+/**
+ * Mints a call token (POST /v1/agents/:id/call-tokens) and opens the server's
+ * WebRTC call page with it (the token rides in the link's fragment). The tab
+ * is opened during the click, before the request, so no popup blocker stops
+ * it; where a tab cannot be opened, this page goes there instead.
+ */
+function CallButton(props: { agentId: string }) {
+  const [error, setError] = useState('');
+  const call = async (): Promise<void> => {
+    setError('');
+    const tab = window.open('about:blank', '_blank');
+    try {
+      const minted = await api<{ callPath: string }>('POST', `/v1/agents/${props.agentId}/call-tokens`, {});
+      if (tab) { tab.opener = null; tab.location.href = minted.callPath; } else location.assign(minted.callPath);
+    } catch (err) {
+      tab?.close();
+      setError(messageOf(err));
+    }
+  };
+  return (
+    <>
+      {' '}<button type="button" onClick={() => void call()}>Call this agent</button>
+      {error && <p role="alert" class="error">{error}</p>}
+    </>
+  );
+}
 
 function AgentForm(props: { agent: Agent; editable: boolean; onSaved: (a: Agent) => void }) {
   const a = props.agent;
@@ -70,6 +98,7 @@ function AgentForm(props: { agent: Agent; editable: boolean; onSaved: (a: Agent)
       {error && <p role="alert" class="error">{error}</p>}
       {status && <p role="status">{status}</p>}
       {props.editable && <button type="submit">Save</button>}
+      {props.editable && <CallButton agentId={a.id} />}
     </form>
   );
 }
