@@ -46,7 +46,7 @@ if (run) {
     sipPort = await freeSipPort(['127.0.0.2', '127.0.0.3']);
     nodes.a = await cluster.startNode('node-a', { SMARTALEX_SIP_HOST: '127.0.0.2', SMARTALEX_SIP_PORT: String(sipPort) });
     nodes.b = await cluster.startNode('node-b', { SMARTALEX_SIP_HOST: '127.0.0.3', SMARTALEX_SIP_PORT: String(sipPort) });
-    kamailio = await startKamailio([`sip:127.0.0.2:${sipPort}`, `sip:127.0.0.3:${sipPort}`], { PROBE_INTERVAL: 1, FR_TIMER_MS: 1500, PIKE_DENSITY: 1000 });
+    kamailio = await startKamailio([`sip:127.0.0.2:${sipPort}`, `sip:127.0.0.3:${sipPort}`], { PROBE_INTERVAL: 1, FR_TIMER_MS: 1500, TRUSTED_SOURCES: '"127.0.0.1/32"' });
   });
 
   test.after(async () => {

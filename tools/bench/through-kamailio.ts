@@ -188,7 +188,9 @@ export async function runThroughKamailio(options: ThroughKamailioOptions, io: Be
         SMARTALEX_RTP_PORT_MIN: String(20000 + i * 5000), SMARTALEX_RTP_PORT_MAX: String(24999 + i * 5000),
       }));
     }
-    kamailio = await startKamailio(nodes.map((n) => `sip:${NODE_HOSTS[n.id as keyof typeof NODE_HOSTS]}:${sipPort}`));
+    // The bench's callers (127.0.0.1) are the carrier: trusted, as a carrier's trunk is in production (pike would
+    // otherwise ban it past PIKE_DENSITY requests in 2 s, and calls would fail with 408).
+    kamailio = await startKamailio(nodes.map((n) => `sip:${NODE_HOSTS[n.id as keyof typeof NODE_HOSTS]}:${sipPort}`), { TRUSTED_SOURCES: '"127.0.0.1/32"' });
     const bench = (target: string): Promise<{ report: BenchReport }> => runBench({
       target, number: NUMBER, calls: options.calls, turns: options.turns, bargeIn: false, profile: 'instant',
       voiceThresholdDbfs: DEFAULT_VOICE_THRESHOLD_DBFS, turnTimeoutMs: options.turnTimeoutMs ?? 10_000, bindAddress: '127.0.0.1',
