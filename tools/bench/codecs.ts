@@ -2,7 +2,8 @@
  * `smartalex bench-codecs`: what each voice codec costs per call-second, the
  * way a call uses it: one encoder (agent audio out) and one decoder (caller
  * audio in), 20 ms frames, over fixture speech at the codec's rate (8 kHz for
- * G.711, 16 kHz for G.722). CPU time is the process's (process.cpuUsage),
+ * G.711, 16 kHz for G.722, 48 kHz for Opus: the 16 kHz fixture resampled, as
+ * WebRTC calls do). CPU time is the process's (process.cpuUsage),
  * per round, divided by the call-seconds coded; the report gives the median
  * and p99 over rounds. `--json` writes the same.
  */
@@ -11,14 +12,19 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { positiveInt } from './cli-args.ts';
 import { parseWav, pcm16Samples } from '../../media/audio/wav.ts';
+import { OpusDecoder, OpusEncoder, OPUS_FRAME_SAMPLES, OPUS_RATE } from '../../media/audio/opus.ts';
+import { Resampler } from '../../media/audio/resample.ts';
 import { voiceCodec, type VoiceCodecName } from '../../media/audio/voice-codec.ts';
 import { summarize, type Summary } from './stats.ts';
 import { machineInfo } from './report.ts';
 
-const CODECS: readonly VoiceCodecName[] = ['PCMU', 'PCMA', 'G722'];
+type BenchCodecName = VoiceCodecName | 'Opus';
+const CODECS: readonly BenchCodecName[] = ['PCMU', 'PCMA', 'G722', 'Opus'];
+
+const rateOf = (name: BenchCodecName): number => (name === 'Opus' ? OPUS_RATE : voiceCodec(name).sampleRate);
 
 export interface CodecCost {
-  codec: VoiceCodecName;
+  codec: BenchCodecName;
   sampleRate: number;
   /** µs of CPU per call-second. */
   encodeCpuUs: Summary;
@@ -33,8 +39,9 @@ export interface CodecBenchReport {
 }
 
 function speechAt(rate: number): Int16Array {
-  const file = new URL(`../../fixtures/audio/what-time-open-${rate === 16000 ? '16k' : '8k'}.wav`, import.meta.url);
-  return pcm16Samples(parseWav(readFileSync(file)));
+  const file = new URL(`../../fixtures/audio/what-time-open-${rate === 8000 ? '8k' : '16k'}.wav`, import.meta.url);
+  const speech = pcm16Samples(parseWav(readFileSync(file)));
+  return rate === 48_000 ? new Resampler(16_000, 48_000).process(speech) : speech;
 }
 
 function cpuUs(): number {
@@ -43,7 +50,8 @@ function cpuUs(): number {
 }
 
 /** One round: `seconds` of speech through a fresh encoder, then its bytes through a fresh decoder, frame by frame. */
-function round(name: VoiceCodecName, speech: Int16Array, seconds: number): { encodeUs: number; decodeUs: number } {
+function round(name: BenchCodecName, speech: Int16Array, seconds: number): { encodeUs: number; decodeUs: number } {
+  if (name === 'Opus') return opusRound(speech, seconds);
   const codec = voiceCodec(name);
   const frame = codec.sampleRate / 50;
   const frames = seconds * 50;
@@ -65,10 +73,33 @@ function round(name: VoiceCodecName, speech: Int16Array, seconds: number): { enc
   return { encodeUs, decodeUs };
 }
 
+/** Opus packets vary in size: kept as a list, as the RTP packets of a WebRTC call carry them. */
+function opusRound(speech: Int16Array, seconds: number): { encodeUs: number; decodeUs: number } {
+  const frames = seconds * 50;
+  const usable = Math.floor(speech.length / OPUS_FRAME_SAMPLES);
+  const packets: Buffer[] = [];
+  const encoder = new OpusEncoder();
+  const decoder = new OpusDecoder();
+  try {
+    let t = cpuUs();
+    for (let f = 0; f < frames; f++) {
+      const k = f % usable;
+      packets.push(encoder.encode(speech.subarray(k * OPUS_FRAME_SAMPLES, (k + 1) * OPUS_FRAME_SAMPLES)));
+    }
+    const encodeUs = cpuUs() - t;
+    t = cpuUs();
+    for (const packet of packets) decoder.decode(packet);
+    return { encodeUs, decodeUs: cpuUs() - t };
+  } finally {
+    encoder.close();
+    decoder.close();
+  }
+}
+
 export function benchCodecs(opts: { rounds: number; seconds: number }): CodecBenchReport {
-  const speech = { 8000: speechAt(8000), 16000: speechAt(16000) } as Record<number, Int16Array>;
+  const speech = { 8000: speechAt(8000), 16000: speechAt(16000), 48000: speechAt(48_000) } as Record<number, Int16Array>;
   const codecs = CODECS.map((name): CodecCost => {
-    const rate = voiceCodec(name).sampleRate;
+    const rate = rateOf(name);
     round(name, speech[rate]!, Math.min(opts.seconds, 10)); // warm-up (JIT)
     const encode: number[] = [];
     const decode: number[] = [];
@@ -97,7 +128,7 @@ export function formatCodecReport(r: CodecBenchReport): string {
 export function registerCodecBenchCommand(program: Command): void {
   program
     .command('bench-codecs')
-    .description('measure each voice codec\'s encode and decode CPU per call-second (G.711 PCMU/PCMA, G.722; median and p99 over rounds)')
+    .description('measure each voice codec\'s encode and decode CPU per call-second (G.711 PCMU/PCMA, G.722, Opus; median and p99 over rounds)')
     .option('--rounds <n>', 'rounds', positiveInt, 10)
     .option('--seconds <s>', 'call-seconds per round', positiveInt, 60)
     .option('--json <file>', 'write the report as JSON')
