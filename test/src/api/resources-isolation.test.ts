@@ -10,12 +10,13 @@
  *  - a few hundred random bodies on the write routes: never a 5xx, and a
  *    refused request changes nothing in the database.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LightMyRequestResponse } from 'fastify';
 import { z } from 'zod';
-import { MemoryObjectStore } from '../../../storage/vault/index.ts';
+import { createWidgetKey, PostgresTenantKeyStore } from '../../../storage/index.ts';
+import { KeyRing, LocalMasterKey, MemoryObjectStore } from '../../../storage/vault/index.ts';
 import { RESOURCE_ROUTES } from '../../../src/api/routes/resources.ts';
 import { apiHarness, type ApiHarness } from '../../support/api.ts';
 import { backends } from '../../support/databases.ts';
@@ -25,12 +26,17 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 interface Call { method: Method; url: string; payload?: unknown }
 
 /** One request per id-taking route, aimed at `ids` (what a valid body looks like for each). */
-function idRequests(ids: SeededTenant, agentOfCaller: string): Record<string, Call> {
+function idRequests(ids: SeededTenant, agentOfCaller: string, widgetKeyId: string): Record<string, Call> {
   return {
     'GET /agents/:agentId': { method: 'GET', url: `/v1/agents/${ids.agentId}` },
     'PATCH /agents/:agentId': { method: 'PATCH', url: `/v1/agents/${ids.agentId}`, payload: { prompt: 'hijack' } },
     'DELETE /agents/:agentId': { method: 'DELETE', url: `/v1/agents/${ids.agentId}` },
     'POST /agents/:agentId/call-tokens': { method: 'POST', url: `/v1/agents/${ids.agentId}/call-tokens`, payload: {} },
+    'POST /agents/:agentId/widget-keys': { method: 'POST', url: `/v1/agents/${ids.agentId}/widget-keys`, payload: { allowedOrigins: ['https://shop.example'] } },
+    'GET /agents/:agentId/widget-keys': { method: 'GET', url: `/v1/agents/${ids.agentId}/widget-keys` },
+    'DELETE /agents/:agentId/widget-keys/:keyId': { method: 'DELETE', url: `/v1/agents/${ids.agentId}/widget-keys/${widgetKeyId}` },
+    'PUT /numbers/:numberId/carrier': { method: 'PUT', url: `/v1/numbers/${ids.numberId}/carrier`, payload: { carrier: 'twilio', credential: 'hijacked-token' } },
+    'DELETE /numbers/:numberId/carrier': { method: 'DELETE', url: `/v1/numbers/${ids.numberId}/carrier` },
     'GET /numbers/:numberId': { method: 'GET', url: `/v1/numbers/${ids.numberId}` },
     'PATCH /numbers/:numberId': { method: 'PATCH', url: `/v1/numbers/${ids.numberId}`, payload: { agentId: agentOfCaller } },
     'DELETE /numbers/:numberId': { method: 'DELETE', url: `/v1/numbers/${ids.numberId}` },
@@ -99,13 +105,18 @@ function randomBody(rand: () => number, keys: string[]): { payload: string; must
 for (const backend of await backends()) {
   test(`[${backend.name}] another tenant's ids: 404 on every id route, its data untouched; lists never show it`, async () => {
     const store = new MemoryObjectStore();
-    const h = await apiHarness(await backend.open(), { services: { recordingStore: store, callTokenSecret: randomBytes(32) } });
+    const db = await backend.open();
+    const keyRing = new KeyRing({ master: LocalMasterKey.generate(), store: new PostgresTenantKeyStore(db) });
+    const h = await apiHarness(db, { services: { recordingStore: store, callTokenSecret: randomBytes(32), keyRing } });
     try {
       const a = await seedResources(h.db, store, await h.tenant('A'), '2001');
       const b = await seedResources(h.db, store, await h.tenant('B'), '2002');
       const owner = await h.bearer(a.tenantId, 'owner');
-      const requests = idRequests(b, a.agentId);
-      const idRoutes = RESOURCE_ROUTES.filter((r) => r.url.includes(':')).map(routeKey).sort();
+      const keyOfA = await createWidgetKey(h.db, a.tenantId, { agentId: a.agentId, allowedOrigins: ['https://a.example'], createdBy: 'test' });
+      const keyOfB = await createWidgetKey(h.db, b.tenantId, { agentId: b.agentId, allowedOrigins: ['https://b.example'], createdBy: 'test' });
+      const requests = idRequests(b, a.agentId, keyOfB.id);
+      // Public routes (a web-widget key's call tokens) take no tenant credential: nothing to cross.
+      const idRoutes = RESOURCE_ROUTES.filter((r) => r.url.includes(':') && r.permission !== 'public').map(routeKey).sort();
       assert.equal(Object.keys(requests).sort(), idRoutes, 'every id-taking resource route is exercised with the other tenant\'s ids');
 
       const before = await fingerprint(h.db);
@@ -116,7 +127,7 @@ for (const backend of await backends()) {
       }
       assert.ok((await store.stat({ tenantId: b.tenantId, recordingId: b.recordingId })) !== null, 'B\'s recording object is still there');
       // The same reads with A's own ids find them: the 404s above are RLS at work, not missing routes.
-      for (const [name, call] of Object.entries(idRequests(a, a.agentId)).filter(([, c]) => c.method === 'GET')) {
+      for (const [name, call] of Object.entries(idRequests(a, a.agentId, keyOfA.id)).filter(([, c]) => c.method === 'GET')) {
         const res = await send(h, owner, call);
         assert.is(res.statusCode, 200, `${name} with A's own id: ${res.statusCode} ${res.body}`);
       }
@@ -156,11 +167,13 @@ for (const backend of await backends()) {
 
   test(`[${backend.name}] malformed ids and unknown fields are 400s that change nothing; random bodies never 5xx`, async () => {
     const store = new MemoryObjectStore();
-    const h = await apiHarness(await backend.open(), { services: { recordingStore: store, callTokenSecret: randomBytes(32) } });
+    const db = await backend.open();
+    const keyRing = new KeyRing({ master: LocalMasterKey.generate(), store: new PostgresTenantKeyStore(db) });
+    const h = await apiHarness(db, { services: { recordingStore: store, callTokenSecret: randomBytes(32), keyRing } });
     try {
       const a = await seedResources(h.db, store, await h.tenant('A'), '2001');
       const owner = await h.bearer(a.tenantId, 'owner');
-      const own = idRequests(a, a.agentId);
+      const own = idRequests(a, a.agentId, randomUUID());
       const before = await fingerprint(h.db);
       for (const [name, call] of Object.entries(own)) {
         const url = call.url.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/, 'not-a-uuid');
