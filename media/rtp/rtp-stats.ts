@@ -11,7 +11,7 @@ import type { RtpParseError } from './packet.ts';
 import type { JitterBufferStats } from './jitter-buffer.ts';
 
 /** 'foreign-source': RTP or RTCP from an address that is neither the SDP nor the signalling address; 'wrong-source': RTP not from the latched address and port. */
-export type DropReason = RtpParseError | 'foreign-source' | 'wrong-source' | 'unknown-pt' | 'not-receiving' | 'srtp';
+export type DropReason = RtpParseError | 'foreign-source' | 'wrong-source' | 'unknown-pt' | 'not-receiving' | 'srtp' | 'srtcp';
 
 export interface RtpSessionStats {
   packetsIn: number;
@@ -55,7 +55,7 @@ export const RTP_COUNTERS = [
 
 /** Every drop reason, in row order. */
 export const DROP_REASONS = [
-  'too-short', 'bad-version', 'bad-csrc', 'bad-extension', 'bad-padding', 'foreign-source', 'wrong-source', 'unknown-pt', 'not-receiving', 'srtp',
+  'too-short', 'bad-version', 'bad-csrc', 'bad-extension', 'bad-padding', 'foreign-source', 'wrong-source', 'unknown-pt', 'not-receiving', 'srtp', 'srtcp',
 ] as const satisfies readonly DropReason[];
 
 /** Every jitter buffer counter, in row order. */

@@ -65,7 +65,9 @@
  * protected as it is sent (RTP, RTCP, DTMF, silence); every packet that
  * arrives is checked against the source rule first, then authenticated and
  * decrypted, and a packet that fails (forged, replayed, wrong key) is dropped
- * and counted (`dropped.srtp`) before anything else reads it.
+ * and counted before anything else reads it: `dropped.srtp` for RTP,
+ * `dropped.srtcp` for RTCP (apart, because some phones send an unprotected RTCP
+ * keep-alive when a stream starts: a refused control packet is not lost audio).
  *
  * Threads: a session lives in the thread that opened it and is paced by that
  * thread's shared pacer. The server runs its sessions in the media thread
@@ -628,7 +630,7 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
       try {
         msg = this.srtpIn.unprotectRtcp(msg);
       } catch {
-        return this.drop('srtp');
+        return this.drop('srtcp');
       }
     }
     const parsed = parseRtcp(msg);

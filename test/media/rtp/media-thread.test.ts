@@ -289,7 +289,7 @@ test('bad packets are dropped and counted in the worker; the audio goes on', asy
     await waitFor('playout', () => frames.filter((f) => f.pcm[0] === q(4000)).length === 8);
     await sleep(40);
     assert.equal(s.stats.dropped, {
-      'too-short': 4, 'bad-version': 2, 'bad-csrc': 2, 'bad-extension': 0, 'bad-padding': 0, 'foreign-source': 0, 'wrong-source': 0, 'unknown-pt': 0, 'not-receiving': 0, srtp: 0,
+      'too-short': 4, 'bad-version': 2, 'bad-csrc': 2, 'bad-extension': 0, 'bad-padding': 0, 'foreign-source': 0, 'wrong-source': 0, 'unknown-pt': 0, 'not-receiving': 0, srtp: 0, srtcp: 0,
     });
     assert.is(s.stats.packetsIn, 16);
   } finally {

@@ -55,6 +55,7 @@ for (const suite of ['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_256_GCM'] as const) {
         assert.ok(atLeft.some((f) => f.pcm.some((v) => Math.abs(v) > 6000)), 'left heard the tone');
         assert.ok(atRight.some((f) => f.pcm.some((v) => Math.abs(v) > 6000)), 'right heard the tone');
         assert.is(left.stats.dropped.srtp, 0);
+        assert.is(left.stats.dropped.srtcp, 0);
         // On the wire: protected packets (tag appended, payload not the G.711 bytes).
         await waitFor('two packets at the spy', () => seen.filter((m) => m[1]! < 200).length >= 2);
         const first = seen.find((m) => m[1]! < 200)!;
@@ -78,13 +79,15 @@ for (const suite of ['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_256_GCM'] as const) {
   }
 }
 
-test('a session whose peer uses another key hears nothing and counts every packet as srtp', async () => {
+test('a session whose peer uses another key hears nothing and counts every packet as srtp (RTP) or srtcp (RTCP)', async () => {
   const suite = 'AES_CM_128_HMAC_SHA1_80' as const;
   const left = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, srtp: { suite, sendKey: inlineKey(suite), receiveKey: inlineKey(suite) } });
-  const right = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, srtp: { suite, sendKey: inlineKey(suite), receiveKey: inlineKey(suite) }, remote: { address: HOST, port: left.localPort } });
+  const right = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, srtp: { suite, sendKey: inlineKey(suite), receiveKey: inlineKey(suite) }, remote: { address: HOST, port: left.localPort, rtcpPort: left.localPort }, rtcpIntervalMs: 100 });
   try {
     right.sendFrame(new Int16Array(800).fill(5000));
     await waitFor('five packets dropped as srtp', () => left.stats.dropped.srtp >= 5);
+    await waitFor('its RTCP refused too, counted as srtcp', () => left.stats.dropped.srtcp >= 1);
+    assert.is(left.stats.rtcpIn, 0, 'no report that fails authentication is read');
     assert.is(left.stats.jitterBuffer.pushed, 0);
     assert.is(left.isLatched, false, 'a packet that fails authentication does not latch');
   } finally {
