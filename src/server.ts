@@ -26,7 +26,7 @@ import { attachStreamEndpoint, registerCarrierWebhooks, STREAM_PATHS } from './s
 import { startRetentionSweeper } from './retention.ts';
 import { ClusterNode, defaultNodeId } from './cluster/node.ts';
 import { clusterCallLimiter } from './cluster/call-leases.ts';
-import { localCallLimiter } from './calls/call-limit.ts';
+import { localCallLimiter, tenantLimitIn } from './calls/call-limit.ts';
 import { LeaderElection } from './cluster/leader.ts';
 import { reaperJob } from './cluster/reaper.ts';
 import { postgresRateLimitStore } from './cluster/rate-limit-store.ts';
@@ -104,9 +104,11 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     closers.unshift(() => node.stop());
     // Embedded PGlite has one process by construction (the data directory's lock): its count in memory is the
     // cluster's, without two statements a call. A Postgres server may have many nodes: leases in the database.
+    // Each tenant's own limit, under SMARTALEX_MAX_CALLS_PER_TENANT (the node-wide ceiling).
+    const callLimit = tenantLimitIn(db, config.SMARTALEX_MAX_CALLS_PER_TENANT);
     const callLimiter = db.kind === 'pglite'
-      ? localCallLimiter(config.SMARTALEX_MAX_CALLS_PER_TENANT)
-      : clusterCallLimiter(db, node, config.SMARTALEX_MAX_CALLS_PER_TENANT, logger.child({ component: 'calls' }));
+      ? localCallLimiter(callLimit)
+      : clusterCallLimiter(db, node, callLimit, logger.child({ component: 'calls' }));
     const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, callLimiter, nodeId: node.id, ...options.calls }).catch((error: unknown) => {
       if (!(error instanceof SipListenError)) throw error;
       throw listenConfigError(error.cause, error.transport === 'TLS' ? 'SMARTALEX_SIP_TLS_PORT' : 'SMARTALEX_SIP_PORT', 'SMARTALEX_SIP_HOST', error.host, error.port, `SIP ${error.transport}`) ?? error;

@@ -5,6 +5,7 @@ export { migrate, rows, MIGRATIONS_FOLDER } from './migrate.ts';
 export { afterCursor, keysetOrder, type Cursor } from './keyset.ts';
 export { withTenant, withoutTenant, isUuid, TenantScopeError } from './tenant-scope.ts';
 export * from './repos/tenants.ts';
+export * from './repos/tenant-call-limit.ts';
 export * from './repos/agents.ts';
 export * from './repos/audit.ts';
 export * from './repos/calls.ts';

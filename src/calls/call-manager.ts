@@ -48,7 +48,7 @@ import {
 import { readPemCertificates, type Config } from '../config.ts';
 import { readPemSetting } from '../startup-checks.ts';
 import type { Logger } from '../log.ts';
-import { localCallLimiter, type CallLimiter, type ReleaseCall } from './call-limit.ts';
+import { localCallLimiter, tenantLimitIn, type CallLimiter, type CallRefusal, type ReleaseCall } from './call-limit.ts';
 import { CallSession } from './call-session.ts';
 import { SipCallSession, type LocalMediaState } from './sip-call-session.ts';
 import { createGreetingRunner, echoRunner, type AgentRunner } from './runners.ts';
@@ -92,6 +92,7 @@ export interface CallManagerOptions {
   /** Nice value the media thread sets for itself (see SMARTALEX_MEDIA_THREAD_NICE). */
   mediaThreadNiceness?: number;
   rtpTimeoutMs: number;
+  /** The node-wide ceiling on a tenant's concurrent calls (SMARTALEX_MAX_CALLS_PER_TENANT); each tenant's own `maxConcurrentCalls` applies under it. */
   maxCallsPerTenant: number;
   /** Digest realm for challenges. Default "smartalex". */
   realm?: string;
@@ -109,7 +110,7 @@ export interface CallManagerOptions {
   taps?: TapFactory[];
   /** Where SIP refusals (401/403/488) are counted (smartalex_sip_refusals_total); the server's /metrics registry. */
   metrics?: Registry;
-  /** Where the per-tenant limit is counted; default in this process. `serve` passes the cluster's leases. */
+  /** Where the per-tenant limit is counted; default in this process (each tenant's own limit under `maxCallsPerTenant`). `serve` passes the cluster's leases. */
   callLimiter?: CallLimiter;
   /** This node's id, written on each call row (so a reaper can end the calls of a node that died). */
   nodeId?: string;
@@ -141,6 +142,8 @@ export interface PlaceCallOptions {
 export interface CallManagerEvents {
   'call-started': [session: CallSession];
   'call-ended': [session: CallSession, reason: EndReason];
+  /** A call refused before it was set up because its tenant was at its concurrent call limit (every way in, both directions). */
+  'call-refused': [refusal: CallRefusal];
 }
 
 /** The steps of call set-up, in order (both directions; 'ring' only inbound). */
@@ -157,6 +160,8 @@ class SetupFailure extends Error {
 /** What every way in tells the set-up: whose call it is and what its row says. */
 interface CallSetup {
   direction: 'inbound' | 'outbound';
+  /** The way in. */
+  kind: CallTransportKind;
   tenantId: string;
   agent: AgentRow;
   /** Inbound: the caller's CANCEL. */
@@ -176,6 +181,14 @@ interface CallLeg extends CallSetup {
 
 export class CallManagerError extends Error {
   override name = 'CallManagerError';
+}
+
+/** An outbound call refused because its tenant is at its concurrent call limit (the limit in force named). */
+export class CallLimitError extends CallManagerError {
+  override name = 'CallLimitError';
+  constructor(readonly tenantId: string, readonly limit: number) {
+    super(`tenant ${tenantId} is at its concurrent call limit (${limit})`);
+  }
 }
 
 /** Why acceptTransportCall refused a call: the transport answers its far end accordingly. */
@@ -250,7 +263,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     this.endpoint = endpoint;
     this.securityLog = securityLog;
     this.taps = [...(options.taps ?? [])];
-    this.limiter = options.callLimiter ?? localCallLimiter(options.maxCallsPerTenant);
+    this.limiter = options.callLimiter ?? localCallLimiter(tenantLimitIn(options.db, options.maxCallsPerTenant));
     this.ports = new PortAllocator(options.rtpPorts);
     if (options.mediaThread ?? true) {
       this.media = MediaThread.shared();
@@ -390,10 +403,21 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     return server;
   }
 
-  /** A place under the tenant's call limit (counted by the limiter, cluster-wide under `serve`); the release runs once. */
-  private async reserve(tenantId: string): Promise<ReleaseCall | undefined> {
-    const release = await this.limiter.acquire(tenantId);
-    if (!release) return undefined;
+  /**
+   * A place under the tenant's call limit (counted by the limiter, cluster-wide under `serve`); the release
+   * runs once. Refused: the limit that decided it, logged (tenant, way in, limit: nothing of the caller) and
+   * told as 'call-refused' (smartalex_sip_calls_refused_total).
+   */
+  private async reserve(setup: CallSetup): Promise<ReleaseCall | { refusedAt: number }> {
+    const { tenantId } = setup;
+    const admission = await this.limiter.acquire(tenantId);
+    if (!admission.admitted) {
+      const refusal: CallRefusal = { reason: 'call-limit', kind: setup.kind, direction: setup.direction, tenantId, limit: admission.limit };
+      this.options.logger.warn({ tenantId, kind: setup.kind, direction: setup.direction, limit: admission.limit }, 'tenant is at its concurrent call limit');
+      this.emit('call-refused', refusal);
+      return { refusedAt: admission.limit };
+    }
+    const release = admission.release;
     this.active.set(tenantId, (this.active.get(tenantId) ?? 0) + 1);
     let done = false;
     return () => {
@@ -471,7 +495,6 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     } catch (error) {
       if (accepted || call.cancelled.aborted) return; // answered (the session path sent the BYE) or already 487
       if (error instanceof SetupFailure) {
-        if (error.status === 503) log.warn({ tenantId: route!.tenantId, limit: this.limiter.maxCallsPerTenant }, 'tenant is at its concurrent call limit');
         return call.reject(error.status, error.sipReason, [
           ...(error.status === 503 ? [['Retry-After', '5'] as const] : []),
           ...(error.warning ? [this.endpoint.warning(error.warning.code, error.warning.text)] : []),
@@ -496,7 +519,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const probe = answerOffer(offer, { address: this.mediaAddress, port: 9, ...(srtp ? { srtp } : {}) });
     if (!probe.ok) throw new SetupFailure(probe.status, probe.status === 488 ? 'Not Acceptable Here' : 'Bad Request', 'no-common-codec', sdpFailureWarning(probe.reason));
     return {
-      direction: 'inbound', tenantId: route.tenantId, agent, cancelled: call.cancelled,
+      direction: 'inbound', kind: 'sip', tenantId: route.tenantId, agent, cancelled: call.cancelled,
       record: {
         agentId: agent.id, numberId: route.numberId, direction: 'inbound',
         fromUri: headerUri(call.request.headers.get('from')), toUri: headerUri(call.request.headers.get('to')), sipCallId: call.request.headers.get('call-id') ?? '',
@@ -549,7 +572,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const from = options.from ?? `sip:${callerNumber}@${host}`;
     let earlyMedia = false;
     const session = await this.establishSip({
-      direction: 'outbound', tenantId: options.tenantId, agent,
+      direction: 'outbound', kind: 'sip', tenantId: options.tenantId, agent,
       record: { agentId: agent.id, direction: 'outbound', fromUri: from, toUri: uri, sipCallId: '' },
       rtp: {
         // Opened at our first offered codec's rate (G.722, 16 kHz); the answer's codec sets the rate (adoptRate below).
@@ -607,11 +630,11 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       if (setup.cancelled?.aborted) throw new SetupFailure(487, 'Request Terminated', 'cancelled');
     };
     step('reserve');
-    const release = await this.reserve(setup.tenantId);
-    if (!release) {
+    const release = await this.reserve(setup);
+    if (typeof release !== 'function') {
       throw setup.direction === 'inbound'
         ? new SetupFailure(503, 'Service Unavailable', 'setup-failed')
-        : new CallManagerError(`tenant ${setup.tenantId} is at its concurrent call limit (${this.limiter.maxCallsPerTenant})`);
+        : new CallLimitError(setup.tenantId, release.refusedAt);
     }
     let recordId: string | undefined;
     const undo: (() => Promise<void>)[] = [];
@@ -710,7 +733,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       if (!agent) throw new TransportCallError('no-agent', `no agent for this ${options.kind} call in tenant ${options.tenantId}`);
       const found = agent;
       const session = await this.establish({
-        direction, tenantId: options.tenantId, agent: found,
+        direction, kind: options.kind, tenantId: options.tenantId, agent: found,
         record: {
           agentId: found.id, numberId: options.numberId ?? numberId, direction,
           fromUri: options.from, toUri: options.to, sipCallId: options.externalCallId ?? '',
@@ -723,7 +746,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
           remoteParty: direction === 'inbound' ? options.from : options.to,
         });
       }).catch((error: unknown) => {
-        if (error instanceof SetupFailure && error.status === 503) throw new TransportCallError('call-limit', `tenant ${options.tenantId} is at its concurrent call limit (${this.limiter.maxCallsPerTenant})`);
+        if (error instanceof SetupFailure && error.status === 503) throw new TransportCallError('call-limit', `tenant ${options.tenantId} is at its concurrent call limit`);
         if (error instanceof CallManagerError && !(error instanceof TransportCallError)) throw new TransportCallError('call-limit', error.message);
         throw error;
       });

@@ -1,6 +1,7 @@
 /**
  * What the call path counts, on the server's /metrics registry, named by
- * floor: smartalex_sip_* (the SIP transport and the calls it carries),
+ * floor: smartalex_sip_* (the SIP transport and the calls it carries; its
+ * calls_* series count the calls of every way in, SIP, WebRTC and streams),
  * smartalex_rtp_* (every RTP leg's counters, summed over live and ended
  * calls), smartalex_media_thread_* and smartalex_vad_* (the two worker
  * threads on the media path). Values are read when /metrics is scraped
@@ -14,6 +15,7 @@ import {
 } from '../../media/rtp/index.ts';
 import type { TransportStats } from '../../media/sip/index.ts';
 import type { EndReason } from '../../pipeline/index.ts';
+import type { CallRefusal } from './call-limit.ts';
 import type { CallSession } from './call-session.ts';
 import { SipCallSession } from './sip-call-session.ts';
 
@@ -31,6 +33,7 @@ export interface CallMetricsSource {
   /** Calls up now. */
   readonly calls: ReadonlySet<CallSession>;
   on(event: 'call-ended', listener: (session: CallSession, reason: EndReason) => void): unknown;
+  on(event: 'call-refused', listener: (refusal: CallRefusal) => void): unknown;
   /** Whether calls run their RTP in the media thread. */
   readonly usesMediaThread: boolean;
 }
@@ -75,6 +78,11 @@ export function registerCallMetrics(registry: Registry, source: CallMetricsSourc
     if (session instanceof SipCallSession) ended.add(session.rtp.stats);
     endedCalls.inc({ reason });
   });
+  const refusedCalls = new Counter({
+    name: 'smartalex_sip_calls_refused_total', help: 'Calls refused before set-up because the tenant was at its concurrent call limit, by reason, way in and direction',
+    labelNames: ['reason', 'kind', 'direction'] as const, registers: [registry],
+  });
+  source.on('call-refused', (refusal) => refusedCalls.inc({ reason: refusal.reason, kind: refusal.kind, direction: refusal.direction }));
   const rtpNow = (): RtpTotals => ended.plus(sipCalls().map((s) => s.rtp.stats));
 
   // ---- SIP

@@ -1,5 +1,5 @@
 /** Public face of src/calls: call handling for every way in (SIP inbound and outbound, acceptTransportCall for the others), runners, the CallTransports. */
-export { CallManager, CallManagerError, TransportCallError, calledNumber, callManagerOptions } from './call-manager.ts';
+export { CallLimitError, CallManager, CallManagerError, TransportCallError, calledNumber, callManagerOptions } from './call-manager.ts';
 export type { CallInfo, CallManagerEvents, CallManagerOptions, DrainOptions, DrainReport, PlaceCallOptions, SetupStep, TapFactory, TransportCallOptions } from './call-manager.ts';
 export { CallSession } from './call-session.ts';
 export { SipCallSession } from './sip-call-session.ts';

@@ -160,7 +160,7 @@ export class CampaignRunner {
     }).catch((error: unknown) => ({ outcome: 'failed' as const, callId: null, detail: (error as Error)?.name ?? 'error' }));
     if (result.outcome === 'deferred') {
       await deferContact(db, tenantId, contact.id, result.retryAt, result.detail);
-      logger?.info({ tenantId, campaignId: campaign.id, contactId: contact.contactId, retryAt: result.retryAt.toISOString() }, 'campaign dial deferred to the calling window');
+      logger?.info({ tenantId, campaignId: campaign.id, contactId: contact.contactId, retryAt: result.retryAt.toISOString(), reason: result.detail }, 'campaign dial deferred');
       return;
     }
     const retryable = (result.outcome === 'busy' || result.outcome === 'no-answer') && contact.attempts < campaign.maxAttempts;

@@ -8,10 +8,12 @@
  * whether it comes from the check here or from placeCall's own check at the
  * moment of the dial (the window may close between the two);
  * do-not-call, consent and caller-ID refusals are final. A dial the server
- * could not place because it is draining is deferred too (to now).
+ * could not place because it is draining is deferred too (to now), and one
+ * refused because the tenant is at its concurrent call limit waits
+ * CALL_LIMIT_RETRY_MS (its place comes back when one of its calls ends).
  */
 import { checkOutboundCall, OutboundRefusedError } from '../compliance/index.ts';
-import type { CallManager } from '../calls/call-manager.ts';
+import { CallLimitError, type CallManager } from '../calls/call-manager.ts';
 import type { Database } from '../../storage/index.ts';
 
 export interface DialRequest {
@@ -67,6 +69,9 @@ export function compliantDialer(db: Database, place: (req: DialRequest, actor: s
   };
 }
 
+/** How long a dial refused at the tenant's concurrent call limit waits before it is tried again. */
+export const CALL_LIMIT_RETRY_MS = 5_000;
+
 export function sipDialer(options: SipDialerOptions): Dialer {
   return compliantDialer(options.db, async (req, actor) => {
     // Claimed just before the server began to drain: no call is placed, so the contact waits for the next runner
@@ -83,6 +88,7 @@ export function sipDialer(options: SipDialerOptions): Dialer {
     } catch (error) {
       // placeCall's own check, at the moment of the dial: the same rules, so the same deferral for calling hours.
       if (error instanceof OutboundRefusedError) return refusalResult(error.reason, error.retryAt);
+      if (error instanceof CallLimitError) return { outcome: 'deferred', retryAt: new Date((req.now ?? new Date()).getTime() + CALL_LIMIT_RETRY_MS), detail: 'call-limit' };
       const e = error as { status?: number; name?: string };
       const outcome = outcomeOfStatus(e.status);
       return { outcome, callId: null, detail: e.status ? `sip-${e.status}` : (e.name ?? 'error') };

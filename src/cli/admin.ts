@@ -8,6 +8,7 @@ import {
   audit, createTenant, getAgent, issueApiKey, listAgents, listNumbers, type AgentMode,
 } from '../../storage/index.ts';
 import { createAgent } from '../resources/agents.ts';
+import { MAX_CONCURRENT_CALLS_SETTING, setTenantCallLimit } from '../resources/tenant.ts';
 import { canonicalCidrs, createNumber, digestCredentials, NUMBER_PATTERN, type DigestCredentials } from '../resources/numbers.ts';
 import { OPERATOR, readSecretLine, tenantOption, type OperatorContext } from './operator.ts';
 
@@ -20,6 +21,15 @@ export function allowedCidrsOption(entries: readonly string[], allowAny: boolean
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** `--max-concurrent-calls`: a whole number from 1 to MAX_CONCURRENT_CALLS_SETTING. */
+function callLimitOption(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENT_CALLS_SETTING) throw new Error(`--max-concurrent-calls must be a whole number from 1 to ${MAX_CONCURRENT_CALLS_SETTING}, got "${value}"`);
+  return n;
+}
+
+const CALL_LIMIT_HELP = 'the tenant\'s concurrent calls at most (default 20), across the cluster; SMARTALEX_MAX_CALLS_PER_TENANT caps it on every node';
 
 export function registerAdminCommands(program: Command, ctx: OperatorContext): void {
   const { io } = ctx;
@@ -38,14 +48,30 @@ export function registerAdminCommands(program: Command, ctx: OperatorContext): v
     .description('create a tenant; prints its id and, once, an owner API key')
     .requiredOption('--name <name>', 'tenant name')
     .option('--plan <plan>', 'professional (30-day retention), dental (90) or real-estate (365)', 'professional')
+    .option('--max-concurrent-calls <n>', CALL_LIMIT_HELP, callLimitOption)
     .option('--json', 'print JSON')
-    .action(async (opts: { name: string; plan: string; json?: boolean }) => {
+    .action(async (opts: { name: string; plan: string; maxConcurrentCalls?: number; json?: boolean }) => {
       await ctx.withDb(async (db) => {
-        const row = await createTenant(db, { name: opts.name, plan: opts.plan });
+        const row = await createTenant(db, { name: opts.name, plan: opts.plan, ...(opts.maxConcurrentCalls !== undefined ? { maxConcurrentCalls: opts.maxConcurrentCalls } : {}) });
         const key = await issueApiKey(db, row.id, { name: 'owner', role: 'owner' });
         await audit(db, row.id, { actor: OPERATOR, action: 'tenant.created', target: row.id });
         if (opts.json) io.stdout.write(JSON.stringify({ tenantId: row.id, apiKey: key.key }) + '\n');
         else io.stdout.write(`tenant ${row.id}\nowner API key (shown once, store it now): ${key.key}\n`);
+      });
+    });
+
+  tenant
+    .command('update')
+    .description('change a tenant\'s operator settings; prints the result (audited as tenant.updated)')
+    .requiredOption('--tenant <id>', 'tenant id', tenantOption)
+    .requiredOption('--max-concurrent-calls <n>', CALL_LIMIT_HELP.replace(' (default 20)', ''), callLimitOption)
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant: string; maxConcurrentCalls: number; json?: boolean }) => {
+      await ctx.withDb(async (db) => {
+        const row = await setTenantCallLimit(db, opts.tenant, opts.maxConcurrentCalls, { actor: OPERATOR });
+        io.stdout.write(opts.json
+          ? JSON.stringify({ tenantId: row.id, maxConcurrentCalls: row.maxConcurrentCalls }) + '\n'
+          : `tenant ${row.id}: at most ${row.maxConcurrentCalls} concurrent calls\n`);
       });
     });
 

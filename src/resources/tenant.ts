@@ -5,9 +5,12 @@
  * default country (where a contact's number written without + is read: a
  * country libphonenumber-js has a numbering plan for). The
  * calling policy has its own rules in src/compliance/outbound-policy.ts.
+ * The concurrent call limit is the platform operator's (`smartalex tenant
+ * update --max-concurrent-calls`): the plans define no maximum an owner could
+ * be held to, so the API shows it and does not change it.
  */
 import {
-  audit, changeTenantPlan, getTenant, planRetentionDays, updateTenant, type Database, type Plan, type TenantRow,
+  audit, changeTenantPlan, getTenant, planRetentionDays, setTenantMaxConcurrentCalls, updateTenant, type Database, type Plan, type TenantRow,
 } from '../../storage/index.ts';
 import { phoneCountryCode } from '../compliance/phone.ts';
 import { auditBy, invalid, notFound, type Actor } from './errors.ts';
@@ -66,4 +69,21 @@ export async function changePlan(db: Database, tenantId: string, plan: Plan, who
     detail: { from: before.plan, to: plan, retentionDays: result.tenant.retentionDays, agentsClamped: result.agentsClamped },
   });
   return withMax(result.tenant);
+}
+
+/** The most concurrent calls a tenant may be given (the column is an int; far above what any node carries). */
+export const MAX_CONCURRENT_CALLS_SETTING = 1_000_000;
+
+/** The operator sets the tenant's own concurrent call limit (admission applies it under SMARTALEX_MAX_CALLS_PER_TENANT); audited with before and after. */
+export async function setTenantCallLimit(db: Database, tenantId: string, maxConcurrentCalls: number, who: Actor): Promise<TenantSettings> {
+  if (!Number.isInteger(maxConcurrentCalls) || maxConcurrentCalls < 1 || maxConcurrentCalls > MAX_CONCURRENT_CALLS_SETTING) {
+    throw invalid(`maxConcurrentCalls must be a whole number from 1 to ${MAX_CONCURRENT_CALLS_SETTING}`, 'maxConcurrentCalls');
+  }
+  const changed = await setTenantMaxConcurrentCalls(db, tenantId, maxConcurrentCalls);
+  if (!changed) throw notFound('tenant');
+  await audit(db, tenantId, {
+    ...auditBy(who), action: 'tenant.updated', target: tenantId,
+    detail: { fields: ['maxConcurrentCalls'], maxConcurrentCalls: { before: changed.before, after: changed.after } },
+  });
+  return getTenantSettings(db, tenantId);
 }

@@ -24,13 +24,16 @@ export function planRetentionDays(plan: string): number | undefined {
   return Object.hasOwn(PLAN_RETENTION_DAYS, plan) ? PLAN_RETENTION_DAYS[plan as Plan] : undefined;
 }
 
-export async function createTenant(db: Database, input: { name: string; plan?: string }): Promise<TenantRow> {
+/** A new tenant; `maxConcurrentCalls` (a positive whole number) defaults to the column's 20. */
+export async function createTenant(db: Database, input: { name: string; plan?: string; maxConcurrentCalls?: number }): Promise<TenantRow> {
   const plan = input.plan ?? 'professional';
   const retentionDays = planRetentionDays(plan);
   if (retentionDays === undefined) throw new Error(`unknown plan "${plan}" (professional, dental or real-estate)`);
+  const max = input.maxConcurrentCalls;
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new RangeError('the concurrent call limit must be a positive whole number');
   const id = randomUUID();
   return withTenant(db, id, async (tx) => {
-    const [row] = await tx.insert(tenants).values({ id, name: input.name, plan, retentionDays }).returning();
+    const [row] = await tx.insert(tenants).values({ id, name: input.name, plan, retentionDays, ...(max !== undefined ? { maxConcurrentCalls: max } : {}) }).returning();
     return row!;
   });
 }

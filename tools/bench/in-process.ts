@@ -32,7 +32,7 @@ import { randomBytes } from 'node:crypto';
 import { CALL_TOKEN_SECRET_PURPOSE, STREAM_SECRET_PURPOSE } from '../../src/recordings/vault-setup.ts';
 import { mintStreamToken } from '../../src/streams/stream-token.ts';
 import { mintCallToken } from '../../src/webrtc/call-token.ts';
-import { addNumber, createAgent, listTenantIds, routeNumber } from '../../storage/index.ts';
+import { addNumber, createAgent, listTenantIds, routeNumber, setTenantMaxConcurrentCalls } from '../../storage/index.ts';
 import { loadMasterKey } from '../../storage/vault/index.ts';
 import type { BenchTransport } from './caller-leg.ts';
 import type { CallCredential } from './load.ts';
@@ -45,7 +45,7 @@ import type { Registry } from 'prom-client';
 export type BenchAgentMode = 'conversation' | 'echo';
 /** The number the echo agent answers in-process. */
 export const ECHO_NUMBER = '2000';
-/** High enough that the per-tenant limit never decides a ramp. */
+/** High enough that the per-tenant limit never decides a ramp: the node's ceiling and the demo tenant's own limit. */
 const BENCH_MAX_CALLS_PER_TENANT = 100_000;
 /** The signalling rate limit's highest setting: every benchmark call comes from 127.0.0.1. */
 const BENCH_WEBRTC_CONNECTIONS_PER_MINUTE = 10_000;
@@ -127,6 +127,7 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
     if (port === undefined) {
       throw new NoSipError('the in-process server does not answer SIP yet (startServer exposes no SIP port); run with --target sip:host:port');
     }
+    await liftDemoTenantCallLimit(server);
     const number = agentMode === 'echo' ? await provisionEchoAgent(server) : undefined;
     const running = server;
     const runningScratch = scratch;
@@ -175,6 +176,13 @@ function mintTwilioStream(secret: Buffer, tenantId: string, numberId: string): C
 }
 
 /** An echo agent in the demo tenant, reachable at ECHO_NUMBER from loopback. */
+/** Every bench call is the demo tenant's: its own limit (20 when provisioned) goes up to the bench's. */
+async function liftDemoTenantCallLimit(server: RunningServer): Promise<void> {
+  const [tenantId] = await listTenantIds(server.db);
+  if (!tenantId) throw new Error('the in-process server has no tenant to place the bench calls for');
+  await setTenantMaxConcurrentCalls(server.db, tenantId, BENCH_MAX_CALLS_PER_TENANT);
+}
+
 async function provisionEchoAgent(server: RunningServer): Promise<string> {
   const [tenantId] = await listTenantIds(server.db);
   if (!tenantId) throw new Error('the in-process server has no tenant to add the echo agent to');

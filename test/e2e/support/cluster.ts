@@ -23,7 +23,11 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startTestCluster(adminUrl: string, options: { maxCallsPerTenant?: number } = {}): Promise<TestCluster> {
+/**
+ * `maxCallsPerTenant`: the nodes' ceiling (SMARTALEX_MAX_CALLS_PER_TENANT); `tenantMaxConcurrentCalls`: the
+ * seeded tenant's own limit, by default high enough that the ceiling is what holds.
+ */
+export async function startTestCluster(adminUrl: string, options: { maxCallsPerTenant?: number; tenantMaxConcurrentCalls?: number } = {}): Promise<TestCluster> {
   const name = `smartalex_cluster_${randomBytes(6).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
@@ -32,7 +36,7 @@ export async function startTestCluster(adminUrl: string, options: { maxCallsPerT
   url.pathname = `/${name}`;
   const db = await openDatabase({ url: url.toString(), dataDir: '', appRole: 'smartalex_app' });
   await migrate(db);
-  const tenant = await createTenant(db, { name: 'cluster' });
+  const tenant = await createTenant(db, { name: 'cluster', maxConcurrentCalls: options.tenantMaxConcurrentCalls ?? 10_000 });
   const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
   await addNumber(db, tenant.id, { number: '2000', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
   const masterKey = randomBytes(32).toString('hex');
