@@ -2,7 +2,8 @@
  * /v1/tenant: the caller's own tenant (from the credential; there is no
  * tenant id in these URLs). Name, retention (within the plan's maximum) and
  * the default country for contacts' numbers need tenant:write, the plan is billing (owners), the calling policy is the
- * TCPA rules of src/compliance/outbound-policy.ts.
+ * TCPA rules of src/compliance/outbound-policy.ts. The concurrent call limit is read here and set only by
+ * the platform operator (src/resources/tenant.ts says why).
  */
 import { z } from 'zod';
 import { PLANS, WEEKDAYS } from '../../../storage/index.ts';
@@ -17,7 +18,7 @@ const tenantSchema = z.object({
   plan: z.enum(PLANS as [string, ...string[]]),
   retentionDays: z.number().int().describe('Recording retention in days'),
   maxRetentionDays: z.number().int().describe('The plan\'s retention maximum'),
-  maxConcurrentCalls: z.number().int(),
+  maxConcurrentCalls: z.number().int().describe('Concurrent calls at most, across the cluster; set by the platform operator (`smartalex tenant update`), not through the API, and capped on every node by its SMARTALEX_MAX_CALLS_PER_TENANT'),
   defaultCountry: z.string().describe('ISO 3166 alpha-2: where a contact\'s number written without + is read (create, rectification, CSV import)'),
   createdAt: z.string(),
 }).meta({ id: 'Tenant' });
