@@ -4,7 +4,8 @@
  * (SMARTALEX_MAX_CALLS_PER_TENANT). A's second call is refused with 503 while B's second is answered;
  * `smartalex tenant update --max-concurrent-calls 5` (the real CLI, carried to the server over its admin
  * socket) lets A's next call in at once; the ceiling still holds A at 3. Each refusal is counted and
- * logged without the caller's or the called number.
+ * logged without the caller's or the called number. `tenant create --max-concurrent-calls` sets a new
+ * tenant's own limit; a limit that is not a whole number from 1 up is refused in one line.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -107,6 +108,12 @@ test('raising A\'s limit with `smartalex tenant update` lets its next call in at
   assert.is(change!.actor, 'operator:cli');
   assert.equal(change!.detail, { fields: ['maxConcurrentCalls'], maxConcurrentCalls: { before: 1, after: 5 } });
   await hangUpAll();
+});
+
+test('`smartalex tenant create --max-concurrent-calls` stores the new tenant\'s own limit', async () => {
+  const out = ok(await runCli(['tenant', 'create', '--name', 'Created', '--max-concurrent-calls', '7', '--json'], { SMARTALEX_DATA_DIR: t.dir }), 'tenant create');
+  const { tenantId } = JSON.parse(out) as { tenantId: string };
+  assert.is((await getTenant(t.db, tenantId))?.maxConcurrentCalls, 7);
 });
 
 test('the CLI refuses a limit that is not a positive whole number, in one line', async () => {
