@@ -124,6 +124,11 @@ export class LocalMasterKey implements MasterKeyProvider {
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
     }
+    return LocalMasterKey.fromKeyFile(path);
+  }
+
+  /** From a key file the operator names (base64 or hex); refused unless it is a private regular file of this user. */
+  static async fromKeyFile(path: string): Promise<LocalMasterKey> {
     const info = await stat(path);
     if (!info.isFile()) throw new MasterKeyError(`${path} is not a regular file`);
     if ((info.mode & 0o077) !== 0) {
@@ -133,6 +138,11 @@ export class LocalMasterKey implements MasterKeyProvider {
       throw new MasterKeyError(`${path} is owned by uid ${info.uid}, not by this process (uid ${process.getuid()})`);
     }
     return new LocalMasterKey(parseMasterKey(await readFile(path, 'utf8'), path));
+  }
+
+  /** The key as a key file holds it (base64 and a newline): only for writing the operator's key file. */
+  keyFileText(): string {
+    return this.key.toString('base64') + '\n';
   }
 
   async wrap(plain: Buffer, aad: Buffer): Promise<Buffer> {
