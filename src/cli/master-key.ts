@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createKeyFile } from '../../storage/vault/master-key-file.ts';
 import { LocalMasterKey } from '../../storage/vault/index.ts';
-import { rotateVaultMasterKey } from '../recordings/rotate-master.ts';
+import { rotateVaultMasterKey } from '../recordings/index.ts';
 import { OPERATOR, type OperatorContext } from './operator.ts';
 
 interface RotateOptions { newKeyFile?: string; generate?: boolean; out?: string }
