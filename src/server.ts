@@ -20,7 +20,7 @@ import { registerCallPage } from './http/call-page.ts';
 import { UpgradeRouter } from './http/upgrades.ts';
 import { WEBRTC_SIGNALLING_PATH, webRtcSignalling } from './webrtc/index.ts';
 import { controlPlaneSettings, registerControlPlane, systemClock, type ControlPlaneDeps } from './api/index.ts';
-import { LiveCallFeed, registerConsole } from './console/index.ts';
+import { LiveCallFeed, OtherNodesCalls, registerConsole } from './console/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
 import { attachStreamEndpoint, registerCarrierWebhooks, STREAM_PATHS } from './streams/index.ts';
 import { startRetentionSweeper } from './retention.ts';
@@ -181,9 +181,13 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     http.addHook('preClose', () => streams.close());
     // The control-plane API under /v1 (src/api/README.md).
     await registerControlPlane(http, controlPlane);
-    // The operators' console at /console, with this node's live calls (src/console).
-    const liveCalls = new LiveCallFeed(calls);
-    closers.unshift(async () => liveCalls.close());
+    // The operators' console at /console, with the live calls (src/console): this node's from its call manager,
+    // and on a Postgres server (a cluster) the other nodes' from the database while a console watches.
+    const liveCalls = new LiveCallFeed(calls, {
+      nodeId: node.id,
+      ...(db.kind === 'postgres' ? { otherNodes: new OtherNodesCalls({ db, nodeId: node.id, logger: logger.child({ component: 'console' }) }) } : {}),
+    });
+    closers.unshift(() => liveCalls.close());
     registerConsole(http, { deps: controlPlane, feed: liveCalls });
     // Browser calls: the /call/<agentId> page and its signalling socket (src/webrtc); upgrades to the carrier
     // stream paths are the stream endpoint's.

@@ -1,8 +1,10 @@
 /// <reference lib="dom" />
 /**
- * Live calls: this node's calls as they happen, from the server's event
- * stream (/console/api/live-calls: a snapshot, then one event per change).
- * Durations tick locally once a second.
+ * Live calls: the tenant's calls as they happen, on every node of the
+ * cluster, from the server's event stream (/console/api/live-calls: a
+ * snapshot, then one event per change). Durations tick locally once a
+ * second. A call on another node has no turn count here (null: that node
+ * keeps it in memory), shown as a dash.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { BASE, Link } from '../router.tsx';
@@ -10,7 +12,7 @@ import { formatDuration } from '../format.ts';
 
 interface LiveCall {
   id: string; agentId: string; agentName: string; direction: 'inbound' | 'outbound'; party: string;
-  state: 'active' | 'ended'; startedAt: string; endedAt: string | null; turns: number; endReason: string | null;
+  state: 'active' | 'ended'; startedAt: string; endedAt: string | null; turns: number | null; endReason: string | null; nodeId: string | null;
 }
 
 export function LiveCallsPage() {
@@ -42,7 +44,7 @@ export function LiveCallsPage() {
       <h1>Live calls</h1>
       <p class="status" aria-live="polite">{connected ? `Live: ${active} call${active === 1 ? '' : 's'} in progress` : 'Connecting to the live feed…'}</p>
       <table data-testid="live-calls">
-        <caption class="visually-hidden">Calls on this server, in progress first</caption>
+        <caption class="visually-hidden">Calls on every node, in progress first</caption>
         <thead><tr><th scope="col">Caller</th><th scope="col">Agent</th><th scope="col">Direction</th><th scope="col">Duration</th><th scope="col">State</th><th scope="col">Turns</th></tr></thead>
         <tbody>
           {rows.length === 0 && <tr><td colSpan={6}>No calls yet.</td></tr>}
@@ -55,7 +57,7 @@ export function LiveCallsPage() {
                 <td>{c.direction}</td>
                 <td>{formatDuration(end - Date.parse(c.startedAt))}</td>
                 <td class={`state state-${c.state}`}>{c.state === 'ended' ? `ended (${c.endReason ?? 'unknown'})` : 'in progress'}</td>
-                <td>{c.turns}</td>
+                <td>{c.turns ?? <span title="Counted by the node holding the call">—</span>}</td>
               </tr>
             );
           })}
