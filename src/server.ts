@@ -107,7 +107,8 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const callLimiter = db.kind === 'pglite'
       ? localCallLimiter(config.SMARTALEX_MAX_CALLS_PER_TENANT)
       : clusterCallLimiter(db, node, config.SMARTALEX_MAX_CALLS_PER_TENANT, logger.child({ component: 'calls' }));
-    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, callLimiter, nodeId: node.id, ...options.calls }).catch((error: unknown) => {
+    // On a Postgres server other nodes may show this node's calls (src/console): each call writes its turn count as it goes.
+    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, callLimiter, nodeId: node.id, shareTurns: db.kind === 'postgres', ...options.calls }).catch((error: unknown) => {
       if (!(error instanceof SipListenError)) throw error;
       throw listenConfigError(error.cause, error.transport === 'TLS' ? 'SMARTALEX_SIP_TLS_PORT' : 'SMARTALEX_SIP_PORT', 'SMARTALEX_SIP_HOST', error.host, error.port, `SIP ${error.transport}`) ?? error;
     });

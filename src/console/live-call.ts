@@ -11,8 +11,8 @@ export interface LiveCall {
   state: 'active' | 'ended';
   startedAt: string;
   endedAt: string | null;
-  /** Turns so far; null for a call on another node (its count lives in that node's memory, not in the database). */
-  turns: number | null;
+  /** Turns so far (for a call on another node, as its node last wrote them: after each turn). */
+  turns: number;
   endReason: string | null;
   /** The media node holding the call; null when the feed was not told its own. */
   nodeId: string | null;

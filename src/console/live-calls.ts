@@ -103,7 +103,7 @@ export class LiveCallFeed {
     this.put(session.tenantId, call);
     session.on('trace', () => {
       const current = this.byTenant.get(session.tenantId)?.get(session.callId);
-      if (current && current.state === 'active') this.put(session.tenantId, { ...current, turns: (current.turns ?? 0) + 1 });
+      if (current && current.state === 'active') this.put(session.tenantId, { ...current, turns: current.turns + 1 });
     });
   }
 

@@ -12,8 +12,9 @@
  * every `intervalMs`, shared by all of that tenant's viewers, and none at all when nobody watches. Reads go
  * through withTenant, so RLS scopes them: a tenant's watch never returns another tenant's calls.
  *
- * What is not in the database is not shown: a remote call's turn count lives in its node's memory (turns
- * are written in one batch when the call ends), so it is `null` here ("not known on this node").
+ * A call's turn count is its node's running latency summary (calls.latency.turns), which nodes on a
+ * Postgres server write after each turn (CallSessionInit.shareTurns): one statement per turn at most, none
+ * per audio frame, and none on embedded PGlite (a single node, whose console counts its own calls' turns).
  */
 import { listOtherNodesCalls, type Database, type OtherNodeCall } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
@@ -98,7 +99,7 @@ export class OtherNodesCalls implements OtherNodesCallSource {
       const before = w.open.get(row.id);
       if (call.state === 'active') w.open.set(row.id, call);
       else w.open.delete(row.id);
-      if (!before || before.state !== call.state || before.agentName !== call.agentName) this.tell(w, call);
+      if (!before || before.state !== call.state || before.turns !== call.turns || before.agentName !== call.agentName) this.tell(w, call);
     }
     // A call seen in progress whose row is gone (erased): it is over, as far as anyone can tell.
     for (const [id, before] of w.open) {
@@ -117,6 +118,6 @@ function liveView(row: OtherNodeCall): LiveCall {
   return {
     id: row.id, agentId: row.agentId ?? '', agentName: row.agentName ?? '(deleted agent)', direction: row.direction,
     party: maskParty(row.remoteUri), state: row.endedAt ? 'ended' : 'active', startedAt: row.startedAt.toISOString(),
-    endedAt: row.endedAt?.toISOString() ?? null, turns: null, endReason: row.endReason, nodeId: row.nodeId,
+    endedAt: row.endedAt?.toISOString() ?? null, turns: row.turns, endReason: row.endReason, nodeId: row.nodeId,
   };
 }

@@ -218,6 +218,8 @@ export interface OtherNodeCall {
   startedAt: Date;
   endedAt: Date | null;
   endReason: string | null;
+  /** The turns so far, from the latency summary its node writes after each turn (0 before the first). */
+  turns: number;
   nodeId: string;
 }
 
@@ -231,6 +233,7 @@ export async function listOtherNodesCalls(db: Database, tenantId: string, nodeId
   const found = await withTenant(db, tenantId, (tx) => tx.select({
     id: calls.id, agentId: calls.agentId, agentName: agents.name, direction: calls.direction, fromUri: calls.fromUri, toUri: calls.toUri,
     state: calls.state, startedAt: calls.startedAt, endedAt: calls.endedAt, endReason: calls.endReason, nodeId: calls.nodeId,
+    turns: sql<number>`coalesce((${calls.latency}->>'turns')::int, 0)`.mapWith(Number),
   }).from(calls).leftJoin(agents, eq(agents.id, calls.agentId))
     .where(and(isNotNull(calls.nodeId), ne(calls.nodeId, nodeId), alsoIds.length ? or(open, inArray(calls.id, [...alsoIds])) : open)));
   return found.map(({ fromUri, toUri, nodeId: node, ...row }) => ({ ...row, remoteUri: row.direction === 'inbound' ? fromUri : toUri, nodeId: node! }));

@@ -3,8 +3,7 @@
  * Live calls: the tenant's calls as they happen, on every node of the
  * cluster, from the server's event stream (/console/api/live-calls: a
  * snapshot, then one event per change). Durations tick locally once a
- * second. A call on another node has no turn count here (null: that node
- * keeps it in memory), shown as a dash.
+ * second.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { BASE, Link } from '../router.tsx';
@@ -12,7 +11,7 @@ import { formatDuration } from '../format.ts';
 
 interface LiveCall {
   id: string; agentId: string; agentName: string; direction: 'inbound' | 'outbound'; party: string;
-  state: 'active' | 'ended'; startedAt: string; endedAt: string | null; turns: number | null; endReason: string | null; nodeId: string | null;
+  state: 'active' | 'ended'; startedAt: string; endedAt: string | null; turns: number; endReason: string | null; nodeId: string | null;
 }
 
 export function LiveCallsPage() {
@@ -57,7 +56,7 @@ export function LiveCallsPage() {
                 <td>{c.direction}</td>
                 <td>{formatDuration(end - Date.parse(c.startedAt))}</td>
                 <td class={`state state-${c.state}`}>{c.state === 'ended' ? `ended (${c.endReason ?? 'unknown'})` : 'in progress'}</td>
-                <td>{c.turns ?? <span title="Counted by the node holding the call">—</span>}</td>
+                <td>{c.turns}</td>
               </tr>
             );
           })}
