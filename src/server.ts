@@ -20,7 +20,7 @@ import { registerCallPage } from './http/call-page.ts';
 import { UpgradeRouter } from './http/upgrades.ts';
 import { WEBRTC_SIGNALLING_PATH, webRtcSignalling } from './webrtc/index.ts';
 import { controlPlaneSettings, registerControlPlane, systemClock, type ControlPlaneDeps } from './api/index.ts';
-import { LiveCallFeed, registerConsole } from './console/index.ts';
+import { LiveCallFeed, OtherNodesCalls, registerConsole } from './console/index.ts';
 import { openRecordingVault, recordingTaps, RecordingService } from './recordings/index.ts';
 import { attachStreamEndpoint, registerCarrierWebhooks, STREAM_PATHS } from './streams/index.ts';
 import { startRetentionSweeper } from './retention.ts';
@@ -109,7 +109,8 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     const callLimiter = db.kind === 'pglite'
       ? localCallLimiter(callLimit)
       : clusterCallLimiter(db, node, callLimit, logger.child({ component: 'calls' }));
-    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, callLimiter, nodeId: node.id, ...options.calls }).catch((error: unknown) => {
+    // On a Postgres server other nodes may show this node's calls (src/console): each call writes its turn count as it goes.
+    const calls = await CallManager.start({ ...callManagerOptions(config, db, logger), metrics, callLimiter, nodeId: node.id, shareTurns: db.kind === 'postgres', ...options.calls }).catch((error: unknown) => {
       if (!(error instanceof SipListenError)) throw error;
       throw listenConfigError(error.cause, error.transport === 'TLS' ? 'SMARTALEX_SIP_TLS_PORT' : 'SMARTALEX_SIP_PORT', 'SMARTALEX_SIP_HOST', error.host, error.port, `SIP ${error.transport}`) ?? error;
     });
@@ -183,9 +184,13 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     http.addHook('preClose', () => streams.close());
     // The control-plane API under /v1 (src/api/README.md).
     await registerControlPlane(http, controlPlane);
-    // The operators' console at /console, with this node's live calls (src/console).
-    const liveCalls = new LiveCallFeed(calls);
-    closers.unshift(async () => liveCalls.close());
+    // The operators' console at /console, with the live calls (src/console): this node's from its call manager,
+    // and on a Postgres server (a cluster) the other nodes' from the database while a console watches.
+    const liveCalls = new LiveCallFeed(calls, {
+      nodeId: node.id,
+      ...(db.kind === 'postgres' ? { otherNodes: new OtherNodesCalls({ db, nodeId: node.id, logger: logger.child({ component: 'console' }) }) } : {}),
+    });
+    closers.unshift(() => liveCalls.close());
     registerConsole(http, { deps: controlPlane, feed: liveCalls });
     // Browser calls: the /call/<agentId> page and its signalling socket (src/webrtc); upgrades to the carrier
     // stream paths are the stream endpoint's.

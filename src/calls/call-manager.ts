@@ -114,6 +114,8 @@ export interface CallManagerOptions {
   callLimiter?: CallLimiter;
   /** This node's id, written on each call row (so a reaper can end the calls of a node that died). */
   nodeId?: string;
+  /** Each call writes its running turn count on its row (CallSessionInit.shareTurns): the other nodes' consoles show it. */
+  shareTurns?: boolean;
   /** Called as each set-up step begins (tracing; tests make a step fail by throwing here). */
   setupProbe?: (step: SetupStep) => void;
 }
@@ -699,7 +701,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       if (!connected.negotiated) throw connected.error;
       step('session');
       return new SipCallSession({
-        db, logger, tenantId: leg.tenantId, agent: leg.agent, callId: recordId, direction: leg.direction,
+        db, logger, tenantId: leg.tenantId, agent: leg.agent, callId: recordId, direction: leg.direction, shareTurns: this.options.shareTurns ?? false,
         dialog, rtp, negotiated: connected.negotiated, local, carrier: leg.carrier, taps: taps({ kind: 'sip', sampleRate: rtp.sampleRate }),
       });
     });
@@ -741,7 +743,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       }, async ({ recordId, step, taps }) => {
         step('session');
         return new CallSession({
-          db, logger, tenantId: options.tenantId, agent: found, callId: recordId, direction,
+          db, logger, tenantId: options.tenantId, agent: found, callId: recordId, direction, shareTurns: this.options.shareTurns ?? false,
           transport: options.transport, taps: taps({ kind: options.kind, sampleRate: options.transport.sampleRate }),
           remoteParty: direction === 'inbound' ? options.from : options.to,
         });

@@ -36,6 +36,12 @@ export interface CallSessionInit<T extends SessionTransport = SessionTransport> 
   taps: CallTap[];
   /** Who is on the other end (the caller of an inbound call, the callee of an outbound one), as the call row names them. */
   remoteParty: string;
+  /**
+   * Write the running latency summary (its turn count) on the call row after each turn, so the other nodes'
+   * consoles can show it (src/console/other-nodes-calls.ts); one statement per turn at most (coalesced while
+   * one is queued). Off by default: a single node's console counts its own calls' turns from their events.
+   */
+  shareTurns?: boolean;
 }
 
 export interface CallSessionEvents {
@@ -70,6 +76,11 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
   private closedWith: EndReason | undefined;
   /** Transcript lines stored so far (their seq). */
   private turns = 0;
+  private readonly shareTurns: boolean;
+  /** The turns' traces so far, when they are shared (shareTurns). */
+  private readonly traced: TurnTrace[] = [];
+  /** A write of the running latency summary is queued and has not started yet. */
+  private summaryQueued = false;
 
   constructor(init: CallSessionInit<T>) {
     super();
@@ -82,6 +93,7 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
     this.logger = init.logger.child({ callId: init.callId, tenantId: init.tenantId });
     this.transport = init.transport;
     this.party = init.remoteParty;
+    this.shareTurns = init.shareTurns ?? false;
     this.keypad = new KeypadCollector(keypadSettingsOf(init.agent));
     this.offFrames = init.transport.onFrame((frame) => { if (frame.kind === 'dtmf') this.onKey(frame.digit); });
     init.transport.attach({ end: (reason, hangup) => this.end(reason, hangup), taps: init.taps });
@@ -148,9 +160,23 @@ export class CallSession<T extends SessionTransport = SessionTransport> extends 
   }
 
   trace(trace: TurnTrace): void {
+    if (this.shareTurns) {
+      this.traced.push(trace);
+      this.shareSummary();
+    }
     for (const listener of this.listeners('trace')) {
       try { listener(trace); } catch { /* a listener's failure is its own */ }
     }
+  }
+
+  /** The running latency summary onto the call row (shareTurns), once for however many turns came while it waited. */
+  private shareSummary(): void {
+    if (this.summaryQueued || this.ended) return;
+    this.summaryQueued = true;
+    this.queue(() => {
+      this.summaryQueued = false;
+      return recordCallOutcome(this.db, this.tenantId, this.callId, { latency: { ...latencySummary(this.traced) } });
+    });
   }
 
   /** A keypad key: collected into runs (until the terminator or the inter-digit pause), each stored once, redacted. */

@@ -9,6 +9,7 @@ import { registerBackupCommands } from './backup.ts';
 import { registerCallCommand } from './call.ts';
 import { registerComplianceCommands } from './compliance.ts';
 import { registerGdprCommands } from './gdpr.ts';
+import { registerMasterKeyCommands } from './master-key.ts';
 import { registerNumberCarrierCommands } from './number-carriers.ts';
 import type { OperatorContext } from './operator.ts';
 import { registerProviderKeyCommands } from './provider-keys.ts';
@@ -25,6 +26,7 @@ export function registerOperatorCommands(program: Command, ctx: OperatorContext)
   registerGdprCommands(program, ctx);
   registerUserCommands(program, ctx);
   registerBackupCommands(program, ctx);
+  registerMasterKeyCommands(program, ctx);
 }
 
 /** "number add" for the leaf command being run (its arguments are not part of it: they can hold phone numbers). */

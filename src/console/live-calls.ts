@@ -1,39 +1,29 @@
 /**
- * The live calls feed behind the console's live page: what this node's call
- * manager is doing right now, per tenant. It listens to the manager's typed
- * events (a call starts, a turn's trace arrives, a call ends) and keeps, per
- * tenant, the calls in progress plus the last few that ended, as views safe
- * to show a viewer: the other party masked like everywhere else a number is
- * shown (last 4 digits), no transcript, no audio. Subscribers are told of
- * every change to their tenant's calls, never another tenant's.
+ * The live calls feed behind the console's live page, per tenant: this
+ * node's calls from its call manager's typed events (a call starts, a turn's
+ * trace arrives, a call ends: immediate, with the turn count), and, when
+ * given a source of them (a cluster on a Postgres server), the other nodes'
+ * calls read from the database while someone on this node watches the
+ * tenant (other-nodes-calls.ts). It keeps the calls in progress plus the last
+ * few that ended, as views safe to show a viewer (live-call.ts: the other
+ * party masked, no transcript, no audio). Subscribers are told of every
+ * change to their tenant's calls, never another tenant's.
  */
-import { maskPhone } from '../compliance/index.ts';
 import type { CallManager, CallSession } from '../calls/index.ts';
-
-export interface LiveCall {
-  id: string;
-  agentId: string;
-  agentName: string;
-  direction: 'inbound' | 'outbound';
-  /** The other party, masked. */
-  party: string;
-  state: 'active' | 'ended';
-  startedAt: string;
-  endedAt: string | null;
-  turns: number;
-  endReason: string | null;
-}
+import { maskParty, type LiveCall } from './live-call.ts';
+import type { OtherNodesCallSource } from './other-nodes-calls.ts';
 
 export type LiveCallListener = (call: LiveCall) => void;
 
 /** How many ended calls a tenant's feed keeps showing. */
 const KEEP_ENDED = 20;
 
-/** The user part of a SIP URI (or the whole text), masked: digits keep their last 4, a name its first letter. */
-export function maskParty(uri: string): string {
-  const user = /(?:sips?|tel):([^@;?>]*)/i.exec(uri)?.[1] ?? uri;
-  if ((user.match(/\d/g) ?? []).length >= 3) return maskPhone(user);
-  return user ? `${user.slice(0, 1)}***` : '(unknown)';
+export interface LiveCallFeedOptions {
+  /** This node's id, shown with its calls. */
+  nodeId?: string;
+  /** The other nodes' calls (a cluster); without it the feed shows this node's calls only (embedded PGlite: the only node). */
+  otherNodes?: OtherNodesCallSource;
+  now?: () => Date;
 }
 
 type CallEvents = Pick<CallManager, 'on' | 'off'>;
@@ -43,8 +33,14 @@ export class LiveCallFeed {
   private readonly listeners = new Map<string, Set<LiveCallListener>>();
   private readonly onStarted = (session: CallSession): void => this.started(session);
   private readonly onEnded = (session: CallSession, reason: string): void => this.ended(session, reason);
+  /** Per tenant, the ids of the calls that came from the other nodes (dropped when nobody watches the tenant). */
+  private readonly remote = new Map<string, Set<string>>();
+  /** Per watched tenant, how to stop reading the other nodes' calls. */
+  private readonly watching = new Map<string, () => void>();
+  private readonly now: () => Date;
 
-  constructor(private readonly calls: CallEvents, private readonly now: () => Date = () => new Date()) {
+  constructor(private readonly calls: CallEvents, private readonly options: LiveCallFeedOptions = {}) {
+    this.now = options.now ?? (() => new Date());
     calls.on('call-started', this.onStarted);
     calls.on('call-ended', this.onEnded);
   }
@@ -60,22 +56,49 @@ export class LiveCallFeed {
     let set = this.listeners.get(tenantId);
     if (!set) this.listeners.set(tenantId, (set = new Set()));
     set.add(listener);
+    if (this.options.otherNodes && !this.watching.has(tenantId)) {
+      this.watching.set(tenantId, this.options.otherNodes.watch(tenantId, (call) => this.putRemote(tenantId, call)));
+    }
     return () => {
       set.delete(listener);
-      if (set.size === 0) this.listeners.delete(tenantId);
+      if (set.size > 0 || this.listeners.get(tenantId) !== set) return;
+      this.listeners.delete(tenantId);
+      this.unwatch(tenantId);
     };
   }
 
-  close(): void {
+  /** Stops listening and reading; resolves once no read of the other nodes' calls is in flight. */
+  async close(): Promise<void> {
     this.calls.off('call-started', this.onStarted);
     this.calls.off('call-ended', this.onEnded);
     this.listeners.clear();
+    for (const tenantId of [...this.watching.keys()]) this.unwatch(tenantId);
+    await this.options.otherNodes?.close();
+  }
+
+  /** Nobody on this node watches the tenant: stop reading its other nodes' calls and forget them (they would go stale). */
+  private unwatch(tenantId: string): void {
+    this.watching.get(tenantId)?.();
+    this.watching.delete(tenantId);
+    const calls = this.byTenant.get(tenantId);
+    for (const id of this.remote.get(tenantId) ?? []) calls?.delete(id);
+    this.remote.delete(tenantId);
+  }
+
+  private putRemote(tenantId: string, call: LiveCall): void {
+    const existing = this.byTenant.get(tenantId)?.get(call.id);
+    const remote = this.remote.get(tenantId) ?? new Set<string>();
+    if (existing && !remote.has(call.id)) return; // this node's own call: its events know more
+    this.remote.set(tenantId, remote.add(call.id));
+    this.put(tenantId, call);
+    if (call.state === 'ended') this.trimEnded(tenantId);
   }
 
   private started(session: CallSession): void {
     const call: LiveCall = {
       id: session.callId, agentId: session.agent.id, agentName: session.agent.name, direction: session.direction,
       party: maskParty(session.remoteParty), state: 'active', startedAt: this.now().toISOString(), endedAt: null, turns: 0, endReason: null,
+      nodeId: this.options.nodeId ?? null,
     };
     this.put(session.tenantId, call);
     session.on('trace', () => {
@@ -104,6 +127,9 @@ export class LiveCallFeed {
     const calls = this.byTenant.get(tenantId);
     if (!calls) return;
     const ended = [...calls.values()].filter((c) => c.state === 'ended').sort((a, b) => b.endedAt!.localeCompare(a.endedAt!));
-    for (const old of ended.slice(KEEP_ENDED)) calls.delete(old.id);
+    for (const old of ended.slice(KEEP_ENDED)) {
+      calls.delete(old.id);
+      this.remote.get(tenantId)?.delete(old.id);
+    }
   }
 }

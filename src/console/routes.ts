@@ -10,12 +10,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiProblem, type ControlPlaneDeps } from '../api/index.ts';
 import { authoriseRequest, requestFacts } from '../api/control-plane.ts';
 import { consoleBundle, type ConsoleAsset } from './bundle.ts';
-import type { LiveCall, LiveCallFeed } from './live-calls.ts';
+import type { LiveCall } from './live-call.ts';
+import type { LiveCallFeed } from './live-calls.ts';
 import { CONSOLE_CSP, CONSOLE_HTML } from './page.ts';
 
 export interface ConsoleOptions {
   deps: ControlPlaneDeps;
-  /** This node's live calls; without it the feed answers an empty list and stays open. */
+  /** The live calls (this node's, and the other nodes' in a cluster); without it the feed answers an empty list and stays open. */
   feed?: LiveCallFeed;
   /** Between heartbeats (and credential re-checks) on the live feed. Default 15 s. */
   heartbeatMs?: number;

@@ -10,6 +10,7 @@ export { auditRecordingAccess } from './access-audit.ts';
 export { decryptToWavFile, OutputExistsError, type DecryptedFile } from './decrypt-file.ts';
 export { eraseTenant, TenantNotFoundError } from './erase.ts';
 export { rotateTenantRecordingKey, type TenantKeyRotation } from './rotate.ts';
+export { rotateVaultMasterKey, type MasterKeyRotationOutcome } from './rotate-master.ts';
 export { RecordingCallTap, recordingTaps, type RecordingCallTapOptions } from './call-tap.ts';
 export {
   audioRedactionFrom, AudioRedactionSettingsError, DEFAULT_AUDIO_REDACTION,

@@ -8,7 +8,7 @@
  * retireOlderTenantKeys), so a rotation after a suspected compromise cuts the
  * old key off. If any re-wrap fails, the older versions are kept (and the
  * result says which and why); running the rotation again retries. Audited.
- * Master-key rotation is KeyRing.rotateMasterKey.
+ * Master-key rotation is rotate-master.ts.
  */
 import { audit, listRecordings, resealNumberCarriers, resealProviderKeys, resealTenantSecrets, setRecordingKeyId, type Database } from '../../storage/index.ts';
 import { VaultError, type KeyErasure, type RecordingVault, type TenantKeyInfo } from '../../storage/vault/index.ts';

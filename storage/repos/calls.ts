@@ -11,10 +11,10 @@
  * endpoint subscribed to the event (the outbox remembers subscriptions briefly).
  */
 import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, getTableColumns, gte, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gte, inArray, isNotNull, isNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { Database, Tx } from '../database.ts';
 import { rows } from '../migrate.ts';
-import { callEvents, calls } from '../schema.ts';
+import { agents, callEvents, calls } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
 import { afterTimestamp, encodeCursor, micros, pageOf, type Page, type PageRequest } from './page.ts';
 import { transcriptQueue } from './transcript-queue.ts';
@@ -204,4 +204,37 @@ export async function listCallsPage(db: Database, tenantId: string, filter: Call
 /** One call with its outcome; undefined when the tenant has no such call. */
 export async function getCallWithOutcome(db: Database, tenantId: string, callId: string): Promise<CallListRow | undefined> {
   return withTenant(db, tenantId, async (tx) => (await tx.select({ ...getTableColumns(calls), outcome: outcomeSql }).from(calls).where(eq(calls.id, callId)))[0]);
+}
+
+/** A call held by another media node, as the console's live list needs it (the party still unmasked: mask before showing). */
+export interface OtherNodeCall {
+  id: string;
+  agentId: string | null;
+  agentName: string | null;
+  direction: 'inbound' | 'outbound';
+  /** The other party: the caller of an inbound call, the callee of an outbound one. */
+  remoteUri: string;
+  state: string;
+  startedAt: Date;
+  endedAt: Date | null;
+  endReason: string | null;
+  /** The turns so far, from the latency summary its node writes after each turn (0 before the first). */
+  turns: number;
+  nodeId: string;
+}
+
+/**
+ * The tenant's calls in progress on media nodes other than `nodeId`, plus the calls named in `alsoIds` whatever
+ * their state (those seen in progress before: their end is read here). One statement; the open calls are found
+ * through the partial index of open calls per node (calls_node_open).
+ */
+export async function listOtherNodesCalls(db: Database, tenantId: string, nodeId: string, alsoIds: readonly string[] = []): Promise<OtherNodeCall[]> {
+  const open = isNull(calls.endedAt);
+  const found = await withTenant(db, tenantId, (tx) => tx.select({
+    id: calls.id, agentId: calls.agentId, agentName: agents.name, direction: calls.direction, fromUri: calls.fromUri, toUri: calls.toUri,
+    state: calls.state, startedAt: calls.startedAt, endedAt: calls.endedAt, endReason: calls.endReason, nodeId: calls.nodeId,
+    turns: sql<number>`coalesce((${calls.latency}->>'turns')::int, 0)`.mapWith(Number),
+  }).from(calls).leftJoin(agents, eq(agents.id, calls.agentId))
+    .where(and(isNotNull(calls.nodeId), ne(calls.nodeId, nodeId), alsoIds.length ? or(open, inArray(calls.id, [...alsoIds])) : open)));
+  return found.map(({ fromUri, toUri, nodeId: node, ...row }) => ({ ...row, remoteUri: row.direction === 'inbound' ? fromUri : toUri, nodeId: node! }));
 }

@@ -6,14 +6,18 @@
  * (tenant erasure, or retirement after a rotation) sets wrapped_key NULL and
  * stamps destroyed_at, keeping the row as a tombstone, then rewrites the table
  * and retires the WAL (physical-erasure.ts): Postgres keeps the old row
- * version with the wrapped bytes otherwise.
+ * version with the wrapped bytes otherwise. Master-key rotation (rewrapAll)
+ * is one runtime-role transaction that steps app.tenant_id through every
+ * tenant of the directory, so RLS still scopes each statement to one tenant.
  */
-import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { Database } from '../database.ts';
+import { rows } from '../migrate.ts';
 import { eraseDeadRowVersions } from '../physical-erasure.ts';
-import { tenantKeys } from '../schema.ts';
+import { securityEvents, tenantKeys } from '../schema.ts';
 import { withTenant } from '../tenant-scope.ts';
-import type { KeyErasure, StoredTenantKey, TenantKeyStore } from '../vault/keys.ts';
+import type { KeyErasure, MasterKeyRotationRecord, StoredTenantKey, TenantKeyStore } from '../vault/keys.ts';
+import { auditInTx } from './audit.ts';
 import { listTenantIds } from './tenants.ts';
 
 type Row = typeof tenantKeys.$inferSelect;
@@ -99,6 +103,36 @@ export class PostgresTenantKeyStore implements TenantKeyStore {
         .where(and(inArray(tenantKeys.keyId, [...keyIds]), isNull(tenantKeys.destroyedAt)));
     });
     return this.eraseDestroyedBytes();
+  }
+
+  /**
+   * Every live version not wrapped by `toMasterKeyId` re-wrapped, each tenant's log told (action
+   * master-key.rotated) and a tenant-less security event written, all in one transaction.
+   */
+  async rewrapAll(toMasterKeyId: string, rewrap: (row: StoredTenantKey) => Promise<Buffer>, record: MasterKeyRotationRecord): Promise<{ rewrapped: number; tenants: number }> {
+    return this.db.transactionWithSetup(sql`select set_config('role', ${this.db.appRole}, true)`, async (tx) => {
+      const tenantIds = rows<{ id: string }>(await tx.execute(sql`select smartalex_tenant_ids() as id`)).map((r) => r.id);
+      let rewrapped = 0;
+      let tenants = 0;
+      const detail = { fromMasterKeyId: record.fromMasterKeyId, toMasterKeyId: record.toMasterKeyId };
+      for (const tenantId of tenantIds) {
+        await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+        const live = await tx.select().from(tenantKeys)
+          .where(and(eq(tenantKeys.tenantId, tenantId), isNull(tenantKeys.destroyedAt), ne(tenantKeys.masterKeyId, toMasterKeyId)))
+          .orderBy(asc(tenantKeys.version));
+        if (live.length === 0) continue;
+        for (const row of live) {
+          const wrapped = await rewrap(fromRow(row));
+          await tx.update(tenantKeys).set({ wrappedKey: wrapped, masterKeyId: toMasterKeyId })
+            .where(and(eq(tenantKeys.tenantId, tenantId), eq(tenantKeys.keyId, row.keyId), isNull(tenantKeys.destroyedAt)));
+        }
+        await auditInTx(tx, tenantId, { actor: record.actor, action: 'master-key.rotated', detail: { ...detail, versions: live.map((r) => r.version) } });
+        rewrapped += live.length;
+        tenants++;
+      }
+      await tx.insert(securityEvents).values({ type: 'master-key.rotated', detail: { ...detail, actor: record.actor, rewrapped, tenants } });
+      return { rewrapped, tenants };
+    });
   }
 
   /** The tombstoned rows' old versions, which still hold the wrapped bytes, out of the table files and the WAL. */

@@ -30,7 +30,7 @@ export {
   MASTER_KEY_ENV,
   MASTER_KEY_FILE,
 } from './keys.ts';
-export type { MasterKeyProvider, TenantKeyStore, KeyErasure, StoredTenantKey, TenantKeyInfo, NewDataKey, RecordingKeySlot, KeyRingOptions } from './keys.ts';
+export type { MasterKeyProvider, TenantKeyStore, KeyErasure, StoredTenantKey, TenantKeyInfo, NewDataKey, RecordingKeySlot, KeyRingOptions, MasterKeyRotation, MasterKeyRotationRecord } from './keys.ts';
 export { LocalObjectStore, MemoryObjectStore, RECORDING_EXTENSION } from './object-store.ts';
 export { S3ObjectStore, type S3ObjectStoreOptions } from './s3-object-store.ts';
 export type { ObjectStore, AppendHandle, ReadRange, RecordingRef } from './object-store.ts';

@@ -124,6 +124,11 @@ export class LocalMasterKey implements MasterKeyProvider {
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
     }
+    return LocalMasterKey.fromKeyFile(path);
+  }
+
+  /** From a key file the operator names (base64 or hex); refused unless it is a private regular file of this user. */
+  static async fromKeyFile(path: string): Promise<LocalMasterKey> {
     const info = await stat(path);
     if (!info.isFile()) throw new MasterKeyError(`${path} is not a regular file`);
     if ((info.mode & 0o077) !== 0) {
@@ -133,6 +138,11 @@ export class LocalMasterKey implements MasterKeyProvider {
       throw new MasterKeyError(`${path} is owned by uid ${info.uid}, not by this process (uid ${process.getuid()})`);
     }
     return new LocalMasterKey(parseMasterKey(await readFile(path, 'utf8'), path));
+  }
+
+  /** The key as a key file holds it (base64 and a newline): only for writing the operator's key file. */
+  keyFileText(): string {
+    return this.key.toString('base64') + '\n';
   }
 
   async wrap(plain: Buffer, aad: Buffer): Promise<Buffer> {
@@ -202,6 +212,21 @@ export interface TenantKeyStore {
   delete(tenantId: string): Promise<KeyErasure>;
   /** Destroys the listed versions of one tenant's key the same way (tombstones; the bytes erased). */
   destroyVersions(tenantId: string, keyIds: readonly string[]): Promise<KeyErasure>;
+  /**
+   * Master-key rotation, all or nothing: every live version of every tenant's
+   * key that `toMasterKeyId` does not wrap yet gets the bytes `rewrap` returns
+   * and that master key id, in one transaction; a throw from `rewrap` leaves
+   * every row as it was. Destroyed versions (tombstones) hold no bytes and are
+   * left alone. `record` is committed with the re-wrap (the audit trail).
+   */
+  rewrapAll(toMasterKeyId: string, rewrap: (row: StoredTenantKey) => Promise<Buffer>, record: MasterKeyRotationRecord): Promise<{ rewrapped: number; tenants: number }>;
+}
+
+/** What a master-key rotation leaves in the audit trail: who, and the key ids (never key bytes). */
+export interface MasterKeyRotationRecord {
+  actor: string;
+  fromMasterKeyId: string;
+  toMasterKeyId: string;
 }
 
 export class MemoryTenantKeyStore implements TenantKeyStore {
@@ -247,6 +272,18 @@ export class MemoryTenantKeyStore implements TenantKeyStore {
       row.destroyedAt ??= now;
     }
     return { complete: true, caveats: [] };
+  }
+
+  /** Every replacement computed first, then applied, so a throw changes nothing (the in-memory "transaction"). */
+  async rewrapAll(toMasterKeyId: string, rewrap: (row: StoredTenantKey) => Promise<Buffer>): Promise<{ rewrapped: number; tenants: number }> {
+    const todo = [...this.rows.values()].flat().filter((r) => !r.destroyedAt && r.masterKeyId !== toMasterKeyId);
+    const replacements = new Map<StoredTenantKey, Buffer>();
+    for (const row of todo) replacements.set(row, await rewrap(clone(row)));
+    for (const [row, wrapped] of replacements) {
+      row.wrapped = wrapped;
+      row.masterKeyId = toMasterKeyId;
+    }
+    return { rewrapped: todo.length, tenants: new Set(todo.map((r) => r.tenantId)).size };
   }
 }
 
@@ -302,12 +339,25 @@ export interface KeyRingOptions {
   previousMasters?: MasterKeyProvider[];
 }
 
+export interface MasterKeyRotation {
+  fromMasterKeyId: string;
+  toMasterKeyId: string;
+  /** Tenant key versions re-wrapped. */
+  rewrapped: number;
+  /** Tenants that had a version re-wrapped. */
+  tenants: number;
+}
+
 export class KeyRing implements DataKeyUnwrapper {
   private master: MasterKeyProvider;
   private readonly store: TenantKeyStore;
   private readonly masters = new Map<string, MasterKeyProvider>();
   /** Serialises key creation and rotation per tenant within this process. */
   private readonly tenantLocks = new Map<string, Promise<unknown>>();
+  /** A master-key rotation in progress: new tenant keys wait for it, so none is wrapped by the master it replaces. */
+  private masterRotation: Promise<unknown> | null = null;
+  /** Tenant keys being created: a master-key rotation waits for them before it walks the store. */
+  private readonly creating = new Set<Promise<unknown>>();
 
   constructor(opts: KeyRingOptions) {
     this.master = opts.master;
@@ -358,6 +408,18 @@ export class KeyRing implements DataKeyUnwrapper {
   }
 
   private async createVersion(tenantId: string, version: number): Promise<StoredTenantKey> {
+    while (this.masterRotation) await this.masterRotation.catch(() => undefined);
+    // Registered in the same turn as the check above, so a rotation starting now waits for it.
+    const work = this.createVersionUnder(this.master, tenantId, version);
+    this.creating.add(work);
+    try {
+      return await work;
+    } finally {
+      this.creating.delete(work);
+    }
+  }
+
+  private async createVersionUnder(master: MasterKeyProvider, tenantId: string, version: number): Promise<StoredTenantKey> {
     const keyId = newKeyId(version);
     const plain = randomBytes(KEY_BYTES);
     try {
@@ -365,8 +427,8 @@ export class KeyRing implements DataKeyUnwrapper {
         tenantId,
         keyId,
         version,
-        wrapped: await this.master.wrap(plain, tenantKeyAad(tenantId, keyId)),
-        masterKeyId: this.master.keyId,
+        wrapped: await master.wrap(plain, tenantKeyAad(tenantId, keyId)),
+        masterKeyId: master.keyId,
         createdAt: new Date(),
         destroyedAt: null,
       };
@@ -451,29 +513,41 @@ export class KeyRing implements DataKeyUnwrapper {
   }
 
   /**
-   * Re-wraps every live tenant key under `newMaster`; audio is not touched.
-   * Afterwards the old master is no longer needed.
+   * Re-wraps every live tenant key version under `newMaster` in one
+   * transaction (TenantKeyStore.rewrapAll), audio and sealed secrets untouched
+   * (the tenant keys they hang from do not change), then makes it the master
+   * that wraps new tenant keys. The old master stays in this ring for
+   * unwrapping, so a running server carries on; a process started with only
+   * the new key reads everything. Refused, with nothing changed, when
+   * `newMaster` is the current key, when a rotation is already running, or
+   * when a version is wrapped by a master this ring does not hold
+   * (KeyNotFoundError). Tenant keys created meanwhile wait for it.
    */
-  async rotateMasterKey(newMaster: MasterKeyProvider): Promise<{ rewrapped: number }> {
-    this.masters.set(newMaster.keyId, newMaster);
-    let rewrapped = 0;
-    for (const row of await this.store.listLive()) {
-      if (row.masterKeyId === newMaster.keyId) continue;
-      await this.locked(row.tenantId, async () => {
-        const fresh = await this.store.getByKeyId(row.tenantId, row.keyId);
-        if (!fresh || fresh.destroyedAt || fresh.masterKeyId === newMaster.keyId) return;
-        const aad = tenantKeyAad(fresh.tenantId, fresh.keyId);
-        const plain = await this.masterFor(fresh).unwrap(fresh.wrapped, aad);
+  async rotateMasterKey(newMaster: MasterKeyProvider, opts: { actor?: string } = {}): Promise<MasterKeyRotation> {
+    const from = this.master.keyId;
+    if (newMaster.keyId === from) throw new MasterKeyError(`the new master key is the current one (${from}); nothing changed`);
+    if (this.masterRotation) throw new MasterKeyError('a master-key rotation is already running; nothing changed');
+    const run = (async (): Promise<MasterKeyRotation> => {
+      await Promise.allSettled([...this.creating]);
+      const done = await this.store.rewrapAll(newMaster.keyId, async (row) => {
+        const aad = tenantKeyAad(row.tenantId, row.keyId);
+        const plain = await this.masterFor(row).unwrap(row.wrapped, aad);
         try {
-          await this.store.put({ ...fresh, wrapped: await newMaster.wrap(plain, aad), masterKeyId: newMaster.keyId });
-          rewrapped++;
+          return await newMaster.wrap(plain, aad);
         } finally {
           plain.fill(0);
         }
-      });
+      }, { actor: opts.actor ?? 'system', fromMasterKeyId: from, toMasterKeyId: newMaster.keyId });
+      this.masters.set(newMaster.keyId, newMaster);
+      this.master = newMaster;
+      return { fromMasterKeyId: from, toMasterKeyId: newMaster.keyId, ...done };
+    })();
+    this.masterRotation = run;
+    try {
+      return await run;
+    } finally {
+      this.masterRotation = null;
     }
-    this.master = newMaster;
-    return { rewrapped };
   }
 
   /**

@@ -23,6 +23,7 @@ import { createLogger } from '../../../src/log.ts';
 import { PASSWORD } from '../../support/api.ts';
 import { backends } from '../../support/databases.ts';
 import { waitFor } from '../../support/poll.ts';
+import { sseReader } from '../../support/sse.ts';
 
 class FakeSession extends EventEmitter {
   constructor(readonly tenantId: string, readonly callId: string, readonly dialog: { remoteUri: string }) { super(); }
@@ -30,28 +31,6 @@ class FakeSession extends EventEmitter {
   readonly direction = 'inbound';
   /** CallSession's transport-agnostic name of the other end (a SIP session's dialog remote URI). */
   get remoteParty(): string { return this.dialog.remoteUri; }
-}
-
-/** Reads SSE events from a fetch body until told to stop. */
-function sseReader(body: ReadableStream<Uint8Array>) {
-  const events: { event: string; data: unknown }[] = [];
-  let ended = false;
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of body) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let cut: number;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) events.push({ event, data: JSON.parse(data) });
-      }
-    }
-  })().catch(() => undefined).finally(() => { ended = true; });
-  return { events, ended: () => ended };
 }
 
 test('maskParty keeps the last 4 digits of a number and only the first letter of a name', () => {

@@ -124,6 +124,40 @@ test('master rotation re-wraps tenant keys so the old master is no longer needed
   assert.instance(await rejection(onlyOld.unwrapDataKey(header)), KeyNotFoundError);
 });
 
+test('master rotation is refused, changing nothing, for the current key or a version under a master the ring does not hold', async () => {
+  const store = new MemoryTenantKeyStore();
+  const master = LocalMasterKey.generate();
+  const ring = new KeyRing({ master, store });
+  await ring.newDataKey('acme', 'rec-1');
+  await new KeyRing({ master: LocalMasterKey.generate(), store }).newDataKey('stray', 'rec-2');
+  const before = JSON.stringify(await store.listLive());
+  assert.instance(await rejection(ring.rotateMasterKey(master)), MasterKeyError);
+  assert.instance(await rejection(ring.rotateMasterKey(LocalMasterKey.generate())), KeyNotFoundError);
+  assert.is(JSON.stringify(await store.listLive()), before, 'a refused rotation changed a row');
+  assert.is(ring.masterKeyId, master.keyId);
+});
+
+test('a tenant key created while a master rotation runs waits for it and is wrapped by the new master', async () => {
+  const store = new MemoryTenantKeyStore();
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  let entered!: () => void;
+  const inside = new Promise<void>((resolve) => { entered = resolve; });
+  const rewrapAll = store.rewrapAll.bind(store);
+  store.rewrapAll = async (...args) => { entered(); await held; return rewrapAll(...args); };
+  const ring = new KeyRing({ master: LocalMasterKey.generate(), store });
+  await ring.newDataKey('acme', 'rec-1');
+  const newMaster = LocalMasterKey.generate();
+  const rotation = ring.rotateMasterKey(newMaster);
+  await inside;
+  const created = ring.getOrCreateTenantKey('globex');
+  assert.instance(await rejection(ring.rotateMasterKey(LocalMasterKey.generate())), MasterKeyError, 'a second rotation at once');
+  release();
+  assert.is((await rotation).rewrapped, 1);
+  assert.is((await created).masterKeyId, newMaster.keyId);
+  for (const row of await store.listLive()) assert.is(row.masterKeyId, newMaster.keyId);
+});
+
 test('destroying a tenant key shreds that tenant only, and refuses new keys for it', async () => {
   const store = new MemoryTenantKeyStore();
   const ring = new KeyRing({ master: LocalMasterKey.generate(), store });

@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 /**
- * Live calls: this node's calls as they happen, from the server's event
- * stream (/console/api/live-calls: a snapshot, then one event per change).
- * Durations tick locally once a second.
+ * Live calls: the tenant's calls as they happen, on every node of the
+ * cluster, from the server's event stream (/console/api/live-calls: a
+ * snapshot, then one event per change). Durations tick locally once a
+ * second.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { BASE, Link } from '../router.tsx';
@@ -10,7 +11,7 @@ import { formatDuration } from '../format.ts';
 
 interface LiveCall {
   id: string; agentId: string; agentName: string; direction: 'inbound' | 'outbound'; party: string;
-  state: 'active' | 'ended'; startedAt: string; endedAt: string | null; turns: number; endReason: string | null;
+  state: 'active' | 'ended'; startedAt: string; endedAt: string | null; turns: number; endReason: string | null; nodeId: string | null;
 }
 
 export function LiveCallsPage() {
@@ -42,7 +43,7 @@ export function LiveCallsPage() {
       <h1>Live calls</h1>
       <p class="status" aria-live="polite">{connected ? `Live: ${active} call${active === 1 ? '' : 's'} in progress` : 'Connecting to the live feed…'}</p>
       <table data-testid="live-calls">
-        <caption class="visually-hidden">Calls on this server, in progress first</caption>
+        <caption class="visually-hidden">Calls on every node, in progress first</caption>
         <thead><tr><th scope="col">Caller</th><th scope="col">Agent</th><th scope="col">Direction</th><th scope="col">Duration</th><th scope="col">State</th><th scope="col">Turns</th></tr></thead>
         <tbody>
           {rows.length === 0 && <tr><td colSpan={6}>No calls yet.</td></tr>}
