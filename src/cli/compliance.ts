@@ -11,8 +11,9 @@
  *   smartalex tenant calling-hours --tenant T [--timezone Z] [--start HH:MM] [--end HH:MM]
  *                                  [--days mon-fri,sat] [--require-consent true|false] [--json]
  *
- * Numbers are normalised before they are stored ("(555) 123-4567" is
- * +15551234567). The list commands print whole numbers (this is the operator's
+ * Numbers are normalised before they are stored, one without + read in the
+ * tenant's default country ("(555) 123-4567" is +15551234567 for a US tenant,
+ * "020 7946 0000" is +442079460000 for a GB one). The list commands print whole numbers (this is the operator's
  * own tool); nothing here logs a number, and the audit log gets them masked.
  * Mistakes end with one line on stderr and exit 1.
  */

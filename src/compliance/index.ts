@@ -5,5 +5,6 @@ export {
 } from './outbound-policy.ts';
 export type { CallingPolicyChanges, OutboundCallInput, OutboundDecision, RefusalReason } from './outbound-policy.ts';
 export { addToDoNotCall, grantConsent, InvalidPhoneError, listConsents, listDoNotCall, removeDoNotCallById, removeFromDoNotCall, revokeConsent, revokeConsentById, type ListActor } from './lists.ts';
-export { isE164, maskPhone, normalisePhone, phoneCountry, phoneCountryCode, phoneVariants, stripPunctuation, type CountryCode } from './phone.ts';
+export { hasCountryCode, isE164, maskPhone, normalisePhone, phoneCountry, phoneCountryCode, phoneVariants, storedPhone, stripPunctuation, type CountryCode } from './phone.ts';
+export { readInCountry, tenantPhoneCountry } from './tenant-country.ts';
 export { timeZoneForPhone } from './phone-time-zone.ts';

@@ -8,9 +8,11 @@
  * would help):
  *
  *   invalid-number        the callee is not a phone number (src/compliance/phone.ts);
- *   do-not-call           the callee (any spelling: numbers are normalised, a US
- *                         10-digit number equals +1XXXXXXXXXX) is on the tenant's
- *                         do-not-call list. This wins over any consent;
+ *   do-not-call           the callee (any spelling: numbers are normalised, one
+ *                         dialled without + read in the tenant's default country
+ *                         as the list's entries were; an older row's bare US
+ *                         10 or 11 digits still equal +1XXXXXXXXXX) is on the
+ *                         tenant's do-not-call list. This wins over any consent;
  *   no-consent            the tenant requires prior consent (the default) and the
  *                         callee has no unrevoked consent of kind 'outbound-call'
  *                         (consent recorded for other kinds does not count);
@@ -32,8 +34,9 @@
  * When no From is given, the tenant's first number is presented (the oldest
  * number that is a phone number, preferring a full +E.164 one over a short
  * extension): see pickCallerNumber. `checkOutboundCall` is one withTenant
- * transaction (one query for the facts, plus the audit insert on a refusal), so
- * it is cheap enough to run on every call.
+ * transaction (one query for the facts, plus the audit insert on a refusal; a
+ * number dialled without + first reads the tenant's default country), so it is
+ * cheap enough to run on every call.
  */
 import { parseNameAddr } from '../../media/sip/header-values.ts';
 import { isSipUri, parseUri } from '../../media/sip/uri.ts';
@@ -41,7 +44,8 @@ import {
   audit, decideOutbound, getOutboundPolicy, OUTBOUND_CALL_CONSENT, updateOutboundPolicy, WEEKDAYS,
   type Database, type OutboundFacts, type OutboundPolicy, type Weekday,
 } from '../../storage/index.ts';
-import { describePhone, maskPhone, normalisePhone, phoneVariants } from './phone.ts';
+import { describePhone, hasCountryCode, maskPhone, normalisePhone, phoneVariants, type CountryCode } from './phone.ts';
+import { readInCountry, tenantPhoneCountry } from './tenant-country.ts';
 
 export type RefusalReason = 'do-not-call' | 'outside-calling-hours' | 'no-consent' | 'caller-id-not-owned' | 'invalid-number';
 
@@ -80,11 +84,14 @@ const DEFAULT_ACTOR = 'system:outbound-policy';
 
 /** Checks one outbound call; a refusal is audited in the same transaction. Throws when the tenant does not exist. */
 export async function checkOutboundCall(db: Database, tenantId: string, input: OutboundCallInput): Promise<OutboundDecision> {
-  const callee = normalisePhone(input.number);
+  // A number dialled without + is read where the tenant says, as its lists were; only then is the tenant's
+  // country read (a campaign dials its contacts' E.164 numbers, so its calls stay one transaction each).
+  const country = hasCountryCode(input.number) ? undefined : await tenantPhoneCountry(db, tenantId);
+  const callee = normalisePhone(input.number, country);
   const now = input.now ?? new Date();
   return decideOutbound<OutboundDecision>(db, tenantId, { phones: callee ? phoneVariants(callee) : [], consentKind: OUTBOUND_CALL_CONSENT }, (facts) => {
     if (!facts) throw new CallingPolicyError(`no tenant ${tenantId}`);
-    const decision = evaluateOutbound(facts, { callee, from: input.from, now, timeZone: input.timeZone });
+    const decision = evaluateOutbound(facts, { callee, from: input.from, now, timeZone: input.timeZone, country });
     if (decision.allowed) return { result: decision };
     const callerUser = input.from === undefined ? undefined : callerIdUser(input.from);
     return {
@@ -113,11 +120,13 @@ export async function assertOutboundAllowed(db: Database, tenantId: string, inpu
 
 /** The rules, on facts already read (no I/O). `callee` is the normalised number, undefined when it is not one. */
 export function evaluateOutbound(
-  facts: OutboundFacts, input: { callee: string | undefined; from?: string | undefined; now: Date; timeZone?: string | null | undefined },
+  facts: OutboundFacts,
+  input: { callee: string | undefined; from?: string | undefined; now: Date; timeZone?: string | null | undefined; /** Where a number without + was read, for the message. */ country?: CountryCode | undefined },
 ): OutboundDecision {
   const { callee, from, now } = input;
   if (!callee) {
-    return refuse('invalid-number', 'the number to call is not a phone number (digits, optionally a leading +; spaces, dashes, dots and parentheses are ignored)');
+    const without = input.country ? `; ${readInCountry(input.country)}` : '';
+    return refuse('invalid-number', `the number to call is not a phone number (digits, optionally a leading +; spaces, dashes, dots and parentheses are ignored)${without}`);
   }
   if (facts.doNotCall) return refuse('do-not-call', `${describePhone(callee)} is on the tenant's do-not-call list`);
   if (facts.policy.requireConsent && !facts.consent) {

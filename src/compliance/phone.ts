@@ -8,7 +8,8 @@
  *   - spaces, dashes, dots and parentheses are stripped; what is left must be
  *     digits with an optional leading +;
  *   - a number that is valid for its country becomes E.164 (+CC...); one
- *     without the + is read in `defaultCountry` ('US' unless given);
+ *     without the + is read in `defaultCountry` ('US' unless given; what a
+ *     person typed for a tenant is read in the tenant's: tenant-country.ts);
  *   - otherwise 3 to 6 digits without a + are an internal extension ("2000",
  *     a SIP user) and kept as they are (`isE164` tells them apart);
  *   - anything else (an unassigned area code, a wrong length) is not a number.
@@ -41,6 +42,21 @@ export function normalisePhone(raw: string, defaultCountry: CountryCode = DEFAUL
   const parsed = parsePhoneNumberFromString(text, defaultCountry);
   if (parsed?.isValid()) return parsed.number;
   return /^\d{3,6}$/.test(text) ? text : undefined;
+}
+
+/** Whether `raw` is written with its country code (a leading +), so no default country is needed to read it. */
+export function hasCountryCode(raw: string): boolean {
+  return stripPunctuation(raw).startsWith('+');
+}
+
+/**
+ * A stored number's canonical spelling: rows hold E.164, or (older rows) the bare
+ * US digits phoneVariants lists. Always read as US, never in a tenant's current
+ * default country, so changing that setting does not change what a stored entry
+ * means. `stored` itself when it is not a number.
+ */
+export function storedPhone(stored: string): string {
+  return normalisePhone(stored, 'US') ?? stored;
 }
 
 /** Whether a canonical number is a full international (E.164) number, not an extension. */

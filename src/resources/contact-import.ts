@@ -14,7 +14,8 @@
 import { audit, createContacts, existingContactPhones, type ContactInput, type Database } from '../../storage/index.ts';
 import { maskPhone, phoneVariants } from '../compliance/phone.ts';
 import { attributeKeyProblem, attributeValueProblem, MAX_ATTRIBUTES } from './contact-attributes.ts';
-import { newContact, tenantPhoneCountry } from './contacts.ts';
+import { tenantPhoneCountry } from '../compliance/tenant-country.ts';
+import { newContact } from './contacts.ts';
 import { CsvSyntaxError, csvRecords } from './csv-records.ts';
 import { auditBy, invalid, ResourceError, type Actor } from './errors.ts';
 

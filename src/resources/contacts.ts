@@ -11,13 +11,14 @@
  * do not call this number.
  */
 import {
-  audit, createContact as insertContact, deleteContactWithRecordings, getContact as findContact, getTenant, updateContact as changeContact,
+  audit, createContact as insertContact, deleteContactWithRecordings, getContact as findContact, updateContact as changeContact,
   type ContactAttributes, type ContactChanges, type ContactRow, type Database,
 } from '../../storage/index.ts';
 import type { ObjectStore } from '../../storage/vault/index.ts';
 import { canonicalTimeZone } from '../compliance/outbound-policy.ts';
 import { timeZoneForPhone } from '../compliance/phone-time-zone.ts';
-import { DEFAULT_PHONE_COUNTRY, isE164, maskPhone, normalisePhone, phoneCountryCode, type CountryCode } from '../compliance/phone.ts';
+import { DEFAULT_PHONE_COUNTRY, isE164, maskPhone, normalisePhone, type CountryCode } from '../compliance/phone.ts';
+import { readInCountry, tenantPhoneCountry } from '../compliance/tenant-country.ts';
 import { attributeChangesForAudit, checkedAttributes, mergedAttributes, type AttributeChanges } from './contact-attributes.ts';
 import { auditBy, invalid, notFound, type Actor } from './errors.ts';
 
@@ -41,13 +42,7 @@ export interface ContactUpdate extends ContactFields {
 }
 
 export const invalidPhoneMessage = (country: CountryCode): string =>
-  `phone is not a valid phone number: give it in international form, + and the country code (e.g. +14155550123); a number without + is read as a number of ${country} (the tenant's default country)`;
-
-/** Where the tenant reads numbers written without + (its setting; US when unset or unknown to the numbering plans). */
-export async function tenantPhoneCountry(db: Database, tenantId: string): Promise<CountryCode> {
-  const tenant = await getTenant(db, tenantId);
-  return (tenant && phoneCountryCode(tenant.defaultCountry)) ?? DEFAULT_PHONE_COUNTRY;
-}
+  `phone is not a valid phone number: give it in international form, + and the country code (e.g. +14155550123); ${readInCountry(country)}`;
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 const NAME = /^[^\u0000-\u001f\u007f]{1,200}$/;

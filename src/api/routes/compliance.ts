@@ -1,11 +1,12 @@
 /**
  * /v1/dnc and /v1/consents: the tenant's do-not-call list and consent
  * records (src/compliance/lists.ts, the functions the CLI uses). Numbers are
- * normalised on the way in; the audit log gets them masked.
+ * normalised on the way in, one without + read in the tenant's default
+ * country (as contacts are); the audit log gets them masked.
  */
 import { z } from 'zod';
 import { listConsentPage, listDoNotCallPage, type ConsentRow, type DoNotCallRow } from '../../../storage/index.ts';
-import { addToDoNotCall, grantConsent, removeDoNotCallById, revokeConsentById } from '../../compliance/index.ts';
+import { addToDoNotCall, grantConsent, removeDoNotCallById, revokeConsentById, tenantPhoneCountry } from '../../compliance/index.ts';
 import { getContact } from '../../resources/contacts.ts';
 import { invalid, notFound as missing, ResourceError } from '../../resources/errors.ts';
 import { pageQuery, pageSchema } from '../pagination.ts';
@@ -24,15 +25,18 @@ const consentView = (row: ConsentRow) => ({
   id: row.id, phone: row.phone, kind: row.kind, source: row.source, contactId: row.contactId, grantedAt: row.grantedAt.toISOString(), revokedAt: iso(row.revokedAt),
 });
 
-const phone = z.string().min(3).max(32);
+const phone = z.string().min(3).max(32).describe('Normalised to E.164 on the way in (without +, read in the tenant\'s default country, US unless set)');
 const kind = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/).describe('What was consented to; only "outbound-call" (the default) permits calls');
 
 export const complianceRoutes = [
   defineRoute({
     method: 'GET', url: '/dnc', tag: 'compliance', summary: 'The do-not-call list (oldest first)', permission: 'dnc:read',
-    query: pageQuery.extend({ phone: phone.optional().describe('Only this number (any spelling)') }),
+    query: pageQuery.extend({ phone: phone.optional().describe('Only this number (any spelling; without +, read in the tenant\'s default country)') }),
     response: pageSchema(dncSchema),
-    handler: async ({ ctx, query }) => apiPage(await served(() => listDoNotCallPage(ctx.db, ctx.tenantId, { phones: phoneFilter(query.phone) }, query)), dncView),
+    handler: async ({ ctx, query }) => {
+      const phones = query.phone === undefined ? undefined : phoneFilter(query.phone, await tenantPhoneCountry(ctx.db, ctx.tenantId));
+      return apiPage(await served(() => listDoNotCallPage(ctx.db, ctx.tenantId, { phones }, query)), dncView);
+    },
   }),
   defineRoute({
     method: 'POST', url: '/dnc', tag: 'compliance', summary: 'Add a number to the do-not-call list (idempotent: added is false when it was already there)', permission: 'dnc:write',
@@ -56,13 +60,14 @@ export const complianceRoutes = [
     method: 'GET', url: '/consents', tag: 'compliance', summary: 'Consent records (newest first; in force only unless includeRevoked)', permission: 'consents:read',
     query: pageQuery.extend({
       includeRevoked: z.enum(['true', 'false']).optional(),
-      phone: phone.optional().describe('Only this number (any spelling)'),
+      phone: phone.optional().describe('Only this number (any spelling; without +, read in the tenant\'s default country)'),
       contactId: z.uuid().optional(),
     }),
     response: pageSchema(consentSchema),
-    handler: async ({ ctx, query }) => apiPage(await served(() => listConsentPage(ctx.db, ctx.tenantId, {
-      includeRevoked: query.includeRevoked === 'true', phones: phoneFilter(query.phone), contactId: query.contactId,
-    }, query)), consentView),
+    handler: async ({ ctx, query }) => {
+      const phones = query.phone === undefined ? undefined : phoneFilter(query.phone, await tenantPhoneCountry(ctx.db, ctx.tenantId));
+      return apiPage(await served(() => listConsentPage(ctx.db, ctx.tenantId, { includeRevoked: query.includeRevoked === 'true', phones, contactId: query.contactId }, query)), consentView);
+    },
   }),
   defineRoute({
     method: 'POST', url: '/consents', tag: 'compliance', summary: 'Record prior consent (idempotent: added is false and the record in force is returned when there is one)', permission: 'consents:write',

@@ -6,10 +6,10 @@
  */
 import { z } from 'zod';
 import { listContactsPage, type ContactRow } from '../../../storage/index.ts';
-import { normalisePhone, phoneVariants, type CountryCode } from '../../compliance/index.ts';
+import { normalisePhone, phoneVariants, tenantPhoneCountry, type CountryCode } from '../../compliance/index.ts';
 import { attributeChangesSchema, attributesSchema } from '../../resources/contact-attributes.ts';
 import { importContacts, IMPORT_MAX_ROWS } from '../../resources/contact-import.ts';
-import { createContact, eraseContact, getContact, rectifyContact, tenantPhoneCountry } from '../../resources/contacts.ts';
+import { createContact, eraseContact, getContact, rectifyContact } from '../../resources/contacts.ts';
 import { badRequest } from '../problem.ts';
 import { pageQuery, pageSchema } from '../pagination.ts';
 import { defineRoute } from '../route.ts';
