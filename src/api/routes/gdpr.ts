@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { audit, getApiJob, getContact, type ApiJobRow } from '../../../storage/index.ts';
 import type { RecordingVault } from '../../../storage/vault/index.ts';
 import {
-  DataSubjectError, eraseDataSubject, signExportLink, subjectQuery, verifyExportLink, type ExportRequest, type GdprExportJobs,
+  DataSubjectError, eraseDataSubject, signExportLink, subjectCountry, subjectQuery, verifyExportLink, type ExportRequest, type GdprExportJobs,
 } from '../../gdpr/index.ts';
 import { linkActor } from '../../recordings/links.ts';
 import { eraseTenant } from '../../recordings/erase.ts';
@@ -87,7 +87,7 @@ function exportView(ctx: ApiContext, row: ApiJobRow) {
 /** A subject's contact id must be the tenant's (another tenant's is a 404); a number must be one. */
 async function checkSubject(ctx: ApiContext, subject: { contactId?: string | undefined; phone?: string | undefined }): Promise<void> {
   try {
-    subjectQuery(subject);
+    subjectQuery(subject, await subjectCountry(ctx.db, ctx.tenantId, subject));
   } catch (error) {
     if (error instanceof DataSubjectError) throw badRequest(error.message, [{ path: subject.phone ? 'body.phone' : 'body', message: error.message }]);
     throw error;

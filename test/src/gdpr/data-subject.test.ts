@@ -4,7 +4,8 @@
  * file's SHA-256 in the manifest), nothing about anyone else; the erasure
  * removes all of it, crypto-shreds their recordings (objects gone), keeps the
  * do-not-call entry, leaves another person's data alone; both are audited.
- * Runs on PGlite and on a Postgres server.
+ * A subject named by a number without + is read in the tenant's default
+ * country. Runs on PGlite and on a Postgres server.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,10 +13,10 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  addTranscriptTurn, createAgent, createTenant, findDataSubject, finishCall, listAudit, listCalls, listDoNotCallEntries, startCall, withTenant, schema,
+  addTranscriptTurn, createAgent, createTenant, findDataSubject, finishCall, listAudit, listCalls, listDoNotCallEntries, startCall, updateTenant, withTenant, schema,
 } from '../../../storage/index.ts';
 import { addToDoNotCall, grantConsent } from '../../../src/compliance/index.ts';
-import { eraseDataSubject, exportDataSubject } from '../../../src/gdpr/index.ts';
+import { eraseDataSubject, exportDataSubject, subjectCountry, subjectQuery } from '../../../src/gdpr/index.ts';
 import { backends } from '../../support/databases.ts';
 import { recordingFixture, syntheticFrame } from '../recordings/support.ts';
 import { readZip } from './read-zip.ts';
@@ -97,6 +98,21 @@ for (const backend of await backends()) {
     assert.equal((await listCalls(db, w.tenantId)).map((c) => c.id), [w.calls.bob]);
     const logged = (await listAudit(db, w.tenantId)).find((a) => a.action === 'gdpr.erased');
     assert.is(logged?.target, `contact:${w.alice.id}`);
+  });
+
+  test(`[${backend.name}] a GB tenant's subject named by a number without + is read in GB: their consent erased, their DNC entry kept`, async () => {
+    const tenant = await createTenant(db, { name: `gb-${crypto.randomUUID()}` });
+    await updateTenant(db, tenant.id, { defaultCountry: 'GB' });
+    await withTenant(db, tenant.id, (tx) => tx.insert(schema.contacts).values({ tenantId: tenant.id, name: 'Ann', phone: '+442079460000' }));
+    await grantConsent(db, tenant.id, '020 7946 0000', { source: 'web form', actor: ACTOR });
+    await grantConsent(db, tenant.id, '+12079460000', { source: 'web form', actor: ACTOR }); // the US reading of the same digits: someone else
+    await addToDoNotCall(db, tenant.id, '020 7946 0000', { actor: ACTOR });
+    assert.equal(subjectQuery({ phone: '020 7946 0000' }, await subjectCountry(db, tenant.id, { phone: '020 7946 0000' })).phones, ['+442079460000']);
+    assert.throws(() => subjectQuery({ phone: '020 7946 0000' }, 'US'), /not a phone number \(a number without \+ is read as a number of US/);
+    const result = await eraseDataSubject(db, fx.store, tenant.id, { phone: '020 7946 0000' }, { actor: ACTOR });
+    assert.equal(result, { contacts: 1, calls: 0, recordings: 0, consents: 1, webhookEvents: 0, doNotCallKept: 1 });
+    assert.equal((await findDataSubject(db, tenant.id, { phones: ['+12079460000'], contactIds: [] })).consents.length, 1, 'the US number\'s consent is not theirs');
+    assert.equal((await listDoNotCallEntries(db, tenant.id)).map((e) => e.phone), ['+442079460000']);
   });
 
   test.after(async () => {
