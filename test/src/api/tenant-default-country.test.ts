@@ -3,7 +3,8 @@
  * through PATCH /tenant by an owner or admin (a manager may not), checked
  * against libphonenumber-js's countries, audited with before and after; then
  * contact create, rectification, CSV import and the list's phone filter read
- * numbers written without + in it, while another tenant keeps the US.
+ * numbers written without + in it, as do the do-not-call list and the
+ * consents (and their filters), while another tenant keeps the US.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -55,9 +56,27 @@ for (const backend of await backends()) {
       const found = expect(await manager('GET', '/contacts?phone=02079460960'), 200, 'filter by the national spelling');
       assert.equal(found.items.map((c: { phone: string; name: string }) => [c.phone, c.name]), [['+442079460960', 'Alan']]);
 
+      // The do-not-call list and the consents read numbers without + in GB too, as do their phone filters.
+      const dnc = expect(await manager('POST', '/dnc', { phone: '020 7946 0000', reason: 'asked on call' }), 200, 'a national GB number on the do-not-call list');
+      assert.equal([dnc.phone, dnc.added], ['+442079460000', true]);
+      assert.is(expect(await manager('POST', '/dnc', { phone: '207 946 0000' }), 200, 'the same number again').added, false);
+      assert.equal(expect(await manager('GET', '/dnc?phone=02079460000'), 200, 'dnc filter').items.map((e: { phone: string }) => e.phone), ['+442079460000']);
+      const consent = expect(await manager('POST', '/consents', { phone: '020 7946 0001', source: 'web form' }), 200, 'consent for a national GB number');
+      assert.is(consent.phone, '+442079460001');
+      assert.equal(expect(await manager('GET', '/consents?phone=(020)%207946%200001'), 200, 'consent filter').items.map((c: { id: string }) => c.id), [consent.id]);
+      const unreadable = await manager('POST', '/dnc', { phone: '020 7946 00' }); // too short for a London number
+      assert.is(unreadable.statusCode, 400);
+      assert.match(String(unreadable.headers['content-type']), /application\/problem\+json/);
+      assert.match(unreadable.json().detail, /not a phone number: .*read as a number of GB \(the tenant's default country\)/, 'the problem names the country');
+      assert.not.ok(unreadable.body.replace(/\D/g, '').includes('794600'), 'the problem repeats the number');
+      const dncAudit = (await listAudit(h.db, tenantId, 50)).filter((e) => e.action === 'dnc.added' || e.action === 'consent.granted');
+      assert.equal(dncAudit.map((e) => e.target).sort(), ['+********0000', '+********0001'], 'audited masked');
+
       const other = await h.tenant('Other');
       const us = client(h, await h.bearer(other, 'manager'));
       assert.is(expect(await us('POST', '/contacts', { phone: '(415) 555-0123' }), 201, 'another tenant').phone, '+14155550123', 'another tenant keeps the US');
+      assert.is(expect(await us('POST', '/dnc', { phone: '207 946 0000' }), 200, 'another tenant\'s dnc').phone, '+12079460000', 'and reads its do-not-call numbers in the US');
+      assert.is(expect(await us('POST', '/consents', { phone: '207 946 0001', source: 'web form' }), 200, 'another tenant\'s consent').phone, '+12079460001');
     } finally {
       await h.close();
       await backend.cleanup();
