@@ -1,7 +1,8 @@
 /**
  * `smartalex dnc`, `smartalex consent` and `smartalex tenant calling-hours`
  * through the real CLI, on an embedded data directory and on a Postgres
- * server database: numbers normalised on the way in and listed whole, consent
+ * server database: numbers normalised on the way in (without +, in the
+ * tenant's default country) and listed whole, consent
  * revoked but kept, the policy set and printed, an unknown time zone refused
  * with one line, and every change audited with the number masked. (The rules
  * themselves are tested in test/src/compliance/; CLI runs are slow, so this
@@ -10,7 +11,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sql } from 'drizzle-orm';
-import { createTenant, migrate, rows } from '../../../storage/index.ts';
+import { createTenant, migrate, rows, updateTenant } from '../../../storage/index.ts';
 import { ok, refusedWith, runCli, targetKinds, withOpen } from './targets.ts';
 
 for (const kind of await targetKinds()) {
@@ -18,11 +19,19 @@ for (const kind of await targetKinds()) {
     const target = await kind.create();
     const env = target.env;
     try {
-      const tenantId = await withOpen(target, async (db) => {
+      const [tenantId, gbTenantId] = await withOpen(target, async (db) => {
         await migrate(db);
-        return (await createTenant(db, { name: 'Acme' })).id;
+        const gb = await createTenant(db, { name: 'Acme UK' });
+        await updateTenant(db, gb.id, { defaultCountry: 'GB' });
+        return [(await createTenant(db, { name: 'Acme' })).id, gb.id];
       });
       const t = ['--tenant', tenantId];
+
+      // A GB tenant's number without + is a GB number; one that cannot be read there is refused in one line that names the country, not the number.
+      assert.is(ok(await runCli(['dnc', 'add', '020 7946 0000', '--tenant', gbTenantId], env), 'dnc add (GB)'), '+442079460000 added to the do-not-call list\n');
+      const unreadable = await runCli(['consent', 'grant', '020 7946 00', '--tenant', gbTenantId, '--source', 'web form'], env);
+      refusedWith(unreadable, /^smartalex: not a phone number: .*read as a number of GB \(the tenant's default country\)$/);
+      assert.not.ok(unreadable.stderr.replace(/\D/g, '').includes('794600'), 'the refusal repeats the number');
 
       assert.is(ok(await runCli(['dnc', 'add', '(212) 555-0123', ...t, '--reason', 'asked on call'], env), 'dnc add'), '+12125550123 added to the do-not-call list\n');
       const dnc = JSON.parse(ok(await runCli(['dnc', 'list', ...t, '--json'], env), 'dnc list')) as { phone: string; reason: string; addedAt: string }[];
