@@ -12,7 +12,7 @@ export const WIDGET_CSS = `
 .launcher { font: inherit; font-weight: 600; color: #fff; background: #1f5fbf; border: none; border-radius: 999px; padding: 0.75rem 1.2rem; box-shadow: 0 2px 8px rgba(0, 0, 0, 0.25); cursor: pointer; }
 .launcher:hover { background: #174a96; }
 .launcher:focus-visible, .hangup:focus-visible, .close:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
-.launcher[hidden], .panel[hidden], .hangup[hidden] { display: none; }
+.launcher[hidden], .panel[hidden], .hangup[hidden], .close[hidden], .speaking[hidden] { display: none; }
 .panel { width: 17rem; background: #fff; border: 1px solid #c9ced6; border-radius: 0.6rem; padding: 0.8rem 0.9rem; box-shadow: 0 4px 16px rgba(0, 0, 0, 0.2); display: flex; flex-direction: column; gap: 0.6rem; }
 .title { display: flex; justify-content: space-between; align-items: center; font-weight: 600; margin: 0; font-size: 1rem; }
 .status { margin: 0; color: #1b1f24; }

@@ -96,11 +96,14 @@ export function mountWidgetView(options: WidgetViewOptions): WidgetView {
       panel.dataset.state = state;
       status.textContent = message;
       const live = state === 'connecting' || state === 'in-call';
+      // During a call the panel's hang-up replaces the floating button (taking the focus if the button had it).
+      const focused = document.activeElement === host && root.activeElement === launcher;
       hangup.hidden = !live;
+      speaking.hidden = !live;
       close.hidden = live;
-      launcher.disabled = live;
+      launcher.hidden = live || !options.launcher;
       if (!live) this.level(0);
-      if (live && document.activeElement === host && root.activeElement === launcher) hangup.focus();
+      if (live && focused) hangup.focus();
     },
     level(value) {
       const shown = Math.max(0, Math.min(1, value));
