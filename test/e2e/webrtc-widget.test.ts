@@ -171,14 +171,22 @@ if (run) {
     }
   });
 
-  test('a page that forbids the microphone gets the "microphone denied" message', async () => {
+  test('a page that forbids the microphone gets the "microphone denied" message (through SmartAlexWidget.start and its statechange events)', async () => {
     const site = customers[0]!.address() as { port: number };
     const { page, status } = await openCustomerPage(`http://127.0.0.1:${site.port}/no-mic`);
     try {
-      await page.getByRole('button', { name: /Talk to our AI agent/ }).click();
+      // A page with its own button: the API, and the events it listens to.
+      await page.evaluate(() => {
+        const api = (globalThis as unknown as { SmartAlexWidget: { start(): void; addEventListener(type: string, l: (e: CustomEvent<{ state: string }>) => void): void } }).SmartAlexWidget;
+        const seen: string[] = [];
+        (globalThis as unknown as { seen: string[] }).seen = seen;
+        api.addEventListener('statechange', (event) => seen.push(event.detail.state));
+        api.start();
+      });
       const refused = await waitForValue('the refusal', async () => { const s = await status(); return s.state === 'error' ? s : undefined; }, WAIT);
       assert.is(refused.error, 'microphone');
       await page.getByRole('status').filter({ hasText: 'Microphone access was denied' }).waitFor(UI);
+      assert.equal(await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen), ['connecting', 'error']);
     } finally {
       await page.close();
     }
