@@ -17,6 +17,7 @@ import type { Logger } from './log.ts';
 import { describeDemo, provisionDemoIfEmpty } from './provision.ts';
 import { registerRecordingRoutes } from './http/recordings.ts';
 import { registerCallPage } from './http/call-page.ts';
+import { registerWidgetScript } from './http/widget-script.ts';
 import { UpgradeRouter } from './http/upgrades.ts';
 import { WEBRTC_SIGNALLING_PATH, webRtcSignalling } from './webrtc/index.ts';
 import { controlPlaneSettings, registerControlPlane, systemClock, type ControlPlaneDeps } from './api/index.ts';
@@ -192,9 +193,10 @@ export async function startServer(config: Config, logger: Logger, output: { writ
     });
     closers.unshift(() => liveCalls.close());
     registerConsole(http, { deps: controlPlane, feed: liveCalls });
-    // Browser calls: the /call/<agentId> page and its signalling socket (src/webrtc); upgrades to the carrier
-    // stream paths are the stream endpoint's.
+    // Browser calls: the /call/<agentId> page, the embeddable /widget.js and their signalling socket (src/webrtc);
+    // upgrades to the carrier stream paths are the stream endpoint's.
     registerCallPage(http);
+    registerWidgetScript(http);
     const webrtc = webRtcSignalling({ config, db, calls, secret: recordingVault.callTokenSecret, logger: logger.child({ component: 'webrtc' }) });
     http.addHook('preClose', () => webrtc.close()); // before the HTTP server closes: it would wait for the upgraded sockets
     new UpgradeRouter(http.server, { handledElsewhere: (path) => (Object.values(STREAM_PATHS) as string[]).includes(path) }).add(WEBRTC_SIGNALLING_PATH, webrtc.handleUpgrade);

@@ -19,12 +19,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { encodeWav, parseWav, pcm16Samples } from '../../media/audio/index.ts';
+import { parseWav } from '../../media/audio/index.ts';
 import { AI_DISCLOSURE } from '../../pipeline/conversation/index.ts';
 import { startAllSimulators } from '../../tools/simulators/index.ts';
 import { getCall, issueApiKey, listCallEvents, listRecordings, listTranscript } from '../../storage/index.ts';
@@ -33,6 +33,7 @@ import { hasCommand, needExternal } from '../support/external.ts';
 import { waitFor, waitForValue } from '../support/poll.ts';
 import { startTestServer, type TestServer } from './support/harness.ts';
 import { frameRms, splitStereo } from './support/energy.ts';
+import { fakeMicrophoneArgs, microphoneWav, VOICED } from './support/fake-microphone.ts';
 import { exitAfterNativePeers } from '../../media/webrtc/native-exit.ts';
 
 const IN_NAMESPACE = process.env.SMARTALEX_TEST_NETNS === '1';
@@ -54,8 +55,6 @@ const CARD = '4111 1111 1111 1111';
 const CALLER_SAYS = `my card number is ${CARD}`;
 /** Far longer than the test waits (about a minute of speech): only the barge-in can stop it early. */
 const AGENT_SAYS = `Thank you. I have noted the card ${CARD}. ${'Let me tell you about our opening hours and the ways to reach us. '.repeat(12)}`;
-/** An agent audio level (WebAudio RMS, full scale 1) that is speech, not comfort noise or codec residue. */
-const VOICED = 0.01;
 
 interface PageState {
   t0: number;
@@ -66,16 +65,6 @@ interface PageState {
   levels: Array<{ t: number; rms: number }>;
   captions: Array<{ speaker: string; text: string; t: number }>;
   muted: boolean;
-}
-
-/** The fake microphone: fixture speech, then silence, looped by Chromium. */
-function microphoneWav(dir: string): string {
-  const speech = pcm16Samples(parseWav(readFileSync(new URL('../../fixtures/audio/hello-book-table-16k.wav', import.meta.url))));
-  const pcm = new Int16Array(speech.length + 16_000 * 2);
-  pcm.set(speech);
-  const file = join(dir, 'microphone.wav');
-  writeFileSync(file, encodeWav({ sampleRate: 16_000, channels: 1, encoding: 'pcm16', data: Buffer.from(pcm.buffer) }));
-  return file;
 }
 
 test('a browser hears the greeting, gets a reply, barges in; the call record has the redacted transcript, the trace and a two-leg recording', async () => {
@@ -99,10 +88,7 @@ test('a browser hears the greeting, gets a reply, barges in; the call record has
 
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${microphoneWav(dir)}`,
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
-      ],
+      args: [...fakeMicrophoneArgs(microphoneWav(dir)), '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', '--autoplay-policy=no-user-gesture-required'],
     });
     const page = await browser.newPage();
     const violations: string[] = [];

@@ -12,8 +12,8 @@
  *                                              page's origin (the signalling socket checks it)
  *   OPTIONS /widget-keys/:key/call-tokens   the CORS preflight
  * The key rides in the path so the preflight can check the same allowlist as the request. What protects a
- * key: its exact origin allowlist (a wrong or missing Origin is a 403, and CORS headers go to allowed origins
- * only), a per-source limit counted before the key is looked up and a per-key limit (both fixed windows in
+ * key: its exact origin allowlist (a wrong or missing Origin is a 403, readable by the asking page so the widget
+ * can say why, but a token goes to allowed origins only; a preflight succeeds for allowed origins only), a per-source limit counted before the key is looked up and a per-key limit (both fixed windows in
  * Postgres, so the cluster shares them; 429 with Retry-After), the tenant's concurrent call limit when the
  * call starts, and revocation. An unknown and a revoked key get the same 404.
  */
@@ -68,6 +68,19 @@ async function allowedUse(facts: RequestFacts, request: FastifyRequest, reply: F
   return { key, origin };
 }
 
+/**
+ * Every answer to a token request is readable by the page that asked, refusals included: the widget
+ * (src/http/widget) can then tell "this site is not allowed" (403) and "busy" (429, Retry-After) from a network
+ * failure. A refusal holds nothing secret (the key is public, and any non-browser client reads it anyway), no
+ * credential is ever allowed (no Allow-Credentials), and only a page on an allowed origin is ever answered
+ * with a token. The preflight still allows the key's origins only; the widget's request needs none.
+ */
+function readableByAskingPage(request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('vary', 'Origin');
+  const origin = request.headers.origin;
+  if (typeof origin === 'string') reply.header('access-control-allow-origin', origin).header('access-control-expose-headers', 'Retry-After');
+}
+
 export const widgetKeyRoutes = [
   defineRoute({
     method: 'POST', url: '/agents/:agentId/widget-keys', tag: 'agents', summary: 'Create a web-widget key for an agent, with the origins allowed to use it', permission: 'agents:write', status: 201,
@@ -116,10 +129,9 @@ export const widgetKeyRoutes = [
       signallingPath: z.string(),
     }).meta({ id: 'WidgetCallToken' }),
     handler: async ({ facts, params, request, reply }) => {
+      readableByAskingPage(request, reply);
       await countSource(facts);
       const { key, origin } = await allowedUse(facts, request, reply, params.key);
-      // The page may read a refusal's Retry-After.
-      reply.header('access-control-expose-headers', 'Retry-After');
       const perKey = await rateLimitHit(facts.db, `widget-key:${key.keyId}`, WINDOW_MS);
       if (perKey.hits > facts.deps.settings.widgetTokensPerKeyPerMinute) throw tooManyRequests(perKey.ttlMs / 1000);
       // The agent is read in the key's own tenant: a key can only ever name its tenant's agent.

@@ -36,17 +36,22 @@ export function runInEmptyNetwork(testFile: string, needs: { sipp?: boolean }, w
   return run;
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** Chromium resolving no name; `extraArgs` add to its flags (a fake microphone: test/e2e/support/fake-microphone.ts). */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   mkdirSync(SHOTS, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM, timeout: 60_000,
-    args: ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', '--autoplay-policy=no-user-gesture-required', '--disable-dev-shm-usage'],
+    args: ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', '--autoplay-policy=no-user-gesture-required', '--disable-dev-shm-usage', ...extraArgs],
   });
 }
 
-/** Screenshots `page` as `name`, runs axe-core on it and appends its serious and critical violations to `found`. */
-export async function checkPage(page: Page, name: string, found: string[]): Promise<void> {
-  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+/**
+ * Screenshots `page` as `name` (under `shots`, default test-output/console/), runs axe-core on it (open shadow
+ * roots included) and appends its serious and critical violations to `found`.
+ */
+export async function checkPage(page: Page, name: string, found: string[], shots = SHOTS): Promise<void> {
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
   // Evaluated over the DevTools protocol: addScriptTag would add an inline script, which the console's CSP refuses (as it should).
   await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async () => {

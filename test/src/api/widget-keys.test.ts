@@ -171,12 +171,20 @@ for (const backend of await backends()) {
         const checked = checkCallToken(secret, body.token);
         assert.ok(checked.ok && checked.claims.tenantId === tenantA && checked.claims.agentId === agentA.id && checked.claims.origin === SHOP, 'tenant A, its agent, the page origin');
 
-        // Wrong or missing Origin: 403 without CORS headers.
+        // Wrong or missing Origin: 403 and no token; the asking page may read the refusal (the widget says why).
         for (const origin of [OTHER, undefined, 'https://shop.example.evil.example', 'null']) {
           const res = await mint(origin);
           assert.is(res.status, 403, `origin ${String(origin)}`);
-          assert.is(res.headers.get('access-control-allow-origin'), null);
+          assert.is(res.headers.get('access-control-allow-origin'), origin ?? null, 'readable by the page that asked, and only by it');
+          assert.is(res.headers.get('access-control-allow-credentials'), null);
+          const problem = await res.json() as { code?: string; token?: unknown };
+          assert.is(problem.code, 'origin_not_allowed');
+          assert.is(problem.token, undefined);
         }
+        // The widget's request is a CORS simple one (POST, no body, no content type): no preflight needed.
+        const simple = await fetch(url(), { method: 'POST', headers: { origin: SHOP } });
+        assert.is(simple.status, 201, await simple.clone().text());
+        assert.is(simple.headers.get('access-control-allow-origin'), SHOP);
 
         // The signalling socket: the token from another site is refused (and not used up), then taken from the page's origin.
         const offer = async (origin: string | undefined, token: string) => {
