@@ -19,7 +19,7 @@ import { hasCommand, needExternal } from '../support/external.ts';
 import { startTestServer, type TestServer } from './support/harness.ts';
 import { waitForValue } from '../support/poll.ts';
 import { ownCall } from './support/uac.ts';
-import { frameRms, receivedRms, splitStereo, toneBurst } from './support/energy.ts';
+import { frameRms, receivedRmsOnSenderClock, splitStereo, toneBurst } from './support/energy.ts';
 
 const run = needExternal(hasCommand('espeak-ng'), 'espeak-ng', 'the recording end-to-end test (its agent speaks a greeting)');
 let t: TestServer;
@@ -76,13 +76,16 @@ if (run) {
       assert.ok(loud[loud.length - 1]! - loud[0]! < toneFrames + 6, 'the tone is one contiguous burst');
 
       // Agent channel: the greeting where the UAC heard it. Map UAC time to recording frames through the tone.
-      const heard = receivedRms(call.received).filter((p) => p.rms > 300);
+      // Both sides on the server's timing, not this process's: the tone's actual send time, the greeting's send time
+      // from its RTP timestamps (this process's event loop may stall for hundreds of ms on a busy machine).
+      const heard = receivedRmsOnSenderClock(call.received).filter((p) => p.rms > 300);
       assert.ok(heard.length > 50, `the UAC heard the greeting (${heard.length} voiced packets)`);
       const spoken = agentRms.filter((r) => r > 300).length;
       assert.ok(Math.abs(spoken - heard.length) <= Math.max(6, heard.length * 0.1), `agent channel has ${spoken} voiced frames, the UAC heard ${heard.length}`);
-      const lag = loud[0]! - Math.round((TONE_FROM_S * 1000) / 20); // recording frame = UAC frame + lag
+      const toneSentAt = sent.sentAt[Math.round(TONE_FROM_S * 50)]!;
+      const lag = loud[0]! - Math.round((toneSentAt - sent.startedAt) / 20); // recording frame = UAC frame + lag
       let best = { offset: 0, match: 0 };
-      for (let offset = -15; offset <= 15; offset++) {
+      for (let offset = -40; offset <= 15; offset++) {
         let hits = 0;
         for (const p of heard) {
           const i = Math.round((p.at - sent.startedAt) / 20) + lag + offset;
@@ -91,7 +94,11 @@ if (run) {
         if (hits > best.match) best = { offset, match: hits };
       }
       assert.ok(best.match / heard.length > 0.85, `agent channel lines up with what the UAC heard (${best.match}/${heard.length} at offset ${best.offset})`);
-      assert.ok(Math.abs(best.offset) <= 12, `legs are aligned within 240 ms (offset ${best.offset} frames)`);
+      // The caller leg is placed when the agent's pipeline heard it (the jitter buffer's playout), the agent leg when it
+      // was sent: on a clean path 12 frames cover the difference; on a jittery one (a busy machine) the adaptive buffer
+      // deepens and the caller leg may trail by its depth more, never lead.
+      const peakDepth = session.rtp.stats.jitterBuffer.peakDepthFrames;
+      assert.ok(best.offset <= 12 && best.offset >= -(12 + peakDepth), `legs are aligned within 240 ms plus the jitter buffer's peak depth (offset ${best.offset} frames, peak depth ${peakDepth} frames)`);
       // The caller channel is silent while only the agent speaks.
       const agentOnly = agentRms.map((r, i) => (r > 300 && (callerRms[i] ?? 0) < 50 ? 1 : 0)).reduce<number>((a, b) => a + b, 0);
       assert.ok(agentOnly > spoken - toneFrames - 10, 'the greeting is not on the caller channel');

@@ -36,6 +36,25 @@ export function receivedRms(packets: readonly ReceivedPacket[]): { at: number; r
   });
 }
 
+/**
+ * Like receivedRms, but `at` is when the server sent each packet, on this
+ * process's clock: the stream's RTP timestamps (8 kHz, advancing in real time)
+ * anchored at its least-delayed packet. Arrival times include this process's
+ * own event-loop stalls, which on a busy machine reach hundreds of
+ * milliseconds; a test that measures the server's timing must not measure
+ * its own. Packets of the stream's first SSRC only.
+ */
+export function receivedRmsOnSenderClock(packets: readonly ReceivedPacket[]): { at: number; rms: number }[] {
+  const audio = packets.filter((p) => p.pt === 0 || p.pt === 8);
+  if (audio.length === 0) return [];
+  const ssrc = audio[0]!.ssrc;
+  const first = audio[0]!.ts;
+  const stream = audio.filter((p) => p.ssrc === ssrc).map((p) => ({ packet: p, mediaMs: ((p.ts - first) | 0) / 8 }));
+  const anchor = Math.min(...stream.map((s) => s.packet.at - s.mediaMs));
+  const levels = receivedRms(stream.map((s) => s.packet));
+  return stream.map((s, i) => ({ at: anchor + s.mediaMs, rms: levels[i]!.rms }));
+}
+
 /** A 440 Hz tone at amplitude 8000 between `fromS` and `toS` inside `totalS` seconds of digital silence (8 kHz). */
 export function toneBurst(totalS: number, fromS: number, toS: number): Int16Array {
   const pcm = new Int16Array(Math.round(totalS * 8000));

@@ -26,7 +26,8 @@ export interface OwnCall {
    * Sends 8 kHz PCM in real time: 20 ms frames at start + n*20 ms on the monotonic clock (no drift),
    * stopping early when `stop()` says so. Resolves with the performance.now() the first frame left at.
    */
-  sendPcm(pcm: Int16Array, options?: { pt?: number; stop?: () => boolean }): Promise<{ startedAt: number; frames: number }>;
+  /** Paces frames at 20 ms from `startedAt` (catching up when late); `sentAt[k]` is when frame k actually left. */
+  sendPcm(pcm: Int16Array, options?: { pt?: number; stop?: () => boolean }): Promise<{ startedAt: number; frames: number; sentAt: number[] }>;
   /** Types `keys` as RFC 4733 events: each key's packets 20 ms apart (end packet three times), `gapMs` between keys. */
   sendDigits(keys: string, options?: { gapMs?: number; durationMs?: number }): Promise<void>;
   close(): Promise<void>;
@@ -80,6 +81,7 @@ export async function ownCall(sipPort: number, options: Partial<InviteOptions> &
       const pt = opts.pt ?? 0;
       const total = Math.ceil(pcm.length / 160);
       const startedAt = performance.now();
+      const sentAt: number[] = [];
       let n = 0;
       for (; n < total; n++) {
         if (opts.stop?.()) break;
@@ -89,10 +91,11 @@ export async function ownCall(sipPort: number, options: Partial<InviteOptions> &
         frame.set(pcm.subarray(n * 160, Math.min(pcm.length, (n + 1) * 160)));
         const payload = Buffer.alloc(160);
         encodeG711(pt === 8 ? 'alaw' : 'mulaw', frame, payload);
+        sentAt.push(performance.now());
         rtp.send(serializeRtp({ payloadType: pt, sequenceNumber: seq++ & 0xffff, timestamp: ts, ssrc: 0x1234, marker: false, payload }), serverMedia.port, serverMedia.address);
         ts += 160;
       }
-      return { startedAt, frames: n };
+      return { startedAt, frames: n, sentAt };
     },
     async sendDigits(keys, opts = {}) {
       const durationMs = opts.durationMs ?? 100;
