@@ -56,6 +56,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { keepOnnxRuntimeTelemetryOff } from './onnxruntime-telemetry.ts';
 
 export const SILERO_SAMPLE_RATES = [8000, 16000] as const;
 export type SileroSampleRate = (typeof SILERO_SAMPLE_RATES)[number];
@@ -190,6 +191,7 @@ class VadThread {
     this.died = new Promise((resolve) => (this.settleDied = resolve));
     // No execArgv: the thread needs no loader (tsx's `--import tsx` would only slow its start), and flags such as
     // `-e` / `--input-type` that the main thread may run with make no sense for it (the worker refuses to start).
+    keepOnnxRuntimeTelemetryOff(); // before the runtime loads in the thread: it latches the choice at start-up
     this.worker = new Worker(WORKER_URL, { workerData: { modelPath }, execArgv: [], name: 'silero-vad' });
     this.worker.unref();
     this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));

@@ -85,7 +85,7 @@ test('plain HTTP: loopback by default; another address needs TLS or SMARTALEX_HT
   for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost']) assert.ok(loadConfig({ SMARTALEX_HTTP_HOST: host }), host);
   assert.throws(() => loadConfig({ SMARTALEX_HTTP_TLS_CERT: pem.certPath }), (e: Error) => e.message.startsWith('SMARTALEX_HTTP_TLS_CERT: HTTPS needs both'));
   // A certificate and key that do not belong together stop start-up naming the setting.
-  const other = throwawayCertificate(mkdtempSync(join(tmpdir(), 'smartalex-https-other-')));
+  const other = throwawayCertificate(mkdtempSync(join(dir, 'other-')));
   assert.throws(() => checkStartupPaths({ SMARTALEX_DATA_DIR: dir, SMARTALEX_SIP_TLS_CERT: undefined, SMARTALEX_SIP_TLS_KEY: undefined, SMARTALEX_HTTP_TLS_CERT: pem.certPath, SMARTALEX_HTTP_TLS_KEY: other.keyPath }),
     (e: Error) => e.message.startsWith('SMARTALEX_HTTP_TLS_CERT: the certificate and SMARTALEX_HTTP_TLS_KEY do not form a usable pair'));
 });
