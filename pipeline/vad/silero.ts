@@ -391,8 +391,14 @@ export class SileroModel {
   async crashThreadForTest(): Promise<void> {
     const thread = this.thread;
     if (!thread) return;
-    thread.crash();
-    await thread.died;
+    // Held until the death is seen: an idle thread is unref'd, and nothing else may keep the process alive meanwhile.
+    thread.hold();
+    try {
+      thread.crash();
+      await thread.died;
+    } finally {
+      thread.drop();
+    }
   }
 
   private flushBatch(): void {

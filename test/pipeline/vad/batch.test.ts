@@ -165,6 +165,21 @@ test('a dead inference thread rejects its pending runs; the next run starts a ne
   }
 });
 
+test('waiting for an idle thread\'s death keeps the process alive until it is seen', async () => {
+  // The race behind a failed full run: the in-flight batch above was answered before the crash, the
+  // thread went idle (unref'd) and the process ended before the death arrived ("Exiting early").
+  const model = await SileroModel.open(defaultModelPath());
+  try {
+    const w = window(speech[8000], 8000, 20);
+    const reference = await model.run(w, 8000, model.newState(8000));
+    await model.crashThreadForTest();
+    close(await model.run(w, 8000, model.newState(8000)), reference, 'after the restart');
+    assert.is(model.stats.restarts, 1);
+  } finally {
+    await model.release();
+  }
+});
+
 test('release() rejects pending and later runs', async () => {
   const model = await SileroModel.open(defaultModelPath());
   const w = window(speech[8000], 8000, 20);
