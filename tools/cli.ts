@@ -5,9 +5,6 @@
  */
 import { runCli } from '../src/cli/main.ts';
 import { registerBenchCommand } from './bench/command.ts';
-import { registerRecorderBenchCommand } from './bench/recorder-command.ts';
-import { registerCodecBenchCommand } from './bench/codecs.ts';
-import { registerWebRtcBenchCommand } from './bench/webrtc.ts';
-import { registerCampaignBenchCommand } from './bench/campaign.ts';
+import { registerCampaignBenchCommand, registerCodecBenchCommand, registerRecorderBenchCommand, registerWebRtcBenchCommand } from './bench/bench-commands.ts';
 
 await runCli([registerBenchCommand, registerRecorderBenchCommand, registerCodecBenchCommand, registerWebRtcBenchCommand, registerCampaignBenchCommand]);

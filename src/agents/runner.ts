@@ -25,7 +25,8 @@ import {
   type SileroModel,
 } from '../../pipeline/index.ts';
 import { providerLatencyMetrics, type ProviderNames } from './provider-metrics.ts';
-import { chooseProviders, createProviders, type ProviderConfig, type TenantProviderKeys } from './providers.ts';
+import { chooseProviders, type ProviderConfig, type TenantProviderKeys } from './provider-choice.ts';
+import { createProviders } from './providers.ts';
 
 export type ConversationRunner = (call: AgentCall) => Promise<ConversationEnd>;
 

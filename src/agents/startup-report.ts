@@ -5,7 +5,7 @@
  */
 import { listAgents, listProviderKeys, listTenantIds, type Database } from '../../storage/index.ts';
 import { describeOfflineProviders, detectOfflineProviders, type OfflineAvailability } from '../../pipeline/index.ts';
-import { chooseProviders, describeProviders, type ProviderConfig, type TenantProviderKeys } from './providers.ts';
+import { chooseProviders, describeProviders, type ProviderConfig, type TenantProviderKeys } from './provider-choice.ts';
 
 const MAX_AGENT_LINES = 20;
 

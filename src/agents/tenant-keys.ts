@@ -1,12 +1,12 @@
 /**
  * A tenant's own provider API keys, unsealed for one call's provider choice
- * (src/agents/providers.ts prefers them over the server-wide keys). The keys
+ * (src/agents/provider-choice.ts prefers them over the server-wide keys). The keys
  * are never logged; a key that cannot be unsealed (tenant keys destroyed, a
  * different master key) is skipped, so the server-wide key applies instead.
  */
 import { getSealedProviderKeys, unsealProviderKey, type Database } from '../../storage/index.ts';
 import type { KeyRing } from '../../storage/vault/index.ts';
-import type { TenantProviderKeys } from './providers.ts';
+import type { TenantProviderKeys } from './provider-choice.ts';
 
 export type TenantKeyUnsealer = Pick<KeyRing, 'unsealTenantSecret'>;
 

@@ -16,7 +16,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { SipCallError } from '../../media/sip/index.ts';
-import { CallManager, callManagerOptions } from '../calls/index.ts';
+import type { CallManager } from '../calls/index.ts';
 import { createLogger } from '../log.ts';
 import { OPERATOR, readSecretLine, tenantOption, type OperatorContext } from './operator.ts';
 
@@ -43,6 +43,8 @@ export function registerCallCommand(program: Command, ctx: OperatorContext): voi
       const password = opts.digestPasswordStdin ? await readSecretLine(io) : undefined;
       await ctx.withDb(async (db, config) => {
         const logger = createLogger(config.SMARTALEX_LOG_LEVEL, io.stderr);
+        // Loaded here: the call path brings the providers' SDKs, which every other command would pay for at start-up.
+        const { CallManager, callManagerOptions } = await import('../calls/index.ts');
         let manager: CallManager | undefined;
         try {
           manager = await CallManager.start({ ...callManagerOptions(config, db, logger), port: 0 });

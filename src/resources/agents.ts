@@ -13,8 +13,10 @@ import {
   AgentInUseError, audit, createAgent as insertAgent, deleteAgent as removeAgent, getAgentById, getTenant, planRetentionDays, updateAgent as changeAgent,
   type AgentMode, type AgentRow, type Database,
 } from '../../storage/index.ts';
-import { composeGreeting, conversationSettingsFrom, ConversationSettingsError } from '../../pipeline/index.ts';
-import { parseProviderSettings, ProviderSettingsError } from '../agents/providers.ts';
+// The settings' own modules, not the pipeline's index: the operator commands load this file, and the index brings the providers' SDKs.
+import { composeGreeting } from '../../pipeline/conversation/disclosure.ts';
+import { conversationSettingsFrom, ConversationSettingsError } from '../../pipeline/conversation/settings.ts';
+import { parseProviderSettings, ProviderSettingsError } from '../agents/provider-choice.ts';
 import { audioRedactionFrom, AudioRedactionSettingsError, type AudioRedactionSettings } from '../recordings/audio-redaction.ts';
 import { normalisePhone } from '../compliance/phone.ts';
 import { auditBy, conflict, invalid, isUniqueViolation, notFound, type Actor } from './errors.ts';

@@ -11,15 +11,12 @@
  * the event's timestamp (written with the change that caused it). Prints
  * medians and p99 and the machine; `--json` writes the same.
  */
-import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { Command } from 'commander';
 import { addNumber, createAgent, createTenant, getCampaign, migrate, openDatabase, PostgresTenantKeyStore, schema, withTenant, type Database } from '../../storage/index.ts';
 import { KeyRing, LocalMasterKey } from '../../storage/vault/index.ts';
 import { CampaignRunner, compliantDialer, createCampaign, startCampaign } from '../../src/campaigns/index.ts';
 import { setCallingPolicy } from '../../src/compliance/index.ts';
 import { createWebhookEndpoint, WebhookDeliveryWorker } from '../../src/webhooks/index.ts';
-import { positiveInt } from './cli-args.ts';
 import { machineInfo } from './report.ts';
 import { summarize, type Summary } from './stats.ts';
 
@@ -154,26 +151,4 @@ export function formatCampaignReport(r: CampaignBenchReport): string {
     `webhook delivery latency (event written -> receiver, ${r.webhooks.delivered} deliveries over loopback HTTP): median ${f(r.webhooks.latencyMs.p50)} ms, p99 ${f(r.webhooks.latencyMs.p99)} ms, max ${f(r.webhooks.latencyMs.max)} ms`,
     `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemMB} MB, Node ${m.nodeVersion}, load ${m.loadAverage.join(' ')}`,
   ].join('\n');
-}
-
-function rates(value: string): number[] {
-  const list = value.split(',').map((s) => Number(s.trim()));
-  if (list.length === 0 || list.some((n) => !(n > 0 && n <= 100))) throw new Error('--rates: calls per second above 0 and at most 100, comma-separated (e.g. 5,10,20,50)');
-  return list;
-}
-
-export function registerCampaignBenchCommand(program: Command): void {
-  program
-    .command('bench-campaign')
-    .description('measure the campaign dialler\'s pacing (calls per second asked vs achieved) and webhook delivery latency (median and p99)')
-    .option('--contacts <n>', 'contacts per campaign', positiveInt, 50)
-    .option('--rates <list>', 'asked calls per second, one campaign each', rates, [5, 10, 20, 50])
-    .option('--max-concurrent <n>', 'calls in flight at once', positiveInt, 20)
-    .option('--hold-ms <ms>', 'how long each stand-in call lasts', positiveInt, 50)
-    .option('--json <file>', 'write the report as JSON')
-    .action(async (opts: { contacts: number; rates: number[]; maxConcurrent: number; holdMs: number; json?: string }) => {
-      const report = await benchCampaign(opts);
-      process.stdout.write(`${formatCampaignReport(report)}\n`);
-      if (opts.json) await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
-    });
 }

@@ -8,9 +8,6 @@
  * and p99 over rounds. `--json` writes the same.
  */
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import type { Command } from 'commander';
-import { positiveInt } from './cli-args.ts';
 import { parseWav, pcm16Samples } from '../../media/audio/wav.ts';
 import { OpusDecoder, OpusEncoder, OPUS_FRAME_SAMPLES, OPUS_RATE } from '../../media/audio/opus.ts';
 import { Resampler } from '../../media/audio/resample.ts';
@@ -122,19 +119,4 @@ export function formatCodecReport(r: CodecBenchReport): string {
     ...r.codecs.map((c) => `${`${c.codec} (${c.sampleRate / 1000} kHz)`.padEnd(24)} ${cell(c.encodeCpuUs)} ${cell(c.decodeCpuUs)}`),
     `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemMB} MB, Node ${m.nodeVersion}, load ${m.loadAverage.join(' ')}`,
   ].join('\n');
-}
-
-
-export function registerCodecBenchCommand(program: Command): void {
-  program
-    .command('bench-codecs')
-    .description('measure each voice codec\'s encode and decode CPU per call-second (G.711 PCMU/PCMA, G.722, Opus; median and p99 over rounds)')
-    .option('--rounds <n>', 'rounds', positiveInt, 10)
-    .option('--seconds <s>', 'call-seconds per round', positiveInt, 60)
-    .option('--json <file>', 'write the report as JSON')
-    .action(async (opts: { rounds: number; seconds: number; json?: string }) => {
-      const report = benchCodecs(opts);
-      process.stdout.write(`${formatCodecReport(report)}\n`);
-      if (opts.json) await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
-    });
 }

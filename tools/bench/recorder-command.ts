@@ -6,9 +6,6 @@
  * median and p99 of each cost per call-second, the memory the hold window
  * keeps per call, and the machine it ran on. `--json` writes the same.
  */
-import { writeFile } from 'node:fs/promises';
-import type { Command } from 'commander';
-import { positiveInt } from './cli-args.ts';
 import { summarize, type Summary } from './stats.ts';
 import { machineInfo } from './report.ts';
 import { benchVault } from './vault.ts';
@@ -81,21 +78,4 @@ export function formatRecorderReport(r: RecorderBenchReport): string {
     `hold window memory per call: ${(r.heldBytesPerCall / 1024).toFixed(0)} KiB; chunks re-sealed per round: ${r.resealedPerRound}`,
     `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemMB} MB, Node ${m.nodeVersion}, load ${m.loadAverage.join(' ')}`,
   ].join('\n');
-}
-
-
-export function registerRecorderBenchCommand(program: Command): void {
-  program
-    .command('bench-recorder')
-    .description('measure what recording adds per call: encryption, decryption and PCI audio redaction CPU per call-second, hold-window memory (median and p99 over rounds)')
-    .option('--rounds <n>', 'rounds', positiveInt, 10)
-    .option('--seconds <s>', 'call-seconds per round', positiveInt, 120)
-    .option('--hold-ms <ms>', 'hold window', positiveInt, 3000)
-    .option('--redactions-per-minute <n>', 'silenced spans per minute of call', positiveInt, 4)
-    .option('--json <file>', 'write the report as JSON')
-    .action(async (opts: { rounds: number; seconds: number; holdMs: number; redactionsPerMinute: number; json?: string }) => {
-      const report = await benchRecorder(opts);
-      process.stdout.write(`${formatRecorderReport(report)}\n`);
-      if (opts.json) await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
-    });
 }

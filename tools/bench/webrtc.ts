@@ -11,12 +11,8 @@
  * transport and `smartalex bench` measures it.
  */
 import { fork } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
-import { exitAfterNativePeers } from '../../media/webrtc/native-exit.ts';
 import { WebRtcAudioPeer } from '../../media/webrtc/audio-peer.ts';
-import { positiveInt } from './cli-args.ts';
 import { machineInfo } from './report.ts';
 import type { CallerCommand, CallerMessage } from './webrtc-callers.ts';
 
@@ -94,20 +90,4 @@ export function formatWebRtcReport(r: WebRtcBenchReport): string {
     `packets: ${r.packetsSent} sent by the callers, ${r.packetsHeard} heard back`,
     `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemMB} MB, Node ${m.nodeVersion}, load ${m.loadAverage.join(' ')}`,
   ].join('\n');
-}
-
-export function registerWebRtcBenchCommand(program: Command): void {
-  program
-    .command('bench-webrtc')
-    .description('measure the server\'s CPU per WebRTC call (ICE, DTLS-SRTP, Opus both ways, resampling; callers in a separate process)')
-    .option('--calls <n>', 'concurrent calls', positiveInt, 4)
-    .option('--seconds <s>', 'seconds of speech per call', positiveInt, 20)
-    .option('--json <file>', 'write the report as JSON')
-    .action(async (opts: { calls: number; seconds: number; json?: string }) => {
-      const report = await benchWebRtc(opts);
-      process.stdout.write(`${formatWebRtcReport(report)}\n`);
-      if (opts.json) await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
-      // libdatachannel's threads keep the process alive after its last peer: a finished bench exits.
-      exitAfterNativePeers({ code: 0 });
-    });
 }
