@@ -132,8 +132,10 @@ test('after an event-loop stall, an answer already waiting wins over the retrans
   const { serializeMessage } = await import('../../../media/sip/serializer.ts');
   const { createSocket } = await import('node:dgram');
   const transport = await SipTransport.listen({ host: '127.0.0.1', udpPort: 0, tcpPort: null });
-  // What the UAC sends, and when: a retransmission before the 401 was sent is legitimate (on a busy machine the UAS,
-  // in this same process, may take longer than T1 to answer); one after it is the fault this test is about.
+  // What the UAC sends, and when: a retransmission decided before the 401 could be read is legitimate (on a busy
+  // machine the UAS, in this same process, may take longer than T1 to answer, and a timer that expired before the
+  // 401 was sent may run its action in the same loop turn as the send's callback); one after the stall, when the
+  // 401 has been waiting throughout, is the fault this test is about.
   const invitesSentAt: number[] = [];
   const send = transport.send.bind(transport);
   transport.send = (message, peer) => {
@@ -146,7 +148,7 @@ test('after an event-loop stall, an answer already waiting wins over the retrans
   await new Promise<void>((r) => uas.bind(0, '127.0.0.1', () => r()));
   const seen: string[] = [];
   let answered = false;
-  let answerSentAt = Infinity;
+  let stallStartedAt = Infinity;
   const acked = new Promise<void>((resolve) => {
     uas.on('message', (data) => {
       const parsed = parseMessage(data, { datagram: true });
@@ -158,9 +160,11 @@ test('after an event-loop stall, an answer already waiting wins over the retrans
       answered = true;
       const res = serializeMessage(createResponseTo(req, 401, 'Unauthorized', { toTag: 'uas' }));
       uas.send(res, transport.localPort('UDP'), '127.0.0.1', () => {
-        answerSentAt = performance.now();
         // The 401 is in the UAC's socket now. Block from the check phase, so expired timers run before the next poll.
-        setImmediate(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200));
+        setImmediate(() => {
+          stallStartedAt = performance.now();
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+        });
       });
     });
   });
@@ -173,7 +177,9 @@ test('after an event-loop stall, an answer already waiting wins over the retrans
   try {
     layer.sendRequest(req, target, { onResponse: (res) => finals.push(res.status) });
     await Promise.race([acked, new Promise((_, reject) => { giveUp = setTimeout(() => reject(new Error('no ACK')), 20_000); })]);
-    assert.equal(invitesSentAt.filter((at) => at > answerSentAt), [], 'no INVITE retransmitted once the 401 was waiting');
+    assert.ok(stallStartedAt < Infinity, 'the stall happened');
+    assert.equal(invitesSentAt.filter((at) => at > stallStartedAt), [],
+      `no INVITE retransmitted once the 401 was waiting (INVITEs at ${invitesSentAt.map((at) => at.toFixed(1)).join(', ')} ms; stall from ${stallStartedAt.toFixed(1)} ms)`);
     assert.is(seen[seen.length - 1], 'ACK');
     assert.is(seen.filter((m) => m === 'ACK').length, 1, 'one ACK');
     assert.equal(finals, [401]);
