@@ -5,6 +5,16 @@
  * and the WAL segment that logged it stays in pg_wal until a checkpoint retires
  * it, then is by default *recycled*: renamed for future use with the old bytes
  * still in it. So after crypto-shredding a key row:
+ *  0. on a Postgres server, wait until no transaction in this database that
+ *     began before the erasure is still open (pg_stat_activity's backend_xid
+ *     and backend_xmin), nor a replication slot holds such a horizon: while one
+ *     is, the old version is "recently dead" and VACUUM (FULL) copies it into
+ *     the new files (an autovacuum ANALYZE or a report running at that moment
+ *     was enough). The wait is bounded; past it the table is not rewritten
+ *     (the rewrite could not drop those versions, and would queue behind the
+ *     older transactions' locks, stalling every reader of the table) and the
+ *     erasure says which sessions (pid, type, age; never their queries) kept
+ *     the old versions;
  *  1. `VACUUM (FULL)` rewrites the table into new files without dead versions
  *     (owner connection, outside any transaction);
  *  2. with WAL recycling off, `pg_switch_wal()` + `CHECKPOINT` retire every
@@ -53,15 +63,69 @@ async function walSegments(db: Database): Promise<{ current: string; older: numb
   return { current, older: names.filter((n) => n < current).length, future: names.filter((n) => n > current).length };
 }
 
+export interface ErasureOptions {
+  /** How long to wait for transactions that began before the erasure to end (a Postgres server only); default 60 s. */
+  olderTransactionsTimeoutMs?: number;
+}
+
+const DEFAULT_OLDER_TRANSACTIONS_TIMEOUT_MS = 60_000;
+
+/**
+ * What still holds a snapshot or transaction id from before `horizon` (a 32-bit xid as text), one line each: sessions in
+ * this database, sessions in none (they hold back every database's horizon), replication slots.
+ */
+async function olderThan(db: Database, horizon: string): Promise<string[]> {
+  // age() orders xids across wraparound: an xid older than the horizon is further from the next xid.
+  const sessions = rows<{ pid: number; type: string | null; seconds: number | null }>(await db.owner.execute(sql`
+    select pid, backend_type as type, floor(extract(epoch from now() - coalesce(xact_start, backend_start)))::int as seconds
+      from pg_stat_activity
+     where (datname = current_database() or datid is null) and pid <> pg_backend_pid()
+       and ((backend_xmin is not null and age(backend_xmin) > age(${horizon}::xid))
+         or (backend_xid is not null and age(backend_xid) > age(${horizon}::xid)))
+     order by pid`));
+  const slots = rows<{ name: string }>(await db.owner.execute(sql`
+    select slot_name as name from pg_replication_slots where xmin is not null and age(xmin) > age(${horizon}::xid) order by slot_name`));
+  return [
+    ...sessions.map((s) => `session ${s.pid} (${s.type ?? 'unknown type'}${s.seconds === null ? '' : `, open ${s.seconds} s`})`),
+    ...slots.map((s) => `replication slot ${s.name}`),
+  ];
+}
+
+/** Waits until nothing in this database can still see row versions deleted before now; what is left at the deadline. */
+async function waitForOlderTransactions(db: Database, timeoutMs: number): Promise<string[]> {
+  const [row] = rows<{ horizon: string }>(await db.owner.execute(sql`
+    select (pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296)::text as horizon`));
+  const horizon = row!.horizon;
+  const deadline = performance.now() + timeoutMs;
+  for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
+    const holding = await olderThan(db, horizon);
+    if (holding.length === 0 || performance.now() >= deadline) return holding;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - performance.now()))));
+  }
+}
+
 /** Rewrites `table` without its dead row versions and retires the WAL that logged them. */
-export async function eraseDeadRowVersions(db: Database, table: 'tenant_keys'): Promise<PhysicalErasure> {
+export async function eraseDeadRowVersions(db: Database, table: 'tenant_keys', options: ErasureOptions = {}): Promise<PhysicalErasure> {
   const caveats: string[] = [];
   let tableRewritten = false;
-  try {
-    await db.owner.execute(sql`VACUUM (FULL) ${sql.identifier(table)}`);
-    tableRewritten = true;
-  } catch (error) {
-    caveats.push(`VACUUM (FULL) ${table} ${reason(error)}: old row versions stay in the table's files until Postgres reuses the space`);
+  let holding: string[] = [];
+  if (db.kind === 'postgres') {
+    try {
+      holding = await waitForOlderTransactions(db, options.olderTransactionsTimeoutMs ?? DEFAULT_OLDER_TRANSACTIONS_TIMEOUT_MS);
+    } catch (error) {
+      holding = [`the check itself (pg_stat_activity, pg_replication_slots) ${reason(error)}`];
+    }
+  }
+  if (holding.length > 0) {
+    // A rewrite now would copy the versions they can see, and would queue behind their locks, stalling every reader of the table.
+    caveats.push(`transactions older than the erasure were still open (${holding.join('; ')}): the old row versions they can still see stay in the ${table} files until a VACUUM (FULL) ${table} after those end`);
+  } else {
+    try {
+      await db.owner.execute(sql`VACUUM (FULL) ${sql.identifier(table)}`);
+      tableRewritten = true;
+    } catch (error) {
+      caveats.push(`VACUUM (FULL) ${table} ${reason(error)}: old row versions stay in the table's files until Postgres reuses the space`);
+    }
   }
   const walPurged = await purgeWal(db, caveats);
   return { tableRewritten, walPurged, caveats };

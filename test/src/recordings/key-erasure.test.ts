@@ -19,13 +19,16 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import {
   createAgent, createTenant, getSealedProviderKeys, listAudit, migrate, openDatabase, rows, setProviderKey, startCall, unsealProviderKey,
   withTenant, schema, type Database,
 } from '../../../storage/index.ts';
 import { KEY_BLOCK_OFFSET, KeyDestroyedError, decryptRecording } from '../../../storage/vault/index.ts';
+import { eraseDeadRowVersions } from '../../../storage/physical-erasure.ts';
 import { eraseTenant, rotateTenantRecordingKey } from '../../../src/recordings/index.ts';
 import { backends } from '../../support/databases.ts';
+import { waitFor } from '../../support/poll.ts';
 import { chunked, rejection } from '../../storage/vault/support/helpers.ts';
 import { expectedStereo, recordingFixture, syntheticFrame, type RecordingFixture } from './support.ts';
 
@@ -36,6 +39,8 @@ interface DiskDatabase {
   dataDir: string;
   /** Directories under dataDir left out of the scan (a Postgres server with WAL recycling on). */
   skipWal: boolean;
+  /** The owner's connection URL (a Postgres server): another session on the same database. */
+  ownerUrl?: string;
   cleanup(): Promise<void>;
 }
 
@@ -60,7 +65,7 @@ async function postgresOnDisk(): Promise<DiskDatabase | null> {
     await backend.cleanup();
     return null;
   }
-  return { name: 'postgres', db, dataDir: found!.dir, skipWal: found!.recycle !== 'off', cleanup: () => backend.cleanup() };
+  return { name: 'postgres', db, dataDir: found!.dir, skipWal: found!.recycle !== 'off', ownerUrl: db.ownerUrl!, cleanup: () => backend.cleanup() };
 }
 
 /** Every file under `dir` (less pg_wal when asked) that contains `needle`, byte for byte. */
@@ -138,7 +143,7 @@ for (const target of targets) {
     const { recordings, keyErasure } = await eraseTenant(db, fx.vault, doomed.id, 'operator:test');
     assert.is(recordings, 1);
 
-    for (const key of before) assert.equal(scan(key.wrapped!), [], `version ${key.version}'s wrapped bytes are in no file`);
+    for (const key of before) assert.equal(scan(key.wrapped!), [], `version ${key.version}'s wrapped bytes are in no file (the erasure said: ${JSON.stringify(keyErasure)})`);
     if (target.skipWal) {
       assert.not.ok(keyErasure.complete);
       assert.ok(keyErasure.caveats.some((c) => c.includes('wal_recycle')), keyErasure.caveats.join('\n'));
@@ -175,7 +180,7 @@ for (const target of targets) {
     const after = await wrappedKeys(db, tenant.id);
     assert.is(after[0]!.wrapped, null, 'the old version is a tombstone');
     assert.ok(after[0]!.destroyedAt);
-    assert.equal(scan(old!.wrapped!), [], 'the old wrapped bytes are in no file');
+    assert.equal(scan(old!.wrapped!), [], `the old wrapped bytes are in no file (the erasure said: ${JSON.stringify(r.erasure)})`);
     assert.ok(scan(after[1]!.wrapped!).length > 0, 'the new version is on disk (the scan can see it)');
     for (const id of ids) {
       assert.ok((await fx.vault.read({ tenantId: tenant.id, recordingId: id })).pcm.equals(expectedStereo(FRAMES)), 'decrypts under the new version');
@@ -215,6 +220,74 @@ for (const target of targets) {
     assert.ok((await fx.vault.read({ tenantId: tenant.id, recordingId: good })).pcm.equals(expectedStereo(FRAMES)));
     assert.ok((await listAudit(db, tenant.id)).some((e) => e.action === 'tenant.key.retire.skipped'));
   });
+
+  if (target.ownerUrl) {
+    /** A session on the same database in a REPEATABLE READ transaction: its snapshot, taken now, sees every row version there is now. */
+    const holdSnapshot = async (): Promise<{ pid: number; release(): Promise<void> }> => {
+      const client = postgres(target.ownerUrl!, { max: 1, onnotice: () => {} });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let ready!: (pid: number) => void;
+      const started = new Promise<number>((resolve) => (ready = resolve));
+      const done = client.begin('isolation level repeatable read', async (tx) => {
+        await tx`select 1`;
+        const [row] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+        ready(row!.pid);
+        await released;
+      });
+      const pid = await Promise.race([started, done.then(() => { throw new Error('the held transaction ended early'); })]);
+      return { pid, release: async () => { release(); await done; await client.end(); } };
+    };
+
+    test(`[${target.name}] a transaction that began before the erasure is waited for; the old version is gone once it ends`, async () => {
+      const tenant = await createTenant(db, { name: 'held' });
+      await recordCall(db, fx, tenant.id);
+      await putKeysOnDisk(target);
+      const [old] = await wrappedKeys(db, tenant.id);
+      const held = await holdSnapshot();
+      const probe = postgres(target.ownerUrl!, { max: 1, onnotice: () => {} });
+      let settled = false;
+      const rotation = rotateTenantRecordingKey(db, fx.vault, tenant.id, 'operator:test').finally(() => (settled = true));
+      try {
+        // The old version is tombstoned (committed), and the erasure waits for the older snapshot instead of copying it along.
+        await waitFor('the old version tombstoned', async () => (await wrappedKeys(db, tenant.id))[0]?.wrapped === null);
+        // Its check has run (a session's last statement stays in pg_stat_activity); read from a session of its own.
+        await waitFor('the erasure waiting on the older session', async () => {
+          const [row] = await probe<{ n: number }[]>`
+            select count(*)::int as n from pg_stat_activity
+             where datname = current_database() and pid <> pg_backend_pid() and (query like '%backend_xmin%' or query like '%pg_replication_slots%')`;
+          return row!.n > 0 || settled;
+        });
+        assert.not.ok(settled, 'the rotation finished while a transaction that can see the old version was open');
+      } finally {
+        await held.release();
+        await probe.end();
+      }
+      const r = await rotation;
+      assert.equal(r.retired, [{ keyId: old!.keyId, version: 1 }]);
+      if (!target.skipWal) assert.equal(r.erasure, { complete: true, caveats: [] });
+      else assert.not.ok(r.erasure!.caveats.some((c) => c.includes('older than the erasure')), r.erasure!.caveats.join('\n'));
+      assert.equal(scan(old!.wrapped!), [], `the old wrapped bytes are in no file (the erasure said: ${JSON.stringify(r.erasure)})`);
+    });
+
+    test(`[${target.name}] past the wait's bound the erasure names the sessions that kept the old versions, and does not claim the table clean`, async () => {
+      const held = await holdSnapshot();
+      try {
+        // A change after the held snapshot (a new tenant's key version): the snapshot is now older than the erasure.
+        await fx.vault.keys.rotateTenantKey((await createTenant(db, { name: 'later' })).id);
+        const done = await eraseDeadRowVersions(db, 'tenant_keys', { olderTransactionsTimeoutMs: 200 });
+        assert.is(done.tableRewritten, false);
+        const caveat = done.caveats.find((c) => c.startsWith('transactions older than the erasure were still open'));
+        assert.ok(caveat, done.caveats.join('\n'));
+        assert.match(caveat!, `session ${held.pid} (client backend, open `);
+        assert.match(caveat!, 'until a VACUUM (FULL) tenant_keys after those end');
+      } finally {
+        await held.release();
+      }
+      const after = await eraseDeadRowVersions(db, 'tenant_keys', { olderTransactionsTimeoutMs: 30_000 });
+      assert.is(after.tableRewritten, true, after.caveats.join('\n'));
+    });
+  }
 
   test.after(async () => {
     await fx.service.close();
