@@ -16,7 +16,10 @@
  *     erasure says which sessions (pid, type, age; never their queries) kept
  *     the old versions;
  *  1. `VACUUM (FULL)` rewrites the table into new files without dead versions
- *     (owner connection, outside any transaction);
+ *     (owner connection, outside any transaction); when ANALYZE has sampled
+ *     the table (autovacuum does on a server), pg_statistic holds old values
+ *     too (a bytea histogram is whole values): the statistics are rebuilt
+ *     from the live rows and pg_statistic rewritten;
  *  2. with WAL recycling off, `pg_switch_wal()` + `CHECKPOINT` retire every
  *     segment written before, repeated while recycled "future" segments (which
  *     may hold older bytes) exist, so the segment left in use is a fresh one;
@@ -104,6 +107,23 @@ async function waitForOlderTransactions(db: Database, timeoutMs: number): Promis
   }
 }
 
+/**
+ * ANALYZE (autovacuum's, on a Postgres server) keeps sample values of every column in pg_statistic: a bytea
+ * column's histogram holds whole values, destroyed wrapped keys included, after the rows are gone. When the
+ * table has such statistics they are rebuilt from the live rows, and pg_statistic is rewritten without the old ones.
+ */
+async function eraseColumnStatistics(db: Database, table: 'tenant_keys', caveats: string[]): Promise<void> {
+  const [row] = rows<{ has: boolean }>(await db.owner.execute(sql`
+    select exists (select 1 from pg_stats where schemaname = current_schema() and tablename = ${table}) as has`));
+  if (!row?.has) return;
+  try {
+    await db.owner.execute(sql`ANALYZE ${sql.identifier(table)}`);
+    await db.owner.execute(sql`VACUUM (FULL) pg_statistic`);
+  } catch (error) {
+    caveats.push(`rebuilding ${table}'s column statistics (ANALYZE, VACUUM (FULL) pg_statistic) ${reason(error)}: pg_statistic may keep sample values of the old rows until the next ANALYZE and vacuum`);
+  }
+}
+
 /** Rewrites `table` without its dead row versions and retires the WAL that logged them. */
 export async function eraseDeadRowVersions(db: Database, table: 'tenant_keys', options: ErasureOptions = {}): Promise<PhysicalErasure> {
   const caveats: string[] = [];
@@ -123,6 +143,7 @@ export async function eraseDeadRowVersions(db: Database, table: 'tenant_keys', o
     try {
       await db.owner.execute(sql`VACUUM (FULL) ${sql.identifier(table)}`);
       tableRewritten = true;
+      await eraseColumnStatistics(db, table, caveats);
     } catch (error) {
       caveats.push(`VACUUM (FULL) ${table} ${reason(error)}: old row versions stay in the table's files until Postgres reuses the space`);
     }

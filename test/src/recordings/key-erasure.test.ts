@@ -107,12 +107,15 @@ async function recordCall(db: Database, fx: RecordingFixture, tenantId: string):
 }
 
 /**
- * Puts the keys' bytes where erasure must reach them. On PGlite: a WAL
+ * Puts the keys' bytes where erasure must reach them: the table's column
+ * statistics (ANALYZE, as autovacuum runs it on a server). On PGlite: a WAL
  * segment that logged them left *recycled* (renamed for reuse, old bytes
  * inside), as a checkpoint with the default wal_recycle = on does. On a
  * server: a checkpoint, so the table file holds them, not only shared buffers.
  */
 async function putKeysOnDisk(target: DiskDatabase): Promise<void> {
+  // What autovacuum does on a server: ANALYZE samples the keys into pg_statistic (a bytea histogram holds whole values).
+  await target.db.owner.execute(sql`ANALYZE tenant_keys`);
   if (target.name !== 'postgres') {
     await target.db.owner.execute(sql`SET wal_recycle = on`);
     await target.db.owner.execute(sql`select pg_switch_wal()`);
