@@ -106,6 +106,9 @@ export class RecordingService {
 
   get vault(): RecordingVault { return this.opts.vault; }
 
+  /** Recordings started and not yet sealed (their call still on, or its hang-up still writing them). */
+  get openRecordings(): number { return this.active.size; }
+
   /** Starts recording one call (both legs, two channels). */
   startCallRecording(start: CallRecordingStart): CallRecorder {
     const recorder = new VaultCallRecorder(this.opts, start, () => this.active.delete(recorder));

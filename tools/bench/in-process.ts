@@ -134,7 +134,10 @@ export async function startInProcess(options: InProcessOptions): Promise<InProce
     const probeDb = new DbProbe(server.db);
     dbProbe = probeDb;
     const metrics = server.metrics;
-    const probe = new InProcessProbe({ feed: server, db: probeDb, speculation: () => speculationTally(metrics), calls: server.calls });
+    const probe = new InProcessProbe({
+      feed: server, db: probeDb, speculation: () => speculationTally(metrics), calls: server.calls,
+      busy: () => running.calls.activeCalls() + running.recordings.openRecordings,
+    });
     const master = await loadMasterKey({ dataDir, env: {} });
     const secrets = { callToken: master.deriveSecret(CALL_TOKEN_SECRET_PURPOSE), stream: master.deriveSecret(STREAM_SECRET_PURPOSE) };
     return {

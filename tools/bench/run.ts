@@ -102,6 +102,8 @@ export function rampLimitsFor(options: Pick<BenchOptions, 'agentMode'>): Readonl
 
 /** The RTP port range of a server on its defaults (SMARTALEX_RTP_PORT_MIN/_MAX): what --pcap counts as the server's packets. */
 const SERVER_RTP_PORTS = [10000, 20000] as const;
+/** How long a window waits for the calls before it (warm-up, a ramp's previous step) to finish on the server. */
+const SETTLE_TIMEOUT_MS = 30_000;
 
 export async function runBench(options: BenchOptions, io: BenchIo = { stdout: process.stdout, stderr: process.stderr }): Promise<BenchOutcome> {
   if (options.target && options.databaseUrl) throw new Error('--database-url is for the in-process server; leave out --target');
@@ -232,6 +234,8 @@ interface Measured {
 }
 
 async function measure(options: BenchOptions, driver: BenchDriver, way: WayIn, calls: number, probe: ServerProbe | undefined, io: BenchIo, until?: number, onRss?: (rssMB: number) => void): Promise<Measured> {
+  const unsettled = await probe?.settle(SETTLE_TIMEOUT_MS);
+  if (unsettled) io.stderr.write(`warning: ${unsettled} call(s) from before the measured window were still in progress after ${SETTLE_TIMEOUT_MS / 1000} s; their hang-up counts in it\n`);
   const totalTurns = calls * Math.max(1, options.turns);
   const reach = await way.plan(calls);
   const bar = new ProgressBar(io.stderr, until === undefined ? totalTurns : Math.round((until - performance.now()) / 1000), until === undefined ? 'turns' : 's');
@@ -239,13 +243,19 @@ async function measure(options: BenchOptions, driver: BenchDriver, way: WayIn, c
   const rss: number[] = [];
   await probe?.start();
   let sampler = probe ? setInterval(() => { const v = probe.rssMB(); rss.push(v); onRss?.(v); }, 1000) : undefined;
-  let stopped: Promise<ProbeResult> | undefined;
-  // The window ends when the driver's calls end, before their results cross the IPC channel.
-  const stopProbe = (): Promise<ProbeResult> | undefined => {
-    if (sampler) clearInterval(sampler);
-    sampler = undefined;
-    stopped ??= probe?.stop();
-    return stopped;
+  let ended: Promise<ProbeResult | undefined> | undefined;
+  // The window ends when the driver's calls have ended and the server has closed them (their hang-up's writes
+  // done), so each call's whole cost on the server falls in it and nothing of theirs in the next window; the
+  // calls' results may cross the IPC channel meanwhile (a few ms of this process's CPU).
+  const endWindow = (settle: boolean): Promise<ProbeResult | undefined> => {
+    ended ??= (async () => {
+      const left = settle ? await probe?.settle(SETTLE_TIMEOUT_MS) : 0;
+      if (left) io.stderr.write(`warning: ${left} measured call(s) were still in progress on the server ${SETTLE_TIMEOUT_MS / 1000} s after their callers hung up; the window ends without them\n`);
+      if (sampler) clearInterval(sampler);
+      sampler = undefined;
+      return probe?.stop();
+    })();
+    return ended;
   };
   try {
     // The callers run in the bench driver process: the server's event loop and CPU are its own.
@@ -258,11 +268,11 @@ async function measure(options: BenchOptions, driver: BenchDriver, way: WayIn, c
         const done = until === undefined ? p.turnsDone : Math.round((performance.now() - began) / 1000);
         bar.update(done, `| calls ${p.callsDone}/${p.callsStarted} done | ${((performance.now() - began) / 1000).toFixed(0)} s`);
       },
-      onFinished: () => { void stopProbe(); },
+      onFinished: () => { void endWindow(true).catch(() => undefined); },
     });
-    return { load, probe: await stopProbe(), rss };
+    return { load, probe: await endWindow(true), rss };
   } finally {
-    await stopProbe()?.catch(() => undefined);
+    await endWindow(false).catch(() => undefined);
     bar.done();
   }
 }

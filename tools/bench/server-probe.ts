@@ -16,6 +16,7 @@
  * in-process server) the trace metrics stay empty and the report says why.
  */
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { jitterBufferDepthMs } from '../../media/rtp/jitter-buffer.ts';
 import type { RtpSessionStats } from '../../media/rtp/session.ts';
 import type { DbProbe, DbProbeResult } from './db-probe.ts';
@@ -69,6 +70,12 @@ export interface SpeculationTally { used: number; wasted: number }
 /** The server side of a benchmark run. */
 export interface ServerProbe {
   readonly inProcess: boolean;
+  /**
+   * Waits, at most `timeoutMs`, until the server has no call in progress, so the calls before a window (the
+   * warm-up's, a ramp's previous step's) finish their hang-up (the agent's last words, the call record's final
+   * writes) outside it. Resolves with the calls still in progress: 0 when the server settled.
+   */
+  settle(timeoutMs: number): Promise<number>;
   /** Marks the start of the measured window. */
   start(): Promise<void>;
   /** Resident memory now, in MB. */
@@ -81,6 +88,7 @@ export interface ServerProbe {
 
 const MB = 1024 * 1024;
 const LAG_RESOLUTION_MS = 10;
+const SETTLE_POLL_MS = 20;
 
 function emptySamples(): Record<TraceField, number[]> {
   return { endpointingMs: [], sttFinalMs: [], llmTtftMs: [], ttsTtfbMs: [], overheadMs: [] };
@@ -112,8 +120,21 @@ export class InProcessProbe implements ServerProbe {
     if (this.live.delete(call)) this.takeDepth(call);
   };
 
-  /** `speculation`: reads the server's running totals (smartalex_speculative_replies_total). */
-  constructor(private readonly source: { feed?: TurnTraceFeed; db?: DbProbe; speculation?: () => Promise<SpeculationTally>; calls?: CallEndFeed } = {}) {}
+  /**
+   * `speculation`: reads the server's running totals (smartalex_speculative_replies_total). `busy`: the server's
+   * calls in progress and recordings still being sealed (what `settle` waits for).
+   */
+  constructor(private readonly source: {
+    feed?: TurnTraceFeed; db?: DbProbe; speculation?: () => Promise<SpeculationTally>; calls?: CallEndFeed; busy?: () => number;
+  } = {}) {}
+
+  async settle(timeoutMs: number): Promise<number> {
+    const busy = this.source.busy;
+    if (!busy) return 0;
+    const deadline = performance.now() + timeoutMs;
+    while (busy() > 0 && performance.now() < deadline) await delay(SETTLE_POLL_MS);
+    return busy();
+  }
 
   async start(): Promise<void> {
     this.speculationBefore = await this.source.speculation?.();

@@ -3,7 +3,10 @@
  * RTP, the conversation, the recording, the call record, its transcript), as
  * the benchmark's database probe counts them (issue 17: at most 12 a call).
  * Counts, not times: what each statement is for is listed below, so a new
- * one fails this test until it is accounted for.
+ * one fails this test until it is accounted for. The window holds this call's
+ * statements and no other's: it starts once the warm-up call is over on the
+ * server and ends once this one is (before that fix it counted the warm-up's
+ * hang-up and missed this call's).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -28,9 +31,10 @@ const PER_CALL: Array<[RegExp, number, number?]> = [
   [/^with "event" as \(insert into "call_events"/, 2], // call record + 'ringing'; answered + its event
   [/^select "tenant_id", "key_id", "version"/, 1], // the tenant key that wraps the recording's data key
   [/^insert into "recordings"/, 1], // recording row (retention computed in it)
-  // The call's latency summary, written when the conversation ends: inside this window unless the call's end gave up
-  // waiting for the agent (4 s; a busy machine: 4 jobs beside stress-ng) and the summary came after the caller's BYE
-  // closed the window. That it is written at all: test/src/calls/call-session-turns.test.ts, test/e2e/conversation.test.ts.
+  // The call's latency summary, written when the conversation ends, before the call closes: 0 only when the hang-up
+  // gave up waiting for the agent (4 s, a very busy machine) and the summary came after the window (which ends once
+  // the server has closed the call: tools/bench/server-probe.ts, settle). That it is written at all:
+  // test/src/calls/call-session-turns.test.ts, test/e2e/conversation.test.ts.
   [/^update "calls" set "latency"/, 0, 1],
   [/^with ended as \( update calls set state = 'ended'/, 1], // ended + its event
   [/^update "recordings" set "size_bytes"/, 1], // recording completed
