@@ -19,7 +19,10 @@
  *     (owner connection, outside any transaction); when ANALYZE has sampled
  *     the table (autovacuum does on a server), pg_statistic holds old values
  *     too (a bytea histogram is whole values): the statistics are rebuilt
- *     from the live rows and pg_statistic rewritten;
+ *     from the live rows (ANALYZE) and pg_statistic rewritten, after the
+ *     same wait as in 0 for transactions older than that ANALYZE (on a busy
+ *     server there nearly always is one, milliseconds old, and the rewrite
+ *     would copy the old statistics row along with it);
  *  2. with WAL recycling off, `pg_switch_wal()` + `CHECKPOINT` retire every
  *     segment written before, repeated while recycled "future" segments (which
  *     may hold older bytes) exist, so the segment left in use is a fresh one;
@@ -37,9 +40,11 @@ import { rows } from './migrate.ts';
 export interface PhysicalErasure {
   /** The table was rewritten: none of its files holds a dead row version. */
   tableRewritten: boolean;
+  /** No statistics row sampled from the old versions is left in pg_statistic's files (true when there was none). */
+  statisticsErased: boolean;
   /** No WAL segment written before the erasure is left in pg_wal. */
   walPurged: boolean;
-  /** What could not be guaranteed, one line each (empty when both hold). */
+  /** What could not be guaranteed, one line each (empty when all three hold). */
   caveats: string[];
 }
 
@@ -67,8 +72,13 @@ async function walSegments(db: Database): Promise<{ current: string; older: numb
 }
 
 export interface ErasureOptions {
-  /** How long to wait for transactions that began before the erasure to end (a Postgres server only); default 60 s. */
+  /**
+   * How long, in all, to wait for transactions older than the erasure's steps to end (a Postgres server only);
+   * default 60 s.
+   */
   olderTransactionsTimeoutMs?: number;
+  /** Runs after the table's rewrite, before its statistics are rebuilt (tests hold a transaction open there). */
+  beforeStatistics?: () => Promise<void>;
 }
 
 const DEFAULT_OLDER_TRANSACTIONS_TIMEOUT_MS = 60_000;
@@ -94,12 +104,14 @@ async function olderThan(db: Database, horizon: string): Promise<string[]> {
   ];
 }
 
-/** Waits until nothing in this database can still see row versions deleted before now; what is left at the deadline. */
-async function waitForOlderTransactions(db: Database, timeoutMs: number): Promise<string[]> {
+/**
+ * Waits (until `deadline`, a performance.now() time) until nothing in this database can still see row versions
+ * deleted before now; what is left at the deadline.
+ */
+async function waitForOlderTransactions(db: Database, deadline: number): Promise<string[]> {
   const [row] = rows<{ horizon: string }>(await db.owner.execute(sql`
     select (pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296)::text as horizon`));
   const horizon = row!.horizon;
-  const deadline = performance.now() + timeoutMs;
   for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
     const holding = await olderThan(db, horizon);
     if (holding.length === 0 || performance.now() >= deadline) return holding;
@@ -107,20 +119,45 @@ async function waitForOlderTransactions(db: Database, timeoutMs: number): Promis
   }
 }
 
+/** What still holds a snapshot from before now, as caveat text; empty on PGlite (one backend) or when nothing does. */
+async function olderTransactions(db: Database, deadline: number): Promise<string[]> {
+  if (db.kind !== 'postgres') return [];
+  try {
+    return await waitForOlderTransactions(db, deadline);
+  } catch (error) {
+    return [`the check itself (pg_stat_activity, pg_replication_slots) ${reason(error)}`];
+  }
+}
+
 /**
  * ANALYZE (autovacuum's, on a Postgres server) keeps sample values of every column in pg_statistic: a bytea
  * column's histogram holds whole values, destroyed wrapped keys included, after the rows are gone. When the
- * table has such statistics they are rebuilt from the live rows, and pg_statistic is rewritten without the old ones.
+ * table has such statistics they are rebuilt from the live rows (the old statistics row becomes a dead version),
+ * then, once no transaction older than that ANALYZE is open, pg_statistic is rewritten without it. True when no
+ * old statistics row is left.
  */
-async function eraseColumnStatistics(db: Database, table: 'tenant_keys', caveats: string[]): Promise<void> {
+async function eraseColumnStatistics(db: Database, table: 'tenant_keys', deadline: number, caveats: string[]): Promise<boolean> {
   const [row] = rows<{ has: boolean }>(await db.owner.execute(sql`
     select exists (select 1 from pg_stats where schemaname = current_schema() and tablename = ${table}) as has`));
-  if (!row?.has) return;
+  if (!row?.has) return true;
+  const trouble = `: pg_statistic may keep sample values of the old rows until the next ANALYZE of ${table} and a vacuum of pg_statistic`;
   try {
     await db.owner.execute(sql`ANALYZE ${sql.identifier(table)}`);
-    await db.owner.execute(sql`VACUUM (FULL) pg_statistic`);
   } catch (error) {
-    caveats.push(`rebuilding ${table}'s column statistics (ANALYZE, VACUUM (FULL) pg_statistic) ${reason(error)}: pg_statistic may keep sample values of the old rows until the next ANALYZE and vacuum`);
+    caveats.push(`rebuilding ${table}'s column statistics (ANALYZE) ${reason(error)}${trouble}`);
+    return false;
+  }
+  const holding = await olderTransactions(db, deadline);
+  if (holding.length > 0) {
+    caveats.push(`transactions older than the rebuild of ${table}'s statistics were still open (${holding.join('; ')})${trouble}`);
+    return false;
+  }
+  try {
+    await db.owner.execute(sql`VACUUM (FULL) pg_statistic`);
+    return true;
+  } catch (error) {
+    caveats.push(`rewriting pg_statistic (VACUUM (FULL)) ${reason(error)}${trouble}`);
+    return false;
   }
 }
 
@@ -128,14 +165,9 @@ async function eraseColumnStatistics(db: Database, table: 'tenant_keys', caveats
 export async function eraseDeadRowVersions(db: Database, table: 'tenant_keys', options: ErasureOptions = {}): Promise<PhysicalErasure> {
   const caveats: string[] = [];
   let tableRewritten = false;
-  let holding: string[] = [];
-  if (db.kind === 'postgres') {
-    try {
-      holding = await waitForOlderTransactions(db, options.olderTransactionsTimeoutMs ?? DEFAULT_OLDER_TRANSACTIONS_TIMEOUT_MS);
-    } catch (error) {
-      holding = [`the check itself (pg_stat_activity, pg_replication_slots) ${reason(error)}`];
-    }
-  }
+  let statisticsErased = false;
+  const deadline = performance.now() + (options.olderTransactionsTimeoutMs ?? DEFAULT_OLDER_TRANSACTIONS_TIMEOUT_MS);
+  const holding = await olderTransactions(db, deadline);
   if (holding.length > 0) {
     // A rewrite now would copy the versions they can see, and would queue behind their locks, stalling every reader of the table.
     caveats.push(`transactions older than the erasure were still open (${holding.join('; ')}): the old row versions they can still see stay in the ${table} files until a VACUUM (FULL) ${table} after those end`);
@@ -143,13 +175,16 @@ export async function eraseDeadRowVersions(db: Database, table: 'tenant_keys', o
     try {
       await db.owner.execute(sql`VACUUM (FULL) ${sql.identifier(table)}`);
       tableRewritten = true;
-      await eraseColumnStatistics(db, table, caveats);
     } catch (error) {
       caveats.push(`VACUUM (FULL) ${table} ${reason(error)}: old row versions stay in the table's files until Postgres reuses the space`);
     }
+    if (tableRewritten) {
+      await options.beforeStatistics?.();
+      statisticsErased = await eraseColumnStatistics(db, table, deadline, caveats);
+    }
   }
   const walPurged = await purgeWal(db, caveats);
-  return { tableRewritten, walPurged, caveats };
+  return { tableRewritten, statisticsErased, walPurged, caveats };
 }
 
 async function purgeWal(db: Database, caveats: string[]): Promise<boolean> {

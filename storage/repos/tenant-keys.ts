@@ -138,6 +138,6 @@ export class PostgresTenantKeyStore implements TenantKeyStore {
   /** The tombstoned rows' old versions, which still hold the wrapped bytes, out of the table files and the WAL. */
   private async eraseDestroyedBytes(): Promise<KeyErasure> {
     const done = await eraseDeadRowVersions(this.db, 'tenant_keys');
-    return { complete: done.tableRewritten && done.walPurged, caveats: done.caveats };
+    return { complete: done.tableRewritten && done.statisticsErased && done.walPurged, caveats: done.caveats };
   }
 }

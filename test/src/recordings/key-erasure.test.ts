@@ -18,7 +18,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import {
   createAgent, createTenant, getSealedProviderKeys, listAudit, migrate, openDatabase, rows, setProviderKey, startCall, unsealProviderKey,
@@ -271,6 +271,76 @@ for (const target of targets) {
       if (!target.skipWal) assert.equal(r.erasure, { complete: true, caveats: [] });
       else assert.not.ok(r.erasure!.caveats.some((c) => c.includes('older than the erasure')), r.erasure!.caveats.join('\n'));
       assert.equal(scan(old!.wrapped!), [], `the old wrapped bytes are in no file (the erasure said: ${JSON.stringify(r.erasure)})`);
+    });
+
+    /**
+     * A tenant whose only key version ANALYZE sampled into pg_statistic, then destroyed (tombstoned) without the
+     * erasure: what eraseDeadRowVersions must clear. Resolves with the old wrapped bytes.
+     */
+    const sampledThenDestroyed = async (name: string): Promise<Buffer> => {
+      const tenant = await createTenant(db, { name });
+      await recordCall(db, fx, tenant.id);
+      await putKeysOnDisk(target);
+      const [old] = await wrappedKeys(db, tenant.id);
+      assert.ok(scan(old!.wrapped!).length > 0, 'the scan finds the wrapped bytes before the erasure');
+      await withTenant(db, tenant.id, (tx) => tx.update(schema.tenantKeys).set({ wrappedKey: null, destroyedAt: new Date() })
+        .where(eq(schema.tenantKeys.keyId, old!.keyId)));
+      return old!.wrapped!;
+    };
+
+    test(`[${target.name}] a transaction older than the statistics' rebuild is waited for before pg_statistic is rewritten; no old sample is left`, async () => {
+      const old = await sampledThenDestroyed('sampled');
+      // Held from between the table's rewrite and the ANALYZE: it can see the statistics row that ANALYZE replaces.
+      let held: { pid: number; release(): Promise<void> } | undefined;
+      let heldFrom = '';
+      let settled = false;
+      const erasure = eraseDeadRowVersions(db, 'tenant_keys', {
+        olderTransactionsTimeoutMs: 60_000,
+        beforeStatistics: async () => {
+          held = await holdSnapshot();
+          heldFrom = rows<{ t: string }>(await db.owner.execute(sql`select clock_timestamp()::text as t`))[0]!.t;
+        },
+      }).finally(() => (settled = true));
+      const probe = postgres(target.ownerUrl!, { max: 1, onnotice: () => {} });
+      try {
+        await waitFor('the snapshot held', () => held !== undefined || settled);
+        await waitFor('the erasure checking for older transactions after the ANALYZE', async () => {
+          const [row] = await probe<{ n: number }[]>`
+            select count(*)::int as n from pg_stat_activity
+             where datname = current_database() and pid <> pg_backend_pid() and query_start > ${heldFrom}::timestamptz
+               and (query like '%backend_xmin%' or query like '%pg_replication_slots%')`;
+          return row!.n > 0 || settled;
+        });
+        assert.not.ok(settled, 'the erasure rewrote pg_statistic while a transaction that can see the old statistics was open');
+      } finally {
+        await held?.release();
+        await probe.end();
+      }
+      const done = await erasure;
+      assert.ok(done.tableRewritten && done.statisticsErased, done.caveats.join('\n'));
+      if (!target.skipWal) assert.equal(done.caveats, []);
+      assert.equal(scan(old), [], `the old wrapped bytes are in no file (the erasure said: ${JSON.stringify(done)})`);
+    });
+
+    test(`[${target.name}] past the bound, an older transaction keeps pg_statistic from being rewritten, and the erasure says so`, async () => {
+      const old = await sampledThenDestroyed('sampled, held');
+      let held: { pid: number; release(): Promise<void> } | undefined;
+      try {
+        const done = await eraseDeadRowVersions(db, 'tenant_keys', {
+          olderTransactionsTimeoutMs: 200,
+          beforeStatistics: async () => { held = await holdSnapshot(); },
+        });
+        assert.is(done.tableRewritten, true, done.caveats.join('\n'));
+        assert.is(done.statisticsErased, false);
+        const caveat = done.caveats.find((c) => c.startsWith("transactions older than the rebuild of tenant_keys's statistics were still open"));
+        assert.ok(caveat, done.caveats.join('\n'));
+        assert.match(caveat!, `session ${held!.pid} (client backend, open `);
+      } finally {
+        await held?.release();
+      }
+      const after = await eraseDeadRowVersions(db, 'tenant_keys', { olderTransactionsTimeoutMs: 30_000 });
+      assert.ok(after.statisticsErased, after.caveats.join('\n'));
+      assert.equal(scan(old), [], `the old wrapped bytes are in no file once the erasure ran again (it said: ${JSON.stringify(after)})`);
     });
 
     test(`[${target.name}] past the wait's bound the erasure names the sessions that kept the old versions, and does not claim the table clean`, async () => {
