@@ -13,6 +13,12 @@
  * transaction may carry a setup statement (`withBeginSetup`: the tenant
  * scope's set_config) that the worker runs right after BEGIN, in the same
  * message: no round trip of its own.
+ *
+ * Booting the worker (tsx in a new thread, then PGlite's modules) costs about
+ * 0.3 s on a quiet machine and seconds on a busy one, before PGlite even opens
+ * the data directory. `prestartPGliteThread` boots one ahead of need, a spare
+ * that waits for its data directory; the next PGliteThread adopts it. The CLI
+ * starts one while the command's own modules load (src/cli/prestart.ts).
  */
 import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import { startTsWorker } from '../media/worker-boot.ts';
@@ -26,7 +32,9 @@ type ToWorker =
   | { id: number; type: 'exec'; tx?: number; sql: string }
   | { id: number; type: 'begin'; tx: number; setup?: BeginSetup }
   | { id: number; type: 'end'; tx: number; commit: boolean }
-  | { id: number; type: 'close' };
+  | { id: number; type: 'close' }
+  /** To a spare: the database to open (first message, once). */
+  | { id: 0; type: 'open'; dataDir?: string };
 /** A request before it gets its id (Omit distributed over the union). */
 type Request = ToWorker extends infer T ? (T extends unknown ? Omit<T, 'id'> : never) : never;
 type FromWorker =
@@ -69,6 +77,36 @@ interface TxHandle {
   exec(sql: string): Promise<Results[]>;
 }
 
+/** A worker booted ahead of need (prestartPGliteThread), waiting for its data directory; gone once it exits. */
+let spare: Worker | undefined;
+
+/**
+ * Boots a PGlite thread's worker now, for the next PGliteThread to adopt. The spare does not keep the process
+ * alive (unref'd until adopted) and opens nothing until adopted, so a process that never opens the embedded
+ * database exits as it would have, with nothing to clean up. At most one spare; a no-op if one is waiting.
+ */
+export function prestartPGliteThread(): void {
+  if (spare || !isMainThread) return;
+  const worker = startTsWorker(import.meta.url, { workerData: { mark: MARK, spare: true } });
+  worker.unref();
+  worker.on('error', () => undefined); // a spare that failed to boot is replaced by a fresh worker when needed
+  worker.once('exit', () => { if (spare === worker) spare = undefined; });
+  spare = worker;
+}
+
+/** A spare is booted (or booting) and not yet adopted. */
+export function spareWaiting(): boolean {
+  return spare !== undefined;
+}
+
+/** The spare worker, handed to one taker (undefined when none is waiting). */
+function takeSpare(): Worker | undefined {
+  const taken = spare;
+  spare = undefined;
+  taken?.ref();
+  return taken;
+}
+
 /** The main thread's end: a PGlite-shaped client whose work happens in the worker. */
 export class PGliteThread implements TxHandle {
   private readonly worker: Worker;
@@ -82,7 +120,9 @@ export class PGliteThread implements TxHandle {
   closed = false;
 
   constructor(options: PGliteThreadOptions = {}) {
-    this.worker = startTsWorker(import.meta.url, { workerData: { mark: MARK, dataDir: options.dataDir } });
+    const adopted = takeSpare();
+    this.worker = adopted ?? startTsWorker(import.meta.url, { workerData: { mark: MARK, dataDir: options.dataDir } });
+    if (adopted) adopted.postMessage({ id: 0, type: 'open', ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}) } satisfies ToWorker);
     this.waitReady = new Promise<void>((resolve, reject) => {
       this.worker.once('message', (msg: FromWorker) => {
         if ('ready' in msg && msg.ready) resolve();
@@ -264,6 +304,13 @@ async function serve(dataDir: string | undefined): Promise<void> {
   port.postMessage({ id: 0, ready: true } satisfies FromWorker);
 }
 
-if (!isMainThread && (workerData as { mark?: string } | null)?.mark === MARK) {
-  await serve((workerData as { dataDir?: string }).dataDir);
+const boot = (isMainThread ? null : workerData) as { mark?: string; dataDir?: string; spare?: boolean } | null;
+if (boot?.mark === MARK) {
+  if (boot.spare) {
+    // A spare: booted ahead of need; the first message says which database to open.
+    const open = await new Promise<Extract<ToWorker, { type: 'open' }>>((resolve) => parentPort!.once('message', resolve));
+    await serve(open.dataDir);
+  } else {
+    await serve(boot.dataDir);
+  }
 }

@@ -16,10 +16,11 @@ import { runInOwningServer } from './admin-client.ts';
 import { SERVER_OWNER } from './admin-protocol.ts';
 import { commandPath, registerOperatorCommands } from './operator-commands.ts';
 import { localContext } from './operator.ts';
+import { WITHOUT_DATABASE } from './prestart.ts';
 import { registerRedactCommand } from './redact.ts';
 
-/** Commands that never open the configured database, so never go to the server. */
-const RUN_HERE = new Set(['serve', 'redact', 'bench', 'bench-recorder', 'bench-codecs', 'bench-campaign']);
+/** Commands that never go to the server: `serve` itself, and those that never open the configured database. */
+const RUN_HERE = new Set(['serve', ...WITHOUT_DATABASE]);
 
 /** Thrown by the pre-action hook when the command already ran in the server: its exit code. */
 class RanInServer extends Error {
