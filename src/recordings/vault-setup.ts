@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import type { Database } from '../../storage/index.ts';
 import { PostgresTenantKeyStore } from '../../storage/index.ts';
-import { KeyRing, LocalObjectStore, RecordingVault, S3ObjectStore, loadMasterKey, type ObjectStore } from '../../storage/vault/index.ts';
+import { KeyRing, LocalObjectStore, RecordingVault, loadMasterKey, type ObjectStore } from '../../storage/vault/index.ts';
 import type { Config } from '../config.ts';
 
 export interface RecordingVaultSetup {
@@ -33,9 +33,13 @@ export const STREAM_SECRET_PURPOSE = 'media-stream-tokens/v1';
 
 type StoreSettings = Pick<Config, 'SMARTALEX_DATA_DIR' | 'SMARTALEX_RECORDINGS_S3_BUCKET' | 'SMARTALEX_RECORDINGS_S3_PREFIX' | 'SMARTALEX_RECORDINGS_S3_ENDPOINT' | 'SMARTALEX_RECORDINGS_S3_REGION' | 'SMARTALEX_RECORDINGS_S3_PATH_STYLE'>;
 
-/** Where ciphertext lives: the S3 bucket when one is configured, else the data directory. Credentials: the AWS SDK's chain (AWS_ACCESS_KEY_ID, ...). */
-export function recordingStoreFrom(config: Partial<StoreSettings> & Pick<Config, 'SMARTALEX_DATA_DIR'>): ObjectStore {
+/**
+ * Where ciphertext lives: the S3 bucket when one is configured, else the data directory. Credentials: the AWS SDK's
+ * chain (AWS_ACCESS_KEY_ID, ...). The SDK is loaded only then.
+ */
+export async function recordingStoreFrom(config: Partial<StoreSettings> & Pick<Config, 'SMARTALEX_DATA_DIR'>): Promise<ObjectStore> {
   if (!config.SMARTALEX_RECORDINGS_S3_BUCKET) return new LocalObjectStore(join(config.SMARTALEX_DATA_DIR, 'recordings'));
+  const { S3ObjectStore } = await import('../../storage/vault/s3-object-store.ts');
   return new S3ObjectStore({
     bucket: config.SMARTALEX_RECORDINGS_S3_BUCKET,
     ...(config.SMARTALEX_RECORDINGS_S3_PREFIX ? { prefix: config.SMARTALEX_RECORDINGS_S3_PREFIX } : {}),
@@ -50,7 +54,7 @@ export function recordingStoreFrom(config: Partial<StoreSettings> & Pick<Config,
 export async function openRecordingVault(config: Pick<Config, 'SMARTALEX_DATA_DIR' | 'SMARTALEX_MASTER_KEY'> & Partial<StoreSettings>, db: Database): Promise<RecordingVaultSetup> {
   const env: NodeJS.ProcessEnv = config.SMARTALEX_MASTER_KEY ? { SMARTALEX_MASTER_KEY: config.SMARTALEX_MASTER_KEY } : {};
   const master = await loadMasterKey({ dataDir: config.SMARTALEX_DATA_DIR, env });
-  const store = recordingStoreFrom(config);
+  const store = await recordingStoreFrom(config);
   const keys = new KeyRing({ master, store: new PostgresTenantKeyStore(db) });
   return {
     vault: new RecordingVault({ store, keys }), store, linkSecret: master.deriveSecret(LINK_SECRET_PURPOSE), sessionSecret: master.deriveSecret(SESSION_SECRET_PURPOSE),

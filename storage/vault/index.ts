@@ -32,7 +32,9 @@ export {
 } from './keys.ts';
 export type { MasterKeyProvider, TenantKeyStore, KeyErasure, StoredTenantKey, TenantKeyInfo, NewDataKey, RecordingKeySlot, KeyRingOptions, MasterKeyRotation, MasterKeyRotationRecord } from './keys.ts';
 export { LocalObjectStore, MemoryObjectStore, RECORDING_EXTENSION } from './object-store.ts';
-export { S3ObjectStore, type S3ObjectStoreOptions } from './s3-object-store.ts';
+// S3ObjectStore is imported from './s3-object-store.ts' where S3 is configured: the AWS SDK costs every process
+// that loads this index about 0.2 s otherwise (src/recordings/vault-setup.ts loads it on demand).
+export type { S3ObjectStore, S3ObjectStoreOptions } from './s3-object-store.ts';
 export type { ObjectStore, AppendHandle, ReadRange, RecordingRef } from './object-store.ts';
 export { RecordingWriter } from './writer.ts';
 export type { RecordingWriterOptions, RecordingSummary } from './writer.ts';

@@ -31,6 +31,8 @@ const CALL_PATH: Array<[string, RegExp]> = [
   ['the call manager', /\/src\/calls\//],
   ['the server', /\/src\/server\.ts$/],
   ['the WebRTC stack', /\/node_modules\/(werift|node-datachannel)\//],
+  // Not the call path, but as heavy and needed only with SMARTALEX_RECORDINGS_S3_BUCKET (src/recordings/vault-setup.ts).
+  ['the AWS S3 SDK', /\/node_modules\/@aws-sdk\//],
 ];
 
 /** Runs `node [--import tsx] --import <recorder> <entry> <args>` and returns the loaded modules (paths under the project). */
