@@ -6,11 +6,14 @@
  * it, then is by default *recycled*: renamed for future use with the old bytes
  * still in it. So after crypto-shredding a key row:
  *  0. on a Postgres server, wait until no transaction in this database that
- *     began before the erasure is still open (pg_stat_activity's backend_xid
- *     and backend_xmin), nor a replication slot holds such a horizon: while one
+ *     began before the erasure is still open (pg_stat_activity's backend_xmin),
+ *     no transaction anywhere on the server holds an older transaction id
+ *     (backend_xid, prepared transactions: a snapshot taken here while one runs
+ *     starts at it), nor a replication slot holds such a horizon: while one
  *     is, the old version is "recently dead" and VACUUM (FULL) copies it into
  *     the new files (an autovacuum ANALYZE or a report running at that moment
- *     was enough). The wait is bounded; past it the table is not rewritten
+ *     was enough; so was a write transaction in another database, once a
+ *     session here took a snapshot during it). The wait is bounded; past it the table is not rewritten
  *     (the rewrite could not drop those versions, and would queue behind the
  *     older transactions' locks, stalling every reader of the table) and the
  *     erasure says which sessions (pid, type, age; never their queries) kept
@@ -84,22 +87,30 @@ export interface ErasureOptions {
 const DEFAULT_OLDER_TRANSACTIONS_TIMEOUT_MS = 60_000;
 
 /**
- * What still holds a snapshot or transaction id from before `horizon` (a 32-bit xid as text), one line each: sessions in
- * this database, sessions in none (they hold back every database's horizon), replication slots.
+ * What could still see row versions deleted before `horizon` (a 32-bit xid as text), one line each:
+ *  - a session in this database, or in none (those hold back every database's horizon), whose snapshot is older;
+ *  - a transaction holding an older transaction id in *any* database: while it runs, every snapshot taken, here
+ *    too, starts at it (a snapshot's xmin is the oldest running xid, whatever its database), so a session here
+ *    could begin after this check and still see the deleted versions;
+ *  - a prepared transaction with an older id (the same, and it has no session), a replication slot's xmin.
  */
 async function olderThan(db: Database, horizon: string): Promise<string[]> {
   // age() orders xids across wraparound: an xid older than the horizon is further from the next xid.
-  const sessions = rows<{ pid: number; type: string | null; seconds: number | null }>(await db.owner.execute(sql`
-    select pid, backend_type as type, floor(extract(epoch from now() - coalesce(xact_start, backend_start)))::int as seconds
+  const sessions = rows<{ pid: number; type: string | null; seconds: number | null; elsewhere: boolean }>(await db.owner.execute(sql`
+    select pid, backend_type as type, floor(extract(epoch from now() - coalesce(xact_start, backend_start)))::int as seconds,
+           coalesce(datname <> current_database(), false) as elsewhere
       from pg_stat_activity
-     where (datname = current_database() or datid is null) and pid <> pg_backend_pid()
-       and ((backend_xmin is not null and age(backend_xmin) > age(${horizon}::xid))
+     where pid <> pg_backend_pid()
+       and (((datname = current_database() or datid is null) and backend_xmin is not null and age(backend_xmin) > age(${horizon}::xid))
          or (backend_xid is not null and age(backend_xid) > age(${horizon}::xid)))
      order by pid`));
+  const prepared = rows<{ n: number }>(await db.owner.execute(sql`
+    select count(*)::int as n from pg_prepared_xacts where age(transaction) > age(${horizon}::xid)`))[0]?.n ?? 0;
   const slots = rows<{ name: string }>(await db.owner.execute(sql`
     select slot_name as name from pg_replication_slots where xmin is not null and age(xmin) > age(${horizon}::xid) order by slot_name`));
   return [
-    ...sessions.map((s) => `session ${s.pid} (${s.type ?? 'unknown type'}${s.seconds === null ? '' : `, open ${s.seconds} s`})`),
+    ...sessions.map((s) => `session ${s.pid} (${s.type ?? 'unknown type'}${s.elsewhere ? ', in another database' : ''}${s.seconds === null ? '' : `, open ${s.seconds} s`})`),
+    ...(prepared > 0 ? [`${prepared} prepared transaction${prepared === 1 ? '' : 's'}`] : []),
     ...slots.map((s) => `replication slot ${s.name}`),
   ];
 }

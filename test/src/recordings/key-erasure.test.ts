@@ -225,15 +225,21 @@ for (const target of targets) {
   });
 
   if (target.ownerUrl) {
-    /** A session on the same database in a REPEATABLE READ transaction: its snapshot, taken now, sees every row version there is now. */
-    const holdSnapshot = async (): Promise<{ pid: number; release(): Promise<void> }> => {
-      const client = postgres(target.ownerUrl!, { max: 1, onnotice: () => {} });
+    /**
+     * A session in a REPEATABLE READ transaction: its snapshot, taken now, sees every row version there is now. By
+     * default on the same database; `withXid` on another one, where it also takes a transaction id (as any write does).
+     */
+    const holdSnapshot = async (options: { withXid?: boolean } = {}): Promise<{ pid: number; release(): Promise<void> }> => {
+      const url = new URL(target.ownerUrl!);
+      if (options.withXid) url.pathname = '/postgres';
+      const client = postgres(url.href, { max: 1, onnotice: () => {} });
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       let ready!: (pid: number) => void;
       const started = new Promise<number>((resolve) => (ready = resolve));
       const done = client.begin('isolation level repeatable read', async (tx) => {
         await tx`select 1`;
+        if (options.withXid) await tx`select txid_current()`;
         const [row] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
         ready(row!.pid);
         await released;
@@ -242,24 +248,30 @@ for (const target of targets) {
       return { pid, release: async () => { release(); await done; await client.end(); } };
     };
 
-    test(`[${target.name}] a transaction that began before the erasure is waited for; the old version is gone once it ends`, async () => {
+    for (const [what, withXid] of [['a transaction here that began before the erasure', false], ['a write transaction in another database', true]] as const) test(`[${target.name}] ${what} is waited for; the old version is gone once it ends`, async () => {
+      // A write transaction elsewhere matters too: while it runs, a snapshot taken here (autovacuum's, any session's)
+      // starts at its transaction id, older than the erasure, and the rewrite would copy the old version for it.
       const tenant = await createTenant(db, { name: 'held' });
       await recordCall(db, fx, tenant.id);
       await putKeysOnDisk(target);
       const [old] = await wrappedKeys(db, tenant.id);
-      const held = await holdSnapshot();
+      const held = await holdSnapshot({ withXid });
       const probe = postgres(target.ownerUrl!, { max: 1, onnotice: () => {} });
       let settled = false;
       const rotation = rotateTenantRecordingKey(db, fx.vault, tenant.id, 'operator:test').finally(() => (settled = true));
       try {
         // The old version is tombstoned (committed), and the erasure waits for the older snapshot instead of copying it along.
         await waitFor('the old version tombstoned', async () => (await wrappedKeys(db, tenant.id))[0]?.wrapped === null);
-        // Its check has run (a session's last statement stays in pg_stat_activity); read from a session of its own.
+        // It checks again while it waits (a session's last statement stays in pg_stat_activity, so only a check that
+        // started from now on counts: an earlier erasure's may still be listed); read from a session of its own.
+        const [{ now } = { now: '' }] = await probe<{ now: string }[]>`select clock_timestamp()::text as now`;
         await waitFor('the erasure waiting on the older session', async () => {
+          if (settled) return true;
           const [row] = await probe<{ n: number }[]>`
             select count(*)::int as n from pg_stat_activity
-             where datname = current_database() and pid <> pg_backend_pid() and (query like '%backend_xmin%' or query like '%pg_replication_slots%')`;
-          return row!.n > 0 || settled;
+             where datname = current_database() and pid <> pg_backend_pid() and query_start > ${now}::timestamptz
+               and (query like '%backend_xmin%' or query like '%pg_replication_slots%')`;
+          return row!.n > 0;
         });
         assert.not.ok(settled, 'the rotation finished while a transaction that can see the old version was open');
       } finally {
@@ -327,10 +339,10 @@ for (const target of targets) {
       const old = await sampledThenDestroyed('sampled, held');
       let held: { pid: number; release(): Promise<void> } | undefined;
       try {
-        // One bound for both waits: room for the first (an autovacuum ANALYZE of this database may be running), while
-        // the snapshot held from the hook on outlasts it.
+        // One bound for both waits: room for the first (an autovacuum ANALYZE here, a write transaction of another
+        // test file in another database), while the snapshot held from the hook on outlasts it.
         const done = await eraseDeadRowVersions(db, 'tenant_keys', {
-          olderTransactionsTimeoutMs: 3_000,
+          olderTransactionsTimeoutMs: 10_000,
           beforeStatistics: async () => { held = await holdSnapshot(); },
         });
         assert.is(done.tableRewritten, true, done.caveats.join('\n'));
