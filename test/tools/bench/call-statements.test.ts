@@ -21,8 +21,15 @@ const BENCH_OWN = [
   /^select smartalex_tenant_ids\(\)/, /^select "id", "tenant_id", "call_id", "object_key"/,
   /^update webhook_deliveries set lease_until/, /smartalex_node_heartbeat|pg_try_advisory_lock|smartalex_reap_lost_nodes/,
 ];
-/** The node's own, on a timer whatever the calls (src/cluster): its heartbeat, the leader's reaper and its lock session's check. */
-const NODE_BACKGROUND = [/^select smartalex_node_heartbeat\(/, /^select node_id, calls_ended from smartalex_reap_lost_nodes\(/, /^select 1$/];
+/**
+ * The node's own, on a timer whatever the calls (src/cluster): its heartbeat, the leader's reaper and its lock
+ * session's check; the leader's retention sweep (src/retention.ts: first 30 s after start, which a slow run's window
+ * reaches), whose expired-recordings read shares the bench's recordings check above, and its GDPR export expiry.
+ */
+const NODE_BACKGROUND = [
+  /^select smartalex_node_heartbeat\(/, /^select node_id, calls_ended from smartalex_reap_lost_nodes\(/, /^select 1$/,
+  /^update "api_jobs" set "state" = \$1 where \("api_jobs"\."state" = \$2 and "api_jobs"\."finished_at" < \$3\)/,
+];
 
 /** One call's statements and how often each runs (the transcript insert is counted apart). */
 const PER_CALL: Array<[RegExp, number, number?]> = [
