@@ -2,7 +2,7 @@
  * The operator commands, through the real `smartalex` CLI in a child process,
  * on an empty embedded data directory and on an empty Postgres server
  * database: migrate (twice), tenant create (key shown once, stored as a hash),
- * agent create/list. `number add` is in numbers.test.ts.
+ * agent create/list. `number add` is in numbers.test.ts and number-digest.test.ts.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
