@@ -50,11 +50,22 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
     return sendAsset(request, reply, bundle[name]);
   });
 
-  // Open feeds end when the server closes (a held-open response would keep it from closing).
+  // Open feeds end when the server closes (a held-open response would keep it from closing), and one whose
+  // credential check ends after that is refused.
   const open = new Set<() => void>();
-  app.addHook('preClose', async () => { for (const end of [...open]) end(); });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    for (const end of [...open]) end();
+  });
 
   app.get('/console/api/live-calls', async (request, reply) => {
+    const out = reply.raw;
+    // Watched before the first await: a browser that leaves while the credential is checked (an EventSource
+    // closed by a page change) closes the response then, and a 'close' listener added later would never hear it,
+    // leaving a heartbeat and a feed subscription running for good (and the process unable to exit).
+    let left = out.destroyed;
+    out.once('close', () => { left = true; });
     const facts = requestFacts(options.deps, request);
     let tenantId: string;
     try {
@@ -62,8 +73,13 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
     } catch (error) {
       return problemReply(reply, error);
     }
+    if (left || out.destroyed) {
+      options.deps.logger.debug('live feed: the client left while its credential was checked');
+      reply.hijack();
+      return;
+    }
+    if (closing) return reply.code(503).header('retry-after', '1').header('connection', 'close').send({ error: 'the server is shutting down' });
     reply.hijack();
-    const out = reply.raw;
     out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
     const send = (event: string, data: unknown): void => { out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`); };
     send('snapshot', options.feed?.snapshot(tenantId) ?? []);

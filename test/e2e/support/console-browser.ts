@@ -31,6 +31,9 @@ export function runInEmptyNetwork(testFile: string, needs: { sipp?: boolean }, w
     const child = spawnSync('unshare', ['-n', '--', 'sh', '-c', 'ip link set lo up && exec "$0" --import tsx "$1"', process.execPath, fileURLToPath(testFile)], {
       stdio: 'inherit', env: { ...process.env, SMARTALEX_CONSOLE_NETNS: '1' }, timeout: 400_000, killSignal: 'SIGKILL',
     });
+    // A run killed at its bound says so (uvu's own summary cannot): if that summary is complete, something kept
+    // the process alive after its tests.
+    if (child.error || child.signal) process.stderr.write(`\n[console-browser] the test process in the namespace was stopped: ${child.error?.message ?? `killed by ${child.signal}`}\n`);
     process.exit(child.status ?? 1);
   }
   return run;

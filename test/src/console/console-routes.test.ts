@@ -4,19 +4,23 @@
  * memory (gzip when asked, ETag), and the live calls feed (SSE): refused
  * without a credential; a snapshot then one event per change, only the
  * caller's tenant's calls, the other party masked; the stream ends once the
- * session is revoked.
+ * session is revoked. A browser that leaves while its credential is still
+ * being checked leaves nothing behind (no subscription, no heartbeat); one
+ * whose check ends after the server began closing is told 503 rather than
+ * held open.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { sql } from 'drizzle-orm';
 import { Registry } from 'prom-client';
 import { createTenant, PostgresTenantKeyStore } from '../../../storage/index.ts';
 import { KeyRing, LocalMasterKey } from '../../../storage/vault/index.ts';
 import { createUserWithSetup } from '../../../src/api/auth/accounts.ts';
 import { DEFAULT_SETTINGS, manualClock, registerControlPlane, type ControlPlaneDeps } from '../../../src/api/index.ts';
-import type { CallManager, CallSession } from '../../../src/calls/index.ts';
+import type { CallManager } from '../../../src/calls/index.ts';
 import { CONSOLE_CSP, LiveCallFeed, maskParty, registerConsole } from '../../../src/console/index.ts';
 import { createHttpServer } from '../../../src/http/server.ts';
 import { createLogger } from '../../../src/log.ts';
@@ -42,7 +46,8 @@ test('maskParty keeps the last 4 digits of a number and only the first letter of
   assert.not.match(maskParty('sip:5551234567@192.168.1.1'), /192/);
 });
 
-const [backend] = await backends();
+const allBackends = await backends();
+const [backend] = allBackends;
 test('the page, its assets and the live calls feed', async () => {
   const db = await backend!.open();
   const calls = new EventEmitter();
@@ -129,6 +134,147 @@ test('the page, its assets and the live calls feed', async () => {
     for (const s of streams) s.abort();
     feed.close();
     await app.close();
+    await backend!.cleanup();
+  }
+});
+
+/** A feed that counts its open subscriptions (each one a stream's listener). */
+class CountingFeed extends LiveCallFeed {
+  open = 0;
+  override subscribe(...args: Parameters<LiveCallFeed['subscribe']>): () => void {
+    const unsubscribe = super.subscribe(...args);
+    this.open += 1;
+    let done = false;
+    return () => { if (!done) { done = true; this.open -= 1; } unsubscribe(); };
+  }
+}
+
+for (const each of allBackends) test(`a browser that leaves while its credential is checked leaves no subscription and no heartbeat behind (${each.name})`, async () => {
+  const db = await each.open();
+  const feed = new CountingFeed(new EventEmitter() as unknown as Pick<CallManager, 'on' | 'off'>);
+  const app = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
+  const logLines: string[] = [];
+  const deps: ControlPlaneDeps = {
+    db, logger: createLogger('debug', { write: (line: string) => logLines.push(line) }), clock: manualClock(new Date()), settings: DEFAULT_SETTINGS, sessionSecret: randomBytes(32),
+    services: { keyRing: new KeyRing({ master: LocalMasterKey.generate(), store: new PostgresTenantKeyStore(db) }) },
+  };
+  await registerControlPlane(app, deps);
+  registerConsole(app, { deps, feed, heartbeatMs: 100 });
+  // What reached the server: the feed request, and whether its client has gone.
+  const seen: { closed: boolean }[] = [];
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/console/api/live-calls')) return;
+    const entry = { closed: false };
+    seen.push(entry);
+    request.raw.once('close', () => { entry.closed = true; });
+  });
+  let release!: () => void;
+  let holding: Promise<void> | undefined;
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const tenant = (await createTenant(db, { name: 'A' })).id;
+    const { user } = await createUserWithSetup(db, tenant, { email: 'viewer@example.com', role: 'viewer', password: PASSWORD, actor: 'test', now: deps.clock(), ttlMs: 3600_000 });
+    const login = await fetch(`${base}/v1/auth/cookie-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email, password: PASSWORD }) });
+    assert.is(login.status, 200);
+    const cookie = login.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';'))).join('; ');
+
+    // The credential check waits on a lock on the sessions table while the browser goes away.
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => { locked = resolve; });
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    holding = db.owner.transaction(async (tx) => {
+      await tx.execute(sql`LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE`);
+      locked();
+      await released;
+    });
+    await isLocked;
+    const abort = new AbortController();
+    const request = fetch(`${base}/console/api/live-calls`, { headers: { cookie }, signal: abort.signal }).catch(() => undefined);
+    await waitFor('the feed request to reach the server', () => seen.length === 1, { timeoutMs: 20_000 });
+    abort.abort();
+    await request;
+    await waitFor('the server to see the browser leave', () => seen[0]!.closed, { timeoutMs: 20_000 });
+    release();
+    await holding;
+
+    const noticed = (): boolean => logLines.some((l) => l.includes('the client left while its credential was checked'));
+    await waitFor('the handler to finish with the departed browser', () => noticed() || feed.open > 0, { timeoutMs: 20_000 });
+    assert.is(feed.open, 0, 'no subscription (nor heartbeat) for a stream nobody reads');
+    assert.ok(noticed(), 'the departure is logged at debug');
+
+    // A stream that stays works as before, and ends its subscription when it goes.
+    const stay = new AbortController();
+    const res = await fetch(`${base}/console/api/live-calls`, { headers: { cookie }, signal: stay.signal });
+    assert.is(res.status, 200);
+    const sse = sseReader(res.body!);
+    await waitFor('the snapshot', () => sse.events.length >= 1, { timeoutMs: 20_000 });
+    assert.is(feed.open, 1);
+    stay.abort();
+    await waitFor('the subscription to end with its stream', () => feed.open === 0, { timeoutMs: 20_000 });
+  } finally {
+    release?.();
+    await holding?.catch(() => undefined);
+    feed.close();
+    await app.close();
+    await each.cleanup();
+  }
+});
+
+test('a feed whose credential check ends after the server began closing is refused, and the close completes', async () => {
+  const db = await backend!.open();
+  const feed = new CountingFeed(new EventEmitter() as unknown as Pick<CallManager, 'on' | 'off'>);
+  const app = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
+  const deps: ControlPlaneDeps = {
+    db, logger: createLogger('silent'), clock: manualClock(new Date()), settings: DEFAULT_SETTINGS, sessionSecret: randomBytes(32),
+    services: { keyRing: new KeyRing({ master: LocalMasterKey.generate(), store: new PostgresTenantKeyStore(db) }) },
+  };
+  await registerControlPlane(app, deps);
+  registerConsole(app, { deps, feed, heartbeatMs: 100 });
+  let arrived = 0;
+  app.addHook('onRequest', async (request) => { if (request.url.startsWith('/console/api/live-calls')) arrived += 1; });
+  let closingStarted = false;
+  app.addHook('preClose', async () => { closingStarted = true; });
+  let release!: () => void;
+  let holding: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
+  const client = new AbortController();
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const tenant = (await createTenant(db, { name: 'A' })).id;
+    const { user } = await createUserWithSetup(db, tenant, { email: 'viewer@example.com', role: 'viewer', password: PASSWORD, actor: 'test', now: deps.clock(), ttlMs: 3600_000 });
+    const login = await fetch(`${base}/v1/auth/cookie-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email, password: PASSWORD }) });
+    const cookie = login.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';'))).join('; ');
+
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => { locked = resolve; });
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    holding = db.owner.transaction(async (tx) => {
+      await tx.execute(sql`LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE`);
+      locked();
+      await released;
+    });
+    await isLocked;
+    const response = fetch(`${base}/console/api/live-calls`, { headers: { cookie }, signal: client.signal });
+    await waitFor('the feed request to reach the server', () => arrived === 1, { timeoutMs: 20_000 });
+    closed = app.close();
+    await waitFor('the server to begin closing', () => closingStarted, { timeoutMs: 20_000 });
+    release();
+    await holding;
+    const res = await response;
+    assert.is(res.status, 503, 'refused: the server is closing');
+    await res.arrayBuffer();
+    await closed;
+    assert.is(feed.open, 0);
+  } finally {
+    client.abort(); // a stream wrongly held open would keep the close waiting
+    release?.();
+    await holding?.catch(() => undefined);
+    feed.close();
+    await (closed ?? app.close());
     await backend!.cleanup();
   }
 });
