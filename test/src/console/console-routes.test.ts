@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { Registry } from 'prom-client';
-import { createTenant, PostgresTenantKeyStore } from '../../../storage/index.ts';
+import { createTenant, PostgresTenantKeyStore, type Database } from '../../../storage/index.ts';
 import { KeyRing, LocalMasterKey } from '../../../storage/vault/index.ts';
 import { createUserWithSetup } from '../../../src/api/auth/accounts.ts';
 import { DEFAULT_SETTINGS, manualClock, registerControlPlane, type ControlPlaneDeps } from '../../../src/api/index.ts';
@@ -138,6 +138,7 @@ test('the page, its assets and the live calls feed', async () => {
   }
 });
 
+
 /** A feed that counts its open subscriptions (each one a stream's listener). */
 class CountingFeed extends LiveCallFeed {
   open = 0;
@@ -149,18 +150,28 @@ class CountingFeed extends LiveCallFeed {
   }
 }
 
-for (const each of allBackends) test(`a browser that leaves while its credential is checked leaves no subscription and no heartbeat behind (${each.name})`, async () => {
-  const db = await each.open();
+interface FeedServer {
+  app: ReturnType<typeof createHttpServer>;
+  base: string;
+  feed: CountingFeed;
+  /** A signed-in viewer's session cookie. */
+  cookie: string;
+  /** The feed requests that reached the server, and whether each one's client has gone. */
+  seen: { closed: boolean }[];
+  /** The server has begun closing (its preClose hooks run). */
+  closing(): boolean;
+}
+
+/** The console on loopback over `db`, a viewer signed in; `logLine` receives the server's debug log. */
+async function startFeedServer(db: Database, logLine: (line: string) => void = () => undefined): Promise<FeedServer> {
   const feed = new CountingFeed(new EventEmitter() as unknown as Pick<CallManager, 'on' | 'off'>);
   const app = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
-  const logLines: string[] = [];
   const deps: ControlPlaneDeps = {
-    db, logger: createLogger('debug', { write: (line: string) => logLines.push(line) }), clock: manualClock(new Date()), settings: DEFAULT_SETTINGS, sessionSecret: randomBytes(32),
+    db, logger: createLogger('debug', { write: logLine }), clock: manualClock(new Date()), settings: DEFAULT_SETTINGS, sessionSecret: randomBytes(32),
     services: { keyRing: new KeyRing({ master: LocalMasterKey.generate(), store: new PostgresTenantKeyStore(db) }) },
   };
   await registerControlPlane(app, deps);
   registerConsole(app, { deps, feed, heartbeatMs: 100 });
-  // What reached the server: the feed request, and whether its client has gone.
   const seen: { closed: boolean }[] = [];
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/console/api/live-calls')) return;
@@ -168,36 +179,52 @@ for (const each of allBackends) test(`a browser that leaves while its credential
     seen.push(entry);
     request.raw.once('close', () => { entry.closed = true; });
   });
-  let release!: () => void;
-  let holding: Promise<void> | undefined;
-  try {
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    const tenant = (await createTenant(db, { name: 'A' })).id;
-    const { user } = await createUserWithSetup(db, tenant, { email: 'viewer@example.com', role: 'viewer', password: PASSWORD, actor: 'test', now: deps.clock(), ttlMs: 3600_000 });
-    const login = await fetch(`${base}/v1/auth/cookie-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email, password: PASSWORD }) });
-    assert.is(login.status, 200);
-    const cookie = login.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';'))).join('; ');
+  let closing = false;
+  app.addHook('preClose', async () => { closing = true; });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const tenant = (await createTenant(db, { name: 'A' })).id;
+  const { user } = await createUserWithSetup(db, tenant, { email: 'viewer@example.com', role: 'viewer', password: PASSWORD, actor: 'test', now: deps.clock(), ttlMs: 3600_000 });
+  const login = await fetch(`${base}/v1/auth/cookie-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email, password: PASSWORD }) });
+  assert.is(login.status, 200);
+  const cookie = login.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';'))).join('; ');
+  return { app, base, feed, cookie, seen, closing: () => closing };
+}
 
-    // The credential check waits on a lock on the sessions table while the browser goes away.
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => { locked = resolve; });
-    const released = new Promise<void>((resolve) => { release = resolve; });
-    holding = db.owner.transaction(async (tx) => {
-      await tx.execute(sql`LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE`);
-      locked();
-      await released;
-    });
-    await isLocked;
+/** Holds the sessions table locked, so every credential check waits, until `release()`; `held` ends with it. */
+async function lockSessions(db: Database): Promise<{ release: () => void; held: Promise<void> }> {
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => { locked = resolve; });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  const held = db.owner.transaction(async (tx) => {
+    await tx.execute(sql`LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE`);
+    locked();
+    await released;
+  });
+  await Promise.race([isLocked, held]);
+  return { release, held };
+}
+
+for (const each of allBackends) test(`a browser that leaves while its credential is checked leaves no subscription and no heartbeat behind (${each.name})`, async () => {
+  const db = await each.open();
+  const logLines: string[] = [];
+  let server: FeedServer | undefined;
+  let lock: Awaited<ReturnType<typeof lockSessions>> | undefined;
+  try {
+    server = await startFeedServer(db, (line) => logLines.push(line));
+    const { base, cookie, feed, seen } = server;
+    // The credential check waits on the lock while the browser goes away.
+    lock = await lockSessions(db);
     const abort = new AbortController();
     const request = fetch(`${base}/console/api/live-calls`, { headers: { cookie }, signal: abort.signal }).catch(() => undefined);
     await waitFor('the feed request to reach the server', () => seen.length === 1, { timeoutMs: 20_000 });
     abort.abort();
     await request;
     await waitFor('the server to see the browser leave', () => seen[0]!.closed, { timeoutMs: 20_000 });
-    release();
-    await holding;
+    lock.release();
+    await lock.held;
 
     const noticed = (): boolean => logLines.some((l) => l.includes('the client left while its credential was checked'));
     await waitFor('the handler to finish with the departed browser', () => noticed() || feed.open > 0, { timeoutMs: 20_000 });
@@ -214,56 +241,30 @@ for (const each of allBackends) test(`a browser that leaves while its credential
     stay.abort();
     await waitFor('the subscription to end with its stream', () => feed.open === 0, { timeoutMs: 20_000 });
   } finally {
-    release?.();
-    await holding?.catch(() => undefined);
-    feed.close();
-    await app.close();
+    lock?.release();
+    await lock?.held.catch(() => undefined);
+    server?.feed.close();
+    await server?.app.close();
     await each.cleanup();
   }
 });
 
 test('a feed whose credential check ends after the server began closing is refused, and the close completes', async () => {
   const db = await backend!.open();
-  const feed = new CountingFeed(new EventEmitter() as unknown as Pick<CallManager, 'on' | 'off'>);
-  const app = createHttpServer({ logger: createLogger('silent'), metrics: new Registry(), readiness: {} });
-  const deps: ControlPlaneDeps = {
-    db, logger: createLogger('silent'), clock: manualClock(new Date()), settings: DEFAULT_SETTINGS, sessionSecret: randomBytes(32),
-    services: { keyRing: new KeyRing({ master: LocalMasterKey.generate(), store: new PostgresTenantKeyStore(db) }) },
-  };
-  await registerControlPlane(app, deps);
-  registerConsole(app, { deps, feed, heartbeatMs: 100 });
-  let arrived = 0;
-  app.addHook('onRequest', async (request) => { if (request.url.startsWith('/console/api/live-calls')) arrived += 1; });
-  let closingStarted = false;
-  app.addHook('preClose', async () => { closingStarted = true; });
-  let release!: () => void;
-  let holding: Promise<void> | undefined;
+  let server: FeedServer | undefined;
+  let lock: Awaited<ReturnType<typeof lockSessions>> | undefined;
   let closed: Promise<void> | undefined;
   const client = new AbortController();
   try {
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    const tenant = (await createTenant(db, { name: 'A' })).id;
-    const { user } = await createUserWithSetup(db, tenant, { email: 'viewer@example.com', role: 'viewer', password: PASSWORD, actor: 'test', now: deps.clock(), ttlMs: 3600_000 });
-    const login = await fetch(`${base}/v1/auth/cookie-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email, password: PASSWORD }) });
-    const cookie = login.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';'))).join('; ');
-
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => { locked = resolve; });
-    const released = new Promise<void>((resolve) => { release = resolve; });
-    holding = db.owner.transaction(async (tx) => {
-      await tx.execute(sql`LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE`);
-      locked();
-      await released;
-    });
-    await isLocked;
+    server = await startFeedServer(db);
+    const { app, base, cookie, feed, seen } = server;
+    lock = await lockSessions(db);
     const response = fetch(`${base}/console/api/live-calls`, { headers: { cookie }, signal: client.signal });
-    await waitFor('the feed request to reach the server', () => arrived === 1, { timeoutMs: 20_000 });
+    await waitFor('the feed request to reach the server', () => seen.length === 1, { timeoutMs: 20_000 });
     closed = app.close();
-    await waitFor('the server to begin closing', () => closingStarted, { timeoutMs: 20_000 });
-    release();
-    await holding;
+    await waitFor('the server to begin closing', () => server!.closing(), { timeoutMs: 20_000 });
+    lock.release();
+    await lock.held;
     const res = await response;
     assert.is(res.status, 503, 'refused: the server is closing');
     await res.arrayBuffer();
@@ -271,10 +272,10 @@ test('a feed whose credential check ends after the server began closing is refus
     assert.is(feed.open, 0);
   } finally {
     client.abort(); // a stream wrongly held open would keep the close waiting
-    release?.();
-    await holding?.catch(() => undefined);
-    feed.close();
-    await (closed ?? app.close());
+    lock?.release();
+    await lock?.held.catch(() => undefined);
+    server?.feed.close();
+    await (closed ?? server?.app.close());
     await backend!.cleanup();
   }
 });
