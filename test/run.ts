@@ -48,8 +48,15 @@ function runOne(file: string): Promise<Outcome> {
       output += `\n[runner] timed out after ${perFileTimeoutMs} ms\n`;
       child.kill('SIGKILL');
     }, perFileTimeoutMs);
-    child.on('close', (code, signal) => {
+    child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
+      let code = exitCode;
+      // uvu's own count decides too: a file whose tests failed is a failure even if its process exited 0.
+      const summary = /Total:\s+(\d+)\s+Passed:\s+(\d+)/.exec(output);
+      if (code === 0 && summary && Number(summary[2]) < Number(summary[1])) {
+        output += `\n[runner] uvu counted ${Number(summary[1]) - Number(summary[2])} failing test(s) but the process exited 0\n`;
+        code = 1;
+      }
       // Say how the process ended when it was not uvu's own exit (a native crash prints nothing).
       if (signal) output += `\n[runner] the test process was killed by ${signal}\n`;
       else if (code !== 0 && !/Total:/.test(output)) output += `\n[runner] the test process exited with code ${code} before uvu's summary\n`;

@@ -11,7 +11,14 @@
  * it is clean: the kernel reclaims the sockets and threads.
  */
 
-/** Exit with `code` (default: `process.exitCode`) after `delayMs`, letting pending output and closes drain. */
+/**
+ * Exit with `code` (default: `process.exitCode`, read when the exit comes) after `delayMs`, letting pending
+ * output and closes drain. `process.exit(undefined)` would not do: an argument given, even undefined,
+ * replaces `process.exitCode`, so a test file whose tests failed (uvu sets `process.exitCode = 1`) exited 0.
+ */
 export function exitAfterNativePeers(options: { code?: number; delayMs?: number } = {}): void {
-  setTimeout(() => process.exit(options.code), options.delayMs ?? 200).unref();
+  setTimeout(() => {
+    if (options.code === undefined) process.exit();
+    else process.exit(options.code);
+  }, options.delayMs ?? 200).unref();
 }
