@@ -10,41 +10,75 @@ import { waitFor } from '../../support/poll.ts';
 import { exitAfterNativePeers } from '../../../media/webrtc/native-exit.ts';
 
 /** A browser stand-in: a node-datachannel peer that offers one Opus track, as Chromium does. */
-async function browserOffer(): Promise<{ pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; offer: string }> {
+interface Browser {
+  pc: nodeDataChannel.PeerConnection;
+  track: nodeDataChannel.Track;
+  offer: string;
+  /** Its connection states in order, for the failure message of a call that does not come up. */
+  states: string[];
+  open: boolean;
+}
+
+/** A stand-in's offer, its candidates gathered in full (non-trickle, as the server expects). */
+async function browserOffer(): Promise<Browser> {
   const pc = new nodeDataChannel.PeerConnection('browser', { iceServers: [], bindAddress: '127.0.0.1' });
   const audio = new nodeDataChannel.Audio('0', 'SendRecv');
   audio.addOpusCodec(111);
   audio.addSSRC(4242, 'browser', 'b', 'mic');
-  const track = pc.addTrack(audio);
-  const offer = await new Promise<string>((resolve) => {
-    pc.onGatheringStateChange((state) => { if (state === 'complete') resolve(pc.localDescription()!.sdp); });
-    pc.setLocalDescription();
-  });
-  return { pc, track, offer };
+  const browser: Browser = { pc, track: pc.addTrack(audio), offer: '', states: [], open: false };
+  pc.onStateChange((state) => browser.states.push(state));
+  browser.track.onOpen(() => { browser.open = true; });
+  let gathered = false;
+  pc.onGatheringStateChange((state) => { if (state === 'complete') gathered = true; });
+  pc.setLocalDescription();
+  await waitFor('the browser stand-in to gather its candidates', () => gathered, { timeoutMs: 20_000 });
+  browser.offer = pc.localDescription()!.sdp;
+  return browser;
 }
 
 /**
- * A browser stand-in's offer answered by the server and applied back. The stand-in (node-datachannel as
- * the offerer) now and then refuses the answer with "Got a remote candidate without ICE transport" when
- * several processes set up ICE at once; that is the stand-in's own setup, so it starts over (at most
- * three times): a server that answers wrongly fails every attempt.
+ * A browser stand-in's offer answered by the server, applied back, and the call connected (DTLS up, the
+ * track open on both sides). The stand-in (node-datachannel as the offerer) now and then fails its own ICE
+ * within a few tens of milliseconds of offering when several processes set up ICE at once (seen in loaded
+ * runs). When that comes before the
+ * answer is applied, applying it throws "Got a remote candidate without ICE transport"; when just after,
+ * the stand-in's state turns to failed and the call never connects. Either way that is the stand-in's own
+ * setup, so it starts over (at most three times): a server that answers wrongly fails every attempt. A
+ * call that does not connect fails with what each side saw, never hangs: the server gives up after its
+ * connect timeout (15 s), the wait after 30 s.
  */
-async function connected(options: Partial<AudioPeerOptions> = {}): Promise<{ browser: Awaited<ReturnType<typeof browserOffer>>; peer: WebRtcAudioPeer; answer: string; open: Promise<unknown> }> {
+async function connected(options: Partial<AudioPeerOptions> = {}): Promise<{ browser: Browser; peer: WebRtcAudioPeer; answer: string }> {
   for (let attempt = 1; ; attempt++) {
     const browser = await browserOffer();
     const { peer, answer } = await WebRtcAudioPeer.answer(browser.offer, { bindAddress: '127.0.0.1', ...options });
-    const open = Promise.all([
-      new Promise<void>((resolve) => peer.once('open', resolve)),
-      new Promise<void>((resolve) => browser.track.onOpen(resolve)),
-    ]);
+    let serverOpen = false;
+    let serverEnd: string | undefined;
+    peer.once('open', () => { serverOpen = true; });
+    peer.once('end', (reason) => { serverEnd = reason; });
+    const sides = () => `server ${serverOpen ? 'open' : 'not open'}${serverEnd ? `, ended (${serverEnd})` : ''}; browser ${browser.open ? 'open' : 'not open'}, states ${browser.states.join(' > ') || 'none'}`;
+    let standInFailed: string | undefined;
     try {
       browser.pc.setRemoteDescription(answer, 'answer');
-      return { browser, peer, answer, open };
+      await waitFor('the call to connect', () => {
+        if (browser.states.includes('failed') && !browser.open) standInFailed = `the browser stand-in failed before the call connected (${sides()})`;
+        if (standInFailed) return true;
+        if (serverEnd !== undefined) throw new Error('the server\'s peer ended before the call connected');
+        return serverOpen && browser.open;
+      }, { timeoutMs: 30_000 });
     } catch (error) {
-      peer.close('test-retry');
+      peer.close('test-over');
       browser.pc.close();
-      if (attempt === 3 || !/without ICE transport/.test(String(error))) throw error;
+      if (attempt < 3 && /without ICE transport/.test(String(error))) {
+        process.stderr.write(`[audio-peer test] attempt ${attempt} starts over: ${String(error)}\n`);
+        continue;
+      }
+      throw new Error(`${error instanceof Error ? error.message : String(error)} (${sides()})`);
     }
+    if (standInFailed === undefined) return { browser, peer, answer };
+    peer.close('test-over');
+    browser.pc.close();
+    if (attempt === 3) throw new Error(standInFailed);
+    process.stderr.write(`[audio-peer test] attempt ${attempt} starts over: ${standInFailed}\n`);
   }
 }
 
@@ -55,12 +89,11 @@ function rms(pcm: Int16Array): number {
 }
 
 test('a browser offer is answered over DTLS-SRTP on loopback; Opus flows both ways as 16 kHz frames', async () => {
-  const { browser, peer, answer, open } = await connected();
+  const { browser, peer, answer } = await connected();
   try {
     assert.match(answer, /UDP\/TLS\/RTP\/SAVPF 111/);
     assert.match(answer, /a=candidate:.* 127\.0\.0\.1 /);
     assert.match(answer, /a=fingerprint:sha-256 /);
-    await open;
 
     // Browser -> server: one second of a 440 Hz tone in Opus packets.
     const frames: AudioFrame[] = [];
@@ -108,11 +141,10 @@ test('a browser offer is answered over DTLS-SRTP on loopback; Opus flows both wa
 });
 
 test('barge-in clears what is queued; close() ends the peer once', async () => {
-  const { browser, peer, open } = await connected();
+  const { browser, peer } = await connected();
   const ends: string[] = [];
   peer.on('end', (reason) => ends.push(reason));
   try {
-    await open;
     peer.play(new Int16Array(16_000 * 2));
     assert.ok(peer.queuedMs() > 1000);
     const dropped = peer.clearPlayback();
@@ -130,12 +162,11 @@ test('barge-in clears what is queued; close() ends the peer once', async () => {
 
 test('with an ICE port range the answer\'s candidates use ports inside it, and media still comes up', async () => {
   const begin = 40_000 + randomInt(0, 20_000);
-  const { browser, peer, answer, open } = await connected({ portRangeBegin: begin, portRangeEnd: begin + 9 });
+  const { browser, peer, answer } = await connected({ portRangeBegin: begin, portRangeEnd: begin + 9 });
   try {
     const ports = [...answer.matchAll(/^a=candidate:\S+ \d+ udp \d+ \S+ (\d+) typ host/gim)].map((m) => Number(m[1]));
     assert.ok(ports.length > 0, `no host candidate in the answer:\n${answer}`);
     for (const p of ports) assert.ok(p >= begin && p <= begin + 9, `candidate port ${p} outside ${begin}-${begin + 9}`);
-    await open;
   } finally {
     peer.close('test-over');
     browser.pc.close();
