@@ -36,10 +36,10 @@ test.before(async () => {
   const tenant = await createTenant(db, { name: 'setup-leaks' });
   tenantId = tenant.id;
   const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
-  await addNumber(db, tenant.id, { number: '5000', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
+  await addNumber(db, tenant.id, { number: '+14152105000', agentId: agent.id, allowedCidrs: ['127.0.0.1/32'] });
   // The outbound policy lets the calls through: a number to present, consent for the callee, any hour.
   await addNumber(db, tenant.id, { number: '+14152100000', agentId: agent.id, allowedCidrs: [] });
-  await grantConsent(db, tenant.id, '5551234', { source: 'setup-leaks test' });
+  await grantConsent(db, tenant.id, '+14155551234', { source: 'setup-leaks test' });
   await setCallingPolicy(db, tenant.id, { windowStart: '00:00', windowEnd: '24:00' });
 });
 
@@ -74,7 +74,7 @@ async function runInbound(mediaThread: boolean): Promise<void> {
       let dialog: Dialog | undefined;
       let close: (() => Promise<void>) | undefined;
       try {
-        const call = await ownCall(manager.sipPorts.udp!, { number: '5000' });
+        const call = await ownCall(manager.sipPorts.udp!, { number: '+14152105000' });
         dialog = call.dialog;
         close = call.close;
       } catch (error) {
@@ -97,7 +97,7 @@ async function runInbound(mediaThread: boolean): Promise<void> {
     }
     // With nothing failing, the same manager still takes a call (no slot or port went missing).
     failAt = undefined;
-    const call = await ownCall(manager.sipPorts.udp!, { number: '5000' });
+    const call = await ownCall(manager.sipPorts.udp!, { number: '+14152105000' });
     await waitFor('the call to be up', () => manager.activeCalls(tenantId) === 1);
     await call.close();
   } finally {
@@ -128,7 +128,7 @@ test('outbound: a failure at any set-up step leaks nothing; an answered call get
       const what = `outbound, failing at ${step}`;
       const before = (await listCalls(db, tenantId)).length;
       const answeredBefore = answered.length;
-      const placed = await manager.placeCall({ tenantId, agent: 'echo', number: '5551234', via: `sip:127.0.0.1:${carrier.ports.udp}` })
+      const placed = await manager.placeCall({ tenantId, agent: 'echo', number: '+14155551234', via: `sip:127.0.0.1:${carrier.ports.udp}` })
         .then(() => 'answered', (error: unknown) => (error as Error).message);
       assert.match(placed, `set-up step ${step} failed`, what);
       if (step === 'session') {
@@ -143,7 +143,7 @@ test('outbound: a failure at any set-up step leaks nothing; an answered call get
     // A callee that refuses: the same give-back, and the row says how it ended.
     failAt = undefined;
     busy = true;
-    const refused = await manager.placeCall({ tenantId, agent: 'echo', number: '5551234', via: `sip:127.0.0.1:${carrier.ports.udp}` })
+    const refused = await manager.placeCall({ tenantId, agent: 'echo', number: '+14155551234', via: `sip:127.0.0.1:${carrier.ports.udp}` })
       .then(() => undefined, (error: unknown) => error);
     assert.instance(refused, SipCallError);
     await assertNothingHeld(manager, 'outbound, refused with 486');
