@@ -16,6 +16,10 @@ const filters = process.argv.slice(2);
 // A bound for hangs, not a speed limit: the CLI suites spawn a process (and open PGlite) per command and take 2-3 minutes on a busy 2-core machine.
 const perFileTimeoutMs = Number(process.env.SMARTALEX_TEST_TIMEOUT_MS ?? 420_000);
 const concurrency = Number(process.env.SMARTALEX_TEST_JOBS ?? 2);
+// How long a file's output may stay open after its process has exited (a process it started still holds it).
+const lingerMs = Number(process.env.SMARTALEX_TEST_LINGER_MS ?? 10_000);
+// Where the test files are found (the runner's own test points it at fixtures).
+const testDir = process.env.SMARTALEX_TEST_DIR ?? join(root, 'test');
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -27,30 +31,58 @@ function findTests(dir: string): string[] {
   return out.sort();
 }
 
-const files = findTests(join(root, 'test')).filter(
+const files = findTests(testDir).filter(
   (f) => filters.length === 0 || filters.some((p) => relative(root, f).includes(p)),
 );
 
 interface Outcome { file: string; code: number | null; ms: number; output: string }
 
+/** Process groups of the test files running now, ended with the runner if it is interrupted. */
+const running = new Set<number>();
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try { process.kill(-pid, signal); } catch { /* the group has already ended */ }
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => { for (const pid of running) killGroup(pid, 'SIGTERM'); process.exit(130); });
+}
+
 function runOne(file: string): Promise<Outcome> {
   const started = Date.now();
   return new Promise((resolve) => {
+    // Its own process group: a hung file is killed with every process it started. Killing the file's process
+    // alone left a child that held the runner's pipes (a WebRTC bench's callers), and the run never ended.
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    const pid = child.pid!;
+    running.add(pid);
     let output = '';
+    let leftProcesses = false;
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const timer = setTimeout(() => {
       output += `\n[runner] timed out after ${perFileTimeoutMs} ms\n`;
-      child.kill('SIGKILL');
+      killGroup(pid, 'SIGKILL');
     }, perFileTimeoutMs);
+    let lingering: NodeJS.Timeout | undefined;
+    child.on('exit', () => {
+      // The output ends when every process holding it has: one the file started and left running is a leak.
+      lingering = setTimeout(() => {
+        leftProcesses = true;
+        output += `\n[runner] processes the test started were still running ${lingerMs} ms after it ended (they held its output open): killed\n`;
+        killGroup(pid, 'SIGKILL');
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, lingerMs);
+    });
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
-      let code = exitCode;
+      clearTimeout(lingering);
+      running.delete(pid);
+      let code = leftProcesses && exitCode === 0 ? 1 : exitCode;
       // uvu's own count decides too: a file whose tests failed is a failure even if its process exited 0.
       const summary = /Total:\s+(\d+)\s+Passed:\s+(\d+)/.exec(output);
       if (code === 0 && summary && Number(summary[2]) < Number(summary[1])) {

@@ -14,20 +14,21 @@ import { Resampler } from '../../media/audio/resample.ts';
 import { parseWav, pcm16Samples } from '../../media/audio/wav.ts';
 import { looksLikeRtcp, serializeRtp } from '../../media/rtp/packet.ts';
 
-export type CallerMessage = { type: 'offer'; index: number; sdp: string } | { type: 'open' } | { type: 'done'; sent: number; heard: number } | { type: 'failed'; message: string };
-export type CallerCommand = { type: 'answer'; index: number; sdp: string } | { type: 'speak'; seconds: number };
+export type CallerMessage = { type: 'offer'; index: number; attempt: number; sdp: string } | { type: 'open' } | { type: 'done'; sent: number; heard: number } | { type: 'failed'; message: string };
+export type CallerCommand = { type: 'answer'; index: number; attempt: number; sdp: string } | { type: 'speak'; seconds: number };
 
 const send = (m: CallerMessage): void => { process.send?.(m); };
 
-interface Caller { pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; opened: Promise<void>; heard: number }
+interface Caller { pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; opened: Promise<void>; failed: Promise<void>; heard: number }
 
 async function caller(): Promise<{ c: Caller; offer: string }> {
   const pc = new nodeDataChannel.PeerConnection('caller', { iceServers: [], bindAddress: '127.0.0.1' });
+  const failed = new Promise<void>((resolve) => pc.onStateChange((state) => { if (state === 'failed') resolve(); }));
   const audio = new nodeDataChannel.Audio('0', 'SendRecv');
   audio.addOpusCodec(111);
   audio.addSSRC(Math.floor(Math.random() * 2 ** 31) + 1, 'caller', 'c', 'mic');
   const track = pc.addTrack(audio);
-  const c: Caller = { pc, track, heard: 0, opened: new Promise((resolve) => track.onOpen(resolve)) };
+  const c: Caller = { pc, track, heard: 0, opened: new Promise((resolve) => track.onOpen(resolve)), failed };
   track.onMessage((m) => { if (!looksLikeRtcp(m)) c.heard++; });
   const offer = await new Promise<string>((resolve) => {
     pc.onGatheringStateChange((state) => { if (state === 'complete') resolve(pc.localDescription()!.sdp); });
@@ -50,13 +51,29 @@ function speechPackets(): Buffer[] {
 const calls = Number(process.argv[2] ?? 1);
 const callers: Caller[] = [];
 const attempts: number[] = [];
+const MAX_ATTEMPTS = 3;
+const fail = (error: unknown): void => { send({ type: 'failed', message: String(error) }); process.exit(1); };
+// The bench process gone (killed, crashed): so is the reason to be here. libdatachannel's threads would keep this one alive.
+process.on('disconnect', () => process.exit(1));
 /** (Re)starts call `index`: a fresh peer and its offer to the server. */
 async function dial(index: number): Promise<void> {
   callers[index]?.pc.close();
   attempts[index] = (attempts[index] ?? 0) + 1;
   const { c, offer } = await caller();
   callers[index] = c;
-  send({ type: 'offer', index, sdp: offer });
+  let open = false;
+  void c.opened.then(() => { open = true; });
+  // libdatachannel as the offerer now and then fails its own ICE on a busy machine, before or just after the
+  // answer: that call starts over (a fresh peer, a fresh answerer), at most three attempts in all.
+  void c.failed.then(() => {
+    if (open || callers[index] !== c) return;
+    if (attempts[index]! >= MAX_ATTEMPTS) fail(new Error(`call ${index} failed to connect ${MAX_ATTEMPTS} times`));
+    else {
+      process.stderr.write(`bench-webrtc: call ${index} failed to connect; starting it over (attempt ${attempts[index]! + 1} of ${MAX_ATTEMPTS})\n`);
+      dial(index).catch(fail);
+    }
+  });
+  send({ type: 'offer', index, attempt: attempts[index]!, sdp: offer });
 }
 await Promise.all(Array.from({ length: calls }, (_, i) => dial(i)));
 const packets = speechPackets();
@@ -64,13 +81,15 @@ let opened = 0;
 process.on('message', (command: CallerCommand) => {
   void (async () => {
     if (command.type === 'answer') {
+      // An answer to an offer this call has since replaced: the newer one's answer follows.
+      if (command.attempt !== attempts[command.index]) return;
       const c = callers[command.index]!;
       try {
         c.pc.setRemoteDescription(command.sdp, 'answer');
       } catch (error) {
         // libdatachannel as the offerer now and then closes itself before the answer comes when the machine is
         // busy ("Got a remote candidate without ICE transport"): that call starts over, at most three times.
-        if (!/without ICE transport/.test(String(error)) || attempts[command.index]! >= 3) throw error;
+        if (!/without ICE transport/.test(String(error)) || attempts[command.index]! >= MAX_ATTEMPTS) throw error;
         await dial(command.index);
         return;
       }
@@ -103,5 +122,5 @@ process.on('message', (command: CallerCommand) => {
     send({ type: 'done', sent, heard: heard() });
     for (const c of callers) c.pc.close();
     exitAfterNativePeers({ code: 0 });
-  })().catch((error: unknown) => { send({ type: 'failed', message: String(error) }); process.exit(1); });
+  })().catch(fail);
 });

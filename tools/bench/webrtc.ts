@@ -33,41 +33,48 @@ const cpuUs = (): number => { const u = process.cpuUsage(); return u.user + u.sy
 
 export async function benchWebRtc(opts: { calls: number; seconds: number }): Promise<WebRtcBenchReport> {
   const child = fork(fileURLToPath(new URL('./webrtc-callers.ts', import.meta.url)), [String(opts.calls)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (type: CallerMessage['type']): Promise<CallerMessage> => new Promise((resolve, reject) => {
+  // Bounded waits: a call that never connects fails the bench with a reason instead of hanging it.
+  const next = (type: CallerMessage['type'], timeoutMs: number): Promise<CallerMessage> => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { cleanup(); reject(new Error(`the callers did not report "${type}" within ${timeoutMs / 1000} s`)); }, timeoutMs);
     const onMessage = (m: CallerMessage): void => {
       if (m.type === 'failed') { cleanup(); reject(new Error(`the callers failed: ${m.message}`)); }
       if (m.type === type) { cleanup(); resolve(m); }
     };
     const onExit = (code: number | null): void => { cleanup(); reject(new Error(`the callers exited (${code}) before "${type}"`)); };
-    const cleanup = (): void => { child.off('message', onMessage); child.off('exit', onExit); };
+    const cleanup = (): void => { clearTimeout(timer); child.off('message', onMessage); child.off('exit', onExit); };
     child.on('message', onMessage);
     child.on('exit', onExit);
   });
   const command = (c: CallerCommand): void => { child.send(c); };
   const peers: WebRtcAudioPeer[] = [];
-  // Each offer (a caller may start over: tools/bench/webrtc-callers.ts) gets a fresh answerer.
+  const latestAttempt: number[] = [];
+  // Each offer (a caller may start over: tools/bench/webrtc-callers.ts) gets a fresh answerer; one for an offer
+  // since replaced is closed, never kept.
   const answering: Promise<void>[] = [];
   let answerFailure: unknown;
   child.on('message', (m: CallerMessage) => {
     if (m.type !== 'offer') return;
+    latestAttempt[m.index] = m.attempt;
     answering.push((async () => {
-      peers[m.index]?.close('caller-restarted');
       const { peer, answer } = await WebRtcAudioPeer.answer(m.sdp, { bindAddress: '127.0.0.1' });
+      if (latestAttempt[m.index] !== m.attempt) { peer.close('caller-restarted'); return; }
+      peers[m.index]?.close('caller-restarted');
       peer.on('audio', (frame) => peer.play(frame.pcm)); // the agent says back what it hears: both directions coded
       peers[m.index] = peer;
-      command({ type: 'answer', index: m.index, sdp: answer });
+      command({ type: 'answer', index: m.index, attempt: m.attempt, sdp: answer });
     })().catch((error: unknown) => {
       answerFailure ??= error;
       child.kill(); // the wait for 'open' ends with it
     }));
   });
   try {
-    await next('open').catch((error: unknown) => { throw answerFailure ?? error; });
+    // Each call may take three attempts, each bounded by the answerer's 15 s connect timeout.
+    await next('open', 60_000).catch((error: unknown) => { throw answerFailure ?? error; });
     await Promise.all(answering);
     const before = cpuUs();
     const startedAt = performance.now();
     command({ type: 'speak', seconds: opts.seconds });
-    const done = await next('done');
+    const done = await next('done', (opts.seconds + 60) * 1000); // speaking, then at most 20 s of listening
     const cpu = cpuUs() - before;
     const elapsedS = (performance.now() - startedAt) / 1000;
     if (done.type !== 'done') throw new Error('the callers did not finish');
