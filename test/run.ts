@@ -86,7 +86,7 @@ function runOne(file: string): Promise<Outcome> {
       // uvu's own count decides too: a file whose tests failed is a failure even if its process exited 0.
       const summary = /Total:\s+(\d+)\s+Passed:\s+(\d+)/.exec(output);
       if (code === 0 && summary && Number(summary[2]) < Number(summary[1])) {
-        output += `\n[runner] uvu counted ${Number(summary[1]) - Number(summary[2])} failing test(s) but the process exited 0\n`;
+        output += `\n[runner] uvu counted ${Number(summary[1]) - Number(summary[2])} failing test(s) but the process exited 0 (uvu runs none of a file's tests, silently, when a before hook throws)\n`;
         code = 1;
       }
       // Say how the process ended when it was not uvu's own exit (a native crash prints nothing).
