@@ -7,10 +7,12 @@ import nodeDataChannel from 'node-datachannel';
 import WebSocket from 'ws';
 import { waitFor, waitForValue } from './poll.ts';
 
-export interface StandInPeer { pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; offer: string }
+export interface StandInPeer { pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; offer: string; failed: () => boolean }
 
 export async function browserOffer(): Promise<StandInPeer> {
   const pc = new nodeDataChannel.PeerConnection('browser', { iceServers: [], bindAddress: '127.0.0.1' });
+  let failed = false;
+  pc.onStateChange((state) => { if (state === 'failed') failed = true; });
   const audio = new nodeDataChannel.Audio('0', 'SendRecv');
   audio.addOpusCodec(111);
   audio.addSSRC(4242, 'browser', 'b', 'mic');
@@ -19,7 +21,7 @@ export async function browserOffer(): Promise<StandInPeer> {
     pc.onGatheringStateChange((state) => { if (state === 'complete') resolve(pc.localDescription()!.sdp); });
     pc.setLocalDescription();
   });
-  return { pc, track, offer };
+  return { pc, track, offer, failed: () => failed };
 }
 
 export interface SignallingClient { ws: WebSocket; messages: Array<Record<string, unknown>>; closed: () => number | undefined }
@@ -39,8 +41,9 @@ export async function connect(url: string, origin?: string): Promise<SignallingC
  * A browser stand-in dials: offer with a token from `token()`, apply the answer, wait for the media and then
  * for the call to start (or the socket to close); `origin` is sent as a browser page's would. Every peer made is pushed on `peers` (the caller closes
  * them). libdatachannel as the offerer now and then closes itself before the answer comes when the machine
- * is busy ("Got a remote candidate without ICE transport"): that is the stand-in's own set-up, so it starts
- * over, at most three times; a server that answers wrongly fails every attempt.
+ * is busy ("Got a remote candidate without ICE transport"), or fails its ICE just after the answer: that is
+ * the stand-in's own set-up, so it starts over, at most three times; a server that answers wrongly fails
+ * every attempt.
  */
 export async function dial(url: string, peers: StandInPeer[], token: () => string, origin?: string): Promise<{ client: SignallingClient; peer: StandInPeer; answer: Record<string, unknown> }> {
   for (let attempt = 1; ; attempt++) {
@@ -56,7 +59,13 @@ export async function dial(url: string, peers: StandInPeer[], token: () => strin
       client.ws.close();
       continue;
     }
-    await waitFor('the call to start (or be refused)', () => client.messages.some((m) => m.type === 'call') || client.closed() !== undefined, { timeoutMs: 30_000 });
+    const started = (): boolean => client.messages.some((m) => m.type === 'call');
+    await waitFor('the call to start (or be refused)', () => started() || client.closed() !== undefined || peer.failed(), { timeoutMs: 30_000 });
+    if (!started() && client.closed() === undefined && peer.failed()) {
+      client.ws.close();
+      if (attempt === 3) throw new Error('the stand-in\'s peer failed its ICE on three attempts in a row');
+      continue;
+    }
     return { client, peer, answer };
   }
 }
