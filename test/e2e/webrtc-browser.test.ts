@@ -147,12 +147,14 @@ test('a browser hears the greeting, gets a reply, barges in; the call record has
     const events = await listCallEvents(server.db, server.tenantId, callId);
     assert.ok(events.some((e) => e.type === 'transport' && (e.data as { kind?: string }).kind === 'webrtc'), 'the call is marked as WebRTC');
 
+    // A turn that settles at the hang-up is written by the transcript queue's own flush. On a timeout the rows
+    // seen last are in the message (the .catch was once inside a line comment and never ran).
     let lastRows: unknown[] = [];
     const turns = await waitForValue('the transcript', async () => {
       const rows = await listTranscript(server.db, server.tenantId, callId);
       lastRows = rows.map((r) => ({ speaker: r.speaker, text: r.redactedText.slice(0, 60), latency: r.latency !== null }));
       return rows.some((r) => r.speaker === 'agent' && r.latency !== null) ? rows : undefined;
-    }, { timeoutMs: 60_000 }) // a turn that settles at the hang-up is written by the transcript queue's own flush.catch((error: unknown) => { throw new Error(`${String(error)}: ${JSON.stringify(lastRows)}`); });
+    }, { timeoutMs: 60_000 }).catch((error: unknown) => { throw new Error(`${String(error)}: ${JSON.stringify(lastRows)}`); });
     assert.ok(turns[0]!.redactedText.startsWith(AI_DISCLOSURE), 'the greeting (disclosure first) is in the transcript');
     assert.ok(turns.some((r) => r.speaker === 'caller' && /^my card number is \[CARD\]/.test(r.redactedText)));
     assert.not.ok(JSON.stringify(turns).includes('4111'), 'the card digits are nowhere in the transcript');
