@@ -152,10 +152,10 @@ test('a browser hears the greeting, gets a reply, barges in; the call record has
     let lastRows: unknown[] = [];
     const turns = await waitForValue('the transcript', async () => {
       const rows = await listTranscript(server.db, server.tenantId, callId);
-      lastRows = rows.map((r) => ({ speaker: r.speaker, text: r.redactedText.slice(0, 60), latency: r.latency !== null }));
+      lastRows = rows.map((r) => ({ seq: r.seq, speaker: r.speaker, text: r.redactedText.slice(0, 60), latency: r.latency !== null, at: r.at }));
       return rows.some((r) => r.speaker === 'agent' && r.latency !== null) ? rows : undefined;
     }, { timeoutMs: 60_000 }).catch((error: unknown) => { throw new Error(`${String(error)}: ${JSON.stringify(lastRows)}`); });
-    assert.ok(turns[0]!.redactedText.startsWith(AI_DISCLOSURE), 'the greeting (disclosure first) is in the transcript');
+    assert.ok(turns[0]!.redactedText.startsWith(AI_DISCLOSURE), `the greeting (disclosure first) is in the transcript: ${JSON.stringify(lastRows)}`);
     assert.ok(turns.some((r) => r.speaker === 'caller' && /^my card number is \[CARD\]/.test(r.redactedText)));
     assert.not.ok(JSON.stringify(turns).includes('4111'), 'the card digits are nowhere in the transcript');
     const reply = turns.find((r) => r.speaker === 'agent' && r.latency !== null)!;
