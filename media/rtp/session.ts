@@ -45,8 +45,10 @@
  * contiguously (the start, hold, CN, DTMF, a stall gap), so with silence
  * frames only the first packet carries it. The 'talkspurt' event (playout
  * start for the latency tracer) still fires on the first AGENT audio frame
- * after silence. Filler is generated here, not queued: 'sent', which reports
- * each agent frame as its packet leaves (what the recorder takes), never
+ * after silence, and on the first frame of audio queued after the queue ran
+ * dry: a reply that follows the previous one without a pause has a start too.
+ * Filler is generated here, not queued: 'sent', which reports each agent
+ * frame as its packet leaves (what the recorder takes), never
  * carries it.
  *
  * Event-loop stalls: when the pacer skipped ticks (the process was blocked),
@@ -286,7 +288,11 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
   private seq: number;
   private timestamp: number;
   private lastTick: number | undefined;
-  /** Agent audio went out on the previous tick (the next audio frame continues a talkspurt). */
+  /**
+   * Agent audio went out on the previous tick with more queued behind it (the next audio frame continues the
+   * playout). Cleared when a tick sends no agent audio and when a frame leaves the queue empty: audio queued
+   * after that is a new playout, announced by 'talkspurt', even when it follows without a silent tick.
+   */
   private talkspurt = false;
   /** A packet went out on every tick since the last marker (RFC 3551 4.1: no marker needed on the next one). */
   private contiguous = false;
@@ -781,6 +787,9 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     this.contiguous = true;
     this.sidTicks = -1;
     this.transmit(dest, packet, packet.length - RTP_HEADER_BYTES);
+    // The queue ran dry: whatever is queued next starts a new playout (a pipeline that saw the queue empty waits
+    // for its start), even if it comes in time for the next tick and plays on without a pause.
+    if (this.queuedSamples === 0) this.talkspurt = false;
     if (first && this.listenerCount('talkspurt') > 0) this.emit('talkspurt', { timeMs: performance.now() });
     if (this.listenerCount('sent') > 0) this.emit('sent', { kind: 'audio', pcm: frame, sampleRate: this.sampleRate, timeMs });
   }

@@ -113,7 +113,14 @@ export class WebRtcAudioPeer extends EventEmitter<AudioPeerEvents> {
   private readonly up = new Resampler(WEBRTC_SAMPLE_RATE, OPUS_RATE);
   private readonly inbound = new PcmFramer(FRAME_SAMPLES);
   private readonly queue = new PlayoutQueue(FRAME_SAMPLES, WEBRTC_SAMPLE_RATE);
+  /** Agent audio went out on the previous tick (the next frame continues the talkspurt: no marker bit). */
   private talking = false;
+  /**
+   * The current playout was announced ('playout'). Cleared with `talking` and also when a frame leaves the
+   * queue empty: audio queued after that is a new playout (a pipeline that saw the queue empty waits for its
+   * start), even when it follows on the next tick without a pause.
+   */
+  private announced = false;
   private carry = new Int16Array(0);
   private readonly pacer: Pacer;
   private readonly offTick: () => void;
@@ -234,14 +241,17 @@ export class WebRtcAudioPeer extends EventEmitter<AudioPeerEvents> {
     const frame = this.queue.next();
     if (!frame) {
       this.talking = false;
+      this.announced = false;
       this.timestamp = (this.timestamp + OPUS_FRAME_SAMPLES) >>> 0; // the clock runs on through silence
       return;
     }
     const marker = !this.talking;
-    if (marker) {
-      this.talking = true;
+    this.talking = true;
+    if (!this.announced) {
+      this.announced = true;
       this.emit('playout', { timeMs: performance.now() });
     }
+    if (this.queue.queuedSamples === 0) this.announced = false;
     const payload = this.encoder.encode(this.upsampled(frame));
     this.sequence = (this.sequence + 1) & 0xffff;
     this.timestamp = (this.timestamp + OPUS_FRAME_SAMPLES) >>> 0;

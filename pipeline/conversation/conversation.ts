@@ -653,6 +653,19 @@ export class Conversation extends EventEmitter<ConversationEvents> {
     this.completeTrace(reply);
   }
 
+  /**
+   * The reply played out and the transport never announced its start (a transport that took it for the rest of
+   * earlier audio): its trace takes the time its first audio was queued, when nothing was ahead of it, marked
+   * estimated, rather than no trace at all.
+   */
+  private estimatePlayout(reply: Reply): void {
+    const queuedAt = reply.timer?.at('firstAudioQueued');
+    if (!reply.timer || queuedAt === undefined) return;
+    reply.timer.playoutEstimated = true;
+    reply.timer.mark('playout', queuedAt);
+    this.completeTrace(reply);
+  }
+
   private completeTrace(reply: Reply): void {
     const trace = reply.timer?.finish();
     if (!trace || reply.trace) return;
@@ -705,7 +718,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   /** The reply is over (played out or cut off): emit the agent turn, then hang up / transfer / answer what waited. */
   private settle(r: Reply, now: number): void {
     if (this.reply === r) this.reply = undefined;
-    if (r.interrupted && this.awaitingPlayout === r) this.awaitingPlayout = undefined;
+    if (this.awaitingPlayout === r) {
+      this.awaitingPlayout = undefined;
+      if (!r.interrupted) this.estimatePlayout(r);
+    }
     this.detector.lastActivityMs = Math.max(this.detector.lastActivityMs, now);
     const spoken = r.messages.filter((m) => m.role === 'assistant').map((m) => m.content).join(' ').trim();
     if (spoken !== '') {

@@ -68,6 +68,11 @@ export class TurnTimer {
     return this.marks.has(kind);
   }
 
+  /** When `kind` was marked, if it was. */
+  at(kind: Mark): number | undefined {
+    return this.marks.get(kind);
+  }
+
   get complete(): boolean {
     return this.marks.has('playout') && this.marks.has('endOfSpeech');
   }

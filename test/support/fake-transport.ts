@@ -39,6 +39,8 @@ export class FakeTransport implements CallTransport {
   /** Agent audio that actually left (ms), i.e. what the caller heard. */
   sentMs = 0;
   transferFails = false;
+  /** False: playout starts are never announced (a transport that takes new audio for the rest of earlier audio). */
+  announcePlayout = true;
   ended: string | undefined;
 
   private readonly frameListeners = new Set<(f: AudioFrame | DtmfFrame) => void>();
@@ -215,7 +217,7 @@ export class FakeTransport implements CallTransport {
     // agent audio out: 20 ms per tick
     let need = this.frameSamples;
     const sending = this.queuedSamples > 0;
-    if (sending && !this.wasSending) {
+    if (sending && !this.wasSending && this.announcePlayout) {
       this.playoutStarts.push(t);
       for (const l of [...this.playoutListeners]) l({ timeMs: t });
     }

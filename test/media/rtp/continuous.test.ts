@@ -46,6 +46,31 @@ const engines: Array<{ name: string; open: (o: Omit<ThreadedRtpSessionOptions, '
 const tsStep = (a: RtpPacket, b: RtpPacket): number => (b.timestamp - a.timestamp) >>> 0;
 const isTone = (p: RtpPacket): boolean => p.payloadType === 0 && p.payload[0] === MU_TONE;
 
+test('[in-thread] audio queued the moment the queue runs dry is a new playout: announced, without a marker bit', async () => {
+  const peer = await rawPeer();
+  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port } });
+  const spurts: number[] = [];
+  s.on('talkspurt', (t) => spurts.push(t.timeMs));
+  let sent = 0;
+  // The second utterance is queued as the first one's last frame leaves: it plays on the next tick, no pause
+  // between (a reply right after the greeting); a pipeline that saw the queue empty waits for its start.
+  s.on('sent', (e) => {
+    if (e.kind === 'audio' && ++sent === 5) s.sendFrame(new Int16Array(160 * 3).fill(2000));
+  });
+  try {
+    s.sendFrame(new Int16Array(160 * 5).fill(2000));
+    await waitFor('both utterances', () => peer.packets.filter(isTone).length === 8);
+    assert.is(spurts.length, 2, 'each utterance queued on an empty queue is announced');
+    const tones = peer.packets.filter(isTone);
+    const contiguous = tones.every((p, i) => i === 0 || tsStep(tones[i - 1]!, p) === 160);
+    if (contiguous) assert.equal(tones.slice(1).map((p) => p.marker), new Array(7).fill(false), 'RFC 3551: no marker inside contiguous audio');
+    else assert.ok(s.stats.gapTicks > 0, 'a break in the audio without a counted stall');
+  } finally {
+    await s.close();
+    peer.close();
+  }
+});
+
 for (const engine of engines) {
   test(`[${engine.name}] agent silence is sent as silence frames: one stream, no gap, one marker`, async () => {
     const peer = await rawPeer();

@@ -125,14 +125,25 @@ test('a browser offer is answered over DTLS-SRTP on loopback; Opus flows both wa
       }
     });
     const sent: Int16Array[] = [];
-    peer.on('sent', (f) => sent.push(f));
-    peer.play(new Int16Array(16_000 / 2).map((_, n) => Math.round(Math.sin(2 * Math.PI * 300 * n / 16_000) * 9000)));
+    const playouts: number[] = [];
+    peer.on('playout', (p) => playouts.push(p.timeMs));
+    const tone = (ms: number): Int16Array => new Int16Array(16 * ms).map((_, n) => Math.round(Math.sin(2 * Math.PI * 300 * n / 16_000) * 9000));
+    // A second utterance queued the moment the first one's last frame leaves (no silent tick between them, as a
+    // reply that follows the greeting at once): it is a new playout and is announced, without a marker bit.
+    peer.on('sent', (f) => {
+      sent.push(f);
+      if (sent.length === 25) peer.play(tone(100));
+    });
+    peer.play(tone(500));
     await waitFor('the agent audio to arrive', () => heard.length >= 20);
     assert.is(markers[0], true, 'the first packet of a talkspurt has the marker bit');
     assert.ok(heard.slice(5, 20).some((e) => e > 2000), 'the agent tone is heard');
-    assert.not.ok(heard.includes(-1), 'every packet decodes');
-    await waitFor('the whole half second to leave', () => sent.length === 25);
+    await waitFor('both utterances to leave', () => sent.length === 30);
     assert.is(peer.queuedMs(), 0);
+    assert.is(playouts.length, 2, 'each utterance queued on an empty queue is announced');
+    await waitFor('the second utterance to arrive', () => heard.length >= 30);
+    assert.not.ok(heard.includes(-1), 'every packet decodes');
+    assert.equal(markers.slice(1, 30).filter(Boolean).length, 0, 'RFC 3551: no marker inside contiguous audio');
     decoder.close();
   } finally {
     peer.close('test-over');

@@ -73,6 +73,25 @@ test('a caller turn gets a spoken reply and a latency trace with every field', a
   }
 });
 
+test('a reply whose playout start the transport never announces still gets its trace, from when its audio was queued, marked estimated', async () => {
+  const h = await startHarness({
+    sims: { deepgramLive: { transcripts: ['what time do you open tomorrow'] }, openai: { replies: ['We open at noon.'] } },
+  });
+  try {
+    await h.waitQuiet();
+    h.transport.announcePlayout = false;
+    h.transport.sayFixture('what-time-open-8k.wav');
+    await h.transport.waitFor(() => h.turns.length >= 3, 15_000, 'the agent\'s reply to play out');
+    assert.is(h.traces.length, 1, 'one trace for the one caller turn');
+    const trace = h.traces[0]!;
+    assert.is(trace.playoutEstimated, true);
+    assert.ok(Number.isFinite(trace.e2eMs) && trace.e2eMs >= trace.endpointingMs, JSON.stringify(trace));
+    assert.equal(h.turns[2]!.trace, trace, 'the agent turn carries it');
+  } finally {
+    await h.close();
+  }
+});
+
 test('transcripts leave the pipeline redacted: a card number comes out as [CARD]', async () => {
   const h = await startHarness({
     sims: {
