@@ -23,6 +23,10 @@
 import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import { startTsWorker } from '../media/worker-boot.ts';
 import { PGlite, types, type Results } from '@electric-sql/pglite';
+import { applyPGliteV8Workaround } from './pglite-v8-workaround.ts';
+
+// Process-wide V8 flag, set before the first PGlite thread starts (see the module).
+if (isMainThread) applyPGliteV8Workaround();
 
 const MARK = 'smartalex-pglite-thread';
 
