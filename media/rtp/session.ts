@@ -489,6 +489,7 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     this.queue = [];
     this.queueHead = 0;
     this.partialLength = 0;
+    this.talkspurt = false; // what is queued next is a new playout (a goodbye right after a barge-in's clear)
     return ms;
   }
 

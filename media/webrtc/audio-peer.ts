@@ -210,6 +210,7 @@ export class WebRtcAudioPeer extends EventEmitter<AudioPeerEvents> {
   }
 
   clearPlayback(): number {
+    this.announced = false; // what is queued next is a new playout
     return this.queue.clear();
   }
 

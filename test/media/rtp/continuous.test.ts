@@ -71,6 +71,27 @@ test('[in-thread] audio queued the moment the queue runs dry is a new playout: a
   }
 });
 
+test('[in-thread] audio queued right after a clear (a goodbye after a barge-in) is a new playout: announced', async () => {
+  const peer = await rawPeer();
+  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port } });
+  const spurts: number[] = [];
+  s.on('talkspurt', (t) => spurts.push(t.timeMs));
+  let sent = 0;
+  s.on('sent', (e) => {
+    if (e.kind !== 'audio' || ++sent !== 2) return;
+    s.clearOutgoing(); // three frames of the first utterance dropped
+    s.sendFrame(new Int16Array(160 * 3).fill(2000));
+  });
+  try {
+    s.sendFrame(new Int16Array(160 * 5).fill(2000));
+    await waitFor('two frames, then the three queued after the clear', () => peer.packets.filter(isTone).length === 5);
+    assert.is(spurts.length, 2, 'the audio queued after the clear is announced');
+  } finally {
+    await s.close();
+    peer.close();
+  }
+});
+
 for (const engine of engines) {
   test(`[${engine.name}] agent silence is sent as silence frames: one stream, no gap, one marker`, async () => {
     const peer = await rawPeer();

@@ -133,6 +133,11 @@ test('a browser offer is answered over DTLS-SRTP on loopback; Opus flows both wa
     peer.on('sent', (f) => {
       sent.push(f);
       if (sent.length === 25) peer.play(tone(100));
+      if (sent.length === 32) {
+        // A barge-in's clear, then a goodbye queued at once: a new playout too.
+        peer.clearPlayback();
+        peer.play(tone(60));
+      }
     });
     peer.play(tone(500));
     await waitFor('the agent audio to arrive', () => heard.length >= 20);
@@ -144,6 +149,9 @@ test('a browser offer is answered over DTLS-SRTP on loopback; Opus flows both wa
     await waitFor('the second utterance to arrive', () => heard.length >= 30);
     assert.not.ok(heard.includes(-1), 'every packet decodes');
     assert.equal(markers.slice(1, 30).filter(Boolean).length, 0, 'RFC 3551: no marker inside contiguous audio');
+    peer.play(tone(200));
+    await waitFor('two frames of a third utterance, then the goodbye queued after its clear', () => sent.length === 35);
+    assert.is(playouts.length, 4, 'the audio queued after the clear is announced');
     decoder.close();
   } finally {
     peer.close('test-over');
