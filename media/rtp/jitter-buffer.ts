@@ -28,7 +28,11 @@
  * count towards the "stop waiting" bound, so a continuous stream that resumes
  * after a gap refills to its depth instead of playing from a single frame.
  * When the sender runs fast and the buffer grows past its ceiling, the oldest
- * frames are dropped to keep latency bounded.
+ * frames are dropped to keep latency bounded. The ceiling is checked when
+ * playout pulls; a push may go `catchUpFrames` beyond it. When the receiver
+ * itself stalled (its event loop was blocked, so no pull ran while packets
+ * arrived), what arrived is not surplus: the receiver takes it late with
+ * `pullSurplus` for the ticks it missed, before the ceiling is judged.
  *
  * Timing comes from the caller (`push(seq, frame, { arrivalMs, mediaMs })`),
  * never from a clock here, so tests drive it with synthetic arrival patterns.
@@ -47,6 +51,11 @@ export interface JitterBufferOptions {
   maxFrames?: number;
   /** Consecutive lost frames concealed by repetition before falling to silence. Default 3. */
   concealFrames?: number;
+  /**
+   * Frames a push may hold beyond `maxFrames` until the next pull: what a receiver that stalled takes late
+   * (`pullSurplus`) for the ticks it missed. Default 0 (the ceiling holds at every push).
+   */
+  catchUpFrames?: number;
   /** Gain applied per repetition of the last frame. Default 0.5. */
   concealGain?: number;
   /** Samples of silence returned when there is nothing to play at all. Default 160. */
@@ -87,6 +96,8 @@ export interface JitterBufferStats {
   shrinkDrops: number;
   /** Ticks held (concealed without skipping) to grow the depth. */
   growHolds: number;
+  /** Frames played late for ticks the receiver missed (its own stall; `pullSurplus`), also counted in `played`. */
+  catchUpPlayed: number;
 }
 
 const CAPACITY = 256; // slots; a power of two above any sane maxFrames
@@ -104,6 +115,8 @@ export class JitterBuffer {
   readonly minDepthFrames: number;
   readonly maxDepthFrames: number;
   readonly maxFrames: number;
+  /** The bound a push enforces: `maxFrames` plus what a stalled receiver may still take late. */
+  private readonly pushCeiling: number;
   private readonly concealFrames: number;
   private readonly concealGain: number;
   private readonly frameSamples: number;
@@ -147,13 +160,14 @@ export class JitterBuffer {
     this.target = Math.min(this.maxDepthFrames, Math.max(this.minDepthFrames, initial));
     this.playDepth = this.target;
     this.maxFrames = Math.min(CAPACITY - 1, Math.max(this.maxDepthFrames + 1, options.maxFrames ?? this.maxDepthFrames * 2 + 2));
+    this.pushCeiling = Math.min(CAPACITY - 1, this.maxFrames + Math.max(0, Math.floor(options.catchUpFrames ?? 0)));
     this.concealFrames = options.concealFrames ?? 3;
     this.concealGain = options.concealGain ?? 0.5;
     this.frameSamples = options.frameSamples ?? 160;
     this.frameMs = options.frameMs ?? 20;
     this.stats = {
       pushed: 0, played: 0, duplicates: 0, late: 0, lost: 0, underruns: 0, overflowDrops: 0, resets: 0,
-      depthFrames: this.target, peakDepthFrames: this.target, depthFrameTicks: 0, depthTicks: 0, shrinkDrops: 0, growHolds: 0,
+      depthFrames: this.target, peakDepthFrames: this.target, depthFrameTicks: 0, depthTicks: 0, shrinkDrops: 0, growHolds: 0, catchUpPlayed: 0,
     };
   }
 
@@ -202,7 +216,7 @@ export class JitterBuffer {
     if (this.slots[slot] === undefined) this.count++;
     this.slots[slot] = frame;
     this.slotSeq[slot] = seq;
-    if (this.count > this.maxFrames) this.trimToDepth();
+    if (this.count > this.pushCeiling) this.trimToDepth();
     return 'stored';
   }
 
@@ -212,6 +226,8 @@ export class JitterBuffer {
     if (!this.started) return this.silence('silence', true);
     this.stats.depthTicks++;
     this.stats.depthFrameTicks += this.target;
+    // What a stalled receiver did not take late (pullSurplus) is surplus now: keep latency bounded.
+    if (this.count > this.maxFrames) this.trimToDepth();
     if (!this.playing) {
       // Only ticks with audio waiting count: a stream resuming after a gap refills to its depth.
       if (this.count > 0) this.bufferingTicks++;
@@ -232,16 +248,7 @@ export class JitterBuffer {
       slot = this.nextSeq & (CAPACITY - 1);
       frame = this.present(slot);
     }
-    if (frame !== undefined) {
-      this.take(slot);
-      this.nextSeq = (this.nextSeq + 1) & 0xffff;
-      this.missingRun = 0;
-      this.lastFrame = frame;
-      this.lastKind = 'audio';
-      this.stats.played++;
-      this.noteLoss(false);
-      return frame;
-    }
+    if (frame !== undefined) return this.play(slot, frame);
     if (this.count === 0) {
       // Ran dry: wait for the stream to resume rather than skip sequence numbers.
       this.playing = false;
@@ -260,6 +267,23 @@ export class JitterBuffer {
     return this.conceal(false);
   }
 
+  /**
+   * Playout for a tick the receiver missed (its event loop stalled while packets kept arriving): the next
+   * frame, but only while playout runs, that frame is here, and more than the target depth is buffered.
+   * Otherwise nothing: catching up never conceals, skips, or eats into the depth that absorbs jitter.
+   */
+  pullSurplus(): Int16Array | undefined {
+    if (!this.playing || this.count <= this.target) return undefined;
+    const slot = this.nextSeq & (CAPACITY - 1);
+    const frame = this.present(slot);
+    if (frame === undefined) return undefined;
+    this.pulls++;
+    this.stats.depthTicks++;
+    this.stats.depthFrameTicks += this.target;
+    this.stats.catchUpPlayed++;
+    return this.play(slot, frame);
+  }
+
   /** Drops everything (e.g. the remote changed SSRC or media was re-negotiated). */
   reset(): void {
     this.clearSlots();
@@ -271,6 +295,17 @@ export class JitterBuffer {
     this.delayCount = 0;
     this.delayNext = 0;
     this.sinceRecompute = 0;
+  }
+
+  private play(slot: number, frame: Int16Array): Int16Array {
+    this.take(slot);
+    this.nextSeq = (this.nextSeq + 1) & 0xffff;
+    this.missingRun = 0;
+    this.lastFrame = frame;
+    this.lastKind = 'audio';
+    this.stats.played++;
+    this.noteLoss(false);
+    return frame;
   }
 
   private present(slot: number): Int16Array | undefined {

@@ -61,7 +61,7 @@ export const DROP_REASONS = [
 /** Every jitter buffer counter, in row order. */
 export const JITTER_COUNTERS = [
   'pushed', 'played', 'duplicates', 'late', 'lost', 'underruns', 'overflowDrops', 'resets',
-  'depthFrames', 'peakDepthFrames', 'depthFrameTicks', 'depthTicks', 'shrinkDrops', 'growHolds',
+  'depthFrames', 'peakDepthFrames', 'depthFrameTicks', 'depthTicks', 'shrinkDrops', 'growHolds', 'catchUpPlayed',
 ] as const satisfies readonly (keyof JitterBufferStats)[];
 
 // Compile-time completeness: each list names every field of its type (a missing one makes `true` fail to assign).

@@ -62,6 +62,13 @@
  * packet carries the marker bit, so the receiver resynchronises its playout on
  * a clean pause. Silent ticks in the burst carry their filler (silence or a
  * due SID), so a stream stays continuous through a stall within the bound.
+ * Playout catches up the same way: the caller's packets kept arriving while
+ * the ticks were skipped, and the audio beyond the jitter buffer's depth is
+ * delivered at once for the newest missed ticks (within the same bound),
+ * stamped with those ticks' times, before this tick's frame. Without it the
+ * stalled ticks' audio would pile up until the buffer's ceiling dropped it,
+ * and the pipeline and the recording would lose the caller's words. Only
+ * audio that is here is taken: a catch-up never conceals or skips.
  *
  * SRTP (`srtp`, SDES-keyed, media/rtp/srtp.ts): every packet that leaves is
  * protected as it is sent (RTP, RTCP, DTMF, silence); every packet that
@@ -155,7 +162,7 @@ export interface RtpSessionOptions {
   symmetric?: boolean;
   /** Upper bound of queued outgoing audio, in ms; the oldest is dropped beyond it. Default 300000. */
   maxQueuedMs?: number;
-  /** After a stall, send at most this many missed 20 ms frames late in a burst (see the header). Default 10; 0 leaves every missed tick a gap. */
+  /** After a stall, send (and play out) at most this many missed 20 ms frames late in a burst (see the header). Default 10; 0 leaves every missed tick a gap. */
   maxCatchUpFrames?: number;
   /** Initial direction; default both true. */
   send?: boolean;
@@ -271,7 +278,7 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
 
   // Receive state
   private jitter: JitterBuffer;
-  private readonly jitterOptions: { depthFrames: number; adaptive: boolean };
+  private readonly jitterOptions: { depthFrames: number; adaptive: boolean; catchUpFrames: number };
   private reception: ReceptionStats | undefined;
   private firstTimestamp = 0;
   /** Reused for every packet (the jitter buffer reads it at once). */
@@ -359,7 +366,7 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     this.receiving = options.receive ?? true;
     this.seq = randomInt(0, 0x10000);
     this.timestamp = randomInt(0, 0x100000000);
-    this.jitterOptions = { depthFrames: options.jitterDepthFrames ?? 2, adaptive: options.adaptiveJitter ?? true };
+    this.jitterOptions = { depthFrames: options.jitterDepthFrames ?? 2, adaptive: options.adaptiveJitter ?? true, catchUpFrames: this.maxCatchUpFrames };
     this.jitter = new JitterBuffer({ ...this.jitterOptions, frameSamples: this.frameSamples });
     this.lastPacketAt = performance.now();
     this.nextRtcpAt = this.lastPacketAt + this.rtcpIntervalMs * (0.5 + Math.random());
@@ -702,7 +709,10 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
     // The RTP clock follows real time: every tick (sent or silent) is 160 samples.
     if (this.lastTick !== undefined) {
       const missed = tick - this.lastTick - 1;
-      if (missed > 0) this.catchUp(missed, dueMs);
+      if (missed > 0) {
+        this.catchUp(missed, dueMs);
+        this.catchUpPlayout(missed, dueMs);
+      }
       this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
     }
     this.lastTick = tick;
@@ -844,18 +854,45 @@ export class RtpSession extends EventEmitter<RtpStreamEvents> implements RtpStre
 
   private receiveTick(dueMs: number): void {
     if (!this.receiving || this.reception === undefined) return;
-    const frameSamples = this.frameSamples;
-    while (this.playoutLength < frameSamples) {
-      const f = this.jitter.pull();
-      const room = this.playout.length - this.playoutLength;
-      const n = Math.min(room, f.length);
-      this.playout.set(n === f.length ? f : f.subarray(0, n), this.playoutLength);
-      this.playoutLength += n;
+    while (this.playoutLength < this.frameSamples) this.appendPlayout(this.jitter.pull());
+    this.emitPlayout(dueMs);
+  }
+
+  /** Ticks the pacer skipped: the caller audio buffered beyond the jitter depth, for the newest of them (see the header). */
+  private catchUpPlayout(missed: number, dueMs: number): void {
+    if (!this.receiving || this.reception === undefined) return;
+    const ticks = Math.min(missed, this.maxCatchUpFrames);
+    let ready = 0;
+    for (; ready < ticks; ready++) {
+      const needed = (ready + 1) * this.frameSamples;
+      while (this.playoutLength < needed) {
+        const f = this.jitter.pullSurplus();
+        if (!f) break;
+        this.appendPlayout(f);
+      }
+      if (this.playoutLength < needed) break;
     }
+    // The frames that are here take the newest missed ticks, so they run on into this tick's frame.
+    for (let i = ready; i > 0; i--) this.emitPlayout(dueMs - i * 20);
+  }
+
+  private appendPlayout(f: Int16Array): void {
+    if (this.playoutLength + f.length > this.playout.length) {
+      const grown = new Int16Array(Math.max(this.playout.length * 2, this.playoutLength + f.length));
+      grown.set(this.playout.subarray(0, this.playoutLength));
+      this.playout = grown;
+    }
+    this.playout.set(f, this.playoutLength);
+    this.playoutLength += f.length;
+  }
+
+  /** Emits the playout's first frame as the caller audio of the tick due at `timeMs`. */
+  private emitPlayout(timeMs: number): void {
+    const frameSamples = this.frameSamples;
     const pcm = this.playout.slice(0, frameSamples);
     this.playout.copyWithin(0, frameSamples, this.playoutLength);
     this.playoutLength -= frameSamples;
-    this.emit('audio', { kind: 'audio', pcm, sampleRate: this.sampleRate, timeMs: dueMs });
+    this.emit('audio', { kind: 'audio', pcm, sampleRate: this.sampleRate, timeMs });
   }
 
   private rtcpDestination(): { address: string; port: number } | undefined {

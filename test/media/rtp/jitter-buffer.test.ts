@@ -83,6 +83,60 @@ test('a growing buffer is trimmed back to its depth (bounded latency)', () => {
   assert.is(valueOf(jb.pull()), 6);
 });
 
+test('a receiver that stalled takes the audio that arrived meanwhile late (pullSurplus), and only then is the ceiling judged', () => {
+  // Playing at depth 2 when the receiver stalls: 8 more packets arrive with no pull between (ceiling 5, 8 of catch-up room).
+  const jb = new JitterBuffer({ depthFrames: 2, maxFrames: 5, adaptive: false, catchUpFrames: 8 });
+  jb.push(0, frame(1));
+  jb.push(1, frame(2));
+  assert.is(valueOf(jb.pull()), 1);
+  for (let s = 2; s < 10; s++) jb.push(s, frame(s + 1));
+  assert.is(jb.size, 9, 'held beyond the ceiling: the receiver owes ticks');
+  assert.is(jb.stats.overflowDrops, 0);
+  // Catching up takes what is beyond the depth, in order, and stops at the depth.
+  const late: number[] = [];
+  for (let f = jb.pullSurplus(); f; f = jb.pullSurplus()) late.push(valueOf(f));
+  assert.equal(late, [2, 3, 4, 5, 6, 7, 8]);
+  assert.is(jb.size, 2);
+  assert.equal([valueOf(jb.pull()), valueOf(jb.pull())], [9, 10]);
+  assert.is(jb.stats.played, 10);
+  assert.is(jb.stats.catchUpPlayed, 7);
+  assert.is(jb.stats.lost + jb.stats.overflowDrops, 0);
+});
+
+test('what a stalled receiver does not take late is trimmed at its next pull; a push beyond the catch-up room trims at once', () => {
+  const jb = new JitterBuffer({ depthFrames: 2, maxFrames: 5, adaptive: false, catchUpFrames: 3 });
+  jb.push(0, frame(1));
+  jb.push(1, frame(2));
+  jb.pull();
+  for (let s = 2; s < 9; s++) jb.push(s, frame(s + 1));
+  assert.is(jb.size, 8, 'ceiling 5 plus 3 of catch-up room');
+  assert.is(jb.stats.overflowDrops, 0);
+  // No catch-up: the pull judges the ceiling (latency stays bounded) and plays from the depth.
+  assert.is(valueOf(jb.pull()), 8);
+  assert.is(jb.stats.overflowDrops, 6);
+  for (let s = 9; s < 19; s++) jb.push(s, frame(s + 1));
+  assert.ok(jb.size <= 8, `a push never holds more than the ceiling and the room (${jb.size})`);
+});
+
+test('pullSurplus never conceals, skips or eats into the depth', () => {
+  const jb = new JitterBuffer({ depthFrames: 2, adaptive: false, catchUpFrames: 10 });
+  jb.push(0, frame(1));
+  assert.is(jb.pullSurplus(), undefined, 'not playing yet');
+  jb.push(1, frame(2));
+  assert.is(valueOf(jb.pull()), 1);
+  // Buffered: seq 1, 2, 4, 5, 6 (seq 3 has not arrived).
+  for (const s of [2, 4, 5, 6]) jb.push(s, frame(s + 1));
+  assert.equal([valueOf(jb.pullSurplus()!), valueOf(jb.pullSurplus()!)], [2, 3]);
+  assert.is(jb.pullSurplus(), undefined, 'the next frame (seq 3) is missing: not skipped, not concealed');
+  assert.is(jb.stats.lost + jb.stats.underruns, 0);
+  jb.push(3, frame(4));
+  assert.equal([valueOf(jb.pullSurplus()!), valueOf(jb.pullSurplus()!)], [4, 5]);
+  assert.is(jb.size, 2);
+  assert.is(jb.pullSurplus(), undefined, 'the depth stays');
+  assert.equal([valueOf(jb.pull()), valueOf(jb.pull())], [6, 7]);
+  assert.is(jb.stats.catchUpPlayed, 4);
+});
+
 test('a wild sequence jump restarts the buffer', () => {
   const jb = new JitterBuffer({ depthFrames: 1 });
   jb.push(10, frame(10));

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import type { AudioFrame, DtmfFrame } from '../../../media/audio/frames.ts';
-import { RtpSession } from '../../../media/rtp/session.ts';
+import { RtpSession, type RtpSessionOptions } from '../../../media/rtp/session.ts';
 import { Pacer } from '../../../media/rtp/pacer.ts';
 import { PortAllocator } from '../../../media/rtp/port-allocator.ts';
 import { parseRtp, serializeRtp } from '../../../media/rtp/packet.ts';
@@ -15,6 +15,18 @@ import { waitFor } from '../../support/poll.ts';
 
 const PCMU = { name: 'PCMU', payloadType: 0 };
 const HOST = '127.0.0.1';
+
+/** What a test opened, closed after it even when an assertion failed: a session left ticking would keep the process alive. */
+const opened: Array<() => unknown> = [];
+test.after.each(async () => {
+  for (const close of opened.splice(0)) await close();
+});
+
+async function openSession(options: RtpSessionOptions): Promise<RtpSession> {
+  const s = await RtpSession.open(options);
+  opened.push(() => s.close());
+  return s;
+}
 
 
 /** A raw UDP peer that records the RTP packets it receives. */
@@ -28,7 +40,13 @@ async function rawPeer(): Promise<{ socket: Socket; port: number; packets: RtpPa
     else rtcp.push(m);
   });
   await new Promise<void>((r) => socket.bind(0, HOST, () => r()));
-  return { socket, port: socket.address().port, packets, rtcp, close: () => socket.close() };
+  let closed = false;
+  const close = (): void => {
+    if (!closed) socket.close();
+    closed = true;
+  };
+  opened.push(close);
+  return { socket, port: socket.address().port, packets, rtcp, close };
 }
 
 function send(socket: Socket, port: number, buf: Uint8Array): Promise<void> {
@@ -45,9 +63,13 @@ function pcmuPacket(seq: number, value: number, pt = 0, ssrc = 1234): Buffer {
 const q = (v: number): number => decodeMulawSample(encodeMulawSample(v));
 
 test('two sessions exchange audio both ways', async () => {
-  // No silence filler: each side's jitter buffer starts on the tone itself.
-  const a = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false });
-  const b = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: a.localPort } });
+  // No silence filler: each side's jitter buffer starts on the tone itself. Both sessions tick on this process's
+  // pacer, so after a stall its back-to-back ticks pull at B before the socket is read again: B holds the whole
+  // 200 ms tone before it plays (a fixed depth of 12 frames), and so never runs dry inside it on a busy machine.
+  const a = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false });
+  const b = await openSession({
+    bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: a.localPort }, adaptiveJitter: false, jitterDepthFrames: 12,
+  });
   a.setRemote({ address: HOST, port: b.localPort });
   assert.is(a.localPort % 2, 0);
   const atB: AudioFrame[] = [];
@@ -78,7 +100,7 @@ test('two sessions exchange audio both ways', async () => {
 test('sent packets have continuous sequence numbers and timestamps, one SSRC, and a marker per talkspurt', async () => {
   const peer = await rawPeer();
   // Without silence filler (continuous: false) every pause is a gap the marker announces.
-  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: peer.port } });
+  const s = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: peer.port } });
   s.sendFrame(new Int16Array(160 * 5).fill(1000));
   await waitFor('first talkspurt', () => peer.packets.length >= 5);
   await new Promise((r) => setTimeout(r, 100)); // a pause: the next audio starts a new talkspurt
@@ -99,7 +121,7 @@ test('sent packets have continuous sequence numbers and timestamps, one SSRC, an
 
 test('reordered, lost and duplicated packets come out in order, with the gap concealed', async () => {
   const peer = await rawPeer();
-  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, jitterDepthFrames: 3 });
+  const s = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, jitterDepthFrames: 3 });
   const frames: AudioFrame[] = [];
   s.on('audio', (f) => frames.push(f));
   for (const seq of [65534, 65535, 1, 0, 1, 3]) await send(peer.socket, s.localPort, pcmuPacket(seq, 1000 * (((seq + 2) & 0xffff) + 1)));
@@ -119,7 +141,7 @@ test('reordered, lost and duplicated packets come out in order, with the gap con
 
 test('garbage is counted and dropped while the audio goes on', async () => {
   const peer = await rawPeer();
-  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, jitterDepthFrames: 2 });
+  const s = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, jitterDepthFrames: 2 });
   const frames: AudioFrame[] = [];
   s.on('audio', (f) => frames.push(f));
   const bad = [Buffer.from('hello'), Buffer.alloc(40, 0x40), pcmuPacket(99, 5, 96), Buffer.alloc(0)];
@@ -142,7 +164,7 @@ test('symmetric RTP latches onto the real source port and ignores others', async
   const peer = await rawPeer();
   const intruder = await rawPeer();
   // The SDP says port 9 (nothing there): media must go to where the peer really sends from.
-  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: 9 } });
+  const s = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: 9 } });
   const latched: Array<{ address: string; port: number }> = [];
   s.on('latched', (l) => latched.push(l));
   s.sendFrame(new Int16Array(160 * 50));
@@ -160,8 +182,8 @@ test('symmetric RTP latches onto the real source port and ignores others', async
 });
 
 test('DTMF both ways, each digit once', async () => {
-  const a = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, telephoneEventPayloadType: 101 });
-  const b = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, telephoneEventPayloadType: 101, remote: { address: HOST, port: a.localPort } });
+  const a = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, telephoneEventPayloadType: 101 });
+  const b = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, telephoneEventPayloadType: 101, remote: { address: HOST, port: a.localPort } });
   a.setRemote({ address: HOST, port: b.localPort });
   const atA: DtmfFrame[] = [];
   const atB: DtmfFrame[] = [];
@@ -179,13 +201,13 @@ test('DTMF both ways, each digit once', async () => {
   assert.is(atB[0]!.durationMs, 60);
   assert.is(atA[0]!.durationMs, 100);
   assert.is(a.stats.dtmfOut, 2);
-  const noTe = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0 });
+  const noTe = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0 });
   assert.not.ok(noTe.sendDtmf('1'));
   await Promise.all([a.close(), b.close(), noTe.close()]);
 });
 
 test('inactivity fires once when no packet arrives', async () => {
-  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 60 });
+  const s = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 60 });
   const events: number[] = [];
   s.on('inactive', (e) => events.push(e.idleMs));
   await waitFor('inactive event', () => events.length > 0);
@@ -198,7 +220,7 @@ test('inactivity fires once when no packet arrives', async () => {
 test('clearOutgoing drops queued audio; hold stops sending; close sends BYE and frees the ports', async () => {
   const peer = await rawPeer();
   const ports = new PortAllocator({ minPort: 41000, maxPort: 41999 });
-  const s = await RtpSession.open({ bindAddress: HOST, codec: { name: 'PCMA', payloadType: 8 }, ports, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port, rtcpPort: peer.port } });
+  const s = await openSession({ bindAddress: HOST, codec: { name: 'PCMA', payloadType: 8 }, ports, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port, rtcpPort: peer.port } });
   assert.ok(s.localPort >= 41000 && s.localPort <= 41998 && s.localPort % 2 === 0);
   assert.is(ports.allocated, 1);
   s.sendFrame(new Int16Array(160 * 100));
@@ -231,7 +253,7 @@ test('clearOutgoing drops queued audio; hold stops sending; close sends BYE and 
 
 test('audio of any length is cut into 20 ms packets; a tail is padded, not held back', async () => {
   const peer = await rawPeer();
-  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port } });
+  const s = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port } });
   s.sendFrame(new Int16Array(100).fill(2000));
   s.sendFrame(new Int16Array(150).fill(2000)); // 250 samples: one full frame and a 90-sample tail
   await waitFor('two packets', () => peer.packets.length >= 2);
@@ -244,8 +266,8 @@ test('audio of any length is cut into 20 ms packets; a tail is padded, not held 
 });
 
 test('RTCP: each side reports on the other (SR with a report block, SDES CNAME)', async () => {
-  const a = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, rtcpIntervalMs: 60, cname: 'a@test' });
-  const b = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, rtcpIntervalMs: 60, remote: { address: HOST, port: a.localPort } });
+  const a = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, rtcpIntervalMs: 60, cname: 'a@test' });
+  const b = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, rtcpIntervalMs: 60, remote: { address: HOST, port: a.localPort } });
   a.setRemote({ address: HOST, port: b.localPort });
   const seenByB: import('../../../media/rtp/rtcp.ts').RtcpPacket[] = [];
   b.on('rtcp', (packets) => seenByB.push(...packets));
@@ -269,7 +291,7 @@ test('RTCP: each side reports on the other (SR with a report block, SDES CNAME)'
 
 test('RTCP arriving on the RTP port (rtcp-mux) is read as RTCP, and lost DTMF ends are flushed', async () => {
   const peer = await rawPeer();
-  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, telephoneEventPayloadType: 101 });
+  const s = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, telephoneEventPayloadType: 101 });
   const packets: string[] = [];
   s.on('rtcp', (p) => packets.push(...p.map((x) => x.type)));
   await send(peer.socket, s.localPort, buildReceiverReport(77));
@@ -311,7 +333,7 @@ const frameNumber = (p: RtpPacket): number => Math.round(decodeMulawSample(p.pay
 test('a stalled pacer: queued audio for the skipped ticks goes out at once, continuous, nothing lost', async () => {
   const peer = await rawPeer();
   const clock = manualPacer(3);
-  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port }, pacer: clock.pacer });
+  const s = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port }, pacer: clock.pacer });
   s.sendFrame(numberedFrames(12));
   clock.fire(0); // tick 1 on time: frame 1
   clock.fire(0); // tick 2: frame 2
@@ -337,7 +359,7 @@ test('a stalled pacer: queued audio for the skipped ticks goes out at once, cont
 test('a stall longer than the catch-up bound: older ticks stay a marked gap, the newest are sent, no audio dropped', async () => {
   const peer = await rawPeer();
   const clock = manualPacer(3);
-  const s = await RtpSession.open({
+  const s = await openSession({
     bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, remote: { address: HOST, port: peer.port }, pacer: clock.pacer, maxCatchUpFrames: 2,
   });
   s.sendFrame(numberedFrames(10));
@@ -357,10 +379,37 @@ test('a stall longer than the catch-up bound: older ticks stay a marked gap, the
   peer.close();
 });
 
+test('a stalled receiver plays the audio that arrived meanwhile late, in order, stamped with the missed ticks: nothing dropped', async () => {
+  const peer = await rawPeer();
+  const clock = manualPacer(3);
+  // A fixed depth of 2: the buffer's ceiling is 6 frames, 16 with the 10 frames of catch-up room.
+  const s = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, adaptiveJitter: false, jitterDepthFrames: 2, pacer: clock.pacer });
+  const heard: AudioFrame[] = [];
+  s.on('audio', (f) => heard.push(f));
+  const caller = async (from: number, to: number): Promise<void> => {
+    for (let k = from; k <= to; k++) await send(peer.socket, s.localPort, pcmuPacket(k, k * 1000));
+    await waitFor(`${to} packets in`, () => s.stats.packetsIn >= to);
+  };
+  await caller(1, 3);
+  clock.fire(0); // tick 1: playout starts with frame 1
+  // The receiver stalls for 12 ticks while the caller's packets of that time arrive (the buffer holds 14).
+  await caller(4, 15);
+  clock.fire(240); // tick 2 woke 240 ms late: ticks 2..14 owed; the pacer runs 12, 13, 14; 2..11 are caught up
+  clock.fire(0); // tick 15
+  const voiced = heard.filter((f) => f.pcm[0] !== 0);
+  assert.equal(voiced.map((f) => Math.round(f.pcm[0]! / 1000)), Array.from({ length: 15 }, (_, i) => i + 1), 'every frame, in order, none repeated');
+  for (let i = 1; i < voiced.length; i++) assert.is(voiced[i]!.timeMs - voiced[i - 1]!.timeMs, 20, `frame ${i + 1} is stamped one tick after the one before`);
+  assert.is(s.stats.jitterBuffer.overflowDrops, 0);
+  assert.is(s.stats.jitterBuffer.lost, 0);
+  assert.is(s.stats.jitterBuffer.catchUpPlayed, 10);
+  await s.close();
+  peer.close();
+});
+
 test('a stall during silence sends nothing extra; the clock still advances', async () => {
   const peer = await rawPeer();
   const clock = manualPacer(3);
-  const s = await RtpSession.open({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: peer.port }, pacer: clock.pacer });
+  const s = await openSession({ bindAddress: HOST, codec: PCMU, inactivityTimeoutMs: 0, continuous: false, remote: { address: HOST, port: peer.port }, pacer: clock.pacer });
   s.sendFrame(numberedFrames(1));
   clock.fire(0); // tick 1: the only frame
   clock.fire(200); // ticks 2..12 owed, nothing queued
