@@ -51,6 +51,12 @@ export interface CallPlan {
   ownVoicedPayloads: Pick<PayloadSet, 'has'>;
   voiceThresholdDbfs: number;
   turnTimeoutMs: number;
+  /**
+   * How long to wait after the ACK for the agent's greeting before speaking anyway (an agent that does not
+   * greet). Default GREETING_WAIT_MS. Speaking into a greeting that was merely late would take the greeting
+   * for the reply, and hang up before the real reply played.
+   */
+  greetingWaitMs?: number;
   signal?: AbortSignal;
   onTurnDone?: () => void;
 }
@@ -137,12 +143,13 @@ export class BenchCall {
         hungUp: () => { remote.hungUp = true; },
       }, p.signal);
       const ackAt = performance.now();
+      const greetingWaitMs = p.greetingWaitMs ?? GREETING_WAIT_MS;
       this.result.answered = true;
       this.result.setupInviteToOkMs = ackAt - invitedAt;
       this.removeTick = p.pacer.add(() => this.onTick());
 
       // Greeting: wait until the agent has spoken and gone quiet, or stayed silent for a while.
-      await this.waitUntil(() => (this.firstVoiceAt !== undefined ? this.quietFor(REPLY_QUIET_MS) : performance.now() - ackAt >= GREETING_WAIT_MS), 20_000);
+      await this.waitUntil(() => (this.firstVoiceAt !== undefined ? this.quietFor(REPLY_QUIET_MS) : performance.now() - ackAt >= greetingWaitMs), 20_000 + Math.max(0, greetingWaitMs - GREETING_WAIT_MS));
       if (this.firstVoiceAt !== undefined) {
         this.result.greetingHeard = true;
         this.result.setupAckToFirstAudioMs = this.firstVoiceAt - ackAt;

@@ -38,6 +38,8 @@ export interface LoadPlan {
   bargeIn: boolean;
   voiceThresholdDbfs: number;
   turnTimeoutMs: number;
+  /** How long each caller waits for the greeting before speaking anyway (caller.ts CallPlan). */
+  greetingWaitMs?: number;
   bindAddress: string;
   /** Delay between call starts, so the server is not hit by an INVITE burst. Default 20 ms. */
   staggerMs?: number;
@@ -105,7 +107,8 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
         const call = new BenchCall({
           leg: newLeg(), pacer, turns: plan.turns, bargeIn: plan.bargeIn,
           utterances: rotate(turns, index), bargeInUtterance: bargeIn, ownVoicedPayloads: ownVoiced, voiceThresholdDbfs: plan.voiceThresholdDbfs,
-          turnTimeoutMs: plan.turnTimeoutMs, ...(plan.signal ? { signal: plan.signal } : {}),
+          turnTimeoutMs: plan.turnTimeoutMs, ...(plan.greetingWaitMs !== undefined ? { greetingWaitMs: plan.greetingWaitMs } : {}),
+          ...(plan.signal ? { signal: plan.signal } : {}),
           onTurnDone: () => { progress.turnsDone++; plan.onProgress?.({ ...progress }); },
         });
         results.push(await call.run());

@@ -48,6 +48,8 @@ export interface BenchOptions {
   ttsTtfbMs?: number;
   voiceThresholdDbfs: number;
   turnTimeoutMs: number;
+  /** How long callers wait for the greeting before speaking anyway; default 1.5 s, the turn timeout for the in-process conversation agent (caller.ts). */
+  greetingWaitMs?: number;
   bindAddress: string;
   json?: string;
   html?: string;
@@ -133,6 +135,9 @@ export async function runBench(options: BenchOptions, io: BenchIo = { stdout: pr
     const target = options.target ?? inProcess!.target;
     // In-process echo: call the echo agent's number, whatever --number says.
     if (inProcess?.number !== undefined) options = { ...options, number: inProcess.number };
+    // The in-process conversation agent always opens with the AI disclosure: callers wait for it, so a greeting a
+    // busy machine made late is measured as set-up time instead of being talked over and taken for the reply.
+    if (options.greetingWaitMs === undefined && inProcess?.agentMode === 'conversation') options = { ...options, greetingWaitMs: options.turnTimeoutMs };
     const probe = inProcess?.probe;
     if (options.durationS !== undefined && !probe) throw new Error('--duration samples the server\'s memory, so it needs the in-process server (leave out --target)');
     const config: BenchReport['config'] = {
@@ -220,7 +225,7 @@ async function warmUp(options: BenchOptions, driver: BenchDriver, way: WayIn, ca
   try {
     await driver.runLoad({
       ...(await way.plan(calls)), number: options.number, calls, turns: 1, bargeIn: false, voiceThresholdDbfs: options.voiceThresholdDbfs,
-      turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress,
+      turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress, ...greetingWait(options),
     }, { onProgress: (p) => bar.update(p.callsDone, '') });
   } finally {
     bar.done();
@@ -261,7 +266,7 @@ async function measure(options: BenchOptions, driver: BenchDriver, way: WayIn, c
     // The callers run in the bench driver process: the server's event loop and CPU are its own.
     const load = await driver.runLoad({
       ...reach, number: options.number, calls, turns: options.turns, bargeIn: options.bargeIn, voiceThresholdDbfs: options.voiceThresholdDbfs,
-      turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress, ...(until !== undefined ? { until } : {}),
+      turnTimeoutMs: options.turnTimeoutMs, bindAddress: options.bindAddress, ...greetingWait(options), ...(until !== undefined ? { until } : {}),
       ...(options.callerNiceness !== undefined ? { callerNiceness: options.callerNiceness } : {}),
     }, {
       onProgress: (p) => {
@@ -275,6 +280,10 @@ async function measure(options: BenchOptions, driver: BenchDriver, way: WayIn, c
     await endWindow(false).catch(() => undefined);
     bar.done();
   }
+}
+
+function greetingWait(options: BenchOptions): { greetingWaitMs?: number } {
+  return options.greetingWaitMs !== undefined ? { greetingWaitMs: options.greetingWaitMs } : {};
 }
 
 function lossPercent(report: BenchReport): number | null {
