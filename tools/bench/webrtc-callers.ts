@@ -13,28 +13,29 @@ import { OpusEncoder, OPUS_FRAME_SAMPLES } from '../../media/audio/opus.ts';
 import { Resampler } from '../../media/audio/resample.ts';
 import { parseWav, pcm16Samples } from '../../media/audio/wav.ts';
 import { looksLikeRtcp, serializeRtp } from '../../media/rtp/packet.ts';
+import { CallAttempts, type AttemptPeer } from './call-attempts.ts';
 
 export type CallerMessage = { type: 'offer'; index: number; attempt: number; sdp: string } | { type: 'open' } | { type: 'done'; sent: number; heard: number } | { type: 'failed'; message: string };
 export type CallerCommand = { type: 'answer'; index: number; attempt: number; sdp: string } | { type: 'speak'; seconds: number };
 
 const send = (m: CallerMessage): void => { process.send?.(m); };
 
-interface Caller { pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; opened: Promise<void>; failed: Promise<void>; heard: number }
+interface Caller extends AttemptPeer { pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; heard: number }
 
-async function caller(): Promise<{ c: Caller; offer: string }> {
+async function caller(): Promise<{ peer: Caller; offer: string }> {
   const pc = new nodeDataChannel.PeerConnection('caller', { iceServers: [], bindAddress: '127.0.0.1' });
   const failed = new Promise<void>((resolve) => pc.onStateChange((state) => { if (state === 'failed') resolve(); }));
   const audio = new nodeDataChannel.Audio('0', 'SendRecv');
   audio.addOpusCodec(111);
   audio.addSSRC(Math.floor(Math.random() * 2 ** 31) + 1, 'caller', 'c', 'mic');
   const track = pc.addTrack(audio);
-  const c: Caller = { pc, track, heard: 0, opened: new Promise((resolve) => track.onOpen(resolve)), failed };
+  const c: Caller = { pc, track, heard: 0, opened: new Promise((resolve) => track.onOpen(resolve)), failed, close: () => pc.close() };
   track.onMessage((m) => { if (!looksLikeRtcp(m)) c.heard++; });
   const offer = await new Promise<string>((resolve) => {
     pc.onGatheringStateChange((state) => { if (state === 'complete') resolve(pc.localDescription()!.sdp); });
     pc.setLocalDescription();
   });
-  return { c, offer };
+  return { peer: c, offer };
 }
 
 /** The fixture speech as 48 kHz Opus packets, encoded once and replayed by every call. */
@@ -49,59 +50,46 @@ function speechPackets(): Buffer[] {
 }
 
 const calls = Number(process.argv[2] ?? 1);
-const callers: Caller[] = [];
-const attempts: number[] = [];
-const MAX_ATTEMPTS = 3;
 const fail = (error: unknown): void => { send({ type: 'failed', message: String(error) }); process.exit(1); };
 // The bench process gone (killed, crashed): so is the reason to be here. libdatachannel's threads would keep this one alive.
 process.on('disconnect', () => process.exit(1));
-/** (Re)starts call `index`: a fresh peer and its offer to the server. */
-async function dial(index: number): Promise<void> {
-  callers[index]?.pc.close();
-  attempts[index] = (attempts[index] ?? 0) + 1;
-  const { c, offer } = await caller();
-  callers[index] = c;
-  let open = false;
-  void c.opened.then(() => { open = true; });
-  // libdatachannel as the offerer now and then fails its own ICE on a busy machine, before or just after the
-  // answer: that call starts over (a fresh peer, a fresh answerer), at most three attempts in all.
-  void c.failed.then(() => {
-    if (open || callers[index] !== c) return;
-    if (attempts[index]! >= MAX_ATTEMPTS) fail(new Error(`call ${index} failed to connect ${MAX_ATTEMPTS} times`));
-    else {
-      process.stderr.write(`bench-webrtc: call ${index} failed to connect; starting it over (attempt ${attempts[index]! + 1} of ${MAX_ATTEMPTS})\n`);
-      dial(index).catch(fail);
-    }
-  });
-  send({ type: 'offer', index, attempt: attempts[index]!, sdp: offer });
-}
-await Promise.all(Array.from({ length: calls }, (_, i) => dial(i)));
+// libdatachannel as the offerer now and then fails its own ICE on a busy machine, before or just after the
+// answer: that call starts over (a fresh peer, a fresh answerer), at most three attempts in all.
+const attempts = new CallAttempts<Caller>({
+  maxAttempts: 3,
+  newPeer: caller,
+  sendOffer: (index, attempt, sdp) => send({ type: 'offer', index, attempt, sdp }),
+  restarting: (index, attempt, reason) => process.stderr.write(`bench-webrtc: call ${index} failed to connect (${reason}); starting it over (attempt ${attempt} of 3)\n`),
+  giveUp: fail,
+});
+await Promise.all(Array.from({ length: calls }, (_, i) => attempts.dial(i)));
 const packets = speechPackets();
 let opened = 0;
 process.on('message', (command: CallerCommand) => {
   void (async () => {
     if (command.type === 'answer') {
       // An answer to an offer this call has since replaced: the newer one's answer follows.
-      if (command.attempt !== attempts[command.index]) return;
-      const c = callers[command.index]!;
+      const c = attempts.current(command.index, command.attempt);
+      if (!c) return;
       try {
         c.pc.setRemoteDescription(command.sdp, 'answer');
       } catch (error) {
         // libdatachannel as the offerer now and then closes itself before the answer comes when the machine is
-        // busy ("Got a remote candidate without ICE transport"): that call starts over, at most three times.
-        if (!/without ICE transport/.test(String(error)) || attempts[command.index]! >= MAX_ATTEMPTS) throw error;
-        await dial(command.index);
+        // busy ("Got a remote candidate without ICE transport"): that call starts over.
+        if (!/without ICE transport/.test(String(error))) throw error;
+        await attempts.failed(command.index, command.attempt, 'its answer was refused: no ICE transport');
         return;
       }
       await c.opened;
       if (++opened === calls) send({ type: 'open' });
       return;
     }
+    const live = attempts.peers();
     let sent = 0;
     const started = performance.now();
     const total = command.seconds * 50;
     for (let n = 0; n < total; n++) {
-      for (const c of callers) {
+      for (const c of live) {
         const payload = packets[n % packets.length]!;
         c.track.sendMessageBinary(serializeRtp({ marker: n === 0, payloadType: 111, sequenceNumber: n & 0xffff, timestamp: (n * OPUS_FRAME_SAMPLES) >>> 0, ssrc: 1, payload }));
         sent++;
@@ -111,7 +99,7 @@ process.on('message', (command: CallerCommand) => {
     }
     // The agent's audio trails the caller's by the round trip and its queue: listen until it stops coming
     // (nothing new for a second) or all of it is back, at most 20 s.
-    const heard = (): number => callers.reduce((s, c) => s + c.heard, 0);
+    const heard = (): number => live.reduce((s, c) => s + c.heard, 0);
     const drainUntil = performance.now() + 20_000;
     for (let last = -1, quietSince = performance.now(); heard() < sent && performance.now() < drainUntil;) {
       const now = heard();
@@ -120,7 +108,7 @@ process.on('message', (command: CallerCommand) => {
       await new Promise((r) => setTimeout(r, 50));
     }
     send({ type: 'done', sent, heard: heard() });
-    for (const c of callers) c.pc.close();
+    attempts.closeAll();
     exitAfterNativePeers({ code: 0 });
   })().catch(fail);
 });
