@@ -12,7 +12,8 @@ export const BENCH_TRANSPORTS: readonly BenchTransport[] = ['sip', 'webrtc', 'ws
 
 /**
  * libdatachannel as the offerer sometimes closes itself before the answer on a busy machine ("Got a remote
- * candidate without ICE transport"): that is the caller's own set-up, so a WebRTC call starts over with a
+ * candidate without ICE transport") or fails its own ICE on loopback (the server then reports `connect-failed`):
+ * that is the caller's own set-up, so a WebRTC call starts over with a
  * fresh peer and a fresh token (each opens one call), at most this many times in all.
  */
 export const WEBRTC_MAX_ATTEMPTS = 3;

@@ -31,6 +31,13 @@ export interface WebRtcLegOptions {
 
 const OPUS_PT = 111;
 
+/**
+ * The set-up failures a fresh attempt may cure: libdatachannel as the offerer closing itself before the answer
+ * ("without ICE transport"), or the media connection not coming up (the server's `connect-failed`): on a busy
+ * machine the offerer now and then fails its own ICE on loopback (a loaded run saw it once in 256 files).
+ */
+const MEDIA_NOT_UP = /without ICE transport|connect-failed/;
+
 interface Attempt { pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; ws: WebSocket }
 
 export class WebRtcLeg implements CallerLeg {
@@ -54,7 +61,7 @@ export class WebRtcLeg implements CallerLeg {
         break;
       } catch (error) {
         this.closeAttempt();
-        if (n >= WEBRTC_MAX_ATTEMPTS || !/without ICE transport/.test(String(error))) throw error;
+        if (n >= WEBRTC_MAX_ATTEMPTS || !MEDIA_NOT_UP.test(String(error))) throw error;
       }
     }
     this.out.start(this.options.pacer);
@@ -126,7 +133,10 @@ export class WebRtcLeg implements CallerLeg {
       wake?.();
     });
     ws.on('error', () => undefined);
-    ws.on('close', () => { socketClosed = true; wake?.(); if (this.attempt?.ws === ws) events.hungUp(); });
+    // Only an established call's socket closing is the server hanging up: one closing during set-up fails this
+    // attempt (which may start over), not the call.
+    let established = false;
+    ws.on('close', () => { socketClosed = true; wake?.(); if (established && this.attempt?.ws === ws) events.hungUp(); });
     const deadline = performance.now() + (o.connectTimeoutMs ?? 30_000);
     const until = async <T>(what: string, pick: () => T | undefined): Promise<T> => {
       for (;;) {
@@ -148,6 +158,8 @@ export class WebRtcLeg implements CallerLeg {
     void opened.then(() => { open = true; wake?.(); });
     await until('media', () => (open ? true : undefined));
     await until('call start', () => messages.find((m) => m.type === 'call'));
+    established = true;
+    if (socketClosed) events.hungUp();
   }
 
   private sendFrameNow(frame: Int16Array): void {

@@ -1,0 +1,85 @@
+/**
+ * The bench's WebRTC leg (tools/bench/webrtc-leg.ts) starts over when the
+ * media connection does not come up: a loopback signalling server refuses
+ * the first attempt the way the real one does when ICE fails (an answer, then
+ * `connect-failed` and the socket closed) and answers the second with a real
+ * media peer. The call connects on a fresh token, and the first attempt's
+ * closing socket is not taken for the server hanging up the call.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { WebRtcAudioPeer } from '../../../media/webrtc/audio-peer.ts';
+import { exitAfterNativePeers } from '../../../media/webrtc/native-exit.ts';
+import { Pacer } from '../../../media/rtp/pacer.ts';
+import { WebRtcLeg } from '../../../tools/bench/webrtc-leg.ts';
+
+const peers: WebRtcAudioPeer[] = [];
+
+/** A signalling server whose first `refusals` offers get an answer and then `connect-failed`. */
+async function signallingServer(refusals: number): Promise<{ url: string; tokens: string[]; close: () => Promise<void> }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wss.once('listening', resolve));
+  const tokens: string[] = [];
+  wss.on('connection', (ws: WebSocket) => {
+    ws.on('message', (data) => {
+      const m = JSON.parse(String(data)) as { type: string; token: string; sdp: string };
+      if (m.type !== 'offer') return;
+      tokens.push(m.token);
+      const refuse = tokens.length <= refusals;
+      void (async () => {
+        const { peer, answer } = await WebRtcAudioPeer.answer(m.sdp, { bindAddress: '127.0.0.1' });
+        peers.push(peer);
+        ws.send(JSON.stringify({ type: 'answer', sdp: answer }));
+        if (refuse) {
+          peer.close('setup-failed');
+          ws.send(JSON.stringify({ type: 'error', code: 'connect-failed', message: 'the media connection did not come up' }));
+          ws.close(1011);
+          return;
+        }
+        peer.once('open', () => ws.send(JSON.stringify({ type: 'call', callId: 'call-2' })));
+      })();
+    });
+  });
+  const { port } = wss.address() as AddressInfo;
+  return { url: `ws://127.0.0.1:${port}`, tokens, close: () => new Promise((resolve) => { for (const c of wss.clients) c.terminate(); wss.close(() => resolve()); }) };
+}
+
+test('media that did not come up: the call starts over on a fresh token and connects; the failed attempt is not a hang-up', async () => {
+  const server = await signallingServer(1);
+  const pacer = new Pacer();
+  let token = 0;
+  let hungUp = false;
+  const leg = new WebRtcLeg({ pacer, httpBase: server.url, token: () => `token-${++token}`, bindAddress: '127.0.0.1', connectTimeoutMs: 60_000 });
+  try {
+    await leg.connect({ agent: () => undefined, hungUp: () => { hungUp = true; } });
+    assert.equal(server.tokens, ['token-1', 'token-2'], 'the second attempt took a fresh token');
+    assert.not.ok(hungUp, 'the refused attempt\'s socket closing was taken for the server hanging up');
+  } finally {
+    await leg.close();
+    for (const p of peers) p.close('test-over');
+    await server.close();
+  }
+});
+
+test('a call refused every time fails with the reason after three attempts', async () => {
+  const server = await signallingServer(10);
+  const pacer = new Pacer();
+  let token = 0;
+  const leg = new WebRtcLeg({ pacer, httpBase: server.url, token: () => `token-${++token}`, bindAddress: '127.0.0.1', connectTimeoutMs: 60_000 });
+  try {
+    const error = await leg.connect({ agent: () => undefined, hungUp: () => undefined }).then(() => undefined, (e: unknown) => e);
+    assert.match(String(error), /connect-failed: the media connection did not come up/);
+    assert.is(server.tokens.length, 3);
+  } finally {
+    await leg.close();
+    for (const p of peers) p.close('test-over');
+    await server.close();
+  }
+});
+
+// libdatachannel's native threads keep the process alive: once uvu has printed its summary, exit with its code.
+test.after(() => exitAfterNativePeers());
+
+test.run();
