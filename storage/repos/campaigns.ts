@@ -215,8 +215,15 @@ async function emitContactCompleted(tx: Tx, tenantId: string, row: CampaignConta
   });
 }
 
-/** Completes a running (or cancelled) campaign with nothing left to dial, once, emitting campaign.completed. */
+/**
+ * Completes a running (or cancelled) campaign with nothing left to dial, once, emitting campaign.completed.
+ * The campaign's row is locked before the count: two transactions settling a campaign's last two contacts
+ * at once would otherwise each count the other's contact as still dialing (not yet committed) and neither
+ * complete it. Locked, the later one counts after the earlier has committed. Claims hold the row FOR SHARE
+ * and skip locked contacts, so this waits for them and never for a contact: no deadlock.
+ */
 async function maybeCompleteCampaign(tx: Tx, tenantId: string, campaignId: string): Promise<void> {
+  await tx.select({ id: campaigns.id }).from(campaigns).where(eq(campaigns.id, campaignId)).for('no key update');
   const [open] = await tx.select({ n: sql<number>`count(*)::int` }).from(campaignContacts)
     .where(and(eq(campaignContacts.campaignId, campaignId), inArray(campaignContacts.state, ['pending', 'dialing'])));
   if ((open?.n ?? 0) > 0) return;
