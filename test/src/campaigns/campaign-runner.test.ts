@@ -152,7 +152,8 @@ for (const backend of await backends()) {
     let paused = false;
     let dialledWhilePaused = 0;
     const runner = new CampaignRunner({ db, dial: compliantDialer(db, async () => { if (paused) dialledWhilePaused++; return { outcome: 'answered', callId: null }; }), pollMs: 20 });
-    runner.onDialStart = (d) => starts.push(d.at);
+    // The runner serves every running campaign in the database: only this one's dials are counted.
+    runner.onDialStart = (d) => { if (d.campaignId === campaign.id) starts.push(d.at); };
     runner.start();
     try {
       await waitFor('two dials', () => starts.length >= 2, { timeoutMs: 30_000 });
@@ -174,7 +175,9 @@ for (const backend of await backends()) {
     assert.is(dialledWhilePaused, 0);
     assert.is(starts.length, 17);
     // Starts are at least 1/cps apart (timers never fire early): pacing is a floor, measured in the bench, not here.
-    for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 99 - 1, `gap ${i}: ${starts[i]! - starts[i - 1]!} ms`);
+    // Each is its pacing slot's time, reported once its claim commits: claims can commit out of order, so in order of slot.
+    const slots = [...starts].sort((a, b) => a - b);
+    for (let i = 1; i < slots.length; i++) assert.ok(slots[i]! - slots[i - 1]! >= 99 - 1, `gap ${i}: ${slots[i]! - slots[i - 1]!} ms`);
   });
 
   test.after(async () => {

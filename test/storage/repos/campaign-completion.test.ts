@@ -5,7 +5,8 @@
  * campaign.completed event. Each transaction must see the other's settled contact before it decides that
  * contacts are still open: counted unlocked, each saw the other's contact still dialing, neither completed
  * the campaign, and it stayed running with nothing left to dial. Many campaigns, so an interleaving
- * that loses the completion is met on a server (concurrent transactions); PGlite runs them one by one.
+ * that loses the completion is met on a server (concurrent transactions; 3 of 30 were lost unlocked); PGlite
+ * runs transactions one by one, so a few campaigns show the same outcome there.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,7 +18,6 @@ import {
 import { backends } from '../../support/databases.ts';
 
 const ACTOR = 'operator:test';
-const CAMPAIGNS = 30;
 
 /** A running campaign over `count` contacts, with an endpoint that wants its events. */
 async function runningCampaign(db: Database, tenantId: string, agentId: string, count: number): Promise<string> {
@@ -32,6 +32,7 @@ async function runningCampaign(db: Database, tenantId: string, agentId: string, 
 for (const backend of await backends()) {
   test(`[${backend.name}] the last two contacts settled at once: the campaign completes, once`, async () => {
     const db = await backend.open();
+    const CAMPAIGNS = backend.name === 'postgres' ? 30 : 3;
     try {
       const tenant = await createTenant(db, { name: `t-${randomUUID()}` });
       const agent = await createAgent(db, tenant.id, { name: 'echo', mode: 'echo' });
