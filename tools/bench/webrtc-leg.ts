@@ -51,6 +51,7 @@ export class WebRtcLeg implements CallerLeg {
   private readonly decoder = new OpusDecoder();
   private readonly out = new PacedFrames((frame) => this.sendFrameNow(frame));
   private closed = false;
+  private readonly failures: string[] = [];
 
   constructor(private readonly options: WebRtcLegOptions) {}
 
@@ -61,10 +62,16 @@ export class WebRtcLeg implements CallerLeg {
         break;
       } catch (error) {
         this.closeAttempt();
+        this.failures.push(String(error));
         if (n >= WEBRTC_MAX_ATTEMPTS || !MEDIA_NOT_UP.test(String(error))) throw error;
       }
     }
     this.out.start(this.options.pacer);
+  }
+
+  /** Why each set-up attempt that was given up failed, in order (the call's restarts, and its last error if it failed). */
+  get setupFailures(): readonly string[] {
+    return this.failures;
   }
 
   sendFrame(pcm: Int16Array): void {

@@ -4,7 +4,9 @@
  * the first attempt the way the real one does when ICE fails (an answer, then
  * `connect-failed` and the socket closed) and answers the second with a real
  * media peer. The call connects on a fresh token, and the first attempt's
- * closing socket is not taken for the server hanging up the call.
+ * closing socket is not taken for the server hanging up the call. The leg
+ * reports why each abandoned attempt failed (setupFailures): the test checks
+ * the reasons, since the offerer may also restart on its own under load.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,6 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { WebRtcAudioPeer } from '../../../media/webrtc/audio-peer.ts';
 import { exitAfterNativePeers } from '../../../media/webrtc/native-exit.ts';
 import { Pacer } from '../../../media/rtp/pacer.ts';
+import { WEBRTC_MAX_ATTEMPTS } from '../../../tools/bench/caller-leg.ts';
 import { WebRtcLeg } from '../../../tools/bench/webrtc-leg.ts';
 
 const peers: WebRtcAudioPeer[] = [];
@@ -54,7 +57,13 @@ test('media that did not come up: the call starts over on a fresh token and conn
   const leg = new WebRtcLeg({ pacer, httpBase: server.url, token: () => `token-${++token}`, bindAddress: '127.0.0.1', connectTimeoutMs: 60_000 });
   try {
     await leg.connect({ agent: () => undefined, hungUp: () => { hungUp = true; } });
-    assert.equal(server.tokens, ['token-1', 'token-2'], 'the second attempt took a fresh token');
+    const [refused, ...ownFailures] = leg.setupFailures;
+    assert.match(refused ?? '', /connect-failed: the media connection did not come up/, 'the refused attempt failed for the refusal');
+    // A busy machine may add a restart of the offerer's own (libdatachannel closing itself before the answer, met
+    // once in about 260 runs of this file beside stress-ng); nothing else may.
+    for (const f of ownFailures) assert.match(f, /without ICE transport/, `an unexpected restart: ${f}`);
+    assert.ok(leg.setupFailures.length < WEBRTC_MAX_ATTEMPTS, 'the call connected within its attempts');
+    assert.equal(server.tokens, Array.from({ length: leg.setupFailures.length + 1 }, (_, i) => `token-${i + 1}`), 'each attempt took a fresh token');
     assert.not.ok(hungUp, 'the refused attempt\'s socket closing was taken for the server hanging up');
   } finally {
     await leg.close();
@@ -72,6 +81,7 @@ test('a call refused every time fails with the reason after three attempts', asy
     const error = await leg.connect({ agent: () => undefined, hungUp: () => undefined }).then(() => undefined, (e: unknown) => e);
     assert.match(String(error), /connect-failed: the media connection did not come up/);
     assert.is(server.tokens.length, 3);
+    assert.is(leg.setupFailures.length, 3);
   } finally {
     await leg.close();
     for (const p of peers) p.close('test-over');
