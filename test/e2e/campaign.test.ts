@@ -13,7 +13,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import { addNumber, createAgent, createTenant, issueApiKey, schema, withTenant }
 import { addToDoNotCall, grantConsent, localClock, setCallingPolicy } from '../../src/compliance/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { waitFor, waitForValue } from '../support/poll.ts';
-import { freeMediaPort, SIPP_DIR, udpPortBound } from './support/harness.ts';
+import { startSippUas } from './support/harness.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
 const run = needExternal(hasCommand('sipp'), 'SIPp', 'the outbound campaign end-to-end test');
@@ -78,10 +78,9 @@ if (run) {
     let sipp: ChildProcess | undefined;
     let server: ServerProcess | undefined;
     try {
-      const sipPort = await freeMediaPort();
-      const mediaPort = await freeMediaPort();
-      sipp = spawn('sipp', ['-sf', 'uas-campaign.xml', '-nostdin', '-i', '127.0.0.1', '-p', String(sipPort), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-trace_msg', '-message_file', messageFile], { cwd: SIPP_DIR, stdio: 'ignore' });
-      await udpPortBound(sipPort, 60_000);
+      const uas = await startSippUas('uas-campaign.xml', ['-trace_msg', '-message_file', messageFile], { timeoutMs: 900_000, listenTimeoutMs: 60_000 });
+      sipp = uas.child;
+      const sipPort = uas.sipPort;
       const env = {
         SMARTALEX_DATA_DIR: dir, SMARTALEX_CAMPAIGN_VIA: `sip:127.0.0.1:${sipPort}`, SMARTALEX_CAMPAIGN_RING_TIMEOUT_S: '3', SMARTALEX_CAMPAIGN_POLL_MS: '200',
         SMARTALEX_DRAIN_TIMEOUT_S: '20', SMARTALEX_LOG_LEVEL: 'info',

@@ -21,7 +21,7 @@ import { openConfiguredDatabase } from '../../src/database-setup.ts';
 import { addNumber, createAgent, createTenant, listCalls, listCallEvents, type Database } from '../../storage/index.ts';
 import { grantConsent, setCallingPolicy } from '../../src/compliance/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
-import { freeMediaPort, SIPP_DIR, udpPortBound } from './support/harness.ts';
+import { startSippUas } from './support/harness.ts';
 
 const run = needExternal(hasCommand('sipp'), 'SIPp', 'the `smartalex call` end-to-end test');
 /** The outbound policy lets these calls through: a number to present, consent for the callee, any hour. */
@@ -63,12 +63,10 @@ if (run) {
       let db = await openConfiguredDatabase(config);
       const { tenant, agent } = await seedOutbound(db);
 
-      const port = await freeMediaPort();
-      const mp = await freeMediaPort();
-      const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '60s', '-timeout_error', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp), '-trace_err', '-error_file', join(dir, 'sipp-errors.log')], { cwd: SIPP_DIR, timeoutMs: 90_000 });
-      await udpPortBound(port); // SIPp is listening (a loaded machine can take a while to start it)
+      const carrier = await startSippUas('uas-auth.xml', ['-m', '1', '-timeout', '60s', '-timeout_error', '-trace_err', '-error_file', join(dir, 'sipp-errors.log')], { timeoutMs: 90_000 });
+      const port = carrier.sipPort;
       const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '4152101234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'carrier-secret\n', timeoutMs: 90_000 });
-      const sipp = await carrier;
+      const sipp = await carrier.done;
       assert.is(cli.code, 0, cli.stderr);
       assert.is(sipp.code, 0, sipp.stdout.slice(-2000));
       assert.match(cli.stdout, /answered after \d+ ms, ended: remote-bye/);
@@ -97,12 +95,10 @@ if (run) {
     try {
       const config = loadConfig(env);
       const { tenant } = await seedOutbound(await openConfiguredDatabase(config));
-      const port = await freeMediaPort();
-      const mp = await freeMediaPort();
-      const carrier = exec('sipp', ['-sf', 'uas-auth.xml', '-m', '1', '-timeout', '60s', '-nostdin', '-i', '127.0.0.1', '-p', String(port), '-mi', '127.0.0.1', '-mp', String(mp)], { cwd: SIPP_DIR, timeoutMs: 90_000 });
-      await udpPortBound(port); // SIPp is listening (a loaded machine can take a while to start it)
+      const carrier = await startSippUas('uas-auth.xml', ['-m', '1', '-timeout', '60s'], { timeoutMs: 90_000 });
+      const port = carrier.sipPort;
       const cli = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'call', '4152101234', '--tenant', tenant.id, '--agent', 'echo', '--via', `sip:127.0.0.1:${port}`, '--timeout', '10', '--digest-user', 'carrier', '--digest-password-stdin'], { cwd: root, env, input: 'wrong\n', timeoutMs: 90_000 });
-      await carrier;
+      await carrier.done;
       assert.is.not(cli.code, 0);
       assert.match(cli.stderr, /^smartalex: call failed: 403 Forbidden\n$/m);
     } finally {

@@ -8,7 +8,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseWav } from '../../media/audio/wav.ts';
@@ -18,7 +17,7 @@ import { decryptToWavFile } from '../../src/recordings/index.ts';
 import { addNumber, listRecordings } from '../../storage/index.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { waitForValue } from '../support/poll.ts';
-import { freeMediaPort, SIPP_DIR, startTestServer, udpPortBound, type TestServer } from './support/harness.ts';
+import { startSippUas, startTestServer, type TestServer } from './support/harness.ts';
 
 const run = needExternal(hasCommand('sipp'), 'SIPp', 'the outbound codec tests');
 const CALLEE = '4152101234';
@@ -40,17 +39,9 @@ test.after(async () => {
 
 /** SIPp as the callee answering with one codec; resolves with its exit code and output once it is done. */
 async function callee(pt: number, rtpmap: string): Promise<{ port: number; done: Promise<{ code: number; out: string }> }> {
-  const port = await freeMediaPort();
-  const mp = await freeMediaPort();
-  const done = new Promise<{ code: number; out: string }>((resolve) => {
-    execFile('sipp', ['-sf', 'uas-answer-codec.xml', '-m', '1', '-timeout', '60s', '-timeout_error', '-nostdin', '-i', '127.0.0.1', '-p', String(port),
-      '-mi', '127.0.0.1', '-mp', String(mp), '-set', 'pt', String(pt), '-set', 'rtpmap', rtpmap],
-    { cwd: SIPP_DIR, timeout: 90_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: `${stdout.slice(-2000)}\n${stderr.slice(-1000)}` });
-    });
-  });
-  await udpPortBound(port); // SIPp is listening (a loaded machine can take a while to start it)
-  return { port, done };
+  const uas = await startSippUas('uas-answer-codec.xml', ['-m', '1', '-timeout', '60s', '-timeout_error', '-set', 'pt', String(pt), '-set', 'rtpmap', rtpmap], { timeoutMs: 90_000 });
+  const done = uas.done.then((r) => ({ code: r.code ?? 1, out: `${r.stdout.slice(-2000)}\n${r.stderr.slice(-1000)}` }));
+  return { port: uas.sipPort, done };
 }
 
 async function recordingRate(session: SipCallSession): Promise<number> {

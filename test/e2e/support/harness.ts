@@ -4,7 +4,7 @@
  * directory, one tenant with an echo agent on number 2000 (allowed from
  * 127.0.0.1/32 only), and SIPp runs with bounded time and traces in a temp dir.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,16 +79,37 @@ export async function freeMediaPort(): Promise<number> {
 
 export interface SippResult { code: number | null; stdout: string; stderr: string; messages: string; errors: string }
 
+/** SIPp's exit code when it cannot bind one of its sockets (EXIT_BIND_ERROR in SIPp's sources). */
+const SIPP_EXIT_BIND_ERROR = 254;
+
+/**
+ * Did SIPp stop at start because a port was taken? Its ports are probed free, then bound by SIPp
+ * itself: on a busy machine another process (a parallel test's server, any ephemeral bind) can take
+ * one in between. SIPp exits before sending anything, so the run can be repeated on fresh ports.
+ */
+export function sippCouldNotBind(r: Pick<SippResult, 'code' | 'stdout' | 'stderr' | 'errors'>): boolean {
+  return r.code === SIPP_EXIT_BIND_ERROR && /Unable to bind|Address already in use/.test(`${r.errors}\n${r.stdout}\n${r.stderr}`);
+}
+
 /**
  * Runs one SIPp scenario against the server (cwd fixtures/sipp), bounded by
  * -m, -timeout and -timeout_error; the message and error traces are returned.
+ * A start that fails to bind its ports is retried on fresh ones (`sippCouldNotBind`).
+ * `choosePort` picks SIPp's media port, then its SIP port, for each attempt (a test's hook).
  */
-export async function runSipp(target: string, scenario: string, args: string[] = [], timeoutS = 20): Promise<SippResult> {
+export async function runSipp(target: string, scenario: string, args: string[] = [], timeoutS = 20, choosePort: () => Promise<number> = freeMediaPort): Promise<SippResult> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runSippOnce(target, scenario, args, timeoutS, choosePort);
+    if (attempt >= 5 || !sippCouldNotBind(result)) return result;
+  }
+}
+
+async function runSippOnce(target: string, scenario: string, args: string[], timeoutS: number, choosePort: () => Promise<number>): Promise<SippResult> {
   const traceDir = mkdtempSync(join(tmpdir(), 'smartalex-sipp-'));
   const messageFile = join(traceDir, 'messages.log');
   const errorFile = join(traceDir, 'errors.log');
-  const mp = await freeMediaPort();
-  const sipPort = await freeMediaPort();
+  const mp = await choosePort();
+  const sipPort = await choosePort();
   const full = [
     target, '-sf', scenario, '-m', '1', '-timeout', `${timeoutS}s`, '-timeout_error', '-nostdin',
     '-i', '127.0.0.1', '-p', String(sipPort), '-mi', '127.0.0.1', '-mp', String(mp), '-trace_msg', '-message_file', messageFile,
@@ -104,6 +125,40 @@ export async function runSipp(target: string, scenario: string, args: string[] =
       resolve(result);
     });
   });
+}
+
+/** How a SIPp process ended (`code` null when it was killed). */
+export interface SippExit { code: number | null; stdout: string; stderr: string }
+
+/** SIPp as a callee, listening on its ports; `done` resolves when it exits. */
+export interface SippUas { sipPort: number; mediaPort: number; child: ChildProcess; done: Promise<SippExit> }
+
+/**
+ * Starts SIPp as a callee (a UAS scenario, cwd fixtures/sipp) on free loopback ports and resolves
+ * once its SIP port and both media sockets (mp, mp + 2) are bound. A start that fails to bind is
+ * repeated on fresh ports (`sippCouldNotBind`); any other early exit is left for `done` to report.
+ */
+export async function startSippUas(scenario: string, args: string[], options: { timeoutMs: number; listenTimeoutMs?: number; choosePort?: () => Promise<number> }): Promise<SippUas> {
+  const choosePort = options.choosePort ?? freeMediaPort;
+  for (let attempt = 1; ; attempt++) {
+    const mediaPort = await choosePort();
+    const sipPort = await choosePort();
+    const full = ['-sf', scenario, '-nostdin', '-i', '127.0.0.1', '-p', String(sipPort), '-mi', '127.0.0.1', '-mp', String(mediaPort), ...args];
+    let child!: ChildProcess;
+    const done = new Promise<SippExit>((resolve) => {
+      // SIGKILL: whatever SIPp does with SIGTERM, the test never waits past this bound.
+      child = execFile('sipp', full, { cwd: SIPP_DIR, timeout: options.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+      });
+    });
+    const listening = Promise.all([sipPort, mediaPort, mediaPort + 2].map((p) => udpPortBound(p, options.listenTimeoutMs ?? 15_000)))
+      .then(() => 'listening' as const, (error: Error) => error);
+    const first = await Promise.race([listening, done.then(() => 'exited' as const)]);
+    if (first === 'listening') return { sipPort, mediaPort, child, done };
+    if (first instanceof Error) { child.kill('SIGKILL'); throw first; }
+    const exit = await done;
+    if (attempt >= 5 || !sippCouldNotBind({ ...exit, errors: '' })) return { sipPort, mediaPort, child, done };
+  }
 }
 
 export function describeSipp(r: SippResult): string {
