@@ -214,7 +214,13 @@ export class WebRtcSignalling {
     const { peer, answer } = answered;
     try {
       send({ type: 'answer', sdp: answer });
-      await connected(peer, left);
+      await connected(peer, left).catch((error: unknown) => {
+        if (error instanceof MediaNotUp) {
+          // The browser hears only that it failed; ops get why (the peer's end: its ICE or DTLS failed, it closed, or time ran out).
+          this.options.logger.warn({ tenantId: checked.claims.tenantId, reason: error.reason }, 'webrtc: the browser\'s media connection did not come up');
+        }
+        throw error;
+      });
       const call = await this.options.startCall({ tenantId: checked.claims.tenantId, agentId: checked.claims.agentId, peer, source });
       send({ type: 'call', callId: call.callId });
       this.options.logger.info({ tenantId: checked.claims.tenantId, callId: call.callId }, 'webrtc: browser call answered');
@@ -232,9 +238,9 @@ export class WebRtcSignalling {
 function connected(peer: WebRtcAudioPeer, left: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (left.aborted) return reject(new SignallingRefusal('gone', 'the browser left'));
-    const timer = setTimeout(() => { cleanup(); reject(new SignallingRefusal('connect-failed', 'the media connection did not come up', 1011)); }, CONNECT_WITHIN_MS);
+    const timer = setTimeout(() => { cleanup(); reject(new MediaNotUp('no media within the connect time')); }, CONNECT_WITHIN_MS);
     const onOpen = (): void => { cleanup(); resolve(); };
-    const onEnd = (): void => { cleanup(); reject(new SignallingRefusal('connect-failed', 'the media connection did not come up', 1011)); };
+    const onEnd = (reason: string): void => { cleanup(); reject(new MediaNotUp(`the peer ended: ${reason}`)); };
     const onLeft = (): void => { cleanup(); reject(new SignallingRefusal('gone', 'the browser left')); };
     const cleanup = (): void => { clearTimeout(timer); peer.off('open', onOpen); peer.off('end', onEnd); left.removeEventListener('abort', onLeft); };
     peer.once('open', onOpen);
@@ -246,5 +252,12 @@ function connected(peer: WebRtcAudioPeer, left: AbortSignal): Promise<void> {
 class SignallingRefusal extends Error {
   constructor(readonly code: string, message: string, readonly closeCode = 1008) {
     super(message);
+  }
+}
+
+/** The browser's media did not come up; `reason` is for the log, the browser gets the refusal. */
+class MediaNotUp extends SignallingRefusal {
+  constructor(readonly reason: string) {
+    super('connect-failed', 'the media connection did not come up', 1011);
   }
 }

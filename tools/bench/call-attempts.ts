@@ -1,8 +1,9 @@
 /**
  * The attempts of `smartalex bench-webrtc`'s callers (tools/bench/webrtc-callers.ts).
- * libdatachannel as the offerer now and then fails its own ICE on a busy
- * machine, before or just after the answer; that call starts over with a
- * fresh peer, at most `maxAttempts` in all.
+ * libdatachannel as the offerer now and then fails its own set-up on a busy
+ * machine, while or just after it applies the answer (its DTLS race:
+ * tools/bench/caller-leg.ts); that call starts over with a fresh peer, at
+ * most `maxAttempts` in all.
  *
  * One failed attempt can be reported twice (its answer is refused, "without
  * ICE transport", and its peer's state turns "failed"), and a fresh peer takes

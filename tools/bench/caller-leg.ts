@@ -11,10 +11,11 @@ export type BenchTransport = 'sip' | 'webrtc' | 'ws';
 export const BENCH_TRANSPORTS: readonly BenchTransport[] = ['sip', 'webrtc', 'ws'];
 
 /**
- * libdatachannel as the offerer sometimes closes itself before the answer on a busy machine ("Got a remote
- * candidate without ICE transport") or fails its own ICE on loopback (the server then reports `connect-failed`):
- * that is the caller's own set-up, so a WebRTC call starts over with a
- * fresh peer and a fresh token (each opens one call), at most this many times in all.
+ * libdatachannel as the offerer (v0.24.5) has a set-up race: its DTLS can check the answerer's certificate
+ * before the answer's fingerprint is committed, and fails. Applying the answer then throws ("Got a remote
+ * candidate without ICE transport"), or the peer fails just after and the server reports `connect-failed`;
+ * on a busy machine a few per cent of set-ups. That is the caller's own set-up, so a WebRTC call starts over
+ * with a fresh peer and a fresh token (each opens one call), at most this many times in all.
  */
 export const WEBRTC_MAX_ATTEMPTS = 3;
 

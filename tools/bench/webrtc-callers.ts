@@ -53,8 +53,9 @@ const calls = Number(process.argv[2] ?? 1);
 const fail = (error: unknown): void => { send({ type: 'failed', message: String(error) }); process.exit(1); };
 // The bench process gone (killed, crashed): so is the reason to be here. libdatachannel's threads would keep this one alive.
 process.on('disconnect', () => process.exit(1));
-// libdatachannel as the offerer now and then fails its own ICE on a busy machine, before or just after the
-// answer: that call starts over (a fresh peer, a fresh answerer), at most three attempts in all.
+// libdatachannel as the offerer fails its own set-up now and then on a busy machine, while or just after it
+// applies the answer (its DTLS race: tools/bench/caller-leg.ts): that call starts over (a fresh peer, a fresh
+// answerer), at most three attempts in all.
 const attempts = new CallAttempts<Caller>({
   maxAttempts: 3,
   newPeer: caller,
@@ -74,8 +75,8 @@ process.on('message', (command: CallerCommand) => {
       try {
         c.pc.setRemoteDescription(command.sdp, 'answer');
       } catch (error) {
-        // libdatachannel as the offerer now and then closes itself before the answer comes when the machine is
-        // busy ("Got a remote candidate without ICE transport"): that call starts over.
+        // The offerer's race struck while the answer was applied ("Got a remote candidate without ICE
+        // transport"): that call starts over.
         if (!/without ICE transport/.test(String(error))) throw error;
         await attempts.failed(command.index, command.attempt, 'its answer was refused: no ICE transport');
         return;

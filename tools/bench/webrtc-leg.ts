@@ -32,11 +32,12 @@ export interface WebRtcLegOptions {
 const OPUS_PT = 111;
 
 /**
- * The set-up failures a fresh attempt may cure: libdatachannel as the offerer closing itself before the answer
- * ("without ICE transport"), or the media connection not coming up (the server's `connect-failed`): on a busy
- * machine the offerer now and then fails its own ICE on loopback (a loaded run saw it once in 256 files).
+ * The set-up failures a fresh attempt may cure, all the offerer's own race (WEBRTC_MAX_ATTEMPTS says what it
+ * is): applying the answer throws ("without ICE transport"), or the caller's peer fails before its media is
+ * up, or the server reports first that the media did not come up (`connect-failed`).
  */
-const MEDIA_NOT_UP = /without ICE transport|connect-failed/;
+const MEDIA_NOT_UP = /without ICE transport|own peer failed|connect-failed/;
+const OWN_PEER_FAILED = 'the caller\'s own peer failed before its media came up';
 
 interface Attempt { pc: nodeDataChannel.PeerConnection; track: nodeDataChannel.Track; ws: WebSocket }
 
@@ -133,6 +134,8 @@ export class WebRtcLeg implements CallerLeg {
     const messages: Array<Record<string, unknown>> = [];
     let wake: (() => void) | undefined;
     let socketClosed = false;
+    let peerFailed = false;
+    pc.onStateChange((state) => { if (state === 'failed') { peerFailed = true; wake?.(); } });
     ws.on('message', (data) => {
       let m: Record<string, unknown>;
       try { m = JSON.parse(String(data)) as Record<string, unknown>; } catch { return; }
@@ -163,7 +166,11 @@ export class WebRtcLeg implements CallerLeg {
     pc.setRemoteDescription(String(answer.sdp), 'answer');
     let open = false;
     void opened.then(() => { open = true; wake?.(); });
-    await until('media', () => (open ? true : undefined));
+    await until('media', () => {
+      if (open) return true;
+      if (peerFailed) throw new Error(OWN_PEER_FAILED);
+      return undefined;
+    });
     await until('call start', () => messages.find((m) => m.type === 'call'));
     established = true;
     if (socketClosed) events.hungUp();

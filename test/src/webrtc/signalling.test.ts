@@ -17,7 +17,7 @@ import { UpgradeRouter } from '../../../src/http/upgrades.ts';
 import { mintCallToken } from '../../../src/webrtc/call-token.ts';
 import { WebRtcCallRefused, WebRtcSignalling, WEBRTC_SIGNALLING_PATH, type Caption, type WebRtcCall, type WebRtcCallRequest } from '../../../src/webrtc/signalling.ts';
 import { waitFor, waitForValue } from '../../support/poll.ts';
-import { browserOffer, connect, dial, type StandInPeer } from '../../support/webrtc-stand-in.ts';
+import { browserOffer, connect, dial, withWrongFingerprint, type StandInPeer } from '../../support/webrtc-stand-in.ts';
 import { exitAfterNativePeers } from '../../../media/webrtc/native-exit.ts';
 
 const secret = randomBytes(32);
@@ -41,11 +41,11 @@ class FakeCall extends EventEmitter implements WebRtcCall {
 
 interface Rig { url: string; calls: FakeCall[]; admitted: string[]; signalling: WebRtcSignalling; close(): Promise<void> }
 
-async function rig(options: { limit?: number; refuse?: WebRtcCallRefused } = {}): Promise<Rig> {
+async function rig(options: { limit?: number; refuse?: WebRtcCallRefused; logLines?: string[] } = {}): Promise<Rig> {
   const calls: FakeCall[] = [];
   const admitted: string[] = [];
   const signalling = new WebRtcSignalling({
-    secret, logger: createLogger('silent'), peer: { bindAddress: '127.0.0.1' },
+    secret, logger: options.logLines ? createLogger('info', { write: (line: string) => options.logLines!.push(line) }) : createLogger('silent'), peer: { bindAddress: '127.0.0.1' },
     admit: async (source) => { admitted.push(source); return admitted.length <= (options.limit ?? 100); },
     startCall: async (request) => {
       if (options.refuse) throw options.refuse;
@@ -186,6 +186,37 @@ test('a refused call (the tenant is at its limit) says why; the peer is closed',
     assert.is(client.closed(), 1013);
   } finally {
     for (const b of browsers) b.pc.close();
+    await r.close();
+  }
+});
+
+test('media that does not come up: the browser gets connect-failed, no call starts, and the log says why', async () => {
+  const logLines: string[] = [];
+  const r = await rig({ logLines });
+  const browser = await browserOffer();
+  try {
+    const client = await connect(r.url);
+    client.ws.send(JSON.stringify({ type: 'offer', token: token(), sdp: browser.offer }));
+    const answer = await waitForValue('the answer', () => client.messages.find((m) => m.type === 'answer'), { timeoutMs: 30_000 });
+    // The browser checks the server's certificate against a fingerprint that is not the server's: its DTLS fails,
+    // just after the answer is applied or (libdatachannel's offerer race, test/support/webrtc-stand-in.ts) while.
+    try {
+      browser.pc.setRemoteDescription(withWrongFingerprint(String(answer.sdp)), 'answer');
+    } catch (error) {
+      assert.match(String(error), /without ICE transport/);
+    }
+    await waitFor('the socket to close', () => client.closed() !== undefined, { timeoutMs: 30_000 });
+    assert.equal(client.messages.filter((m) => m.type !== 'answer'), [{ type: 'error', code: 'connect-failed', message: 'the media connection did not come up' }]);
+    assert.is(client.closed(), 1011);
+    assert.is(r.calls.length, 0);
+    const logged = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'webrtc: the browser\'s media connection did not come up');
+    assert.ok(logged, `the refusal was logged: ${logLines.join('')}`);
+    assert.is(logged.level, 40);
+    assert.is(logged.tenantId, tenantId);
+    assert.match(String(logged.reason), /^the peer ended: /);
+    assert.not.ok(logLines.join('').includes(browser.offer.slice(0, 40)), 'no SDP in the log');
+  } finally {
+    browser.pc.close();
     await r.close();
   }
 });
