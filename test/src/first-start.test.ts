@@ -33,7 +33,7 @@ function serveOnce(target: Target): Promise<Run> {
     let stdout = '';
     let stderr = '';
     let started: Promise<Omit<Run, 'stdout' | 'stderr' | 'code'>> | undefined;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000); // bounds a hang: a first start on a loaded machine took over a minute
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
