@@ -20,6 +20,7 @@ import type { CallSession } from '../../src/calls/index.ts';
 import { sql } from 'drizzle-orm';
 import { getCall, listCallEvents, listTranscript, type CallRow, type Database } from '../../storage/index.ts';
 import { rows } from '../../storage/migrate.ts';
+import { contentText } from '../support/content-text.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { startTestServer, type TestServer } from './support/harness.ts';
 import { waitFor, waitForValue } from '../support/poll.ts';
@@ -157,13 +158,19 @@ test('a caller hears the disclosure, then the spoken reply; the call record hold
 });
 
 /** Tables (every base table in the schema, read as the owner) with a row whose text holds `needle`. */
+/**
+ * The tables whose rows hold `needle` in their content: every column, jsonb
+ * nested, read as contentText does (the digits a timestamp, a UUID or a
+ * Call-ID holds by chance are not a piece of a card).
+ */
 async function tablesHolding(db: Database, needle: string): Promise<string[]> {
   const tables = rows<{ name: string }>(await db.owner.execute(sql`select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`));
   assert.ok(tables.length > 10, 'the schema was found');
   const holding: string[] = [];
   for (const { name } of tables) {
-    const [hit] = rows<{ n: number }>(await db.owner.execute(sql`select count(*)::int as n from ${sql.identifier(name)} t where t::text like ${`%${needle}%`}`));
-    if (hit!.n > 0) holding.push(name);
+    const found = rows<{ row: unknown }>(await db.owner.execute(sql`select to_jsonb(t) as row from ${sql.identifier(name)} t`));
+    const text = found.map(({ row }) => contentText(typeof row === 'string' ? JSON.parse(row) : row));
+    if (text.some((t) => t.includes(needle))) holding.push(name);
   }
   return holding;
 }

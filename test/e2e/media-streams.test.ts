@@ -24,6 +24,7 @@ import type { CallSession } from '../../src/calls/index.ts';
 import { decryptToWavFile, openRecordingVault } from '../../src/recordings/index.ts';
 import { mintStreamToken, signTwilioRequest } from '../../src/streams/index.ts';
 import { addNumber, getCall, listCallEvents, listCalls, listRecordings, listTranscript, routeNumber, setNumberCarrier } from '../../storage/index.ts';
+import { contentText } from '../support/content-text.ts';
 import { hasCommand, needExternal } from '../support/external.ts';
 import { waitFor, waitForValue } from '../support/poll.ts';
 import { frameRms, splitStereo } from './support/energy.ts';
@@ -189,7 +190,7 @@ if (run) {
       return rows.some((r) => r.speaker === 'caller') ? rows : undefined;
     }, { timeoutMs: 20_000 });
     assert.match(turns.find((r) => r.speaker === 'caller')!.redactedText, /\[CARD\]/);
-    assert.not.ok(JSON.stringify(turns).includes('4111'), 'no raw card digits');
+    assert.not.ok(contentText(turns).includes('4111'), 'no raw card digits');
 
     // The recording decrypts to both legs: the caller's speech left, the agent's voice right.
     const recording = await waitForValue('the completed recording', async () => {

@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../src/log.ts';
 import { addDoNotCallEntry, createTenant, schema, withTenant } from '../../storage/index.ts';
+import { contentText } from '../support/content-text.ts';
 import { backends } from '../support/databases.ts';
 
 function capture(): { logger: ReturnType<typeof createLogger>; lines: () => string } {
@@ -67,7 +68,10 @@ for (const backend of await backends()) {
       logger.error(failure as Error, 'insert failed (error as the first argument)');
       logger.warn({ failure, context: { nested: { error: failure } } }, 'insert failed (other keys)');
       const out = lines();
-      for (const leaked of ['4111111111111111', '4111', '4155550123', '555', 'marmalade']) assert.not.match(out, leaked, `log output contains ${leaked}`);
+      for (const leaked of ['4111111111111111', '4155550123', 'marmalade']) assert.not.match(out, leaked, `log output contains ${leaked}`);
+      // Pieces short enough to turn up in a log line's time ("...:07.555Z") by chance are looked for in its content.
+      const content = contentText(out.trim().split('\n').map((line) => JSON.parse(line) as unknown));
+      for (const piece of ['4111', '555']) assert.not.match(content, piece, `log output contains ${piece}`);
       assert.match(out, 'do_not_call_tenant_phone', 'the constraint name is kept');
       assert.match(out, '23505', 'the SQLSTATE is kept');
       assert.match(out, '"params":"[3 dropped]"');
