@@ -8,6 +8,13 @@
  * to real time when both sides are silent, so waits for providers stay
  * realistic. `now()` is the frame clock (wall time
  * plus how far fast ticks ran ahead), for the conversation's `clock` option.
+ * A real-time tick that comes late (the test process was busy) catches up as
+ * the RTP session's playout does (media/rtp/session.ts): the caller's audio
+ * kept coming while the ticks were skipped, so the newest skipped slots, at
+ * most MAX_CATCH_UP_FRAMES, get their frames at once, stamped with their own
+ * times; only a longer stall leaves a gap in the frame clock. Without it a
+ * stall inside a pause of the caller's words looked like a longer pause than
+ * the audio holds.
  * It records what was played, clearPlayback() calls, DTMF, transfers and
  * hang-ups; press() plays the caller's keypad; close() stops the loop so the test process can exit.
  */
@@ -23,6 +30,9 @@ export function fixturePcm(name: string): { pcm: Int16Array; sampleRate: number 
   const wav = parseWav(readFileSync(new URL(name, fixtures)));
   return { pcm: pcm16Samples(wav), sampleRate: wav.sampleRate };
 }
+
+/** Skipped real-time slots filled after a stall: the RTP session's default `maxCatchUpFrames` (200 ms, a deep jitter buffer). */
+export const MAX_CATCH_UP_FRAMES = 10;
 
 export interface PlayedChunk { atMs: number; samples: number }
 export interface ClearCall { atMs: number; droppedMs: number; lastFrameEndMs: number }
@@ -53,6 +63,8 @@ export class FakeTransport implements CallTransport {
   private wasSending = false;
   private offsetMs = 0;
   private lastFrameEnd = 0;
+  /** The previous tick was a fast one (its frame clock ran ahead): the next real-time tick has nothing to catch up. */
+  private previousTickFast = false;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly frameSamples: number;
@@ -208,13 +220,30 @@ export class FakeTransport implements CallTransport {
     this.timer = undefined;
     if (!this.running) return;
     const wall = performance.now();
-    // The frame clock moves 20 ms per tick; fast ticks pull it ahead of the wall clock.
-    const t = Math.max(this.lastFrameEnd, fast ? 0 : wall + this.offsetMs);
-    if (fast) this.offsetMs = Math.max(this.offsetMs, t + 20 - wall);
-    // A real-time tick can fire a little early (timers have 1 ms grain), so t may lead the wall clock:
-    // now() must never fall behind the start of a frame already sent.
-    else this.offsetMs = Math.max(this.offsetMs, t - wall);
-    // agent audio out: 20 ms per tick
+    const afterFastTick = this.previousTickFast;
+    this.previousTickFast = fast;
+    if (fast) {
+      // The frame clock moves 20 ms per tick; fast ticks pull it ahead of the wall clock.
+      const t = this.lastFrameEnd;
+      this.offsetMs = Math.max(this.offsetMs, t + 20 - wall);
+      this.step(t);
+    } else {
+      const due = wall + this.offsetMs;
+      // Whole 20 ms slots that began since the last frame ended: this tick came late by that many.
+      const missed = this.lastFrameEnd > 0 && !afterFastTick ? Math.floor((due - this.lastFrameEnd) / 20) : 0;
+      for (let i = Math.min(missed, MAX_CATCH_UP_FRAMES); i > 0 && this.running; i--) this.step(due - i * 20);
+      if (!this.running) return;
+      const t = Math.max(this.lastFrameEnd, due);
+      // A real-time tick can fire a little early (timers have 1 ms grain), so t may lead the wall clock:
+      // now() must never fall behind the start of a frame already sent.
+      this.offsetMs = Math.max(this.offsetMs, t - wall);
+      this.step(t);
+    }
+    this.schedule();
+  }
+
+  /** One 20 ms slot starting at frame-clock time `t`: 20 ms of agent audio out, one caller frame in. */
+  private step(t: number): void {
     let need = this.frameSamples;
     const sending = this.queuedSamples > 0;
     if (sending && !this.wasSending && this.announcePlayout) {
@@ -231,13 +260,11 @@ export class FakeTransport implements CallTransport {
       this.queuedSamples -= take;
       this.sentMs += (take * 1000) / this.sampleRate;
     }
-    // caller audio in
     const pcm = this.script.shift() ?? new Int16Array(this.frameSamples);
     this.lastFrameEnd = t + 20;
     const frame: AudioFrame = { kind: 'audio', pcm, sampleRate: this.sampleRate, timeMs: t };
     for (const l of [...this.frameListeners]) l(frame);
     this.checkWaiters();
-    this.schedule();
   }
 
   private checkWaiters(): void {

@@ -33,9 +33,11 @@ test('StreamClock: one anchor for steady frames, a new one at a gap; positions m
 test('a caller turn with a card number: one CARD span over the card words, on the frame clock', async () => {
   // The VAD must not stop (and so finalize the STT) inside the sentence: Silero scores some of the tone
   // bursts low, and a Finalize makes the simulator close the segment early, giving its scripted words
-  // the partial audio's timings. A low threshold and a long hangover keep the tones one stretch of speech.
+  // the partial audio's timings. A low threshold and a long hangover keep the tones one stretch of speech, and
+  // a long finalizeAfterMs keeps a word gap that a stall of the test process stretched beyond the transport's
+  // catch-up from asking for a Finalize (the default 120 ms is two of the pattern's 60 ms gaps).
   const h = await startHarness({
-    agent: { greeting: 'Hello.' }, settings: { vad: { threshold: 0.02 }, turn: { hangoverMs: 1500 } }, pace: 'realtime',
+    agent: { greeting: 'Hello.' }, settings: { vad: { threshold: 0.02 }, turn: { hangoverMs: 1500, finalizeAfterMs: 1000 } }, pace: 'realtime',
     sims: { deepgramLive: { transcripts: () => SENTENCE }, openai: { replies: ['Thank you.'] } },
   });
   const spans: AudioRedaction[] = [];
@@ -66,7 +68,7 @@ test('a card number split across two caller turns: a CARD span over its words in
   const first = 'my card number is 4111 1111';
   const second = '1111 1111';
   const h = await startHarness({
-    agent: { greeting: 'Hello.' }, settings: { vad: { threshold: 0.02 }, turn: { hangoverMs: 1500 } }, pace: 'realtime',
+    agent: { greeting: 'Hello.' }, settings: { vad: { threshold: 0.02 }, turn: { hangoverMs: 1500, finalizeAfterMs: 1000 } }, pace: 'realtime',
     sims: { deepgramLive: { transcripts: [first, second] }, openai: { replies: ['Go on.', 'Thank you.'] } },
   });
   const spans: AudioRedaction[] = [];
@@ -86,8 +88,9 @@ test('a card number split across two caller turns: a CARD span over its words in
     const w1 = speechPatternWords(first);
     const w2 = speechPatternWords(second);
     const secondAt = (a.length + gap.length) / 8;
-    assert.ok(Math.abs(caller[0]!.startMs - at(w1[4]!.startMs)) <= 30 && Math.abs(caller[0]!.endMs - at(w1[5]!.endMs)) <= 30, 'first half: its two words');
-    assert.ok(Math.abs(caller[1]!.startMs - at(secondAt + w2[0]!.startMs)) <= 30 && Math.abs(caller[1]!.endMs - at(secondAt + w2[1]!.endMs)) <= 30, 'second half: its two words');
+    const off = (span: AudioRedaction, startMs: number, endMs: number): string => `${(span.startMs - at(startMs)).toFixed(1)} / ${(span.endMs - at(endMs)).toFixed(1)} ms`;
+    assert.ok(Math.abs(caller[0]!.startMs - at(w1[4]!.startMs)) <= 30 && Math.abs(caller[0]!.endMs - at(w1[5]!.endMs)) <= 30, `first half: its two words (start / end off by ${off(caller[0]!, w1[4]!.startMs, w1[5]!.endMs)})`);
+    assert.ok(Math.abs(caller[1]!.startMs - at(secondAt + w2[0]!.startMs)) <= 30 && Math.abs(caller[1]!.endMs - at(secondAt + w2[1]!.endMs)) <= 30, `second half: its two words (start / end off by ${off(caller[1]!, secondAt + w2[0]!.startMs, secondAt + w2[1]!.endMs)})`);
   } finally {
     await h.close();
   }
